@@ -1,0 +1,288 @@
+package sqlscript
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/pganalyze/pg_query_go/v5/parser"
+)
+
+// Statement is one SQL statement of a file, as PostgreSQL's parser sees it.
+type Statement struct {
+	// Start and End are byte offsets in the file's text: Start is the first
+	// character of the statement itself (after comments and blank lines), End
+	// is just past its terminating semicolon when it has one.
+	Start, End int
+	SQL        string
+	// Node is the parse tree. It is nil when the statement does not parse;
+	// ParseError then says why.
+	Node       *pg_query.Node
+	ParseError *ParseError
+	// CommentsBefore are the comment tokens between the previous statement and
+	// this one, kept for directives such as suppressions.
+	CommentsBefore []Comment
+}
+
+// ParseError is a syntax error located in the file.
+type ParseError struct {
+	Offset  int // byte offset in the file's text
+	Message string
+}
+
+// Comment is a SQL comment with its byte range in the file's text.
+type Comment struct {
+	Start, End int
+	Text       string
+}
+
+// MetaCommand is a psql backslash command. PostgreSQL's server does not
+// understand these; only psql does.
+type MetaCommand struct {
+	Start, End int
+	Text       string // e.g. `\set ON_ERROR_STOP on`
+	Name       string // e.g. `set`
+}
+
+// Script is the result of splitting one part of a file.
+type Script struct {
+	Statements   []Statement
+	MetaCommands []MetaCommand
+	// LexError is set when the part could not even be tokenized (an
+	// unterminated string or comment); Statements then holds what could be
+	// recovered.
+	LexError *ParseError
+}
+
+// Split finds the statements in text[start:end]. Positions stay those of the
+// whole text, so that a goose Down section or a part after a BOM reports the
+// lines people see in their editor.
+//
+// The parser is asked first for the whole part, because only it knows where
+// statements with inner semicolons end (BEGIN ATOMIC function bodies). When
+// the part has a syntax error, the part is cut at top-level semicolons found
+// by PostgreSQL's scanner and each piece is parsed on its own, so one bad
+// statement does not hide the others.
+func Split(text string, start, end int) *Script {
+	if start < 0 {
+		start = 0
+	}
+	if end > len(text) || end < start {
+		end = len(text)
+	}
+	part := text[start:end]
+	sc := &Script{}
+
+	tokens, lexErr := pg_query.Scan(part)
+	var toks []*pg_query.ScanToken
+	if lexErr == nil {
+		toks = tokens.GetTokens()
+	}
+	// Meta-commands are blanked out (same length, so offsets hold) before
+	// parsing: they are psql's, not PostgreSQL's, and are reported separately.
+	clean := part
+	if len(toks) > 0 {
+		clean, sc.MetaCommands, toks = blankMetaCommands(part, toks)
+		for i := range sc.MetaCommands {
+			sc.MetaCommands[i].Start += start
+			sc.MetaCommands[i].End += start
+		}
+	}
+
+	if tree, err := pg_query.Parse(clean); err == nil {
+		for _, raw := range tree.GetStmts() {
+			s := int(raw.GetStmtLocation())
+			e := s + int(raw.GetStmtLen())
+			if raw.GetStmtLen() == 0 {
+				e = len(clean)
+			}
+			st := newStatement(part, toks, s, e)
+			st.Node = raw.GetStmt()
+			sc.Statements = append(sc.Statements, st)
+		}
+	} else if lexErr != nil {
+		// Without tokens the part cannot be cut safely: report it as one
+		// unreadable statement at the error's position.
+		st := newStatement(part, nil, 0, len(part))
+		st.ParseError = parseErrorAt(part, 0, err)
+		if strings.TrimSpace(part) != "" {
+			sc.Statements = append(sc.Statements, st)
+		}
+		sc.LexError = &ParseError{Offset: st.ParseError.Offset + start, Message: st.ParseError.Message}
+	} else {
+		for _, piece := range cutAtSemicolons(clean, toks) {
+			st := newStatement(part, toks, piece[0], piece[1])
+			if st.SQL == "" {
+				continue
+			}
+			tree, perr := pg_query.Parse(clean[st.Start:st.End])
+			switch {
+			case perr != nil:
+				st.ParseError = parseErrorAt(clean, st.Start, perr)
+			case len(tree.GetStmts()) == 0:
+				continue // a lone semicolon
+			default:
+				st.Node = tree.GetStmts()[0].GetStmt()
+			}
+			sc.Statements = append(sc.Statements, st)
+		}
+	}
+	for i := range sc.Statements {
+		st := &sc.Statements[i]
+		st.Start += start
+		st.End += start
+		if st.ParseError != nil {
+			st.ParseError.Offset += start
+		}
+		for j := range st.CommentsBefore {
+			st.CommentsBefore[j].Start += start
+			st.CommentsBefore[j].End += start
+		}
+	}
+	return sc
+}
+
+// newStatement trims a raw statement range [s,e) of part down to the
+// statement's own text: leading blanks and comments go (they are kept as
+// CommentsBefore), and the terminating semicolon is included.
+func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
+	st := Statement{Start: s, End: e}
+	if toks == nil {
+		// No tokens (the part did not scan): blanks are all that can be trimmed.
+		st.Start = s + len(part[s:e]) - len(strings.TrimLeft(part[s:e], " \t\r\n\f"))
+		st.End = st.Start + len(strings.TrimRight(part[st.Start:e], " \t\r\n\f"))
+		st.SQL = part[st.Start:st.End]
+		return st
+	}
+	first := -1
+	for _, t := range toks {
+		ts, te := int(t.GetStart()), int(t.GetEnd())
+		if ts < s {
+			continue
+		}
+		if ts >= e {
+			break
+		}
+		if isComment(t) {
+			if first < 0 {
+				st.CommentsBefore = append(st.CommentsBefore, Comment{Start: ts, End: te, Text: part[ts:te]})
+			}
+			continue
+		}
+		if first < 0 {
+			first = ts
+		}
+	}
+	if first < 0 {
+		// Nothing but comments and blanks: not a statement.
+		st.Start, st.End = e, e
+		return st
+	}
+	st.Start = first
+	st.End = st.Start + len(strings.TrimRight(part[st.Start:e], " \t\r\n\f"))
+	// The parser's length stops before the semicolon; people's statements end with it.
+	rest := part[st.End:]
+	if trimmed := strings.TrimLeft(rest, " \t\r\n\f"); strings.HasPrefix(trimmed, ";") && !strings.HasSuffix(part[st.Start:st.End], ";") {
+		st.End += len(rest) - len(trimmed) + 1
+	}
+	st.SQL = part[st.Start:st.End]
+	return st
+}
+
+func isComment(t *pg_query.ScanToken) bool {
+	return t.GetToken() == pg_query.Token_SQL_COMMENT || t.GetToken() == pg_query.Token_C_COMMENT
+}
+
+// cutAtSemicolons returns [start,end) ranges of part separated by top-level
+// semicolons. The scanner has already put semicolons inside strings, quoted
+// identifiers, dollar quotes and comments into those tokens.
+func cutAtSemicolons(part string, toks []*pg_query.ScanToken) [][2]int {
+	var out [][2]int
+	from := 0
+	for _, t := range toks {
+		if t.GetToken() == pg_query.Token_ASCII_59 {
+			out = append(out, [2]int{from, int(t.GetEnd())})
+			from = int(t.GetEnd())
+		}
+	}
+	if strings.TrimSpace(part[from:]) != "" {
+		out = append(out, [2]int{from, len(part)})
+	}
+	return out
+}
+
+// blankMetaCommands replaces each psql meta-command (a backslash outside any
+// string, identifier or comment, up to the end of its line) with spaces. A
+// \g-family command also ends the current statement, so it becomes a
+// semicolon. Tokens inside blanked ranges are dropped.
+func blankMetaCommands(part string, toks []*pg_query.ScanToken) (string, []MetaCommand, []*pg_query.ScanToken) {
+	var metas []MetaCommand
+	for _, t := range toks {
+		if t.GetToken() != pg_query.Token_ASCII_92 {
+			continue
+		}
+		s := int(t.GetStart())
+		if len(metas) > 0 && s < metas[len(metas)-1].End {
+			continue
+		}
+		e := strings.IndexByte(part[s:], '\n')
+		if e < 0 {
+			e = len(part)
+		} else {
+			e += s
+		}
+		text := strings.TrimRight(part[s:e], " \t\r")
+		name := strings.TrimPrefix(text, `\`)
+		if i := strings.IndexAny(name, " \t"); i >= 0 {
+			name = name[:i]
+		}
+		metas = append(metas, MetaCommand{Start: s, End: s + len(text), Text: text, Name: name})
+	}
+	if len(metas) == 0 {
+		return part, nil, toks
+	}
+	b := []byte(part)
+	for _, m := range metas {
+		for i := m.Start; i < m.End; i++ {
+			if b[i] != '\n' {
+				b[i] = ' '
+			}
+		}
+		if strings.HasPrefix(m.Name, "g") {
+			b[m.Start] = ';'
+		}
+	}
+	kept := toks[:0:0]
+	mi := 0
+	for _, t := range toks {
+		ts := int(t.GetStart())
+		for mi < len(metas) && metas[mi].End <= ts {
+			mi++
+		}
+		if mi < len(metas) && ts >= metas[mi].Start && ts < metas[mi].End {
+			if ts == metas[mi].Start && strings.HasPrefix(metas[mi].Name, "g") {
+				kept = append(kept, &pg_query.ScanToken{Start: t.GetStart(), End: t.GetStart() + 1, Token: pg_query.Token_ASCII_59})
+			}
+			continue
+		}
+		kept = append(kept, t)
+	}
+	return string(b), metas, kept
+}
+
+// parseErrorAt converts pg_query's error, whose cursor counts characters from
+// 1 within the parsed string, into a byte offset in text.
+func parseErrorAt(text string, base int, err error) *ParseError {
+	pe := &ParseError{Offset: base, Message: err.Error()}
+	perr, ok := err.(*parser.Error)
+	if !ok || perr.Cursorpos <= 0 {
+		return pe
+	}
+	off := base
+	for n := 1; n < perr.Cursorpos && off < len(text); n++ {
+		_, size := utf8.DecodeRuneInString(text[off:])
+		off += size
+	}
+	pe.Offset = off
+	return pe
+}
