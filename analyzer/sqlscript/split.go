@@ -19,6 +19,9 @@ type Statement struct {
 	// ParseError then says why.
 	Node       *pg_query.Node
 	ParseError *ParseError
+	// LocationBase is the byte offset in the file's text that the parse
+	// tree's location fields count from.
+	LocationBase int
 	// CommentsBefore are the comment tokens between the previous statement and
 	// this one, kept for directives such as suppressions.
 	CommentsBefore []Comment
@@ -98,6 +101,7 @@ func Split(text string, start, end int) *Script {
 			}
 			st := newStatement(part, toks, s, e)
 			st.Node = raw.GetStmt()
+			st.LocationBase = 0
 			sc.Statements = append(sc.Statements, st)
 		}
 	} else if lexErr != nil {
@@ -123,6 +127,7 @@ func Split(text string, start, end int) *Script {
 				continue // a lone semicolon
 			default:
 				st.Node = tree.GetStmts()[0].GetStmt()
+				st.LocationBase = st.Start
 			}
 			sc.Statements = append(sc.Statements, st)
 		}
@@ -131,6 +136,7 @@ func Split(text string, start, end int) *Script {
 		st := &sc.Statements[i]
 		st.Start += start
 		st.End += start
+		st.LocationBase += start
 		if st.ParseError != nil {
 			st.ParseError.Offset += start
 		}

@@ -275,3 +275,20 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// TestLocationBase checks that node locations plus LocationBase land on the
+// node's text in the file, on the parser's path and on the recovery path.
+func TestLocationBase(t *testing.T) {
+	for _, text := range []string{
+		"-- head\nSELECT 1;\nALTER TABLE orders ADD COLUMN note text;",
+		"-- head\nSELEC 1;\nALTER TABLE orders ADD COLUMN note text;",
+	} {
+		sc := Split(text, 8, len(text))
+		last := sc.Statements[len(sc.Statements)-1]
+		rv := last.Node.GetAlterTableStmt().GetRelation()
+		off := last.LocationBase + int(rv.GetLocation())
+		if !strings.HasPrefix(text[off:], "orders") {
+			t.Errorf("%q: relation location lands on %q", text, text[off:])
+		}
+	}
+}
