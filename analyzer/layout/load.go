@@ -1,0 +1,379 @@
+package layout
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+func (d *discoverer) load(f folderPlan) ([]Migration, error) {
+	switch f.kind {
+	case Plain:
+		return d.loadPlain(f)
+	case GolangMigrate:
+		return d.loadGolangMigrate(f)
+	case Goose:
+		return d.loadGoose(f)
+	case Dbmate:
+		return d.loadDbmate(f)
+	case Flyway:
+		return d.loadFlyway(f)
+	case Sqitch:
+		return d.loadSqitch(f)
+	case Prisma:
+		return d.loadPrisma(f)
+	case Drizzle:
+		return d.loadDrizzle(f)
+	case Supabase:
+		return d.loadSupabase(f)
+	}
+	return nil, nil
+}
+
+// fileMigration reads one file and splits it.
+func (d *discoverer) fileMigration(f folderPlan, p string) (Migration, error) {
+	b, err := d.read(p)
+	if err != nil {
+		return Migration{}, err
+	}
+	fp := splitFile(f.kind, p, b, f.opt)
+	return Migration{
+		Kind: f.kind, Dir: f.path, Path: p,
+		Up: fp.up, Down: fp.down, More: fp.more,
+		SupportsDown: f.kind.SupportsDown(),
+		Content:      b,
+		Problems:     fp.problems,
+	}, nil
+}
+
+// attachDown reads a separate down file and hangs it on m.
+func (d *discoverer) attachDown(f folderPlan, m *Migration, p string) error {
+	b, err := d.read(p)
+	if err != nil {
+		return err
+	}
+	fp := splitFile(f.kind, p, b, f.opt)
+	m.DownPath, m.DownContent = p, b
+	m.Down = fp.down
+	if m.Down == nil {
+		// The layout's down files are always whole-file parts; a kind
+		// that does not mark the path as down-only still gets the text.
+		up := fp.up
+		m.Down = &up
+	}
+	m.Problems = append(m.Problems, fp.problems...)
+	return nil
+}
+
+func sqlFiles(t *tree, dir string) []string {
+	var out []string
+	for _, n := range t.files[dir] {
+		if strings.HasSuffix(n, ".sql") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// markDuplicates adds a problem to every migration that shares a version
+// with a neighbour; ms must be sorted so that equal versions are adjacent.
+func markDuplicates(ms []Migration, same func(a, b string) bool, msg string) {
+	for i := 1; i < len(ms); i++ {
+		a, b := &ms[i-1], &ms[i]
+		if !same(a.Version, b.Version) {
+			continue
+		}
+		a.Problems = append(a.Problems, Problem{Path: a.Path, Message: fmt.Sprintf(msg, a.Version, b.Path)})
+		b.Problems = append(b.Problems, Problem{Path: b.Path, Message: fmt.Sprintf(msg, b.Version, a.Path)})
+	}
+}
+
+func sameNum(a, b string) bool { return cmpNum(a, b) == 0 }
+
+// markSharedVersions is markDuplicates for migrations kept in file-name
+// order, where equal versions need not be neighbours.
+func markSharedVersions(ms []Migration, msg string) {
+	byVersion := map[string][]int{}
+	for i, m := range ms {
+		byVersion[m.Version] = append(byVersion[m.Version], i)
+	}
+	for i := range ms {
+		for _, j := range byVersion[ms[i].Version] {
+			if j != i {
+				ms[i].Problems = append(ms[i].Problems, Problem{Path: ms[i].Path, Message: fmt.Sprintf(msg, ms[i].Version, ms[j].Path)})
+			}
+		}
+	}
+}
+
+// checkNameOrder reports when ordering by file name, as a tool or a shell
+// glob does, differs from ordering by number: 10_x.sql sorts before 9_y.sql.
+func (d *discoverer) checkNameOrder(dir string, ms []Migration, byName bool, tool string) {
+	for i := 1; i < len(ms); i++ {
+		a, b := ms[i-1], ms[i]
+		_, an := splitPath(a.Path)
+		_, bn := splitPath(b.Path)
+		numLess := cmpNum(b.Version, a.Version) < 0
+		nameLess := bn < an
+		if byName && numLess {
+			d.problem(dir, 0, "%s applies files in file-name order, so %s (version %s) runs before %s (version %s); give versions the same number of digits", tool, an, a.Version, bn, b.Version)
+			return
+		}
+		if !byName && nameLess {
+			d.problem(dir, 0, "%s orders by number, so %s runs before %s although it sorts after it by name (as a shell glob would apply them); give versions the same number of digits", tool, an, bn)
+			return
+		}
+	}
+}
+
+func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
+	var ms []Migration
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		nn, ok := parseNumbered(n)
+		if !ok {
+			d.problem(p, 0, "no number at the start of the name, so it has no place in the order; not treated as a migration")
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Version, m.Name = nn.version, nn.name
+		ms = append(ms, m)
+	}
+	sort.SliceStable(ms, func(i, j int) bool {
+		if c := cmpNum(ms[i].Version, ms[j].Version); c != 0 {
+			return c < 0
+		}
+		return ms[i].Path < ms[j].Path
+	})
+	markDuplicates(ms, sameNum, "version %s is also used by %s; the order between them is by file name")
+	d.checkNameOrder(f.path, ms, false, "migration-guard")
+	return ms, nil
+}
+
+func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
+	type entry struct {
+		version    uint64
+		ups, downs []string
+		names      []golangMigrateName
+	}
+	byVersion := map[uint64]*entry{}
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		gn, ok := parseGolangMigrate(n)
+		if !ok {
+			if _, num := parseNumbered(n); num {
+				d.problem(p, 0, "golang-migrate ignores this file: its name does not end in .up.sql or .down.sql")
+			}
+			continue
+		}
+		v, err := strconv.ParseUint(gn.version, 10, 64)
+		if err != nil {
+			d.problem(p, 0, "golang-migrate cannot read version %s as an unsigned 64-bit integer", gn.version)
+			continue
+		}
+		e := byVersion[v]
+		if e == nil {
+			e = &entry{version: v}
+			byVersion[v] = e
+		}
+		if gn.down {
+			e.downs = append(e.downs, p)
+		} else {
+			e.ups = append(e.ups, p)
+			e.names = append(e.names, gn)
+		}
+	}
+	versions := make([]uint64, 0, len(byVersion))
+	for v := range byVersion {
+		versions = append(versions, v)
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i] < versions[j] })
+	var ms []Migration
+	for _, v := range versions {
+		e := byVersion[v]
+		if len(e.ups) == 0 {
+			for _, dp := range e.downs {
+				d.problem(dp, 0, "down migration without an up migration of version %d", v)
+			}
+			continue
+		}
+		m, err := d.fileMigration(f, e.ups[0])
+		if err != nil {
+			return nil, err
+		}
+		m.Version, m.Name = e.names[0].version, e.names[0].title
+		for _, other := range e.ups[1:] {
+			m.Problems = append(m.Problems, Problem{Path: m.Path, Message: fmt.Sprintf("version %d is also used by %s: golang-migrate refuses duplicate versions", v, other)})
+		}
+		if len(e.downs) > 0 {
+			if err := d.attachDown(f, &m, e.downs[0]); err != nil {
+				return nil, err
+			}
+			for _, other := range e.downs[1:] {
+				m.Problems = append(m.Problems, Problem{Path: other, Message: fmt.Sprintf("second down migration for version %d: golang-migrate refuses duplicate versions", v)})
+			}
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+func (d *discoverer) loadGoose(f folderPlan) ([]Migration, error) {
+	var ms []Migration
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		v, name, why := gooseVersion(n)
+		if why != "" {
+			d.problem(p, 0, "%s", why)
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Version, m.Name = v, name
+		ms = append(ms, m)
+	}
+	sort.SliceStable(ms, func(i, j int) bool {
+		if c := cmpNum(ms[i].Version, ms[j].Version); c != 0 {
+			return c < 0
+		}
+		return ms[i].Path < ms[j].Path
+	})
+	markDuplicates(ms, sameNum, "version %s is also used by %s: goose refuses duplicate versions")
+	return ms, nil
+}
+
+func (d *discoverer) loadDbmate(f folderPlan) ([]Migration, error) {
+	var ms []Migration
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		nn, ok := parseNumbered(n)
+		if !ok {
+			d.problem(p, 0, "dbmate ignores this file: its name does not start with a digit")
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Version, m.Name = nn.version, nn.name
+		ms = append(ms, m)
+	}
+	// dbmate sorts by file name (FindMigrations), not by number.
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
+	markSharedVersions(ms, "version %s is also used by %s: dbmate records applied migrations by version, so only one of them runs")
+	d.checkNameOrder(f.path, ms, true, "dbmate")
+	return ms, nil
+}
+
+func (d *discoverer) loadSupabase(f folderPlan) ([]Migration, error) {
+	var ms []Migration
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		nn, ok := parseNumbered(n)
+		if !ok || nn.sep != '_' {
+			d.problem(p, 0, "the supabase CLI skips this file: the name must be <timestamp>_<name>.sql")
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Version, m.Name = nn.version, nn.name
+		ms = append(ms, m)
+	}
+	// The CLI applies files in directory order, which is file-name order.
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
+	markSharedVersions(ms, "version %s is also used by %s: the supabase CLI records migrations by version")
+	d.checkNameOrder(f.path, ms, true, "the supabase CLI")
+	return ms, nil
+}
+
+func (d *discoverer) loadPrisma(f folderPlan) ([]Migration, error) {
+	var ms []Migration
+	// prisma migrate lists the migration folders sorted by name.
+	for _, sub := range f.tree.dirs[f.path] {
+		dir := path.Join(f.path, sub)
+		p := path.Join(dir, "migration.sql")
+		if !f.tree.have[p] {
+			d.problem(dir, 0, "migration folder without migration.sql: prisma migrate fails on it")
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Dir = f.path
+		m.Version = leadingDigits(sub)
+		m.Name = strings.TrimPrefix(strings.TrimPrefix(sub, m.Version), "_")
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
+	if f.journal == "" {
+		return d.loadDrizzleByName(f)
+	}
+	b, err := d.read(f.journal)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := parseJournal(b)
+	if err != nil {
+		d.problem(f.journal, 0, "cannot read the drizzle journal (%v); ordered by file name instead", err)
+		return d.loadDrizzleByName(f)
+	}
+	named := map[string]bool{}
+	var ms []Migration
+	// The migrator applies entries in the order of the array.
+	for i, e := range entries {
+		if e.Idx != i {
+			d.problem(f.journal, 0, "journal entry %d has idx %d; drizzle applies entries in array order", i, e.Idx)
+		}
+		p := path.Join(f.path, e.Tag+".sql")
+		named[p] = true
+		if !f.tree.have[p] {
+			d.problem(f.journal, 0, "journal entry %d names %s, which does not exist: drizzle's migrator fails", i, p)
+			continue
+		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		m.Version = leadingDigits(e.Tag)
+		m.Name = strings.TrimPrefix(strings.TrimPrefix(e.Tag, m.Version), "_")
+		ms = append(ms, m)
+	}
+	for _, n := range sqlFiles(f.tree, f.path) {
+		if p := path.Join(f.path, n); !named[p] {
+			d.problem(p, 0, "not in meta/_journal.json: drizzle's migrator never applies it")
+		}
+	}
+	return ms, nil
+}
+
+func (d *discoverer) loadDrizzleByName(f folderPlan) ([]Migration, error) {
+	d.problem(f.path, 0, "no meta/_journal.json: drizzle's migrator needs it; migrations are ordered by file name")
+	var ms []Migration
+	for _, n := range sqlFiles(f.tree, f.path) {
+		p := path.Join(f.path, n)
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		if nn, ok := parseNumbered(n); ok {
+			m.Version, m.Name = nn.version, nn.name
+		} else {
+			m.Name = strings.TrimSuffix(n, ".sql")
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}

@@ -1,0 +1,231 @@
+package layout
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+func bomLen(content []byte) int {
+	if bytes.HasPrefix(content, utf8BOM) {
+		return len(utf8BOM)
+	}
+	return 0
+}
+
+// textLine is one line of a file: [start, end) without the line break,
+// next is where the following line starts.
+type textLine struct {
+	no               int
+	start, end, next int
+	text             string
+}
+
+// eachLine calls fn for every line from offset from (which must be on line
+// 1) to the end; fn returns false to stop. A trailing "\r" is left out of
+// the text the way bufio.ScanLines, which goose reads with, leaves it out.
+func eachLine(content []byte, from int, fn func(l textLine) bool) {
+	no := 1
+	for i := from; i < len(content); no++ {
+		j := bytes.IndexByte(content[i:], '\n')
+		end, next := len(content), len(content)
+		if j >= 0 {
+			end, next = i+j, i+j+1
+		}
+		text := content[i:end]
+		if len(text) > 0 && text[len(text)-1] == '\r' {
+			text = text[:len(text)-1]
+		}
+		if !fn(textLine{no: no, start: i, end: end, next: next, text: string(text)}) {
+			return
+		}
+		i = next
+	}
+}
+
+// fileParts is what splitting one file yields.
+type fileParts struct {
+	up       Part
+	down     *Part
+	more     []Section
+	problems []Problem
+}
+
+func (fp *fileParts) problem(p string, line int, format string, args ...any) {
+	fp.problems = append(fp.problems, Problem{Path: p, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+// Parts splits a file's content into its up and down parts with the
+// transaction mode its directives set, for callers that have the text but
+// not a Set. For a file that only holds a down migration (golang-migrate
+// .down.sql, Flyway U…, sqitch revert/…) up is empty and down covers the
+// file. Runner options and Flyway .sql.conf sidecars are not known here, so
+// the tool's defaults apply.
+func Parts(kind Kind, path string, content []byte) (up Part, down *Part, problems []Problem) {
+	fp := splitFile(kind, path, content, Options{})
+	return fp.up, fp.down, fp.problems
+}
+
+func splitFile(kind Kind, p string, content []byte, opt Options) fileParts {
+	start := bomLen(content)
+	whole := Part{Path: p, Start: start, End: len(content)}
+	var fp fileParts
+	switch kind {
+	case Goose:
+		fp = splitGoose(p, content, opt)
+	case Dbmate:
+		fp = splitDbmate(p, content, opt)
+	default:
+		fp.up = whole
+		fp.up.Tx, fp.up.TxReason = defaultTx(kind, opt)
+		if kind == Drizzle {
+			fp.up.TxAcrossRun = true
+		}
+		if kind == Flyway {
+			fp.up.Mixed = opt.Mixed
+			checkFlywayInline(&fp, p, content)
+		}
+		if isDownOnly(kind, p) {
+			d := fp.up
+			fp.down = &d
+			fp.up = Part{Path: p, Start: start, End: start, Tx: d.Tx, TxReason: d.TxReason}
+		}
+		if start > 0 && (kind == Plain || kind == Sqitch) {
+			fp.problem(p, 1, "the file starts with a UTF-8 byte order mark, which psql sends to the server as part of the first statement; save the file without it")
+		}
+	}
+	return fp
+}
+
+// isDownOnly reports whether a whole file is a down migration of its layout.
+func isDownOnly(kind Kind, p string) bool {
+	dir, base := splitPath(p)
+	switch kind {
+	case GolangMigrate:
+		return strings.HasSuffix(base, ".down.sql")
+	case Flyway:
+		n, ok := parseFlyway(base)
+		return ok && n.prefix == 'U'
+	case Sqitch:
+		_, b := splitPath(dir)
+		return b == "revert"
+	}
+	return false
+}
+
+// defaultTx is how each tool runs a file that carries no directive.
+func defaultTx(kind Kind, opt Options) (TxMode, string) {
+	switch opt.Transaction {
+	case TransactionPerFile:
+		return TxWrapped, "configured with transaction: per-file, so the runner wraps the whole file in one transaction (as psql --single-transaction does)"
+	case TransactionNone:
+		return TxNone, "configured with transaction: none, so the runner sends each statement on its own outside any transaction"
+	}
+	switch kind {
+	case Plain:
+		return TxNone, "psql runs each statement in its own transaction unless the file says BEGIN/COMMIT (set transaction: per-file if it is run with psql --single-transaction)"
+	case GolangMigrate:
+		if opt.MultiStatement {
+			return TxNone, "golang-migrate with x-multi-statement splits the file on semicolons and sends each statement on its own, outside any transaction"
+		}
+		return TxImplicit, "golang-migrate's postgres driver sends the whole file as one query, which PostgreSQL runs as one implicit transaction when it holds more than one statement"
+	case Goose:
+		return TxWrapped, "goose runs every migration in a transaction unless it says -- +goose NO TRANSACTION"
+	case Dbmate:
+		return TxWrapped, "dbmate runs every migration in a transaction unless its marker says transaction:false"
+	case Flyway:
+		return TxAutoNonTx, "Flyway runs each migration in a transaction unless a statement cannot run in one; then it runs the whole script without a transaction and refuses a script mixing both kinds unless mixed=true"
+	case Sqitch:
+		return TxNone, "sqitch runs the script with psql without wrapping it, so only BEGIN/COMMIT in the script make a transaction"
+	case Prisma:
+		return TxImplicit, "prisma migrate sends migration.sql as one query, which PostgreSQL runs as one implicit transaction when it holds more than one statement"
+	case Drizzle:
+		return TxWrapped, "drizzle's migrator runs all pending migrations of a run in one transaction"
+	case Supabase:
+		return TxWrapped, "the supabase CLI sends the file's statements and its history insert as one pipelined batch, which PostgreSQL runs as one implicit transaction"
+	}
+	return TxNone, "unknown layout: statements are assumed to autocommit"
+}
+
+// checkFlywayInline reports the "-- flyway:key=value" header that some
+// teams write, since open-source Flyway reads per-script settings only from
+// the <file>.sql.conf sidecar.
+func checkFlywayInline(fp *fileParts, p string, content []byte) {
+	eachLine(content, bomLen(content), func(l textLine) bool {
+		t := strings.TrimSpace(l.text)
+		if t == "" {
+			return true
+		}
+		if !strings.HasPrefix(t, "--") {
+			return false
+		}
+		c := strings.TrimSpace(strings.TrimPrefix(t, "--"))
+		if strings.HasPrefix(strings.ToLower(c), "flyway:") {
+			_, base := splitPath(p)
+			fp.problem(p, l.no, "Flyway reads per-script settings from %s.conf (SqlScriptMetadata), not from a comment; %q does not change how this migration runs there", base, c)
+		}
+		return true
+	})
+}
+
+// DetectFile guesses the layout of one .sql file from its name and content.
+func DetectFile(path string, content []byte) Kind {
+	dir, base := splitPath(path)
+	if _, ok := parseGolangMigrate(base); ok {
+		return GolangMigrate
+	}
+	if _, ok := parseFlyway(base); ok {
+		return Flyway
+	}
+	_, parent := splitPath(dir)
+	if base == "migration.sql" && leadingDigits(parent) != "" {
+		return Prisma
+	}
+	sig := scanSignals(content)
+	switch {
+	case sig.goose > 0 && sig.goose >= sig.dbmate:
+		return Goose
+	case sig.dbmate > 0:
+		return Dbmate
+	}
+	if hasPathSuffix(dir, "supabase/migrations") {
+		return Supabase
+	}
+	if sig.drizzle > 0 {
+		return Drizzle
+	}
+	if parent == "deploy" || parent == "revert" {
+		return Sqitch
+	}
+	return Plain
+}
+
+// signals counts the tool markers a file carries.
+type signals struct {
+	goose, dbmate, drizzle int
+}
+
+func scanSignals(content []byte) signals {
+	var s signals
+	eachLine(content, bomLen(content), func(l textLine) bool {
+		t := strings.TrimSpace(l.text)
+		if !strings.HasPrefix(t, "--") {
+			return true
+		}
+		switch {
+		case strings.Contains(t, "+goose"):
+			s.goose++
+		case strings.HasPrefix(t, "--> statement-breakpoint"):
+			s.drizzle++
+		default:
+			c := strings.TrimLeft(t[2:], " \t")
+			if strings.HasPrefix(c, "migrate:up") || strings.HasPrefix(c, "migrate:down") {
+				s.dbmate++
+			}
+		}
+		return true
+	})
+	return s
+}

@@ -1,0 +1,217 @@
+package layout
+
+import (
+	"path"
+	"strings"
+)
+
+// sqitchProject is where a sqitch project keeps its plan and scripts.
+type sqitchProject struct {
+	root      string
+	plan      string
+	deployDir string
+	revertDir string
+	verifyDir string
+	ext       string
+	engine    string
+}
+
+// sqitchAt reads the project's sqitch.conf, when there is one, for the
+// settings that move files (top_dir, plan_file, deploy_dir, revert_dir,
+// verify_dir, extension), core first and the pg engine section over it.
+func (d *discoverer) sqitchAt(t *tree, root string) (*sqitchProject, error) {
+	settings := map[string]string{}
+	conf := path.Join(root, "sqitch.conf")
+	if t.have[conf] {
+		b, err := d.read(conf)
+		if err != nil {
+			return nil, err
+		}
+		settings = sqitchSettings(b)
+	}
+	get := func(key, def string) string {
+		if v, ok := settings["engine.pg."+key]; ok && v != "" {
+			return v
+		}
+		if v, ok := settings["core."+key]; ok && v != "" {
+			return v
+		}
+		return def
+	}
+	top := get("top_dir", ".")
+	sp := &sqitchProject{
+		root:      root,
+		plan:      path.Join(root, get("plan_file", path.Join(top, "sqitch.plan"))),
+		deployDir: path.Join(root, get("deploy_dir", path.Join(top, "deploy"))),
+		revertDir: path.Join(root, get("revert_dir", path.Join(top, "revert"))),
+		verifyDir: path.Join(root, get("verify_dir", path.Join(top, "verify"))),
+		ext:       strings.TrimPrefix(get("extension", "sql"), "."),
+		engine:    settings["core.engine"],
+	}
+	return sp, nil
+}
+
+// sqitchSettings reads the git-config style sqitch.conf into
+// "section.subsection.key" entries.
+func sqitchSettings(b []byte) map[string]string {
+	out := map[string]string{}
+	section := ""
+	eachLine(b, bomLen(b), func(l textLine) bool {
+		t := strings.TrimSpace(l.text)
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			return true
+		}
+		if t[0] == '[' {
+			inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(t, "["), "]"))
+			name, sub, found := strings.Cut(inner, " ")
+			section = strings.ToLower(name)
+			if found {
+				section += "." + strings.Trim(strings.TrimSpace(sub), `"`)
+			}
+			return true
+		}
+		key, val, found := strings.Cut(t, "=")
+		if !found {
+			return true
+		}
+		val = strings.TrimSpace(val)
+		if i := strings.IndexAny(val, "#;"); i >= 0 && !strings.HasPrefix(val, `"`) {
+			val = strings.TrimSpace(val[:i])
+		}
+		out[section+"."+strings.ToLower(strings.TrimSpace(key))] = strings.Trim(val, `"`)
+		return true
+	})
+	return out
+}
+
+// sqitchChange is one change line of a plan.
+type sqitchChange struct {
+	name string
+	line int
+	pos  int // index among plan entries, tags included
+}
+
+// parseSqitchPlan returns the changes in plan order and the tags with their
+// positions. Pragmas (%...), notes (# ...), dependencies ([a b]) and the
+// planner/timestamp fields are ignored.
+func parseSqitchPlan(b []byte) ([]sqitchChange, map[int]string, []Problem) {
+	var changes []sqitchChange
+	tags := map[int]string{}
+	var problems []Problem
+	pos := 0
+	eachLine(b, bomLen(b), func(l textLine) bool {
+		t := strings.TrimSpace(l.text)
+		if t == "" || t[0] == '#' || t[0] == '%' {
+			return true
+		}
+		fields := strings.Fields(t)
+		name := fields[0]
+		switch name[0] {
+		case '@':
+			tags[pos] = name
+			pos++
+			return true
+		case '+':
+			name = name[1:]
+		case '-':
+			problems = append(problems, Problem{Line: l.no, Message: "revert entries (-" + name[1:] + ") in the plan are not supported; skipped"})
+			return true
+		}
+		if name == "" {
+			return true
+		}
+		changes = append(changes, sqitchChange{name: name, line: l.no, pos: pos})
+		pos++
+		return true
+	})
+	return changes, tags, problems
+}
+
+// sqitchScript finds the script of a change occurrence: the last occurrence
+// of a name uses name.sql; an earlier, reworked one uses name@tag.sql for
+// the first tag after it (up to the next occurrence) whose file exists, as
+// App::Sqitch::Plan::Change->path_segments does.
+func sqitchScript(t *tree, dir, ext string, changes []sqitchChange, tags map[int]string, i int) string {
+	c := changes[i]
+	next := -1
+	for j := i + 1; j < len(changes); j++ {
+		if changes[j].name == c.name {
+			next = changes[j].pos
+			break
+		}
+	}
+	if next < 0 {
+		return path.Join(dir, c.name+"."+ext)
+	}
+	first := ""
+	for pos := c.pos + 1; pos < next; pos++ {
+		tag, ok := tags[pos]
+		if !ok {
+			continue
+		}
+		p := path.Join(dir, c.name+tag+"."+ext)
+		if first == "" {
+			first = p
+		}
+		if t.have[p] {
+			return p
+		}
+	}
+	if first == "" {
+		return path.Join(dir, c.name+"."+ext)
+	}
+	return first
+}
+
+func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
+	sp := f.sqitch
+	if sp == nil {
+		var err error
+		if sp, err = d.sqitchAt(f.tree, f.path); err != nil {
+			return nil, err
+		}
+	}
+	if sp.engine != "" && sp.engine != "pg" {
+		d.problem(path.Join(sp.root, "sqitch.conf"), 0, "sqitch project for engine %q, not PostgreSQL; not checked", sp.engine)
+		return nil, nil
+	}
+	if !f.tree.have[sp.plan] {
+		d.problem(sp.plan, 0, "sqitch plan file not found; no migrations")
+		return nil, nil
+	}
+	b, err := d.read(sp.plan)
+	if err != nil {
+		return nil, err
+	}
+	changes, tags, planProblems := parseSqitchPlan(b)
+	for _, p := range planProblems {
+		d.problem(sp.plan, p.Line, "%s", p.Message)
+	}
+	var ms []Migration
+	for i, c := range changes {
+		deploy := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
+		if !f.tree.have[deploy] {
+			d.problem(sp.plan, c.line, "the plan names change %s, but %s does not exist: sqitch deploy fails", c.name, deploy)
+			continue
+		}
+		m, err := d.fileMigration(f, deploy)
+		if err != nil {
+			return nil, err
+		}
+		m.Dir = sp.root
+		m.Name = c.name
+		revert := sqitchScript(f.tree, sp.revertDir, sp.ext, changes, tags, i)
+		if f.tree.have[revert] {
+			if err := d.attachDown(f, &m, revert); err != nil {
+				return nil, err
+			}
+		} else {
+			m.Problems = append(m.Problems, Problem{Path: deploy, Message: "no revert script " + revert + ": sqitch revert fails for this change"})
+		}
+		if verify := sqitchScript(f.tree, sp.verifyDir, sp.ext, changes, tags, i); f.tree.have[verify] {
+			m.VerifyPath = verify
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
