@@ -1,0 +1,1 @@
+CREATE TABLE cached (id int);

@@ -1,0 +1,2 @@
+ALTER TABLE invoices ADD COLUMN total numeric;
+CREATE INDEX invoices_total ON invoices (total);

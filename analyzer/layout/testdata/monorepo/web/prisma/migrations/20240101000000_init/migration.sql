@@ -1,0 +1,2 @@
+-- CreateTable
+CREATE TABLE "User" ("id" SERIAL NOT NULL);

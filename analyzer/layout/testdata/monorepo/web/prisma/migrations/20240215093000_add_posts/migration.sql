@@ -1,0 +1,2 @@
+-- CreateTable
+CREATE TABLE "Post" ("id" SERIAL NOT NULL);

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY widgets_name ON app.widgets (name);

@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE app.users ADD COLUMN email text;
+COMMIT;

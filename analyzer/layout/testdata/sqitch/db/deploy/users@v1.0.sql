@@ -1,0 +1,3 @@
+BEGIN;
+CREATE TABLE app.users (id int);
+COMMIT;

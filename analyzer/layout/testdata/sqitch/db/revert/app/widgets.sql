@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY app.widgets_name;

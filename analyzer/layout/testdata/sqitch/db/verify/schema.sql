@@ -1,0 +1,1 @@
+SELECT 1/count(*) FROM pg_namespace WHERE nspname = 'app';
