@@ -127,11 +127,13 @@ func parseSqitchPlan(b []byte) ([]sqitchChange, map[int]string, []Problem) {
 	return changes, tags, problems
 }
 
-// sqitchScript finds the script of a change occurrence: the last occurrence
-// of a name uses name.sql; an earlier, reworked one uses name@tag.sql for
-// the first tag after it (up to the next occurrence) whose file exists, as
-// App::Sqitch::Plan::Change->path_segments does.
-func sqitchScript(t *tree, dir, ext string, changes []sqitchChange, tags map[int]string, i int) string {
+// sqitchScript names a change occurrence's scripts relative to the deploy,
+// revert and verify folders: the last occurrence of a name uses name.sql;
+// an earlier, reworked one uses name@tag.sql for the first tag after it (up
+// to the next occurrence) whose deploy script exists, else the first such
+// tag. The deploy folder decides for all three scripts, as
+// App::Sqitch::Plan::Change's path_segments does.
+func sqitchScript(t *tree, deployDir, ext string, changes []sqitchChange, tags map[int]string, i int) string {
 	c := changes[i]
 	next := -1
 	for j := i + 1; j < len(changes); j++ {
@@ -141,7 +143,7 @@ func sqitchScript(t *tree, dir, ext string, changes []sqitchChange, tags map[int
 		}
 	}
 	if next < 0 {
-		return path.Join(dir, c.name+"."+ext)
+		return c.name + "." + ext
 	}
 	first := ""
 	for pos := c.pos + 1; pos < next; pos++ {
@@ -149,16 +151,16 @@ func sqitchScript(t *tree, dir, ext string, changes []sqitchChange, tags map[int
 		if !ok {
 			continue
 		}
-		p := path.Join(dir, c.name+tag+"."+ext)
+		rel := c.name + tag + "." + ext
 		if first == "" {
-			first = p
+			first = rel
 		}
-		if t.have[p] {
-			return p
+		if t.have[path.Join(deployDir, rel)] {
+			return rel
 		}
 	}
 	if first == "" {
-		return path.Join(dir, c.name+"."+ext)
+		return c.name + "." + ext
 	}
 	return first
 }
@@ -189,7 +191,8 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 	}
 	var ms []Migration
 	for i, c := range changes {
-		deploy := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
+		rel := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
+		deploy := path.Join(sp.deployDir, rel)
 		if !f.tree.have[deploy] {
 			d.problem(sp.plan, c.line, "the plan names change %s, but %s does not exist: sqitch deploy fails", c.name, deploy)
 			continue
@@ -200,7 +203,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		}
 		m.Dir = sp.root
 		m.Name = c.name
-		revert := sqitchScript(f.tree, sp.revertDir, sp.ext, changes, tags, i)
+		revert := path.Join(sp.revertDir, rel)
 		if f.tree.have[revert] {
 			if err := d.attachDown(f, &m, revert); err != nil {
 				return nil, err
@@ -208,7 +211,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		} else {
 			m.Problems = append(m.Problems, Problem{Path: deploy, Message: "no revert script " + revert + ": sqitch revert fails for this change"})
 		}
-		if verify := sqitchScript(f.tree, sp.verifyDir, sp.ext, changes, tags, i); f.tree.have[verify] {
+		if verify := path.Join(sp.verifyDir, rel); f.tree.have[verify] {
 			m.VerifyPath = verify
 		}
 		ms = append(ms, m)
