@@ -122,11 +122,11 @@ func under(p, root string) bool {
 // them: folders in path order, within a folder the tool's order.
 func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 	d := &discoverer{fsys: fsys, cache: map[string][]byte{}, set: &Set{}}
-	if len(locs) == 0 {
+	configured := len(locs) > 0
+	if !configured {
 		locs = []Location{{Path: "."}}
 	}
 	var folders []folderPlan
-	configured := len(locs) > 1 || locs[0].Path != "." || locs[0].Layout != ""
 	for _, loc := range locs {
 		root := cleanPath(loc.Path)
 		kind, err := ParseKind(string(loc.Layout))
@@ -204,8 +204,9 @@ type folderPlan struct {
 	journal    string // drizzle: path of meta/_journal.json, "" when missing
 }
 
-// dedupe keeps one layout per folder; the first claim (configured before
-// detected, in configuration order) wins.
+// dedupe keeps one layout per folder: the first claim, in configuration
+// order, wins, so a location with a layout listed first overrides detection
+// by a broader location listed after it.
 func (d *discoverer) dedupe(in []folderPlan) []folderPlan {
 	seen := map[string]Kind{}
 	var out []folderPlan

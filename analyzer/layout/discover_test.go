@@ -81,7 +81,7 @@ func TestPlainOrdering(t *testing.T) {
 		t.Errorf("folders %q", got)
 	}
 	requireProblem(t, s.Problems, 0, "no number at the start")
-	requireProblem(t, s.Problems, 0, "so 9_d.sql runs before 10_c.sql")
+	requireProblem(t, s.Problems, 0, "by number 9_d.sql comes before 10_c.sql, but a shell glob")
 	m := migration(t, s, "db/sql/9_d.sql")
 	if m.Up.Tx != TxNone || m.SupportsDown || m.Down != nil || string(m.Content) != "CREATE TABLE d ();" || m.Name != "d" {
 		t.Errorf("plain migration %+v", m)
@@ -147,7 +147,7 @@ func TestGoose(t *testing.T) {
 	}
 	requireProblem(t, migration(t, s, "db/migrations/00003_forgot.sql").Problems, 1, "SQL before -- +goose Up")
 	requireProblem(t, migration(t, s, "db/migrations/10_ten.sql").Problems, 0, "goose refuses duplicate versions")
-	requireProblem(t, s.Problems, 0, "goose needs a version")
+	requireProblem(t, s.Problems, 0, "no version: goose names are")
 	if migration(t, s, "db/migrations/00001_init.sql").Up.Tx != TxWrapped {
 		t.Errorf("goose default must be wrapped")
 	}

@@ -122,7 +122,7 @@ func (d *discoverer) checkNameOrder(dir string, ms []Migration, byName bool, too
 			return
 		}
 		if !byName && nameLess {
-			d.problem(dir, 0, "%s orders by number, so %s runs before %s although it sorts after it by name (as a shell glob would apply them); give versions the same number of digits", tool, an, bn)
+			d.problem(dir, 0, "by number %s comes before %s, but a shell glob (for f in *.sql) would apply %s first; give versions the same number of digits", an, bn, bn)
 			return
 		}
 	}
@@ -151,7 +151,7 @@ func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
 		return ms[i].Path < ms[j].Path
 	})
 	markDuplicates(ms, sameNum, "version %s is also used by %s; the order between them is by file name")
-	d.checkNameOrder(f.path, ms, false, "migration-guard")
+	d.checkNameOrder(f.path, ms, false, "")
 	return ms, nil
 }
 

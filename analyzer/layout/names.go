@@ -193,12 +193,12 @@ func gooseVersion(base string) (string, string, string) {
 	stem := strings.TrimSuffix(base, ".sql")
 	i := strings.IndexByte(stem, '_')
 	if i < 0 {
-		return "", "", "goose needs a version and a name separated by \"_\" ({version}_{name}.sql)"
+		return "", "", "no version: goose names are {version}_{name}.sql (the goose command refuses the folder, its Provider skips the file)"
 	}
 	v := stem[:i]
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return "", "", "goose cannot read a positive version number from \"" + v + "\""
+		return "", "", "goose cannot read a positive version number from \"" + v + "\" (the goose command refuses the folder, its Provider skips the file)"
 	}
 	return v, stem[i+1:], ""
 }
