@@ -251,14 +251,30 @@ func (s *Spec) validateResponse(ctx context.Context, in *openapi3filter.RequestV
 	return openapi3filter.ValidateResponse(ctx, out)
 }
 
+// flattenErrors splits kin-openapi's nested MultiErrors into one error per
+// problem, keeping the RequestError wrapper that says whether a parameter
+// or the body was at fault.
 func flattenErrors(err error) []error {
-	var me openapi3.MultiError
-	if errors.As(err, &me) {
+	switch e := err.(type) {
+	case openapi3.MultiError:
 		var out []error
-		for _, e := range me {
-			out = append(out, flattenErrors(e)...)
+		for _, inner := range e {
+			out = append(out, flattenErrors(inner)...)
 		}
 		return out
+	case *openapi3filter.RequestError:
+		var me openapi3.MultiError
+		if errors.As(e.Err, &me) && len(me) > 0 {
+			var out []error
+			for _, inner := range me {
+				for _, leaf := range flattenErrors(inner) {
+					cp := *e
+					cp.Err = leaf
+					out = append(out, &cp)
+				}
+			}
+			return out
+		}
 	}
 	return []error{err}
 }
