@@ -1,0 +1,727 @@
+// Package catalog keeps an in-memory model of the schema that a sequence of
+// PostgreSQL migrations builds, so that each statement of a pull request can
+// be judged against the schema as it stands just before it runs.
+//
+// The model only knows what the migrations themselves created: an object that
+// no replayed statement created is unknown (lookups return nil), which callers
+// must not confuse with "missing". Statements the model does not understand
+// are ignored, and a statement that PostgreSQL would reject (creating a name
+// that exists, altering an unknown column) leaves the model unchanged.
+//
+// Parse-tree nodes stored in the model (defaults, CHECK expressions, view
+// queries) are shared, never modified, and must not be modified by callers.
+package catalog
+
+import (
+	"sort"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// TableKind distinguishes the relations that own columns.
+type TableKind int
+
+const (
+	KindTable TableKind = iota
+	KindPartitionedTable
+	KindView
+	KindMaterializedView
+	KindForeignTable
+)
+
+func (k TableKind) String() string {
+	switch k {
+	case KindTable:
+		return "table"
+	case KindPartitionedTable:
+		return "partitioned table"
+	case KindView:
+		return "view"
+	case KindMaterializedView:
+		return "materialized view"
+	case KindForeignTable:
+		return "foreign table"
+	}
+	return "unknown"
+}
+
+// IsView reports whether the relation stores no rows of its own.
+func (k TableKind) IsView() bool { return k == KindView }
+
+// Origin tells where an object was created: in a migration that already
+// exists on the base branch, or in the change set under review.
+type Origin struct {
+	InChangeSet bool
+	Path        string
+	Line        int
+}
+
+// Schema is a namespace created by a migration (or the implicit "public").
+type Schema struct {
+	Name   string
+	Origin Origin
+}
+
+// Table is any relation with columns: table, partitioned table, view,
+// materialized view or foreign table.
+type Table struct {
+	Schema      string
+	Name        string
+	Kind        TableKind
+	Columns     []*Column
+	Constraints []*Constraint
+	Indexes     []*Index
+	Unlogged    bool
+	// PartitionOf is the qualified name of the partitioned parent, "" when
+	// the table is not a partition.
+	PartitionOf string
+	// PartitionStrategy is "range", "list" or "hash" for a partitioned table.
+	PartitionStrategy string
+	// ColumnsUnknown is set when the column list could not be derived (CREATE
+	// TABLE AS, views over unknown relations or computed expressions): a
+	// missing column then proves nothing.
+	ColumnsUnknown bool
+	// Query and Definition hold a view's or materialized view's SELECT.
+	Query      *pg_query.Node
+	Definition string
+	// DependsOn lists the tables and columns a view reads, as far as names
+	// could be resolved.
+	DependsOn []ObjectRef
+	Origin    Origin
+
+	parent qname
+}
+
+// Column is one attribute, in table order.
+type Column struct {
+	Name        string
+	Type        Type
+	NotNull     bool
+	Default     string
+	DefaultNode *pg_query.Node
+	// Identity is "ALWAYS", "BY DEFAULT" or "".
+	Identity string
+	// Generated is the expression of GENERATED ALWAYS AS (...) STORED.
+	Generated     string
+	GeneratedNode *pg_query.Node
+	Collation     string
+	Origin        Origin
+}
+
+// ConstraintKind is the SQL spelling of a table constraint's type.
+type ConstraintKind string
+
+const (
+	PrimaryKey ConstraintKind = "PRIMARY KEY"
+	Unique     ConstraintKind = "UNIQUE"
+	Check      ConstraintKind = "CHECK"
+	ForeignKey ConstraintKind = "FOREIGN KEY"
+	Exclude    ConstraintKind = "EXCLUDE"
+)
+
+// Constraint is a table (or domain) constraint. NOT NULL is not a constraint
+// object in PostgreSQL 15/16; it is Column.NotNull. A CHECK of the form
+// "col IS NOT NULL" records the column in NotNullColumn, because a validated
+// one lets SET NOT NULL skip its table scan.
+type Constraint struct {
+	Name          string
+	Kind          ConstraintKind
+	Columns       []string
+	Validated     bool
+	Check         string
+	CheckNode     *pg_query.Node
+	NotNullColumn string
+	// Foreign keys.
+	RefSchema  string
+	RefTable   string
+	RefColumns []string
+	// OnDelete and OnUpdate: "NO ACTION", "RESTRICT", "CASCADE", "SET NULL",
+	// "SET DEFAULT".
+	OnDelete string
+	OnUpdate string
+	// Index is the name of the index behind a PRIMARY KEY, UNIQUE or EXCLUDE.
+	Index             string
+	Deferrable        bool
+	InitiallyDeferred bool
+	NoInherit         bool
+	Origin            Origin
+}
+
+// IndexKey is one key column or expression of an index.
+type IndexKey struct {
+	Column   string
+	Expr     string
+	ExprNode *pg_query.Node
+	Desc     bool
+}
+
+// String is the column name or the parenthesised expression.
+func (k IndexKey) String() string {
+	if k.Column != "" {
+		return QuoteIdent(k.Column)
+	}
+	return "(" + k.Expr + ")"
+}
+
+// Index is an index of a table, including those behind constraints.
+type Index struct {
+	Name             string
+	Keys             []IndexKey
+	Include          []string
+	Unique           bool
+	Primary          bool
+	NullsNotDistinct bool
+	Method           string
+	Where            string
+	WhereNode        *pg_query.Node
+	// Valid is false for an index created ON ONLY a partitioned table, which
+	// stays invalid until an index is attached for every partition.
+	Valid        bool
+	Concurrently bool
+	// Constraint names the constraint the index backs, if any.
+	Constraint string
+	Origin     Origin
+
+	// parent is the partitioned index this partition's index is attached to.
+	parent qname
+}
+
+// Columns lists the plain key columns (expressions omitted).
+func (ix *Index) Columns() []string {
+	var out []string
+	for _, k := range ix.Keys {
+		if k.Column != "" {
+			out = append(out, k.Column)
+		}
+	}
+	return out
+}
+
+// Enum is a CREATE TYPE ... AS ENUM type.
+type Enum struct {
+	Schema string
+	Name   string
+	Values []string
+	Origin Origin
+}
+
+// Domain is a CREATE DOMAIN type.
+type Domain struct {
+	Schema      string
+	Name        string
+	BaseType    Type
+	NotNull     bool
+	Default     string
+	Constraints []*Constraint
+	Origin      Origin
+}
+
+// Sequence is a sequence; OwnedBy* are set for serial and identity columns
+// and for OWNED BY.
+type Sequence struct {
+	Schema        string
+	Name          string
+	OwnedByTable  string
+	OwnedByColumn string
+	// Identity marks the internal sequence of an identity column.
+	Identity bool
+	Origin   Origin
+}
+
+type qname struct{ schema, name string }
+
+// Catalog is the schema model. It is not safe for concurrent mutation.
+type Catalog struct {
+	schemas   map[string]*Schema
+	tables    map[qname]*Table
+	enums     map[qname]*Enum
+	domains   map[qname]*Domain
+	sequences map[qname]*Sequence
+	// searchPath is nil for the default ("$user", public).
+	searchPath  []string
+	path        string
+	line        int
+	inChangeSet bool
+}
+
+// New returns an empty catalog with the implicit public schema.
+func New() *Catalog {
+	c := &Catalog{
+		schemas:   map[string]*Schema{},
+		tables:    map[qname]*Table{},
+		enums:     map[qname]*Enum{},
+		domains:   map[qname]*Domain{},
+		sequences: map[qname]*Sequence{},
+	}
+	c.schemas["public"] = &Schema{Name: "public"}
+	return c
+}
+
+// SetPosition records where the next applied statement comes from.
+func (c *Catalog) SetPosition(path string, line int) { c.path, c.line = path, line }
+
+// BeginChangeSet marks every object created from now on as part of the
+// change set under review.
+func (c *Catalog) BeginChangeSet() { c.inChangeSet = true }
+
+// InChangeSet reports whether BeginChangeSet was called.
+func (c *Catalog) InChangeSet() bool { return c.inChangeSet }
+
+// ResetSession restores the default search_path, as a new connection would.
+func (c *Catalog) ResetSession() { c.searchPath = nil }
+
+// SearchPath returns the explicit search path set by SET search_path, or
+// ["$user", "public"] by default.
+func (c *Catalog) SearchPath() []string {
+	if c.searchPath == nil {
+		return []string{"$user", "public"}
+	}
+	return append([]string(nil), c.searchPath...)
+}
+
+func (c *Catalog) origin() Origin {
+	return Origin{InChangeSet: c.inChangeSet, Path: c.path, Line: c.line}
+}
+
+// lookupPath lists the schemas searched for unqualified names.
+func (c *Catalog) lookupPath() []string {
+	if c.searchPath == nil {
+		return []string{"public"}
+	}
+	var out []string
+	for _, s := range c.searchPath {
+		if s == "$user" || s == "pg_temp" || strings.HasPrefix(s, "pg_temp_") {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// creationSchema is where unqualified CREATE puts objects. PostgreSQL skips
+// schemas that do not exist; the catalog cannot tell a schema created outside
+// the migrations from a typo, so it takes the first entry it could be.
+func (c *Catalog) creationSchema() string {
+	for _, s := range c.lookupPath() {
+		if s != "pg_catalog" {
+			return s
+		}
+	}
+	return "public"
+}
+
+func (c *Catalog) ensureSchema(name string) {
+	if _, ok := c.schemas[name]; !ok && name != "" {
+		// A schema used but never created by a migration: it exists in the
+		// database, but its origin is unknown.
+		c.schemas[name] = &Schema{Name: name}
+	}
+}
+
+// Schema returns a schema that a migration created or used.
+func (c *Catalog) Schema(name string) *Schema { return c.schemas[name] }
+
+// Schemas returns the known schemas in name order.
+func (c *Catalog) Schemas() []*Schema {
+	out := make([]*Schema, 0, len(c.schemas))
+	for _, s := range c.schemas {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Relation resolves a RangeVar with the current search path.
+func (c *Catalog) Relation(rv *pg_query.RangeVar) *Table {
+	if rv == nil || rv.GetRelpersistence() == "t" {
+		return nil
+	}
+	return c.relation(rv.GetSchemaname(), rv.GetRelname())
+}
+
+func (c *Catalog) relation(schema, name string) *Table {
+	if schema != "" {
+		return c.tables[qname{schema, name}]
+	}
+	for _, s := range c.lookupPath() {
+		if t := c.tables[qname{s, name}]; t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// Table returns a relation by schema and name; schema "" uses the search path.
+func (c *Catalog) Table(schema, name string) *Table { return c.relation(schema, name) }
+
+// Tables returns every relation ordered by schema and name.
+func (c *Catalog) Tables() []*Table {
+	out := make([]*Table, 0, len(c.tables))
+	for _, t := range c.tables {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Schema != out[j].Schema {
+			return out[i].Schema < out[j].Schema
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// IndexByName finds an index and its table; schema "" uses the search path.
+func (c *Catalog) IndexByName(schema, name string) (*Index, *Table) {
+	if schema != "" {
+		return c.indexIn(schema, name)
+	}
+	for _, s := range c.lookupPath() {
+		if ix, t := c.indexIn(s, name); ix != nil {
+			return ix, t
+		}
+	}
+	return nil, nil
+}
+
+func (c *Catalog) indexIn(schema, name string) (*Index, *Table) {
+	for _, t := range c.tables {
+		if t.Schema != schema {
+			continue
+		}
+		for _, ix := range t.Indexes {
+			if ix.Name == name {
+				return ix, t
+			}
+		}
+	}
+	return nil, nil
+}
+
+// ConstraintByName finds a constraint of t.
+func (c *Catalog) ConstraintByName(t *Table, name string) *Constraint {
+	if t == nil {
+		return nil
+	}
+	return t.Constraint(name)
+}
+
+// Enum returns an enum type; schema "" uses the search path.
+func (c *Catalog) Enum(schema, name string) *Enum {
+	if schema != "" {
+		return c.enums[qname{schema, name}]
+	}
+	for _, s := range c.lookupPath() {
+		if e := c.enums[qname{s, name}]; e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// Domain returns a domain; schema "" uses the search path.
+func (c *Catalog) Domain(schema, name string) *Domain {
+	if schema != "" {
+		return c.domains[qname{schema, name}]
+	}
+	for _, s := range c.lookupPath() {
+		if d := c.domains[qname{s, name}]; d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// Sequence returns a sequence; schema "" uses the search path.
+func (c *Catalog) Sequence(schema, name string) *Sequence {
+	if schema != "" {
+		return c.sequences[qname{schema, name}]
+	}
+	for _, s := range c.lookupPath() {
+		if q := c.sequences[qname{s, name}]; q != nil {
+			return q
+		}
+	}
+	return nil
+}
+
+// Enums returns every enum ordered by schema and name.
+func (c *Catalog) Enums() []*Enum {
+	out := make([]*Enum, 0, len(c.enums))
+	for _, e := range c.enums {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	return out
+}
+
+// Domains returns every domain ordered by schema and name.
+func (c *Catalog) Domains() []*Domain {
+	out := make([]*Domain, 0, len(c.domains))
+	for _, d := range c.domains {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	return out
+}
+
+// Sequences returns every sequence ordered by schema and name.
+func (c *Catalog) Sequences() []*Sequence {
+	out := make([]*Sequence, 0, len(c.sequences))
+	for _, s := range c.sequences {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	return out
+}
+
+func lessQ(a, b qname) bool {
+	if a.schema != b.schema {
+		return a.schema < b.schema
+	}
+	return a.name < b.name
+}
+
+// Partitions returns the partitions of a partitioned table in name order.
+func (c *Catalog) Partitions(t *Table) []*Table {
+	if t == nil {
+		return nil
+	}
+	var out []*Table
+	for _, p := range c.Tables() {
+		if p.parent == (qname{t.Schema, t.Name}) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Parent returns the partitioned table that t is a partition of.
+func (c *Catalog) Parent(t *Table) *Table {
+	if t == nil || t.parent.name == "" {
+		return nil
+	}
+	return c.tables[t.parent]
+}
+
+// ForeignKeyRef is a foreign key together with the table that holds it.
+type ForeignKeyRef struct {
+	Table      *Table
+	Constraint *Constraint
+}
+
+// ReferencingForeignKeys lists the foreign keys of other tables (and
+// self-references) that point at t.
+func (c *Catalog) ReferencingForeignKeys(t *Table) []ForeignKeyRef {
+	if t == nil {
+		return nil
+	}
+	var out []ForeignKeyRef
+	for _, o := range c.Tables() {
+		for _, k := range o.Constraints {
+			if k.Kind == ForeignKey && k.RefSchema == t.Schema && k.RefTable == t.Name {
+				out = append(out, ForeignKeyRef{o, k})
+			}
+		}
+	}
+	return out
+}
+
+// Column returns the named column or nil.
+func (t *Table) Column(name string) *Column {
+	if t == nil {
+		return nil
+	}
+	for _, col := range t.Columns {
+		if col.Name == name {
+			return col
+		}
+	}
+	return nil
+}
+
+// Constraint returns the named constraint or nil.
+func (t *Table) Constraint(name string) *Constraint {
+	if t == nil {
+		return nil
+	}
+	for _, k := range t.Constraints {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// Index returns the named index or nil.
+func (t *Table) Index(name string) *Index {
+	if t == nil {
+		return nil
+	}
+	for _, ix := range t.Indexes {
+		if ix.Name == name {
+			return ix
+		}
+	}
+	return nil
+}
+
+// PrimaryKey returns the primary key constraint or nil.
+func (t *Table) PrimaryKey() *Constraint {
+	if t == nil {
+		return nil
+	}
+	for _, k := range t.Constraints {
+		if k.Kind == PrimaryKey {
+			return k
+		}
+	}
+	return nil
+}
+
+// QualifiedName is schema.name, quoted as quote_ident would.
+func (t *Table) QualifiedName() string { return qualify(t.Schema, t.Name) }
+
+// QualifiedName is schema.name, quoted as quote_ident would.
+func (e *Enum) QualifiedName() string { return qualify(e.Schema, e.Name) }
+
+// QualifiedName is schema.name, quoted as quote_ident would.
+func (s *Sequence) QualifiedName() string { return qualify(s.Schema, s.Name) }
+
+// QualifiedName is schema.name, quoted as quote_ident would.
+func (d *Domain) QualifiedName() string { return qualify(d.Schema, d.Name) }
+
+func qualify(schema, name string) string {
+	if schema == "" {
+		return QuoteIdent(name)
+	}
+	return QuoteIdent(schema) + "." + QuoteIdent(name)
+}
+
+// ObjectRef names a catalog object. Kind is one of table, column, view,
+// materialized view, foreign table, index, constraint, type, domain, schema,
+// sequence, or default (a column default that goes away with a sequence).
+type ObjectRef struct {
+	Kind   string
+	Schema string
+	Table  string
+	Name   string
+	// NeedsCascade is set on a dependent that makes a plain (RESTRICT) DROP
+	// fail; dependents without it (a table's own indexes, owned sequences,
+	// partitions) go away silently.
+	NeedsCascade bool
+}
+
+func (r ObjectRef) String() string {
+	switch r.Kind {
+	case "table":
+		return qualify(r.Schema, r.Name)
+	case "column":
+		return qualify(r.Schema, r.Table) + "." + QuoteIdent(r.Name)
+	case "constraint", "default":
+		return r.Kind + " " + QuoteIdent(r.Name) + " on " + qualify(r.Schema, r.Table)
+	case "schema":
+		return "schema " + QuoteIdent(r.Name)
+	}
+	return r.Kind + " " + qualify(r.Schema, r.Name)
+}
+
+func (r ObjectRef) key() ObjectRef {
+	r.NeedsCascade = false
+	return r
+}
+
+func tableRef(t *Table) ObjectRef {
+	kind := "table"
+	switch t.Kind {
+	case KindView:
+		kind = "view"
+	case KindMaterializedView:
+		kind = "materialized view"
+	case KindForeignTable:
+		kind = "foreign table"
+	}
+	return ObjectRef{Kind: kind, Schema: t.Schema, Name: t.Name}
+}
+
+// Clone returns an independent copy. Parse-tree nodes are shared because the
+// catalog never modifies them.
+func (c *Catalog) Clone() *Catalog {
+	n := &Catalog{
+		schemas:     make(map[string]*Schema, len(c.schemas)),
+		tables:      make(map[qname]*Table, len(c.tables)),
+		enums:       make(map[qname]*Enum, len(c.enums)),
+		domains:     make(map[qname]*Domain, len(c.domains)),
+		sequences:   make(map[qname]*Sequence, len(c.sequences)),
+		searchPath:  cloneStrings(c.searchPath),
+		path:        c.path,
+		line:        c.line,
+		inChangeSet: c.inChangeSet,
+	}
+	for k, v := range c.schemas {
+		s := *v
+		n.schemas[k] = &s
+	}
+	for k, v := range c.tables {
+		n.tables[k] = v.clone()
+	}
+	for k, v := range c.enums {
+		e := *v
+		e.Values = cloneStrings(v.Values)
+		n.enums[k] = &e
+	}
+	for k, v := range c.domains {
+		d := *v
+		d.BaseType = v.BaseType.clone()
+		d.Constraints = nil
+		for _, k := range v.Constraints {
+			d.Constraints = append(d.Constraints, k.clone())
+		}
+		n.domains[k] = &d
+	}
+	for k, v := range c.sequences {
+		s := *v
+		n.sequences[k] = &s
+	}
+	return n
+}
+
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+func (t *Table) clone() *Table {
+	n := *t
+	n.Columns = nil
+	for _, col := range t.Columns {
+		cc := *col
+		cc.Type = col.Type.clone()
+		n.Columns = append(n.Columns, &cc)
+	}
+	n.Constraints = nil
+	for _, k := range t.Constraints {
+		n.Constraints = append(n.Constraints, k.clone())
+	}
+	n.Indexes = nil
+	for _, ix := range t.Indexes {
+		n.Indexes = append(n.Indexes, ix.clone())
+	}
+	n.DependsOn = append([]ObjectRef(nil), t.DependsOn...)
+	return &n
+}
+
+func (k *Constraint) clone() *Constraint {
+	n := *k
+	n.Columns = cloneStrings(k.Columns)
+	n.RefColumns = cloneStrings(k.RefColumns)
+	return &n
+}
+
+func (ix *Index) clone() *Index {
+	n := *ix
+	n.Keys = append([]IndexKey(nil), ix.Keys...)
+	n.Include = cloneStrings(ix.Include)
+	return &n
+}

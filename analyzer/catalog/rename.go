@@ -1,0 +1,338 @@
+package catalog
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// PostgreSQL links objects by OID, so a rename never breaks a reference. The
+// model links them by name, so every rename rewrites the names that point at
+// the renamed object.
+
+func (c *Catalog) rename(s *pg_query.RenameStmt) {
+	newName := s.GetNewname()
+	if newName == "" {
+		return
+	}
+	switch s.GetRenameType() {
+	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,
+		pg_query.ObjectType_OBJECT_FOREIGN_TABLE, pg_query.ObjectType_OBJECT_INDEX, pg_query.ObjectType_OBJECT_SEQUENCE:
+		rv := s.GetRelation()
+		// ALTER TABLE ... RENAME works on any relation, so try every kind.
+		if t := c.Relation(rv); t != nil {
+			if !c.relationNameTaken(t.Schema, newName) && !c.typeNameTaken(t.Schema, newName) {
+				c.moveRelation(t, t.Schema, newName)
+			}
+			return
+		}
+		if ix, t := c.IndexByName(rv.GetSchemaname(), rv.GetRelname()); ix != nil {
+			if !c.relationNameTaken(t.Schema, newName) {
+				c.renameIndex(t, ix, newName)
+			}
+			return
+		}
+		if seq := c.Sequence(rv.GetSchemaname(), rv.GetRelname()); seq != nil {
+			if !c.relationNameTaken(seq.Schema, newName) {
+				c.moveSequence(seq, seq.Schema, newName)
+			}
+		}
+	case pg_query.ObjectType_OBJECT_COLUMN:
+		if t := c.Relation(s.GetRelation()); t != nil {
+			c.renameColumn(t, s.GetSubname(), newName)
+		}
+	case pg_query.ObjectType_OBJECT_TABCONSTRAINT:
+		if t := c.Relation(s.GetRelation()); t != nil {
+			c.renameConstraint(t, s.GetSubname(), newName)
+		}
+	case pg_query.ObjectType_OBJECT_SCHEMA:
+		c.renameSchema(s.GetSubname(), newName)
+	case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
+		schema, name := nameList(s.GetObject().GetList().GetItems())
+		if e := c.Enum(schema, name); e != nil && s.GetRenameType() == pg_query.ObjectType_OBJECT_TYPE {
+			if !c.typeNameTaken(e.Schema, newName) {
+				c.moveType(qname{e.Schema, e.Name}, qname{e.Schema, newName})
+			}
+		} else if d := c.Domain(schema, name); d != nil {
+			if !c.typeNameTaken(d.Schema, newName) {
+				c.moveType(qname{d.Schema, d.Name}, qname{d.Schema, newName})
+			}
+		}
+	case pg_query.ObjectType_OBJECT_DOMCONSTRAINT:
+		schema, name := nameList(s.GetObject().GetList().GetItems())
+		if d := c.Domain(schema, name); d != nil {
+			for _, k := range d.Constraints {
+				if k.Name == newName {
+					return
+				}
+			}
+			for _, k := range d.Constraints {
+				if k.Name == s.GetSubname() {
+					k.Name = newName
+				}
+			}
+		}
+	}
+}
+
+// moveRelation renames a table, view or materialized view and/or moves it to
+// another schema, together with its indexes and owned sequences.
+func (c *Catalog) moveRelation(t *Table, schema, name string) {
+	old := qname{t.Schema, t.Name}
+	nw := qname{schema, name}
+	if old == nw {
+		return
+	}
+	c.ensureSchema(schema)
+	delete(c.tables, old)
+	t.Schema, t.Name = schema, name
+	c.tables[nw] = t
+	for _, o := range c.tables {
+		for _, k := range o.Constraints {
+			if k.Kind == ForeignKey && k.RefSchema == old.schema && k.RefTable == old.name {
+				k.RefSchema, k.RefTable = schema, name
+			}
+		}
+		for i, d := range o.DependsOn {
+			if isRelationKind(d.Kind) && d.Schema == old.schema && d.Name == old.name {
+				o.DependsOn[i].Schema, o.DependsOn[i].Name = schema, name
+			}
+			if d.Kind == "column" && d.Schema == old.schema && d.Table == old.name {
+				o.DependsOn[i].Schema, o.DependsOn[i].Table = schema, name
+			}
+		}
+		if o.parent == old {
+			o.parent = nw
+			o.PartitionOf = t.QualifiedName()
+		}
+		if old.schema != schema {
+			for _, ix := range o.Indexes {
+				if ix.parent.schema == old.schema && t.Index(ix.parent.name) != nil {
+					ix.parent.schema = schema
+				}
+			}
+		}
+	}
+	for _, seq := range c.Sequences() {
+		if seq.Schema == old.schema && seq.OwnedByTable == old.name {
+			seq.OwnedByTable = name
+			if old.schema != schema {
+				c.moveSequence(seq, schema, seq.Name)
+			}
+		}
+	}
+}
+
+// moveSequence renames or moves a sequence and respells the nextval()
+// defaults that use it.
+func (c *Catalog) moveSequence(seq *Sequence, schema, name string) {
+	if c.relationNameTaken(schema, name) {
+		return
+	}
+	var users []*Column
+	for _, t := range c.tables {
+		for _, col := range t.Columns {
+			if c.defaultSequence(t, col) == seq {
+				users = append(users, col)
+			}
+		}
+	}
+	delete(c.sequences, qname{seq.Schema, seq.Name})
+	seq.Schema, seq.Name = schema, name
+	c.sequences[qname{schema, name}] = seq
+	for _, col := range users {
+		c.setSequenceDefault(col, schema, name)
+	}
+}
+
+func (c *Catalog) renameIndex(t *Table, ix *Index, name string) {
+	old := qname{t.Schema, ix.Name}
+	ix.Name = name
+	// Renaming an index renames the constraint it backs, and vice versa.
+	if ix.Constraint != "" {
+		if k := t.Constraint(ix.Constraint); k != nil {
+			k.Name = name
+			k.Index = name
+		}
+		ix.Constraint = name
+	}
+	for _, o := range c.tables {
+		for _, x := range o.Indexes {
+			if x.parent == old {
+				x.parent.name = name
+			}
+		}
+	}
+}
+
+func (c *Catalog) renameColumn(t *Table, old, name string) {
+	col := t.Column(old)
+	if col == nil || t.Column(name) != nil {
+		return
+	}
+	col.Name = name
+	for _, ix := range t.Indexes {
+		for i := range ix.Keys {
+			if ix.Keys[i].Column == old {
+				ix.Keys[i].Column = name
+			}
+		}
+		renameIn(ix.Include, old, name)
+	}
+	for _, k := range t.Constraints {
+		renameIn(k.Columns, old, name)
+		if k.NotNullColumn == old {
+			k.NotNullColumn = name
+		}
+	}
+	for _, o := range c.tables {
+		for _, k := range o.Constraints {
+			if k.Kind == ForeignKey && k.RefSchema == t.Schema && k.RefTable == t.Name {
+				renameIn(k.RefColumns, old, name)
+			}
+		}
+		for i, d := range o.DependsOn {
+			if d.Kind == "column" && d.Schema == t.Schema && d.Table == t.Name && d.Name == old {
+				o.DependsOn[i].Name = name
+			}
+		}
+	}
+	for _, seq := range c.sequences {
+		if seq.Schema == t.Schema && seq.OwnedByTable == t.Name && seq.OwnedByColumn == old {
+			seq.OwnedByColumn = name
+		}
+	}
+	// Partitions share their parent's columns and follow the rename.
+	for _, p := range c.Partitions(t) {
+		c.renameColumn(p, old, name)
+	}
+}
+
+func renameIn(list []string, old, name string) {
+	for i := range list {
+		if list[i] == old {
+			list[i] = name
+		}
+	}
+}
+
+func (c *Catalog) renameConstraint(t *Table, old, name string) {
+	k := t.Constraint(old)
+	if k == nil || t.Constraint(name) != nil {
+		return
+	}
+	if k.Index != "" {
+		if c.relationNameTaken(t.Schema, name) {
+			return
+		}
+		if ix := t.Index(k.Index); ix != nil {
+			c.renameIndex(t, ix, name)
+			return
+		}
+	}
+	k.Name = name
+	// Inherited CHECK constraints are renamed in the partitions too.
+	if k.Kind == Check {
+		for _, p := range c.Partitions(t) {
+			if pk := p.Constraint(old); pk != nil && pk.Kind == Check {
+				c.renameConstraint(p, old, name)
+			}
+		}
+	}
+}
+
+func (c *Catalog) renameSchema(old, name string) {
+	s := c.schemas[old]
+	if s == nil || c.schemas[name] != nil {
+		return
+	}
+	delete(c.schemas, old)
+	s.Name = name
+	c.schemas[name] = s
+	for _, t := range c.Tables() {
+		if t.Schema == old {
+			c.moveRelation(t, name, t.Name)
+		}
+	}
+	for _, seq := range c.Sequences() {
+		if seq.Schema == old {
+			c.moveSequence(seq, name, seq.Name)
+		}
+	}
+	for _, e := range c.Enums() {
+		if e.Schema == old {
+			c.moveType(qname{old, e.Name}, qname{name, e.Name})
+		}
+	}
+	for _, d := range c.Domains() {
+		if d.Schema == old {
+			c.moveType(qname{old, d.Name}, qname{name, d.Name})
+		}
+	}
+}
+
+// moveType renames or moves an enum or domain and the column and domain
+// types that refer to it.
+func (c *Catalog) moveType(old, nw qname) {
+	if e := c.enums[old]; e != nil {
+		delete(c.enums, old)
+		e.Schema, e.Name = nw.schema, nw.name
+		c.enums[nw] = e
+	} else if d := c.domains[old]; d != nil {
+		delete(c.domains, old)
+		d.Schema, d.Name = nw.schema, nw.name
+		c.domains[nw] = d
+	} else {
+		return
+	}
+	c.ensureSchema(nw.schema)
+	for _, t := range c.tables {
+		for _, col := range t.Columns {
+			if col.Type.Schema == old.schema && col.Type.Name == old.name {
+				col.Type.Schema, col.Type.Name = nw.schema, nw.name
+			}
+		}
+	}
+	for _, d := range c.domains {
+		if d.BaseType.Schema == old.schema && d.BaseType.Name == old.name {
+			d.BaseType.Schema, d.BaseType.Name = nw.schema, nw.name
+		}
+	}
+}
+
+func (c *Catalog) setSchema(s *pg_query.AlterObjectSchemaStmt) {
+	ns := s.GetNewschema()
+	if ns == "" {
+		return
+	}
+	switch s.GetObjectType() {
+	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,
+		pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
+		t := c.Relation(s.GetRelation())
+		if t == nil || c.relationNameTaken(ns, t.Name) || c.typeNameTaken(ns, t.Name) {
+			return
+		}
+		for _, ix := range t.Indexes {
+			if c.relationNameTaken(ns, ix.Name) {
+				return
+			}
+		}
+		c.moveRelation(t, ns, t.Name)
+	case pg_query.ObjectType_OBJECT_SEQUENCE:
+		rv := s.GetRelation()
+		if seq := c.Sequence(rv.GetSchemaname(), rv.GetRelname()); seq != nil && seq.OwnedByTable == "" {
+			c.moveSequence(seq, ns, seq.Name)
+		}
+	case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
+		schema, name := nameList(s.GetObject().GetList().GetItems())
+		var old qname
+		if e := c.Enum(schema, name); e != nil {
+			old = qname{e.Schema, e.Name}
+		} else if d := c.Domain(schema, name); d != nil {
+			old = qname{d.Schema, d.Name}
+		} else {
+			return
+		}
+		if !c.typeNameTaken(ns, name) {
+			c.moveType(old, qname{ns, name})
+		}
+	}
+}

@@ -1,0 +1,8 @@
+ALTER TABLE order_items ALTER COLUMN quantity TYPE bigint;
+ALTER TABLE purchases
+    ALTER COLUMN note TYPE text,
+    ALTER COLUMN placed_at SET NOT NULL,
+    ALTER COLUMN placed_at SET DEFAULT now(),
+    ALTER COLUMN total DROP DEFAULT;
+ALTER TABLE users ALTER COLUMN email TYPE varchar(320);
+ALTER TABLE users ALTER COLUMN settings DROP DEFAULT, ALTER COLUMN settings SET NOT NULL;
