@@ -173,7 +173,7 @@ func splitSearchPath(s string) []string {
 }
 
 // selectStmt handles SELECT INTO, and pg_dump's
-// SELECT pg_catalog.set_config('search_path', '', false).
+// SELECT pg_catalog.set_config('search_path', ”, false).
 func (c *Catalog) selectStmt(s *pg_query.SelectStmt) {
 	if s.GetIntoClause() != nil {
 		c.createTableAs(&pg_query.CreateTableAsStmt{

@@ -450,7 +450,9 @@ func (c *Catalog) Enums() []*Enum {
 	for _, e := range c.enums {
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	sort.Slice(out, func(i, j int) bool {
+		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
+	})
 	return out
 }
 
@@ -460,7 +462,9 @@ func (c *Catalog) Domains() []*Domain {
 	for _, d := range c.domains {
 		out = append(out, d)
 	}
-	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	sort.Slice(out, func(i, j int) bool {
+		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
+	})
 	return out
 }
 
@@ -470,7 +474,9 @@ func (c *Catalog) Sequences() []*Sequence {
 	for _, s := range c.sequences {
 		out = append(out, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	sort.Slice(out, func(i, j int) bool {
+		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
+	})
 	return out
 }
 

@@ -88,9 +88,9 @@ type pgColumn struct {
 }
 
 type pgConstraint struct {
-	name, kind     string
-	validated      bool
-	cols, refCols  []string
+	name, kind      string
+	validated       bool
+	cols, refCols   []string
 	refTable, onDel string
 }
 

@@ -425,7 +425,7 @@ func (c *Catalog) inheritCheck(t *Table, con *Constraint) {
 
 type indexSig struct {
 	keys, include, where, method string
-	excl, nnd, deferrable     bool
+	excl, nnd, deferrable        bool
 }
 
 // addIndexConstraints creates PRIMARY KEY, UNIQUE and EXCLUDE constraints as
