@@ -1,0 +1,124 @@
+package analyzer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+)
+
+// ConfigPath is where a repository keeps its configuration. The App reads it
+// from the base branch only, so a pull request cannot weaken its own guard.
+const ConfigPath = ".github/migration-guard.yml"
+
+// Supported target PostgreSQL versions. The lock and rewrite rules differ by
+// version (fast defaults from 11, SET NOT NULL through a valid CHECK from 12).
+const (
+	MinPostgresVersion     = 11
+	MaxPostgresVersion     = 17
+	DefaultPostgresVersion = 15
+)
+
+// Config is a repository's .github/migration-guard.yml.
+type Config struct {
+	// PostgresVersion is the major version migrations run against in production.
+	PostgresVersion int `yaml:"postgres_version" json:"postgres_version"`
+	// Migrations names the migration folders and their layout; empty means
+	// find them automatically.
+	Migrations []layout.Location `yaml:"migrations" json:"migrations,omitempty"`
+	// MaxFileBytes is the largest migration file analyzed; larger ones are
+	// reported, never read.
+	MaxFileBytes int `yaml:"max_file_bytes" json:"max_file_bytes,omitempty"`
+	// Approval is read by the App's approval gate.
+	Approval ApprovalConfig `yaml:"approval" json:"approval"`
+}
+
+// ApprovalConfig says who may approve what. Only the base branch's copy counts.
+type ApprovalConfig struct {
+	// MinRole is the least repository role an approver needs: read, triage,
+	// write (default), maintain, admin, or a custom role's name.
+	MinRole string `yaml:"min_role" json:"min_role,omitempty"`
+	// Users and Teams, when set, further restrict who may approve.
+	Users []string `yaml:"users" json:"users,omitempty"`
+	Teams []string `yaml:"teams" json:"teams,omitempty"`
+	// AllowAuthor lets the pull request's author and committers approve.
+	AllowAuthor bool `yaml:"allow_author" json:"allow_author,omitempty"`
+	// Severities lists which severities need approval; default: danger.
+	Severities []Severity `yaml:"severities" json:"severities,omitempty"`
+}
+
+// DefaultConfig is what a repository without a configuration file gets.
+func DefaultConfig() Config {
+	return Config{PostgresVersion: DefaultPostgresVersion}
+}
+
+// ParseConfig reads a configuration file. Unknown keys are errors, with
+// their line, because a misspelt key silently ignored is a guard silently
+// off.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("reading %s: %w", ConfigPath, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("reading %s: %w", ConfigPath, err)
+	}
+	return cfg, nil
+}
+
+// Validate checks values that parse but cannot be right.
+func (c *Config) Validate() error {
+	if c.PostgresVersion == 0 {
+		c.PostgresVersion = DefaultPostgresVersion
+	}
+	if c.PostgresVersion < MinPostgresVersion || c.PostgresVersion > MaxPostgresVersion {
+		return fmt.Errorf("postgres_version %d is not supported (supported: %d to %d)", c.PostgresVersion, MinPostgresVersion, MaxPostgresVersion)
+	}
+	if c.MaxFileBytes < 0 {
+		return fmt.Errorf("max_file_bytes must be positive, got %d", c.MaxFileBytes)
+	}
+	for i, m := range c.Migrations {
+		if m.Path == "" {
+			return fmt.Errorf("migrations[%d]: path is required", i)
+		}
+		kind, err := layout.ParseKind(string(m.Layout))
+		if err != nil {
+			return fmt.Errorf("migrations[%d]: %w", i, err)
+		}
+		c.Migrations[i].Layout = kind
+		switch m.Options.Transaction {
+		case "", layout.TransactionPerFile, layout.TransactionNone:
+		default:
+			return fmt.Errorf("migrations[%d]: transaction must be %q or %q, got %q", i, layout.TransactionPerFile, layout.TransactionNone, m.Options.Transaction)
+		}
+	}
+	for _, s := range c.Approval.Severities {
+		if s.Rank() == 0 {
+			return fmt.Errorf("approval.severities: unknown severity %q (known: danger, warning, info)", s)
+		}
+	}
+	switch c.Approval.MinRole {
+	case "":
+		c.Approval.MinRole = "write"
+	}
+	return nil
+}
+
+// NeedsApproval says whether findings of this severity need a human's approval.
+func (c Config) NeedsApproval(s Severity) bool {
+	if len(c.Approval.Severities) == 0 {
+		return s == Danger
+	}
+	for _, x := range c.Approval.Severities {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,309 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+)
+
+type judgeOptions struct {
+	up, down      bool // which parts the change touched
+	existedAtBase bool
+}
+
+// stmtContext is what a rule sees of one statement.
+type stmtContext struct {
+	cfg   Config
+	cat   *catalog.Catalog // the schema just before the statement
+	mig   layout.Migration
+	file  *File
+	stmt  *Statement
+	node  *pg_query.Node
+	raw   sqlscript.Statement
+	lines *sqlscript.Lines
+	text  string
+	part  string // "up" or "down"
+	inTx  bool
+	// fileTx is the transaction mode the tool runs the file with.
+	fileTx layout.TxMode
+}
+
+// report adds a finding to the statement; findings about objects created in
+// the same change are lowered by the rule before calling.
+func (c *stmtContext) report(f Finding) {
+	if c.part == "down" {
+		// Down parts run only on rollback: worth reading, never a reason to
+		// hold a merge.
+		f.Severity = Info
+		f.Message = "(down migration) " + f.Message
+	}
+	f.RequiresApproval = c.cfg.NeedsApproval(f.Severity)
+	if f.Marker.Line == 0 {
+		f.Marker = c.stmt.Start
+	}
+	c.stmt.Findings = append(c.stmt.Findings, f)
+}
+
+// at returns the file position of a parse-tree location.
+func (c *stmtContext) at(location int32) Position {
+	if location < 0 {
+		return Position{}
+	}
+	line, col := c.lines.Position(c.raw.LocationBase + int(location))
+	return Position{Line: line, Column: col}
+}
+
+// statementRule inspects one parsed statement.
+type statementRule func(c *stmtContext)
+
+// statementRules run in this order for every parsed statement of a changed
+// migration, before the statement is applied to the catalog.
+var statementRules = []statementRule{
+	checkDrops,
+	checkRenames,
+	checkNonTransactional,
+}
+
+// downPartRules run over down parts.
+var downPartRules = []statementRule{
+	checkNonTransactional,
+}
+
+// judge analyzes one changed migration and applies its up part to the catalog.
+func (s *session) judge(m layout.Migration, opt judgeOptions) File {
+	f := File{Path: m.Path, Layout: string(m.Kind), Version: m.Version, DownPath: m.DownPath, Statements: []Statement{}, Findings: []Finding{}}
+	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
+	if derr != nil {
+		f.Findings = append(f.Findings, s.fileFinding(ruleUnreadableFile, derr.Message, Position{Line: derr.Line, Column: derr.Column}))
+		return f
+	}
+	up, down, problems := s.parts(m, d)
+	for _, p := range append(problems, m.Problems...) {
+		if p.Path == "" || p.Path == m.Path || p.Path == m.DownPath {
+			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, p.Message, Position{Line: max(p.Line, 1), Column: 1}))
+		}
+	}
+	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason
+	if opt.existedAtBase && opt.up {
+		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
+			"%s exists on the base branch and was edited; databases that already ran it will not run it again", m.Path), Position{Line: 1, Column: 1}))
+	}
+	if m.SupportsDown && m.Down == nil && !m.Repeatable && opt.up {
+		f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
+			"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
+	}
+
+	lines := sqlscript.NewLines(d.Text)
+	s.cat.ResetSession()
+	if opt.up {
+		upScript := sqlscript.Split(d.Text, up.Start, up.End)
+		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, true)
+		// dbmate runs each further "-- migrate:up" section of the file on its own.
+		for _, sec := range m.More {
+			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, true)
+			f.InTransaction = f.InTransaction && inTx
+		}
+	}
+	// When only the down part changed, the up part is already in the schema
+	// from the base replay.
+	if down == nil || !opt.down {
+		return f
+	}
+	downText, downLines := d.Text, lines
+	if m.DownPath != "" {
+		dd, derr := sqlscript.Decode(m.DownContent, s.cfg.MaxFileBytes)
+		if derr != nil {
+			fd := s.fileFinding(ruleUnreadableFile, m.DownPath+": "+derr.Message, Position{Line: derr.Line, Column: derr.Column})
+			fd.Severity, fd.RequiresApproval = Warning, false
+			f.Findings = append(f.Findings, fd)
+			return f
+		}
+		// A separate down file is run by the tool like any of its files.
+		_, whole, _ := layout.Parts(m.Kind, m.DownPath, []byte(dd.Text))
+		if whole == nil {
+			whole = &layout.Part{Path: m.DownPath, End: len(dd.Text), Tx: layout.TxNone}
+		}
+		downText, downLines = dd.Text, sqlscript.NewLines(dd.Text)
+		down = whole
+	}
+	scratch := s.cat.Clone()
+	scratch.ResetSession()
+	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, true)
+	return f
+}
+
+// judgePart runs the rules over one part and applies it to cat. It returns
+// whether every statement ran inside a transaction.
+func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, lines *sqlscript.Lines, text, part string, mode layout.TxMode, cat *catalog.Catalog, judge bool) bool {
+	partPath := m.Path
+	if part == "down" && m.DownPath != "" {
+		partPath = m.DownPath
+	}
+	mode, modeFindings := s.effectiveTxMode(m, mode, sc.Statements)
+	if part == "up" {
+		f.TransactionMode = string(mode)
+	}
+	states, txFindings := transactionStates(mode, sc.Statements, m.Kind)
+	for i, fd := range modeFindings {
+		txFindings[i] = append(txFindings[i], fd...)
+	}
+	allInTx := len(sc.Statements) > 0
+	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
+	for i, raw := range sc.Statements {
+		index[i] = -1
+		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start}
+		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
+		st.End.Line, st.End.Column = lines.Position(raw.End)
+		allInTx = allInTx && states[i]
+		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode}
+		if raw.ParseError != nil {
+			line, col := lines.Position(raw.ParseError.Offset)
+			fd := ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", raw.ParseError.Message, line, col))
+			fd.Marker = Position{Line: line, Column: col}
+			if judge {
+				c.report(fd)
+				index[i] = len(f.Statements)
+				f.Statements = append(f.Statements, st)
+			}
+			continue
+		}
+		st.Kind = nodeKind(raw.Node)
+		if judge {
+			for _, tf := range txFindings[i] {
+				c.report(tf)
+			}
+			rules := statementRules
+			if part == "down" {
+				// Down parts run only on rollback and undo the up part by
+				// nature (the down of a CREATE TABLE is a DROP TABLE): only
+				// whether they can run at all is worth saying.
+				rules = downPartRules
+			}
+			for _, rule := range rules {
+				rule(c)
+			}
+		}
+		line, _ := lines.Position(raw.Start)
+		cat.SetPosition(partPath, line)
+		cat.Apply(raw.Node)
+		if judge {
+			index[i] = len(f.Statements)
+			f.Statements = append(f.Statements, st)
+		}
+	}
+	if !judge {
+		return allInTx
+	}
+	reported := make([]*Statement, len(index))
+	for i, at := range index {
+		if at >= 0 {
+			reported[i] = &f.Statements[at]
+		}
+	}
+	checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
+	if open := unclosedTransaction(mode, sc.Statements); open >= 0 && reported[open] != nil {
+		c := &stmtContext{cfg: s.cfg, stmt: reported[open], part: part}
+		c.report(ruleBeginWithoutCommit.finding(beginWithoutCommitMessage(mode, m.Kind)))
+	}
+	for _, mc := range sc.MetaCommands {
+		s.reportMetaCommand(f, partPath, part, mc, lines)
+	}
+	return allInTx
+}
+
+// effectiveTxMode settles modes that depend on the statements: Flyway runs a
+// script without a transaction when one of its statements cannot run in one,
+// and refuses a script that mixes both kinds unless mixed is set.
+func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts []sqlscript.Statement) (layout.TxMode, map[int][]Finding) {
+	if mode != layout.TxAutoNonTx {
+		return mode, nil
+	}
+	nonTx, other := -1, -1
+	for i, st := range stmts {
+		if st.Node == nil || st.Node.GetTransactionStmt() != nil {
+			continue
+		}
+		if nonTransactionalReason(st.Node, s.cfg.PostgresVersion) != "" {
+			if nonTx < 0 {
+				nonTx = i
+			}
+		} else if changesSomething(st.Node) && other < 0 {
+			other = i
+		}
+	}
+	if nonTx < 0 {
+		return layout.TxWrapped, nil
+	}
+	found := map[int][]Finding{}
+	if other >= 0 && !m.Up.Mixed {
+		what := nonTransactionalReason(stmts[nonTx].Node, s.cfg.PostgresVersion)
+		fd := ruleCannotRunInTransaction.finding(fmt.Sprintf(
+			"%s cannot run in a transaction, and the script also holds statements that can: Flyway refuses such a migration unless mixed=true, and the deploy fails", what))
+		fd.SafeAlternative = ownMigrationWithoutTransaction(layout.Flyway, strings.TrimSpace(stmts[nonTx].SQL))
+		found[nonTx] = append(found[nonTx], fd)
+	}
+	return layout.TxNone, found
+}
+
+// fileFinding is a finding about the file as a whole.
+func (s *session) fileFinding(r Rule, message string, at Position) Finding {
+	fd := r.finding(message)
+	fd.Marker = at
+	fd.RequiresApproval = s.cfg.NeedsApproval(fd.Severity)
+	return fd
+}
+
+// reportMetaCommand records a psql backslash command as a statement of its own,
+// so that it is shown where it stands.
+func (s *session) reportMetaCommand(f *File, path, part string, mc sqlscript.MetaCommand, lines *sqlscript.Lines) {
+	st := Statement{Path: path, Part: part, SQL: mc.Text, Findings: []Finding{}, startByte: mc.Start}
+	st.Start.Line, st.Start.Column = lines.Position(mc.Start)
+	st.End.Line, st.End.Column = lines.Position(mc.End)
+	r := rulePsqlMetaCommand
+	msg := fmt.Sprintf("%s is a psql command, not SQL: only psql understands it; %s sends statements to the server, which rejects it", mc.Text, toolName(f.Layout))
+	if f.Layout == string(layout.Plain) || f.Layout == string(layout.Sqitch) {
+		msg = fmt.Sprintf("%s is a psql command, not SQL: the analysis cannot see what it does", mc.Text)
+	}
+	fd := r.finding(msg)
+	switch mc.Name {
+	case "i", "ir", "include", "include_relative", "!", "gexec", "copy":
+		// These run SQL or shell commands that the file does not show.
+		fd.Severity = Danger
+		fd.Message += "; it runs SQL or commands that are not in this file and were not reviewed"
+	}
+	c := &stmtContext{cfg: s.cfg, stmt: &st, part: part}
+	c.report(fd)
+	// Keep statements in file order.
+	at := len(f.Statements)
+	for i := range f.Statements {
+		if f.Statements[i].Path == path && f.Statements[i].startByte > mc.Start {
+			at = i
+			break
+		}
+	}
+	f.Statements = append(f.Statements, Statement{})
+	copy(f.Statements[at+1:], f.Statements[at:])
+	f.Statements[at] = st
+}
+
+func toolName(kind string) string {
+	if kind == "" {
+		return "the migration tool"
+	}
+	return kind
+}
+
+// nodeKind names a statement's parse-tree node, e.g. "AlterTableStmt".
+func nodeKind(n *pg_query.Node) string {
+	if n == nil || n.GetNode() == nil {
+		return ""
+	}
+	name := fmt.Sprintf("%T", n.GetNode()) // *pg_query.Node_AlterTableStmt
+	name = strings.TrimPrefix(name, "*pg_query.Node_")
+	return name
+}

@@ -1,0 +1,95 @@
+package analyzer
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// quoteIdent quotes an identifier the way PostgreSQL's quote_ident does, so
+// that safe alternatives can be pasted as they are. Whether a word is a
+// keyword is asked of PostgreSQL's own scanner.
+func quoteIdent(name string) string {
+	if name == "" {
+		return `""`
+	}
+	plain := true
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r == '_':
+		case (r >= '0' && r <= '9') || r == '$':
+			plain = plain && i > 0
+		default:
+			plain = false
+		}
+	}
+	if plain {
+		res, err := pg_query.Scan(name)
+		if err != nil || len(res.GetTokens()) != 1 {
+			plain = false
+		} else if k := res.GetTokens()[0].GetKeywordKind(); k != pg_query.KeywordKind_NO_KEYWORD && k != pg_query.KeywordKind_UNRESERVED_KEYWORD {
+			plain = false
+		}
+	}
+	if plain {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// qualified joins and quotes name parts: qualified("public", "orders") is public.orders.
+func qualified(parts ...string) string {
+	var q []string
+	for _, p := range parts {
+		if p != "" {
+			q = append(q, quoteIdent(p))
+		}
+	}
+	return strings.Join(q, ".")
+}
+
+// rangeVarName is a relation as the statement wrote it, quoted as needed.
+func rangeVarName(rv *pg_query.RangeVar) string {
+	if rv == nil {
+		return ""
+	}
+	return qualified(rv.GetCatalogname(), rv.GetSchemaname(), rv.GetRelname())
+}
+
+// nameList reads a qualified name given as a list of String nodes.
+func nameList(nodes []*pg_query.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		if s := n.GetString_(); s != nil {
+			out = append(out, s.GetSval())
+		}
+	}
+	return out
+}
+
+// objectNames reads the names of a DROP's objects: a List of Strings for
+// most kinds, a TypeName for types and domains, a bare String for schemas.
+func objectNames(n *pg_query.Node) []string {
+	switch {
+	case n.GetList() != nil:
+		return nameList(n.GetList().GetItems())
+	case n.GetTypeName() != nil:
+		return nameList(n.GetTypeName().GetNames())
+	case n.GetString_() != nil:
+		return []string{n.GetString_().GetSval()}
+	case n.GetObjectWithArgs() != nil:
+		return nameList(n.GetObjectWithArgs().GetObjname())
+	}
+	return nil
+}
+
+// splitSchema separates an optional schema from an object's qualified name.
+func splitSchema(parts []string) (schema, name string) {
+	switch len(parts) {
+	case 0:
+		return "", ""
+	case 1:
+		return "", parts[0]
+	}
+	return parts[len(parts)-2], parts[len(parts)-1]
+}

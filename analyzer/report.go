@@ -1,0 +1,191 @@
+// Package analyzer reads PostgreSQL migrations and answers the six questions
+// of migration-guard's checklist for every statement of the changed ones.
+//
+// It knows SQL and migration tools, nothing of GitHub: the input is a file
+// system at the base and at the head of a change, the output a Report.
+package analyzer
+
+// Question is one of the six points of the checklist.
+type Question int
+
+// The six questions, numbered as people read them.
+const (
+	QDrops       Question = 1
+	QTypes       Question = 2
+	QConstraints Question = 3
+	QRenames     Question = 4
+	QTransaction Question = 5
+	QLocks       Question = 6
+)
+
+// Questions lists the checklist in order.
+var Questions = []Question{QDrops, QTypes, QConstraints, QRenames, QTransaction, QLocks}
+
+// Title is the question as the checklist asks it.
+func (q Question) Title() string {
+	switch q {
+	case QDrops:
+		return "Drops: does it destroy tables, columns or rows?"
+	case QTypes:
+		return "Type changes: does it narrow or rewrite a column?"
+	case QConstraints:
+		return "Constraints: can a new constraint fail on existing rows?"
+	case QRenames:
+		return "Renames: does it break the version still running?"
+	case QTransaction:
+		return "Transaction: does it run as the tool really runs it?"
+	case QLocks:
+		return "Locks: could it block traffic for more than a second?"
+	}
+	return "Unknown question"
+}
+
+// Short is the question's one-word name.
+func (q Question) Short() string {
+	switch q {
+	case QDrops:
+		return "Drops"
+	case QTypes:
+		return "Type changes"
+	case QConstraints:
+		return "Constraints"
+	case QRenames:
+		return "Renames"
+	case QTransaction:
+		return "Transaction"
+	case QLocks:
+		return "Locks"
+	}
+	return "Unknown"
+}
+
+// Severity ranks a finding.
+type Severity string
+
+// Severities, from worst to least.
+const (
+	Danger  Severity = "danger"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Rank orders severities: danger 3, warning 2, info 1.
+func (s Severity) Rank() int {
+	switch s {
+	case Danger:
+		return 3
+	case Warning:
+		return 2
+	case Info:
+		return 1
+	}
+	return 0
+}
+
+// Position is a 1-based line and column in a file; columns count characters.
+type Position struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// Finding is one answer to one question about one statement (or file).
+type Finding struct {
+	Rule             string   `json:"rule"`
+	Question         Question `json:"question"`
+	Severity         Severity `json:"severity"`
+	RequiresApproval bool     `json:"requires_approval"`
+	// Objects are the database objects it touches, schema-qualified:
+	// "public.orders", "public.orders.email".
+	Objects []string `json:"objects,omitempty"`
+	Message string   `json:"message"`
+	Why     string   `json:"why"`
+	// SafeAlternative is the safe way, written out as SQL with the
+	// statement's real names. Empty when the statement is already the safe way.
+	SafeAlternative string `json:"safe_alternative,omitempty"`
+	// Marker points at the part of the statement at fault; zero when the
+	// whole statement is.
+	Marker Position `json:"marker"`
+	// Suppressed holds the reason given in a migration-guard:ignore comment.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
+}
+
+// Suppression is a reviewed exception written next to the statement.
+type Suppression struct {
+	Reason string `json:"reason"`
+	Line   int    `json:"line"`
+}
+
+// Statement is one statement of a changed migration with what was found.
+type Statement struct {
+	Path      string    `json:"path"`
+	Part      string    `json:"part"` // "up" or "down"
+	Start     Position  `json:"start"`
+	End       Position  `json:"end"`
+	SQL       string    `json:"sql"`
+	Kind      string    `json:"kind"` // the parse tree's node, e.g. "AlterTableStmt"; "" when it does not parse
+	InTx      bool      `json:"in_transaction"`
+	Findings  []Finding `json:"findings"`
+	startByte int
+}
+
+// File is one changed migration.
+type File struct {
+	Path     string `json:"path"`
+	Layout   string `json:"layout"`
+	Version  string `json:"version,omitempty"`
+	DownPath string `json:"down_path,omitempty"`
+	// InTransaction is true when every statement of the up part runs inside
+	// a transaction, as the tool runs the file.
+	InTransaction     bool        `json:"in_transaction"`
+	TransactionMode   string      `json:"transaction_mode"`
+	TransactionReason string      `json:"transaction_reason"`
+	Statements        []Statement `json:"statements"`
+	// Findings about the file as a whole (unreadable, no down part, ...).
+	Findings []Finding `json:"findings"`
+}
+
+// Report is the analysis of a change.
+type Report struct {
+	PostgresVersion int    `json:"postgres_version"`
+	Files           []File `json:"files"`
+	// BaseMigrations is how many migrations were replayed to know the schema.
+	BaseMigrations int `json:"base_migrations"`
+	// Notes are things people should know about the analysis itself, such as
+	// a migration folder whose layout could not be told.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// RequiresApproval is true when any finding requires a human's approval.
+func (r *Report) RequiresApproval() bool {
+	for _, f := range r.AllFindings() {
+		if f.Finding.RequiresApproval {
+			return true
+		}
+	}
+	return false
+}
+
+// Located is a finding with where it was found.
+type Located struct {
+	File      *File
+	Statement *Statement // nil for a file-level finding
+	Finding   *Finding
+}
+
+// AllFindings lists every finding in file and statement order.
+func (r *Report) AllFindings() []Located {
+	var out []Located
+	for i := range r.Files {
+		f := &r.Files[i]
+		for j := range f.Findings {
+			out = append(out, Located{File: f, Finding: &f.Findings[j]})
+		}
+		for j := range f.Statements {
+			s := &f.Statements[j]
+			for k := range s.Findings {
+				out = append(out, Located{File: f, Statement: s, Finding: &s.Findings[k]})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,498 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+)
+
+var (
+	ruleDropTable = register(Rule{
+		ID: "drop-table", Question: QDrops, Severity: Danger,
+		Title: "DROP TABLE",
+		Why: "Every row of the table is gone at COMMIT, and the version of the application still running during the deploy " +
+			"fails on every query that touches it. \"Unused\" tables often still hold the only copy of data someone needs later.",
+		Example: "DROP TABLE legacy_invoices;",
+		Safe: "-- Release N: remove every use of the table from the application and deploy that.\n" +
+			"-- Release N+1: hide it without losing it.\nALTER TABLE legacy_invoices RENAME TO legacy_invoices_deprecated;\n" +
+			"-- Release N+2, once nothing broke:\nDROP TABLE legacy_invoices_deprecated;",
+	})
+	ruleDropColumn = register(Rule{
+		ID: "drop-column", Question: QDrops, Severity: Danger,
+		Title: "DROP COLUMN",
+		Why: "The column's data is gone, and the version of the application still running keeps selecting and inserting it: " +
+			"those queries fail until the deploy finishes (ORMs that list every column fail on every query of the table).",
+		Example: "ALTER TABLE users DROP COLUMN legacy_email;",
+		Safe: "-- Release N: stop reading and writing users.legacy_email in the application (tell the ORM to ignore it).\n" +
+			"-- Keep a copy if the data may be needed:\nCREATE TABLE users_legacy_email_backup AS SELECT id, legacy_email FROM users;\n" +
+			"-- Release N+1:\nALTER TABLE users DROP COLUMN legacy_email;",
+	})
+	ruleDropSchema = register(Rule{
+		ID: "drop-schema", Question: QDrops, Severity: Danger,
+		Title: "DROP SCHEMA",
+		Why:   "Dropping a schema drops every table, view, function and type in it when CASCADE is given, and fails otherwise.",
+		Example: "DROP SCHEMA reporting CASCADE;",
+		Safe:  "-- Drop the objects one by one, each reviewed, after the application stopped using them; then:\nDROP SCHEMA reporting;",
+	})
+	ruleDropDatabase = register(Rule{
+		ID: "drop-database", Question: QDrops, Severity: Danger,
+		Title: "DROP DATABASE",
+		Why:   "Everything in the database is gone. A migration should never do this.",
+		Example: "DROP DATABASE analytics;",
+		Safe:  "-- Remove this statement. Drop databases by hand, after a backup, outside the migrations.",
+	})
+	ruleDropView = register(Rule{
+		ID: "drop-view", Question: QDrops, Severity: Warning,
+		Title: "DROP VIEW or MATERIALIZED VIEW",
+		Why: "A view holds no data of its own, but the application version still running fails on every query of it, " +
+			"and CASCADE drops the views built on it too. A materialized view's contents must be recomputed to get them back.",
+		Example: "DROP VIEW active_users;",
+		Safe:  "-- Release N: stop querying the view. Release N+1:\nDROP VIEW active_users;",
+	})
+	ruleDropIndex = register(Rule{
+		ID: "drop-index", Question: QDrops, Severity: Warning,
+		Title: "DROP INDEX",
+		Why: "Queries that used the index fall back to other plans, often full scans, the moment it is gone; a UNIQUE index also stops " +
+			"enforcing uniqueness. Without CONCURRENTLY it takes an ACCESS EXCLUSIVE lock on the table.",
+		Example: "DROP INDEX orders_customer_id_idx;",
+		Safe:  "-- Check pg_stat_user_indexes.idx_scan first; then, in a migration without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;",
+	})
+	ruleDropConstraint = register(Rule{
+		ID: "drop-constraint", Question: QDrops, Severity: Warning,
+		Title: "DROP CONSTRAINT",
+		Why: "Rows that break the rule can be written from now on, and a primary key or unique constraint takes its index with it " +
+			"(ON CONFLICT clauses that name it fail). Dropping a foreign key locks both tables with ACCESS EXCLUSIVE.",
+		Example: "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
+		Safe:  "SET lock_timeout = '2s';\nALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
+	})
+	ruleDropType = register(Rule{
+		ID: "drop-type", Question: QDrops, Severity: Danger,
+		Title: "DROP TYPE or DOMAIN",
+		Why:   "With CASCADE, every column of that type is dropped with its data; without it, the statement fails while a column uses the type.",
+		Example: "DROP TYPE order_status CASCADE;",
+		Safe:  "-- Change the columns to another type first (reviewed on their own), then:\nDROP TYPE order_status;",
+	})
+	ruleDropSequence = register(Rule{
+		ID: "drop-sequence", Question: QDrops, Severity: Danger,
+		Title: "DROP SEQUENCE",
+		Why: "Column defaults that call nextval() on it fail (or are dropped with CASCADE), and the sequence's position is lost: " +
+			"recreating it restarts numbering and collides with existing keys.",
+		Example: "DROP SEQUENCE invoice_number_seq;",
+		Safe:  "-- Remove the defaults that use it first; keep its value if it may come back:\nSELECT last_value FROM invoice_number_seq;\nDROP SEQUENCE invoice_number_seq;",
+	})
+	ruleDropOther = register(Rule{
+		ID: "drop-object", Question: QDrops, Severity: Warning,
+		Title: "DROP of a function, trigger, extension, policy or other object",
+		Why: "Code that calls the function, behaviour the trigger enforced, or rows a row-level security policy protected change at once, " +
+			"for the application version still running too. DROP EXTENSION also drops the types and functions it owns, and with CASCADE the columns that use them.",
+		Example: "DROP TRIGGER orders_audit ON orders;",
+		Safe:  "-- Make sure nothing relies on it any more, then drop it in its own reviewed migration.",
+	})
+	ruleTruncate = register(Rule{
+		ID: "truncate", Question: QDrops, Severity: Danger,
+		Title: "TRUNCATE",
+		Why: "Every row is removed at once, without firing DELETE triggers, under an ACCESS EXCLUSIVE lock. " +
+			"With CASCADE, every table with a foreign key to it is emptied too.",
+		Example: "TRUNCATE sessions;",
+		Safe:  "-- Keep a copy if any of it may be needed, and delete what must go in batches:\nDELETE FROM sessions WHERE ctid IN (SELECT ctid FROM sessions WHERE expires_at < now() LIMIT 10000);",
+	})
+	ruleDeleteAll = register(Rule{
+		ID: "delete-without-where", Question: QDrops, Severity: Danger,
+		Title: "DELETE without WHERE",
+		Why: "Every row of the table is deleted in one transaction that holds a row lock on each of them until COMMIT, " +
+			"so concurrent updates of those rows wait; on a large table it also bloats it and its indexes.",
+		Example: "DELETE FROM audit_log;",
+		Safe:  "-- Say which rows, and delete them in batches, one transaction each:\nDELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < now() - interval '90 days' LIMIT 10000);",
+	})
+	ruleUpdateAll = register(Rule{
+		ID: "update-without-where", Question: QDrops, Severity: Danger,
+		Title: "UPDATE without WHERE",
+		Why: "Every row's old value is overwritten, in one transaction that locks every row until COMMIT and writes a new version of each row " +
+			"(the table's size doubles until VACUUM). A mistake cannot be undone without a backup.",
+		Example: "UPDATE users SET plan = 'free';",
+		Safe: "-- Backfill in batches, one short transaction each, repeated until it updates 0 rows:\n" +
+			"UPDATE users SET plan = 'free' WHERE id IN (SELECT id FROM users WHERE plan IS DISTINCT FROM 'free' LIMIT 10000);",
+	})
+)
+
+// checkDrops answers question 1 for one statement.
+func checkDrops(c *stmtContext) {
+	n := c.node
+	switch {
+	case n.GetDropStmt() != nil:
+		checkDropStmt(c, n.GetDropStmt())
+	case n.GetDropdbStmt() != nil:
+		db := n.GetDropdbStmt().GetDbname()
+		fd := ruleDropDatabase.finding(fmt.Sprintf("DROP DATABASE %s destroys the whole database", quoteIdent(db)))
+		fd.Objects = []string{quoteIdent(db)}
+		fd.SafeAlternative = "-- Remove this statement from the migration. Drop a database by hand, after a backup."
+		c.report(fd)
+	case n.GetAlterTableStmt() != nil:
+		at := n.GetAlterTableStmt()
+		t := c.relation(at.GetRelation())
+		for _, cmd := range at.GetCmds() {
+			ac := cmd.GetAlterTableCmd()
+			switch ac.GetSubtype() {
+			case pg_query.AlterTableType_AT_DropColumn:
+				checkDropColumn(c, t, ac)
+			case pg_query.AlterTableType_AT_DropConstraint:
+				checkDropConstraint(c, t, ac)
+			}
+		}
+	case n.GetTruncateStmt() != nil:
+		checkTruncate(c, n.GetTruncateStmt())
+	case n.GetDeleteStmt() != nil && n.GetDeleteStmt().GetWhereClause() == nil:
+		checkDeleteAll(c, n.GetDeleteStmt())
+	case n.GetUpdateStmt() != nil && n.GetUpdateStmt().GetWhereClause() == nil:
+		checkUpdateAll(c, n.GetUpdateStmt())
+	}
+}
+
+func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
+	cascade := ds.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE
+	for _, obj := range ds.GetObjects() {
+		parts := objectNames(obj)
+		if len(parts) == 0 {
+			continue
+		}
+		switch ds.GetRemoveType() {
+		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
+			t := c.relationByName(parts)
+			dropRelation(c, ruleDropTable, "table", t, cascade, fmt.Sprintf(
+				"-- Release N: remove every use of %[1]s from the application and deploy that.\n"+
+					"-- Release N+1: hide it without losing it:\nALTER TABLE %[1]s RENAME TO %[2]s;\n"+
+					"-- Release N+2, once nothing broke:\nDROP TABLE %[3]s;",
+				t.name, quoteIdent(lastName(parts)+"_deprecated"), qualifiedSibling(t, lastName(parts)+"_deprecated")))
+		case pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW:
+			t := c.relationByName(parts)
+			kind := "view"
+			if ds.GetRemoveType() == pg_query.ObjectType_OBJECT_MATVIEW {
+				kind = "materialized view"
+			}
+			dropRelation(c, ruleDropView, kind, t, cascade, fmt.Sprintf(
+				"-- Release N: stop querying %s in the application. Release N+1:\nDROP %s %s;", t.name, strings.ToUpper(kind), t.name))
+		case pg_query.ObjectType_OBJECT_INDEX:
+			checkDropIndex(c, ds, parts, cascade)
+		case pg_query.ObjectType_OBJECT_SCHEMA:
+			name := parts[len(parts)-1]
+			fd := ruleDropSchema.finding(fmt.Sprintf("DROP SCHEMA %s", quoteIdent(name)))
+			fd.Objects = []string{quoteIdent(name)}
+			var inside []string
+			for _, t := range c.cat.Tables() {
+				if t.Schema == name {
+					inside = append(inside, t.QualifiedName())
+				}
+			}
+			switch {
+			case cascade && len(inside) > 0:
+				fd.Message += fmt.Sprintf(" CASCADE also drops %s with their data: %s", plural(len(inside), "relation", "relations"), joinObjects(inside))
+				fd.Objects = append(fd.Objects, inside...)
+			case cascade:
+				fd.Message += " CASCADE drops everything in it" + unknownNote("nothing in it")
+			case len(inside) > 0:
+				fd.Message += fmt.Sprintf(" fails while it holds %s (%s)", plural(len(inside), "relation", "relations"), joinObjects(inside))
+			}
+			fd.SafeAlternative = fmt.Sprintf("-- Drop each object in it on its own, reviewed, once the application no longer uses it; then:\nDROP SCHEMA %s;", quoteIdent(name))
+			c.report(fd)
+		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
+			checkDropType(c, parts, cascade)
+		case pg_query.ObjectType_OBJECT_SEQUENCE:
+			name := qualified(parts...)
+			fd := ruleDropSequence.finding(fmt.Sprintf("DROP SEQUENCE %s loses its current value; defaults calling nextval() on it stop working", name))
+			fd.Objects = []string{name}
+			fd.SafeAlternative = fmt.Sprintf("-- Remove the column defaults that use it first, and note its value:\nSELECT last_value FROM %s;\nDROP SEQUENCE %s;", name, name)
+			c.report(fd)
+		default:
+			kind := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(ds.GetRemoveType().String(), "OBJECT_"), "_", " "))
+			name := qualified(parts...)
+			fd := ruleDropOther.finding(fmt.Sprintf("DROP %s %s", strings.ToUpper(kind), name))
+			if ds.GetRemoveType() == pg_query.ObjectType_OBJECT_EXTENSION {
+				fd.Severity = Danger
+				fd.Message += ": the types and functions it owns go with it"
+				if cascade {
+					fd.Message += ", and CASCADE drops the columns that use them, with their data"
+				}
+			}
+			fd.Objects = []string{kind + " " + name}
+			c.report(fd)
+		}
+	}
+}
+
+func lastName(parts []string) string { return parts[len(parts)-1] }
+
+// qualifiedSibling names another relation in the same schema as t.
+func qualifiedSibling(t tableRef, name string) string {
+	if t.table != nil {
+		return qualified(t.table.Schema, name)
+	}
+	if t.rv != nil && t.rv.GetSchemaname() != "" {
+		return qualified(t.rv.GetSchemaname(), name)
+	}
+	return quoteIdent(name)
+}
+
+// dropRelation reports dropping a table or view, with what CASCADE takes along.
+func dropRelation(c *stmtContext, r Rule, kind string, t tableRef, cascade bool, safe string) {
+	fd := r.finding(fmt.Sprintf("DROP %s %s", strings.ToUpper(kind), t.name))
+	fd.Objects = []string{t.name}
+	if t.table == nil {
+		fd.Message += unknownNote(t.name)
+	} else {
+		if kind == "table" {
+			fd.Message += fmt.Sprintf(" deletes every row of its %s", plural(len(t.table.Columns), "column", "columns"))
+		}
+		describeDependents(c, &fd, catalog.ObjectRef{Kind: kind, Schema: t.table.Schema, Name: t.table.Name}, cascade)
+		if t.isNew() {
+			fd.Severity = Info
+			fd.Message += newNote
+		}
+	}
+	if fd.Severity != Info {
+		fd.SafeAlternative = safe
+	}
+	c.report(fd)
+}
+
+// describeDependents adds what the catalog says would go with an object.
+// Owned sequences, indexes and constraints go with it silently; views and
+// other tables' foreign keys make a plain DROP fail and CASCADE take them.
+func describeDependents(c *stmtContext, fd *Finding, ref catalog.ObjectRef, cascade bool) {
+	var all, blocking []string
+	for _, d := range c.cat.Dependents(ref) {
+		all = append(all, d.String())
+		if d.NeedsCascade {
+			blocking = append(blocking, d.String())
+		}
+	}
+	switch {
+	case cascade && len(all) > 0:
+		fd.Message += fmt.Sprintf("; CASCADE also drops %s", joinObjects(all))
+		fd.Objects = append(fd.Objects, all...)
+		if len(blocking) > 0 && fd.Severity != Info {
+			fd.Severity = Danger
+		}
+	case len(blocking) > 0:
+		verb := "depends"
+		if len(blocking) > 1 {
+			verb = "depend"
+		}
+		fd.Message += fmt.Sprintf("; it fails: %s %s on it (drop them first, or add CASCADE)", joinObjects(blocking), verb)
+	}
+}
+
+func checkDropIndex(c *stmtContext, ds *pg_query.DropStmt, parts []string, cascade bool) {
+	schema, name := splitSchema(parts)
+	idx, t := c.cat.IndexByName(schema, name)
+	display := qualified(parts...)
+	fd := ruleDropIndex.finding(fmt.Sprintf("DROP INDEX %s", display))
+	fd.Objects = []string{display}
+	if idx == nil {
+		fd.Message += unknownNote(display)
+	} else {
+		if idx.Unique {
+			fd.Message += fmt.Sprintf(": it is UNIQUE, so %s stops rejecting duplicates", t.QualifiedName())
+		}
+		if t.Origin.InChangeSet || idx.Origin.InChangeSet {
+			fd.Severity = Info
+			fd.Message += newNote
+		}
+	}
+	if fd.Severity != Info {
+		fd.SafeAlternative = fmt.Sprintf("-- Check pg_stat_user_indexes.idx_scan for it first; then, in a migration run without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS %s;", display)
+	}
+	c.report(fd)
+}
+
+func checkDropType(c *stmtContext, parts []string, cascade bool) {
+	schema, name := splitSchema(parts)
+	display := qualified(parts...)
+	fd := ruleDropType.finding(fmt.Sprintf("DROP TYPE %s", display))
+	fd.Objects = []string{display}
+	var users []string
+	for _, t := range c.cat.Tables() {
+		for _, col := range t.Columns {
+			if col.Type.Name == name && (schema == "" || col.Type.Schema == "" || col.Type.Schema == schema) {
+				users = append(users, t.QualifiedName()+"."+quoteIdent(col.Name))
+			}
+		}
+	}
+	switch {
+	case len(users) > 0 && cascade:
+		fd.Message += fmt.Sprintf(" CASCADE drops %s with their data: %s", plural(len(users), "column", "columns"), joinObjects(users))
+		fd.Objects = append(fd.Objects, users...)
+	case len(users) > 0:
+		fd.Severity = Warning
+		fd.Message += fmt.Sprintf(" fails: %s still use it", joinObjects(users))
+	case cascade:
+		fd.Message += " CASCADE drops every column of this type" + unknownNote("no column of this type")
+	default:
+		fd.Severity = Warning
+		fd.Message += ": no column in the known schema uses it"
+	}
+	if e := c.cat.Enum(schema, name); e != nil && e.Origin.InChangeSet {
+		fd.Severity = Info
+		fd.Message += newNote
+	}
+	if fd.Severity != Info {
+		fd.SafeAlternative = fmt.Sprintf("-- Move the columns to another type first, each reviewed on its own; then:\nDROP TYPE %s;", display)
+	}
+	c.report(fd)
+}
+
+func checkDropColumn(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
+	col := ac.GetName()
+	qc := t.qualifiedColumn(col)
+	fd := ruleDropColumn.finding(fmt.Sprintf("DROP COLUMN %s deletes its data in every row", qc))
+	fd.Objects = []string{qc}
+	column := t.column(col)
+	switch {
+	case t.table == nil:
+		fd.Message += unknownNote(t.name)
+	case column == nil:
+		fd.Message += unknownNote(qc)
+	default:
+		describeDependents(c, &fd, catalog.ObjectRef{Kind: "column", Schema: t.table.Schema, Table: t.table.Name, Name: col},
+			ac.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE)
+		if t.isNew() || column.Origin.InChangeSet {
+			fd.Severity = Info
+			fd.Message += newNote
+		}
+	}
+	if fd.Severity != Info {
+		backup := fmt.Sprintf("CREATE TABLE %s AS SELECT %s, %s FROM %s;", qualifiedSibling(t, lastName([]string{t.rv.GetRelname()})+"_"+col+"_backup"),
+			strings.Join(quoteAll(t.primaryKey()), ", "), quoteIdent(col), t.name)
+		if len(t.primaryKey()) == 0 {
+			backup = fmt.Sprintf("-- (the table has no known primary key: include the columns that identify a row)\nCREATE TABLE %s AS SELECT %s FROM %s;",
+				qualifiedSibling(t, t.rv.GetRelname()+"_"+col+"_backup"), quoteIdent(col), t.name)
+		}
+		fd.SafeAlternative = fmt.Sprintf("-- Release N: stop reading and writing %[1]s in the application (tell the ORM to ignore the column) and deploy that.\n"+
+			"-- Keep a copy if the data may be needed:\n%[2]s\n-- Release N+1:\nALTER TABLE %[3]s DROP COLUMN %[4]s;", qc, backup, t.name, quoteIdent(col))
+	}
+	c.report(fd)
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quoteIdent(n)
+	}
+	return out
+}
+
+func checkDropConstraint(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
+	name := ac.GetName()
+	fd := ruleDropConstraint.finding(fmt.Sprintf("DROP CONSTRAINT %s on %s", quoteIdent(name), t.name))
+	fd.Objects = []string{fmt.Sprintf("constraint %s on %s", quoteIdent(name), t.name)}
+	var con *catalog.Constraint
+	if t.table != nil {
+		con = c.cat.ConstraintByName(t.table, name)
+	}
+	switch {
+	case con == nil:
+		fd.Message += unknownNote("the constraint")
+	case con.Kind == catalog.PrimaryKey || con.Kind == catalog.Unique:
+		fd.Message += fmt.Sprintf(": %s stops rejecting duplicate (%s), and its index is dropped with it", t.name, strings.Join(con.Columns, ", "))
+	case con.Kind == catalog.ForeignKey:
+		fd.Message += fmt.Sprintf(": rows of %s may now point at missing rows of %s; the drop locks both tables with ACCESS EXCLUSIVE", t.name, qualified(con.RefSchema, con.RefTable))
+	case con.Kind == catalog.Check:
+		fd.Message += fmt.Sprintf(": rows that fail CHECK (%s) can be written from now on", con.Check)
+	}
+	if t.isNew() || (con != nil && con.Origin.InChangeSet) {
+		fd.Severity = Info
+		fd.Message += newNote
+	} else {
+		fd.SafeAlternative = fmt.Sprintf("SET lock_timeout = '2s';\nALTER TABLE %s DROP CONSTRAINT %s;", t.name, quoteIdent(name))
+	}
+	c.report(fd)
+}
+
+func checkTruncate(c *stmtContext, ts *pg_query.TruncateStmt) {
+	cascade := ts.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE
+	for _, rel := range ts.GetRelations() {
+		t := c.relation(rel.GetRangeVar())
+		fd := ruleTruncate.finding(fmt.Sprintf("TRUNCATE %s deletes every row", t.name))
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(rel.GetRangeVar().GetLocation())
+		if t.table == nil {
+			fd.Message += unknownNote(t.name)
+		} else {
+			var referencing []string
+			for _, other := range c.cat.Tables() {
+				for _, con := range other.Constraints {
+					if con.Kind == catalog.ForeignKey && con.RefSchema == t.table.Schema && con.RefTable == t.table.Name && other != t.table {
+						referencing = append(referencing, other.QualifiedName())
+					}
+				}
+			}
+			if cascade && len(referencing) > 0 {
+				fd.Message += fmt.Sprintf("; CASCADE also empties %s", joinObjects(referencing))
+				fd.Objects = append(fd.Objects, referencing...)
+			}
+			if t.isNew() {
+				fd.Severity = Info
+				fd.Message += newNote
+			}
+		}
+		if fd.Severity != Info {
+			key := t.rowKey()
+			fd.SafeAlternative = fmt.Sprintf("-- Keep a copy if any of it may be needed, then delete in batches (repeat until it deletes 0 rows):\n"+
+				"DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s LIMIT 10000);", t.name, key)
+		}
+		c.report(fd)
+	}
+}
+
+func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt) {
+	t := c.relation(ds.GetRelation())
+	fd := ruleDeleteAll.finding(fmt.Sprintf("DELETE FROM %s without WHERE deletes every row", t.name))
+	fd.Objects = []string{t.name}
+	if len(ds.GetUsingClause()) > 0 {
+		fd.Message = fmt.Sprintf("DELETE FROM %s ... USING without WHERE deletes every row that joins", t.name)
+	}
+	if t.table == nil {
+		fd.Message += unknownNote(t.name)
+	} else if t.isNew() {
+		fd.Severity = Info
+		fd.Message += newNote
+	}
+	if fd.Severity != Info {
+		key := t.rowKey()
+		fd.SafeAlternative = fmt.Sprintf("-- Say which rows, and delete them in batches of one short transaction each (repeat until it deletes 0 rows):\n"+
+			"DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE /* which rows */ true LIMIT 10000);", t.name, key)
+	}
+	c.report(fd)
+}
+
+func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt) {
+	t := c.relation(us.GetRelation())
+	var cols, sets, notDone []string
+	for _, tgt := range us.GetTargetList() {
+		rt := tgt.GetResTarget()
+		if rt == nil {
+			continue
+		}
+		cols = append(cols, quoteIdent(rt.GetName()))
+		val := deparseExpr(rt.GetVal())
+		sets = append(sets, fmt.Sprintf("%s = %s", quoteIdent(rt.GetName()), val))
+		notDone = append(notDone, fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), val))
+	}
+	fd := ruleUpdateAll.finding(fmt.Sprintf("UPDATE %s without WHERE overwrites %s in every row", t.name, joinObjects(cols)))
+	fd.Objects = []string{t.name}
+	if t.table == nil {
+		fd.Message += unknownNote(t.name)
+	} else if t.isNew() {
+		fd.Severity = Info
+		fd.Message += newNote
+	}
+	if fd.Severity != Info && len(sets) > 0 {
+		key := t.rowKey()
+		fd.SafeAlternative = fmt.Sprintf("-- Backfill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
+			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);",
+			t.name, strings.Join(sets, ", "), key, strings.Join(notDone, " OR "))
+	}
+	c.report(fd)
+}

@@ -1,0 +1,100 @@
+package analyzer
+
+import (
+	"fmt"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+)
+
+// These rules are about whether the tool runs the file as written at all;
+// they sit with question 5, which asks how the tool really runs the file.
+var (
+	ruleUnreadableFile = register(Rule{
+		ID: "unreadable-file", Question: QTransaction, Severity: Danger,
+		Title: "Migration file that cannot be read",
+		Why: "The file is binary, not UTF-8, or larger than the configured limit, so migration-guard could not check any of it. " +
+			"Whatever it does reaches production unreviewed unless a person reads it.",
+		Example: "(a migration saved as Latin-1, or a binary file named .sql)",
+		Safe:    "-- Save the file as UTF-8 text; split generated dumps into reviewed migrations.",
+	})
+	ruleSyntaxError = register(Rule{
+		ID: "syntax-error", Question: QTransaction, Severity: Danger,
+		Title: "Statement PostgreSQL's parser cannot read",
+		Why: "PostgreSQL would reject the statement, so the deploy fails here, possibly after earlier statements already committed. " +
+			"migration-guard cannot answer the checklist for it, so a person must.",
+		Example: "ALTER TABLE orders ADD COLUM note text;",
+		Safe:    "ALTER TABLE orders ADD COLUMN note text;",
+	})
+	rulePsqlMetaCommand = register(Rule{
+		ID: "psql-meta-command", Question: QTransaction, Severity: Warning,
+		Title: "psql meta-command in a migration",
+		Why: "Backslash commands (\\set, \\connect, \\i, \\gexec, ...) are psql's, not PostgreSQL's: every migration tool other than psql sends them " +
+			"to the server, which rejects them. \\i, \\ir, \\gexec and \\! run SQL or commands that are not in the file and were not reviewed.",
+		Example: "\\set ON_ERROR_STOP on\nALTER TABLE orders ADD COLUMN note text;",
+		Safe:    "ALTER TABLE orders ADD COLUMN note text;",
+	})
+	ruleLayoutProblem = register(Rule{
+		ID: "migration-layout", Question: QTransaction, Severity: Warning,
+		Title: "File the migration tool will not run as intended",
+		Why: "The tool decides from names and directives which files and sections it runs: a missing -- +goose Up, a duplicate version or a down file " +
+			"without its up file means the statements are skipped, run twice, or make the tool refuse to start.",
+		Example: "-- a goose file without its '-- +goose Up' line",
+		Safe:    "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;",
+	})
+	ruleEditedMigration = register(Rule{
+		ID: "edited-migration", Question: QTransaction, Severity: Warning,
+		Title: "Edit to a migration that already exists",
+		Why: "Migration tools record which versions ran and never run them again, so an edit to an applied migration reaches no database that ran it " +
+			"and only fresh ones (new environments, tests) get the new text: production and development drift apart.",
+		Example: "(a change to 0007_add_orders.sql, which is on the main branch)",
+		Safe:    "-- Leave applied migrations as they are; write the change as a new migration.",
+	})
+	ruleMissingDown = register(Rule{
+		ID: "missing-down", Question: QTransaction, Severity: Warning,
+		Title: "No down migration",
+		Why:   "The tool supports rolling back, but this migration cannot be: a failed release has to be repaired by hand, under pressure.",
+		Example: "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;",
+		Safe:    "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\n-- +goose Down\nALTER TABLE orders DROP COLUMN note;",
+	})
+)
+
+// changesSomething says a statement changes schema or data, so that running
+// it outside a transaction next to another such statement can half-apply.
+func changesSomething(n *pg_query.Node) bool {
+	switch {
+	case n == nil:
+		return false
+	case n.GetTransactionStmt() != nil, n.GetVariableSetStmt() != nil, n.GetVariableShowStmt() != nil,
+		n.GetExplainStmt() != nil, n.GetCheckPointStmt() != nil:
+		return false
+	case n.GetSelectStmt() != nil:
+		return n.GetSelectStmt().GetIntoClause() != nil
+	}
+	return true
+}
+
+// checkStatementsWithoutTransaction reports the first statement that runs
+// outside a transaction after another one that changed something already
+// committed on its own.
+func checkStatementsWithoutTransaction(f *File, stmts []sqlscript.Statement, states []bool, reported []*Statement, cfg Config) {
+	first := -1
+	for i, st := range stmts {
+		if states[i] || !changesSomething(st.Node) {
+			continue
+		}
+		if first < 0 {
+			first = i
+			continue
+		}
+		if reported[i] == nil || reported[first] == nil {
+			return
+		}
+		c := &stmtContext{cfg: cfg, stmt: reported[i], part: reported[i].Part}
+		c.report(ruleNoTransaction.finding(fmt.Sprintf(
+			"runs outside a transaction after line %d already committed on its own: if this fails, the migration is left half applied",
+			reported[first].Start.Line)))
+		return
+	}
+}

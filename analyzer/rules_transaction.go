@@ -1,0 +1,223 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+)
+
+var (
+	ruleCannotRunInTransaction = register(Rule{
+		ID: "cannot-run-in-transaction", Question: QTransaction, Severity: Danger,
+		Title: "Statement that PostgreSQL refuses inside a transaction",
+		Why: "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM, DETACH PARTITION CONCURRENTLY, CREATE/DROP DATABASE and ALTER SYSTEM " +
+			"fail with \"cannot run inside a transaction block\". The migration tool wraps this file in a transaction, so the deploy fails at this statement.",
+		Example: "-- +goose Up\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
+		Safe:    "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
+	})
+	ruleNestedBegin = register(Rule{
+		ID: "nested-begin", Question: QTransaction, Severity: Warning,
+		Title: "BEGIN inside a transaction",
+		Why: "PostgreSQL ignores a BEGIN inside an open transaction (with a warning), so the COMMIT that goes with it ends the outer transaction early: " +
+			"what follows runs outside any transaction, and a failure leaves the migration half applied.",
+		Example: "-- migrate:up\nBEGIN;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;",
+		Safe:    "-- migrate:up\nALTER TABLE orders ADD COLUMN note text;",
+	})
+	ruleCommitInWrapped = register(Rule{
+		ID: "commit-in-wrapped-transaction", Question: QTransaction, Severity: Warning,
+		Title: "COMMIT or ROLLBACK inside the tool's transaction",
+		Why: "The tool opened a transaction around the file. A COMMIT or ROLLBACK in the file ends it: the statements after it run one by one " +
+			"outside any transaction, and the tool's own COMMIT at the end does nothing.",
+		Example: "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\nCREATE INDEX orders_note_idx ON orders (note);",
+		Safe:    "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX orders_note_idx ON orders (note);",
+	})
+	ruleBeginWithoutCommit = register(Rule{
+		ID: "begin-without-commit", Question: QTransaction, Severity: Warning,
+		Title: "BEGIN without COMMIT",
+		Why: "A transaction opened in the file and never committed is rolled back when the session ends: psql exits with success and nothing was applied, " +
+			"or the tool's next statement runs inside the leftover transaction.",
+		Example: "BEGIN;\nALTER TABLE orders ADD COLUMN note text;",
+		Safe:    "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;",
+	})
+	ruleNoTransaction = register(Rule{
+		ID: "statements-without-transaction", Question: QTransaction, Severity: Warning,
+		Title: "Several changes without a transaction",
+		Why: "Each statement commits on its own. If a later one fails, the earlier ones stay applied, the tool does not record the migration as done, " +
+			"and running it again fails on the first statement: the database is half migrated and needs a hand repair.",
+		Example: "-- +goose NO TRANSACTION\n-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);",
+		Safe: "-- one migration, in a transaction:\nALTER TABLE orders ADD COLUMN note text;\n" +
+			"-- the next migration, alone and without a transaction:\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);",
+	})
+)
+
+// nonTransactionalReason says why a statement cannot run inside a
+// transaction block on the target version, or "" when it can.
+func nonTransactionalReason(n *pg_query.Node, pgVersion int) string {
+	switch {
+	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetConcurrent():
+		return "CREATE INDEX CONCURRENTLY"
+	case n.GetDropStmt() != nil && n.GetDropStmt().GetConcurrent():
+		return "DROP INDEX CONCURRENTLY"
+	case n.GetReindexStmt() != nil:
+		for _, p := range n.GetReindexStmt().GetParams() {
+			if p.GetDefElem().GetDefname() == "concurrently" {
+				return "REINDEX CONCURRENTLY"
+			}
+		}
+	case n.GetVacuumStmt() != nil && n.GetVacuumStmt().GetIsVacuumcmd():
+		return "VACUUM"
+	case n.GetCreatedbStmt() != nil:
+		return "CREATE DATABASE"
+	case n.GetDropdbStmt() != nil:
+		return "DROP DATABASE"
+	case n.GetCreateTableSpaceStmt() != nil:
+		return "CREATE TABLESPACE"
+	case n.GetDropTableSpaceStmt() != nil:
+		return "DROP TABLESPACE"
+	case n.GetAlterSystemStmt() != nil:
+		return "ALTER SYSTEM"
+	case n.GetClusterStmt() != nil && n.GetClusterStmt().GetRelation() == nil:
+		return "CLUSTER without a table"
+	case n.GetAlterTableStmt() != nil:
+		for _, cmd := range n.GetAlterTableStmt().GetCmds() {
+			if pc := cmd.GetAlterTableCmd().GetDef().GetPartitionCmd(); pc != nil && pc.GetConcurrent() {
+				return "DETACH PARTITION CONCURRENTLY"
+			}
+		}
+	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() == "" && pgVersion < 12:
+		return fmt.Sprintf("ALTER TYPE ... ADD VALUE on PostgreSQL %d", pgVersion)
+	}
+	return ""
+}
+
+// transactionStates says, for each statement, whether it runs inside a
+// transaction as the tool runs the part, and what is wrong with the
+// part's own transaction control.
+func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind layout.Kind) ([]bool, [][]Finding) {
+	states := make([]bool, len(stmts))
+	found := make([][]Finding, len(stmts))
+	parsed := 0
+	for _, st := range stmts {
+		if st.Node != nil {
+			parsed++
+		}
+	}
+	inTx := false
+	switch mode {
+	case layout.TxWrapped:
+		inTx = true
+	case layout.TxImplicit:
+		inTx = parsed > 1
+	}
+	wrapped := mode == layout.TxWrapped
+	for i, st := range stmts {
+		ts := st.Node.GetTransactionStmt()
+		if ts == nil {
+			states[i] = inTx
+			continue
+		}
+		switch ts.GetKind() {
+		case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
+			if inTx {
+				msg := "BEGIN inside a transaction that is already open; PostgreSQL ignores it"
+				if wrapped {
+					msg = fmt.Sprintf("BEGIN inside the transaction %s already opened around this file; PostgreSQL ignores it, and the matching COMMIT ends %s's transaction early", toolName(string(kind)), toolName(string(kind)))
+				}
+				found[i] = append(found[i], ruleNestedBegin.finding(msg))
+			}
+			inTx = true
+		case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+			pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+			if wrapped {
+				found[i] = append(found[i], ruleCommitInWrapped.finding(fmt.Sprintf(
+					"this ends the transaction %s opened around the file; the statements after it run outside any transaction", toolName(string(kind)))))
+				wrapped = false
+			}
+			states[i] = inTx
+			// In a multi-statement query the statements after a COMMIT start
+			// a new implicit transaction.
+			inTx = mode == layout.TxImplicit && parsed > 1 && i < len(stmts)-1
+			continue
+		}
+		states[i] = inTx
+	}
+	return states, found
+}
+
+// unclosedTransaction returns the index of a BEGIN that the part never
+// commits, or -1. Inside a tool's transaction a BEGIN is only ignored.
+func unclosedTransaction(mode layout.TxMode, stmts []sqlscript.Statement) int {
+	if mode == layout.TxWrapped {
+		return -1
+	}
+	open := -1
+	for i, st := range stmts {
+		ts := st.Node.GetTransactionStmt()
+		if ts == nil {
+			continue
+		}
+		switch ts.GetKind() {
+		case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
+			if open < 0 {
+				open = i
+			}
+		case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+			pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+			open = -1
+		}
+	}
+	return open
+}
+
+func beginWithoutCommitMessage(mode layout.TxMode, kind layout.Kind) string {
+	if mode == layout.TxImplicit {
+		return fmt.Sprintf("this BEGIN is never committed: %s leaves the transaction open on its connection", toolName(string(kind)))
+	}
+	return "this BEGIN is never committed: the changes after it are rolled back when the session ends, and the run still reports success"
+}
+
+// checkNonTransactional reports statements PostgreSQL refuses inside a
+// transaction when the tool runs them inside one.
+func checkNonTransactional(c *stmtContext) {
+	what := nonTransactionalReason(c.node, c.cfg.PostgresVersion)
+	if what == "" || !c.inTx {
+		return
+	}
+	how := "the file runs inside a transaction"
+	switch c.fileTx {
+	case layout.TxWrapped:
+		how = fmt.Sprintf("%s runs this file inside a transaction", toolName(string(c.mig.Kind)))
+	case layout.TxImplicit:
+		how = fmt.Sprintf("%s sends the file as one multi-statement query, which PostgreSQL runs as one implicit transaction", toolName(string(c.mig.Kind)))
+	case layout.TxNone:
+		how = "it stands between BEGIN and COMMIT"
+	}
+	fd := ruleCannotRunInTransaction.finding(fmt.Sprintf("%s cannot run inside a transaction block, and %s: the deploy fails here", what, how))
+	fd.SafeAlternative = ownMigrationWithoutTransaction(c.mig.Kind, strings.TrimSpace(c.stmt.SQL))
+	c.report(fd)
+}
+
+// ownMigrationWithoutTransaction writes a statement as a migration of its
+// own that the team's tool runs without a transaction.
+func ownMigrationWithoutTransaction(kind layout.Kind, sql string) string {
+	if !strings.HasSuffix(sql, ";") {
+		sql += ";"
+	}
+	switch kind {
+	case layout.Goose:
+		return "-- A new migration file of its own:\n-- +goose NO TRANSACTION\n-- +goose Up\n" + sql
+	case layout.Dbmate:
+		return "-- A new migration file of its own:\n-- migrate:up transaction:false\n" + sql
+	case layout.GolangMigrate:
+		return "-- A new migration (NNN_name.up.sql) holding only this statement; golang-migrate runs a single statement outside a transaction:\n" + sql
+	case layout.Flyway:
+		return "-- A new migration V<next>__name.sql holding only this statement, with V<next>__name.sql.conf containing executeInTransaction=false:\n" + sql
+	case layout.Sqitch, layout.Plain:
+		return "-- Outside BEGIN ... COMMIT, in a change of its own:\n" + sql
+	}
+	return fmt.Sprintf("-- %s runs every migration in a transaction; run this statement on its own, outside the tool, before or after the deploy:\n%s", toolName(string(kind)), sql)
+}

@@ -1,0 +1,163 @@
+// Package checklist turns an analyzer report into what people and machines
+// read: the six-question summary, the CLI's text, JSON and Markdown, and the
+// texts the App posts. Everything here is a pure function of the report.
+package checklist
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+)
+
+// SchemaVersion is the version of the JSON document; it changes only when a
+// field changes meaning or goes away (docs/json.md).
+const SchemaVersion = 1
+
+// Document is the JSON output of `check --format json`.
+type Document struct {
+	SchemaVersion    int              `json:"schema_version"`
+	Tool             Tool             `json:"tool"`
+	PostgresVersion  int              `json:"postgres_version"`
+	RequiresApproval bool             `json:"requires_approval"`
+	Summary          []QuestionResult `json:"summary"`
+	BaseMigrations   int              `json:"base_migrations"`
+	Files            []FileDoc        `json:"files"`
+	Notes            []string         `json:"notes"`
+}
+
+// Tool names the program that wrote the document.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// QuestionResult is one row of the six-question summary.
+type QuestionResult struct {
+	Question int    `json:"question"`
+	Title    string `json:"title"`
+	Count    int    `json:"count"`
+	// Worst is the worst severity among the findings, "" when there are none.
+	Worst            string `json:"worst"`
+	RequiresApproval int    `json:"requires_approval"`
+}
+
+// FileDoc is one changed migration.
+type FileDoc struct {
+	Path              string         `json:"path"`
+	Layout            string         `json:"layout"`
+	Version           string         `json:"version,omitempty"`
+	DownPath          string         `json:"down_path,omitempty"`
+	InTransaction     bool           `json:"in_transaction"`
+	TransactionMode   string         `json:"transaction_mode"`
+	TransactionReason string         `json:"transaction_reason"`
+	Findings          []FindingDoc   `json:"findings"`
+	Statements        []StatementDoc `json:"statements"`
+}
+
+// StatementDoc is one statement.
+type StatementDoc struct {
+	Path          string       `json:"path"`
+	Part          string       `json:"part"`
+	StartLine     int          `json:"start_line"`
+	StartColumn   int          `json:"start_column"`
+	EndLine       int          `json:"end_line"`
+	EndColumn     int          `json:"end_column"`
+	SQL           string       `json:"sql"`
+	Kind          string       `json:"kind"`
+	InTransaction bool         `json:"in_transaction"`
+	Findings      []FindingDoc `json:"findings"`
+}
+
+// FindingDoc is one finding.
+type FindingDoc struct {
+	Rule             string   `json:"rule"`
+	Question         int      `json:"question"`
+	Severity         string   `json:"severity"`
+	RequiresApproval bool     `json:"requires_approval"`
+	Objects          []string `json:"objects"`
+	Message          string   `json:"message"`
+	Why              string   `json:"why"`
+	SafeAlternative  string   `json:"safe_alternative"`
+	Line             int      `json:"line"`
+	Column           int      `json:"column"`
+	Suppressed       bool     `json:"suppressed"`
+	SuppressedReason string   `json:"suppressed_reason,omitempty"`
+}
+
+// Summarize answers each of the six questions with what was found.
+func Summarize(r *analyzer.Report) []QuestionResult {
+	out := make([]QuestionResult, 0, len(analyzer.Questions))
+	for _, q := range analyzer.Questions {
+		res := QuestionResult{Question: int(q), Title: q.Short()}
+		for _, l := range r.AllFindings() {
+			f := l.Finding
+			if f.Question != q || f.Suppressed != nil {
+				continue
+			}
+			res.Count++
+			if f.Severity.Rank() > analyzer.Severity(res.Worst).Rank() {
+				res.Worst = string(f.Severity)
+			}
+			if f.RequiresApproval {
+				res.RequiresApproval++
+			}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// NewDocument builds the JSON document of a report.
+func NewDocument(r *analyzer.Report, version string) Document {
+	doc := Document{
+		SchemaVersion:    SchemaVersion,
+		Tool:             Tool{Name: "migration-guard", Version: version},
+		PostgresVersion:  r.PostgresVersion,
+		RequiresApproval: r.RequiresApproval(),
+		Summary:          Summarize(r),
+		BaseMigrations:   r.BaseMigrations,
+		Files:            []FileDoc{},
+		Notes:            append([]string{}, r.Notes...),
+	}
+	for _, f := range r.Files {
+		fd := FileDoc{
+			Path: f.Path, Layout: f.Layout, Version: f.Version, DownPath: f.DownPath,
+			InTransaction: f.InTransaction, TransactionMode: f.TransactionMode, TransactionReason: f.TransactionReason,
+			Findings: findingDocs(f.Findings), Statements: []StatementDoc{},
+		}
+		for _, s := range f.Statements {
+			fd.Statements = append(fd.Statements, StatementDoc{
+				Path: s.Path, Part: s.Part,
+				StartLine: s.Start.Line, StartColumn: s.Start.Column, EndLine: s.End.Line, EndColumn: s.End.Column,
+				SQL: s.SQL, Kind: s.Kind, InTransaction: s.InTx, Findings: findingDocs(s.Findings),
+			})
+		}
+		doc.Files = append(doc.Files, fd)
+	}
+	return doc
+}
+
+func findingDocs(fs []analyzer.Finding) []FindingDoc {
+	out := make([]FindingDoc, 0, len(fs))
+	for _, f := range fs {
+		d := FindingDoc{
+			Rule: f.Rule, Question: int(f.Question), Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
+			Objects: append([]string{}, f.Objects...), Message: f.Message, Why: f.Why, SafeAlternative: f.SafeAlternative,
+			Line: f.Marker.Line, Column: f.Marker.Column,
+		}
+		if f.Suppressed != nil {
+			d.Suppressed, d.SuppressedReason = true, f.Suppressed.Reason
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func WriteJSON(w io.Writer, r *analyzer.Report, version string) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(NewDocument(r, version))
+}

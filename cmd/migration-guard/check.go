@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/checklist"
+)
+
+type checkOptions struct {
+	base       string
+	format     string
+	configPath string
+}
+
+func newCheckCommand() *cobra.Command {
+	var opt checkOptions
+	cmd := &cobra.Command{
+		Use:   "check [--base REF] [--format text|json] [--config FILE] [PATH...]",
+		Short: "Review migrations on a checkout or in CI",
+		Long: `Review PostgreSQL migrations and answer the six-question checklist.
+
+With --base REF (inside a git checkout), the migrations added or modified between
+REF and the working tree are judged, against the schema that the migrations at REF
+build. The configuration is read from REF too, as the App reads it from the base
+branch. PATHs, if given, limit which changed files are judged.
+
+Without --base, the given files and folders are judged in order, each against the
+schema the earlier ones built; a folder's migrations come in its tool's order.
+Without PATH, every migration found under the current folder is judged.
+
+Exit status: 0 when nothing requires approval, 1 when something does,
+2 for usage, I/O or git errors.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
+		},
+	}
+	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
+	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
+	return cmd
+}
+
+func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	switch opt.format {
+	case "text", "json":
+	default:
+		return fail("unknown --format %q (want text or json)", opt.format)
+	}
+	var req analyzer.Request
+	var err error
+	if opt.base != "" {
+		req, err = baseRequest(ctx, opt, args)
+	} else {
+		req, err = pathsRequest(opt, args)
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := analyzer.Analyze(ctx, req)
+	if err != nil {
+		return fail("%v", err)
+	}
+	switch opt.format {
+	case "json":
+		err = checklist.WriteJSON(out, rep, version)
+	default:
+		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: colorWanted(out)})
+	}
+	if err != nil {
+		return fail("writing the report: %v", err)
+	}
+	if rep.RequiresApproval() {
+		return &statusError{status: exitApproval, err: errApprovalNeeded}
+	}
+	return nil
+}
+
+// colorWanted is true on a terminal unless NO_COLOR is set (no-color.org).
+func colorWanted(out io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// loadConfig reads an explicit --config file, or the default file from fsys
+// when it exists there.
+func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
+	var data []byte
+	var err error
+	switch {
+	case opt.configPath != "":
+		data, err = os.ReadFile(opt.configPath)
+		if err != nil {
+			return analyzer.Config{}, fail("reading --config: %v", err)
+		}
+	case fsys != nil:
+		data, err = fs.ReadFile(fsys, analyzer.ConfigPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return analyzer.DefaultConfig(), nil
+		}
+		if err != nil {
+			return analyzer.Config{}, fail("reading %s: %v", analyzer.ConfigPath, err)
+		}
+	default:
+		return analyzer.DefaultConfig(), nil
+	}
+	cfg, err := analyzer.ParseConfig(data)
+	if err != nil {
+		return analyzer.Config{}, fail("%v", err)
+	}
+	return cfg, nil
+}
+
+// baseRequest judges what changed since a git ref.
+func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return analyzer.Request{}, fail("finding the current folder: %v", err)
+	}
+	repo, err := openGitRepo(ctx, cwd)
+	if err != nil {
+		return analyzer.Request{}, fail("%v", err)
+	}
+	commit, err := repo.resolve(ctx, opt.base)
+	if err != nil {
+		return analyzer.Request{}, fail("%v", err)
+	}
+	base, err := repo.tree(ctx, commit)
+	if err != nil {
+		return analyzer.Request{}, fail("reading %s: %v", opt.base, err)
+	}
+	changed, err := repo.changedSince(ctx, commit)
+	if err != nil {
+		return analyzer.Request{}, fail("listing changes since %s: %v", opt.base, err)
+	}
+	if len(args) > 0 {
+		changed, err = limitToPaths(changed, repo.root, cwd, args)
+		if err != nil {
+			return analyzer.Request{}, err
+		}
+	}
+	cfg, err := loadConfig(opt, base)
+	if err != nil {
+		return analyzer.Request{}, err
+	}
+	if changed == nil {
+		changed = []string{}
+	}
+	return analyzer.Request{Base: base, Head: os.DirFS(repo.root), Changed: changed, Config: cfg}, nil
+}
+
+// limitToPaths keeps changed files (relative to root) under the given paths
+// (relative to cwd).
+func limitToPaths(changed []string, root, cwd string, paths []string) ([]string, error) {
+	var prefixes []string
+	for _, p := range paths {
+		abs := p
+		if !filepath.IsAbs(p) {
+			abs = filepath.Join(cwd, p)
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fail("%s is outside the checkout %s", p, root)
+		}
+		prefixes = append(prefixes, filepath.ToSlash(rel))
+	}
+	var out []string
+	for _, c := range changed {
+		for _, p := range prefixes {
+			if p == "." || c == p || strings.HasPrefix(c, p+"/") {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// pathsRequest judges the given files and folders in order.
+func pathsRequest(opt checkOptions, args []string) (analyzer.Request, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return analyzer.Request{}, fail("finding the current folder: %v", err)
+	}
+	cfg, err := loadConfig(opt, os.DirFS(cwd))
+	if err != nil {
+		return analyzer.Request{}, err
+	}
+	if len(args) == 0 {
+		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, nil
+	}
+	var migrations []layout.Migration
+	for _, p := range args {
+		st, err := os.Stat(p)
+		if err != nil {
+			return analyzer.Request{}, fail("%v", err)
+		}
+		var found []layout.Migration
+		if st.IsDir() {
+			found, err = folderMigrations(p)
+		} else {
+			found, err = fileMigration(p)
+		}
+		if err != nil {
+			return analyzer.Request{}, err
+		}
+		migrations = append(migrations, found...)
+	}
+	if len(migrations) == 0 {
+		return analyzer.Request{}, fail("no migrations found in %s", strings.Join(args, ", "))
+	}
+	return analyzer.Request{Migrations: migrations, Config: cfg}, nil
+}
+
+func folderMigrations(dir string) ([]layout.Migration, error) {
+	set, err := layout.Discover(os.DirFS(dir), nil)
+	if err != nil {
+		return nil, fail("reading %s: %v", dir, err)
+	}
+	out := set.Migrations
+	for i := range out {
+		prefixPaths(&out[i], filepath.ToSlash(dir))
+	}
+	return out, nil
+}
+
+// fileMigration reads one file with its tool's rules: its folder is
+// discovered so that a separate down file or a Flyway .conf is found too.
+func fileMigration(file string) ([]layout.Migration, error) {
+	dir, name := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	if set, err := layout.Discover(os.DirFS(dir), nil); err == nil {
+		for _, m := range set.Migrations {
+			if m.Path == name || m.DownPath == name {
+				prefixPaths(&m, filepath.ToSlash(filepath.Clean(dir)))
+				return []layout.Migration{m}, nil
+			}
+		}
+	}
+	content, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	p := filepath.ToSlash(file)
+	kind := layout.DetectFile(p, content)
+	up, down, problems := layout.Parts(kind, p, content)
+	return []layout.Migration{{
+		Kind: kind, Path: p, Up: up, Down: down, Content: content, Problems: problems,
+		SupportsDown: kind.SupportsDown() && down != nil,
+	}}, nil
+}
+
+func prefixPaths(m *layout.Migration, dir string) {
+	if dir == "." || dir == "" {
+		return
+	}
+	join := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		return path.Join(dir, p)
+	}
+	m.Path, m.DownPath, m.Dir = join(m.Path), join(m.DownPath), join(m.Dir)
+	m.Up.Path = join(m.Up.Path)
+	if m.Down != nil {
+		d := *m.Down
+		d.Path = join(d.Path)
+		m.Down = &d
+	}
+	for i := range m.Problems {
+		m.Problems[i].Path = join(m.Problems[i].Path)
+	}
+}

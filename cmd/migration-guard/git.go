@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/migration-guard/migration-guard/internal/treefs"
+)
+
+// gitRepo runs git in one checkout.
+type gitRepo struct {
+	root string
+}
+
+func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			msg := strings.TrimSpace(stderr.String())
+			if i := strings.IndexByte(msg, '\n'); i >= 0 {
+				msg = msg[:i]
+			}
+			return nil, fmt.Errorf("git %s: %s", args[0], msg)
+		}
+		return nil, fmt.Errorf("running git: %w", err)
+	}
+	return out, nil
+}
+
+// openGitRepo finds the checkout that holds dir.
+func openGitRepo(ctx context.Context, dir string) (gitRepo, error) {
+	out, err := gitRepo{root: dir}.run(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return gitRepo{}, fmt.Errorf("--base needs a git checkout, and %s is not inside one (%v)", dir, err)
+	}
+	return gitRepo{root: strings.TrimSpace(string(out))}, nil
+}
+
+// resolve turns a ref into a commit id, or says plainly that it is unknown.
+func (g gitRepo) resolve(ctx context.Context, ref string) (string, error) {
+	if strings.HasPrefix(ref, "-") {
+		return "", fmt.Errorf("invalid ref %q", ref)
+	}
+	out, err := g.run(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		return "", fmt.Errorf("unknown revision %q: no such branch, tag or commit in %s (in CI, fetch it first: git fetch origin %s)", ref, g.root, ref)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// tree lists the files of a commit as a lazily read file system.
+func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
+	out, err := g.run(ctx, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
+	if err != nil {
+		return nil, err
+	}
+	var entries []treefs.Entry
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		// "<mode> <type> <id> <size>\t<path>"
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(string(meta))
+		if len(fields) != 4 || fields[1] != "blob" {
+			continue
+		}
+		size, err := strconv.ParseInt(fields[3], 10, 64)
+		if err != nil {
+			size = -1
+		}
+		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size})
+	}
+	fetch := func(ctx context.Context, id string) ([]byte, error) {
+		return g.run(ctx, "cat-file", "blob", id)
+	}
+	return treefs.New(ctx, entries, fetch, nil), nil
+}
+
+// changedSince lists files added or modified between a commit and the
+// working tree, untracked files included, relative to the repository root.
+func (g gitRepo) changedSince(ctx context.Context, commit string) ([]string, error) {
+	diff, err := g.run(ctx, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=AM", commit, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := g.run(ctx, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, b := range [][]byte{diff, untracked} {
+		for _, p := range bytes.Split(b, []byte{0}) {
+			if len(p) > 0 {
+				out = append(out, string(p))
+			}
+		}
+	}
+	return out, nil
+}
