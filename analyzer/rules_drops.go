@@ -32,17 +32,17 @@ var (
 	})
 	ruleDropSchema = register(Rule{
 		ID: "drop-schema", Question: QDrops, Severity: Danger,
-		Title: "DROP SCHEMA",
-		Why:   "Dropping a schema drops every table, view, function and type in it when CASCADE is given, and fails otherwise.",
+		Title:   "DROP SCHEMA",
+		Why:     "Dropping a schema drops every table, view, function and type in it when CASCADE is given, and fails otherwise.",
 		Example: "DROP SCHEMA reporting CASCADE;",
-		Safe:  "-- Drop the objects one by one, each reviewed, after the application stopped using them; then:\nDROP SCHEMA reporting;",
+		Safe:    "-- Drop the objects one by one, each reviewed, after the application stopped using them; then:\nDROP SCHEMA reporting;",
 	})
 	ruleDropDatabase = register(Rule{
 		ID: "drop-database", Question: QDrops, Severity: Danger,
-		Title: "DROP DATABASE",
-		Why:   "Everything in the database is gone. A migration should never do this.",
+		Title:   "DROP DATABASE",
+		Why:     "Everything in the database is gone. A migration should never do this.",
 		Example: "DROP DATABASE analytics;",
-		Safe:  "-- Remove this statement. Drop databases by hand, after a backup, outside the migrations.",
+		Safe:    "-- Remove this statement. Drop databases by hand, after a backup, outside the migrations.",
 	})
 	ruleDropView = register(Rule{
 		ID: "drop-view", Question: QDrops, Severity: Warning,
@@ -50,7 +50,7 @@ var (
 		Why: "A view holds no data of its own, but the application version still running fails on every query of it, " +
 			"and CASCADE drops the views built on it too. A materialized view's contents must be recomputed to get them back.",
 		Example: "DROP VIEW active_users;",
-		Safe:  "-- Release N: stop querying the view. Release N+1:\nDROP VIEW active_users;",
+		Safe:    "-- Release N: stop querying the view. Release N+1:\nDROP VIEW active_users;",
 	})
 	ruleDropIndex = register(Rule{
 		ID: "drop-index", Question: QDrops, Severity: Warning,
@@ -58,7 +58,7 @@ var (
 		Why: "Queries that used the index fall back to other plans, often full scans, the moment it is gone; a UNIQUE index also stops " +
 			"enforcing uniqueness. Without CONCURRENTLY it takes an ACCESS EXCLUSIVE lock on the table.",
 		Example: "DROP INDEX orders_customer_id_idx;",
-		Safe:  "-- Check pg_stat_user_indexes.idx_scan first; then, in a migration without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;",
+		Safe:    "-- Check pg_stat_user_indexes.idx_scan first; then, in a migration without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;",
 	})
 	ruleDropConstraint = register(Rule{
 		ID: "drop-constraint", Question: QDrops, Severity: Warning,
@@ -66,14 +66,14 @@ var (
 		Why: "Rows that break the rule can be written from now on, and a primary key or unique constraint takes its index with it " +
 			"(ON CONFLICT clauses that name it fail). Dropping a foreign key locks both tables with ACCESS EXCLUSIVE.",
 		Example: "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
-		Safe:  "SET lock_timeout = '2s';\nALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
+		Safe:    "SET lock_timeout = '2s';\nALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
 	})
 	ruleDropType = register(Rule{
 		ID: "drop-type", Question: QDrops, Severity: Danger,
-		Title: "DROP TYPE or DOMAIN",
-		Why:   "With CASCADE, every column of that type is dropped with its data; without it, the statement fails while a column uses the type.",
+		Title:   "DROP TYPE or DOMAIN",
+		Why:     "With CASCADE, every column of that type is dropped with its data; without it, the statement fails while a column uses the type.",
 		Example: "DROP TYPE order_status CASCADE;",
-		Safe:  "-- Change the columns to another type first (reviewed on their own), then:\nDROP TYPE order_status;",
+		Safe:    "-- Change the columns to another type first (reviewed on their own), then:\nDROP TYPE order_status;",
 	})
 	ruleDropSequence = register(Rule{
 		ID: "drop-sequence", Question: QDrops, Severity: Danger,
@@ -81,7 +81,7 @@ var (
 		Why: "Column defaults that call nextval() on it fail (or are dropped with CASCADE), and the sequence's position is lost: " +
 			"recreating it restarts numbering and collides with existing keys.",
 		Example: "DROP SEQUENCE invoice_number_seq;",
-		Safe:  "-- Remove the defaults that use it first; keep its value if it may come back:\nSELECT last_value FROM invoice_number_seq;\nDROP SEQUENCE invoice_number_seq;",
+		Safe:    "-- Remove the defaults that use it first; keep its value if it may come back:\nSELECT last_value FROM invoice_number_seq;\nDROP SEQUENCE invoice_number_seq;",
 	})
 	ruleDropOther = register(Rule{
 		ID: "drop-object", Question: QDrops, Severity: Warning,
@@ -89,7 +89,7 @@ var (
 		Why: "Code that calls the function, behaviour the trigger enforced, or rows a row-level security policy protected change at once, " +
 			"for the application version still running too. DROP EXTENSION also drops the types and functions it owns, and with CASCADE the columns that use them.",
 		Example: "DROP TRIGGER orders_audit ON orders;",
-		Safe:  "-- Make sure nothing relies on it any more, then drop it in its own reviewed migration.",
+		Safe:    "-- Make sure nothing relies on it any more, then drop it in its own reviewed migration.",
 	})
 	ruleTruncate = register(Rule{
 		ID: "truncate", Question: QDrops, Severity: Danger,
@@ -97,7 +97,7 @@ var (
 		Why: "Every row is removed at once, without firing DELETE triggers, under an ACCESS EXCLUSIVE lock. " +
 			"With CASCADE, every table with a foreign key to it is emptied too.",
 		Example: "TRUNCATE sessions;",
-		Safe:  "-- Keep a copy if any of it may be needed, and delete what must go in batches:\nDELETE FROM sessions WHERE ctid IN (SELECT ctid FROM sessions WHERE expires_at < now() LIMIT 10000);",
+		Safe:    "-- Keep a copy if any of it may be needed, and delete what must go in batches:\nDELETE FROM sessions WHERE ctid IN (SELECT ctid FROM sessions WHERE expires_at < now() LIMIT 10000);",
 	})
 	ruleDeleteAll = register(Rule{
 		ID: "delete-without-where", Question: QDrops, Severity: Danger,
@@ -105,7 +105,7 @@ var (
 		Why: "Every row of the table is deleted in one transaction that holds a row lock on each of them until COMMIT, " +
 			"so concurrent updates of those rows wait; on a large table it also bloats it and its indexes.",
 		Example: "DELETE FROM audit_log;",
-		Safe:  "-- Say which rows, and delete them in batches, one transaction each:\nDELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < now() - interval '90 days' LIMIT 10000);",
+		Safe:    "-- Say which rows, and delete them in batches, one transaction each:\nDELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < now() - interval '90 days' LIMIT 10000);",
 	})
 	ruleUpdateAll = register(Rule{
 		ID: "update-without-where", Question: QDrops, Severity: Danger,

@@ -28,10 +28,10 @@ var (
 	})
 	ruleRenameSchema = register(Rule{
 		ID: "rename-schema", Question: QRenames, Severity: Danger,
-		Title: "Rename a schema",
-		Why:   "Every query of the running application that names the schema, and every search_path that lists it, breaks at once.",
+		Title:   "Rename a schema",
+		Why:     "Every query of the running application that names the schema, and every search_path that lists it, breaks at once.",
 		Example: "ALTER SCHEMA billing RENAME TO payments;",
-		Safe:  "-- Create the new schema and move objects one by one with views left behind, or deploy code that uses both names first.",
+		Safe:    "-- Create the new schema and move objects one by one with views left behind, or deploy code that uses both names first.",
 	})
 	ruleRenameEnumValue = register(Rule{
 		ID: "rename-enum-value", Question: QRenames, Severity: Danger,
@@ -45,10 +45,10 @@ var (
 	})
 	ruleRenameType = register(Rule{
 		ID: "rename-type", Question: QRenames, Severity: Warning,
-		Title: "Rename a type or domain",
-		Why:   "Columns keep working, but queries and functions of the running application that cast to the type by name (status::order_status) fail.",
+		Title:   "Rename a type or domain",
+		Why:     "Columns keep working, but queries and functions of the running application that cast to the type by name (status::order_status) fail.",
 		Example: "ALTER TYPE order_status RENAME TO purchase_status;",
-		Safe:  "-- Deploy code that no longer names the type first, then rename it.",
+		Safe:    "-- Deploy code that no longer names the type first, then rename it.",
 	})
 	ruleRenameConstraint = register(Rule{
 		ID: "rename-constraint", Question: QRenames, Severity: Warning,
@@ -56,7 +56,7 @@ var (
 		Why: "Code that names the constraint — ON CONFLICT ON CONSTRAINT, error handling that matches the constraint name " +
 			"in unique-violation errors — stops matching while the old version runs.",
 		Example: "ALTER TABLE users RENAME CONSTRAINT users_email_key TO users_email_unique;",
-		Safe:  "-- Check the application for the old name (ON CONFLICT ON CONSTRAINT, error handling) and deploy that change first.",
+		Safe:    "-- Check the application for the old name (ON CONFLICT ON CONSTRAINT, error handling) and deploy that change first.",
 	})
 	ruleRenameIndex = register(Rule{
 		ID: "rename-index", Question: QRenames, Severity: Info,
@@ -64,14 +64,14 @@ var (
 		Why: "Queries do not name indexes, so the application keeps working; scripts, monitoring and later migrations that name the index " +
 			"(DROP INDEX, REINDEX) need the new name. Before PostgreSQL 12 it takes an ACCESS EXCLUSIVE lock.",
 		Example: "ALTER INDEX orders_idx RENAME TO orders_customer_id_idx;",
-		Safe:  "ALTER INDEX orders_idx RENAME TO orders_customer_id_idx;",
+		Safe:    "ALTER INDEX orders_idx RENAME TO orders_customer_id_idx;",
 	})
 	ruleRenameOther = register(Rule{
 		ID: "rename-object", Question: QRenames, Severity: Warning,
-		Title: "Rename a sequence, function or other object",
-		Why:   "Code of the running version that names the object — nextval('old_seq'), a function call — fails after the rename.",
+		Title:   "Rename a sequence, function or other object",
+		Why:     "Code of the running version that names the object — nextval('old_seq'), a function call — fails after the rename.",
 		Example: "ALTER SEQUENCE invoice_seq RENAME TO invoice_number_seq;",
-		Safe:  "-- Deploy code that uses the new name (or both) first, then rename.",
+		Safe:    "-- Deploy code that uses the new name (or both) first, then rename.",
 	})
 )
 

@@ -35,7 +35,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	f.SetRole(repo, author, "write")
 	repo.Commit(map[string]string{"migrations/001_users.sql": baseMigration})
 	repo.CommitOn("feature", map[string]string{
-		"migrations/001_users.sql": baseMigration + "CREATE INDEX users_email ON users (email);\n",
+		"migrations/001_users.sql":  baseMigration + "CREATE INDEX users_email ON users (email);\n",
 		"migrations/002_orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
 	})
 	pr, _ := f.OpenPR(repo, PROptions{Author: author, Head: "feature", Title: "Add orders"})
