@@ -18,20 +18,30 @@ func (o Origin) String() string {
 
 // Dump renders the whole model as stable, line-oriented text, for golden
 // files and for debugging a replay.
-func (c *Catalog) Dump() string {
+func (c *Catalog) Dump() string { return c.dump(true) }
+
+// originText renders an origin suffix, or nothing when origins are left out.
+func originText(o Origin, with bool) string {
+	if !with {
+		return ""
+	}
+	return " (" + o.String() + ")"
+}
+
+func (c *Catalog) dump(withOrigin bool) string {
 	var b strings.Builder
 	if c.searchPath != nil {
 		fmt.Fprintf(&b, "search_path %s\n", strings.Join(c.searchPath, ", "))
 	}
 	for _, s := range c.Schemas() {
-		fmt.Fprintf(&b, "schema %s (%s)\n", QuoteIdent(s.Name), s.Origin)
+		fmt.Fprintf(&b, "schema %s%s\n", QuoteIdent(s.Name), originText(s.Origin, withOrigin))
 	}
 	for _, e := range c.Enums() {
 		vals := make([]string, len(e.Values))
 		for i, v := range e.Values {
 			vals[i] = quoteLiteral(v)
 		}
-		fmt.Fprintf(&b, "enum %s (%s) (%s)\n", e.QualifiedName(), strings.Join(vals, ", "), e.Origin)
+		fmt.Fprintf(&b, "enum %s (%s)%s\n", e.QualifiedName(), strings.Join(vals, ", "), originText(e.Origin, withOrigin))
 	}
 	for _, d := range c.Domains() {
 		fmt.Fprintf(&b, "domain %s %s", d.QualifiedName(), d.BaseType.SQL())
@@ -41,7 +51,7 @@ func (c *Catalog) Dump() string {
 		if d.Default != "" {
 			fmt.Fprintf(&b, " default %s", d.Default)
 		}
-		fmt.Fprintf(&b, " (%s)\n", d.Origin)
+		fmt.Fprintf(&b, "%s\n", originText(d.Origin, withOrigin))
 		for _, k := range d.Constraints {
 			fmt.Fprintf(&b, "  %s\n", k.describe())
 		}
@@ -54,16 +64,18 @@ func (c *Catalog) Dump() string {
 		if s.Identity {
 			b.WriteString(" identity")
 		}
-		fmt.Fprintf(&b, " (%s)\n", s.Origin)
+		fmt.Fprintf(&b, "%s\n", originText(s.Origin, withOrigin))
 	}
 	for _, t := range c.Tables() {
-		b.WriteString(t.Dump())
+		b.WriteString(t.dump(withOrigin))
 	}
 	return b.String()
 }
 
 // Dump renders one relation.
-func (t *Table) Dump() string {
+func (t *Table) Dump() string { return t.dump(true) }
+
+func (t *Table) dump(withOrigin bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", t.Kind, t.QualifiedName())
 	if t.Unlogged {
@@ -78,7 +90,7 @@ func (t *Table) Dump() string {
 	if t.ColumnsUnknown {
 		b.WriteString(" columns-unknown")
 	}
-	fmt.Fprintf(&b, " (%s)\n", t.Origin)
+	fmt.Fprintf(&b, "%s\n", originText(t.Origin, withOrigin))
 	for _, col := range t.Columns {
 		typ := col.Type.SQL()
 		if typ == "" {
@@ -100,13 +112,13 @@ func (t *Table) Dump() string {
 		if col.Generated != "" {
 			fmt.Fprintf(&b, " generated always as (%s) stored", col.Generated)
 		}
-		fmt.Fprintf(&b, " (%s)\n", col.Origin)
+		fmt.Fprintf(&b, "%s\n", originText(col.Origin, withOrigin))
 	}
 	for _, k := range t.Constraints {
-		fmt.Fprintf(&b, "  %s (%s)\n", k.describe(), k.Origin)
+		fmt.Fprintf(&b, "  %s%s\n", k.describe(), originText(k.Origin, withOrigin))
 	}
 	for _, ix := range t.Indexes {
-		fmt.Fprintf(&b, "  %s (%s)\n", ix.describe(), ix.Origin)
+		fmt.Fprintf(&b, "  %s%s\n", ix.describe(), originText(ix.Origin, withOrigin))
 	}
 	if t.Definition != "" {
 		fmt.Fprintf(&b, "  as %s\n", t.Definition)
