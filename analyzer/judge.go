@@ -93,10 +93,6 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
 			"%s exists on the base branch and was edited; databases that already ran it will not run it again", m.Path), Position{Line: 1, Column: 1}))
 	}
-	if m.SupportsDown && m.Down == nil && !m.Repeatable && opt.up {
-		f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
-			"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
-	}
 
 	lines := sqlscript.NewLines(d.Text)
 	s.cat.ResetSession()
@@ -107,6 +103,12 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		for _, sec := range m.More {
 			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, true)
 			f.InTransaction = f.InTransaction && inTx
+		}
+		// Flyway's undo migrations are a paid edition's feature that few
+		// teams use: asking for them on every file would be noise.
+		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) {
+			f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
+				"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
 		}
 	}
 	// When only the down part changed, the up part is already in the schema
@@ -144,7 +146,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	if part == "down" && m.DownPath != "" {
 		partPath = m.DownPath
 	}
-	mode, modeFindings := s.effectiveTxMode(m, mode, sc.Statements)
+	mode, modeFindings, refused := s.effectiveTxMode(m, mode, sc.Statements)
 	if part == "up" {
 		f.TransactionMode = string(mode)
 	}
@@ -205,7 +207,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			reported[i] = &f.Statements[at]
 		}
 	}
-	checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
+	if !refused {
+		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
+	}
 	if open := unclosedTransaction(mode, sc.Statements); open >= 0 && reported[open] != nil {
 		c := &stmtContext{cfg: s.cfg, stmt: reported[open], part: part}
 		c.report(ruleBeginWithoutCommit.finding(beginWithoutCommitMessage(mode, m.Kind)))
@@ -218,10 +222,11 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 
 // effectiveTxMode settles modes that depend on the statements: Flyway runs a
 // script without a transaction when one of its statements cannot run in one,
-// and refuses a script that mixes both kinds unless mixed is set.
-func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts []sqlscript.Statement) (layout.TxMode, map[int][]Finding) {
+// and refuses a script that mixes both kinds unless mixed is set (refused:
+// the script never runs, so nothing can half-apply).
+func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts []sqlscript.Statement) (layout.TxMode, map[int][]Finding, bool) {
 	if mode != layout.TxAutoNonTx {
-		return mode, nil
+		return mode, nil, false
 	}
 	nonTx, other := -1, -1
 	for i, st := range stmts {
@@ -237,7 +242,7 @@ func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts 
 		}
 	}
 	if nonTx < 0 {
-		return layout.TxWrapped, nil
+		return layout.TxWrapped, nil, false
 	}
 	found := map[int][]Finding{}
 	if other >= 0 && !m.Up.Mixed {
@@ -246,8 +251,20 @@ func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts 
 			"%s cannot run in a transaction, and the script also holds statements that can: Flyway refuses such a migration unless mixed=true, and the deploy fails", what))
 		fd.SafeAlternative = ownMigrationWithoutTransaction(layout.Flyway, strings.TrimSpace(stmts[nonTx].SQL))
 		found[nonTx] = append(found[nonTx], fd)
+		return layout.TxNone, found, true
 	}
-	return layout.TxNone, found
+	return layout.TxNone, found, false
+}
+
+// changesAnything says a part holds at least one statement that changes
+// schema or data.
+func changesAnything(sc *sqlscript.Script) bool {
+	for _, st := range sc.Statements {
+		if changesSomething(st.Node) {
+			return true
+		}
+	}
+	return false
 }
 
 // fileFinding is a finding about the file as a whole.

@@ -1,0 +1,263 @@
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// change describes a pull request: files at the base, and files the change
+// adds or modifies.
+type change struct {
+	base    map[string]string
+	changed map[string]string
+	cfg     *Config
+}
+
+func (ch change) analyze(t *testing.T) *Report {
+	t.Helper()
+	base := fstest.MapFS{}
+	head := fstest.MapFS{}
+	for p, s := range ch.base {
+		base[p] = &fstest.MapFile{Data: []byte(s)}
+		head[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	var changed []string
+	for p, s := range ch.changed {
+		head[p] = &fstest.MapFile{Data: []byte(s)}
+		changed = append(changed, p)
+	}
+	sort.Strings(changed)
+	cfg := DefaultConfig()
+	if ch.cfg != nil {
+		cfg = *ch.cfg
+	}
+	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: cfg})
+	if err != nil {
+		t.Fatalf("Analyze: %v", err)
+	}
+	return rep
+}
+
+// got lists findings as "rule:severity@line", file-level ones as "rule:severity@file".
+func got(rep *Report) []string {
+	var out []string
+	for _, l := range rep.AllFindings() {
+		where := "file"
+		if l.Statement != nil {
+			where = fmt.Sprint(l.Statement.Start.Line)
+		}
+		out = append(out, fmt.Sprintf("%s:%s@%s", l.Finding.Rule, l.Finding.Severity, where))
+	}
+	return out
+}
+
+func findingOf(t *testing.T, rep *Report, rule string) *Finding {
+	t.Helper()
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Rule == rule {
+			return l.Finding
+		}
+	}
+	t.Fatalf("no %s finding in %v", rule, got(rep))
+	return nil
+}
+
+// A small existing schema, in goose layout, that most cases change.
+var shopBase = map[string]string{
+	"db/migrations/00001_init.sql": `-- +goose Up
+CREATE TYPE order_status AS ENUM ('pending', 'paid', 'canceled');
+CREATE TABLE customers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL,
+    name varchar(100),
+    CONSTRAINT customers_email_key UNIQUE (email)
+);
+CREATE TABLE orders (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    status order_status NOT NULL DEFAULT 'pending',
+    note text,
+    CONSTRAINT orders_note_check CHECK (length(note) < 1000)
+);
+CREATE INDEX orders_customer_id_idx ON orders (customer_id);
+CREATE UNIQUE INDEX orders_note_uniq ON orders (note);
+CREATE VIEW open_orders AS SELECT id, customer_id FROM orders WHERE status = 'pending';
+CREATE SEQUENCE invoice_seq;
+CREATE SCHEMA reporting;
+CREATE TABLE reporting.daily (day date PRIMARY KEY, total bigint);
+-- +goose Down
+DROP TABLE orders;
+`,
+}
+
+// goose wraps a body as a goose migration with a down part.
+func goose(body string) string {
+	return "-- +goose Up\n" + body + "\n-- +goose Down\nSELECT 1;\n"
+}
+
+const next = "db/migrations/00002_change.sql"
+
+func TestRules(t *testing.T) {
+	pg11 := DefaultConfig()
+	pg11.PostgresVersion = 11
+	tests := []struct {
+		name string
+		ch   change
+		want []string
+	}{
+		// Question 1: drops.
+		{"drop an existing table", change{base: shopBase, changed: map[string]string{next: goose("DROP TABLE customers CASCADE;")}},
+			[]string{"drop-table:danger@2"}},
+		{"drop a table created in the same change", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE tmp (id int);\nDROP TABLE tmp;")}},
+			[]string{"drop-table:info@3"}},
+		{"drop a table no migration created", change{base: shopBase, changed: map[string]string{next: goose("DROP TABLE IF EXISTS legacy;")}},
+			[]string{"drop-table:danger@2"}},
+		{"drop an existing column", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers DROP COLUMN name;")}},
+			[]string{"drop-column:danger@2"}},
+		{"drop a column added in the same change", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers ADD COLUMN tmp text;\nALTER TABLE customers DROP COLUMN tmp;")}},
+			[]string{"drop-column:info@3"}},
+		{"drop schema cascade", change{base: shopBase, changed: map[string]string{next: goose("DROP SCHEMA reporting CASCADE;")}},
+			[]string{"drop-schema:danger@2"}},
+		{"drop database", change{base: shopBase, changed: map[string]string{next: goose("DROP DATABASE shop;")}},
+			[]string{"drop-database:danger@2", "cannot-run-in-transaction:danger@2"}},
+		{"drop a view", change{base: shopBase, changed: map[string]string{next: goose("DROP VIEW open_orders;")}},
+			[]string{"drop-view:warning@2"}},
+		{"drop an index", change{base: shopBase, changed: map[string]string{next: goose("DROP INDEX orders_customer_id_idx;")}},
+			[]string{"drop-index:warning@2"}},
+		{"drop a constraint", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders DROP CONSTRAINT orders_note_check;")}},
+			[]string{"drop-constraint:warning@2"}},
+		{"drop a type in use, with cascade", change{base: shopBase, changed: map[string]string{next: goose("DROP TYPE order_status CASCADE;")}},
+			[]string{"drop-type:danger@2"}},
+		{"drop a type in use, without cascade, fails", change{base: shopBase, changed: map[string]string{next: goose("DROP TYPE order_status;")}},
+			[]string{"drop-type:warning@2"}},
+		{"drop a sequence", change{base: shopBase, changed: map[string]string{next: goose("DROP SEQUENCE invoice_seq;")}},
+			[]string{"drop-sequence:danger@2"}},
+		{"drop an extension", change{base: shopBase, changed: map[string]string{next: goose("DROP EXTENSION pgcrypto;")}},
+			[]string{"drop-object:danger@2"}},
+		{"drop a function", change{base: shopBase, changed: map[string]string{next: goose("DROP FUNCTION IF EXISTS touch();")}},
+			[]string{"drop-object:warning@2"}},
+		{"truncate", change{base: shopBase, changed: map[string]string{next: goose("TRUNCATE orders;")}},
+			[]string{"truncate:danger@2"}},
+		{"delete without where", change{base: shopBase, changed: map[string]string{next: goose("DELETE FROM orders;")}},
+			[]string{"delete-without-where:danger@2"}},
+		{"delete with where is fine", change{base: shopBase, changed: map[string]string{next: goose("DELETE FROM orders WHERE id = 1;")}},
+			nil},
+		{"update without where", change{base: shopBase, changed: map[string]string{next: goose("UPDATE orders SET note = '';")}},
+			[]string{"update-without-where:danger@2"}},
+		{"update with where is fine", change{base: shopBase, changed: map[string]string{next: goose("UPDATE orders SET note = '' WHERE note IS NULL;")}},
+			nil},
+		{"creating things is fine", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE invoices (id int);\nALTER TABLE customers ADD COLUMN phone text;")}},
+			nil},
+
+		// Question 4: renames.
+		{"rename a table", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders RENAME TO purchases;")}},
+			[]string{"rename-table:danger@2"}},
+		{"rename a table created in the same change", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE a (id int);\nALTER TABLE a RENAME TO b;")}},
+			[]string{"rename-table:info@3"}},
+		{"move a table to another schema", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders SET SCHEMA reporting;")}},
+			[]string{"rename-table:danger@2"}},
+		{"rename a column", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers RENAME COLUMN name TO full_name;")}},
+			[]string{"rename-column:danger@2"}},
+		{"rename a schema", change{base: shopBase, changed: map[string]string{next: goose("ALTER SCHEMA reporting RENAME TO bi;")}},
+			[]string{"rename-schema:danger@2"}},
+		{"rename an enum value", change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status RENAME VALUE 'canceled' TO 'cancelled';")}},
+			[]string{"rename-enum-value:danger@2"}},
+		{"rename a value of an enum created in the same change", change{base: shopBase, changed: map[string]string{next: goose("CREATE TYPE mood AS ENUM ('ok');\nALTER TYPE mood RENAME VALUE 'ok' TO 'fine';")}},
+			[]string{"rename-enum-value:info@3"}},
+		{"rename a type", change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status RENAME TO purchase_status;")}},
+			[]string{"rename-type:warning@2"}},
+		{"rename a constraint", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers RENAME CONSTRAINT customers_email_key TO customers_email_unique;")}},
+			[]string{"rename-constraint:warning@2"}},
+		{"rename an index", change{base: shopBase, changed: map[string]string{next: goose("ALTER INDEX orders_customer_id_idx RENAME TO orders_customer_idx;")}},
+			[]string{"rename-index:info@2"}},
+		{"rename an index before PostgreSQL 12 locks", change{base: shopBase, cfg: &pg11, changed: map[string]string{next: goose("ALTER INDEX orders_customer_id_idx RENAME TO orders_customer_idx;")}},
+			[]string{"rename-index:warning@2"}},
+		{"rename a sequence", change{base: shopBase, changed: map[string]string{next: goose("ALTER SEQUENCE invoice_seq RENAME TO invoice_number_seq;")}},
+			[]string{"rename-object:warning@2"}},
+
+		// Question 5: transactions, as each tool runs the file.
+		{"concurrent index inside goose's transaction", change{base: shopBase, changed: map[string]string{next: goose("CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")}},
+			[]string{"cannot-run-in-transaction:danger@2"}},
+		{"concurrent index with goose NO TRANSACTION", change{base: shopBase, changed: map[string]string{next: "-- +goose NO TRANSACTION\n" + goose("CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")}},
+			nil},
+		{"golang-migrate: one statement runs alone", change{base: map[string]string{"migrations/1_init.up.sql": "CREATE TABLE t (a int);", "migrations/1_init.down.sql": "DROP TABLE t;"},
+			changed: map[string]string{"migrations/2_idx.up.sql": "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);", "migrations/2_idx.down.sql": "DROP INDEX CONCURRENTLY t_a_idx;"}},
+			nil},
+		{"golang-migrate: two statements run as one implicit transaction", change{base: map[string]string{"migrations/1_init.up.sql": "CREATE TABLE t (a int);", "migrations/1_init.down.sql": "DROP TABLE t;"},
+			changed: map[string]string{"migrations/2_idx.up.sql": "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);", "migrations/2_idx.down.sql": "DROP INDEX t_a_idx;"}},
+			[]string{"cannot-run-in-transaction:danger@2"}},
+		{"dbmate transaction:false", change{base: map[string]string{"db/migrations/20240101000000_init.sql": "-- migrate:up\nCREATE TABLE t (a int);\n-- migrate:down\nDROP TABLE t;\n"},
+			changed: map[string]string{"db/migrations/20240102000000_idx.sql": "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);\n-- migrate:down\nDROP INDEX t_a_idx;\n"}},
+			nil},
+		{"plain SQL: concurrent index between BEGIN and COMMIT", change{base: map[string]string{"sql/001_init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"sql/002_idx.sql": "BEGIN;\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nCOMMIT;\n"}},
+			[]string{"cannot-run-in-transaction:danger@2"}},
+		{"plain SQL: two changes without a transaction", change{base: map[string]string{"sql/001_init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"sql/002_more.sql": "ALTER TABLE t ADD COLUMN b int;\nALTER TABLE t ADD COLUMN c int;\n"}},
+			[]string{"statements-without-transaction:warning@2"}},
+		{"plain SQL: the same inside BEGIN and COMMIT", change{base: map[string]string{"sql/001_init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"sql/002_more.sql": "BEGIN;\nALTER TABLE t ADD COLUMN b int;\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;\n"}},
+			nil},
+		{"plain SQL: BEGIN without COMMIT", change{base: map[string]string{"sql/001_init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"sql/002_more.sql": "BEGIN;\nALTER TABLE t ADD COLUMN b int;\n"}},
+			[]string{"begin-without-commit:warning@1"}},
+		{"BEGIN inside goose's transaction", change{base: shopBase, changed: map[string]string{next: goose("BEGIN;\nALTER TABLE orders ADD COLUMN x int;\nCOMMIT;")}},
+			[]string{"nested-begin:warning@2", "commit-in-wrapped-transaction:warning@4"}},
+		{"enum ADD VALUE in a transaction on PostgreSQL 11", change{base: shopBase, cfg: &pg11, changed: map[string]string{next: goose("ALTER TYPE order_status ADD VALUE 'refunded';")}},
+			[]string{"cannot-run-in-transaction:danger@2"}},
+		{"enum ADD VALUE in a transaction on PostgreSQL 15", change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status ADD VALUE 'refunded';")}},
+			nil},
+		{"Flyway: a concurrent index alone runs without a transaction", change{base: map[string]string{"db/migration/V1__init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"db/migration/V2__idx.sql": "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);"}},
+			nil},
+		{"Flyway: mixed statements are refused", change{base: map[string]string{"db/migration/V1__init.sql": "CREATE TABLE t (a int);"},
+			changed: map[string]string{"db/migration/V2__idx.sql": "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);"}},
+			[]string{"cannot-run-in-transaction:danger@2"}},
+
+		// Files the tool would not run as written.
+		{"a syntax error does not stop the rest", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD COLUM x int;\nDROP TABLE customers;")}},
+			[]string{"syntax-error:danger@2", "drop-table:danger@3"}},
+		{"psql meta-commands", change{base: shopBase, changed: map[string]string{next: goose("\\set ON_ERROR_STOP on\n\\i other.sql\nALTER TABLE orders ADD COLUMN x int;")}},
+			[]string{"psql-meta-command:warning@2", "psql-meta-command:danger@3"}},
+		{"a binary file named .sql", change{base: shopBase, changed: map[string]string{next: "\x00\x01\x02binary"}},
+			[]string{"unreadable-file:danger@file"}},
+		{"a Latin-1 file", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD COLUMN caf\xe9 int;")}},
+			[]string{"unreadable-file:danger@file"}},
+		{"an empty file", change{base: shopBase, changed: map[string]string{next: ""}},
+			[]string{"migration-layout:warning@file"}},
+		{"an edited migration that exists at the base", change{base: shopBase, changed: map[string]string{"db/migrations/00001_init.sql": shopBase["db/migrations/00001_init.sql"] + "\n"}},
+			[]string{"edited-migration:warning@file"}},
+		{"a goose migration without a down part", change{base: shopBase, changed: map[string]string{next: "-- +goose Up\nALTER TABLE orders ADD COLUMN x int;\n"}},
+			[]string{"missing-down:warning@file"}},
+		{"down parts never need approval", change{base: shopBase, changed: map[string]string{next: "-- +goose Up\nCREATE TABLE x (a int);\n-- +goose Down\nDROP TABLE x;\nDROP TABLE customers;\n"}},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := tt.ch.analyze(t)
+			g := got(rep)
+			if strings.Join(g, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("findings:\n got  %v\n want %v", g, tt.want)
+				for _, l := range rep.AllFindings() {
+					t.Logf("  %s: %s", l.Finding.Rule, l.Finding.Message)
+				}
+			}
+			for _, l := range rep.AllFindings() {
+				f := l.Finding
+				if f.Message == "" || f.Why == "" {
+					t.Errorf("%s: empty message or why", f.Rule)
+				}
+				if f.RequiresApproval != (f.Severity == Danger) {
+					t.Errorf("%s: requires_approval=%v with severity %s", f.Rule, f.RequiresApproval, f.Severity)
+				}
+				if _, ok := RuleByID(f.Rule); !ok {
+					t.Errorf("finding of unregistered rule %s", f.Rule)
+				}
+			}
+		})
+	}
+}
