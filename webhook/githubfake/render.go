@@ -525,5 +525,12 @@ func (f *Fake) renderReviewComment(c *ReviewComment) map[string]any {
 	if inReplyTo != nil {
 		out["in_reply_to_id"] = inReplyTo
 	}
+	if c.Line == 0 {
+		// A file-level comment has no line, side or position.
+		for _, k := range []string{"line", "original_line", "side", "position", "original_position", "start_line", "original_start_line", "start_side"} {
+			delete(out, k)
+		}
+		out["subject_type"] = "file"
+	}
 	return out
 }
