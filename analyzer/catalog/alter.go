@@ -142,7 +142,8 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 		k := cmd.GetDef().GetConstraint()
 		add(passAddOtherConstr, func() {
 			col := t.Column(name)
-			if col == nil || col.Identity != "" || col.Default != "" {
+			// PostgreSQL insists on NOT NULL and no default first.
+			if col == nil || col.Identity != "" || col.Default != "" || !col.NotNull {
 				return
 			}
 			col.Identity = identityKind(k.GetGeneratedWhen())
@@ -267,6 +268,15 @@ func (c *Catalog) attachPartition(parent, p *Table) {
 	}
 	if p.Kind != KindTable && p.Kind != KindPartitionedTable && p.Kind != KindForeignTable {
 		return
+	}
+	// The partition must already carry the parent's CHECK constraints, matched
+	// by name, or PostgreSQL refuses the attach.
+	for _, k := range parent.Constraints {
+		if k.Kind == Check && !k.NoInherit {
+			if pk := p.Constraint(k.Name); pk == nil || pk.Kind != Check {
+				return
+			}
+		}
 	}
 	p.parent = qname{parent.Schema, parent.Name}
 	p.PartitionOf = parent.QualifiedName()
