@@ -576,6 +576,9 @@ func (d *Delivery) summary() map[string]any {
 func flatHeader(h http.Header) map[string]any {
 	out := map[string]any{}
 	for k, vs := range h {
+		// Go canonicalises "X-GitHub-Event" to "X-Github-Event"; GitHub
+		// reports the names as it sent them.
+		k = strings.Replace(k, "X-Github-", "X-GitHub-", 1)
 		out[k] = strings.Join(vs, ", ")
 	}
 	return out
