@@ -190,7 +190,7 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 		})
 	case pg_query.AlterTableType_AT_DropExpression:
 		add(passDrop, func() {
-			c.forColumn(t, name, recurse, func(_ *Table, col *Column) { col.Generated, col.GeneratedNode = "", nil })
+			c.forColumn(t, name, recurse, func(_ *Table, col *Column) { col.Generated, col.GeneratedNode, col.generatedFrom = "", nil, nil })
 		})
 	case pg_query.AlterTableType_AT_AddConstraint:
 		k := cmd.GetDef().GetConstraint()
@@ -241,6 +241,7 @@ func (c *Catalog) addColumnToPartitions(t *Table, col *Column) {
 		}
 		nc := &Column{Name: col.Name, Type: col.Type.clone(), NotNull: col.NotNull, Default: col.Default,
 			DefaultNode: col.DefaultNode, Generated: col.Generated, GeneratedNode: col.GeneratedNode,
+			generatedFrom: cloneStrings(col.generatedFrom),
 			Collation: col.Collation, Origin: c.origin()}
 		p.Columns = append(p.Columns, nc)
 		c.addColumnToPartitions(p, nc)

@@ -107,6 +107,10 @@ type Column struct {
 	GeneratedNode *pg_query.Node
 	Collation     string
 	Origin        Origin
+
+	// generatedFrom lists the columns the generation expression reads; it is
+	// kept up to date across renames, unlike the expression text.
+	generatedFrom []string
 }
 
 // ConstraintKind is the SQL spelling of a table constraint's type.
@@ -185,6 +189,9 @@ type Index struct {
 
 	// parent is the partitioned index this partition's index is attached to.
 	parent qname
+	// exprColumns lists the columns read by key expressions and the
+	// predicate, kept up to date across renames.
+	exprColumns []string
 }
 
 // Columns lists the plain key columns (expressions omitted).
@@ -704,6 +711,7 @@ func (t *Table) clone() *Table {
 	for _, col := range t.Columns {
 		cc := *col
 		cc.Type = col.Type.clone()
+		cc.generatedFrom = cloneStrings(col.generatedFrom)
 		n.Columns = append(n.Columns, &cc)
 	}
 	n.Constraints = nil
@@ -729,5 +737,6 @@ func (ix *Index) clone() *Index {
 	n := *ix
 	n.Keys = append([]IndexKey(nil), ix.Keys...)
 	n.Include = cloneStrings(ix.Include)
+	n.exprColumns = cloneStrings(ix.exprColumns)
 	return &n
 }

@@ -107,7 +107,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			}
 		}
 		for _, col := range t.Columns {
-			if col.Name != r.Name && col.GeneratedNode != nil && exprReferences(col.GeneratedNode, r.Name) {
+			if col.Name != r.Name && containsString(col.generatedFrom, r.Name) {
 				out = append(out, ObjectRef{Kind: "column", Schema: t.Schema, Table: t.Name, Name: col.Name, NeedsCascade: true})
 			}
 		}
@@ -236,11 +236,11 @@ func dependsOnRelation(v, t *Table) bool {
 
 func indexUsesColumn(ix *Index, col string) bool {
 	for _, k := range ix.Keys {
-		if k.Column == col || (k.ExprNode != nil && exprReferences(k.ExprNode, col)) {
+		if k.Column == col {
 			return true
 		}
 	}
-	return containsString(ix.Include, col) || (ix.WhereNode != nil && exprReferences(ix.WhereNode, col))
+	return containsString(ix.Include, col) || containsString(ix.exprColumns, col)
 }
 
 func constraintUsesColumn(t *Table, k *Constraint, col string) bool {
@@ -252,7 +252,7 @@ func constraintUsesColumn(t *Table, k *Constraint, col string) bool {
 			return true
 		}
 	}
-	return k.CheckNode != nil && exprReferences(k.CheckNode, col)
+	return false
 }
 
 // defaultSequence resolves the sequence a nextval() default uses. An

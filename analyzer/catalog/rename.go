@@ -176,6 +176,10 @@ func (c *Catalog) renameColumn(t *Table, old, name string) {
 			}
 		}
 		renameIn(ix.Include, old, name)
+		renameIn(ix.exprColumns, old, name)
+	}
+	for _, cc := range t.Columns {
+		renameIn(cc.generatedFrom, old, name)
 	}
 	for _, k := range t.Constraints {
 		renameIn(k.Columns, old, name)

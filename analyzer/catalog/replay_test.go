@@ -82,7 +82,7 @@ func TestReplayOriginsAndLookups(t *testing.T) {
 	if k := c.ConstraintByName(c.Table("", "order_items"), "order_items_quantity_positive"); k == nil || !k.Validated {
 		t.Errorf("validated constraint = %+v", k)
 	}
-	if k := c.ConstraintByName(users, "users_phone_not_null"); k == nil || k.Validated || k.NotNullColumn != "phone" {
+	if k := c.ConstraintByName(users, "users_phone_not_null"); k == nil || k.Validated || k.NotNullColumn != "phone_number" {
 		t.Errorf("NOT VALID not-null check = %+v", k)
 	}
 	e := c.Enum("", "order_status")

@@ -89,6 +89,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt, foreign bool) {
 			}
 			nc := &Column{Name: pc.Name, Type: pc.Type.clone(), NotNull: pc.NotNull, Default: pc.Default,
 				DefaultNode: pc.DefaultNode, Generated: pc.Generated, GeneratedNode: pc.GeneratedNode,
+				generatedFrom: cloneStrings(pc.generatedFrom),
 				Collation: pc.Collation, Origin: c.origin()}
 			t.Columns = append(t.Columns, nc)
 		}
@@ -230,6 +231,7 @@ func (c *Catalog) applyColumnConstraints(t *Table, col *Column, cons []*pg_query
 			}
 		case pg_query.ConstrType_CONSTR_GENERATED:
 			col.GeneratedNode = k.GetRawExpr()
+			col.generatedFrom = columnRefNames(k.GetRawExpr())
 			col.Generated = deparseExpr(k.GetRawExpr())
 		case pg_query.ConstrType_CONSTR_ATTR_DEFERRABLE, pg_query.ConstrType_CONSTR_ATTR_NOT_DEFERRABLE,
 			pg_query.ConstrType_CONSTR_ATTR_DEFERRED, pg_query.ConstrType_CONSTR_ATTR_IMMEDIATE:
@@ -330,6 +332,7 @@ func (c *Catalog) likeClause(t *Table, like *pg_query.TableLikeClause) func() {
 		}
 		if opts&likeGenerated != 0 {
 			nc.Generated, nc.GeneratedNode = sc.Generated, sc.GeneratedNode
+			nc.generatedFrom = cloneStrings(sc.generatedFrom)
 		}
 		if opts&likeIdentity != 0 && sc.Identity != "" {
 			nc.Identity = sc.Identity
@@ -590,7 +593,8 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 	}
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: kind != Exclude, Primary: kind == PrimaryKey,
 		NullsNotDistinct: k.GetNullsNotDistinct(), Method: method, Where: deparseExpr(k.GetWhereClause()),
-		WhereNode: k.GetWhereClause(), Valid: true, Constraint: name, Origin: c.origin()}
+		WhereNode: k.GetWhereClause(), Valid: true, Constraint: name, Origin: c.origin(),
+		exprColumns: exprColumns(keys, k.GetWhereClause())}
 	con := &Constraint{Name: name, Kind: kind, Columns: cols, Validated: true, Index: name,
 		Deferrable: k.GetDeferrable(), InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
 	if kind == PrimaryKey {
@@ -832,6 +836,23 @@ func (c *Catalog) indexHasAllPartitions(t *Table, ix *Index) bool {
 	return true
 }
 
+// exprColumns lists the columns that index expressions and a predicate read.
+func exprColumns(keys []IndexKey, where *pg_query.Node) []string {
+	var out []string
+	add := func(names []string) {
+		for _, n := range names {
+			if !containsString(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	for _, k := range keys {
+		add(columnRefNames(k.ExprNode))
+	}
+	add(columnRefNames(where))
+	return out
+}
+
 func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 	rv := s.GetRelation()
 	t := c.Relation(rv)
@@ -869,7 +890,7 @@ func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 	}
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: s.GetUnique(), NullsNotDistinct: s.GetNullsNotDistinct(),
 		Method: method, Where: deparseExpr(s.GetWhereClause()), WhereNode: s.GetWhereClause(), Valid: true,
-		Concurrently: s.GetConcurrent(), Origin: c.origin()}
+		Concurrently: s.GetConcurrent(), Origin: c.origin(), exprColumns: exprColumns(keys, s.GetWhereClause())}
 	t.Indexes = append(t.Indexes, ix)
 	if t.Kind == KindPartitionedTable {
 		if !rv.GetInh() {

@@ -64,15 +64,6 @@ func columnRefNames(n *pg_query.Node) []string {
 	return out
 }
 
-func exprReferences(n *pg_query.Node, col string) bool {
-	for _, c := range columnRefNames(n) {
-		if c == col {
-			return true
-		}
-	}
-	return false
-}
-
 // notNullCheckColumn returns the column of a "col IS NOT NULL" check.
 func notNullCheckColumn(n *pg_query.Node) string {
 	nt := n.GetNullTest()
