@@ -242,7 +242,7 @@ func (c *Catalog) addColumnToPartitions(t *Table, col *Column) {
 		nc := &Column{Name: col.Name, Type: col.Type.clone(), NotNull: col.NotNull, Default: col.Default,
 			DefaultNode: col.DefaultNode, Generated: col.Generated, GeneratedNode: col.GeneratedNode,
 			generatedFrom: cloneStrings(col.generatedFrom),
-			Collation: col.Collation, Origin: c.origin()}
+			Collation:     col.Collation, Origin: c.origin()}
 		p.Columns = append(p.Columns, nc)
 		c.addColumnToPartitions(p, nc)
 	}

@@ -90,7 +90,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt, foreign bool) {
 			nc := &Column{Name: pc.Name, Type: pc.Type.clone(), NotNull: pc.NotNull, Default: pc.Default,
 				DefaultNode: pc.DefaultNode, Generated: pc.Generated, GeneratedNode: pc.GeneratedNode,
 				generatedFrom: cloneStrings(pc.generatedFrom),
-				Collation: pc.Collation, Origin: c.origin()}
+				Collation:     pc.Collation, Origin: c.origin()}
 			t.Columns = append(t.Columns, nc)
 		}
 	}
