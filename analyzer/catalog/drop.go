@@ -41,7 +41,20 @@ func (c *Catalog) closure(obj ObjectRef) []ObjectRef {
 			out = append(out, d)
 		}
 	}
-	return out
+	// A column default goes away with its own column or table; it only
+	// matters when the sequence alone is dropped.
+	kept := out[:0]
+	for _, r := range out {
+		if r.Kind == "default" {
+			_, colGone := seen[ObjectRef{Kind: "column", Schema: r.Schema, Table: r.Table, Name: r.Name}]
+			_, tableGone := seen[ObjectRef{Kind: "table", Schema: r.Schema, Name: r.Table}]
+			if colGone || tableGone {
+				continue
+			}
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {

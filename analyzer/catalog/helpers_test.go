@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
 type migration struct {
@@ -63,4 +65,13 @@ func mustApply(t *testing.T, c *Catalog, sql string) {
 	if err := c.ApplySQL("test.sql", sql); err != nil {
 		t.Fatalf("parse %q: %v", sql, err)
 	}
+}
+
+func parseOne(t *testing.T, sql string) *pg_query.Node {
+	t.Helper()
+	res, err := pg_query.Parse(sql)
+	if err != nil || len(res.GetStmts()) != 1 {
+		t.Fatalf("parse %q: %v", sql, err)
+	}
+	return res.GetStmts()[0].GetStmt()
 }
