@@ -20,7 +20,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 input=''
-if (cd "$tmp" && npm pack --silent "$PKG@$VERSION" >pack.log 2>&1); then
+if (cd "$tmp" && npm pack --loglevel=error "$PKG@$VERSION" >pack.log 2>&1); then
 	tarball="$(ls "$tmp"/*.tgz)"
 	tar -xzf "$tarball" -C "$tmp" "package/$FILE"
 	input="$tmp/package/$FILE"

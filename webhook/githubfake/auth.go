@@ -96,7 +96,7 @@ func (f *Fake) authenticate(r *http.Request) (*credential, *authError) {
 // iat.
 func (f *Fake) verifyJWT(raw string) (*App, *authError) {
 	claims := jwt.MapClaims{}
-	parser := jwt.Parser{SkipClaimsValidation: true, ValidMethods: []string{"RS256"}}
+	parser := jwt.NewParser(jwt.WithoutClaimsValidation(), jwt.WithValidMethods([]string{"RS256"}))
 	_, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		app := f.jwtIssuer(claims)
 		if app == nil || app.key == nil {

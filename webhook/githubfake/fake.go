@@ -5,9 +5,26 @@
 //
 // A test creates a Fake, sets up state through the Go API (users, repos,
 // commits, pull requests, roles), points the App's GitHub client at
-// Fake.URL and its webhook sender at the App, and then asserts on the
+// Fake.URL and the fake's webhooks at the App, and then asserts on the
 // state and on the recorded requests and mutations. Every request the App
 // makes is checked against the contract; a violation fails the test.
+//
+//	f := githubfake.New(t, githubfake.WithWebhook(app.URL+"/webhook", secret))
+//	repo := f.AddRepo("acme/billing")
+//	inst := f.Install("acme", repo)
+//	repo.Commit(map[string]string{"db/001.sql": "CREATE TABLE t (id int);\n"})
+//	repo.CommitOn("feature", map[string]string{"db/002.sql": "ALTER TABLE t ADD c int;\n"})
+//	pr, opened := f.OpenPR(repo, githubfake.PROptions{Author: f.AddUser("alice"), Head: "feature"})
+//	status, err := f.Deliver(opened)
+//	// ... then f.CheckRuns(repo, pr.HeadSHA), f.IssueComments(pr), f.Mutations()
+//
+// The App under test gets f.App().ID, f.PrivateKeyPEM() and inst.ID, and
+// uses f.URL() as both ghinstallation's BaseURL and go-github's base URL
+// (directly or through WithEnterpriseURLs: the /api/v3 prefix is served).
+//
+// The OpenAPI subset under testdata/openapi is cut from @octokit/openapi
+// by scripts/extract-openapi.sh from the list in internal/ghops; an
+// operation missing from that list is answered 404 and reported.
 package githubfake
 
 import (
