@@ -34,7 +34,9 @@ func (c *credential) rateKey(r *http.Request) string {
 	case "app":
 		return fmt.Sprintf("app:%d", c.app.ID)
 	case "installation":
-		return "token:" + c.token.value
+		// GitHub counts an installation's calls across all its tokens, so
+		// refreshing a token does not reset the limit.
+		return fmt.Sprintf("installation:%d", c.token.inst.ID)
 	}
 	return "anonymous:" + strings.Split(r.RemoteAddr, ":")[0]
 }

@@ -59,6 +59,7 @@ type config struct {
 	rateLimit        int
 	validateResponse bool
 	expectViolations bool
+	echo             bool
 	now              func() time.Time
 }
 
@@ -92,6 +93,13 @@ func WithResponseValidation() Option { return func(c *config) { c.validateRespon
 // ExpectViolations records contract violations without failing the test,
 // for tests that assert on Violations.
 func ExpectViolations() Option { return func(c *config) { c.expectViolations = true } }
+
+// WithEchoWebhooks makes the App's own REST writes produce the webhooks
+// GitHub sends for them (issue_comment created, edited and deleted with
+// the App's bot as sender; check_run rerequested), delivered
+// asynchronously like redeliveries (see Wait). Apps that react to comment
+// edits must ignore their own; this is how a test catches a loop.
+func WithEchoWebhooks() Option { return func(c *config) { c.echo = true } }
 
 // WithClock replaces time.Now for timestamps, token expiry and JWT checks.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

@@ -208,3 +208,17 @@ func TestDeletedBranchAndForgottenSHA(t *testing.T) {
 		})
 	}
 }
+
+// The primary limit belongs to the installation: a fresh token does not
+// reset it.
+func TestRateLimitIsPerInstallation(t *testing.T) {
+	e := newEnv(t, WithRateLimit(2))
+	for i := 0; i < 3; i++ {
+		gh := tokenClient(t, e.f, e.f.InstallationToken(e.inst))
+		_, _, err := gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number)
+		var rl *github.RateLimitError
+		if (i < 2) != (err == nil) || (i == 2 && !errors.As(err, &rl)) {
+			t.Fatalf("call %d with a new token: %v", i+1, err)
+		}
+	}
+}

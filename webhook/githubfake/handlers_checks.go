@@ -288,8 +288,12 @@ func rerequestCheckRun(c *call) reply {
 	if !found {
 		return c.notFound()
 	}
-	if app := c.callerApp(); app == nil || app != run.App {
+	app := c.callerApp()
+	if app == nil || app != run.App {
 		return c.fail(http.StatusForbidden, msgNotAccessible)
+	}
+	if c.f.cfg.echo {
+		c.f.echo(c.f.checkRunDelivery(run, "rerequested", app.Bot))
 	}
 	return reply{status: http.StatusCreated, body: map[string]any{}, objectID: run.ID}
 }

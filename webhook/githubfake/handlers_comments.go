@@ -92,6 +92,7 @@ func createIssueComment(c *call) reply {
 	now := c.f.now()
 	cm := &IssueComment{ID: c.f.id(), Repo: c.repo, Number: n, Author: user, App: app, Body: c.str("body"), CreatedAt: now, UpdatedAt: now}
 	c.f.comments[cm.ID] = cm
+	c.f.echo(c.f.issueCommentDelivery(cm, "created", user, ""))
 	return created(c.f.renderIssueComment(cm), cm.ID)
 }
 
@@ -122,7 +123,9 @@ func updateIssueComment(c *call) reply {
 	}
 	// An installation with issues or pull_requests write access may edit
 	// any comment, not only its own, just as a user with write access can.
+	from := cm.Body
 	c.f.editComment(cm, user, c.str("body"))
+	c.f.echo(c.f.issueCommentDelivery(cm, "edited", user, from))
 	return reply{status: http.StatusOK, body: c.f.renderIssueComment(cm), objectID: cm.ID}
 }
 
@@ -130,6 +133,9 @@ func deleteIssueComment(c *call) reply {
 	cm, found := c.issueComment()
 	if !found {
 		return c.notFound()
+	}
+	if user, _ := c.actor(); user != nil {
+		c.f.echo(c.f.issueCommentDelivery(cm, "deleted", user, ""))
 	}
 	delete(c.f.comments, cm.ID)
 	return reply{status: http.StatusNoContent, objectID: cm.ID}

@@ -250,9 +250,9 @@ func (f *Fake) PullRequestEvent(pr *PullRequest, action string, sender *User) *D
 }
 
 func (f *Fake) issueCommentDelivery(c *IssueComment, action string, sender *User, previousBody string) *Delivery {
-	example := "issue_comment.created.0"
-	if action == "edited" {
-		example = "issue_comment.edited.7"
+	example := map[string]string{"edited": "issue_comment.edited.7", "deleted": "issue_comment.deleted.5"}[action]
+	if example == "" {
+		example = "issue_comment.created.0"
 	}
 	p := f.payload(example, c.Repo, sender, nil)
 	overlay(p["comment"].(map[string]any), f.renderIssueComment(c))
@@ -314,13 +314,17 @@ func (f *Fake) CheckRunEvent(id int64, action string, sender *User) (*Delivery, 
 	if !ok {
 		return nil, fmt.Errorf("check_run event: no check run %d", id)
 	}
+	return f.checkRunDelivery(run, action, sender), nil
+}
+
+func (f *Fake) checkRunDelivery(run *CheckRun, action string, sender *User) *Delivery {
 	p := f.payload("check_run.rerequested.7", run.Repo, sender, nil)
 	cr := p["check_run"].(map[string]any)
 	overlay(cr, f.renderCheckRun(run))
 	suite := f.renderSuite(run.Suite)
 	delete(suite, "repository")
 	cr["check_suite"] = suite
-	return f.newDelivery("check_run", action, p), nil
+	return f.newDelivery("check_run", action, p)
 }
 
 // CheckSuiteEvent builds a check_suite delivery (e.g. rerequested) for
@@ -464,6 +468,19 @@ func (f *Fake) redeliveryOf(d *Delivery) *Delivery {
 }
 
 var hookClient = &http.Client{Timeout: 10 * time.Second}
+
+// echo sends d in the background if the fake was built WithEchoWebhooks.
+// Callers hold f.mu, which send takes, hence the goroutine.
+func (f *Fake) echo(d *Delivery) {
+	if !f.cfg.echo || f.cfg.webhookURL == "" {
+		return
+	}
+	f.pending.Add(1)
+	go func() {
+		defer f.pending.Done()
+		_, _ = f.send(d, sendOptions{})
+	}()
+}
 
 func (f *Fake) send(d *Delivery, o sendOptions) (int, error) {
 	f.mu.Lock()

@@ -289,3 +289,45 @@ func TestRedeliveryThroughTheAPI(t *testing.T) {
 		t.Fatal("redelivering an unknown id succeeded")
 	}
 }
+
+// TestEchoWebhooks: with WithEchoWebhooks, the App's own comment writes
+// come back as webhooks whose sender is the App's bot, as on GitHub.
+func TestEchoWebhooks(t *testing.T) {
+	rcv := newReceiver(t)
+	e := newEnv(t, WithWebhook(rcv.srv.URL, "topsecret"), WithEchoWebhooks())
+	c, _, err := e.gh.Issues.CreateComment(e.ctx, "acme", "billing", e.pr.Number, &github.IssueComment{Body: github.String("v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.gh.Issues.EditComment(e.ctx, "acme", "billing", c.GetID(), &github.IssueComment{Body: github.String("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gh.Issues.DeleteComment(e.ctx, "acme", "billing", c.GetID()); err != nil {
+		t.Fatal(err)
+	}
+	e.f.Wait()
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	actions := map[string]map[string]any{}
+	for _, r := range rcv.got {
+		var p map[string]any
+		if err := json.Unmarshal(r.body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if r.header.Get("X-GitHub-Event") != "issue_comment" {
+			t.Fatalf("event %s", r.header.Get("X-GitHub-Event"))
+		}
+		actions[p["action"].(string)] = p
+	}
+	if len(actions) != 3 || actions["created"] == nil || actions["edited"] == nil || actions["deleted"] == nil {
+		t.Fatalf("echoed actions = %v", len(actions))
+	}
+	for action, p := range actions {
+		if lookup(p, "sender.login") != "migration-guard[bot]" || lookup(p, "sender.type") != "Bot" {
+			t.Errorf("%s sender = %v", action, p["sender"])
+		}
+	}
+	if lookup(actions["edited"], "changes.body.from") != "v1" || lookup(actions["edited"], "comment.body") != "v2" {
+		t.Errorf("edited payload changes = %v", actions["edited"]["changes"])
+	}
+}
