@@ -270,6 +270,11 @@ func (c *Catalog) attachPartition(parent, p *Table) {
 	if p.Kind != KindTable && p.Kind != KindPartitionedTable && p.Kind != KindForeignTable {
 		return
 	}
+	for a := parent; a != nil; a = c.Parent(a) {
+		if a == p {
+			return
+		}
+	}
 	// The partition must already carry the parent's CHECK constraints, matched
 	// by name, or PostgreSQL refuses the attach.
 	for _, k := range parent.Constraints {

@@ -163,7 +163,7 @@ func splitSearchPath(s string) []string {
 			quoted = true
 		case !inQuote && ch == ',':
 			flush()
-		case !inQuote && (ch == ' ' || ch == '\t' || ch == '\n') && quoted:
+		case !inQuote && (ch == ' ' || ch == '\t' || ch == '\n'):
 		default:
 			cur.WriteByte(ch)
 		}
