@@ -261,3 +261,163 @@ func TestRules(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingDetails checks what people read: the objects, the CASCADE
+// collateral, the marker, and safe ways written with the real names.
+func TestFindingDetails(t *testing.T) {
+	t.Run("CASCADE names what goes with the table", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("DROP TABLE orders CASCADE;")}}.analyze(t)
+		f := findingOf(t, rep, "drop-table")
+		if !strings.Contains(f.Message, "CASCADE also drops view public.open_orders") {
+			t.Errorf("message does not name the view: %s", f.Message)
+		}
+		if strings.Join(f.Objects, ",") == "public.orders" {
+			t.Errorf("objects should include the dependents, got %v", f.Objects)
+		}
+	})
+	t.Run("without CASCADE it says the drop fails", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("DROP TABLE customers;")}}.analyze(t)
+		f := findingOf(t, rep, "drop-table")
+		if !strings.Contains(f.Message, "it fails: constraint orders_customer_id_fkey on public.orders depends on it") {
+			t.Errorf("message: %s", f.Message)
+		}
+	})
+	t.Run("drop column keeps a copy keyed by the primary key", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers DROP COLUMN name;")}}.analyze(t)
+		f := findingOf(t, rep, "drop-column")
+		for _, want := range []string{
+			"CREATE TABLE public.customers_name_backup AS SELECT id, name FROM public.customers;",
+			"ALTER TABLE public.customers DROP COLUMN name;",
+		} {
+			if !strings.Contains(f.SafeAlternative, want) {
+				t.Errorf("safe way lacks %q:\n%s", want, f.SafeAlternative)
+			}
+		}
+		if strings.Join(f.Objects, ",") != "public.customers.name" {
+			t.Errorf("objects %v", f.Objects)
+		}
+	})
+	t.Run("rename column: expand and contract with the column's type", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers RENAME COLUMN name TO full_name;")}}.analyze(t)
+		f := findingOf(t, rep, "rename-column")
+		for _, want := range []string{
+			"ALTER TABLE public.customers ADD COLUMN full_name varchar(100);",
+			"CREATE TRIGGER customers_sync_full_name BEFORE INSERT OR UPDATE ON public.customers",
+			"ALTER TABLE public.customers DROP COLUMN name;",
+		} {
+			if !strings.Contains(f.SafeAlternative, want) {
+				t.Errorf("safe way lacks %q:\n%s", want, f.SafeAlternative)
+			}
+		}
+		if f.Marker != (Position{Line: 2, Column: 13}) {
+			t.Errorf("marker %+v, want the table name at 2:13", f.Marker)
+		}
+	})
+	t.Run("rename table keeps the old name as a view", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders RENAME TO purchases;")}}.analyze(t)
+		f := findingOf(t, rep, "rename-table")
+		if !strings.Contains(f.SafeAlternative, "CREATE VIEW public.orders AS SELECT * FROM public.purchases;") {
+			t.Errorf("safe way:\n%s", f.SafeAlternative)
+		}
+	})
+	t.Run("update backfills only rows not done yet", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("UPDATE orders SET note = 'x';")}}.analyze(t)
+		f := findingOf(t, rep, "update-without-where")
+		want := "UPDATE public.orders SET note = 'x' WHERE id IN (SELECT id FROM public.orders WHERE note IS DISTINCT FROM 'x' LIMIT 10000);"
+		if !strings.Contains(f.SafeAlternative, want) {
+			t.Errorf("safe way:\n%s\nwant %s", f.SafeAlternative, want)
+		}
+	})
+	t.Run("enum rename backfills every column of the type", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status RENAME VALUE 'canceled' TO 'cancelled';")}}.analyze(t)
+		f := findingOf(t, rep, "rename-enum-value")
+		if !strings.Contains(f.SafeAlternative, "UPDATE public.orders SET status = 'cancelled' WHERE id IN (SELECT id FROM public.orders WHERE status = 'canceled' LIMIT 10000);") {
+			t.Errorf("safe way:\n%s", f.SafeAlternative)
+		}
+	})
+	t.Run("concurrent index: the goose way", func(t *testing.T) {
+		rep := change{base: shopBase, changed: map[string]string{next: goose("CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")}}.analyze(t)
+		f := findingOf(t, rep, "cannot-run-in-transaction")
+		if !strings.Contains(f.SafeAlternative, "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);") {
+			t.Errorf("safe way:\n%s", f.SafeAlternative)
+		}
+	})
+	t.Run("quoted names stay quoted", func(t *testing.T) {
+		rep := change{base: map[string]string{"sql/001.sql": `CREATE TABLE "Order" (id int PRIMARY KEY, "user" text);`},
+			changed: map[string]string{"sql/002.sql": `ALTER TABLE "Order" DROP COLUMN "user";`}}.analyze(t)
+		f := findingOf(t, rep, "drop-column")
+		if !strings.Contains(f.SafeAlternative, `ALTER TABLE public."Order" DROP COLUMN "user";`) {
+			t.Errorf("safe way:\n%s", f.SafeAlternative)
+		}
+	})
+	t.Run("positions after multi-byte text and in the down part", func(t *testing.T) {
+		body := "-- +goose Up\n-- café ☕\nALTER TABLE orders ADD COLUMN é int; DROP TABLE customers;\n-- +goose Down\nSELECT 1;\n"
+		rep := change{base: shopBase, changed: map[string]string{next: body}}.analyze(t)
+		f := findingOf(t, rep, "drop-table")
+		if f.Marker != (Position{Line: 3, Column: 38}) {
+			t.Errorf("marker %+v, want 3:38", f.Marker)
+		}
+	})
+}
+
+// TestWithoutBaseEachFileBuildsOnTheEarlierOnes is the CLI's mode: files
+// judged in order, each against what the earlier ones built as existing.
+func TestWithoutBaseEachFileBuildsOnTheEarlierOnes(t *testing.T) {
+	head := fstest.MapFS{
+		"db/migrations/00001_a.sql": {Data: []byte(goose("CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nDROP TABLE b;"))},
+		"db/migrations/00002_b.sql": {Data: []byte(goose("DROP TABLE a;"))},
+	}
+	rep, err := Analyze(context.Background(), Request{Head: head, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got(rep), " "); g != "drop-table:info@4 drop-table:danger@2" {
+		t.Errorf("got %s", g)
+	}
+	if rep.BaseMigrations != 0 {
+		t.Errorf("base migrations %d", rep.BaseMigrations)
+	}
+}
+
+func TestAnalyzeStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Analyze(ctx, Request{Head: fstest.MapFS{"db/migrations/00001_a.sql": {Data: []byte(goose("SELECT 1;"))}}, Config: DefaultConfig()})
+	if err == nil {
+		t.Fatal("want the context's error")
+	}
+}
+
+func TestConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("postgres_version: 12\nmigrations:\n  - path: db/migrations\n    layout: goose\n"))
+	if err != nil || cfg.PostgresVersion != 12 || cfg.Migrations[0].Layout != "goose" || cfg.Approval.MinRole != "write" {
+		t.Fatalf("got %+v, %v", cfg, err)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"postgres_version: 9\n", "not supported"},
+		{"postgres_versoin: 15\n", "line 1: field postgres_versoin not found"},
+		{"migrations:\n  - layout: goose\n", "path is required"},
+		{"migrations:\n  - path: x\n    layout: rails\n", "unknown migration layout"},
+		{"approval:\n  severities: [critical]\n", "unknown severity"},
+		{"migrations: [\n", "did not find expected node content"},
+		{"postgres_version: [1]\n", "line 1: cannot unmarshal !!seq into int"},
+	} {
+		if _, err := ParseConfig([]byte(bad.yaml)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: got %v, want an error with %q", bad.yaml, err, bad.want)
+		}
+	}
+	if cfg, err := ParseConfig(nil); err != nil || cfg.PostgresVersion != DefaultPostgresVersion {
+		t.Errorf("empty file: %+v %v", cfg, err)
+	}
+}
+
+func TestQuoteIdent(t *testing.T) {
+	for in, want := range map[string]string{
+		"orders": "orders", "Order": `"Order"`, "user": `"user"`, "name": "name", "select": `"select"`,
+		"a b": `"a b"`, `we"ird`: `"we""ird"`, "_x1$": "_x1$", "1abc": `"1abc"`, "": `""`, "é": `"é"`,
+	} {
+		if got := quoteIdent(in); got != want {
+			t.Errorf("quoteIdent(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

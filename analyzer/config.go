@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -58,16 +59,21 @@ func DefaultConfig() Config {
 
 // ParseConfig reads a configuration file. Unknown keys are errors, with
 // their line, because a misspelt key silently ignored is a guard silently
-// off.
+// off. Errors are one line and do not name the file: the caller knows
+// where it came from.
 func ParseConfig(data []byte) (Config, error) {
 	cfg := DefaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("reading %s: %w", ConfigPath, err)
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Config{}, errors.New(strings.Join(te.Errors, "; "))
+		}
+		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("reading %s: %w", ConfigPath, err)
+		return Config{}, err
 	}
 	return cfg, nil
 }

@@ -107,8 +107,10 @@ func colorWanted(out io.Writer) bool {
 func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 	var data []byte
 	var err error
+	name := analyzer.ConfigPath
 	switch {
 	case opt.configPath != "":
+		name = opt.configPath
 		data, err = os.ReadFile(opt.configPath)
 		if err != nil {
 			return analyzer.Config{}, fail("reading --config: %v", err)
@@ -126,7 +128,7 @@ func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 	}
 	cfg, err := analyzer.ParseConfig(data)
 	if err != nil {
-		return analyzer.Config{}, fail("%v", err)
+		return analyzer.Config{}, fail("reading %s: %v", name, err)
 	}
 	return cfg, nil
 }

@@ -1,0 +1,64 @@
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// corpus generates a realistic migration history of at least minBytes:
+// tables created, altered, indexed, renamed, constrained and dropped.
+func corpus(minBytes int) (fstest.MapFS, int) {
+	fsys := fstest.MapFS{}
+	total := 0
+	for i := 1; total < minBytes; i++ {
+		var b strings.Builder
+		fmt.Fprintf(&b, "-- +goose Up\n")
+		fmt.Fprintf(&b, "CREATE TABLE t%[1]d (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    account_id bigint NOT NULL,\n    email text NOT NULL,\n    name varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    status text CHECK (status IN ('new', 'done')),\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n", i)
+		fmt.Fprintf(&b, "CREATE INDEX t%[1]d_account_idx ON t%[1]d (account_id, created_at);\n", i)
+		fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD COLUMN note text;\nALTER TABLE t%[1]d ALTER COLUMN name TYPE varchar(300);\n", i)
+		fmt.Fprintf(&b, "COMMENT ON TABLE t%[1]d IS 'generated table %[1]d for the benchmark, with a comment long enough to look like a real one';\n", i)
+		if i > 1 {
+			fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD CONSTRAINT t%[1]d_prev_fk FOREIGN KEY (account_id) REFERENCES t%[2]d (id) NOT VALID;\n", i, i-1)
+			fmt.Fprintf(&b, "ALTER TABLE t%[1]d VALIDATE CONSTRAINT t%[1]d_prev_fk;\n", i)
+			fmt.Fprintf(&b, "ALTER TABLE t%[2]d RENAME COLUMN note TO remark;\n", i, i-1)
+		}
+		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW v%[1]d AS SELECT id, email, amount FROM t%[1]d WHERE status = 'new';\n", i)
+		fmt.Fprintf(&b, "INSERT INTO t%[1]d (account_id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 10) g;\n", i)
+		b.WriteString("-- +goose Down\n")
+		fmt.Fprintf(&b, "DROP VIEW v%[1]d;\nDROP TABLE t%[1]d;\n", i)
+		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(b.String())}
+		total += b.Len()
+	}
+	return fsys, total
+}
+
+// BenchmarkReplayCorpus parses and replays a 5 MB migration history, then
+// judges one change against it: the work of one pull request's review.
+func BenchmarkReplayCorpus(b *testing.B) {
+	base, size := corpus(benchCorpusBytes)
+	head := fstest.MapFS{}
+	for k, v := range base {
+		head[k] = v
+	}
+	change := "db/migrations/99999_change.sql"
+	head[change] = &fstest.MapFile{Data: []byte(goose("ALTER TABLE t1 DROP COLUMN email;\nALTER TABLE t2 RENAME TO t2_old;"))}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: []string{change}, Config: DefaultConfig()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rep.Files) != 1 || !rep.RequiresApproval() {
+			b.Fatalf("unexpected report: %d files", len(rep.Files))
+		}
+	}
+}
+
+// benchCorpusBytes is the size of the benchmark's history: 5 MB, as the
+// performance target says.
+var benchCorpusBytes = 5 << 20
