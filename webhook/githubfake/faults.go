@@ -29,8 +29,11 @@ const (
 	msgSecondaryRateLimit = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID %s."
 )
 
-// RateLimited exhausts the primary rate limit: status 403 or 429 with
-// X-RateLimit-Remaining: 0 and X-RateLimit-Reset resetIn from now.
+// RateLimited exhausts the caller's primary rate limit (the installation's
+// or the App's) until resetIn from now: the matching request and every
+// later one from the same caller until then get status (403 or 429) with
+// X-RateLimit-Remaining: 0 and X-RateLimit-Reset, as on GitHub, where
+// retrying before the reset does not help.
 func RateLimited(status int, resetIn time.Duration) Fault {
 	return Fault{Status: status, DocURL: docPrimaryRateLimit, resetIn: resetIn}
 }

@@ -80,14 +80,23 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			clock := &testClock{now: time.Now()}
+			e := newEnv(t, WithClock(clock.Now))
 			e.f.FailNext(tt.match, tt.fault, 1)
 			_, resp, err := e.gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number)
 			tt.check(t, resp, err)
-			// A rule applies count times, then the fake answers normally.
-			// A fresh client: go-github refuses to call again before a
-			// primary limit resets.
+			// A fresh client each time: go-github refuses to call again
+			// before a primary limit resets, and the point is what the
+			// fake answers.
 			gh := tokenClient(t, e.f, e.f.InstallationToken(e.inst))
+			if tt.fault.resetIn != 0 {
+				// The installation stays limited until the reset.
+				if _, resp, _ := gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number); resp == nil || resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("before the reset: %v", resp)
+				}
+				clock.Advance(tt.fault.resetIn + time.Second)
+				gh = tokenClient(t, e.f, e.f.InstallationToken(e.inst))
+			}
 			if _, _, err := gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number); err != nil {
 				t.Fatalf("after the fault: %v", err)
 			}
