@@ -499,12 +499,19 @@ func (c *Catalog) Partitions(t *Table) []*Table {
 	if t == nil {
 		return nil
 	}
+	// Only partitioned tables have partitions (PostgreSQL refuses PARTITION
+	// OF anything else); returning early keeps CREATE TABLE from scanning
+	// every table, which made replaying long histories quadratic.
+	if t.Kind != KindPartitionedTable {
+		return nil
+	}
 	var out []*Table
-	for _, p := range c.Tables() {
+	for _, p := range c.tables {
 		if p.parent == (qname{t.Schema, t.Name}) {
 			out = append(out, p)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
 	return out
 }
 
