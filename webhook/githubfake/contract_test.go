@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -230,5 +231,24 @@ func TestRouting(t *testing.T) {
 				t.Errorf("%s: param %s = %q, want %q", tt.path, k, params[k], v)
 			}
 		}
+	}
+}
+
+// go-github pointed at the fake by BaseURL, without the /api/v3 prefix
+// WithEnterpriseURLs adds, reaches the same operations.
+func TestPlainBaseURL(t *testing.T) {
+	e := newEnv(t)
+	gh := github.NewClient(nil).WithAuthToken(e.f.InstallationToken(e.inst))
+	u, err := url.Parse(e.f.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh.BaseURL = u
+	pr, _, err := gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number)
+	if err != nil || pr.GetHead().GetSHA() != e.pr.HeadSHA {
+		t.Fatalf("pull request via BaseURL: %v %v", pr, err)
+	}
+	if reqs := e.f.Requests(); reqs[len(reqs)-1].Path != "/repos/acme/billing/pulls/1" {
+		t.Fatalf("last request path = %s", reqs[len(reqs)-1].Path)
 	}
 }
