@@ -421,3 +421,44 @@ func TestQuoteIdent(t *testing.T) {
 		}
 	}
 }
+
+func TestSuppressions(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []string // rule:severity:suppressed:approval
+	}{
+		{"a reasoned suppression of a warning lifts it", "-- migration-guard:ignore drop-view reason=\"replaced by open_orders_v2 in #12\"\nDROP VIEW open_orders;",
+			[]string{"drop-view:warning:suppressed:false"}},
+		{"a danger stays in need of approval", "-- migration-guard:ignore drop-column reason=\"copied to archive\"\nALTER TABLE customers DROP COLUMN name;",
+			[]string{"drop-column:danger:suppressed:true"}},
+		{"no reason suppresses nothing", "-- migration-guard:ignore drop-view\nDROP VIEW open_orders;",
+			[]string{"drop-view:warning:-:false", "suppression-without-reason:warning:-:false"}},
+		{"a suppression matching nothing is reported", "-- migration-guard:ignore drop-table reason=\"x\"\nDROP VIEW open_orders;",
+			[]string{"drop-view:warning:-:false", "unused-suppression:warning:-:false"}},
+		{"an unknown rule is reported", "/* migration-guard:ignore drop-colum reason='typo' */\nALTER TABLE customers ADD COLUMN x int;",
+			[]string{"unused-suppression:warning:-:false"}},
+		{"two rules at once", "-- migration-guard:ignore drop-view, drop-index reason=\"cleanup\"\nDROP VIEW open_orders;",
+			[]string{"drop-view:warning:suppressed:false", "unused-suppression:warning:-:false"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := change{base: shopBase, changed: map[string]string{next: goose(tt.body)}}.analyze(t)
+			var g []string
+			for _, l := range rep.AllFindings() {
+				f := l.Finding
+				sup := "-"
+				if f.Suppressed != nil {
+					sup = "suppressed"
+					if f.Suppressed.Reason == "" || f.Suppressed.Line != 2 {
+						t.Errorf("suppression %+v", f.Suppressed)
+					}
+				}
+				g = append(g, fmt.Sprintf("%s:%s:%s:%v", f.Rule, f.Severity, sup, f.RequiresApproval))
+			}
+			if strings.Join(g, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("got  %v\nwant %v", g, tt.want)
+			}
+		})
+	}
+}

@@ -189,6 +189,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			for _, rule := range rules {
 				rule(c)
 			}
+			applySuppressions(c, parseSuppressions(raw.CommentsBefore, lines))
 		}
 		line, _ := lines.Position(raw.Start)
 		cat.SetPosition(partPath, line)

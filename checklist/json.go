@@ -92,7 +92,9 @@ func Summarize(r *analyzer.Report) []QuestionResult {
 		res := QuestionResult{Question: int(q), Title: q.Short()}
 		for _, l := range r.AllFindings() {
 			f := l.Finding
-			if f.Question != q || f.Suppressed != nil {
+			// A suppressed finding no longer counts, unless it still needs
+			// approval (a suppression never lifts that for danger).
+			if f.Question != q || (f.Suppressed != nil && !f.RequiresApproval) {
 				continue
 			}
 			res.Count++

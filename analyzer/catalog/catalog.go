@@ -511,7 +511,9 @@ func (c *Catalog) Partitions(t *Table) []*Table {
 			out = append(out, p)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name}) })
+	sort.Slice(out, func(i, j int) bool {
+		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
+	})
 	return out
 }
 

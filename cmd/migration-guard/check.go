@@ -26,7 +26,7 @@ type checkOptions struct {
 func newCheckCommand() *cobra.Command {
 	var opt checkOptions
 	cmd := &cobra.Command{
-		Use:   "check [--base REF] [--format text|json] [--config FILE] [PATH...]",
+		Use:   "check [--base REF] [--format text|json|markdown|sarif] [--config FILE] [PATH...]",
 		Short: "Review migrations on a checkout or in CI",
 		Long: `Review PostgreSQL migrations and answer the six-question checklist.
 
@@ -46,7 +46,7 @@ Exit status: 0 when nothing requires approval, 1 when something does,
 		},
 	}
 	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
-	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment) or sarif (for GitHub code scanning)")
 	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
 	return cmd
 }
@@ -56,9 +56,9 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		ctx = context.Background()
 	}
 	switch opt.format {
-	case "text", "json":
+	case "text", "json", "markdown", "sarif":
 	default:
-		return fail("unknown --format %q (want text or json)", opt.format)
+		return fail("unknown --format %q (want text, json, markdown or sarif)", opt.format)
 	}
 	var req analyzer.Request
 	var err error
@@ -77,6 +77,10 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	switch opt.format {
 	case "json":
 		err = checklist.WriteJSON(out, rep, version)
+	case "markdown":
+		_, err = io.WriteString(out, checklist.Markdown(rep, checklist.MarkdownOptions{}))
+	case "sarif":
+		err = checklist.WriteSARIF(out, rep, version)
 	default:
 		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: colorWanted(out)})
 	}

@@ -152,6 +152,20 @@ func TestCheckJSON(t *testing.T) {
 	}
 }
 
+func TestCheckMarkdownAndSARIF(t *testing.T) {
+	r := runBinary(t, repoRoot(t), nil, "check", "--format", "markdown", "examples/shop/db/migrations")
+	if r.status != exitApproval || !strings.HasPrefix(r.stdout, "| # | Question | Found | Worst |") {
+		t.Errorf("markdown: status %d\n%.300s", r.status, r.stdout)
+	}
+	r = runBinary(t, repoRoot(t), nil, "check", "--format", "sarif", "examples/shop/db/migrations")
+	var log struct {
+		Version string `json:"version"`
+	}
+	if r.status != exitApproval || json.Unmarshal([]byte(r.stdout), &log) != nil || log.Version != "2.1.0" {
+		t.Errorf("sarif: status %d\n%.300s", r.status, r.stdout)
+	}
+}
+
 func TestCheckBase(t *testing.T) {
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
