@@ -99,7 +99,11 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			// ones built, as if they had run in production already.
 			s.cat.Settle()
 		}
-		f := s.judge(m, judgeOptions{up: upChanged, down: downChanged || upChanged, existedAtBase: baseIDs[m.Path]})
+		opt := judgeOptions{up: upChanged, down: downChanged || upChanged, existedAtBase: baseIDs[m.Path]}
+		if opt.existedAtBase {
+			opt.applied = s.appliedStatements(req.Base, m)
+		}
+		f := s.judge(m, opt)
 		rep.Files = append(rep.Files, f)
 	}
 	return rep, nil
@@ -154,6 +158,30 @@ func (s *session) replay(m layout.Migration) {
 		s.cat.Apply(st.Node)
 	}
 }
+
+// appliedStatements lists the up statements of a migration as it is at the
+// base: they ran already wherever the base ran, so an edit is judged by the
+// statements it adds or changes.
+func (s *session) appliedStatements(base fs.FS, m layout.Migration) map[string]bool {
+	out := map[string]bool{}
+	raw, err := fs.ReadFile(base, m.Path)
+	if err != nil {
+		return out
+	}
+	d, derr := sqlscript.Decode(raw, s.cfg.MaxFileBytes)
+	if derr != nil {
+		return out
+	}
+	up, _, _ := layout.Parts(m.Kind, m.Path, []byte(d.Text))
+	for _, st := range sqlscript.Split(d.Text, up.Start, up.End).Statements {
+		out[normalizedSQL(st.SQL)] = true
+	}
+	return out
+}
+
+// normalizedSQL folds white space so that re-indenting a statement does not
+// make it new.
+func normalizedSQL(sql string) string { return strings.Join(strings.Fields(sql), " ") }
 
 // parts returns the up and down parts of a migration with offsets in the
 // decoded text. Discover computed them on the raw bytes; a BOM shifts them.

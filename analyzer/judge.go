@@ -14,6 +14,9 @@ import (
 type judgeOptions struct {
 	up, down      bool // which parts the change touched
 	existedAtBase bool
+	// applied holds the normalized text of the statements the base version
+	// of an edited migration already had: they ran, and were replayed.
+	applied map[string]bool
 }
 
 // stmtContext is what a rule sees of one statement.
@@ -31,6 +34,15 @@ type stmtContext struct {
 	inTx  bool
 	// fileTx is the transaction mode the tool runs the file with.
 	fileTx layout.TxMode
+	// txStartLine is the line of the first statement of the transaction
+	// this statement runs in.
+	txStartLine int
+}
+
+// sameTransactionSince says whether a statement on an earlier line of the
+// same part runs in the same transaction as this one.
+func (c *stmtContext) sameTransactionSince(line int) bool {
+	return c.inTx && c.txStartLine > 0 && line >= c.txStartLine
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -65,6 +77,7 @@ type statementRule func(c *stmtContext)
 // migration, before the statement is applied to the catalog.
 var statementRules = []statementRule{
 	checkDrops,
+	checkConstraints,
 	checkRenames,
 	checkNonTransactional,
 }
@@ -98,10 +111,10 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	s.cat.ResetSession()
 	if opt.up {
 		upScript := sqlscript.Split(d.Text, up.Start, up.End)
-		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, true)
+		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, true, opt.applied)
 		// dbmate runs each further "-- migrate:up" section of the file on its own.
 		for _, sec := range m.More {
-			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, true)
+			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, true, opt.applied)
 			f.InTransaction = f.InTransaction && inTx
 		}
 		// Flyway's undo migrations are a paid edition's feature that few
@@ -135,13 +148,13 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 	scratch := s.cat.Clone()
 	scratch.ResetSession()
-	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, true)
+	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, true, nil)
 	return f
 }
 
 // judgePart runs the rules over one part and applies it to cat. It returns
 // whether every statement ran inside a transaction.
-func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, lines *sqlscript.Lines, text, part string, mode layout.TxMode, cat *catalog.Catalog, judge bool) bool {
+func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, lines *sqlscript.Lines, text, part string, mode layout.TxMode, cat *catalog.Catalog, judge bool, applied map[string]bool) bool {
 	partPath := m.Path
 	if part == "down" && m.DownPath != "" {
 		partPath = m.DownPath
@@ -150,7 +163,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	if part == "up" {
 		f.TransactionMode = string(mode)
 	}
-	states, txFindings := transactionStates(mode, sc.Statements, m.Kind)
+	states, txStarts, txFindings := transactionStates(mode, sc.Statements, m.Kind)
 	for i, fd := range modeFindings {
 		txFindings[i] = append(txFindings[i], fd...)
 	}
@@ -163,6 +176,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
 		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode}
+		if txStarts[i] >= 0 {
+			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
+		}
 		if raw.ParseError != nil {
 			line, col := lines.Position(raw.ParseError.Offset)
 			fd := ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", raw.ParseError.Message, line, col))
@@ -175,6 +191,14 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			continue
 		}
 		st.Kind = nodeKind(raw.Node)
+		if applied[normalizedSQL(raw.SQL)] {
+			// Unchanged by the edit: it ran already and is in the catalog.
+			if judge {
+				index[i] = len(f.Statements)
+				f.Statements = append(f.Statements, st)
+			}
+			continue
+		}
 		if judge {
 			for _, tf := range txFindings[i] {
 				c.report(tf)

@@ -97,9 +97,13 @@ func nonTransactionalReason(n *pg_query.Node, pgVersion int) string {
 // transactionStates says, for each statement, whether it runs inside a
 // transaction as the tool runs the part, and what is wrong with the
 // part's own transaction control.
-func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind layout.Kind) ([]bool, [][]Finding) {
-	states := make([]bool, len(stmts))
-	found := make([][]Finding, len(stmts))
+//
+// starts[i] is the index of the statement where statement i's transaction
+// began (0 for a transaction the tool opened), or -1 outside one.
+func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind layout.Kind) (states []bool, starts []int, found [][]Finding) {
+	states = make([]bool, len(stmts))
+	starts = make([]int, len(stmts))
+	found = make([][]Finding, len(stmts))
 	parsed := 0
 	for _, st := range stmts {
 		if st.Node != nil {
@@ -114,8 +118,16 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 		inTx = parsed > 1
 	}
 	wrapped := mode == layout.TxWrapped
+	start := -1
+	if inTx {
+		start = 0
+	}
 	for i, st := range stmts {
 		ts := st.Node.GetTransactionStmt()
+		starts[i] = start
+		if !inTx {
+			starts[i] = -1
+		}
 		if ts == nil {
 			states[i] = inTx
 			continue
@@ -128,7 +140,10 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 					msg = fmt.Sprintf("BEGIN inside the transaction %s already opened around this file; PostgreSQL ignores it, and the matching COMMIT ends %s's transaction early", toolName(string(kind)), toolName(string(kind)))
 				}
 				found[i] = append(found[i], ruleNestedBegin.finding(msg))
+			} else {
+				start = i
 			}
+			starts[i] = start
 			inTx = true
 		case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
 			pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
@@ -141,11 +156,12 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 			// In a multi-statement query the statements after a COMMIT start
 			// a new implicit transaction.
 			inTx = mode == layout.TxImplicit && parsed > 1 && i < len(stmts)-1
+			start = i + 1
 			continue
 		}
 		states[i] = inTx
 	}
-	return states, found
+	return states, starts, found
 }
 
 // unclosedTransaction returns the index of a BEGIN that the part never

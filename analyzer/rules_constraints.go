@@ -1,0 +1,400 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+)
+
+var (
+	ruleAddColumnNotNull = register(Rule{
+		ID: "add-column-not-null", Question: QConstraints, Severity: Danger,
+		Title: "ADD COLUMN ... NOT NULL without a default",
+		Why: "Every existing row would get NULL in the new column, which NOT NULL forbids: on a table with any row the statement fails at once " +
+			"and the deploy stops. It only works on an empty table.",
+		Example: "ALTER TABLE orders ADD COLUMN region text NOT NULL;",
+		Safe: "-- PostgreSQL 11+: a constant default is stored once, no rewrite:\nALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';\n" +
+			"-- or without a lasting default: add it nullable, backfill in batches, then enforce (see set-not-null).",
+	})
+	ruleSetNotNull = register(Rule{
+		ID: "set-not-null", Question: QConstraints, Severity: Danger,
+		Title: "SET NOT NULL on an existing column",
+		Why: "PostgreSQL scans the whole table under an ACCESS EXCLUSIVE lock, blocking every read and write for the scan, and fails if any row is NULL. " +
+			"From PostgreSQL 12 a validated CHECK (col IS NOT NULL) lets it skip the scan.",
+		Example: "ALTER TABLE orders ALTER COLUMN region SET NOT NULL;",
+		Safe: "ALTER TABLE orders ADD CONSTRAINT orders_region_not_null CHECK (region IS NOT NULL) NOT VALID;\n" +
+			"-- next migration (VALIDATE takes SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE orders VALIDATE CONSTRAINT orders_region_not_null;\n" +
+			"ALTER TABLE orders ALTER COLUMN region SET NOT NULL;  -- no scan on PostgreSQL 12+\nALTER TABLE orders DROP CONSTRAINT orders_region_not_null;",
+	})
+	ruleAddUnique = register(Rule{
+		ID: "add-unique-constraint", Question: QConstraints, Severity: Danger,
+		Title: "ADD UNIQUE or PRIMARY KEY that builds its index under the lock",
+		Why: "PostgreSQL builds the index while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build, " +
+			"and the statement fails if existing rows hold duplicates (or NULLs, for a primary key).",
+		Example: "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+		Safe: "-- a migration without a transaction:\nCREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n" +
+			"-- then:\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
+	})
+	ruleCreateUniqueIndex = register(Rule{
+		ID: "create-unique-index", Question: QConstraints, Severity: Warning,
+		Title: "CREATE UNIQUE INDEX on an existing table",
+		Why: "The build fails if existing rows hold duplicates. Built CONCURRENTLY, a failure leaves an INVALID index behind that still slows writes " +
+			"and must be dropped before retrying.",
+		Example: "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);",
+		Safe: "-- check first: SELECT email, count(*) FROM users GROUP BY email HAVING count(*) > 1;\n" +
+			"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON users (email);\n-- after a failure: DROP INDEX CONCURRENTLY IF EXISTS users_email_key;",
+	})
+	ruleAddCheck = register(Rule{
+		ID: "add-check-constraint", Question: QConstraints, Severity: Danger,
+		Title: "ADD CHECK without NOT VALID",
+		Why: "PostgreSQL checks every existing row while holding ACCESS EXCLUSIVE on the table, blocking reads and writes for the scan, " +
+			"and fails if any row breaks the rule.",
+		Example: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total_cents >= 0);",
+		Safe: "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total_cents >= 0) NOT VALID;\n" +
+			"-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;",
+	})
+	ruleAddForeignKey = register(Rule{
+		ID: "add-foreign-key", Question: QConstraints, Severity: Danger,
+		Title: "ADD FOREIGN KEY without NOT VALID",
+		Why: "PostgreSQL checks every existing row against the referenced table while holding SHARE ROW EXCLUSIVE on both tables: " +
+			"writes to both stop for the whole scan, and the statement fails if any row points at a missing one.",
+		Example: "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id);",
+		Safe: "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n" +
+			"-- next migration (SHARE UPDATE EXCLUSIVE on orders, ROW SHARE on customers: writes go on):\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_id_fkey;",
+	})
+	ruleValidateSameTx = register(Rule{
+		ID: "validate-in-same-transaction", Question: QConstraints, Severity: Warning,
+		Title: "VALIDATE in the same transaction as its NOT VALID",
+		Why: "NOT VALID exists so that the validating scan runs under a weak lock. In the same transaction, the strong lock taken by ADD CONSTRAINT " +
+			"is still held during VALIDATE's scan, so reads or writes stay blocked for the whole scan anyway.",
+		Example: "ALTER TABLE orders ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;",
+		Safe:    "-- migration 1:\nALTER TABLE orders ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\n-- migration 2 (its own transaction):\nALTER TABLE orders VALIDATE CONSTRAINT c;",
+	})
+	ruleAddExclusion = register(Rule{
+		ID: "add-exclusion-constraint", Question: QConstraints, Severity: Danger,
+		Title: "ADD EXCLUDE constraint",
+		Why: "An exclusion constraint cannot be added NOT VALID or from a concurrently built index: PostgreSQL builds its index and checks every row " +
+			"under ACCESS EXCLUSIVE, and fails on any conflicting pair of rows.",
+		Example: "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
+		Safe:    "-- Check for conflicts first, and run it in a maintenance window with a lock_timeout:\nSET lock_timeout = '2s';\nALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
+	})
+	ruleDomainConstraint = register(Rule{
+		ID: "domain-constraint", Question: QConstraints, Severity: Warning,
+		Title: "ALTER DOMAIN ADD CONSTRAINT or SET NOT NULL",
+		Why: "PostgreSQL checks every column of every table that uses the domain, holding locks on them for the scan, and fails if any value breaks the rule.",
+		Example: "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%');",
+		Safe:    "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%') NOT VALID;\n-- next migration:\nALTER DOMAIN email VALIDATE CONSTRAINT email_has_at;",
+	})
+)
+
+// checkConstraints answers question 3 for one statement.
+func checkConstraints(c *stmtContext) {
+	n := c.node
+	switch {
+	case n.GetAlterTableStmt() != nil:
+		at := n.GetAlterTableStmt()
+		t := c.relation(at.GetRelation())
+		if t.isNew() {
+			return
+		}
+		for _, cmd := range at.GetCmds() {
+			ac := cmd.GetAlterTableCmd()
+			switch ac.GetSubtype() {
+			case pg_query.AlterTableType_AT_AddColumn:
+				checkAddColumnNotNull(c, t, ac.GetDef().GetColumnDef())
+			case pg_query.AlterTableType_AT_SetNotNull:
+				checkSetNotNull(c, t, ac.GetName())
+			case pg_query.AlterTableType_AT_AddConstraint:
+				checkAddConstraint(c, t, ac.GetDef().GetConstraint())
+			case pg_query.AlterTableType_AT_ValidateConstraint:
+				checkValidateSameTransaction(c, t, ac.GetName())
+			}
+		}
+	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetUnique():
+		is := n.GetIndexStmt()
+		t := c.relation(is.GetRelation())
+		if t.isNew() {
+			return
+		}
+		cols := indexColumnNames(is)
+		fd := ruleCreateUniqueIndex.finding(fmt.Sprintf("CREATE UNIQUE INDEX on %s (%s) fails if existing rows hold duplicates", t.name, strings.Join(cols, ", ")))
+		if is.GetConcurrent() {
+			fd.Message += "; CONCURRENTLY leaves an INVALID index behind when it fails"
+		}
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(is.GetRelation().GetLocation())
+		fd.SafeAlternative = fmt.Sprintf("-- look for duplicates first:\nSELECT %[1]s, count(*) FROM %[2]s GROUP BY %[1]s HAVING count(*) > 1;\n"+
+			"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS %[3]s ON %[2]s (%[1]s);\n-- after a failure:\nDROP INDEX CONCURRENTLY IF EXISTS %[3]s;",
+			strings.Join(quoteAll(cols), ", "), t.name, quoteIdent(indexName(is, t, cols)))
+		c.report(fd)
+	case n.GetAlterDomainStmt() != nil:
+		ad := n.GetAlterDomainStmt()
+		name := qualified(nameList(ad.GetTypeName())...)
+		switch ad.GetSubtype() {
+		case "C":
+			con := ad.GetDef().GetConstraint()
+			if con == nil || con.GetSkipValidation() {
+				return
+			}
+			fd := ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s ADD CONSTRAINT checks every column of that domain in every table", name))
+			fd.Objects = []string{name}
+			fd.SafeAlternative = fmt.Sprintf("ALTER DOMAIN %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration:\nALTER DOMAIN %[1]s VALIDATE CONSTRAINT %[2]s;",
+				name, quoteIdent(orDefault(con.GetConname(), "domain_check")), deparseExpr(con.GetRawExpr()))
+			c.report(fd)
+		case "O":
+			fd := ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s SET NOT NULL checks every column of that domain in every table", name))
+			fd.Objects = []string{name}
+			c.report(fd)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func checkAddColumnNotNull(c *stmtContext, t tableRef, cd *pg_query.ColumnDef) {
+	if cd == nil {
+		return
+	}
+	notNull, hasDefault := false, false
+	for _, cn := range cd.GetConstraints() {
+		con := cn.GetConstraint()
+		switch con.GetContype() {
+		case pg_query.ConstrType_CONSTR_NOTNULL, pg_query.ConstrType_CONSTR_PRIMARY:
+			notNull = true
+		case pg_query.ConstrType_CONSTR_DEFAULT, pg_query.ConstrType_CONSTR_IDENTITY, pg_query.ConstrType_CONSTR_GENERATED:
+			hasDefault = true
+		}
+	}
+	if isSerial(cd.GetTypeName()) {
+		hasDefault = true
+	}
+	if !notNull || hasDefault {
+		return
+	}
+	col := quoteIdent(cd.GetColname())
+	typ := catalog.TypeFromNode(cd.GetTypeName()).SQL()
+	fd := ruleAddColumnNotNull.finding(fmt.Sprintf("ADD COLUMN %s %s NOT NULL without a default fails on %s as soon as it holds a row", col, typ, t.name))
+	fd.Objects = []string{t.qualifiedColumn(cd.GetColname())}
+	fd.Marker = c.at(cd.GetLocation())
+	fd.SafeAlternative = fmt.Sprintf("-- PostgreSQL 11+: a constant default is stored once, without a rewrite:\nALTER TABLE %[1]s ADD COLUMN %[2]s %[3]s NOT NULL DEFAULT <value>;\n"+
+		"-- or, without a lasting default:\n%[4]s", t.name, col, typ, notNullSteps(c, t, cd.GetColname(), true, typ))
+	c.report(fd)
+}
+
+func isSerial(tn *pg_query.TypeName) bool {
+	names := nameList(tn.GetNames())
+	if len(names) == 0 {
+		return false
+	}
+	switch names[len(names)-1] {
+	case "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2":
+		return true
+	}
+	return false
+}
+
+// notNullSteps writes the safe way to make a column NOT NULL on a large
+// table: nullable, backfill, CHECK NOT VALID, VALIDATE, SET NOT NULL.
+func notNullSteps(c *stmtContext, t tableRef, column string, add bool, typ string) string {
+	col := quoteIdent(column)
+	check := quoteIdent(truncateName(t.rvName() + "_" + column + "_not_null"))
+	key := t.rowKey()
+	var b strings.Builder
+	if add {
+		fmt.Fprintf(&b, "ALTER TABLE %s ADD COLUMN %s %s;\n", t.name, col, typ)
+	}
+	fmt.Fprintf(&b, "-- backfill in batches, one short transaction each, until it updates 0 rows:\n"+
+		"UPDATE %[1]s SET %[2]s = <value> WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[2]s IS NULL LIMIT 10000);\n", t.name, col, key)
+	fmt.Fprintf(&b, "ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s IS NOT NULL) NOT VALID;\n"+
+		"-- next migration (VALIDATE takes SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;\n", t.name, check, col)
+	if c.cfg.PostgresVersion >= 12 {
+		fmt.Fprintf(&b, "ALTER TABLE %[1]s ALTER COLUMN %[2]s SET NOT NULL;  -- PostgreSQL 12+ uses the valid CHECK and skips the scan\n"+
+			"ALTER TABLE %[1]s DROP CONSTRAINT %[3]s;", t.name, col, check)
+	} else {
+		fmt.Fprintf(&b, "-- PostgreSQL %d cannot use the CHECK to skip SET NOT NULL's scan: keep the CHECK as the rule, or SET NOT NULL in a quiet window.", c.cfg.PostgresVersion)
+	}
+	return b.String()
+}
+
+func (r tableRef) rvName() string {
+	if r.table != nil {
+		return r.table.Name
+	}
+	if r.rv != nil {
+		return r.rv.GetRelname()
+	}
+	return "t"
+}
+
+// truncateName keeps generated names within PostgreSQL's 63-byte limit.
+func truncateName(s string) string {
+	if len(s) <= 63 {
+		return s
+	}
+	return s[:63]
+}
+
+func checkSetNotNull(c *stmtContext, t tableRef, column string) {
+	qc := t.qualifiedColumn(column)
+	if col := t.column(column); col != nil && (col.Origin.InChangeSet || col.NotNull) {
+		return
+	}
+	if c.cfg.PostgresVersion >= 12 && hasValidNotNullCheck(t, column) {
+		return
+	}
+	fd := ruleSetNotNull.finding(fmt.Sprintf("SET NOT NULL on %s scans the whole table under ACCESS EXCLUSIVE and fails if any row is NULL", qc))
+	if c.cfg.PostgresVersion >= 12 && hasNotNullCheck(t, column) {
+		fd.Message += "; the CHECK (… IS NOT NULL) on it is NOT VALID, so PostgreSQL still scans: VALIDATE it first"
+	}
+	fd.Objects = []string{qc}
+	typ := "<type>"
+	if col := t.column(column); col != nil {
+		typ = col.Type.SQL()
+	}
+	fd.SafeAlternative = notNullSteps(c, t, column, false, typ)
+	c.report(fd)
+}
+
+func hasValidNotNullCheck(t tableRef, column string) bool {
+	if t.table == nil {
+		return false
+	}
+	for _, con := range t.table.Constraints {
+		if con.Kind == catalog.Check && con.NotNullColumn == column && con.Validated {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNotNullCheck(t tableRef, column string) bool {
+	if t.table == nil {
+		return false
+	}
+	for _, con := range t.table.Constraints {
+		if con.Kind == catalog.Check && con.NotNullColumn == column {
+			return true
+		}
+	}
+	return false
+}
+
+func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
+	if con == nil {
+		return
+	}
+	name := con.GetConname()
+	switch con.GetContype() {
+	case pg_query.ConstrType_CONSTR_UNIQUE, pg_query.ConstrType_CONSTR_PRIMARY:
+		if con.GetIndexname() != "" {
+			// USING INDEX: the index was built beforehand, ideally concurrently.
+			return
+		}
+		kind := "UNIQUE"
+		if con.GetContype() == pg_query.ConstrType_CONSTR_PRIMARY {
+			kind = "PRIMARY KEY"
+		}
+		cols := nameStrings(con.GetKeys())
+		if name == "" {
+			name = t.rvName() + "_" + strings.Join(cols, "_") + "_key"
+			if kind == "PRIMARY KEY" {
+				name = t.rvName() + "_pkey"
+			}
+		}
+		fd := ruleAddUnique.finding(fmt.Sprintf("ADD %s (%s) on %s builds its index under ACCESS EXCLUSIVE, blocking reads and writes, and fails on duplicates", kind, strings.Join(cols, ", "), t.name))
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(con.GetLocation())
+		fd.SafeAlternative = fmt.Sprintf("-- a migration without a transaction:\nCREATE UNIQUE INDEX CONCURRENTLY %[1]s ON %[2]s (%[3]s);\n-- then:\nALTER TABLE %[2]s ADD CONSTRAINT %[1]s %[4]s USING INDEX %[1]s;",
+			quoteIdent(truncateName(name)), t.name, strings.Join(quoteAll(cols), ", "), kind)
+		c.report(fd)
+	case pg_query.ConstrType_CONSTR_CHECK:
+		if con.GetSkipValidation() {
+			return
+		}
+		expr := deparseExpr(con.GetRawExpr())
+		if name == "" {
+			name = t.rvName() + "_check"
+		}
+		fd := ruleAddCheck.finding(fmt.Sprintf("ADD CHECK (%s) on %s checks every row under ACCESS EXCLUSIVE and fails if one breaks it", expr, t.name))
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(con.GetLocation())
+		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
+			t.name, quoteIdent(name), expr)
+		c.report(fd)
+	case pg_query.ConstrType_CONSTR_FOREIGN:
+		if con.GetSkipValidation() {
+			return
+		}
+		ref := c.relation(con.GetPktable())
+		cols := nameStrings(con.GetFkAttrs())
+		refCols := nameStrings(con.GetPkAttrs())
+		if name == "" {
+			name = t.rvName() + "_" + strings.Join(cols, "_") + "_fkey"
+		}
+		refList := ""
+		if len(refCols) > 0 {
+			refList = " (" + strings.Join(quoteAll(refCols), ", ") + ")"
+		}
+		fd := ruleAddForeignKey.finding(fmt.Sprintf("ADD FOREIGN KEY (%s) checks every row of %s against %s while writes to both are blocked, and fails on any orphan",
+			strings.Join(cols, ", "), t.name, ref.name))
+		fd.Objects = []string{t.name, ref.name}
+		fd.Marker = c.at(con.GetLocation())
+		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s FOREIGN KEY (%[3]s) REFERENCES %[4]s%[5]s NOT VALID;\n"+
+			"-- next migration (SHARE UPDATE EXCLUSIVE on %[1]s, ROW SHARE on %[4]s: writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
+			t.name, quoteIdent(name), strings.Join(quoteAll(cols), ", "), ref.name, refList)
+		c.report(fd)
+	case pg_query.ConstrType_CONSTR_EXCLUSION:
+		fd := ruleAddExclusion.finding(fmt.Sprintf("ADD EXCLUDE on %s builds its index and checks every row under ACCESS EXCLUSIVE; it cannot be added NOT VALID", t.name))
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(con.GetLocation())
+		c.report(fd)
+	}
+}
+
+// checkValidateSameTransaction reports VALIDATE run in the same transaction
+// as the ADD ... NOT VALID that created the constraint.
+func checkValidateSameTransaction(c *stmtContext, t tableRef, name string) {
+	if t.table == nil || !c.inTx {
+		return
+	}
+	con := c.cat.ConstraintByName(t.table, name)
+	if con == nil || !con.Origin.InChangeSet || con.Origin.Path != c.stmt.Path || !c.sameTransactionSince(con.Origin.Line) {
+		return
+	}
+	fd := ruleValidateSameTx.finding(fmt.Sprintf("VALIDATE CONSTRAINT %s runs in the transaction that added it NOT VALID on line %d: the strong lock of the ADD is held during the scan",
+		quoteIdent(name), con.Origin.Line))
+	fd.Objects = []string{fmt.Sprintf("constraint %s on %s", quoteIdent(name), t.name)}
+	c.report(fd)
+}
+
+// indexColumnNames lists an index's key columns (expressions as SQL).
+func indexColumnNames(is *pg_query.IndexStmt) []string {
+	var out []string
+	for _, p := range is.GetIndexParams() {
+		ie := p.GetIndexElem()
+		if ie.GetName() != "" {
+			out = append(out, ie.GetName())
+		} else {
+			out = append(out, deparseExpr(ie.GetExpr()))
+		}
+	}
+	return out
+}
+
+func indexName(is *pg_query.IndexStmt, t tableRef, cols []string) string {
+	if is.GetIdxname() != "" {
+		return is.GetIdxname()
+	}
+	return truncateName(t.rvName() + "_" + strings.Join(cols, "_") + "_idx")
+}
+
+// nameStrings reads a list of String nodes (constraint columns).
+func nameStrings(nodes []*pg_query.Node) []string { return nameList(nodes) }
