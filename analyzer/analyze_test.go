@@ -165,14 +165,14 @@ func TestRules(t *testing.T) {
 		{"SET NOT NULL on an existing column", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
 			[]string{"set-not-null:danger@2"}},
 		{"SET NOT NULL after a validated CHECK, PostgreSQL 15", change{base: shopBase, changed: map[string]string{
-			"db/migrations/00002_check.sql": goose("ALTER TABLE orders ADD CONSTRAINT orders_note_nn CHECK (note IS NOT NULL) NOT VALID;"),
+			"db/migrations/00002_check.sql":    goose("ALTER TABLE orders ADD CONSTRAINT orders_note_nn CHECK (note IS NOT NULL) NOT VALID;"),
 			"db/migrations/00003_validate.sql": goose("ALTER TABLE orders VALIDATE CONSTRAINT orders_note_nn;"),
-			"db/migrations/00004_set.sql": goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
+			"db/migrations/00004_set.sql":      goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
 			nil},
 		{"SET NOT NULL after a validated CHECK, PostgreSQL 11 still scans", change{base: shopBase, cfg: &pg11, changed: map[string]string{
-			"db/migrations/00002_check.sql": goose("ALTER TABLE orders ADD CONSTRAINT orders_note_nn CHECK (note IS NOT NULL) NOT VALID;"),
+			"db/migrations/00002_check.sql":    goose("ALTER TABLE orders ADD CONSTRAINT orders_note_nn CHECK (note IS NOT NULL) NOT VALID;"),
 			"db/migrations/00003_validate.sql": goose("ALTER TABLE orders VALIDATE CONSTRAINT orders_note_nn;"),
-			"db/migrations/00004_set.sql": goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
+			"db/migrations/00004_set.sql":      goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
 			[]string{"set-not-null:danger@2"}},
 		{"ADD UNIQUE builds its index under the lock", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers ADD CONSTRAINT customers_name_key UNIQUE (name);")}},
 			[]string{"add-unique-constraint:danger@2"}},

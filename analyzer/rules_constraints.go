@@ -83,8 +83,8 @@ var (
 	})
 	ruleDomainConstraint = register(Rule{
 		ID: "domain-constraint", Question: QConstraints, Severity: Warning,
-		Title: "ALTER DOMAIN ADD CONSTRAINT or SET NOT NULL",
-		Why: "PostgreSQL checks every column of every table that uses the domain, holding locks on them for the scan, and fails if any value breaks the rule.",
+		Title:   "ALTER DOMAIN ADD CONSTRAINT or SET NOT NULL",
+		Why:     "PostgreSQL checks every column of every table that uses the domain, holding locks on them for the scan, and fails if any value breaks the rule.",
 		Example: "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%');",
 		Safe:    "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%') NOT VALID;\n-- next migration:\nALTER DOMAIN email VALIDATE CONSTRAINT email_has_at;",
 	})
