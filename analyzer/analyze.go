@@ -97,6 +97,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		if req.Base == nil {
 			// Without a base, each file is judged against what the earlier
 			// ones built, as if they had run in production already.
+			s.checkForeignKeyIndexes(rep)
 			s.cat.Settle()
 		}
 		opt := judgeOptions{up: upChanged, down: downChanged || upChanged, existedAtBase: baseIDs[m.Path]}
@@ -106,6 +107,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		f := s.judge(m, opt)
 		rep.Files = append(rep.Files, f)
 	}
+	s.checkForeignKeyIndexes(rep)
 	return rep, nil
 }
 

@@ -104,6 +104,8 @@ const next = "db/migrations/00002_change.sql"
 func TestRules(t *testing.T) {
 	pg11 := DefaultConfig()
 	pg11.PostgresVersion = 11
+	pg14 := DefaultConfig()
+	pg14.PostgresVersion = 14
 	tests := []struct {
 		name string
 		ch   change
@@ -202,6 +204,28 @@ func TestRules(t *testing.T) {
 			[]string{"domain-constraint:warning@2"}},
 		{"an edit that adds a statement to an applied migration", change{base: shopBase, changed: map[string]string{"db/migrations/00001_init.sql": strings.Replace(shopBase["db/migrations/00001_init.sql"], "-- +goose Down", "ALTER TABLE customers DROP COLUMN name;\n-- +goose Down", 1)}},
 			[]string{"edited-migration:warning@file", "drop-column:danger@22"}},
+
+		// The rest of what established linters report.
+		{"a name over 63 bytes", change{base: shopBase, changed: map[string]string{next: goose("CREATE INDEX orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx ON orders (customer_id);")}},
+			[]string{"identifier-too-long:warning@2"}},
+		{"row-level security on an existing table", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ENABLE ROW LEVEL SECURITY;")}},
+			[]string{"enable-row-level-security:warning@2"}},
+		{"row-level security on a new table", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE docs (id bigint PRIMARY KEY);\nALTER TABLE docs ENABLE ROW LEVEL SECURITY;")}},
+			nil},
+		{"a sequence restarted", change{base: shopBase, changed: map[string]string{next: goose("ALTER SEQUENCE invoice_seq RESTART WITH 1;")}},
+			[]string{"sequence-restart:warning@2"}},
+		{"triggers disabled", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders DISABLE TRIGGER ALL;")}},
+			[]string{"disable-trigger:warning@2"}},
+		{"privileges revoked", change{base: shopBase, changed: map[string]string{next: goose("REVOKE SELECT ON orders FROM app_reader;")}},
+			[]string{"revoke-privileges:warning@2"}},
+		{"column type choices", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE events (id serial PRIMARY KEY, payload json, at timestamp, cc char(2), n bigserial);")}},
+			[]string{"int-primary-key:info@2", "json-column:info@2", "timestamp-without-time-zone:info@2", "char-column:info@2", "serial-column:info@2"}},
+		{"a foreign key without an index", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));")}},
+			[]string{"foreign-key-without-index:info@2"}},
+		{"a foreign key with its index later in the change", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\nCREATE INDEX refunds_order_id_idx ON refunds (order_id);")}},
+			nil},
+		{"concurrent index on PostgreSQL 14", change{base: shopBase, cfg: &pg14, changed: map[string]string{next: "-- +goose NO TRANSACTION\n" + goose("CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);")}},
+			[]string{"concurrent-index-pg14-bug:warning@3"}},
 
 		// Question 4: renames.
 		{"rename a table", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders RENAME TO purchases;")}},

@@ -80,6 +80,7 @@ var statementRules = []statementRule{
 	checkConstraints,
 	checkRenames,
 	checkNonTransactional,
+	checkMore,
 }
 
 // downPartRules run over down parts.
