@@ -75,6 +75,7 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 			q := &conQueue{}
 			col, post := c.columnFromDef(t, cd, q)
 			t.Columns = append(t.Columns, col)
+			c.touch(t)
 			if post != nil {
 				post()
 			}
@@ -105,11 +106,12 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 			return
 		}
 		add(passAlterType, func() {
-			c.forColumn(t, name, true, func(_ *Table, col *Column) {
+			c.forColumn(t, name, true, func(tt *Table, col *Column) {
 				col.Type = typ.clone()
 				if cc := cd.GetCollClause(); cc != nil {
 					_, col.Collation = nameList(cc.GetCollname())
 				}
+				c.touch(tt)
 			})
 		})
 	case pg_query.AlterTableType_AT_SetNotNull:
@@ -134,8 +136,9 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 		}
 		add(pass, func() {
 			text := deparseExpr(def)
-			c.forColumn(t, name, recurse, func(_ *Table, col *Column) {
+			c.forColumn(t, name, recurse, func(tt *Table, col *Column) {
 				col.Default, col.DefaultNode = text, def
+				c.touch(tt)
 			})
 		})
 	case pg_query.AlterTableType_AT_AddIdentity:
@@ -182,9 +185,9 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 				return
 			}
 			col.Identity = ""
-			for q, seq := range c.sequences {
-				if seq.Identity && seq.Schema == t.Schema && seq.OwnedByTable == t.Name && seq.OwnedByColumn == col.Name {
-					delete(c.sequences, q)
+			for _, seq := range c.ownedSequences(qname{t.Schema, t.Name}) {
+				if seq.Identity && seq.OwnedByColumn == col.Name {
+					c.deleteSequence(qname{seq.Schema, seq.Name})
 				}
 			}
 		})
@@ -244,6 +247,7 @@ func (c *Catalog) addColumnToPartitions(t *Table, col *Column) {
 			generatedFrom: cloneStrings(col.generatedFrom),
 			Collation:     col.Collation, Origin: c.origin()}
 		p.Columns = append(p.Columns, nc)
+		c.touch(p)
 		c.addColumnToPartitions(p, nc)
 	}
 }
@@ -286,6 +290,7 @@ func (c *Catalog) attachPartition(parent, p *Table) {
 	}
 	p.parent = qname{parent.Schema, parent.Name}
 	p.PartitionOf = parent.QualifiedName()
+	c.touch(p)
 	for _, ix := range parent.Indexes {
 		c.attachOrCreateIndex(p, parent, ix, clonedKeyNames(ix))
 	}
@@ -308,6 +313,7 @@ func (c *Catalog) detachPartition(parent, p *Table) {
 			ix.parent = qname{}
 		}
 	}
+	c.touch(p)
 }
 
 // refreshIndexValidity marks an ON ONLY index valid once every partition has
@@ -337,6 +343,7 @@ func (c *Catalog) alterIndex(s *pg_query.AlterTableStmt) {
 			continue
 		}
 		cix.parent = qname{pt.Schema, pix.Name}
+		c.touch(ct)
 		c.refreshIndexValidity(pt)
 	}
 }

@@ -56,6 +56,9 @@ func (c *Catalog) Apply(stmt *pg_query.Node) {
 	case *pg_query.Node_VariableSetStmt:
 		c.variableSet(n.VariableSetStmt)
 	}
+	if testHookApplied != nil {
+		testHookApplied(c)
+	}
 }
 
 func (c *Catalog) createSchema(s *pg_query.CreateSchemaStmt) {
@@ -297,7 +300,7 @@ func (c *Catalog) createDomain(s *pg_query.CreateDomainStmt) {
 	}
 	c.ensureSchema(schema)
 	d := &Domain{Schema: schema, Name: name, BaseType: c.resolveType(TypeFromNode(s.GetTypeName())), Origin: c.origin()}
-	c.domains[qname{schema, name}] = d
+	c.putDomain(d)
 	for _, cn := range s.GetConstraints() {
 		c.addDomainConstraint(d, cn.GetConstraint(), true)
 	}
@@ -326,6 +329,7 @@ func (c *Catalog) addDomainConstraint(d *Domain, k *pg_query.Constraint, creatin
 			Name: name, Kind: Check, Validated: creating || k.GetInitiallyValid(),
 			Check: deparseExpr(k.GetRawExpr()), CheckNode: k.GetRawExpr(), Origin: c.origin(),
 		})
+		c.touchDomain(d)
 	}
 }
 
@@ -354,6 +358,7 @@ func (c *Catalog) alterDomain(s *pg_query.AlterDomainStmt) {
 		for i, k := range d.Constraints {
 			if k.Name == s.GetName() {
 				d.Constraints = append(d.Constraints[:i], d.Constraints[i+1:]...)
+				c.touchDomain(d)
 				return
 			}
 		}
@@ -380,7 +385,7 @@ func (c *Catalog) createSequence(s *pg_query.CreateSeqStmt) {
 	}
 	c.ensureSchema(schema)
 	seq := &Sequence{Schema: schema, Name: rv.GetRelname(), Origin: c.origin()}
-	c.sequences[qname{schema, seq.Name}] = seq
+	c.putSequence(seq)
 	c.sequenceOptions(seq, s.GetOptions())
 }
 
@@ -418,6 +423,7 @@ func (c *Catalog) sequenceOptions(seq *Sequence, opts []*pg_query.Node) {
 		}
 		seq.OwnedByTable, seq.OwnedByColumn = t.Name, parts[len(parts)-1]
 	}
+	c.touchSequence(seq)
 }
 
 // ApplySQL parses a migration file and applies each statement in order,

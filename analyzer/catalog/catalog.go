@@ -91,6 +91,8 @@ type Table struct {
 	Origin    Origin
 
 	parent qname
+	// keys is what the table contributes to the catalog's indexes.
+	keys *tableKeys
 }
 
 // Column is one attribute, in table order.
@@ -222,6 +224,8 @@ type Domain struct {
 	Default     string
 	Constraints []*Constraint
 	Origin      Origin
+
+	constraintKeys []qname
 }
 
 // Sequence is a sequence; OwnedBy* are set for serial and identity columns
@@ -234,6 +238,11 @@ type Sequence struct {
 	// Identity marks the internal sequence of an identity column.
 	Identity bool
 	Origin   Origin
+
+	// ownedKey is the owner under which the sequence is indexed, valid when
+	// ownedIndexed is set.
+	ownedKey     qname
+	ownedIndexed bool
 }
 
 type qname struct{ schema, name string }
@@ -250,6 +259,8 @@ type Catalog struct {
 	path        string
 	line        int
 	inChangeSet bool
+
+	idx indexes
 }
 
 // New returns an empty catalog with the implicit public schema.
@@ -260,6 +271,7 @@ func New() *Catalog {
 		enums:     map[qname]*Enum{},
 		domains:   map[qname]*Domain{},
 		sequences: map[qname]*Sequence{},
+		idx:       newIndexes(),
 	}
 	c.schemas["public"] = &Schema{Name: "public"}
 	return c
@@ -391,14 +403,18 @@ func (c *Catalog) IndexByName(schema, name string) (*Index, *Table) {
 }
 
 func (c *Catalog) indexIn(schema, name string) (*Index, *Table) {
-	for _, t := range c.tables {
-		if t.Schema != schema {
-			continue
+	// Index names are unique per schema, so there is one table at most,
+	// unless a statement PostgreSQL would have refused got through; the
+	// first in name order then wins.
+	rc := c.idx.refs[refIndexName][qname{schema, name}]
+	if len(rc) == 1 {
+		for t := range rc {
+			return t.Index(name), t
 		}
-		for _, ix := range t.Indexes {
-			if ix.Name == name {
-				return ix, t
-			}
+	}
+	for _, t := range c.referrers(refIndexName, qname{schema, name}) {
+		if ix := t.Index(name); ix != nil {
+			return ix, t
 		}
 	}
 	return nil, nil
@@ -500,21 +516,11 @@ func (c *Catalog) Partitions(t *Table) []*Table {
 		return nil
 	}
 	// Only partitioned tables have partitions (PostgreSQL refuses PARTITION
-	// OF anything else); returning early keeps CREATE TABLE from scanning
-	// every table, which made replaying long histories quadratic.
+	// OF anything else).
 	if t.Kind != KindPartitionedTable {
 		return nil
 	}
-	var out []*Table
-	for _, p := range c.tables {
-		if p.parent == (qname{t.Schema, t.Name}) {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
-	})
-	return out
+	return c.referrers(refParent, qname{t.Schema, t.Name})
 }
 
 // Parent returns the partitioned table that t is a partition of.
@@ -538,7 +544,7 @@ func (c *Catalog) ReferencingForeignKeys(t *Table) []ForeignKeyRef {
 		return nil
 	}
 	var out []ForeignKeyRef
-	for _, o := range c.Tables() {
+	for _, o := range c.referrers(refForeignKey, qname{t.Schema, t.Name}) {
 		for _, k := range o.Constraints {
 			if k.Kind == ForeignKey && k.RefSchema == t.Schema && k.RefTable == t.Name {
 				out = append(out, ForeignKeyRef{o, k})
@@ -704,6 +710,7 @@ func (c *Catalog) Clone() *Catalog {
 		s := *v
 		n.sequences[k] = &s
 	}
+	n.reindex()
 	return n
 }
 
@@ -716,6 +723,7 @@ func cloneStrings(s []string) []string {
 
 func (t *Table) clone() *Table {
 	n := *t
+	n.keys = nil
 	n.Columns = nil
 	for _, col := range t.Columns {
 		cc := *col

@@ -65,7 +65,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 		if t == nil {
 			return nil
 		}
-		for _, o := range c.Tables() {
+		for _, o := range c.referrers(refDependsOn, qname{t.Schema, t.Name}) {
 			if o != t && (o.Kind == KindView || o.Kind == KindMaterializedView) && dependsOnRelation(o, t) {
 				d := tableRef(o)
 				d.NeedsCascade = true
@@ -80,10 +80,8 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 		for _, p := range c.Partitions(t) {
 			out = append(out, tableRef(p))
 		}
-		for _, s := range c.Sequences() {
-			if s.Schema == t.Schema && s.OwnedByTable == t.Name {
-				out = append(out, ObjectRef{Kind: "sequence", Schema: s.Schema, Name: s.Name})
-			}
+		for _, s := range c.ownedSequences(qname{t.Schema, t.Name}) {
+			out = append(out, ObjectRef{Kind: "sequence", Schema: s.Schema, Name: s.Name})
 		}
 	case r.Kind == "column":
 		t := c.tables[qname{r.Schema, r.Table}]
@@ -106,7 +104,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			}
 		}
 		colRef := ObjectRef{Kind: "column", Schema: t.Schema, Table: t.Name, Name: r.Name}
-		for _, o := range c.Tables() {
+		for _, o := range c.referrers(refDependsOn, qname{t.Schema, t.Name}) {
 			if o.Kind != KindView && o.Kind != KindMaterializedView {
 				continue
 			}
@@ -124,8 +122,8 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 				out = append(out, ObjectRef{Kind: "column", Schema: t.Schema, Table: t.Name, Name: col.Name, NeedsCascade: true})
 			}
 		}
-		for _, s := range c.Sequences() {
-			if s.Schema == t.Schema && s.OwnedByTable == t.Name && s.OwnedByColumn == r.Name {
+		for _, s := range c.ownedSequences(qname{t.Schema, t.Name}) {
+			if s.OwnedByColumn == r.Name {
 				out = append(out, ObjectRef{Kind: "sequence", Schema: s.Schema, Name: s.Name})
 			}
 		}
@@ -182,7 +180,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 		if s == nil {
 			return nil
 		}
-		for _, t := range c.Tables() {
+		for _, t := range c.referrers(refNextval, qname{"", s.Name}) {
 			for _, col := range t.Columns {
 				if c.defaultSequence(t, col) == s {
 					out = append(out, ObjectRef{Kind: "default", Schema: t.Schema, Table: t.Name, Name: col.Name, NeedsCascade: true})
@@ -190,7 +188,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			}
 		}
 	case r.Kind == "type" || r.Kind == "domain":
-		for _, t := range c.Tables() {
+		for _, t := range c.referrers(refColumnType, qname{r.Schema, r.Name}) {
 			for _, col := range t.Columns {
 				if col.Type.Schema == r.Schema && col.Type.Name == r.Name {
 					out = append(out, ObjectRef{Kind: "column", Schema: t.Schema, Table: t.Name, Name: col.Name, NeedsCascade: true})
@@ -302,11 +300,9 @@ func (c *Catalog) removeObject(r ObjectRef) {
 		if c.tables[q] == nil {
 			return
 		}
-		delete(c.tables, q)
-		for sq, s := range c.sequences {
-			if s.Schema == r.Schema && s.OwnedByTable == r.Name {
-				delete(c.sequences, sq)
-			}
+		c.deleteTable(q)
+		for _, s := range c.ownedSequences(q) {
+			c.deleteSequence(qname{s.Schema, s.Name})
 		}
 	case r.Kind == "column":
 		t := c.tables[qname{r.Schema, r.Table}]
@@ -334,6 +330,7 @@ func (c *Catalog) removeObject(r ObjectRef) {
 			}
 		}
 		t.Indexes = keepI
+		c.touch(t)
 	case r.Kind == "constraint":
 		t := c.tables[qname{r.Schema, r.Table}]
 		if t == nil {
@@ -345,23 +342,27 @@ func (c *Catalog) removeObject(r ObjectRef) {
 				if k.Index != "" {
 					removeIndex(t, k.Index)
 				}
+				c.touch(t)
 				break
 			}
 		}
 	case r.Kind == "index":
 		if _, t := c.indexIn(r.Schema, r.Name); t != nil {
 			removeIndex(t, r.Name)
+			c.touch(t)
 		}
 	case r.Kind == "sequence":
-		delete(c.sequences, qname{r.Schema, r.Name})
+		c.deleteSequence(qname{r.Schema, r.Name})
 	case r.Kind == "default":
-		if col := c.tables[qname{r.Schema, r.Table}].Column(r.Name); col != nil {
+		t := c.tables[qname{r.Schema, r.Table}]
+		if col := t.Column(r.Name); col != nil {
 			col.Default, col.DefaultNode = "", nil
+			c.touch(t)
 		}
 	case r.Kind == "type":
 		delete(c.enums, qname{r.Schema, r.Name})
 	case r.Kind == "domain":
-		delete(c.domains, qname{r.Schema, r.Name})
+		c.deleteDomain(qname{r.Schema, r.Name})
 	case r.Kind == "schema":
 		delete(c.schemas, r.Name)
 	}

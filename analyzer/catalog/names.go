@@ -102,29 +102,13 @@ func (c *Catalog) relationNameTaken(schema, name string) bool {
 	if c.tables[qname{schema, name}] != nil || c.sequences[qname{schema, name}] != nil {
 		return true
 	}
-	ix, _ := c.indexIn(schema, name)
-	return ix != nil
+	return len(c.idx.refs[refIndexName][qname{schema, name}]) > 0
 }
 
 // constraintNameTaken mirrors ConstraintNameExists: any table or domain
 // constraint in the schema.
 func (c *Catalog) constraintNameTaken(schema, name string) bool {
-	for _, t := range c.tables {
-		if t.Schema == schema && t.Constraint(name) != nil {
-			return true
-		}
-	}
-	for _, d := range c.domains {
-		if d.Schema != schema {
-			continue
-		}
-		for _, k := range d.Constraints {
-			if k.Name == name {
-				return true
-			}
-		}
-	}
-	return false
+	return c.idx.constraints[qname{schema, name}] > 0
 }
 
 // chooseRelationName is PostgreSQL's ChooseRelationName.

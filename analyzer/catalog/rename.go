@@ -69,6 +69,7 @@ func (c *Catalog) rename(s *pg_query.RenameStmt) {
 					k.Name = newName
 				}
 			}
+			c.touchDomain(d)
 		}
 	}
 }
@@ -81,16 +82,31 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 	if old == nw {
 		return
 	}
+	// Gather everything that names the relation before its keys change.
+	fks := c.referrers(refForeignKey, old)
+	views := c.referrers(refDependsOn, old)
+	parts := c.referrers(refParent, old)
+	var attached [][]*Table
+	if old.schema != schema {
+		for _, ix := range t.Indexes {
+			attached = append(attached, c.referrers(refIndexParent, qname{old.schema, ix.Name}))
+		}
+	}
+	owned := c.ownedSequences(old)
+
 	c.ensureSchema(schema)
 	delete(c.tables, old)
 	t.Schema, t.Name = schema, name
-	c.tables[nw] = t
-	for _, o := range c.tables {
+	c.putTable(t)
+	for _, o := range fks {
 		for _, k := range o.Constraints {
 			if k.Kind == ForeignKey && k.RefSchema == old.schema && k.RefTable == old.name {
 				k.RefSchema, k.RefTable = schema, name
 			}
 		}
+		c.touch(o)
+	}
+	for _, o := range views {
 		for i, d := range o.DependsOn {
 			if isRelationKind(d.Kind) && d.Schema == old.schema && d.Name == old.name {
 				o.DependsOn[i].Schema, o.DependsOn[i].Name = schema, name
@@ -99,24 +115,33 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 				o.DependsOn[i].Schema, o.DependsOn[i].Table = schema, name
 			}
 		}
+		c.touch(o)
+	}
+	for _, o := range parts {
 		if o.parent == old {
 			o.parent = nw
 			o.PartitionOf = t.QualifiedName()
-		}
-		if old.schema != schema {
-			for _, ix := range o.Indexes {
-				if ix.parent.schema == old.schema && t.Index(ix.parent.name) != nil {
-					ix.parent.schema = schema
-				}
-			}
+			c.touch(o)
 		}
 	}
-	for _, seq := range c.Sequences() {
-		if seq.Schema == old.schema && seq.OwnedByTable == old.name {
-			seq.OwnedByTable = name
-			if old.schema != schema {
-				c.moveSequence(seq, schema, seq.Name)
+	for i, ix := range t.Indexes {
+		if i >= len(attached) {
+			break
+		}
+		for _, o := range attached[i] {
+			for _, x := range o.Indexes {
+				if x.parent == (qname{old.schema, ix.Name}) {
+					x.parent.schema = schema
+				}
 			}
+			c.touch(o)
+		}
+	}
+	for _, seq := range owned {
+		seq.OwnedByTable = name
+		c.touchSequence(seq)
+		if old.schema != schema {
+			c.moveSequence(seq, schema, seq.Name)
 		}
 	}
 }
@@ -127,19 +152,24 @@ func (c *Catalog) moveSequence(seq *Sequence, schema, name string) {
 	if c.relationNameTaken(schema, name) {
 		return
 	}
-	var users []*Column
-	for _, t := range c.tables {
+	type user struct {
+		t   *Table
+		col *Column
+	}
+	var users []user
+	for _, t := range c.referrers(refNextval, qname{"", seq.Name}) {
 		for _, col := range t.Columns {
 			if c.defaultSequence(t, col) == seq {
-				users = append(users, col)
+				users = append(users, user{t, col})
 			}
 		}
 	}
-	delete(c.sequences, qname{seq.Schema, seq.Name})
+	c.deleteSequence(qname{seq.Schema, seq.Name})
 	seq.Schema, seq.Name = schema, name
-	c.sequences[qname{schema, name}] = seq
-	for _, col := range users {
-		c.setSequenceDefault(col, schema, name)
+	c.putSequence(seq)
+	for _, u := range users {
+		c.setSequenceDefault(u.col, schema, name)
+		c.touch(u.t)
 	}
 }
 
@@ -154,12 +184,14 @@ func (c *Catalog) renameIndex(t *Table, ix *Index, name string) {
 		}
 		ix.Constraint = name
 	}
-	for _, o := range c.tables {
+	c.touch(t)
+	for _, o := range c.referrers(refIndexParent, old) {
 		for _, x := range o.Indexes {
 			if x.parent == old {
 				x.parent.name = name
 			}
 		}
+		c.touch(o)
 	}
 }
 
@@ -187,20 +219,23 @@ func (c *Catalog) renameColumn(t *Table, old, name string) {
 			k.NotNullColumn = name
 		}
 	}
-	for _, o := range c.tables {
+	self := qname{t.Schema, t.Name}
+	for _, o := range c.referrers(refForeignKey, self) {
 		for _, k := range o.Constraints {
 			if k.Kind == ForeignKey && k.RefSchema == t.Schema && k.RefTable == t.Name {
 				renameIn(k.RefColumns, old, name)
 			}
 		}
+	}
+	for _, o := range c.referrers(refDependsOn, self) {
 		for i, d := range o.DependsOn {
 			if d.Kind == "column" && d.Schema == t.Schema && d.Table == t.Name && d.Name == old {
 				o.DependsOn[i].Name = name
 			}
 		}
 	}
-	for _, seq := range c.sequences {
-		if seq.Schema == t.Schema && seq.OwnedByTable == t.Name && seq.OwnedByColumn == old {
+	for _, seq := range c.ownedSequences(self) {
+		if seq.OwnedByColumn == old {
 			seq.OwnedByColumn = name
 		}
 	}
@@ -233,6 +268,7 @@ func (c *Catalog) renameConstraint(t *Table, old, name string) {
 		}
 	}
 	k.Name = name
+	c.touch(t)
 	// Inherited CHECK constraints are renamed in the partitions too.
 	if k.Kind == Check {
 		for _, p := range c.Partitions(t) {
@@ -281,19 +317,20 @@ func (c *Catalog) moveType(old, nw qname) {
 		e.Schema, e.Name = nw.schema, nw.name
 		c.enums[nw] = e
 	} else if d := c.domains[old]; d != nil {
-		delete(c.domains, old)
+		c.deleteDomain(old)
 		d.Schema, d.Name = nw.schema, nw.name
-		c.domains[nw] = d
+		c.putDomain(d)
 	} else {
 		return
 	}
 	c.ensureSchema(nw.schema)
-	for _, t := range c.tables {
+	for _, t := range c.referrers(refColumnType, old) {
 		for _, col := range t.Columns {
 			if col.Type.Schema == old.schema && col.Type.Name == old.name {
 				col.Type.Schema, col.Type.Name = nw.schema, nw.name
 			}
 		}
+		c.touch(t)
 	}
 	for _, d := range c.domains {
 		if d.BaseType.Schema == old.schema && d.BaseType.Name == old.name {

@@ -126,7 +126,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt, foreign bool) {
 		}
 	}
 	c.ensureSchema(schema)
-	c.tables[qname{schema, name}] = t
+	c.putTable(t)
 	for _, p := range posts {
 		p()
 	}
@@ -138,7 +138,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt, foreign bool) {
 			if k.Kind == Check && !k.NoInherit && t.Constraint(k.Name) == nil {
 				nk := k.clone()
 				nk.Origin = c.origin()
-				t.Constraints = append(t.Constraints, nk)
+				c.addConstraint(t, nk)
 			}
 		}
 	}
@@ -190,8 +190,8 @@ func (c *Catalog) columnFromDef(t *Table, cd *pg_query.ColumnDef, q *conQueue) (
 		seqName := c.chooseRelationName(t.Name, col.Name, "seq", seqSchema, false)
 		c.setSequenceDefault(col, seqSchema, seqName)
 		return col, func() {
-			c.sequences[qname{seqSchema, seqName}] = &Sequence{Schema: seqSchema, Name: seqName,
-				OwnedByTable: t.Name, OwnedByColumn: col.Name, Origin: c.origin()}
+			c.putSequence(&Sequence{Schema: seqSchema, Name: seqName,
+				OwnedByTable: t.Name, OwnedByColumn: col.Name, Origin: c.origin()})
 		}
 	}
 	if identity {
@@ -287,8 +287,8 @@ func (c *Catalog) createIdentitySequence(t *Table, col *Column, explicit *pg_que
 	if name == "" || c.relationNameTaken(schema, name) {
 		name = c.chooseRelationName(t.Name, col.Name, "seq", schema, false)
 	}
-	c.sequences[qname{schema, name}] = &Sequence{Schema: schema, Name: name, OwnedByTable: t.Name,
-		OwnedByColumn: col.Name, Identity: true, Origin: c.origin()}
+	c.putSequence(&Sequence{Schema: schema, Name: name, OwnedByTable: t.Name,
+		OwnedByColumn: col.Name, Identity: true, Origin: c.origin()})
 }
 
 // setSequenceDefault gives col the default that serial produces, spelled as
@@ -350,7 +350,7 @@ func (c *Catalog) likeClause(t *Table, like *pg_query.TableLikeClause) func() {
 					nk := k.clone()
 					nk.Validated = true
 					nk.Origin = c.origin()
-					t.Constraints = append(t.Constraints, nk)
+					c.addConstraint(t, nk)
 				}
 			}
 		}
@@ -408,7 +408,7 @@ func (c *Catalog) addCheck(t *Table, p pendingCon, valid bool) {
 	con := &Constraint{Name: name, Kind: Check, Columns: refs, Validated: valid, Check: deparseExpr(expr),
 		CheckNode: expr, NotNullColumn: notNullCheckColumn(expr), NoInherit: k.GetIsNoInherit(),
 		Deferrable: k.GetDeferrable(), InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
-	t.Constraints = append(t.Constraints, con)
+	c.addConstraint(t, con)
 	if !con.NoInherit {
 		c.inheritCheck(t, con)
 	}
@@ -421,7 +421,7 @@ func (c *Catalog) inheritCheck(t *Table, con *Constraint) {
 		}
 		nk := con.clone()
 		nk.Origin = c.origin()
-		p.Constraints = append(p.Constraints, nk)
+		c.addConstraint(p, nk)
 		c.inheritCheck(p, nk)
 	}
 }
@@ -606,6 +606,7 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 	}
 	t.Indexes = append(t.Indexes, ix)
 	t.Constraints = append(t.Constraints, con)
+	c.touch(t)
 	for _, part := range c.Partitions(t) {
 		c.attachOrCreateIndex(part, t, ix, keyNames)
 	}
@@ -642,7 +643,7 @@ func (c *Catalog) constraintUsingIndex(t *Table, k *pg_query.Constraint, kind Co
 			}
 		}
 	}
-	t.Constraints = append(t.Constraints, con)
+	c.addConstraint(t, con)
 }
 
 func fkAction(a string) string {
@@ -697,7 +698,7 @@ func (c *Catalog) addForeignKey(t *Table, p pendingCon, valid bool) {
 		RefTable: refName, RefColumns: refCols, OnDelete: fkAction(k.GetFkDelAction()),
 		OnUpdate: fkAction(k.GetFkUpdAction()), Deferrable: k.GetDeferrable(),
 		InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
-	t.Constraints = append(t.Constraints, con)
+	c.addConstraint(t, con)
 	for _, part := range c.Partitions(t) {
 		c.cloneForeignKey(part, con)
 	}
@@ -717,7 +718,7 @@ func (c *Catalog) cloneForeignKey(p *Table, k *Constraint) {
 	if p.Constraint(k.Name) != nil {
 		nk.Name = c.chooseConstraintName(p.Name, nameAddition(k.Columns), "fkey", p.Schema, nil)
 	}
-	p.Constraints = append(p.Constraints, nk)
+	c.addConstraint(p, nk)
 	for _, sub := range c.Partitions(p) {
 		c.cloneForeignKey(sub, nk)
 	}
@@ -773,6 +774,7 @@ func (c *Catalog) attachOrCreateIndex(p *Table, parent *Table, pix *Index, keyNa
 	for _, ix := range p.Indexes {
 		if ix.parent.name == "" && indexesMatch(ix, pix) && (pix.Constraint == "" || ix.Constraint != "") {
 			ix.parent = pq
+			c.touch(p)
 			return
 		}
 	}
@@ -813,6 +815,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 		}
 	}
 	t.Indexes = append(t.Indexes, child)
+	c.touch(t)
 	if t.Kind == KindPartitionedTable {
 		for _, sub := range c.Partitions(t) {
 			c.attachOrCreateIndex(sub, t, child, keyNames)
@@ -891,7 +894,7 @@ func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: s.GetUnique(), NullsNotDistinct: s.GetNullsNotDistinct(),
 		Method: method, Where: deparseExpr(s.GetWhereClause()), WhereNode: s.GetWhereClause(), Valid: true,
 		Concurrently: s.GetConcurrent(), Origin: c.origin(), exprColumns: exprColumns(keys, s.GetWhereClause())}
-	t.Indexes = append(t.Indexes, ix)
+	c.addIndex(t, ix)
 	if t.Kind == KindPartitionedTable {
 		if !rv.GetInh() {
 			// CREATE INDEX ON ONLY: invalid until every partition's index is

@@ -26,7 +26,7 @@ func (c *Catalog) createView(v *pg_query.ViewStmt) {
 	}
 	c.fillFromQuery(t, v.GetQuery(), stringList(v.GetAliases()))
 	c.ensureSchema(schema)
-	c.tables[qname{schema, t.Name}] = t
+	c.putTable(t)
 }
 
 func (c *Catalog) createTableAs(s *pg_query.CreateTableAsStmt) {
@@ -52,7 +52,7 @@ func (c *Catalog) createTableAs(s *pg_query.CreateTableAsStmt) {
 		t.Query, t.Definition, t.DependsOn = nil, "", nil
 	}
 	c.ensureSchema(schema)
-	c.tables[qname{schema, t.Name}] = t
+	c.putTable(t)
 }
 
 // queryScope is what the FROM clauses of a query make visible.

@@ -1,0 +1,334 @@
+package catalog
+
+import "sort"
+
+// The model links objects by name, and PostgreSQL's naming rules ask
+// questions about a whole schema ("is this relation or constraint name
+// taken?", "which foreign keys point at this table?"). Answering them by
+// scanning every table made replaying a history quadratic, so the catalog
+// keeps reverse indexes next to the objects.
+//
+// Each table, domain and sequence remembers the keys it contributed. After
+// any change to one of them, touch (touchDomain, touchSequence) withdraws
+// those keys and adds the current ones: the cost is the size of that one
+// object, and an index can never keep a key that the object no longer has.
+// A table or sequence that is no longer in the catalog's maps contributes
+// nothing, so dropping is the same operation as changing.
+
+// refKind names a reverse index over tables.
+type refKind int
+
+const (
+	// refIndexName: (schema, index name) -> the table the index is on.
+	refIndexName refKind = iota
+	// refForeignKey: (RefSchema, RefTable) -> tables with a foreign key to
+	// it, including keys to relations the model does not know yet.
+	refForeignKey
+	// refDependsOn: relation -> views that read it or one of its columns.
+	refDependsOn
+	// refParent: partitioned table -> its partitions.
+	refParent
+	// refIndexParent: (schema, partitioned index) -> tables with an index
+	// attached to it.
+	refIndexParent
+	// refNextval: ("", sequence name as written in nextval()) -> tables
+	// with such a column default. The schema is left out because an
+	// unqualified name resolves against the table's schema at lookup time.
+	refNextval
+	// refColumnType: type -> tables with a column of that type.
+	refColumnType
+	refKinds
+)
+
+// refCounts counts how many of a table's objects contribute the same key,
+// so that withdrawing one contribution keeps the others.
+type refCounts map[*Table]int
+
+type indexes struct {
+	refs [refKinds]map[qname]refCounts
+	// constraints counts table and domain constraints per (schema, name):
+	// PostgreSQL allows the same name on two tables, and ChooseConstraintName
+	// only needs to know whether any has it.
+	constraints map[qname]int
+	// owned: (schema, table) -> sequences OWNED BY a column of it.
+	owned map[qname]map[*Sequence]struct{}
+}
+
+func newIndexes() indexes {
+	ix := indexes{constraints: map[qname]int{}, owned: map[qname]map[*Sequence]struct{}{}}
+	for k := range ix.refs {
+		ix.refs[k] = map[qname]refCounts{}
+	}
+	return ix
+}
+
+// tableKeys is what a table contributed to the indexes when last touched.
+type tableKeys struct {
+	refs        [refKinds][]qname
+	constraints []qname
+}
+
+// tableContribution lists the keys t contributes in its current state.
+// Duplicates are kept: they are counted.
+func tableContribution(t *Table, k *tableKeys) {
+	for _, ix := range t.Indexes {
+		k.refs[refIndexName] = append(k.refs[refIndexName], qname{t.Schema, ix.Name})
+		if ix.parent.name != "" {
+			k.refs[refIndexParent] = append(k.refs[refIndexParent], ix.parent)
+		}
+	}
+	for _, con := range t.Constraints {
+		k.constraints = append(k.constraints, qname{t.Schema, con.Name})
+		if con.Kind == ForeignKey {
+			k.refs[refForeignKey] = append(k.refs[refForeignKey], qname{con.RefSchema, con.RefTable})
+		}
+	}
+	for _, d := range t.DependsOn {
+		switch {
+		case isRelationKind(d.Kind):
+			k.refs[refDependsOn] = append(k.refs[refDependsOn], qname{d.Schema, d.Name})
+		case d.Kind == "column":
+			k.refs[refDependsOn] = append(k.refs[refDependsOn], qname{d.Schema, d.Table})
+		}
+	}
+	if t.parent.name != "" {
+		k.refs[refParent] = append(k.refs[refParent], t.parent)
+	}
+	for _, col := range t.Columns {
+		if _, name, ok := nextvalSequence(col.DefaultNode); ok {
+			k.refs[refNextval] = append(k.refs[refNextval], qname{"", name})
+		}
+		k.refs[refColumnType] = append(k.refs[refColumnType], qname{col.Type.Schema, col.Type.Name})
+	}
+}
+
+func (c *Catalog) withdrawTable(t *Table) {
+	k := t.keys
+	if k == nil {
+		return
+	}
+	for kind := range k.refs {
+		m := c.idx.refs[kind]
+		for _, q := range k.refs[kind] {
+			rc := m[q]
+			if rc[t] <= 1 {
+				delete(rc, t)
+				if len(rc) == 0 {
+					delete(m, q)
+				}
+			} else {
+				rc[t]--
+			}
+		}
+		k.refs[kind] = k.refs[kind][:0]
+	}
+	c.dropConstraintNames(k.constraints)
+	k.constraints = k.constraints[:0]
+}
+
+func (c *Catalog) dropConstraintNames(names []qname) {
+	for _, q := range names {
+		if c.idx.constraints[q] <= 1 {
+			delete(c.idx.constraints, q)
+		} else {
+			c.idx.constraints[q]--
+		}
+	}
+}
+
+// touch brings the indexes up to date with t after any change to its name,
+// schema, columns (names aside), constraints, indexes, view dependencies or
+// partition parent. It must run before the next lookup that could see the
+// change, because PostgreSQL's name choices inside one statement see the
+// objects created earlier in it.
+func (c *Catalog) touch(t *Table) {
+	if t == nil {
+		return
+	}
+	c.withdrawTable(t)
+	if c.tables[qname{t.Schema, t.Name}] != t {
+		return
+	}
+	if t.keys == nil {
+		t.keys = &tableKeys{}
+	}
+	k := t.keys
+	tableContribution(t, k)
+	for kind := range k.refs {
+		m := c.idx.refs[kind]
+		for _, q := range k.refs[kind] {
+			rc := m[q]
+			if rc == nil {
+				rc = refCounts{}
+				m[q] = rc
+			}
+			rc[t]++
+		}
+	}
+	for _, q := range k.constraints {
+		c.idx.constraints[q]++
+	}
+}
+
+// touchDomain is touch for a domain's constraint names.
+func (c *Catalog) touchDomain(d *Domain) {
+	c.dropConstraintNames(d.constraintKeys)
+	d.constraintKeys = d.constraintKeys[:0]
+	if c.domains[qname{d.Schema, d.Name}] != d {
+		return
+	}
+	for _, k := range d.Constraints {
+		q := qname{d.Schema, k.Name}
+		d.constraintKeys = append(d.constraintKeys, q)
+		c.idx.constraints[q]++
+	}
+}
+
+// touchSequence is touch for a sequence's owner.
+func (c *Catalog) touchSequence(s *Sequence) {
+	if s.ownedIndexed {
+		if set := c.idx.owned[s.ownedKey]; set != nil {
+			delete(set, s)
+			if len(set) == 0 {
+				delete(c.idx.owned, s.ownedKey)
+			}
+		}
+		s.ownedIndexed = false
+	}
+	if s.OwnedByTable == "" || c.sequences[qname{s.Schema, s.Name}] != s {
+		return
+	}
+	s.ownedKey = qname{s.Schema, s.OwnedByTable}
+	s.ownedIndexed = true
+	set := c.idx.owned[s.ownedKey]
+	if set == nil {
+		set = map[*Sequence]struct{}{}
+		c.idx.owned[s.ownedKey] = set
+	}
+	set[s] = struct{}{}
+}
+
+// putTable registers t under its name; a relation it displaces stops
+// contributing.
+func (c *Catalog) putTable(t *Table) {
+	q := qname{t.Schema, t.Name}
+	old := c.tables[q]
+	c.tables[q] = t
+	if old != nil && old != t {
+		c.touch(old)
+	}
+	c.touch(t)
+}
+
+func (c *Catalog) deleteTable(q qname) {
+	if t := c.tables[q]; t != nil {
+		delete(c.tables, q)
+		c.touch(t)
+	}
+}
+
+func (c *Catalog) putSequence(s *Sequence) {
+	q := qname{s.Schema, s.Name}
+	old := c.sequences[q]
+	c.sequences[q] = s
+	if old != nil && old != s {
+		c.touchSequence(old)
+	}
+	c.touchSequence(s)
+}
+
+func (c *Catalog) deleteSequence(q qname) {
+	if s := c.sequences[q]; s != nil {
+		delete(c.sequences, q)
+		c.touchSequence(s)
+	}
+}
+
+func (c *Catalog) putDomain(d *Domain) {
+	q := qname{d.Schema, d.Name}
+	old := c.domains[q]
+	c.domains[q] = d
+	if old != nil && old != d {
+		c.touchDomain(old)
+	}
+	c.touchDomain(d)
+}
+
+func (c *Catalog) deleteDomain(q qname) {
+	if d := c.domains[q]; d != nil {
+		delete(c.domains, q)
+		c.touchDomain(d)
+	}
+}
+
+// addConstraint and addIndex append to t and keep the indexes current.
+func (c *Catalog) addConstraint(t *Table, k *Constraint) {
+	t.Constraints = append(t.Constraints, k)
+	c.touch(t)
+}
+
+func (c *Catalog) addIndex(t *Table, ix *Index) {
+	t.Indexes = append(t.Indexes, ix)
+	c.touch(t)
+}
+
+// referrers lists the tables that contribute key q to an index, ordered by
+// schema and name as Tables() orders them, so that results built from them
+// come out in the order a scan of every table would give.
+func (c *Catalog) referrers(kind refKind, q qname) []*Table {
+	rc := c.idx.refs[kind][q]
+	if len(rc) == 0 {
+		return nil
+	}
+	out := make([]*Table, 0, len(rc))
+	for t := range rc {
+		out = append(out, t)
+	}
+	sortTables(out)
+	return out
+}
+
+func sortTables(ts []*Table) {
+	sort.Slice(ts, func(i, j int) bool {
+		return lessQ(qname{ts[i].Schema, ts[i].Name}, qname{ts[j].Schema, ts[j].Name})
+	})
+}
+
+// ownedSequences lists the sequences owned by a column of the table q, in
+// Sequences() order.
+func (c *Catalog) ownedSequences(q qname) []*Sequence {
+	set := c.idx.owned[q]
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]*Sequence, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
+	})
+	return out
+}
+
+// reindex rebuilds every index from the model, for a fresh copy.
+func (c *Catalog) reindex() {
+	c.idx = newIndexes()
+	for _, t := range c.tables {
+		t.keys = nil
+		c.touch(t)
+	}
+	for _, d := range c.domains {
+		d.constraintKeys = nil
+		c.touchDomain(d)
+	}
+	for _, s := range c.sequences {
+		s.ownedIndexed = false
+		c.touchSequence(s)
+	}
+}
+
+// testHookApplied, set by this package's tests, runs after every statement
+// Apply handles, so that every test also checks the indexes against a scan
+// of the model.
+var testHookApplied func(*Catalog)
