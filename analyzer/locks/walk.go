@@ -1,0 +1,38 @@
+package locks
+
+import (
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// walk visits every Node below n (n included) depth first; fn returning
+// false skips the node's children. Reflection keeps it complete for every
+// node type the parser can produce.
+func walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
+	if n == nil {
+		return
+	}
+	visit(n.ProtoReflect(), fn)
+}
+
+func visit(m protoreflect.Message, fn func(*pg_query.Node) bool) {
+	if node, ok := m.Interface().(*pg_query.Node); ok {
+		if node == nil || !fn(node) {
+			return
+		}
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				visit(l.Get(i).Message(), fn)
+			}
+			return true
+		}
+		visit(v.Message(), fn)
+		return true
+	})
+}
