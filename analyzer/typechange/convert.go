@@ -160,7 +160,7 @@ func convertEnum(from, to typ, explicit bool) conv {
 func convertUser(from, to typ, explicit bool) conv {
 	if from.kind == kindUser && to.isString() {
 		// Any type converts to a string type through its output function.
-		c := conv{mech: mechFunc, why: "converts every value to its text form"}
+		c := conv{mech: mechFunc, why: fmt.Sprintf("converts every value of %s, a type that is not known here, through its text form, so a rewrite is assumed", from.sql())}
 		lengthTo(&c, 0, to, explicit, "values whose text form is longer than")
 		return c
 	}

@@ -88,6 +88,11 @@ var rows = []row{
 	{old: "varchar(10)", new: "text", using: "c::text", effect: Metadata, fit: []string{"'abc'"}},
 	{old: "varchar(10)", new: "varchar(20)", using: "c", effect: Metadata, fit: []string{"'abc'"}},
 	{old: "varchar(10)", new: "varchar(20)", using: "lower(c)", effect: Rewrite, fit: []string{"'abc'"}},
+	{old: "varchar(10)", new: "varchar(20)", using: "o::varchar(20)", effect: Rewrite, fit: []string{"'abc'"}},
+	{old: "varchar(10)", new: "varchar(20)", using: `c COLLATE "C"`, effect: Metadata, fit: []string{"'abc'"}},
+	{old: "varchar(10)", new: "text", using: `c::text COLLATE "C"`, effect: Metadata, fit: []string{"'abc'"}},
+	{old: "text", new: "varchar(20)", using: "c::varchar(20)::text", effect: Rewrite, narrowing: true,
+		loss: "values longer than 20 characters are cut to 20", fit: []string{xs(20)}, lossy: [][2]string{{xs(30), strings.Repeat("x", 20)}}},
 	{old: "char(5)", new: "char(10)", effect: Rewrite, fit: []string{"'abc'"}},
 	{old: "char(10)", new: "char(5)", effect: Rewrite, narrowing: true,
 		fails: "values longer than 5 characters (not counting trailing spaces)", fit: []string{"'abc'"}, bad: []string{"'abcdef'"}},
@@ -458,6 +463,23 @@ func TestVersionRowsComeInPairs(t *testing.T) {
 	for _, r := range rows {
 		if r.ver != 0 && !at15[key(r)] {
 			t.Errorf("%s has no PostgreSQL 15 row", r.name())
+		}
+	}
+}
+
+// Without the catalog, enums and domains are user types this package
+// cannot see into: the answer is a conservative rewrite that says so.
+func TestUserTypesWithoutCatalog(t *testing.T) {
+	for _, r := range []row{
+		{old: "dtext", new: "text"},
+		{old: "text", new: "dtext"},
+		{old: "mood", new: "text"},
+		{old: "varchar(10)", new: "mood"},
+		{old: "dv", new: "citext"},
+	} {
+		v := classifyRow(t, r, nil)
+		if v.Effect != Rewrite || v.Narrowing || v.NoImplicitCast || v.FailsWhen != "" || v.SilentLoss != "" || !strings.Contains(v.Reason, "not known") {
+			t.Errorf("%s: %+v", r.name(), v)
 		}
 	}
 }

@@ -63,10 +63,16 @@ type Verdict struct {
 	// scale, timestamptz -> timestamp, float8 -> float4, text -> enum, ...).
 	Narrowing bool
 	// FailsWhen describes the existing data that makes PostgreSQL raise an
-	// error and roll back: "values longer than 50 characters".
+	// error and roll back: "values longer than 50 characters". Parts are
+	// joined by "; ". It can be set without Narrowing when the failure
+	// comes from an index or a domain constraint rather than the type
+	// ("a unique index on the column holds values that differ only in
+	// letter case"), and starts with "always" when USING casts between
+	// types PostgreSQL has no cast for.
 	FailsWhen string
 	// SilentLoss describes what changes without an error: a cutting USING
-	// cast, numeric rounding, time zone reinterpretation.
+	// cast, numeric rounding, time zone reinterpretation. Parts are joined
+	// by "; ".
 	SilentLoss string
 	// NoImplicitCast: PostgreSQL refuses the change without USING
 	// ("column cannot be cast automatically to type X"). Effect is then
@@ -189,6 +195,9 @@ func usingSteps(from, to typ, ops []op, e env) ([]conv, *Verdict) {
 		case opCast:
 			next := resolve(o.t, e.cat)
 			c = convert(cur, next, true, e)
+			if m := cur.maxLen(); cur.isString() && next.isString() && m > 0 && (next.maxLen() == 0 || next.maxLen() > m) {
+				next.semMax = m
+			}
 			if c.mech == mechNoPath {
 				return nil, &Verdict{
 					Effect:    Rewrite,

@@ -34,6 +34,9 @@ type typ struct {
 	// column reads as its base type without the base's typmod), so no
 	// length check on it can be skipped.
 	modsUnknown bool
+	// semMax bounds the length of string values a USING already cut,
+	// even after a cast to an unlimited string type.
+	semMax int64
 	// dom is a domain's base type, and domChecks whether the domain has
 	// NOT NULL or CHECK constraints.
 	dom       *typ
@@ -140,6 +143,13 @@ func (t typ) maxLen() int64 {
 	if t.array {
 		return 0
 	}
+	if n := t.declaredLen(); t.semMax > 0 && (n == 0 || n > t.semMax) {
+		return t.semMax
+	}
+	return t.declaredLen()
+}
+
+func (t typ) declaredLen() int64 {
 	switch t.base {
 	case "varchar", "bpchar", "bit", "varbit":
 		if n := t.mod(0); n > 0 {

@@ -49,6 +49,11 @@ func parseUsing(n *pg_query.Node, column string) (ops []op, ok bool) {
 		}
 		return nil, true
 	}
+	if cc := n.GetCollateClause(); cc != nil {
+		// The planner turns COLLATE into a RelabelType, which keeps the heap
+		// (measured); the column's collation comes from the ALTER itself.
+		return parseUsing(cc.GetArg(), column)
+	}
 	if tc := n.GetTypeCast(); tc != nil {
 		inner, ok := parseUsing(tc.GetArg(), column)
 		if !ok || tc.GetTypeName() == nil {
