@@ -335,38 +335,88 @@ func TestTimeZonesAgainstPostgres(t *testing.T) {
 	})
 }
 
-// TestExpressionIndexesRebuilt backs the Metadata documentation: even a
-// catalog-only change rebuilds expression and partial indexes on the column.
-func TestExpressionIndexesRebuilt(t *testing.T) {
+// TestDependentsOfCheapChanges backs the Effect documentation: even a
+// catalog-only change rebuilds expression and partial indexes on the column
+// and re-validates CHECK constraints, and a change of equality operator
+// re-validates foreign keys.
+func TestDependentsOfCheapChanges(t *testing.T) {
 	withDatabase(t, func(ctx context.Context, conn *pgx.Conn, version int) {
 		for _, s := range []string{
 			"CREATE TABLE e (c varchar(10), o int)",
+			"CREATE TABLE k (c varchar(10) CHECK (c <> ''), o int)",
+			"INSERT INTO k SELECT 'a', g FROM generate_series(1, 100) g",
 			"CREATE INDEX e_plain ON e (c)",
 			"CREATE INDEX e_expr ON e (lower(c))",
 			"CREATE INDEX e_part ON e (o) WHERE c IS NOT NULL",
-			"INSERT INTO e VALUES ('a', 1)",
+			"INSERT INTO e SELECT 'a', g FROM generate_series(1, 100) g",
+			"CREATE TABLE p (id varchar(10) PRIMARY KEY)",
+			"INSERT INTO p VALUES ('a')",
+			"CREATE TABLE f (c varchar(10) REFERENCES p, o int)",
+			"INSERT INTO f SELECT 'a', g FROM generate_series(1, 100) g",
 		} {
 			if _, err := conn.Exec(ctx, s); err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s: %v", s, err)
 			}
 		}
+		// scanned runs the ALTER and reports the rows its scans read from
+		// the table, then rolls back.
+		scanned := func(table, alter string, fn func(tx pgx.Tx)) int64 {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback(ctx) }()
+			read := func() int64 {
+				var n int64
+				if err := tx.QueryRow(ctx, "SELECT seq_tup_read FROM pg_stat_xact_all_tables WHERE relid = $1::regclass", table).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			// Counters not yet flushed from earlier statements show up
+			// too, so only the difference counts.
+			n0 := read()
+			if _, err := tx.Exec(ctx, alter); err != nil {
+				t.Fatalf("%s: %v", alter, err)
+			}
+			n := read() - n0
+			if fn != nil {
+				fn(tx)
+			}
+			return n
+		}
+
 		rels := []string{"e", "e_plain", "e_expr", "e_part"}
 		before := map[string]uint32{}
 		for _, r := range rels {
 			before[r] = filenode(ctx, t, conn, r)
 		}
-		if _, err := conn.Exec(ctx, "ALTER TABLE e ALTER COLUMN c TYPE varchar(20)"); err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]bool{"e": false, "e_plain": false, "e_expr": true, "e_part": true}
-		for _, r := range rels {
-			if got := filenode(ctx, t, conn, r) != before[r]; got != want[r] {
-				t.Errorf("%s rebuilt = %v, want %v", r, got, want[r])
+		scanned("e", "ALTER TABLE e ALTER COLUMN c TYPE varchar(20)", func(tx pgx.Tx) {
+			want := map[string]bool{"e": false, "e_plain": false, "e_expr": true, "e_part": true}
+			for _, r := range rels {
+				if got := filenode(ctx, t, tx, r) != before[r]; got != want[r] {
+					t.Errorf("%s rebuilt = %v, want %v", r, got, want[r])
+				}
 			}
+		})
+		if n := scanned("k", "ALTER TABLE k ALTER COLUMN c TYPE varchar(20)", nil); n != 100 {
+			t.Errorf("the CHECK constraint's re-validation read %d rows, want 100", n)
 		}
-		v := Classify(catalog.Type{Schema: "pg_catalog", Name: "varchar", Mods: []int32{10}}, catalog.Type{Schema: "pg_catalog", Name: "varchar", Mods: []int32{20}}, Options{PostgresVersion: version})
-		if v.Effect != Metadata {
-			t.Errorf("Classify: %+v", v)
+		if n := scanned("f", "ALTER TABLE f ALTER COLUMN c TYPE varchar(20)", nil); n != 0 {
+			t.Errorf("varchar(10) -> varchar(20) re-validated the foreign key (%d rows read)", n)
+		}
+		if n := scanned("f", "ALTER TABLE f ALTER COLUMN c TYPE bpchar", nil); n != 100 {
+			t.Errorf("varchar(10) -> bpchar read %d rows of the referencing table, want 100 for the foreign key's re-validation", n)
+		}
+
+		vc := func(n int32) catalog.Type {
+			return catalog.Type{Schema: "pg_catalog", Name: "varchar", Mods: []int32{n}}
+		}
+		if v := Classify(vc(10), vc(20), Options{PostgresVersion: version}); v.Effect != Metadata {
+			t.Errorf("Classify varchar(10) -> varchar(20): %+v", v)
+		}
+		if v := Classify(vc(10), catalog.Type{Schema: "pg_catalog", Name: "bpchar"}, Options{PostgresVersion: version}); v.Effect != IndexRebuild {
+			t.Errorf("Classify varchar(10) -> bpchar: %+v", v)
 		}
 	})
 }
