@@ -43,8 +43,8 @@ type typ struct {
 	domChecks bool
 }
 
-// builtin lists the pg_catalog names this package reasons about. Other
-// pg_catalog types still get the generic cast rules.
+// builtin lists pg_catalog names that count as builtin even when the type
+// carries no schema, as in a Type built by hand.
 var builtin = map[string]bool{
 	"int2": true, "int4": true, "int8": true, "float4": true, "float8": true,
 	"numeric": true, "money": true, "varchar": true, "bpchar": true, "text": true,
@@ -212,7 +212,7 @@ func intDigits(base string) int64 {
 }
 
 // numSpec describes the numbers a numeric value can hold: digits before
-// the decimal point and after it; bounded reports whether either is limited.
+// the decimal point and after it.
 type numSpec struct {
 	intDigits int64 // -1: unlimited
 	scale     int64 // -1: unlimited
