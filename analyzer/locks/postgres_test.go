@@ -216,6 +216,14 @@ var liveCases = []liveCase{
 	{setup: `CREATE DOMAIN positive AS int; ALTER TABLE t ADD COLUMN p positive`, sql: `ALTER DOMAIN positive ADD CONSTRAINT positive_chk CHECK (VALUE > 0)`},
 	{setup: `CREATE DOMAIN positive AS int; ALTER TABLE t ADD COLUMN p positive`, sql: `ALTER DOMAIN positive ADD CONSTRAINT positive_chk CHECK (VALUE > 0) NOT VALID`},
 	{setup: `ALTER TABLE t ADD COLUMN m mood`, sql: `DROP TYPE mood CASCADE`},
+	{sql: `EXPLAIN UPDATE t SET amount = amount`},
+	{sql: `EXPLAIN ANALYZE UPDATE t SET amount = amount`},
+	{sql: `WITH src AS (SELECT id, status FROM t) INSERT INTO mp_2 SELECT * FROM src`},
+	{sql: `UPDATE t SET amount = p.id FROM parent p WHERE p.id = t.status`, dml: true},
+	{sql: `CREATE SCHEMA app CREATE TABLE x (id int REFERENCES public.parent)`},
+	{setup: `CREATE SCHEMA app; CREATE TABLE app.x (id int PRIMARY KEY)`, sql: `DROP SCHEMA app CASCADE`},
+	{sql: `CREATE PUBLICATION pub FOR TABLE t`},
+	{sql: `COPY t TO STDOUT`},
 	{sql: `DO $$ BEGIN PERFORM 1 FROM t; END $$`},
 }
 
@@ -295,10 +303,17 @@ func TestAgainstPostgres(t *testing.T) {
 // resetSchema rebuilds the public schema from scratch, committed, so every
 // case starts from the same tables.
 func resetSchema(ctx context.Context, conn *pgx.Conn, setup string) error {
-	_, err := conn.Exec(ctx, `RESET ALL; DROP SCHEMA IF EXISTS other CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public;
+	_, err := conn.Exec(ctx, `RESET ALL; DROP SCHEMA IF EXISTS other, app CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public;
 CREATE FUNCTION public.trg_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;`+setup)
 	return err
 }
+
+// Relations are named as the expectations spell them: bare in public,
+// schema-qualified elsewhere.
+const (
+	relName    = `CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END`
+	userSchema = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'`
+)
 
 func measure(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) observed {
 	t.Helper()
@@ -325,8 +340,8 @@ func measure(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) obse
 		kind     string
 		filenode *uint32
 	}
-	rows, err := tx.Query(ctx, `SELECT c.oid, c.relname, c.relkind::text, pg_relation_filenode(c.oid)
-		FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace`)
+	rows, err := tx.Query(ctx, `SELECT c.oid, `+relName+`, c.relkind::text, pg_relation_filenode(c.oid)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+userSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +377,8 @@ func measure(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) obse
 	}
 	scans := func() map[string][2]int64 {
 		out := map[string][2]int64{}
-		rows, err := tx.Query(ctx, `SELECT relname, seq_scan, seq_tup_read FROM pg_stat_xact_all_tables WHERE schemaname = 'public'`)
+		rows, err := tx.Query(ctx, `SELECT CASE WHEN schemaname = 'public' THEN relname ELSE schemaname || '.' || relname END, seq_scan, seq_tup_read
+			FROM pg_stat_xact_all_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,8 +399,8 @@ func measure(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) obse
 		return obs
 	}
 
-	rows, err = tx.Query(ctx, `SELECT l.relation, l.mode, c.relname, c.relkind::text
-		FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation AND c.relnamespace = 'public'::regnamespace
+	rows, err = tx.Query(ctx, `SELECT l.relation, l.mode, `+relName+`, c.relkind::text
+		FROM pg_locks l LEFT JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND `+userSchema+`) ON c.oid = l.relation
 		WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'`)
 	if err != nil {
 		t.Fatal(err)
@@ -430,8 +446,8 @@ func measure(ctx context.Context, t *testing.T, conn *pgx.Conn, sql string) obse
 
 	// A rewrite leaves the heap in a new file that holds the rows;
 	// TRUNCATE also gives a new file, but an empty one.
-	rows, err = tx.Query(ctx, `SELECT c.relname, pg_relation_filenode(c.oid), pg_relation_size(c.oid)
-		FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'm')`)
+	rows, err = tx.Query(ctx, `SELECT `+relName+`, pg_relation_filenode(c.oid), pg_relation_size(c.oid)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+userSchema+` AND c.relkind IN ('r', 'm')`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 )
@@ -596,41 +597,60 @@ func (b *builder) cluster(s *pg_query.ClusterStmt) {
 
 // ---------------------------------------------------------------- queries
 
-// sources lists the relations a query reads, excluding CTE names, in order
-// of appearance. Sub-selects are included: they are read too.
-func (b *builder) sources(n *pg_query.Node) []rel {
+// sources lists the relations queries read, excluding the names of their
+// CTEs, in order of appearance. Sub-selects are included: they are read
+// too.
+func (b *builder) sources(qs ...*pg_query.Node) []rel {
 	ctes := map[string]bool{}
-	walk(n, func(x *pg_query.Node) bool {
-		if c := x.GetCommonTableExpr(); c != nil {
-			ctes[c.GetCtename()] = true
-		}
-		return true
-	})
+	for _, n := range qs {
+		walk(n, func(x *pg_query.Node) bool {
+			if c := x.GetCommonTableExpr(); c != nil {
+				ctes[c.GetCtename()] = true
+			}
+			return true
+		})
+	}
 	var out []rel
 	seen := map[string]bool{}
-	walk(n, func(x *pg_query.Node) bool {
-		rv := x.GetRangeVar()
-		if rv == nil {
-			return true
-		}
-		if rv.GetSchemaname() == "" && ctes[rv.GetRelname()] {
+	for _, n := range qs {
+		walk(n, func(x *pg_query.Node) bool {
+			rv := x.GetRangeVar()
+			if rv == nil {
+				return true
+			}
+			if rv.GetSchemaname() == "" && ctes[rv.GetRelname()] {
+				return false
+			}
+			r := b.resolve(rv)
+			if !seen[r.name] {
+				seen[r.name] = true
+				out = append(out, r)
+			}
 			return false
-		}
-		r := b.resolve(rv)
-		if !seen[r.name] {
-			seen[r.name] = true
-			out = append(out, r)
-		}
-		return false
-	})
+		})
+	}
 	return out
 }
 
-// readSources locks what a query reads and returns the first table read,
+// plus appends to a copy: appending to a parse tree's own slice could
+// overwrite the caller's tree.
+func plus(list []*pg_query.Node, more ...*pg_query.Node) []*pg_query.Node {
+	out := make([]*pg_query.Node, 0, len(list)+len(more))
+	return append(append(out, list...), more...)
+}
+
+func withNode(wc *pg_query.WithClause) *pg_query.Node {
+	if wc == nil {
+		return nil
+	}
+	return &pg_query.Node{Node: &pg_query.Node_WithClause{WithClause: wc}}
+}
+
+// readSources locks what queries read and returns the first table read,
 // whose size decides a backfill's time.
-func (b *builder) readSources(q *pg_query.Node, m Mode) string {
+func (b *builder) readSources(m Mode, qs ...*pg_query.Node) string {
 	first := ""
-	for _, r := range b.sources(q) {
+	for _, r := range b.sources(qs...) {
 		if r.t != nil && (r.t.Kind == catalog.KindView) {
 			b.lockRel(r, "", m)
 			continue
@@ -655,7 +675,7 @@ func (b *builder) selectStmt(s *pg_query.SelectStmt) {
 	if len(s.GetLockingClause()) > 0 {
 		m = RowShare
 	}
-	b.readSources(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: s}}, m)
+	b.readSources(m, &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: s}})
 	if m == RowShare {
 		b.note("SELECT ... FOR UPDATE/SHARE holds row locks until the transaction ends")
 	}
@@ -672,7 +692,7 @@ func (b *builder) createTableAs(q *pg_query.Node, into *pg_query.IntoClause, obj
 	} else {
 		b.note(fmt.Sprintf("%s already exists", r.name))
 	}
-	first := b.readSources(q, AccessShare)
+	first := b.readSources(AccessShare, q)
 	if into.GetSkipData() {
 		return
 	}
@@ -691,7 +711,7 @@ func (b *builder) refresh(s *pg_query.RefreshMatViewStmt) {
 	if s.GetConcurrent() {
 		b.imp.Concurrently = true
 		b.lockRel(r, "materialized view", Exclusive)
-		b.readSources(q, AccessShare)
+		b.readSources(AccessShare, q)
 		b.work(Backfill, r.name, 2)
 		b.note("REFRESH ... CONCURRENTLY takes EXCLUSIVE: readers of the materialized view continue, other refreshes wait; it needs a unique index, re-runs the query and applies the difference row by row (measured ~4× slower than a plain refresh)")
 		if r.t != nil && !hasUniqueIndex(r.t) {
@@ -701,7 +721,7 @@ func (b *builder) refresh(s *pg_query.RefreshMatViewStmt) {
 	}
 	b.lockRel(r, "materialized view", AccessExclusive)
 	b.lockIndexes(r.t, AccessExclusive)
-	b.readSources(q, AccessShare)
+	b.readSources(AccessShare, q)
 	if s.GetSkipData() {
 		return
 	}
@@ -793,18 +813,14 @@ func (b *builder) update(s *pg_query.UpdateStmt) {
 		}
 	}
 	b.lockForeignKeyChecks(r.t, true, true, cols, false)
-	for _, f := range s.GetFromClause() {
-		b.readSources(f, AccessShare)
-	}
+	b.readSources(AccessShare, plus(s.GetFromClause(), withNode(s.GetWithClause()))...)
 	b.dmlWork(r, s.GetWhereClause(), "UPDATE")
 }
 
 func (b *builder) delete(s *pg_query.DeleteStmt) {
 	r := b.lockDMLTarget(s.GetRelation(), true)
 	b.lockForeignKeyChecks(r.t, false, true, nil, true)
-	for _, u := range s.GetUsingClause() {
-		b.readSources(u, AccessShare)
-	}
+	b.readSources(AccessShare, plus(s.GetUsingClause(), withNode(s.GetWithClause()))...)
 	b.dmlWork(r, s.GetWhereClause(), "DELETE")
 }
 
@@ -828,26 +844,23 @@ func (b *builder) insert(s *pg_query.InsertStmt) {
 	if sel == nil {
 		return
 	}
-	if first := b.readSources(sel, AccessShare); first != "" {
+	if first := b.readSources(AccessShare, sel, withNode(s.GetWithClause())); first != "" {
 		b.work(Backfill, first, 1)
 		b.note("INSERT ... SELECT copies rows inside one statement; its time grows with the rows read, and the new rows' locks are held until COMMIT")
-	}
-	if wc := s.GetWithClause(); wc != nil {
-		b.readSources(&pg_query.Node{Node: &pg_query.Node_WithClause{WithClause: wc}}, AccessShare)
 	}
 }
 
 func (b *builder) merge(s *pg_query.MergeStmt) {
 	r := b.lockDMLTarget(s.GetRelation(), true)
 	b.lockForeignKeyChecks(r.t, true, true, nil, true)
-	b.readSources(s.GetSourceRelation(), AccessShare)
+	b.readSources(AccessShare, s.GetSourceRelation(), withNode(s.GetWithClause()))
 	b.work(Backfill, r.name, 1)
 	b.note("MERGE joins the source to the whole target table; its row locks are held until COMMIT")
 }
 
 func (b *builder) copy(s *pg_query.CopyStmt) {
 	if s.GetQuery() != nil {
-		b.readSources(s.GetQuery(), AccessShare)
+		b.readSources(AccessShare, s.GetQuery())
 		return
 	}
 	r := b.resolve(s.GetRelation())
@@ -919,11 +932,32 @@ func (b *builder) createView(s *pg_query.ViewStmt) {
 	} else {
 		b.lock(r.name, "view", AccessExclusive, false)
 	}
-	b.readSources(s.GetQuery(), AccessShare)
+	b.readSources(AccessShare, s.GetQuery())
 }
 
+// createSchema judges each element of CREATE SCHEMA ... CREATE TABLE ...;
+// the objects it creates without a schema go into the new schema.
 func (b *builder) createSchema(s *pg_query.CreateSchemaStmt) {
+	schema := s.GetSchemaname()
+	if schema == "" {
+		schema = s.GetAuthrole().GetRolename()
+	}
 	for _, e := range s.GetSchemaElts() {
+		e = proto.Clone(e).(*pg_query.Node)
+		var rv *pg_query.RangeVar
+		switch x := e.GetNode().(type) {
+		case *pg_query.Node_CreateStmt:
+			rv = x.CreateStmt.GetRelation()
+		case *pg_query.Node_ViewStmt:
+			rv = x.ViewStmt.GetView()
+		case *pg_query.Node_CreateSeqStmt:
+			rv = x.CreateSeqStmt.GetSequence()
+		case *pg_query.Node_CreateTableAsStmt:
+			rv = x.CreateTableAsStmt.GetInto().GetRel()
+		}
+		if rv != nil && rv.GetSchemaname() == "" {
+			rv.Schemaname = schema
+		}
 		sub := Analyze(e, b.cat, b.opt)
 		for _, l := range sub.Locks {
 			b.lock(l.Relation, l.Kind, l.Mode, l.Existing)
@@ -947,8 +981,10 @@ func (b *builder) explain(s *pg_query.ExplainStmt) {
 		b.note("EXPLAIN ANALYZE executes the statement")
 		return
 	}
-	for _, r := range b.sources(s.GetQuery()) {
-		b.lockRel(r, "", AccessShare)
+	// Planning takes the statement's own locks, but nothing runs.
+	sub := Analyze(s.GetQuery(), b.cat, b.opt)
+	for _, l := range sub.Locks {
+		b.lock(l.Relation, l.Kind, l.Mode, l.Existing)
 	}
 }
 
