@@ -409,8 +409,11 @@ func (c *Catalog) indexIn(schema, name string) (*Index, *Table) {
 	rc := c.idx.refs[refIndexName][qname{schema, name}]
 	if len(rc) == 1 {
 		for t := range rc {
-			return t.Index(name), t
+			if ix := t.Index(name); ix != nil {
+				return ix, t
+			}
 		}
+		return nil, nil
 	}
 	for _, t := range c.referrers(refIndexName, qname{schema, name}) {
 		if ix := t.Index(name); ix != nil {

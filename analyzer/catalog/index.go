@@ -155,14 +155,8 @@ func (c *Catalog) touch(t *Table) {
 	k := t.keys
 	tableContribution(t, k)
 	for kind := range k.refs {
-		m := c.idx.refs[kind]
 		for _, q := range k.refs[kind] {
-			rc := m[q]
-			if rc == nil {
-				rc = refCounts{}
-				m[q] = rc
-			}
-			rc[t]++
+			c.countRef(t, refKind(kind), q)
 		}
 	}
 	for _, q := range k.constraints {
@@ -261,15 +255,53 @@ func (c *Catalog) deleteDomain(q qname) {
 	}
 }
 
-// addConstraint and addIndex append to t and keep the indexes current.
+// addConstraint and addIndex append to t and add only what the new object
+// contributes: a table gets its constraints one at a time, and touching the
+// whole table for each would make wide tables quadratic.
 func (c *Catalog) addConstraint(t *Table, k *Constraint) {
 	t.Constraints = append(t.Constraints, k)
-	c.touch(t)
+	if !c.indexed(t) {
+		c.touch(t)
+		return
+	}
+	q := qname{t.Schema, k.Name}
+	t.keys.constraints = append(t.keys.constraints, q)
+	c.idx.constraints[q]++
+	if k.Kind == ForeignKey {
+		c.addRef(t, refForeignKey, qname{k.RefSchema, k.RefTable})
+	}
 }
 
 func (c *Catalog) addIndex(t *Table, ix *Index) {
 	t.Indexes = append(t.Indexes, ix)
-	c.touch(t)
+	if !c.indexed(t) {
+		c.touch(t)
+		return
+	}
+	c.addRef(t, refIndexName, qname{t.Schema, ix.Name})
+	if ix.parent.name != "" {
+		c.addRef(t, refIndexParent, ix.parent)
+	}
+}
+
+// indexed reports whether t is in the catalog and its keys are current up
+// to the change being made.
+func (c *Catalog) indexed(t *Table) bool {
+	return t.keys != nil && c.tables[qname{t.Schema, t.Name}] == t
+}
+
+func (c *Catalog) addRef(t *Table, kind refKind, q qname) {
+	t.keys.refs[kind] = append(t.keys.refs[kind], q)
+	c.countRef(t, kind, q)
+}
+
+func (c *Catalog) countRef(t *Table, kind refKind, q qname) {
+	rc := c.idx.refs[kind][q]
+	if rc == nil {
+		rc = refCounts{}
+		c.idx.refs[kind][q] = rc
+	}
+	rc[t]++
 }
 
 // referrers lists the tables that contribute key q to an index, ordered by

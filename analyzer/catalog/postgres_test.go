@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mathrand "math/rand/v2"
 	"os"
 	"sort"
 	"strings"
@@ -14,6 +15,37 @@ import (
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
+
+// scratchDatabase creates an empty database that is dropped when the test
+// ends, and connects to it.
+func scratchDatabase(ctx context.Context, t *testing.T) *pgx.Conn {
+	t.Helper()
+	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
+	if err != nil {
+		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for the differential test: %v", err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+
+	buf := make([]byte, 6)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	dbname := "mg_catalog_" + hex.EncodeToString(buf)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", dbname, err)
+		}
+	})
+	conn, err := pgx.Connect(ctx, postgresURL(dbname))
+	if err != nil {
+		t.Fatalf("connect to %s: %v", dbname, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
 
 // The differential test replays testdata/replay on a real PostgreSQL and
 // checks that what the catalog believes matches pg_catalog. It needs the
@@ -28,31 +60,7 @@ func postgresURL(db string) string {
 func TestAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
-	if err != nil {
-		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for the differential test: %v", err)
-	}
-	defer admin.Close(context.Background())
-
-	buf := make([]byte, 6)
-	if _, err := rand.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	dbname := "mg_catalog_" + hex.EncodeToString(buf)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	defer func() {
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", dbname, err)
-		}
-	}()
-
-	conn, err := pgx.Connect(ctx, postgresURL(dbname))
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dbname, err)
-	}
-	defer conn.Close(context.Background())
+	conn := scratchDatabase(ctx, t)
 
 	files := replayFiles(t)
 	for _, f := range files {
@@ -417,4 +425,33 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRandomHistoryAgainstPostgres runs random histories of creates,
+// renames, moves and drops (the ones that exercise the catalog's indexes)
+// on PostgreSQL, applies the statements PostgreSQL accepted to the catalog,
+// and compares the results.
+func TestRandomHistoryAgainstPostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for seed := uint64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			conn := scratchDatabase(ctx, t)
+			c := New()
+			applied := 0
+			for i, stmt := range randomHistory(mathrand.New(mathrand.NewPCG(seed, 0)), 400) {
+				if _, err := conn.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+					continue
+				}
+				c.SetPosition("random.sql", i+1)
+				c.Apply(parseOne(t, stmt))
+				applied++
+				if applied%25 == 0 {
+					compareWithPostgres(t, c, readPostgres(ctx, t, conn))
+				}
+			}
+			t.Logf("PostgreSQL accepted %d statements", applied)
+			compareWithPostgres(t, c, readPostgres(ctx, t, conn))
+		})
+	}
 }

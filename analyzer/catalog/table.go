@@ -604,9 +604,8 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 			}
 		}
 	}
-	t.Indexes = append(t.Indexes, ix)
-	t.Constraints = append(t.Constraints, con)
-	c.touch(t)
+	c.addIndex(t, ix)
+	c.addConstraint(t, con)
 	for _, part := range c.Partitions(t) {
 		c.attachOrCreateIndex(part, t, ix, keyNames)
 	}
@@ -805,7 +804,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 		nk.Index = name
 		nk.Origin = c.origin()
 		child.Constraint = name
-		t.Constraints = append(t.Constraints, nk)
+		c.addConstraint(t, nk)
 		if nk.Kind == PrimaryKey {
 			for _, col := range nk.Columns {
 				if cc := t.Column(col); cc != nil {
@@ -814,8 +813,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 			}
 		}
 	}
-	t.Indexes = append(t.Indexes, child)
-	c.touch(t)
+	c.addIndex(t, child)
 	if t.Kind == KindPartitionedTable {
 		for _, sub := range c.Partitions(t) {
 			c.attachOrCreateIndex(sub, t, child, keyNames)
