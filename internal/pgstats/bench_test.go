@@ -6,18 +6,20 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 )
 
 // BenchmarkRewriteEstimate checks the estimate against reality at a size
 // where the timing means something: it calibrates with the default 200 MB
 // table, then rewrites the measurement doc's table with a few million rows
-// (MIGRATION_GUARD_BENCH_ROWS, default 3,000,000) and reports
+// (MIGRATION_GUARD_BENCH_ROWS, default 5,000,000) and reports
 // measured/estimated. It takes minutes and a few GB of disk, so it is not
 // part of `go test`; run it with
 //
 //	go test ./internal/pgstats -run '^$' -bench RewriteEstimate -benchtime 1x -timeout 1h
 func BenchmarkRewriteEstimate(b *testing.B) {
-	rows := 3_000_000
+	rows := 5_000_000
 	if v := os.Getenv("MIGRATION_GUARD_BENCH_ROWS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -50,6 +52,10 @@ func BenchmarkRewriteEstimate(b *testing.B) {
 		b.ReportMetric(ratioLow, "measured/low")
 		b.ReportMetric(ratioHigh, "measured/high")
 		b.ReportMetric(measured.Seconds(), "rewrite-s")
+		def := (*prodstats.File)(nil).Estimate(&prodstats.Table{TotalBytes: est.Bytes}, prodstats.WorkRewrite, 1)
+		b.Logf("with the default throughput instead: [%v, %v]: measured/low %.2f, measured/high %.2f",
+			def.Low, def.High, measured.Seconds()/def.Low.Seconds(), measured.Seconds()/def.High.Seconds())
+		b.ReportMetric(measured.Seconds()/def.High.Seconds(), "measured/default-high")
 		b.StartTimer()
 	}
 }

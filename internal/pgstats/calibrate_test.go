@@ -93,8 +93,9 @@ func rewriteAgainstEstimate(t testing.TB, d *testDB, cal prodstats.Calibration, 
 	}
 	f.Calibration = &cal
 	tb := f.Table("public", "big")
-	if tb == nil || tb.Rows != int64(n) {
-		t.Fatalf("big = %+v", tb)
+	// ANALYZE estimates reltuples from a sample once the table is large.
+	if tb == nil || tb.Rows < int64(n)*99/100 || tb.Rows > int64(n)*101/100 {
+		t.Fatalf("big = %+v, want about %d rows", tb, n)
 	}
 	est := f.Estimate(tb, prodstats.WorkRewrite, 1)
 	start := time.Now()

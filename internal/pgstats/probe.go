@@ -2,7 +2,6 @@ package pgstats
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -255,18 +254,26 @@ func (p *Prober) probe(ctx context.Context, op string, table Table, ce *checkExp
 	return p.s.readOnly(ctx, timeouts{p.opts.StatementTimeout, p.opts.LockTimeout}, op, func(tx pgx.Tx) error {
 		var info tableInfo
 		var found bool
-		// relpages is as of the last VACUUM or ANALYZE; a table never
-		// processed by either reports 0, so its real size is asked then.
+		// A query on a partitioned or inherited table reads its whole
+		// tree, so the tree's size decides on sampling. relpages is as of
+		// the last VACUUM or ANALYZE; a table never processed by either
+		// reports 0, so its real size is asked then.
 		err := tx.QueryRow(ctx, `
-			SELECT true, GREATEST(c.relpages::bigint * current_setting('block_size')::bigint,
-			                      CASE WHEN c.reltuples < 0 THEN pg_relation_size(c.oid) ELSE 0 END),
-			       c.reltuples::float8
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, table.String()).Scan(&found, &info.heapBytes, &info.reltuples)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return &Error{msg: op + ": no such table (or not visible to this role)"}
-		}
+			WITH RECURSIVE tree(oid) AS (
+				SELECT to_regclass($1)::oid
+				UNION ALL
+				SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid)
+			SELECT to_regclass($1) IS NOT NULL,
+			       coalesce(sum(GREATEST(c.relpages::bigint * current_setting('block_size')::bigint,
+			                             CASE WHEN c.reltuples < 0 THEN pg_relation_size(c.oid) ELSE 0 END))
+			                FILTER (WHERE c.relkind IN ('r', 'm')), 0)::bigint,
+			       coalesce(sum(GREATEST(c.reltuples, 0)) FILTER (WHERE c.relkind IN ('r', 'm')), 0)::float8
+			FROM tree JOIN pg_class c ON c.oid = tree.oid`, table.String()).Scan(&found, &info.heapBytes, &info.reltuples)
 		if err != nil {
 			return err
+		}
+		if !found {
+			return &Error{msg: op + ": no such table (or not visible to this role)"}
 		}
 		if ce != nil {
 			if err := ce.checkVolatility(ctx, tx); err != nil {

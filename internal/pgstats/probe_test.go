@@ -303,6 +303,18 @@ func TestProbeSampling(t *testing.T) {
 		assertNoneOf(t, name, c, err, badValues...)
 	}
 
+	// A partitioned table's size is its partitions': it is sampled, and the
+	// count scaled to all of them.
+	d.exec(t,
+		`CREATE TABLE parted (id int, v text) PARTITION BY RANGE (id)`,
+		`CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (500)`,
+		`CREATE TABLE parted_2 PARTITION OF parted FOR VALUES FROM (500) TO (1000)`,
+		`INSERT INTO parted SELECT g, CASE WHEN g % 100 = 0 THEN NULL ELSE 'x' END FROM generate_series(0, 999) g`,
+		`ANALYZE parted`)
+	if c, err := p.Nulls(ctx, Table{Name: "parted"}, "v"); err != nil || c.N != 10 || !c.Sampled || c.Percent != 1 {
+		t.Errorf("sampled Nulls on a partitioned table = %+v, %v; want 10, sampled", c, err)
+	}
+
 	// Negative SampleAboveBytes never samples.
 	p3 := newTestProber(t, d.url(), ProbeOptions{SampleAboveBytes: -1, SampleBytes: 1})
 	if c, err := p3.Nulls(ctx, orders, "email"); err != nil || !c.Exact || c.Sampled || c.N != 4 {

@@ -154,6 +154,8 @@ func (s *session) wrap(ctx context.Context, op string, err error) error {
 			out.cause = ctx.Err()
 		case pgErr.Code == "28P01" || pgErr.Code == "28000":
 			text += "; check the role and password"
+		case pgErr.Code == "55P03":
+			text += "; another session holds a conflicting lock on the table (a running migration?): try again later"
 		}
 	case ctx.Err() != nil:
 		text = ctx.Err().Error()
