@@ -394,6 +394,16 @@ func InlineComment(f Fingerprinted, suggestion bool) string {
 	return b.String()
 }
 
+// ReviewBody is the body of a review carrying inline comments; a push
+// with more than CommentsPerReview new findings gets several reviews.
+func ReviewBody(comments, part, parts int) string {
+	s := fmt.Sprintf("migration-guard has %s on the changed lines", plural(comments, "new finding", "new findings"))
+	if parts > 1 {
+		s += fmt.Sprintf(" (review %d of %d)", part, parts)
+	}
+	return s + ". The six-question checklist is in the summary comment and in the `" + CheckRunName + "` check."
+}
+
 // ResolvedInlineComment rewrites an inline comment whose finding went away
 // at sha: the App edits rather than deletes it, so that the discussion
 // under it stays readable. The old text is kept, folded.

@@ -69,6 +69,6 @@ and locks on production data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newCheckCommand(), newRulesCommand(), newExplainCommand())
+	root.AddCommand(newVersionCommand(), newCheckCommand(), newRulesCommand(), newExplainCommand(), newServeCommand())
 	return root
 }

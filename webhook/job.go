@@ -1,0 +1,326 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/checklist"
+)
+
+// finalWriteTimeout bounds the write that closes a check run after its job
+// failed. It gets a fresh context: the job's own may be what ended.
+const finalWriteTimeout = 30 * time.Second
+
+// jobRun is one job's state while it runs.
+type jobRun struct {
+	s      *Server
+	j      *Job
+	gh     *github.Client
+	log    *slog.Logger
+	headOf func(string)
+	ident  appIdentity
+
+	head, base string
+	checkRunID int64
+	// checkDone is set once the check run holds its final state.
+	checkDone bool
+}
+
+// Job outcomes, for logs and metrics.
+const (
+	outcomeSuccess        = "success"
+	outcomeActionRequired = "action_required"
+	outcomeNoMigrations   = "no_migrations"
+	outcomeConfigError    = "config_error"
+	outcomeUnchanged      = "unchanged"
+	outcomeSkipped        = "skipped"
+	outcomeFailure        = "failure"
+	outcomeCancelled      = "cancelled"
+	outcomeHeadMoved      = "head_moved"
+)
+
+// errHeadMoved ends a job whose pull request got a new head while it ran:
+// the newer head's job, queued behind it, writes the pull request's state.
+var errHeadMoved = errors.New("the pull request's head moved while checking")
+
+func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string {
+	start := time.Now()
+	s.metrics.jobsRunning.Inc()
+	defer s.metrics.jobsRunning.Dec()
+	ctx, cancel := context.WithTimeout(ctx, s.p.JobTimeout)
+	defer cancel()
+	// go-github refuses requests on its own while it believes the primary
+	// limit is spent; this makes it wait for the reset instead, within the
+	// job's deadline.
+	ctx = context.WithValue(ctx, github.SleepUntilPrimaryRateLimitResetWhenRateLimited, true)
+
+	log := s.log.With("deliveries", j.Deliveries, "event", j.Event, "repository", j.Owner+"/"+j.Repo, "installation", j.InstallationID)
+	if j.Number != 0 {
+		log = log.With("pull_request", j.Number)
+	}
+	r := &jobRun{s: s, j: j, gh: s.clients.Installation(j.InstallationID).gh, log: log, headOf: headOf}
+	var outcome string
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				err = fmt.Errorf("internal error: %v", p)
+			}
+		}()
+		if j.Kind == KindMergeGroup {
+			outcome, err = r.runMergeGroup(ctx)
+		} else {
+			outcome, err = r.runPullRequest(ctx)
+		}
+	}()
+	if err != nil {
+		outcome = r.finish(ctx, err)
+	}
+	elapsed := time.Since(start)
+	s.metrics.jobs.WithLabelValues(outcome).Inc()
+	s.metrics.jobDuration.WithLabelValues(outcome).Observe(elapsed.Seconds())
+	attrs := []any{"head_sha", r.head, "outcome", outcome, "duration_ms", elapsed.Milliseconds(), "queued_ms", start.Sub(j.Enqueued).Milliseconds()}
+	if r.checkRunID != 0 {
+		attrs = append(attrs, "check_run", r.checkRunID)
+	}
+	if err != nil && outcome != outcomeCancelled && outcome != outcomeHeadMoved {
+		log.Error("job failed", append(attrs, "error", s.scrub(err.Error()))...)
+	} else {
+		log.Info("job done", attrs...)
+	}
+	return outcome
+}
+
+// finish closes the check run of a job that could not complete, with a
+// fresh context, so that no check run stays in_progress.
+func (r *jobRun) finish(ctx context.Context, err error) string {
+	outcome := outcomeFailure
+	conclusion := "failure"
+	var out checklist.CheckOutput
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(err, errHeadMoved):
+		outcome, conclusion = outcomeHeadMoved, "cancelled"
+		out = checklist.SupersededOutput("")
+	case errors.Is(cause, errSuperseded):
+		outcome, conclusion = outcomeCancelled, "cancelled"
+		out = checklist.SupersededOutput("")
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		out = checklist.FailureOutput(fmt.Sprintf("the check took longer than %s and was stopped", r.s.p.JobTimeout))
+	case ctx.Err() != nil:
+		out = checklist.FailureOutput("the service stopped before the check finished")
+	default:
+		out = checklist.FailureOutput(r.s.scrub(err.Error()))
+	}
+	if r.checkDone {
+		return outcome
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	defer cancel()
+	if r.checkRunID == 0 {
+		// Nothing was started: only a failure is worth a check run, and
+		// only where the commit is known.
+		sha := r.head
+		if sha == "" {
+			sha = r.j.HeadSHA
+		}
+		if conclusion != "failure" || sha == "" {
+			return outcome
+		}
+		r.head = sha
+		if err := r.createCheckRun(fctx, &conclusion, out); err != nil {
+			r.log.Error("could not report the failure in a check run", "error", r.s.scrub(err.Error()))
+		}
+		return outcome
+	}
+	if err := r.completeCheckRun(fctx, conclusion, out, nil, ""); err != nil {
+		r.log.Error("could not close the check run after a failure", "check_run", r.checkRunID, "error", r.s.scrub(err.Error()))
+	}
+	return outcome
+}
+
+// inputsID names what a check depends on: the base, the head and this
+// version of the service. A completed check with the same id makes a
+// repeated job a no-op, which is how duplicate and concurrent deliveries
+// converge without a second comment or check run.
+func (r *jobRun) inputsID() string {
+	h := sha256.Sum256([]byte(r.base + "\x00" + r.head + "\x00" + r.s.p.Version))
+	return "mg1:" + hex.EncodeToString(h[:12])
+}
+
+// startCheckRun finds this App's check run on the head or creates one.
+// It returns false when a completed run for the same inputs exists and
+// the job was not forced: there is nothing to do.
+func (r *jobRun) startCheckRun(ctx context.Context) (bool, error) {
+	appID := r.s.p.AppID
+	list, _, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.j.Owner, r.j.Repo, r.head, &github.ListCheckRunsOptions{
+		CheckName: github.String(checklist.CheckRunName), AppID: &appID, Filter: github.String("latest"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("listing check runs on %s: %w", short(r.head), err)
+	}
+	var latest *github.CheckRun
+	for _, run := range list.CheckRuns {
+		if run.GetApp().GetID() == 0 || run.GetApp().GetID() == appID {
+			latest = run
+			break
+		}
+	}
+	if latest != nil && !r.j.Force {
+		switch {
+		case latest.GetStatus() == "completed" && latest.GetExternalID() == r.inputsID():
+			switch latest.GetConclusion() {
+			case "success", "action_required", "neutral":
+				r.checkRunID, r.checkDone = latest.GetID(), true
+				return false, nil
+			}
+		case latest.GetStatus() != "completed":
+			// A run left behind by a restart, or queued by GitHub: take it
+			// over rather than add a second one.
+			r.checkRunID = latest.GetID()
+			_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.j.Owner, r.j.Repo, r.checkRunID, github.UpdateCheckRunOptions{
+				Name: checklist.CheckRunName, Status: github.String("in_progress"), ExternalID: github.String(r.inputsID()),
+				Output: checkOutput(checklist.InProgressOutput(), nil, false),
+			})
+			if err != nil {
+				return false, fmt.Errorf("taking over check run %d: %w", r.checkRunID, err)
+			}
+			return true, nil
+		}
+	}
+	return true, r.createCheckRun(ctx, nil, checklist.InProgressOutput())
+}
+
+func (r *jobRun) createCheckRun(ctx context.Context, conclusion *string, out checklist.CheckOutput) error {
+	now := github.Timestamp{Time: time.Now()}
+	opts := github.CreateCheckRunOptions{
+		Name: checklist.CheckRunName, HeadSHA: r.head, ExternalID: github.String(r.inputsID()),
+		Status: github.String("in_progress"), StartedAt: &now, Output: checkOutput(out, nil, conclusion != nil),
+	}
+	if conclusion != nil {
+		opts.Status, opts.Conclusion, opts.CompletedAt = github.String("completed"), conclusion, &now
+	}
+	run, _, err := r.gh.Checks.CreateCheckRun(ctx, r.j.Owner, r.j.Repo, opts)
+	if err != nil {
+		return fmt.Errorf("creating the check run on %s: %w", short(r.head), err)
+	}
+	r.checkRunID = run.GetID()
+	r.checkDone = conclusion != nil
+	return nil
+}
+
+// completeCheckRun writes the final output. Annotations beyond GitHub's 50
+// per request go first, in updates that leave the run in progress, so
+// that a completed run always has all of them.
+func (r *jobRun) completeCheckRun(ctx context.Context, conclusion string, out checklist.CheckOutput, anns []checklist.Annotation, detailsURL string) error {
+	for len(anns) > checklist.AnnotationsPerRequest {
+		batch := anns[:checklist.AnnotationsPerRequest]
+		anns = anns[checklist.AnnotationsPerRequest:]
+		_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.j.Owner, r.j.Repo, r.checkRunID, github.UpdateCheckRunOptions{
+			Name:   checklist.CheckRunName,
+			Output: checkOutput(checklist.CheckOutput{Title: out.Title, Summary: out.Summary}, batch, false),
+		})
+		if err != nil {
+			return fmt.Errorf("adding annotations to check run %d: %w", r.checkRunID, err)
+		}
+	}
+	opts := github.UpdateCheckRunOptions{
+		Name: checklist.CheckRunName, Status: github.String("completed"), Conclusion: github.String(conclusion),
+		CompletedAt: &github.Timestamp{Time: time.Now()}, Output: checkOutput(out, anns, true),
+	}
+	if detailsURL != "" {
+		opts.DetailsURL = github.String(detailsURL)
+	}
+	if _, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.j.Owner, r.j.Repo, r.checkRunID, opts); err != nil {
+		return fmt.Errorf("completing check run %d: %w", r.checkRunID, err)
+	}
+	r.checkDone = true
+	return nil
+}
+
+func checkOutput(out checklist.CheckOutput, anns []checklist.Annotation, withText bool) *github.CheckRunOutput {
+	o := &github.CheckRunOutput{Title: github.String(out.Title), Summary: github.String(out.Summary)}
+	if withText && out.Text != "" {
+		o.Text = github.String(out.Text)
+	}
+	for _, a := range anns {
+		ga := &github.CheckRunAnnotation{
+			Path: github.String(a.Path), StartLine: github.Int(a.StartLine), EndLine: github.Int(a.EndLine),
+			AnnotationLevel: github.String(a.Level), Message: github.String(a.Message), Title: github.String(a.Title),
+		}
+		if a.StartColumn > 0 && a.StartLine == a.EndLine {
+			ga.StartColumn, ga.EndColumn = github.Int(a.StartColumn), github.Int(a.EndColumn)
+		}
+		if a.RawDetails != "" {
+			ga.RawDetails = github.String(a.RawDetails)
+		}
+		o.Annotations = append(o.Annotations, ga)
+	}
+	return o
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// statusOf is an API error's HTTP status, 0 for other errors.
+func statusOf(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) && rl.Response != nil {
+		return rl.Response.StatusCode
+	}
+	return 0
+}
+
+func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+
+// readConfig reads the configuration at the base. The first error is the
+// configuration's own (reported in the check run); the second is a
+// failure to read it.
+func (r *jobRun) readConfig(ctx context.Context, ref string) (analyzer.Config, error, error) {
+	fc, _, _, err := r.gh.Repositories.GetContents(ctx, r.j.Owner, r.j.Repo, analyzer.ConfigPath, &github.RepositoryContentGetOptions{Ref: ref})
+	if err != nil {
+		if isNotFound(err) {
+			return analyzer.DefaultConfig(), nil, nil
+		}
+		return analyzer.Config{}, nil, fmt.Errorf("reading %s at %s: %w", analyzer.ConfigPath, short(ref), err)
+	}
+	if fc == nil {
+		return analyzer.Config{}, errors.New("it is a folder, not a file"), nil
+	}
+	var data []byte
+	if fc.GetEncoding() == "none" {
+		// Files over 1 MB come without content; the blob has it.
+		data, err = r.blob(ctx, fc.GetSHA())
+	} else {
+		var s string
+		s, err = fc.GetContent()
+		data = []byte(s)
+	}
+	if err != nil {
+		return analyzer.Config{}, nil, fmt.Errorf("reading %s at %s: %w", analyzer.ConfigPath, short(ref), err)
+	}
+	cfg, perr := analyzer.ParseConfig(data)
+	if perr != nil {
+		return analyzer.Config{}, perr, nil
+	}
+	return cfg, nil, nil
+}

@@ -1,0 +1,243 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/checklist"
+)
+
+// maxListedFiles is where GitHub stops listing a pull request's files.
+const maxListedFiles = 3000
+
+// runPullRequest brings one pull request up to date: the check run on its
+// current head, its inline comments and its sticky comment. It reads the
+// pull request's state from GitHub rather than from the event, so that a
+// late or repeated event checks what is there now.
+func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
+	ident, err := r.s.appIdentity(ctx)
+	if err != nil {
+		return "", err
+	}
+	r.ident = ident
+	pr, _, err := r.gh.PullRequests.Get(ctx, r.j.Owner, r.j.Repo, r.j.Number)
+	if err != nil {
+		return "", fmt.Errorf("reading pull request #%d: %w", r.j.Number, err)
+	}
+	if pr.GetState() != "open" {
+		r.log.Info("pull request is not open; nothing to check", "state", pr.GetState())
+		return outcomeSkipped, nil
+	}
+	r.head, r.base = pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
+	r.headOf(r.head)
+	r.log = r.log.With("head_sha", r.head)
+
+	work, err := r.startCheckRun(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !work {
+		r.log.Info("this head and base were checked already; nothing to do", "check_run", r.checkRunID)
+		return outcomeUnchanged, nil
+	}
+
+	cfg, cfgErr, err := r.readConfig(ctx, r.base)
+	if err != nil {
+		return "", err
+	}
+	if cfgErr != nil {
+		r.log.Info("configuration error at the base", "error", cfgErr.Error())
+		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, cfgErr.Error())
+		return outcomeConfigError, r.completeCheckRun(ctx, "failure", out, nil, "")
+	}
+
+	files, err := r.listFiles(ctx)
+	if err != nil {
+		return "", err
+	}
+	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base, ChangedFiles: pr.GetChangedFiles(), ListedFiles: len(files)}
+	var changed []string
+	byPath := map[string]*github.CommitFile{}
+	for _, f := range files {
+		if f.GetStatus() == "removed" || !worthFetching(f.GetFilename(), cfg) {
+			continue
+		}
+		changed = append(changed, f.GetFilename())
+		byPath[f.GetFilename()] = f
+	}
+	r.log.Debug("changed files", "listed", len(files), "migrations", len(changed))
+
+	if len(changed) == 0 {
+		if err := r.clearPullRequest(ctx, pr); err != nil {
+			return "", err
+		}
+		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
+	}
+
+	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+	if err != nil {
+		return "", err
+	}
+	rep, err := r.analyze(ctx, snap, cfg, changed)
+	if err != nil {
+		return "", err
+	}
+
+	// The pull request's own state (comments) belongs to its newest head:
+	// if a push came in meanwhile, that head's job writes it.
+	if err := r.requireHead(ctx); err != nil {
+		return "", err
+	}
+	if err := r.syncReview(ctx, pr, rep, byPath, snap); err != nil {
+		return "", err
+	}
+	sticky, err := r.syncSticky(ctx, pr, checklist.StickyComment(rep, cc), true)
+	if err != nil {
+		return "", err
+	}
+	conclusion := checklist.Conclusion(rep)
+	details := ""
+	if conclusion == "action_required" && sticky != nil {
+		details = sticky.GetHTMLURL()
+	}
+	if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(rep, cc), checklist.Annotations(rep), details); err != nil {
+		return "", err
+	}
+	return conclusion, nil
+}
+
+// listFiles lists the pull request's changed files, 100 a page, up to the
+// 3,000 GitHub lists.
+func (r *jobRun) listFiles(ctx context.Context) ([]*github.CommitFile, error) {
+	var all []*github.CommitFile
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := r.gh.PullRequests.ListFiles(ctx, r.j.Owner, r.j.Repo, r.j.Number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing the changed files of #%d (page %d): %w", r.j.Number, max(opts.Page, 1), err)
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 || len(all) >= maxListedFiles {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// requireHead checks that the pull request's head is still the one being
+// checked.
+func (r *jobRun) requireHead(ctx context.Context) error {
+	pr, _, err := r.gh.PullRequests.Get(ctx, r.j.Owner, r.j.Repo, r.j.Number)
+	if err != nil {
+		return fmt.Errorf("re-reading pull request #%d: %w", r.j.Number, err)
+	}
+	if pr.GetHead().GetSHA() != r.head {
+		r.log.Info("the head moved while checking; the newer head's job takes over", "new_head_sha", pr.GetHead().GetSHA())
+		return errHeadMoved
+	}
+	return nil
+}
+
+// clearPullRequest handles a head without migration changes: inline
+// comments of earlier pushes are resolved and an existing sticky comment
+// says nothing is left; no comment is created. The pull request's
+// comment counts spare the listing calls when there is nothing to clear.
+func (r *jobRun) clearPullRequest(ctx context.Context, pr *github.PullRequest) error {
+	if pr.GetReviewComments() > 0 {
+		if err := r.requireHead(ctx); err != nil {
+			return err
+		}
+		if err := r.syncReview(ctx, pr, &analyzer.Report{}, nil, nil); err != nil {
+			return err
+		}
+	}
+	if pr.GetComments() > 0 {
+		if _, err := r.syncSticky(ctx, pr, checklist.StickyNothingLeft(r.head), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runMergeGroup checks a merge queue's commit: the change is
+// base_sha..head_sha, there is no pull request to comment on, and the
+// verdict goes in the check run on head_sha.
+func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
+	r.head, r.base = r.j.HeadSHA, r.j.BaseSHA
+	r.headOf(r.head)
+	r.log = r.log.With("head_sha", r.head, "base_sha", r.base)
+	work, err := r.startCheckRun(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !work {
+		return outcomeUnchanged, nil
+	}
+	cfg, cfgErr, err := r.readConfig(ctx, r.base)
+	if err != nil {
+		return "", err
+	}
+	if cfgErr != nil {
+		return outcomeConfigError, r.completeCheckRun(ctx, "failure", checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, cfgErr.Error()), nil, "")
+	}
+	changed, err := r.comparedFiles(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base}
+	if len(changed) == 0 {
+		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
+	}
+	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+	if err != nil {
+		return "", err
+	}
+	rep, err := r.analyze(ctx, snap, cfg, changed)
+	if err != nil {
+		return "", err
+	}
+	conclusion := checklist.Conclusion(rep)
+	return conclusion, r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(rep, cc), checklist.Annotations(rep), "")
+}
+
+// comparedFiles lists the migrations changed between base and head by
+// comparing the two trees, which the analysis reads next anyway (the
+// second listing is a free 304); GitHub's compare endpoint, used only
+// when a tree is truncated, stops at 300 files.
+func (r *jobRun) comparedFiles(ctx context.Context, cfg analyzer.Config) ([]string, error) {
+	base, _, err := r.gh.Git.GetTree(ctx, r.j.Owner, r.j.Repo, r.base, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing the files at %s: %w", short(r.base), err)
+	}
+	head, _, err := r.gh.Git.GetTree(ctx, r.j.Owner, r.j.Repo, r.head, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing the files at %s: %w", short(r.head), err)
+	}
+	if base.GetTruncated() || head.GetTruncated() {
+		cmp, _, err := r.gh.Repositories.CompareCommits(ctx, r.j.Owner, r.j.Repo, r.base, r.head, &github.ListOptions{PerPage: 100})
+		if err != nil {
+			return nil, fmt.Errorf("comparing %s...%s: %w", short(r.base), short(r.head), err)
+		}
+		var out []string
+		for _, f := range cmp.Files {
+			if f.GetStatus() != "removed" && worthFetching(f.GetFilename(), cfg) {
+				out = append(out, f.GetFilename())
+			}
+		}
+		return out, nil
+	}
+	at := map[string]string{}
+	for _, e := range entriesOf(base.Entries, "") {
+		at[e.Path] = e.ID
+	}
+	var out []string
+	for _, e := range entriesOf(head.Entries, "") {
+		if at[e.Path] != e.ID && worthFetching(e.Path, cfg) {
+			out = append(out, e.Path)
+		}
+	}
+	return out, nil
+}

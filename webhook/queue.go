@@ -1,0 +1,248 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// JobKind says what a job brings up to date.
+type JobKind string
+
+// Job kinds.
+const (
+	// KindPullRequest checks a pull request's current head and updates its
+	// check run, review comments and sticky comment.
+	KindPullRequest JobKind = "pull_request"
+	// KindMergeGroup checks a merge queue's commit (base_sha..head_sha)
+	// and reports the check run there.
+	KindMergeGroup JobKind = "merge_group"
+)
+
+// Job is one unit of work. Jobs with the same Key run one at a time, and a
+// queued job is replaced by a newer one with its Key: the newer event
+// describes the newer state, and the job reads the current state from
+// GitHub anyway.
+type Job struct {
+	Key            string
+	Kind           JobKind
+	InstallationID int64
+	Owner, Repo    string
+	Number         int    // pull request
+	HeadSHA        string // the event's head; a pull request job checks the current head
+	BaseSHA        string // merge group
+	// Force re-runs even when the head was checked already, and creates a
+	// new check run: someone asked for a re-run.
+	Force bool
+	// Deliveries are the X-GitHub-Delivery ids this job answers, including
+	// those of the jobs it replaced.
+	Deliveries []string
+	Event      string
+	Enqueued   time.Time
+}
+
+var (
+	errQueueFull   = errors.New("the job queue is full")
+	errQueueClosed = errors.New("the service is shutting down")
+)
+
+// queue runs jobs on a fixed number of workers, one job per key at a time,
+// with a bound on waiting jobs.
+type queue struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	entries  map[string]*queueEntry
+	ready    []string // keys with a waiting job and none running, in arrival order
+	waiting  int
+	capacity int
+	closed   bool
+	run      func(ctx context.Context, j *Job, headOf func(string)) string
+	// superseded is told about every job replaced before it ran.
+	superseded func(old, by *Job)
+	dropped    func(j *Job)
+	depth      func(int)
+	base       context.Context
+	stopAll    context.CancelFunc
+	workers    sync.WaitGroup
+}
+
+type queueEntry struct {
+	waiting *Job
+	running *Job
+	// runningHead is the head SHA the running job works on, once known.
+	runningHead string
+	cancel      context.CancelCauseFunc
+}
+
+// errSuperseded is the cause a running job is cancelled with when a push
+// replaced the commit it checks.
+var errSuperseded = errors.New("superseded by a newer push")
+
+func newQueue(workers, capacity int, run func(ctx context.Context, j *Job, headOf func(string)) string) *queue {
+	base, stop := context.WithCancel(context.Background())
+	q := &queue{
+		entries:    map[string]*queueEntry{},
+		capacity:   capacity,
+		run:        run,
+		superseded: func(*Job, *Job) {},
+		dropped:    func(*Job) {},
+		depth:      func(int) {},
+		base:       base,
+		stopAll:    stop,
+	}
+	q.cond = sync.NewCond(&q.mu)
+	for range workers {
+		q.workers.Add(1)
+		go q.worker()
+	}
+	return q
+}
+
+// Enqueue adds j, replacing a job with the same key that has not started.
+// A running job with the same key keeps running unless j is about a
+// different head, in which case it is cancelled: its results would be
+// for a commit that is no longer the pull request's head.
+func (q *queue) Enqueue(j *Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return errQueueClosed
+	}
+	e := q.entries[j.Key]
+	if e == nil {
+		e = &queueEntry{}
+	}
+	if old := e.waiting; old != nil {
+		j.Force = j.Force || old.Force
+		j.Deliveries = append(append([]string(nil), old.Deliveries...), j.Deliveries...)
+		e.waiting = j
+		q.superseded(old, j)
+	} else {
+		if q.waiting >= q.capacity {
+			return errQueueFull
+		}
+		q.entries[j.Key] = e
+		e.waiting = j
+		q.waiting++
+		if e.running == nil {
+			q.ready = append(q.ready, j.Key)
+			q.cond.Signal()
+		}
+	}
+	if e.running != nil && e.cancel != nil && j.Kind == KindPullRequest && j.HeadSHA != "" && e.runningHead != "" && j.HeadSHA != e.runningHead {
+		e.cancel(errSuperseded)
+	}
+	q.depth(q.waiting)
+	return nil
+}
+
+func (q *queue) worker() {
+	defer q.workers.Done()
+	for {
+		q.mu.Lock()
+		for len(q.ready) == 0 && !(q.closed && q.waiting == 0) {
+			q.cond.Wait()
+		}
+		if len(q.ready) == 0 {
+			q.mu.Unlock()
+			return
+		}
+		key := q.ready[0]
+		q.ready = q.ready[1:]
+		e := q.entries[key]
+		j := e.waiting
+		e.waiting, e.running, e.runningHead = nil, j, ""
+		q.waiting--
+		ctx, cancel := context.WithCancelCause(q.base)
+		e.cancel = cancel
+		q.depth(q.waiting)
+		q.mu.Unlock()
+
+		q.run(ctx, j, func(head string) {
+			q.mu.Lock()
+			e.runningHead = head
+			q.mu.Unlock()
+		})
+		cancel(nil)
+
+		q.mu.Lock()
+		e.running, e.cancel, e.runningHead = nil, nil, ""
+		if e.waiting != nil {
+			q.ready = append(q.ready, key)
+			q.cond.Signal()
+		} else {
+			delete(q.entries, key)
+		}
+		if q.closed && q.waiting == 0 {
+			q.cond.Broadcast()
+		}
+		q.mu.Unlock()
+	}
+}
+
+// Closed reports whether Shutdown began.
+func (q *queue) Closed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+// Len is the number of waiting jobs.
+func (q *queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting
+}
+
+// Shutdown refuses new jobs and lets the workers finish the running and
+// waiting ones until ctx ends; then it cancels the running jobs (which
+// close their check runs as failed) and reports every job that never ran,
+// so that nothing accepted disappears without a trace.
+func (q *queue) Shutdown(ctx context.Context) error {
+	q.mu.Lock()
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		q.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	q.mu.Lock()
+	var dropped []*Job
+	for _, e := range q.entries {
+		if e.waiting != nil {
+			dropped = append(dropped, e.waiting)
+			e.waiting = nil
+			q.waiting--
+		}
+	}
+	q.ready = nil
+	q.cond.Broadcast()
+	q.mu.Unlock()
+	for _, j := range dropped {
+		q.dropped(j)
+	}
+	q.stopAll()
+	// Cancelled jobs still write their check run's final state, each with
+	// its own short deadline.
+	select {
+	case <-done:
+	case <-time.After(finalWriteTimeout + 5*time.Second):
+	}
+	return ctx.Err()
+}
+
+// idle reports whether no job waits or runs.
+func (q *queue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.entries) == 0
+}
