@@ -18,6 +18,7 @@ func TestRedactURL(t *testing.T) {
 		{"postgres://alice@db/shop?password=s3cret&sslmode=disable", "postgres://alice@db/shop?sslmode=disable"},
 		{"postgres://alice@db/shop?sslpassword=keypass", "postgres://alice@db/shop"},
 		{"postgres://db/shop", "postgres://db/shop"},
+		{"postgres://alice:s3cret@db1:5432,db2:5433/shop?target_session_attrs=read-write", "postgres://alice@db1:5432,db2:5433/shop?target_session_attrs=read-write"},
 		{"postgres://alice:s3cret@db:notaport/shop", unparseable},
 		{"host=db user=alice password=s3cret dbname=shop", "host=db user=alice dbname=shop"},
 		{"host=db password='s3 cret\\'s' dbname=shop", "host=db dbname=shop"},
