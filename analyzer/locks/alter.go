@@ -121,14 +121,11 @@ func (b *builder) alterTable(s *pg_query.AlterTableStmt) {
 		b.lockPartitions(r.t, mode, false)
 	}
 	for _, c := range cmds {
-		b.alterCmd(r, c, mode)
-	}
-	if mode == AccessExclusive {
-		b.note("ACCESS EXCLUSIVE blocks every read and write of the table, and while it waits for a running transaction every later query on the table queues behind it; set lock_timeout and retry")
+		b.alterCmd(r, c)
 	}
 }
 
-func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd, mode Mode) {
+func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd) {
 	t := r.t
 	name := cmd.GetName()
 	switch cmd.GetSubtype() {
@@ -141,7 +138,7 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd, mode Mode) {
 	case pg_query.AlterTableType_AT_SetNotNull:
 		b.setNotNull(r, name)
 	case pg_query.AlterTableType_AT_ColumnDefault:
-		b.note("a new default applies to future INSERTs only; existing rows are not touched")
+		b.note("changing a default affects future INSERTs only; existing rows are not touched")
 	case pg_query.AlterTableType_AT_DropIdentity:
 		// The identity's sequence is dropped with it.
 		for _, seq := range b.ownedSequences(t) {
@@ -176,6 +173,7 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd, mode Mode) {
 	case pg_query.AlterTableType_AT_SetAccessMethod:
 		b.lockIndexes(t, AccessExclusive)
 		b.work(Rewrite, r.name, rewriteScans(t))
+		b.note("SET ACCESS METHOD rewrites the table into the new format and rebuilds every index under ACCESS EXCLUSIVE")
 	case pg_query.AlterTableType_AT_SetTableSpace:
 		b.work(Rewrite, r.name, 1)
 		b.note("SET TABLESPACE copies the table's files block by block under ACCESS EXCLUSIVE; its indexes stay where they are (move them with ALTER INDEX ... SET TABLESPACE)")
@@ -192,7 +190,7 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd, mode Mode) {
 	case pg_query.AlterTableType_AT_AttachPartition:
 		b.attachPartition(r, cmd.GetDef().GetPartitionCmd())
 	case pg_query.AlterTableType_AT_DetachPartition, pg_query.AlterTableType_AT_DetachPartitionFinalize:
-		b.detachPartition(r, cmd.GetDef().GetPartitionCmd(), cmd.GetSubtype() == pg_query.AlterTableType_AT_DetachPartitionFinalize, mode)
+		b.detachPartition(cmd.GetDef().GetPartitionCmd(), cmd.GetSubtype() == pg_query.AlterTableType_AT_DetachPartitionFinalize)
 	case pg_query.AlterTableType_AT_DropNotNull, pg_query.AlterTableType_AT_SetStatistics,
 		pg_query.AlterTableType_AT_SetOptions, pg_query.AlterTableType_AT_ResetOptions,
 		pg_query.AlterTableType_AT_SetStorage, pg_query.AlterTableType_AT_SetCompression,
@@ -301,7 +299,7 @@ func (b *builder) addColumn(r rel, cd *pg_query.ColumnDef) {
 		p := b.resolve(k.GetPktable())
 		b.lockRel(p, "referenced table", ShareRowExclusive)
 		if def != nil || identity || serial || generated {
-			b.work(Scan, r.name, 1)
+			b.validationPass(r.name)
 			b.note(fmt.Sprintf("with a default, the new foreign key is validated against %s by a full scan while the locks are held", p.name))
 		} else {
 			b.note("the new column is all NULL, so its foreign key needs no validation scan")
@@ -469,7 +467,7 @@ func (b *builder) alterColumnType(r rel, colName string, cd *pg_query.ColumnDef)
 	for _, k := range t.Constraints {
 		if k.Kind == catalog.ForeignKey && contains(k.Columns, colName) {
 			p := b.lockFKTable(k, AccessExclusive)
-			b.work(Scan, r.name, 1)
+			b.validationPass(r.name)
 			b.note(fmt.Sprintf("foreign key %s is dropped and re-created: ACCESS EXCLUSIVE on %s and a new validation scan", catalog.QuoteIdent(k.Name), p.name))
 		}
 	}
@@ -477,6 +475,7 @@ func (b *builder) alterColumnType(r rel, colName string, cd *pg_query.ColumnDef)
 		if fk.Table != t && contains(fk.Constraint.RefColumns, colName) {
 			o := b.resolveTable(fk.Table)
 			b.lockRel(o, "referencing table", AccessExclusive)
+			b.validationPass(r.name)
 			b.note(fmt.Sprintf("foreign key %s of %s references the column: it is re-created, which locks %s ACCESS EXCLUSIVE and scans it to validate", catalog.QuoteIdent(fk.Constraint.Name), o.name, o.name))
 		}
 	}
@@ -687,6 +686,12 @@ func (b *builder) attachPartition(parent rel, pc *pg_query.PartitionCmd) {
 	b.note("if the parent has a DEFAULT partition, it is locked ACCESS EXCLUSIVE and scanned too")
 	// A partition must get an index for each of the parent's indexes: one
 	// it already has is adopted, a missing one is built under the lock.
+	if parent.t != nil {
+		// Each of the parent's (partitioned) indexes gets the partition's
+		// index attached to it, which takes SHARE UPDATE EXCLUSIVE on it
+		// (measured).
+		b.lockIndexes(parent.t, ShareUpdateExclusive)
+	}
 	if parent.t != nil && p.t != nil {
 		built := 0
 		for _, pix := range parent.t.Indexes {
@@ -696,7 +701,11 @@ func (b *builder) attachPartition(parent rel, pc *pg_query.PartitionCmd) {
 		}
 		if built > 0 {
 			b.work(IndexBuild, p.name, built)
-			b.note(fmt.Sprintf("%d of the parent's indexes have no matching index on the partition and are built during the attach; create them beforehand (CONCURRENTLY) so they are adopted", built))
+			what := "1 index of the parent has no match on the partition and is"
+			if built > 1 {
+				what = fmt.Sprintf("%d indexes of the parent have no match on the partition and are", built)
+			}
+			b.note(what + " built during the attach, under its ACCESS EXCLUSIVE; create matching indexes on the partition beforehand (CONCURRENTLY) so they are adopted")
 		}
 	}
 }
@@ -719,7 +728,7 @@ func hasMatchingIndex(t *catalog.Table, want *catalog.Index) bool {
 	return false
 }
 
-func (b *builder) detachPartition(parent rel, pc *pg_query.PartitionCmd, finalize bool, mode Mode) {
+func (b *builder) detachPartition(pc *pg_query.PartitionCmd, finalize bool) {
 	if pc == nil {
 		return
 	}
@@ -740,7 +749,6 @@ func (b *builder) detachPartition(parent rel, pc *pg_query.PartitionCmd, finaliz
 		b.lockRel(p, "", AccessExclusive)
 		b.note("DETACH PARTITION takes ACCESS EXCLUSIVE on the parent and the partition (and on a DEFAULT partition, if any); on PostgreSQL 14+ DETACH ... CONCURRENTLY needs only SHARE UPDATE EXCLUSIVE")
 	}
-	_ = mode
 }
 
 // boundImplied reports whether t's validated CHECK constraints (and NOT
@@ -965,9 +973,8 @@ func (b *builder) rename(s *pg_query.RenameStmt) {
 			// ALTER TABLE on an index name renames the index, but with
 			// ALTER TABLE's ACCESS EXCLUSIVE (measured): the lock follows
 			// the statement, not the object.
-			if ix, t, name := b.lookupIndex(rv.GetSchemaname(), rv.GetRelname()); ix != nil {
+			if ix, t, _ := b.lookupIndex(rv.GetSchemaname(), rv.GetRelname()); ix != nil {
 				b.lockIndex(t, ix, AccessExclusive)
-				_ = name
 				b.note("ALTER TABLE ... RENAME on an index takes ACCESS EXCLUSIVE on it; ALTER INDEX ... RENAME needs only SHARE UPDATE EXCLUSIVE")
 				return
 			}

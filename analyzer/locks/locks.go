@@ -2,6 +2,7 @@ package locks
 
 import (
 	"fmt"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -123,7 +124,44 @@ func Analyze(stmt *pg_query.Node, cat *catalog.Catalog, opt Options) Impact {
 	if b.imp.Work == Metadata {
 		b.imp.Subject, b.imp.Scans = "", 0
 	}
+	b.queueNote()
 	return b.imp
+}
+
+// queueNote explains the lock queue (measured document, section 4): a lock
+// request waiting behind a running transaction makes every later request
+// it conflicts with wait as well, so even a "0.2 ms" statement can stall
+// the table for as long as the oldest transaction stays open. Indexes are
+// named only when no table is, since their tables are what people know.
+func (b *builder) queueNote() {
+	var reads, readIdx, writes []string
+	for _, l := range b.imp.Locks {
+		switch {
+		case !l.Existing:
+		case l.Mode.BlocksReads() && l.Kind == "index":
+			readIdx = append(readIdx, l.Relation)
+		case l.Mode.BlocksReads():
+			reads = append(reads, l.Relation)
+		case l.Mode.BlocksWrites() && l.Kind != "index":
+			writes = append(writes, l.Relation)
+		}
+	}
+	if len(reads) == 0 {
+		reads = readIdx
+	}
+	if len(reads) > 0 {
+		b.note(fmt.Sprintf("lock queue: while it waits for ACCESS EXCLUSIVE on %s behind any open transaction, every later query on %s waits too; set lock_timeout (a few seconds) and retry", strings.Join(reads, ", "), itThem(reads)))
+	}
+	if len(writes) > 0 {
+		b.note(fmt.Sprintf("lock queue: while it waits for its lock on %s behind any open transaction, every later write to %s waits too; set lock_timeout and retry", strings.Join(writes, ", "), itThem(writes)))
+	}
+}
+
+func itThem(list []string) string {
+	if len(list) == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // builder accumulates one statement's impact.
@@ -199,6 +237,17 @@ func (b *builder) work(w Work, subject string, scans int) {
 			b.imp.Work = w
 		}
 	}
+}
+
+// validationPass records a foreign-key validation over subject. Unlike a
+// CHECK, which a rewrite evaluates while it copies, the validation is a
+// query of its own, so after a rewrite it is one more pass (measured).
+func (b *builder) validationPass(subject string) {
+	if b.imp.Work == Rewrite && b.imp.Subject == subject {
+		b.imp.Scans++
+		return
+	}
+	b.work(Scan, subject, 1)
 }
 
 // rel is a relation as the statement names it, resolved against the

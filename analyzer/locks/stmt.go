@@ -411,13 +411,13 @@ func (b *builder) dropDependents(obj catalog.ObjectRef, cascade bool) {
 				}
 			}
 		case "constraint", "column":
+			// A dependent foreign key is dropped with its triggers, a
+			// dependent column (of a dropped type) with the table's
+			// ACCESS EXCLUSIVE; either way its table is locked.
 			if t := b.cat.Table(d.Schema, d.Table); t != nil {
-				kind := "table"
-				if d.Kind == "constraint" && obj.Kind != "constraint" && !(d.Schema == obj.Schema && d.Table == obj.Table) {
+				kind := ""
+				if k := t.Constraint(d.Name); d.Kind == "constraint" && k != nil && k.Kind == catalog.ForeignKey {
 					kind = "referencing table"
-				}
-				if d.Schema == obj.Schema && (d.Table == obj.Name || d.Table == obj.Table) {
-					kind = ""
 				}
 				b.lockRel(b.resolveTable(t), kind, AccessExclusive)
 			}
@@ -472,7 +472,7 @@ func (b *builder) dropIndex(s *pg_query.DropStmt) {
 	if conc {
 		b.note("DROP INDEX CONCURRENTLY holds SHARE UPDATE EXCLUSIVE on the table and waits for every transaction using it; only the final step takes ACCESS EXCLUSIVE on the index (" + plannerIndexNote + ")")
 	} else {
-		b.note("DROP INDEX takes ACCESS EXCLUSIVE on the table: every read and write waits, and the statement itself queues behind any open transaction on the table; DROP INDEX CONCURRENTLY avoids that")
+		b.note("DROP INDEX takes ACCESS EXCLUSIVE on the table: every read and write waits until the transaction ends; DROP INDEX CONCURRENTLY avoids that")
 	}
 }
 
@@ -573,6 +573,7 @@ func (b *builder) vacuum(s *pg_query.VacuumStmt) {
 				b.work(Scan, r.name, 1)
 			}
 		}
+		b.note("plain VACUUM holds SHARE UPDATE EXCLUSIVE: reads and writes continue, other DDL on the table waits")
 		if len(rels) == 0 {
 			b.work(Scan, "", 1)
 			b.unknown("VACUUM without a table processes every table of the database, one at a time")
@@ -725,7 +726,13 @@ func (b *builder) refresh(s *pg_query.RefreshMatViewStmt) {
 	if s.GetSkipData() {
 		return
 	}
-	b.work(Rewrite, r.name, rewriteScans(r.t))
+	// The query's output is written straight to a new file; only the
+	// index builds read it back.
+	scans := 1
+	if r.t != nil {
+		scans = max(1, len(r.t.Indexes))
+	}
+	b.work(Rewrite, r.name, scans)
 	b.note("REFRESH MATERIALIZED VIEW re-runs the query into a new file under ACCESS EXCLUSIVE: readers of the materialized view wait for the whole refresh; CONCURRENTLY keeps them running")
 }
 
