@@ -9,6 +9,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -29,6 +30,9 @@ type Request struct {
 	// them in Head (the CLI's `check FILE...`).
 	Migrations []layout.Migration
 	Config     Config
+	// Stats are production table sizes (from `migration-guard stats`);
+	// nil means sizes are unknown, which question 6 says plainly.
+	Stats *prodstats.File
 }
 
 // Analyze answers the checklist for every changed migration.
@@ -38,6 +42,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	s := newSession(cfg)
+	s.stats = req.Stats
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
 	locs := cfg.locations()
 
@@ -132,8 +137,9 @@ func (c Config) locations() []layout.Location {
 
 // session carries the schema from one migration to the next.
 type session struct {
-	cfg Config
-	cat *catalog.Catalog
+	cfg   Config
+	cat   *catalog.Catalog
+	stats *prodstats.File
 }
 
 func newSession(cfg Config) *session {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 )
 
 // change describes a pull request: files at the base, and files the change
@@ -51,6 +53,16 @@ func got(rep *Report) []string {
 			where = fmt.Sprint(l.Statement.Start.Line)
 		}
 		out = append(out, fmt.Sprintf("%s:%s@%s", l.Finding.Rule, l.Finding.Severity, where))
+	}
+	return out
+}
+
+func without(findings []string, rule string) []string {
+	var out []string
+	for _, f := range findings {
+		if !strings.HasPrefix(f, rule+":") {
+			out = append(out, f)
+		}
 	}
 	return out
 }
@@ -162,8 +174,8 @@ func TestRules(t *testing.T) {
 			nil},
 		{"ADD COLUMN NOT NULL on a new table", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN region text NOT NULL;")}},
 			nil},
-		{"ADD COLUMN identity is filled by PostgreSQL", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;")}},
-			nil},
+		{"ADD COLUMN identity is filled by PostgreSQL, in a rewrite", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;")}},
+			[]string{"table-rewrite:danger@2"}},
 		{"SET NOT NULL on an existing column", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ALTER COLUMN note SET NOT NULL;")}},
 			[]string{"set-not-null:danger@2"}},
 		{"SET NOT NULL after a validated CHECK, PostgreSQL 15", change{base: shopBase, changed: map[string]string{
@@ -181,7 +193,7 @@ func TestRules(t *testing.T) {
 		{"ADD UNIQUE USING INDEX", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT orders_note_key UNIQUE USING INDEX orders_note_uniq;")}},
 			nil},
 		{"ADD PRIMARY KEY", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE reporting.daily DROP CONSTRAINT daily_pkey;\nALTER TABLE reporting.daily ADD PRIMARY KEY (day, total);")}},
-			[]string{"drop-constraint:warning@2", "add-unique-constraint:danger@3"}},
+			[]string{"drop-constraint:warning@2", "add-unique-constraint:danger@3", "work-while-holding-lock:warning@3"}},
 		{"CREATE UNIQUE INDEX on an existing table", change{base: shopBase, changed: map[string]string{next: "-- +goose NO TRANSACTION\n" + goose("CREATE UNIQUE INDEX CONCURRENTLY customers_name_key ON customers (name);")}},
 			[]string{"create-unique-index:warning@3"}},
 		{"ADD CHECK without NOT VALID", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT orders_note_short CHECK (length(note) < 100);")}},
@@ -207,7 +219,7 @@ func TestRules(t *testing.T) {
 
 		// The rest of what established linters report.
 		{"a name over 63 bytes", change{base: shopBase, changed: map[string]string{next: goose("CREATE INDEX orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx ON orders (customer_id);")}},
-			[]string{"identifier-too-long:warning@2"}},
+			[]string{"identifier-too-long:warning@2", "blocking-index-build:danger@2"}},
 		{"row-level security on an existing table", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ENABLE ROW LEVEL SECURITY;")}},
 			[]string{"enable-row-level-security:warning@2"}},
 		{"row-level security on a new table", change{base: shopBase, changed: map[string]string{next: goose("CREATE TABLE docs (id bigint PRIMARY KEY);\nALTER TABLE docs ENABLE ROW LEVEL SECURITY;")}},
@@ -282,9 +294,9 @@ func TestRules(t *testing.T) {
 		{"BEGIN inside goose's transaction", change{base: shopBase, changed: map[string]string{next: goose("BEGIN;\nALTER TABLE orders ADD COLUMN x int;\nCOMMIT;")}},
 			[]string{"nested-begin:warning@2", "commit-in-wrapped-transaction:warning@4"}},
 		{"enum ADD VALUE in a transaction on PostgreSQL 11", change{base: shopBase, cfg: &pg11, changed: map[string]string{next: goose("ALTER TYPE order_status ADD VALUE 'refunded';")}},
-			[]string{"cannot-run-in-transaction:danger@2"}},
+			[]string{"enum-add-value:info@2", "cannot-run-in-transaction:danger@2"}},
 		{"enum ADD VALUE in a transaction on PostgreSQL 15", change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status ADD VALUE 'refunded';")}},
-			nil},
+			[]string{"enum-add-value:info@2"}},
 		{"Flyway: a concurrent index alone runs without a transaction", change{base: map[string]string{"db/migration/V1__init.sql": "CREATE TABLE t (a int);"},
 			changed: map[string]string{"db/migration/V2__idx.sql": "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);"}},
 			nil},
@@ -314,6 +326,11 @@ func TestRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rep := tt.ch.analyze(t)
 			g := got(rep)
+			// Nearly every statement here takes a blocking lock without a
+			// lock_timeout; that rule has its own test.
+			if !strings.Contains(strings.Join(tt.want, " "), "missing-lock-timeout") {
+				g = without(g, "missing-lock-timeout")
+			}
 			if strings.Join(g, " ") != strings.Join(tt.want, " ") {
 				t.Errorf("findings:\n got  %v\n want %v", g, tt.want)
 				for _, l := range rep.AllFindings() {
@@ -445,7 +462,7 @@ func TestWithoutBaseEachFileBuildsOnTheEarlierOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := strings.Join(got(rep), " "); g != "drop-table:info@4 drop-table:danger@2" {
+	if g := strings.Join(without(got(rep), "missing-lock-timeout"), " "); g != "drop-table:info@4 drop-table:danger@2" {
 		t.Errorf("got %s", g)
 	}
 	if rep.BaseMigrations != 0 {
@@ -521,6 +538,9 @@ func TestSuppressions(t *testing.T) {
 			var g []string
 			for _, l := range rep.AllFindings() {
 				f := l.Finding
+				if f.Rule == "missing-lock-timeout" {
+					continue
+				}
 				sup := "-"
 				if f.Suppressed != nil {
 					sup = "suppressed"
@@ -534,5 +554,141 @@ func TestSuppressions(t *testing.T) {
 				t.Errorf("got  %v\nwant %v", g, tt.want)
 			}
 		})
+	}
+}
+
+// shopStats is a statistics file with one large and one small table.
+func shopStats(t *testing.T, lockTimeoutMS *int64) *prodstats.File {
+	t.Helper()
+	f := &prodstats.File{
+		Format: "migration-guard-stats", Version: 1,
+		Server: prodstats.Server{Version: "15.4", VersionNum: 150004},
+		Tables: []prodstats.Table{
+			{Schema: "public", Name: "orders", Rows: 200_000_000, HeapBytes: 40 << 30, IndexBytes: 8 << 30, TotalBytes: 48 << 30, Indexes: 3},
+			{Schema: "public", Name: "customers", Rows: 1000, HeapBytes: 200 << 10, IndexBytes: 100 << 10, TotalBytes: 300 << 10, Indexes: 2},
+		},
+	}
+	f.Settings.LockTimeoutMS = lockTimeoutMS
+	var buf strings.Builder
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := prodstats.Load(strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loaded
+}
+
+func (ch change) analyzeWithStats(t *testing.T, stats *prodstats.File) *Report {
+	t.Helper()
+	base := fstest.MapFS{}
+	head := fstest.MapFS{}
+	for p, s := range ch.base {
+		base[p] = &fstest.MapFile{Data: []byte(s)}
+		head[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	var changed []string
+	for p, s := range ch.changed {
+		head[p] = &fstest.MapFile{Data: []byte(s)}
+		changed = append(changed, p)
+	}
+	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: DefaultConfig(), Stats: stats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestLockRules(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		stats bool
+		want  []string
+	}{
+		{"no lock_timeout before a blocking lock: said once per part", "ALTER TABLE orders ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;", false,
+			[]string{"missing-lock-timeout:warning@2"}},
+		{"lock_timeout set first", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN a int;", false, nil},
+		{"SET LOCAL counts too", "SET LOCAL lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN a int;", false, nil},
+		{"lock_timeout set back to 0", "SET lock_timeout = '2s';\nSET lock_timeout = 0;\nALTER TABLE orders ADD COLUMN a int;", false,
+			[]string{"missing-lock-timeout:warning@4"}},
+		{"a weak lock needs no timeout", "ALTER TABLE orders VALIDATE CONSTRAINT orders_note_check;", false, nil},
+		{"new tables need no timeout", "CREATE TABLE t (id bigint PRIMARY KEY);\nALTER TABLE t ADD COLUMN a int;", false, nil},
+		{"a rewrite of a table of unknown size", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();", false,
+			[]string{"table-rewrite:danger@3"}},
+		{"a rewrite of a 48 GB table", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();", true,
+			[]string{"table-rewrite:danger@3"}},
+		{"a rewrite of a 300 kB table", "SET lock_timeout = '2s';\nALTER TABLE customers ADD COLUMN token uuid DEFAULT gen_random_uuid();", true,
+			[]string{"table-rewrite:info@3"}},
+		{"a blocking index build", "SET lock_timeout = '2s';\nCREATE INDEX orders_note_idx ON orders (note);", false,
+			[]string{"blocking-index-build:danger@3"}},
+		{"type change that rewrites", "SET lock_timeout = '2s';\nALTER TABLE reporting.daily ALTER COLUMN total TYPE numeric;", false,
+			[]string{"type-change-rewrite:warning@3", "table-rewrite:danger@3"}},
+		{"type change that narrows", "SET lock_timeout = '2s';\nALTER TABLE customers ALTER COLUMN name TYPE varchar(50);", false,
+			[]string{"type-narrowing:danger@3", "table-rewrite:danger@3"}},
+		{"type change in the catalog only", "SET lock_timeout = '2s';\nALTER TABLE customers ALTER COLUMN name TYPE varchar(200);", false,
+			[]string{"type-change-metadata:info@3"}},
+		{"type change PostgreSQL refuses", "SET lock_timeout = '2s';\nALTER TABLE orders ALTER COLUMN note TYPE integer;", false,
+			[]string{"type-change-fails:danger@3"}},
+		{"type change of a column a view uses", "SET lock_timeout = '2s';\nALTER TABLE orders ALTER COLUMN customer_id TYPE int8;", false,
+			[]string{"type-change-fails:danger@3", "type-change-metadata:info@3"}},
+		{"more work after ACCESS EXCLUSIVE in the same transaction", "SET lock_timeout = '2s';\nALTER TABLE customers ADD COLUMN a int;\nUPDATE orders SET note = '' WHERE id < 100;", false,
+			[]string{"work-while-holding-lock:warning@4"}},
+		{"a server default lock_timeout counts", "ALTER TABLE orders ADD COLUMN a int;", true, nil},
+	}
+	two := int64(2000)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stats *prodstats.File
+			if tt.stats {
+				stats = shopStats(t, nil)
+				if strings.HasPrefix(tt.name, "a server default") {
+					stats = shopStats(t, &two)
+				}
+			}
+			rep := change{base: shopBase, changed: map[string]string{next: goose(tt.body)}}.analyzeWithStats(t, stats)
+			if g := got(rep); strings.Join(g, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("got  %v\nwant %v", g, tt.want)
+				for _, l := range rep.AllFindings() {
+					t.Logf("  %s: %s", l.Finding.Rule, l.Finding.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestLockDetails(t *testing.T) {
+	rep := change{base: shopBase, changed: map[string]string{next: goose("SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();")}}.analyzeWithStats(t, shopStats(t, nil))
+	f := findingOf(t, rep, "table-rewrite")
+	for _, want := range []string{"rewrites public.orders", "ACCESS EXCLUSIVE", "~200.0M rows, 48.0 GB; estimated"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	st := rep.Files[0].Statements[1]
+	if st.Work != "rewrite" || st.Estimate == nil || st.Estimate.Rows != 200_000_000 || st.Estimate.HighMS <= st.Estimate.LowMS {
+		t.Errorf("statement: work %q estimate %+v", st.Work, st.Estimate)
+	}
+	if len(st.Locks) == 0 || st.Locks[0].Relation != "public.orders" || st.Locks[0].Mode != "ACCESS EXCLUSIVE" || !st.Locks[0].Existing {
+		t.Errorf("locks %+v", st.Locks)
+	}
+	// Without statistics the size is said to be unknown.
+	rep = change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT c CHECK (length(note) < 9);")}}.analyze(t)
+	f = findingOf(t, rep, "add-check-constraint")
+	if !strings.Contains(f.Message, "the size of public.orders is unknown") {
+		t.Errorf("a constraint's scan should carry the size note: %s", f.Message)
+	}
+	// The narrowing safe way keeps the type and adds a CHECK.
+	rep = change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE customers ALTER COLUMN name TYPE varchar(50);")}}.analyze(t)
+	f = findingOf(t, rep, "type-narrowing")
+	if !strings.Contains(f.Message, "longer than 50") || !strings.Contains(f.SafeAlternative, "CHECK (char_length(name) <= 50) NOT VALID") {
+		t.Errorf("narrowing: %s\n%s", f.Message, f.SafeAlternative)
+	}
+	// A rewrite's safe way reads the column from NEW in its trigger.
+	rep = change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE reporting.daily ALTER COLUMN total TYPE numeric USING total::numeric;")}}.analyze(t)
+	f = findingOf(t, rep, "type-change-rewrite")
+	if !strings.Contains(f.SafeAlternative, "NEW.total_new := NEW.total::numeric;") {
+		t.Errorf("safe way:\n%s", f.SafeAlternative)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -34,8 +35,38 @@ type Config struct {
 	// MaxFileBytes is the largest migration file analyzed; larger ones are
 	// reported, never read.
 	MaxFileBytes int `yaml:"max_file_bytes" json:"max_file_bytes,omitempty"`
+	// StatsFile is a statistics file written by `migration-guard stats`,
+	// relative to the repository root: table sizes for question 6.
+	StatsFile string `yaml:"stats_file" json:"stats_file,omitempty"`
+	// LockThreshold is how long a blocking lock may be held before it is a
+	// danger; default 1s.
+	LockThreshold Duration `yaml:"lock_threshold" json:"lock_threshold,omitempty"`
 	// Approval is read by the App's approval gate.
 	Approval ApprovalConfig `yaml:"approval" json:"approval"`
+}
+
+// DefaultLockThreshold is the checklist's "more than a second".
+const DefaultLockThreshold = time.Second
+
+// Duration reads "1s", "500ms", "2m" from YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	v, err := time.ParseDuration(node.Value)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("line %d: lock_threshold must be a positive duration such as 1s or 500ms, got %q", node.Line, node.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Threshold is the lock threshold with its default.
+func (c Config) Threshold() time.Duration {
+	if c.LockThreshold <= 0 {
+		return DefaultLockThreshold
+	}
+	return time.Duration(c.LockThreshold)
 }
 
 // ApprovalConfig says who may approve what. Only the base branch's copy counts.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -37,6 +38,10 @@ type stmtContext struct {
 	// txStartLine is the line of the first statement of the transaction
 	// this statement runs in.
 	txStartLine int
+	// stats are production table sizes, nil when unknown.
+	stats *prodstats.File
+	// ps carries the lock rules' memory across the statements of a part.
+	ps *partState
 }
 
 // sameTransactionSince says whether a statement on an earlier line of the
@@ -77,10 +82,13 @@ type statementRule func(c *stmtContext)
 // migration, before the statement is applied to the catalog.
 var statementRules = []statementRule{
 	checkDrops,
+	checkTypes,
 	checkConstraints,
 	checkRenames,
 	checkNonTransactional,
 	checkMore,
+	// Last: it adds its figures to what the others found.
+	checkLocks,
 }
 
 // downPartRules run over down parts.
@@ -169,6 +177,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		txFindings[i] = append(txFindings[i], fd...)
 	}
 	allInTx := len(sc.Statements) > 0
+	ps := newPartState()
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
 		index[i] = -1
@@ -176,7 +185,8 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
-		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode}
+		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
+			stats: s.stats, ps: ps}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}

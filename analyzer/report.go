@@ -124,8 +124,36 @@ type Statement struct {
 	SQL       string    `json:"sql"`
 	Kind      string    `json:"kind"` // the parse tree's node, e.g. "AlterTableStmt"; "" when it does not parse
 	InTx      bool      `json:"in_transaction"`
+	// Locks are the table-level locks the statement takes (question 6).
+	Locks []LockInfo `json:"locks,omitempty"`
+	// Work is what it does while holding them: metadata, scan, rewrite,
+	// index-build or backfill.
+	Work string `json:"work,omitempty"`
+	// Estimate is how long the work may hold the locks, from production
+	// statistics; nil when the size is unknown or the work is metadata only.
+	Estimate  *Estimate `json:"estimate,omitempty"`
 	Findings  []Finding `json:"findings"`
 	startByte int
+}
+
+// LockInfo is one lock a statement takes.
+type LockInfo struct {
+	Relation string `json:"relation"`
+	Kind     string `json:"kind"`
+	Mode     string `json:"mode"`
+	// Blocks says what the mode blocks, for people.
+	Blocks   string `json:"blocks"`
+	Existing bool   `json:"existing"`
+}
+
+// Estimate is a duration range for the work a statement does.
+type Estimate struct {
+	Relation string `json:"relation"`
+	Rows     int64  `json:"rows"`
+	Bytes    int64  `json:"bytes"`
+	LowMS    int64  `json:"low_ms"`
+	HighMS   int64  `json:"high_ms"`
+	Basis    string `json:"basis"`
 }
 
 // File is one changed migration.

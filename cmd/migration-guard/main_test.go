@@ -147,7 +147,9 @@ func TestCheckJSON(t *testing.T) {
 	if st.StartLine != 3 || st.EndLine != 3 || st.SQL != "ALTER TABLE customers DROP COLUMN legacy_address;" {
 		t.Errorf("statement: %+v", st)
 	}
-	if len(st.Findings) != 1 || st.Findings[0].Rule != "drop-column" || st.Findings[0].Question != 1 || !st.Findings[0].RequiresApproval || st.Findings[0].SafeAlternative == "" {
+	// The drop, and the missing lock_timeout before the first blocking lock.
+	if len(st.Findings) != 2 || st.Findings[0].Rule != "drop-column" || st.Findings[0].Question != 1 || !st.Findings[0].RequiresApproval || st.Findings[0].SafeAlternative == "" ||
+		st.Findings[1].Rule != "missing-lock-timeout" || st.Findings[1].Question != 6 || st.Findings[1].RequiresApproval {
 		t.Errorf("findings: %+v", st.Findings)
 	}
 }

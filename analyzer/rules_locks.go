@@ -1,0 +1,397 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/locks"
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
+	"github.com/migration-guard/migration-guard/analyzer/typechange"
+)
+
+var (
+	ruleTableRewrite = register(Rule{
+		ID: "table-rewrite", Question: QLocks, Severity: Danger,
+		Title: "Rewrite of an existing table under ACCESS EXCLUSIVE",
+		Why: "PostgreSQL copies the whole table and rebuilds every index while no read or write gets through: about 8-12 s per GB on a small server, " +
+			"1.5-3 times more in production. A 50 GB table is blocked for ten minutes or more.",
+		Example: "ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();",
+		Safe: "-- Add the column without the volatile default, then fill it in batches:\nALTER TABLE orders ADD COLUMN token uuid;\n" +
+			"ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();\n" +
+			"UPDATE orders SET token = gen_random_uuid() WHERE id IN (SELECT id FROM orders WHERE token IS NULL LIMIT 10000);",
+	})
+	ruleBlockingIndexBuild = register(Rule{
+		ID: "blocking-index-build", Question: QLocks, Severity: Danger,
+		Title: "Index built or rebuilt while writes are blocked",
+		Why: "CREATE INDEX, REINDEX and CLUSTER hold a lock that blocks every INSERT, UPDATE and DELETE (REINDEX also blocks reads through the planner) " +
+			"for the whole build: about 3.5 s per GB of table on a small server.",
+		Example: "CREATE INDEX orders_created_at_idx ON orders (created_at);",
+		Safe:    "-- in a migration without a transaction:\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_at_idx ON orders (created_at);",
+	})
+	ruleBlockingScan = register(Rule{
+		ID: "blocking-scan", Question: QLocks, Severity: Danger,
+		Title: "Whole-table scan while reads or writes are blocked",
+		Why:   "PostgreSQL reads every row of the table to check it while holding a lock that blocks reads or writes: the lock lasts as long as the scan.",
+		Example: "ALTER TABLE events ATTACH PARTITION events_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+		Safe:    "-- Add a CHECK matching the partition bound first (NOT VALID, then VALIDATE), so ATTACH skips its scan.",
+	})
+	ruleLockTimeout = register(Rule{
+		ID: "missing-lock-timeout", Question: QLocks, Severity: Warning,
+		Title: "Blocking lock without lock_timeout",
+		Why: "A statement waiting for its lock blocks every later query on the table, even a trivial SELECT, for as long as the oldest transaction " +
+			"touching the table stays open (measured: a 0.2 ms ALTER held up reads for 7 s behind one idle transaction). lock_timeout bounds that wait; " +
+			"the migration then fails fast and can be retried.",
+		Example: "ALTER TABLE orders ADD COLUMN note text;",
+		Safe:    "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\nALTER TABLE orders ADD COLUMN note text;",
+	})
+	ruleLockHeldAcross = register(Rule{
+		ID: "work-while-holding-lock", Question: QLocks, Severity: Warning,
+		Title: "More work while an ACCESS EXCLUSIVE lock is held",
+		Why: "The ACCESS EXCLUSIVE lock taken earlier in the transaction is held until COMMIT: every statement after it extends the time the table " +
+			"is unreadable and unwritable, and locking more tables while holding it invites deadlocks.",
+		Example: "ALTER TABLE orders ADD COLUMN note text;\nUPDATE orders SET note = '';",
+		Safe:    "-- Commit the DDL first; do the slow work in its own migration.",
+	})
+)
+
+// partState is what the lock rules remember from one statement to the next
+// within one part of a file.
+type partState struct {
+	lockTimeout bool
+	// exclusive maps relations under ACCESS EXCLUSIVE to the line that took
+	// the lock, in the current transaction.
+	exclusive map[string]int
+	txStart   int
+	warnedTO  bool
+	// warnedHeld is set once the held-lock finding was made for the
+	// current transaction: once is enough to make the point.
+	warnedHeld bool
+}
+
+func newPartState() *partState { return &partState{exclusive: map[string]int{}} }
+
+// checkLocks answers question 6 for one statement and records its locks.
+func checkLocks(c *stmtContext) {
+	ps := c.ps
+	if ps.txStart != c.txStartLine || !c.inTx {
+		// A new transaction: locks of the previous one were released.
+		ps.exclusive = map[string]int{}
+		ps.txStart = c.txStartLine
+		ps.warnedHeld = false
+	}
+	if vs := c.node.GetVariableSetStmt(); vs != nil && vs.GetName() == "lock_timeout" {
+		ps.lockTimeout = !setsZero(vs)
+		return
+	}
+	imp := locks.Analyze(c.node, c.cat, locks.Options{PostgresVersion: c.cfg.PostgresVersion, TypeChange: c.typeChangeWork})
+	for _, l := range imp.Locks {
+		c.stmt.Locks = append(c.stmt.Locks, LockInfo{Relation: l.Relation, Kind: l.Kind, Mode: l.Mode.String(), Blocks: l.Mode.Blocks(), Existing: l.Existing})
+	}
+	c.stmt.Work = string(imp.Work)
+
+	subject, existing := imp.Subject, false
+	if l, ok := imp.Lock(subject); ok {
+		existing = l.Existing
+	}
+	est, size := c.estimate(subject, imp)
+	if est != nil {
+		c.stmt.Estimate = est
+	}
+
+	// Work done while others wait, judged by the time it may take; moot
+	// when PostgreSQL refuses the statement before doing any.
+	if existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID) {
+		mode := strongestOn(imp, subject)
+		switch imp.Work {
+		case locks.Rewrite:
+			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)", subject, mode, mode.Blocks()), est, size)
+		case locks.IndexBuild:
+			if mode >= locks.Share && !c.amendEarlier(QConstraints, est, size) {
+				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			}
+		case locks.Scan:
+			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, est, size) {
+				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			}
+		case locks.Backfill:
+			c.amendEarlier(QDrops, est, size)
+		}
+	}
+
+	// Statements after an ACCESS EXCLUSIVE lock in the same transaction.
+	if c.inTx && !ps.warnedHeld && len(ps.exclusive) > 0 && (imp.Work != locks.Metadata || touchesOther(imp, ps.exclusive)) &&
+		!c.hasFinding(ruleValidateSameTx.ID, ruleCannotRunInTransaction.ID) {
+		ps.warnedHeld = true
+		var held []string
+		line := 0
+		for rel, l := range ps.exclusive {
+			held = append(held, rel)
+			if line == 0 || l < line {
+				line = l
+			}
+		}
+		fd := ruleLockHeldAcross.finding(fmt.Sprintf("runs while ACCESS EXCLUSIVE on %s (taken on line %d) is still held: %s stays blocked for this statement and every later one until COMMIT",
+			joinObjects(sortedStrings(held)), line, joinObjects(sortedStrings(held))))
+		fd.SafeAlternative = "-- End the transaction after the statement that took the lock, and run this in the next migration."
+		c.report(fd)
+	}
+
+	// Blocking locks on existing tables need a lock_timeout.
+	var blocking []locks.Lock
+	for _, l := range imp.Locks {
+		if l.Existing && l.Mode >= locks.Share && !imp.Concurrently {
+			blocking = append(blocking, l)
+		}
+		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit {
+			if _, ok := ps.exclusive[l.Relation]; !ok {
+				ps.exclusive[l.Relation] = c.stmt.Start.Line
+			}
+		}
+	}
+	if len(blocking) > 0 && !ps.lockTimeout && !ps.warnedTO && !c.serverHasLockTimeout() {
+		ps.warnedTO = true
+		l := blocking[0]
+		fd := ruleLockTimeout.finding(fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
+			l.Mode, l.Relation, l.Relation, l.Relation))
+		fd.SafeAlternative = "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\n" + strings.TrimSpace(c.stmt.SQL)
+		c.report(fd)
+	}
+}
+
+// hasFinding says whether the statement already has a finding of one of
+// the rules: a more specific one makes a general one noise.
+func (c *stmtContext) hasFinding(rules ...string) bool {
+	for _, f := range c.stmt.Findings {
+		for _, r := range rules {
+			if f.Rule == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func setsZero(vs *pg_query.VariableSetStmt) bool {
+	if vs.GetKind() == pg_query.VariableSetKind_VAR_RESET || vs.GetKind() == pg_query.VariableSetKind_VAR_SET_DEFAULT {
+		return true
+	}
+	for _, a := range vs.GetArgs() {
+		ac := a.GetAConst()
+		if ac == nil {
+			continue
+		}
+		if ac.GetIval() != nil && ac.GetIval().GetIval() == 0 {
+			return true
+		}
+		if sv := ac.GetSval(); sv != nil {
+			v := strings.TrimSpace(sv.GetSval())
+			if v == "0" || v == "0s" || v == "0ms" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *stmtContext) serverHasLockTimeout() bool {
+	return c.stats != nil && c.stats.Settings.LockTimeoutMS != nil && *c.stats.Settings.LockTimeoutMS > 0
+}
+
+func strongestOn(imp locks.Impact, rel string) locks.Mode {
+	var m locks.Mode
+	for _, l := range imp.Locks {
+		if l.Relation == rel && l.Mode > m {
+			m = l.Mode
+		}
+	}
+	return m
+}
+
+func touchesOther(imp locks.Impact, held map[string]int) bool {
+	for _, l := range imp.Locks {
+		// Locks on types and sequences do not order against table locks.
+		if l.Kind == "type" || l.Kind == "sequence" {
+			continue
+		}
+		if _, ok := held[l.Relation]; !ok && l.Existing && l.Mode >= locks.RowExclusive {
+			return true
+		}
+	}
+	return false
+}
+
+// typeChangeWork lets the lock model ask the type-change table.
+func (c *stmtContext) typeChangeWork(old, new catalog.Type, using *pg_query.Node) locks.Work {
+	tz := ""
+	if c.stats != nil {
+		tz = c.stats.Settings.TimeZone
+	}
+	switch typechange.Classify(old, new, typechange.Options{PostgresVersion: c.cfg.PostgresVersion, Using: using, TimeZone: tz, Catalog: c.cat}).Effect {
+	case typechange.Metadata:
+		return locks.Metadata
+	case typechange.IndexRebuild:
+		return locks.IndexBuild
+	}
+	return locks.Rewrite
+}
+
+// sizeNote describes what is known of a relation's size.
+type sizeNote struct {
+	known bool
+	text  string
+}
+
+// estimate looks the subject up in the production statistics.
+func (c *stmtContext) estimate(subject string, imp locks.Impact) (*Estimate, sizeNote) {
+	if imp.Work == locks.Metadata || subject == "" {
+		return nil, sizeNote{}
+	}
+	if c.stats == nil {
+		return nil, sizeNote{text: fmt.Sprintf("the size of %s is unknown (no statistics file: run `migration-guard stats`), so this is judged as if it were large", subject)}
+	}
+	schema, name := splitQualified(subject)
+	t := c.stats.Table(schema, name)
+	if t == nil && schema == "" {
+		t = c.stats.Table("public", name)
+	}
+	if t == nil {
+		return nil, sizeNote{text: fmt.Sprintf("%s is not in the statistics file (collected %s), so this is judged as if it were large", subject, c.stats.CollectedAt.Format("2006-01-02"))}
+	}
+	work := map[locks.Work]prodstats.Work{locks.Scan: prodstats.WorkScan, locks.Rewrite: prodstats.WorkRewrite, locks.IndexBuild: prodstats.WorkIndexBuild, locks.Backfill: prodstats.WorkBackfill}[imp.Work]
+	e := c.stats.Estimate(t, work, max(imp.Scans, 1))
+	est := &Estimate{Relation: subject, Rows: t.Rows, Bytes: e.Bytes, LowMS: e.Low.Milliseconds(), HighMS: e.High.Milliseconds(), Basis: e.Basis}
+	rows := "unknown rows"
+	if t.Rows >= 0 {
+		rows = "~" + humanCount(t.Rows) + " rows"
+	}
+	return est, sizeNote{known: true, text: fmt.Sprintf("%s: %s, %s; estimated %s to %s (%s)", subject, rows, humanSize(t.TotalBytes), humanDuration(e.Low), humanDuration(e.High), e.Basis)}
+}
+
+// lockFinding reports lock work, with its severity set by the estimate: a
+// known size whose estimate stays under the threshold is not a danger.
+func (c *stmtContext) lockFinding(r Rule, msg string, est *Estimate, size sizeNote) {
+	fd := r.finding(msg + "; " + size.text)
+	if size.known && est != nil {
+		switch high := time.Duration(est.HighMS) * time.Millisecond; {
+		case high < c.cfg.Threshold()/10:
+			fd.Severity = Info
+		case high < c.cfg.Threshold():
+			fd.Severity = Warning
+		}
+	}
+	fd.SafeAlternative = lockSafeWay(c, r)
+	c.report(fd)
+}
+
+// amendEarlier adds the lock estimate to a finding of another question
+// already made on this statement (a constraint's scan, a backfill), rather
+// than reporting the same statement twice. It says whether one was found.
+func (c *stmtContext) amendEarlier(q Question, est *Estimate, size sizeNote) bool {
+	found := false
+	for i := range c.stmt.Findings {
+		f := &c.stmt.Findings[i]
+		if f.Question == q {
+			f.Message += "; " + size.text
+			found = true
+		}
+	}
+	return found
+}
+
+func lockSafeWay(c *stmtContext, r Rule) string {
+	switch r.ID {
+	case ruleBlockingIndexBuild.ID:
+		if is := c.node.GetIndexStmt(); is != nil {
+			t := c.relation(is.GetRelation())
+			cols := indexColumnNames(is)
+			unique := ""
+			if is.GetUnique() {
+				unique = "UNIQUE "
+			}
+			return ownMigrationWithoutTransaction(c.mig.Kind, fmt.Sprintf("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s (%s);",
+				unique, quoteIdent(indexName(is, t, cols)), t.name, strings.Join(cols, ", ")))
+		}
+		if c.node.GetReindexStmt() != nil {
+			return ownMigrationWithoutTransaction(c.mig.Kind, strings.Replace(strings.TrimSpace(c.stmt.SQL), "REINDEX ", "REINDEX (CONCURRENTLY) ", 1))
+		}
+	case ruleTableRewrite.ID:
+		if c.node.GetVacuumStmt() != nil || c.node.GetClusterStmt() != nil {
+			return "-- pg_repack rebuilds a table online, holding ACCESS EXCLUSIVE only for the final swap."
+		}
+	}
+	return r.Safe
+}
+
+// splitQualified splits "schema.name" (as printed by qualified) into its
+// parts, honouring double quotes.
+func splitQualified(s string) (schema, name string) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQuote = !inQuote
+		case '.':
+			if !inQuote {
+				return unquote(s[:i]), unquote(s[i+1:])
+			}
+		}
+	}
+	return "", unquote(s)
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return s
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+func humanSize(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.0f MB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", b)
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	case d >= time.Minute:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
