@@ -117,13 +117,13 @@ type Suppression struct {
 
 // Statement is one statement of a changed migration with what was found.
 type Statement struct {
-	Path      string    `json:"path"`
-	Part      string    `json:"part"` // "up" or "down"
-	Start     Position  `json:"start"`
-	End       Position  `json:"end"`
-	SQL       string    `json:"sql"`
-	Kind      string    `json:"kind"` // the parse tree's node, e.g. "AlterTableStmt"; "" when it does not parse
-	InTx      bool      `json:"in_transaction"`
+	Path  string   `json:"path"`
+	Part  string   `json:"part"` // "up" or "down"
+	Start Position `json:"start"`
+	End   Position `json:"end"`
+	SQL   string   `json:"sql"`
+	Kind  string   `json:"kind"` // the parse tree's node, e.g. "AlterTableStmt"; "" when it does not parse
+	InTx  bool     `json:"in_transaction"`
 	// Locks are the table-level locks the statement takes (question 6).
 	Locks []LockInfo `json:"locks,omitempty"`
 	// Work is what it does while holding them: metadata, scan, rewrite,

@@ -34,8 +34,8 @@ var (
 	})
 	ruleBlockingScan = register(Rule{
 		ID: "blocking-scan", Question: QLocks, Severity: Danger,
-		Title: "Whole-table scan while reads or writes are blocked",
-		Why:   "PostgreSQL reads every row of the table to check it while holding a lock that blocks reads or writes: the lock lasts as long as the scan.",
+		Title:   "Whole-table scan while reads or writes are blocked",
+		Why:     "PostgreSQL reads every row of the table to check it while holding a lock that blocks reads or writes: the lock lasts as long as the scan.",
 		Example: "ALTER TABLE events ATTACH PARTITION events_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
 		Safe:    "-- Add a CHECK matching the partition bound first (NOT VALID, then VALIDATE), so ATTACH skips its scan.",
 	})
