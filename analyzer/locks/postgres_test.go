@@ -255,15 +255,15 @@ type observed struct {
 	err       error
 }
 
-func TestAgainstPostgres(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+// liveDatabase creates a throwaway database on the test server and returns
+// a connection to it, its name, and the server's major version. The
+// database is dropped when the test ends.
+func liveDatabase(t *testing.T, ctx context.Context) (*pgx.Conn, string, int) {
+	t.Helper()
 	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
 	if err != nil {
 		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for the lock model to be measured: %v", err)
 	}
-	defer admin.Close(context.Background())
-
 	buf := make([]byte, 6)
 	if _, err := rand.Read(buf); err != nil {
 		t.Fatal(err)
@@ -272,21 +272,28 @@ func TestAgainstPostgres(t *testing.T) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
-	defer func() {
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", dbname, err)
-		}
-	}()
 	conn, err := pgx.Connect(ctx, postgresURL(dbname))
 	if err != nil {
 		t.Fatalf("connect to %s: %v", dbname, err)
 	}
-	defer conn.Close(context.Background())
-
+	t.Cleanup(func() {
+		conn.Close(context.Background())
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", dbname, err)
+		}
+		admin.Close(context.Background())
+	})
 	var version int
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
+	return conn, dbname, version
+}
+
+func TestAgainstPostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, _, version := liveDatabase(t, ctx)
 
 	for _, c := range liveCases {
 		c := c
@@ -619,4 +626,108 @@ func describeObserved(obs observed) string {
 		parts = append(parts, "type "+n+":"+abbrev(m))
 	}
 	return strings.Join(parts, " ")
+}
+
+// outsideCases cannot run in a transaction block, so their locks cannot be
+// read from the same backend. Instead a second session holds the weakest
+// lock on the table that conflicts with the model's mode, the statement
+// queues behind it, and its waiting request in pg_locks shows the mode it
+// asks for; then the blocker rolls back and the statement runs to
+// completion, committing. The blocker never conflicts with ACCESS SHARE
+// (unless the model says ACCESS EXCLUSIVE), because VACUUM and others first
+// look the table up under ACCESS SHARE. A statement asking for a weaker
+// lock than the model's never waits, and one asking for a stronger or
+// different one shows up as a mismatch.
+var outsideCases = []struct {
+	sql, table string
+}{
+	{`CREATE INDEX CONCURRENTLY amount_idx ON t (amount)`, "t"},
+	{`CREATE UNIQUE INDEX CONCURRENTLY email_uidx ON t (email)`, "t"},
+	{`DROP INDEX CONCURRENTLY t_name_idx`, "t"},
+	{`REINDEX INDEX CONCURRENTLY t_name_idx`, "t"},
+	{`REINDEX TABLE CONCURRENTLY t`, "t"},
+	{`VACUUM t`, "t"},
+	{`VACUUM FULL t`, "t"},
+	{`VACUUM (FULL, ANALYZE) t`, "t"},
+	{`ALTER TABLE mp DETACH PARTITION mp_1 CONCURRENTLY`, "mp"},
+}
+
+func TestOutsideTransactionAgainstPostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, dbname, version := liveDatabase(t, ctx)
+	runner, err := pgx.Connect(ctx, postgresURL(dbname))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Close(context.Background())
+	var runnerPID uint32
+	if err := runner.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&runnerPID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range outsideCases {
+		t.Run(c.sql, func(t *testing.T) {
+			cat := catalogFor(t, baseSchema)
+			imp := Analyze(parseOne(t, c.sql), cat, Options{PostgresVersion: version, TypeChange: typeChange})
+			if !imp.OutsideTransaction || imp.HeldUntilCommit {
+				t.Fatalf("the model should say the statement runs outside a transaction block: %+v", imp)
+			}
+			if err := resetSchema(ctx, conn, baseSchema); err != nil {
+				t.Fatalf("setup: %v", err)
+			}
+			heap := func() *uint32 {
+				var fn *uint32
+				if err := conn.QueryRow(ctx, "SELECT pg_relation_filenode($1::regclass)", c.table).Scan(&fn); err != nil {
+					t.Fatal(err)
+				}
+				return fn
+			}
+			before := heap()
+			want, ok := imp.Lock("public." + c.table)
+			if !ok {
+				t.Fatalf("the model does not lock %s: %+v", c.table, imp.Locks)
+			}
+			blocker := AccessShare
+			for blocker < AccessExclusive && !(blocker.Conflicts(want.Mode) && (want.Mode == AccessExclusive || !blocker.Conflicts(AccessShare))) {
+				blocker++
+			}
+			if _, err := conn.Exec(ctx, "BEGIN; LOCK TABLE "+c.table+" IN "+blocker.String()+" MODE"); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := runner.Exec(ctx, c.sql)
+				done <- err
+			}()
+			var mode string
+			deadline := time.Now().Add(10 * time.Second)
+			for mode == "" && time.Now().Before(deadline) {
+				err := conn.QueryRow(ctx, `SELECT mode FROM pg_locks WHERE pid = $1 AND locktype = 'relation'
+					AND relation = $2::regclass AND NOT granted`, runnerPID, c.table).Scan(&mode)
+				if err != nil && err != pgx.ErrNoRows {
+					t.Fatal(err)
+				}
+				if mode == "" {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("the statement failed on the server: %v", err)
+			}
+			if mode == "" {
+				t.Fatalf("the statement never waited behind %s on %s: it asks for less than the model's %s", blocker, c.table, want.Mode)
+			}
+			if got := pgMode(t, mode); got != want.Mode {
+				t.Errorf("%s: the server asked for %s, the model says %s", c.table, got, want.Mode)
+			}
+			after := heap()
+			rewrote := before != nil && after != nil && *before != *after
+			if rewrote != (imp.Work == Rewrite) {
+				t.Errorf("heap rewritten=%v, model work %s", rewrote, imp.Work)
+			}
+		})
+	}
 }
