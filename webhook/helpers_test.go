@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v62/github"
+
 	"github.com/migration-guard/migration-guard/checklist"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
 )
@@ -152,4 +154,24 @@ func writes(ms []githubfake.Mutation) map[string]int {
 		out[m.OperationID]++
 	}
 	return out
+}
+
+func newTestServer(t *testing.T, srv *Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		ts.Close()
+	})
+	return ts
+}
+
+func newIssueComment(body string) *github.IssueComment { return &github.IssueComment{Body: &body} }
+
+func (t *etagTransport) hitCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hits
 }

@@ -38,15 +38,16 @@ var AppPermissions = map[string]string{
 	"members":       "read",
 }
 
-// AppEvents are the webhooks the App subscribes to.
+// AppEvents are the webhooks the App subscribes to. installation and
+// installation_repositories, which the App also handles, are not listed:
+// GitHub sends them to every App and does not let a manifest subscribe
+// to them.
 var AppEvents = []string{
 	"pull_request",
 	"check_run",
 	"check_suite",
 	"merge_group",
 	"issue_comment",
-	"installation",
-	"installation_repositories",
 }
 
 // AppManifest is the manifest for a service reachable at publicURL.
