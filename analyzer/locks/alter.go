@@ -117,7 +117,8 @@ func (b *builder) alterTable(s *pg_query.AlterTableStmt) {
 		return
 	}
 	b.lockRel(r, "", mode)
-	if r.partitioned() && recurse && s.GetRelation().GetInh() {
+	b.recurse = r.partitioned() && recurse && s.GetRelation().GetInh()
+	if b.recurse {
 		b.lockPartitions(r.t, mode, false)
 	}
 	for _, c := range cmds {
@@ -160,19 +161,17 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd) {
 			b.note("the table already has that persistence: nothing is rewritten")
 			return
 		}
-		b.lockIndexes(t, AccessExclusive)
+		b.rewrite(r, false)
 		if b.ver >= 15 {
 			b.lockSequences(t, AccessExclusive)
 		}
-		b.work(Rewrite, r.name, rewriteScans(t))
 		if logged {
 			b.note("SET LOGGED rewrites the table under ACCESS EXCLUSIVE and writes all of it to the WAL, and so to every replica")
 		} else {
 			b.note("SET UNLOGGED rewrites the table under ACCESS EXCLUSIVE; an unlogged table is emptied after a crash and is not replicated")
 		}
 	case pg_query.AlterTableType_AT_SetAccessMethod:
-		b.lockIndexes(t, AccessExclusive)
-		b.work(Rewrite, r.name, rewriteScans(t))
+		b.rewrite(r, false)
 		b.note("SET ACCESS METHOD rewrites the table into the new format and rebuilds every index under ACCESS EXCLUSIVE")
 	case pg_query.AlterTableType_AT_SetTableSpace:
 		b.work(Rewrite, r.name, 1)
@@ -261,8 +260,7 @@ func (b *builder) addColumn(r rel, cd *pg_query.ColumnDef) {
 		rewrite = "the column's domain has constraints, which PostgreSQL checks against every existing row by rewriting the table (measured, even without a default)"
 	}
 	if rewrite != "" {
-		b.lockIndexes(t, AccessExclusive)
-		b.work(Rewrite, r.name, rewriteScans(t))
+		b.rewrite(r, b.recurse)
 		b.note(rewrite + "; reads and writes wait for the whole rewrite")
 	} else if def != nil {
 		if isStable(def) {
@@ -438,8 +436,10 @@ func (b *builder) alterColumnType(r rel, colName string, cd *pg_query.ColumnDef)
 	colIdx := columnIndexes(t, colName)
 	switch w {
 	case Rewrite:
-		b.lockIndexes(t, AccessExclusive)
-		b.work(Rewrite, r.name, rewriteScans(t))
+		b.rewrite(r, b.recurse)
+		for _, ix := range colIdx {
+			b.lockIndex(t, ix, AccessExclusive)
+		}
 		b.note("the type change rewrites the table and rebuilds every index under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite")
 	case IndexBuild:
 		for _, ix := range colIdx {

@@ -76,6 +76,9 @@ var analyzeCases = []analyzeCase{
 	{sql: `ALTER TABLE mp ADD COLUMN c text`, locks: "mp:AE mp_1:AE", work: Metadata},
 	{sql: `ALTER TABLE mp ALTER COLUMN id SET NOT NULL`, locks: "mp:AE mp_1:AE", work: Scan, subject: "mp", scans: 1},
 	{sql: `ALTER TABLE mp SET (parallel_workers = 2)`, locks: "mp:SUE", work: Metadata},
+	{setup: `CREATE INDEX mp_k_idx ON mp (k); CREATE TABLE mp_3 PARTITION OF mp FOR VALUES FROM (300) TO (400);`, sql: `ALTER TABLE mp ADD COLUMN c uuid DEFAULT gen_random_uuid()`, locks: "mp:AE mp_1:AE mp_3:AE mp_1_k_idx:AE mp_3_k_idx:AE", work: Rewrite, subject: "mp", scans: 4},
+	{setup: `CREATE INDEX mp_id_idx ON mp (id);`, sql: `ALTER TABLE mp ALTER COLUMN id TYPE bigint`, locks: "mp:AE mp_1:AE mp_id_idx:AE mp_1_id_idx:AE", work: Rewrite, subject: "mp", scans: 2},
+	{setup: `CREATE INDEX mp_id_idx ON mp (id);`, sql: `ALTER TABLE ONLY mp ALTER COLUMN id SET DEFAULT 0`, locks: "mp:AE", work: Metadata},
 
 	// §3.2 type changes, with the stand-in TypeChange and without one
 	{sql: `ALTER TABLE t ALTER COLUMN status TYPE bigint`, locks: "t:AE t_pkey:AE t_name_idx:AE t_created_at_idx:AE", work: Rewrite, subject: "t", scans: 4},

@@ -170,6 +170,8 @@ type builder struct {
 	opt Options
 	ver int
 	imp Impact
+	// recurse: the ALTER TABLE being judged applies to every partition.
+	recurse bool
 }
 
 func (b *builder) note(s string) {
@@ -381,6 +383,28 @@ func rewriteScans(t *catalog.Table) int {
 		return 1
 	}
 	return 1 + len(t.Indexes)
+}
+
+// rewrite records a heap rewrite of r, which rebuilds every index under
+// ACCESS EXCLUSIVE. A partitioned table has no heap of its own: with
+// recursion, each partition is rewritten, and the passes add up over them.
+func (b *builder) rewrite(r rel, recurse bool) {
+	scans := rewriteScans(r.t)
+	if !r.partitioned() {
+		// A partitioned table's own indexes have no storage to rebuild
+		// (measured: not locked).
+		b.lockIndexes(r.t, AccessExclusive)
+	}
+	if recurse && r.partitioned() {
+		scans = 0
+		for _, p := range b.partitionsOf(r.t) {
+			b.lockIndexes(p, AccessExclusive)
+			if p.Kind != catalog.KindPartitionedTable {
+				scans += rewriteScans(p)
+			}
+		}
+	}
+	b.work(Rewrite, r.name, scans)
 }
 
 func indexName(t *catalog.Table, ix *catalog.Index) string {
