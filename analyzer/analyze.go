@@ -33,6 +33,9 @@ type Request struct {
 	// Stats are production table sizes (from `migration-guard stats`);
 	// nil means sizes are unknown, which question 6 says plainly.
 	Stats *prodstats.File
+	// Probe counts the rows that would break a statement; nil means no
+	// data probes.
+	Probe DataProbe
 }
 
 // Analyze answers the checklist for every changed migration.
@@ -42,7 +45,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	s := newSession(cfg)
-	s.stats = req.Stats
+	s.stats, s.probe, s.ctx = req.Stats, req.Probe, ctx
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
 	locs := cfg.locations()
 
@@ -63,6 +66,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		rep.BaseMigrations = len(set.Migrations)
 	}
 	s.cat.BeginChangeSet()
+	if note := s.statsCoverage(); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 
 	migrations := req.Migrations
 	if migrations == nil {
@@ -140,6 +146,8 @@ type session struct {
 	cfg   Config
 	cat   *catalog.Catalog
 	stats *prodstats.File
+	probe DataProbe
+	ctx   context.Context
 }
 
 func newSession(cfg Config) *session {
@@ -165,6 +173,35 @@ func (s *session) replay(m layout.Migration) {
 		s.cat.SetPosition(m.Path, line)
 		s.cat.Apply(st.Node)
 	}
+}
+
+// statsCoverage says when the statistics file does not describe the schema
+// the migrations build: collected from another database, or stale.
+func (s *session) statsCoverage() string {
+	if s.stats == nil {
+		return ""
+	}
+	known, found := 0, 0
+	for _, t := range s.cat.Tables() {
+		if t.Kind != catalog.KindTable {
+			continue
+		}
+		known++
+		if s.stats.Table(t.Schema, t.Name) != nil {
+			found++
+		}
+	}
+	switch {
+	case known == 0:
+		return ""
+	case found == 0:
+		return fmt.Sprintf("the statistics file (collected %s) holds none of the %d tables the migrations build: it was probably collected from another database; sizes are treated as unknown",
+			s.stats.CollectedAt.Format("2006-01-02"), known)
+	case found*2 < known:
+		return fmt.Sprintf("the statistics file (collected %s) holds only %d of the %d tables the migrations build: collect it again with `migration-guard stats`",
+			s.stats.CollectedAt.Format("2006-01-02"), found, known)
+	}
+	return ""
 }
 
 // appliedStatements lists the up statements of a migration as it is at the

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -42,6 +43,9 @@ type stmtContext struct {
 	stats *prodstats.File
 	// ps carries the lock rules' memory across the statements of a part.
 	ps *partState
+	// ctx and dataProbe are set when production data may be counted.
+	ctx       context.Context
+	dataProbe DataProbe
 }
 
 // sameTransactionSince says whether a statement on an earlier line of the
@@ -186,7 +190,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
 		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
-			stats: s.stats, ps: ps}
+			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -123,6 +124,9 @@ func checkConstraints(c *stmtContext) {
 		fd := ruleCreateUniqueIndex.finding(fmt.Sprintf("CREATE UNIQUE INDEX on %s (%s) fails if existing rows hold duplicates", t.name, strings.Join(cols, ", ")))
 		if is.GetConcurrent() {
 			fd.Message += "; CONCURRENTLY leaves an INVALID index behind when it fails"
+		}
+		if is.GetWhereClause() == nil && allPlainColumns(is) {
+			fd.Message += probeDuplicates(c, t, cols)
 		}
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(is.GetRelation().GetLocation())
@@ -255,6 +259,9 @@ func checkSetNotNull(c *stmtContext, t tableRef, column string) {
 		fd.Message += "; the CHECK (… IS NOT NULL) on it is NOT VALID, so PostgreSQL still scans: VALIDATE it first"
 	}
 	fd.Objects = []string{qc}
+	fd.Message += c.probe(t, "rows with NULL in "+quoteIdent(column), "SET NOT NULL fails", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+		return p.Nulls(ctx, tn, column)
+	})
 	typ := "<type>"
 	if col := t.column(column); col != nil {
 		typ = col.Type.SQL()
@@ -310,6 +317,7 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 			}
 		}
 		fd := ruleAddUnique.finding(fmt.Sprintf("ADD %s (%s) on %s builds its index under ACCESS EXCLUSIVE, blocking reads and writes, and fails on duplicates", kind, strings.Join(cols, ", "), t.name))
+		fd.Message += probeDuplicates(c, t, cols)
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(con.GetLocation())
 		fd.SafeAlternative = fmt.Sprintf("-- a migration without a transaction:\nCREATE UNIQUE INDEX CONCURRENTLY %[1]s ON %[2]s (%[3]s);\n-- then:\nALTER TABLE %[2]s ADD CONSTRAINT %[1]s %[4]s USING INDEX %[1]s;",
@@ -324,6 +332,9 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 			name = t.rvName() + "_check"
 		}
 		fd := ruleAddCheck.finding(fmt.Sprintf("ADD CHECK (%s) on %s checks every row under ACCESS EXCLUSIVE and fails if one breaks it", expr, t.name))
+		fd.Message += c.probe(t, "rows that break the CHECK", "ADD CONSTRAINT fails", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+			return p.ViolatingCheck(ctx, tn, expr)
+		})
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(con.GetLocation())
 		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
@@ -347,6 +358,16 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 			strings.Join(cols, ", "), t.name, ref.name))
 		fd.Objects = []string{t.name, ref.name}
 		fd.Marker = c.at(con.GetLocation())
+		if ref.table != nil {
+			pk := refCols
+			if len(pk) == 0 {
+				pk = ref.primaryKey()
+			}
+			refName := TableName{Schema: ref.table.Schema, Name: ref.table.Name}
+			fd.Message += c.probe(t, "rows pointing at a missing "+ref.name+" row", "ADD FOREIGN KEY fails", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+				return p.Orphans(ctx, tn, cols, refName, pk)
+			})
+		}
 		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s FOREIGN KEY (%[3]s) REFERENCES %[4]s%[5]s NOT VALID;\n"+
 			"-- next migration (SHARE UPDATE EXCLUSIVE on %[1]s, ROW SHARE on %[4]s: writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
 			t.name, quoteIdent(name), strings.Join(quoteAll(cols), ", "), ref.name, refList)
@@ -398,3 +419,21 @@ func indexName(is *pg_query.IndexStmt, t tableRef, cols []string) string {
 
 // nameStrings reads a list of String nodes (constraint columns).
 func nameStrings(nodes []*pg_query.Node) []string { return nameList(nodes) }
+
+// probeDuplicates counts the groups of rows that share the key.
+func probeDuplicates(c *stmtContext, t tableRef, cols []string) string {
+	return c.probe(t, "groups of rows with the same ("+strings.Join(cols, ", ")+")", "the unique index cannot be built", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+		return p.DuplicateGroups(ctx, tn, cols)
+	})
+}
+
+// allPlainColumns says the index is on columns only, no expressions, so
+// that a duplicate count by column answers for it.
+func allPlainColumns(is *pg_query.IndexStmt) bool {
+	for _, p := range is.GetIndexParams() {
+		if p.GetIndexElem().GetName() == "" {
+			return false
+		}
+	}
+	return true
+}

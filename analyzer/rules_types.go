@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -150,6 +151,7 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 		if v.Effect == typechange.Rewrite {
 			msg += "; it rewrites the table under ACCESS EXCLUSIVE"
 		}
+		msg += probeNarrowing(c, t, name, col.Type, newType, v)
 		report(ruleTypeNarrowing, msg, typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
 	case v.Effect == typechange.Rewrite:
 		report(ruleTypeRewrite, fmt.Sprintf("changes %s: %s", change, v.Reason), typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
@@ -229,4 +231,35 @@ func fromNew(expr, column string) string {
 	}
 	b.WriteString(expr[last:])
 	return b.String()
+}
+
+// probeNarrowing counts the values that do not fit the new type, for the
+// narrowings a count can decide: shorter strings and smaller integers.
+func probeNarrowing(c *stmtContext, t tableRef, column string, old, new catalog.Type, v typechange.Verdict) string {
+	consequence := "this ALTER fails and the deploy stops"
+	if v.SilentLoss != "" && v.FailsWhen == "" {
+		consequence = "their values are changed silently"
+	}
+	switch {
+	case (new.Name == "varchar" || new.Name == "bpchar") && len(new.Mods) == 1:
+		n := int(new.Mods[0])
+		if v.SilentLoss != "" && strings.Contains(v.SilentLoss, "cut") {
+			consequence = fmt.Sprintf("they would be cut to %d characters", n)
+		}
+		return c.probe(t, fmt.Sprintf("rows longer than %d characters", n), consequence, func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+			return p.LongerThan(ctx, tn, column, n)
+		})
+	case new.Name == "int2" || new.Name == "int4":
+		lo, hi := "-32768", "32767"
+		if new.Name == "int4" {
+			lo, hi = "-2147483648", "2147483647"
+		}
+		if old.Name == "int2" || (old.Name == "int4" && new.Name == "int4") {
+			return ""
+		}
+		return c.probe(t, fmt.Sprintf("rows outside %s..%s", lo, hi), consequence, func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+			return p.OutOfRange(ctx, tn, column, lo, hi)
+		})
+	}
+	return ""
 }

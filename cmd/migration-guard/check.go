@@ -21,6 +21,8 @@ type checkOptions struct {
 	base       string
 	format     string
 	configPath string
+	statsPath  string
+	probeDB    string
 }
 
 func newCheckCommand() *cobra.Command {
@@ -48,6 +50,9 @@ Exit status: 0 when nothing requires approval, 1 when something does,
 	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
 	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment) or sarif (for GitHub code scanning)")
 	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
+	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics file from `migration-guard stats` (default: stats_file of the configuration)")
+	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
+		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	return cmd
 }
 
@@ -61,18 +66,32 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		return fail("unknown --format %q (want text, json, markdown or sarif)", opt.format)
 	}
 	var req analyzer.Request
+	var configFS fs.FS
 	var err error
 	if opt.base != "" {
-		req, err = baseRequest(ctx, opt, args)
+		req, configFS, err = baseRequest(ctx, opt, args)
 	} else {
-		req, err = pathsRequest(opt, args)
+		req, configFS, err = pathsRequest(opt, args)
 	}
 	if err != nil {
 		return err
 	}
+	var notes []string
+	var note string
+	req.Stats, note = loadStats(os.Stderr, opt.statsPath, req.Config, configFS)
+	notes = append(notes, note)
+	probe, closeProbe, note := openProbe(ctx, os.Stderr, opt.probeDB)
+	defer closeProbe()
+	req.Probe = probe
+	notes = append(notes, note)
 	rep, err := analyzer.Analyze(ctx, req)
 	if err != nil {
 		return fail("%v", err)
+	}
+	for _, n := range notes {
+		if n != "" {
+			rep.Notes = append(rep.Notes, n)
+		}
 	}
 	switch opt.format {
 	case "json":
@@ -138,41 +157,41 @@ func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 }
 
 // baseRequest judges what changed since a git ref.
-func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, error) {
+func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, fs.FS, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return analyzer.Request{}, fail("finding the current folder: %v", err)
+		return analyzer.Request{}, nil, fail("finding the current folder: %v", err)
 	}
 	repo, err := openGitRepo(ctx, cwd)
 	if err != nil {
-		return analyzer.Request{}, fail("%v", err)
+		return analyzer.Request{}, nil, fail("%v", err)
 	}
 	commit, err := repo.resolve(ctx, opt.base)
 	if err != nil {
-		return analyzer.Request{}, fail("%v", err)
+		return analyzer.Request{}, nil, fail("%v", err)
 	}
 	base, err := repo.tree(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, fail("reading %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, fail("reading %s: %v", opt.base, err)
 	}
 	changed, err := repo.changedSince(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, fail("listing changes since %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, fail("listing changes since %s: %v", opt.base, err)
 	}
 	if len(args) > 0 {
 		changed, err = limitToPaths(changed, repo.root, cwd, args)
 		if err != nil {
-			return analyzer.Request{}, err
+			return analyzer.Request{}, nil, err
 		}
 	}
 	cfg, err := loadConfig(opt, base)
 	if err != nil {
-		return analyzer.Request{}, err
+		return analyzer.Request{}, nil, err
 	}
 	if changed == nil {
 		changed = []string{}
 	}
-	return analyzer.Request{Base: base, Head: os.DirFS(repo.root), Changed: changed, Config: cfg}, nil
+	return analyzer.Request{Base: base, Head: os.DirFS(repo.root), Changed: changed, Config: cfg}, base, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths
@@ -203,23 +222,23 @@ func limitToPaths(changed []string, root, cwd string, paths []string) ([]string,
 }
 
 // pathsRequest judges the given files and folders in order.
-func pathsRequest(opt checkOptions, args []string) (analyzer.Request, error) {
+func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return analyzer.Request{}, fail("finding the current folder: %v", err)
+		return analyzer.Request{}, nil, fail("finding the current folder: %v", err)
 	}
 	cfg, err := loadConfig(opt, os.DirFS(cwd))
 	if err != nil {
-		return analyzer.Request{}, err
+		return analyzer.Request{}, nil, err
 	}
 	if len(args) == 0 {
-		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, nil
+		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, os.DirFS(cwd), nil
 	}
 	var migrations []layout.Migration
 	for _, p := range args {
 		st, err := os.Stat(p)
 		if err != nil {
-			return analyzer.Request{}, fail("%v", err)
+			return analyzer.Request{}, nil, fail("%v", err)
 		}
 		var found []layout.Migration
 		if st.IsDir() {
@@ -228,14 +247,14 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, error) {
 			found, err = fileMigration(p)
 		}
 		if err != nil {
-			return analyzer.Request{}, err
+			return analyzer.Request{}, nil, err
 		}
 		migrations = append(migrations, found...)
 	}
 	if len(migrations) == 0 {
-		return analyzer.Request{}, fail("no migrations found in %s", strings.Join(args, ", "))
+		return analyzer.Request{}, nil, fail("no migrations found in %s", strings.Join(args, ", "))
 	}
-	return analyzer.Request{Migrations: migrations, Config: cfg}, nil
+	return analyzer.Request{Migrations: migrations, Config: cfg}, os.DirFS(cwd), nil
 }
 
 func folderMigrations(dir string) ([]layout.Migration, error) {
