@@ -692,3 +692,16 @@ func TestLockDetails(t *testing.T) {
 		t.Errorf("safe way:\n%s", f.SafeAlternative)
 	}
 }
+
+func TestStatsFromAnotherDatabaseIsSaid(t *testing.T) {
+	other := shopStats(t, nil)
+	other.Tables = []prodstats.Table{{Schema: "public", Name: "invoices", Rows: 10, TotalBytes: 8192}}
+	rep := change{base: shopBase, changed: map[string]string{next: goose("SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();")}}.analyzeWithStats(t, other)
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "holds none of the 3 tables the migrations build") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+	f := findingOf(t, rep, "table-rewrite")
+	if f.Severity != Danger || !strings.Contains(f.Message, "public.orders is not in the statistics file") {
+		t.Errorf("a table missing from the statistics is judged as large: %s %s", f.Severity, f.Message)
+	}
+}
