@@ -99,6 +99,9 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 	} else {
 		log.Info("job done", attrs...)
 	}
+	if s.jobDone != nil {
+		s.jobDone(j, outcome)
+	}
 	return outcome
 }
 

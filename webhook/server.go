@@ -43,6 +43,8 @@ type Server struct {
 	identMu  sync.Mutex
 
 	scrubber *RedactingHandler
+	// jobDone, when set (by tests), hears of every job that ran.
+	jobDone func(j *Job, outcome string)
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
