@@ -74,3 +74,17 @@ func TestRulePageMentionsEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesOverviewListsEveryRule keeps docs/rules.md, the comparison with
+// other linters, complete.
+func TestRulesOverviewListsEveryRule(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "rules.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range analyzer.Rules() {
+		if !strings.Contains(string(b), "["+r.ID+"](rules/"+r.ID+".md)") {
+			t.Errorf("docs/rules.md does not list %s", r.ID)
+		}
+	}
+}
