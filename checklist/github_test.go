@@ -58,6 +58,7 @@ func TestGitHubGolden(t *testing.T) {
 	} {
 		fmt.Fprintf(&other, "===== %s\n%s\n-----\n%s\n", o.Title, o.Summary, o.Text)
 	}
+	fmt.Fprintf(&other, "===== reviews\n%s\n%s\n", ReviewBody(1, 1, 1), ReviewBody(70, 2, 3))
 	golden(t, "github/other_outputs.md", []byte(other.String()))
 }
 
