@@ -164,6 +164,14 @@ func (s *session) replay(m layout.Migration) {
 	}
 	up, _, _ := s.parts(m, d)
 	s.cat.ResetSession()
+	s.cat.SetPosition(m.Path, 0)
+	if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
+		// The common case: no positions needed, the parser alone will do.
+		for _, n := range nodes {
+			s.cat.Apply(n)
+		}
+		return
+	}
 	lines := sqlscript.NewLines(d.Text)
 	for _, st := range sqlscript.Split(d.Text, up.Start, up.End).Statements {
 		if st.Node == nil {

@@ -292,3 +292,21 @@ func parseErrorAt(text string, base int, err error) *ParseError {
 	pe.Offset = off
 	return pe
 }
+
+// ParseTrees returns the parse trees of text[start:end] when the whole part
+// parses, without positions or comments: what replaying a migration needs,
+// at the cost of the parser alone. ok is false when the part does not parse
+// as it is (a syntax error, a psql meta-command); use Split then.
+func ParseTrees(text string, start, end int) (nodes []*pg_query.Node, ok bool) {
+	if start < 0 || end > len(text) || end < start {
+		return nil, false
+	}
+	tree, err := pg_query.Parse(text[start:end])
+	if err != nil {
+		return nil, false
+	}
+	for _, raw := range tree.GetStmts() {
+		nodes = append(nodes, raw.GetStmt())
+	}
+	return nodes, true
+}

@@ -292,3 +292,16 @@ func TestLocationBase(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTrees(t *testing.T) {
+	text := "-- +goose Up\nCREATE TABLE a (id int);\nALTER TABLE a ADD b int;\n"
+	nodes, ok := ParseTrees(text, 13, len(text))
+	if !ok || len(nodes) != 2 || nodes[0].GetCreateStmt() == nil || nodes[1].GetAlterTableStmt() == nil {
+		t.Fatalf("got %v %v", nodes, ok)
+	}
+	for _, bad := range []string{"\\set x 1\nSELECT 1;", "SELEC 1;"} {
+		if _, ok := ParseTrees(bad, 0, len(bad)); ok {
+			t.Errorf("%q should not parse as it is", bad)
+		}
+	}
+}
