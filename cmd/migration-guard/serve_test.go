@@ -436,3 +436,17 @@ func asExit(err error, ee **exec.ExitError) bool {
 	*ee = e
 	return ok
 }
+
+// TestServeSettingsDocumented: every setting has its row in docs/serve.md.
+func TestServeSettingsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "serve.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range serveSettings {
+		row := fmt.Sprintf("| `%s` / `--%s` |", s.env, flagName(s.env))
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/serve.md has no row %s", row)
+		}
+	}
+}
