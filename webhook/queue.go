@@ -75,6 +75,10 @@ type queueEntry struct {
 	cancel      context.CancelCauseFunc
 }
 
+// shutdownGrace is how long cancelled jobs get, after the shutdown
+// deadline, to close their check runs.
+const shutdownGrace = 10 * time.Second
+
 // errSuperseded is the cause a running job is cancelled with when a push
 // replaced the commit it checks.
 var errSuperseded = errors.New("superseded by a newer push")
@@ -231,11 +235,11 @@ func (q *queue) Shutdown(ctx context.Context) error {
 		q.dropped(j)
 	}
 	q.stopAll()
-	// Cancelled jobs still write their check run's final state, each with
-	// its own short deadline.
+	// Cancelled jobs still write their check run's final state; they get
+	// a short grace for it.
 	select {
 	case <-done:
-	case <-time.After(finalWriteTimeout + 5*time.Second):
+	case <-time.After(shutdownGrace):
 	}
 	return ctx.Err()
 }

@@ -148,10 +148,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down: no new deliveries; finishing running jobs", "deadline", s.p.ShutdownTimeout.String())
+	// One deadline for both: requests in flight, then the jobs.
 	sctx, cancel := context.WithTimeout(context.Background(), s.p.ShutdownTimeout)
 	defer cancel()
 	herr := srv.Shutdown(sctx)
-	qerr := s.shutdownQueue()
+	qerr := s.queue.Shutdown(sctx)
 	if herr != nil && !errors.Is(herr, context.DeadlineExceeded) {
 		return fmt.Errorf("shutting down HTTP: %w", herr)
 	}
