@@ -222,12 +222,12 @@ func TestManyFindings(t *testing.T) {
 // graceful shutdown; a job that would outlive the deadline is cancelled
 // and its check run closed.
 func TestShutdownFinishesRunningJobs(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.ShutdownTimeout = 300 * time.Millisecond })
+	e := newEnv(t, nil)
 	pr, opened := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
 	e.f.FailNext("git/get-tree", githubfake.Slow(100*time.Millisecond), 1)
 	e.deliver(opened, http.StatusAccepted)
-	time.Sleep(30 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	e.waitFor("the job to start", func() bool { return len(e.ourRuns(pr.HeadSHA)) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
@@ -240,7 +240,7 @@ func TestShutdownFinishesRunningJobs(t *testing.T) {
 	pr2, opened2 := e2.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
 	e2.f.FailNext("git/get-tree", githubfake.Slow(5*time.Second), 1)
 	e2.deliver(opened2, http.StatusAccepted)
-	time.Sleep(100 * time.Millisecond)
+	e2.waitFor("the job to start", func() bool { return len(e2.ourRuns(pr2.HeadSHA)) == 1 })
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel2()
 	_ = e2.srv.Shutdown(ctx2)

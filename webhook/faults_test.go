@@ -117,7 +117,7 @@ func TestForcePushWhileRunning(t *testing.T) {
 	old := pr.HeadSHA
 	e.f.FailNext("git/get-tree", githubfake.Slow(time.Second), 1)
 	e.deliver(opened, http.StatusAccepted)
-	time.Sleep(200 * time.Millisecond) // the old head's job is listing trees
+	e.waitFor("the old head's job to start", func() bool { return len(e.ourRuns(old)) == 1 })
 
 	// A force-push: a new commit on main's tip, not on the old head.
 	forced := e.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Parent: e.repo.Branch("main"),

@@ -175,3 +175,15 @@ func (t *etagTransport) hitCount() int {
 	defer t.mu.Unlock()
 	return t.hits
 }
+
+// waitFor polls cond for up to 10s.
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waited 10s for %s; logs:\n%s", what, e.logs.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

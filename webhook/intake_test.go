@@ -188,7 +188,7 @@ func TestQueueFull(t *testing.T) {
 		prs = append(prs, d)
 	}
 	e.deliver(prs[0], http.StatusAccepted)
-	time.Sleep(100 * time.Millisecond) // the worker takes it
+	e.waitFor("the worker to take the first job", func() bool { return e.srv.queue.Len() == 0 })
 	e.deliver(prs[1], http.StatusAccepted)
 	e.deliver(prs[2], http.StatusServiceUnavailable)
 	e.wait()
