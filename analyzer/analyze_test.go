@@ -636,6 +636,20 @@ func TestLockRules(t *testing.T) {
 		{"more work after ACCESS EXCLUSIVE in the same transaction", "SET lock_timeout = '2s';\nALTER TABLE customers ADD COLUMN a int;\nUPDATE orders SET note = '' WHERE id < 100;", false,
 			[]string{"work-while-holding-lock:warning@4"}},
 		{"a server default lock_timeout counts", "ALTER TABLE orders ADD COLUMN a int;", true, nil},
+		{"a stored generated column rewrites", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note_len int GENERATED ALWAYS AS (length(note)) STORED;", false,
+			[]string{"table-rewrite:danger@3"}},
+		{"a constant default does not", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN flag boolean DEFAULT false;", false, nil},
+		{"now() is not volatile", "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN seen_at timestamptz DEFAULT now();", false, nil},
+		{"CLUSTER rewrites", "SET lock_timeout = '2s';\nCLUSTER orders USING orders_pkey;", false,
+			[]string{"table-rewrite:danger@3"}},
+		{"SET LOGGED rewrites", "SET lock_timeout = '2s';\nALTER TABLE orders SET UNLOGGED;", false,
+			[]string{"table-rewrite:danger@3"}},
+		{"VACUUM FULL rewrites, and not in a transaction", "SET lock_timeout = '2s';\nVACUUM FULL orders;", false,
+			[]string{"cannot-run-in-transaction:danger@3", "table-rewrite:danger@3"}},
+		{"REINDEX blocks", "SET lock_timeout = '2s';\nREINDEX INDEX orders_customer_id_idx;", false,
+			[]string{"blocking-index-build:danger@3"}},
+		{"DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE", "DROP INDEX orders_customer_id_idx;", false,
+			[]string{"drop-index:warning@2", "missing-lock-timeout:warning@2"}},
 	}
 	two := int64(2000)
 	for _, tt := range tests {
@@ -703,5 +717,31 @@ func TestStatsFromAnotherDatabaseIsSaid(t *testing.T) {
 	f := findingOf(t, rep, "table-rewrite")
 	if f.Severity != Danger || !strings.Contains(f.Message, "public.orders is not in the statistics file") {
 		t.Errorf("a table missing from the statistics is judged as large: %s %s", f.Severity, f.Message)
+	}
+}
+
+// TestLocksByVersion runs version-dependent lock rules at two target versions.
+func TestLocksByVersion(t *testing.T) {
+	for _, tt := range []struct {
+		version int
+		body    string
+		want    []string
+	}{
+		// Renaming an index takes SHARE UPDATE EXCLUSIVE from 12, ACCESS EXCLUSIVE before.
+		{11, "ALTER INDEX orders_customer_id_idx RENAME TO orders_cust_idx;", []string{"rename-index:warning@2", "missing-lock-timeout:warning@2"}},
+		{15, "ALTER INDEX orders_customer_id_idx RENAME TO orders_cust_idx;", []string{"rename-index:info@2"}},
+		// SET NOT NULL after a validated CHECK skips its scan from 12.
+		{11, "ALTER TABLE orders ADD CONSTRAINT nn CHECK (note IS NOT NULL) NOT VALID;", nil},
+	} {
+		cfg := DefaultConfig()
+		cfg.PostgresVersion = tt.version
+		rep := change{base: shopBase, cfg: &cfg, changed: map[string]string{next: goose(tt.body)}}.analyze(t)
+		g := got(rep)
+		if !strings.Contains(strings.Join(tt.want, " "), "missing-lock-timeout") {
+			g = without(g, "missing-lock-timeout")
+		}
+		if strings.Join(g, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("PostgreSQL %d, %s\n got  %v\n want %v", tt.version, tt.body, g, tt.want)
+		}
 	}
 }
