@@ -74,8 +74,15 @@ func (h *RedactingHandler) attr(a slog.Attr) slog.Attr {
 		}
 		return slog.Group(a.Key, clean...)
 	case slog.KindAny:
-		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, h.redact(err.Error()))
+		switch x := v.Any().(type) {
+		case error:
+			return slog.String(a.Key, h.redact(x.Error()))
+		case []string:
+			clean := make([]string, len(x))
+			for i, s := range x {
+				clean[i] = h.redact(s)
+			}
+			return slog.Any(a.Key, clean)
 		}
 		return slog.String(a.Key, h.redact(v.String()))
 	}

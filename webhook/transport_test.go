@@ -55,7 +55,7 @@ func TestRedaction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			buf.Reset()
-			log.Info(tt.in, "error", io.ErrUnexpectedEOF, "detail", tt.in, slog.Group("g", "nested", tt.in))
+			log.Info(tt.in, "error", io.ErrUnexpectedEOF, "detail", tt.in, "list", []string{"ok", tt.in}, slog.Group("g", "nested", tt.in))
 			if strings.Contains(buf.String(), tt.leak) {
 				t.Errorf("leaked: %s", buf.String())
 			}
