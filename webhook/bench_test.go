@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -152,4 +153,44 @@ func newBenchServer(b *testing.B, srv *Server) string {
 		ts.Close()
 	})
 	return strings.TrimSuffix(ts.URL, "/")
+}
+
+// BenchmarkIntakeHandler measures the intake alone (signature, decoding,
+// queueing) by calling the handler without a network or a sender.
+func BenchmarkIntakeHandler(b *testing.B) {
+	e := benchEnv(b, nil)
+	var bodies [][]byte
+	for i := 0; i < 20; i++ {
+		e.repo.CommitOn(fmt.Sprintf("p%d", i), map[string]string{fmt.Sprintf("docs/%d.md", i): "x\n"})
+		_, d := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: fmt.Sprintf("p%d", i)})
+		bodies = append(bodies, d.Payload)
+	}
+	sigs := make([]string, len(bodies))
+	for i, body := range bodies {
+		sigs[i] = githubfake.Sign(e.f.WebhookSecret(), body)
+	}
+	h := e.srv.Handler()
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			i := int(n) % len(bodies)
+			req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(bodies[i]))
+			req.Header.Set("X-GitHub-Event", "pull_request")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("h-%d", n))
+			req.Header.Set("X-Hub-Signature-256", sigs[i])
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusAccepted {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
+	b.StopTimer()
+	for !e.srv.queue.idle() {
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -1,10 +1,9 @@
 package webhook
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/google/go-github/v62/github"
 
 	"github.com/migration-guard/migration-guard/checklist"
 )
@@ -24,6 +23,84 @@ func prKey(inst int64, owner, repo string, number int) string {
 	return fmt.Sprintf("%d/%s/%s#%d", inst, strings.ToLower(owner), strings.ToLower(repo), number)
 }
 
+// payload holds the fields of a delivery the App routes by. Decoding only
+// these, rather than GitHub's whole payload into full types, keeps the
+// answer to GitHub fast; GitHub's payloads run to tens of kilobytes.
+type payload struct {
+	Action       string       `json:"action"`
+	Number       int          `json:"number"`
+	Installation *account     `json:"installation"`
+	Repository   *repository  `json:"repository"`
+	PullRequest  *pullRequest `json:"pull_request"`
+	Changes      *struct {
+		Base *json.RawMessage `json:"base"`
+	} `json:"changes"`
+	CheckRun *struct {
+		Name         string        `json:"name"`
+		HeadSHA      string        `json:"head_sha"`
+		App          *account      `json:"app"`
+		PullRequests []pullRequest `json:"pull_requests"`
+	} `json:"check_run"`
+	CheckSuite *struct {
+		HeadSHA      string        `json:"head_sha"`
+		PullRequests []pullRequest `json:"pull_requests"`
+	} `json:"check_suite"`
+	MergeGroup *struct {
+		HeadSHA string `json:"head_sha"`
+		BaseSHA string `json:"base_sha"`
+	} `json:"merge_group"`
+	Repositories        []repository `json:"repositories"`
+	RepositoriesAdded   []repository `json:"repositories_added"`
+	RepositoriesRemoved []repository `json:"repositories_removed"`
+}
+
+type account struct {
+	ID      int64 `json:"id"`
+	Account *struct {
+		Login string `json:"login"`
+	} `json:"account"`
+}
+
+type repository struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	FullName string `json:"full_name"`
+	Owner    *struct {
+		Login string `json:"login"`
+	} `json:"owner"`
+}
+
+func (r *repository) owner() string {
+	if r == nil || r.Owner == nil {
+		// Short repository objects (in check runs' pull requests) have no
+		// owner; the full name has it.
+		if r != nil {
+			o, _, _ := strings.Cut(r.FullName, "/")
+			return o
+		}
+		return ""
+	}
+	return r.Owner.Login
+}
+
+type pullRequest struct {
+	Number int `json:"number"`
+	Head   struct {
+		SHA string `json:"sha"`
+	} `json:"head"`
+	Base struct {
+		Repo *repository `json:"repo"`
+	} `json:"base"`
+}
+
+func fullNames(rs []repository) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.FullName)
+	}
+	return out
+}
+
 // route decodes a delivery into the jobs it asks for.
 func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 	var info routed
@@ -36,98 +113,101 @@ func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 		info.ignore = "event " + metricEvent(event) + " is not handled"
 		return nil, info, nil
 	}
-	payload, err := github.ParseWebHook(event, body)
-	if err != nil {
+	var p payload
+	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, info, fmt.Errorf("decoding the %s payload: %w", event, err)
 	}
-	switch e := payload.(type) {
-	case *github.PullRequestEvent:
-		return s.routePullRequest(e)
-	case *github.CheckRunEvent:
-		info.action, info.repo = e.GetAction(), e.GetRepo().GetFullName()
-		run := e.GetCheckRun()
-		info.head = run.GetHeadSHA()
+	info.action = p.Action
+	if p.Repository != nil {
+		info.repo = p.Repository.FullName
+	}
+	var inst int64
+	if p.Installation != nil {
+		inst = p.Installation.ID
+	}
+	switch event {
+	case "pull_request":
+		return s.routePullRequest(&p, inst, info)
+	case "check_run":
+		run := p.CheckRun
+		if run == nil {
+			return nil, info, fmt.Errorf("check_run payload without check_run")
+		}
+		info.head = run.HeadSHA
 		switch {
 		case info.action != "rerequested":
 			info.ignore = "check_run action " + info.action
-		case run.GetApp().GetID() != 0 && run.GetApp().GetID() != s.p.AppID:
+		case run.App != nil && run.App.ID != 0 && run.App.ID != s.p.AppID:
 			info.ignore = "another App's check run"
-		case run.GetName() != checklist.CheckRunName:
+		case run.Name != checklist.CheckRunName:
 			info.ignore = "not the " + checklist.CheckRunName + " check run"
 		}
 		if info.ignore != "" {
 			return nil, info, nil
 		}
-		return s.rerunJobs(e.GetInstallation().GetID(), e.GetRepo(), run.PullRequests, run.GetHeadSHA(), &info)
-	case *github.CheckSuiteEvent:
-		info.action, info.repo = e.GetAction(), e.GetRepo().GetFullName()
-		suite := e.GetCheckSuite()
-		info.head = suite.GetHeadSHA()
+		return s.rerunJobs(inst, p.Repository, run.PullRequests, run.HeadSHA, &info)
+	case "check_suite":
+		suite := p.CheckSuite
+		if suite == nil {
+			return nil, info, fmt.Errorf("check_suite payload without check_suite")
+		}
+		info.head = suite.HeadSHA
 		if info.action != "rerequested" {
 			info.ignore = "check_suite action " + info.action
 			return nil, info, nil
 		}
-		return s.rerunJobs(e.GetInstallation().GetID(), e.GetRepo(), suite.PullRequests, suite.GetHeadSHA(), &info)
-	case *github.MergeGroupEvent:
-		info.action, info.repo = e.GetAction(), e.GetRepo().GetFullName()
-		mg := e.GetMergeGroup()
-		info.head = mg.GetHeadSHA()
+		return s.rerunJobs(inst, p.Repository, suite.PullRequests, suite.HeadSHA, &info)
+	case "merge_group":
+		mg := p.MergeGroup
+		if mg != nil {
+			info.head = mg.HeadSHA
+		}
 		if info.action != "checks_requested" {
 			info.ignore = "merge_group action " + info.action
 			return nil, info, nil
 		}
-		inst, repo := e.GetInstallation().GetID(), e.GetRepo()
-		if inst == 0 || repo.GetName() == "" || mg.GetHeadSHA() == "" || mg.GetBaseSHA() == "" {
+		if inst == 0 || p.Repository == nil || p.Repository.Name == "" || mg == nil || mg.HeadSHA == "" || mg.BaseSHA == "" {
 			return nil, info, fmt.Errorf("merge_group payload without installation, repository or SHAs")
 		}
-		owner := repo.GetOwner().GetLogin()
+		owner, name := p.Repository.owner(), p.Repository.Name
 		return []*Job{{
-			Key:  fmt.Sprintf("%d/%s/%s@%s", inst, strings.ToLower(owner), strings.ToLower(repo.GetName()), mg.GetHeadSHA()),
-			Kind: KindMergeGroup, InstallationID: inst, Owner: owner, Repo: repo.GetName(),
-			HeadSHA: mg.GetHeadSHA(), BaseSHA: mg.GetBaseSHA(),
+			Key:  fmt.Sprintf("%d/%s/%s@%s", inst, strings.ToLower(owner), strings.ToLower(name), mg.HeadSHA),
+			Kind: KindMergeGroup, InstallationID: inst, Owner: owner, Repo: name,
+			HeadSHA: mg.HeadSHA, BaseSHA: mg.BaseSHA,
 		}}, info, nil
-	case *github.InstallationEvent:
-		info.action = e.GetAction()
-		inst := e.GetInstallation()
-		var repos []string
-		for _, r := range e.Repositories {
-			repos = append(repos, r.GetFullName())
+	case "installation":
+		login := ""
+		if p.Installation != nil && p.Installation.Account != nil {
+			login = p.Installation.Account.Login
 		}
-		s.log.Info("installation", "action", info.action, "installation", inst.GetID(), "account", inst.GetAccount().GetLogin(), "repositories", repos)
+		s.log.Info("installation", "action", info.action, "installation", inst, "account", login, "repositories", fullNames(p.Repositories))
 		if info.action == "deleted" || info.action == "suspend" {
-			s.clients.Forget(inst.GetID())
+			s.clients.Forget(inst)
 		}
 		info.ignore = "logged"
 		return nil, info, nil
-	case *github.InstallationRepositoriesEvent:
-		info.action = e.GetAction()
-		var added, removed []string
-		for _, r := range e.RepositoriesAdded {
-			added = append(added, r.GetFullName())
-		}
-		for _, r := range e.RepositoriesRemoved {
-			removed = append(removed, r.GetFullName())
-		}
-		s.log.Info("installation repositories", "action", info.action, "installation", e.GetInstallation().GetID(), "added", added, "removed", removed)
+	default: // installation_repositories
+		s.log.Info("installation repositories", "action", info.action, "installation", inst,
+			"added", fullNames(p.RepositoriesAdded), "removed", fullNames(p.RepositoriesRemoved))
 		info.ignore = "logged"
 		return nil, info, nil
 	}
-	info.ignore = "unexpected payload"
-	return nil, info, nil
 }
 
-func (s *Server) routePullRequest(e *github.PullRequestEvent) ([]*Job, routed, error) {
-	pr := e.GetPullRequest()
-	info := routed{action: e.GetAction(), repo: e.GetRepo().GetFullName(), number: e.GetNumber(), head: pr.GetHead().GetSHA()}
-	if info.number == 0 {
-		info.number = pr.GetNumber()
+func (s *Server) routePullRequest(p *payload, inst int64, info routed) ([]*Job, routed, error) {
+	info.number = p.Number
+	if p.PullRequest != nil {
+		info.head = p.PullRequest.Head.SHA
+		if info.number == 0 {
+			info.number = p.PullRequest.Number
+		}
 	}
 	switch info.action {
 	case "opened", "synchronize", "reopened", "ready_for_review":
 	case "edited":
 		// A new title or body changes nothing checked; a new base changes
 		// the schema the migrations run against.
-		if e.GetChanges().GetBase() == nil {
+		if p.Changes == nil || p.Changes.Base == nil {
 			info.ignore = "edited without a base change"
 			return nil, info, nil
 		}
@@ -135,38 +215,37 @@ func (s *Server) routePullRequest(e *github.PullRequestEvent) ([]*Job, routed, e
 		info.ignore = "pull_request action " + info.action
 		return nil, info, nil
 	}
-	inst, repo := e.GetInstallation().GetID(), e.GetRepo()
-	if inst == 0 || repo.GetName() == "" || info.number == 0 {
+	if inst == 0 || p.Repository == nil || p.Repository.Name == "" || info.number == 0 {
 		return nil, info, fmt.Errorf("pull_request payload without installation, repository or number")
 	}
-	owner := repo.GetOwner().GetLogin()
+	owner, name := p.Repository.owner(), p.Repository.Name
 	return []*Job{{
-		Key: prKey(inst, owner, repo.GetName(), info.number), Kind: KindPullRequest, InstallationID: inst,
-		Owner: owner, Repo: repo.GetName(), Number: info.number, HeadSHA: info.head,
+		Key: prKey(inst, owner, name, info.number), Kind: KindPullRequest, InstallationID: inst,
+		Owner: owner, Repo: name, Number: info.number, HeadSHA: info.head,
 	}}, info, nil
 }
 
 // rerunJobs answers a re-run request: a forced job for every pull request
 // whose head is the SHA.
-func (s *Server) rerunJobs(inst int64, repo *github.Repository, prs []*github.PullRequest, head string, info *routed) ([]*Job, routed, error) {
-	if inst == 0 || repo.GetName() == "" {
+func (s *Server) rerunJobs(inst int64, repo *repository, prs []pullRequest, head string, info *routed) ([]*Job, routed, error) {
+	if inst == 0 || repo == nil || repo.Name == "" {
 		return nil, *info, fmt.Errorf("%s payload without installation or repository", info.action)
 	}
-	owner := repo.GetOwner().GetLogin()
+	owner := repo.owner()
 	var jobs []*Job
 	for _, pr := range prs {
-		if pr.GetNumber() == 0 {
+		if pr.Number == 0 {
 			continue
 		}
 		// GitHub lists pull requests of other repositories (forks) whose
 		// head is the same commit; only this repository's are ours.
-		if base := pr.GetBase().GetRepo(); base != nil && base.GetID() != 0 && repo.GetID() != 0 && base.GetID() != repo.GetID() {
+		if base := pr.Base.Repo; base != nil && base.ID != 0 && repo.ID != 0 && base.ID != repo.ID {
 			continue
 		}
-		info.number = pr.GetNumber()
+		info.number = pr.Number
 		jobs = append(jobs, &Job{
-			Key: prKey(inst, owner, repo.GetName(), pr.GetNumber()), Kind: KindPullRequest, InstallationID: inst,
-			Owner: owner, Repo: repo.GetName(), Number: pr.GetNumber(), HeadSHA: head, Force: true,
+			Key: prKey(inst, owner, repo.Name, pr.Number), Kind: KindPullRequest, InstallationID: inst,
+			Owner: owner, Repo: repo.Name, Number: pr.Number, HeadSHA: head, Force: true,
 		})
 	}
 	if len(jobs) == 0 {
