@@ -200,3 +200,20 @@ func TestBinarySQLFile(t *testing.T) {
 		t.Errorf("%d inline comments on a file without a diff", n)
 	}
 }
+
+// TestForbiddenIsNotRateLimit: a 403 that is not a rate limit is not
+// waited on or retried; the check says why.
+func TestForbiddenIsNotRateLimit(t *testing.T) {
+	e := newEnv(t, nil)
+	e.f.FailNext("issues/list-comments", githubfake.Fault{Status: http.StatusForbidden, Message: "Resource not accessible by integration"}, 1)
+	pr, opened := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	e.deliver(opened, http.StatusAccepted)
+	e.wait()
+	run := e.onlyRun(pr.HeadSHA)
+	if run.Conclusion != "failure" || !strings.Contains(run.Output.Summary, "Resource not accessible by integration") {
+		t.Errorf("check: %s %q", run.Conclusion, run.Output.Summary)
+	}
+	if n := e.f.Count("issues/list-comments"); n != 1 {
+		t.Errorf("a 403 was retried: %d requests", n)
+	}
+}

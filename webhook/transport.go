@@ -225,8 +225,10 @@ func (t *limitTransport) rateLimited(resp *http.Response) (string, time.Duration
 		// A 403 is a secondary limit only if GitHub says so; otherwise it
 		// is a permission answer the caller must see.
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
 		secondary = err == nil && bytes.Contains(bytes.ToLower(b), []byte("secondary rate limit"))
 	}
 	if !secondary {
