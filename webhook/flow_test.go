@@ -143,3 +143,32 @@ func annotationOf(run githubfake.CheckRun, rule string) (githubfake.Annotation, 
 	}
 	return githubfake.Annotation{}, false
 }
+
+// TestOwnWritesDoNotLoop: the webhooks GitHub sends for the App's own
+// comments start no job.
+func TestOwnWritesDoNotLoop(t *testing.T) {
+	e := newEnv(t, nil, githubfake.WithEchoWebhooks())
+	_, opened := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	e.deliver(opened, http.StatusAccepted)
+	e.wait()
+	e.f.Wait()
+	e.wait()
+	before := len(e.f.Mutations())
+	echoes := 0
+	for _, d := range e.f.Deliveries() {
+		if d.Event == "issue_comment" {
+			echoes++
+			if d.StatusCode != http.StatusAccepted || !strings.Contains(d.ResponseBody, "ignored") {
+				t.Errorf("echo answered %d %q", d.StatusCode, d.ResponseBody)
+			}
+		}
+	}
+	if echoes == 0 {
+		t.Fatal("no echo was sent: the test proves nothing")
+	}
+	e.f.Wait()
+	e.wait()
+	if after := len(e.f.Mutations()); after != before {
+		t.Errorf("echoes caused %d writes", after-before)
+	}
+}
