@@ -38,11 +38,36 @@ type Config struct {
 	// StatsFile is a statistics file written by `migration-guard stats`,
 	// relative to the repository root: table sizes for question 6.
 	StatsFile string `yaml:"stats_file" json:"stats_file,omitempty"`
+	// ProbeDatabaseEnv names the environment variable of the App's own
+	// deployment that holds a read-only connection URL for data probes. The
+	// URL never lives in the repository; the App accepts only the name
+	// ProbeEnvName gives for this repository, so a repository cannot point
+	// at another's database or at the App's own secrets.
+	ProbeDatabaseEnv string `yaml:"probe_database_env" json:"probe_database_env,omitempty"`
 	// LockThreshold is how long a blocking lock may be held before it is a
 	// danger; default 1s.
 	LockThreshold Duration `yaml:"lock_threshold" json:"lock_threshold,omitempty"`
 	// Approval is read by the App's approval gate.
 	Approval ApprovalConfig `yaml:"approval" json:"approval"`
+}
+
+// ProbeEnvPrefix starts every probe variable's name.
+const ProbeEnvPrefix = "MIGRATION_GUARD_PROBE_DB_"
+
+// ProbeEnvName is the only environment variable a repository may name for
+// its data probes: MIGRATION_GUARD_PROBE_DB_<OWNER>__<REPO>, upper case,
+// with every character other than a letter or digit turned into _.
+func ProbeEnvName(owner, repo string) string {
+	norm := func(s string) string {
+		b := []byte(strings.ToUpper(s))
+		for i, c := range b {
+			if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				b[i] = '_'
+			}
+		}
+		return string(b)
+	}
+	return ProbeEnvPrefix + norm(owner) + "__" + norm(repo)
 }
 
 // DefaultLockThreshold is the checklist's "more than a second".

@@ -219,11 +219,14 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 
 // analyze runs the analyzer on the snapshot.
 func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Config, changed []string) (*analyzer.Report, error) {
-	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg})
+	stats, probe, done, notes := r.productionContext(ctx, cfg)
+	defer done()
+	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe})
 	if err != nil {
 		return nil, fmt.Errorf("analyzing the migrations: %w", err)
 	}
 	rep.Notes = append(rep.Notes, snap.notes...)
+	rep.Notes = append(rep.Notes, notes...)
 	r.log.Debug("analyzed", "changed", len(changed), "files", len(rep.Files), "base_migrations", rep.BaseMigrations, "blobs_fetched", snap.cache.Fetches)
 	return rep, nil
 }

@@ -1,62 +1,22 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
-const adminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// scratchDatabase creates a database with known sizes and known bad rows on
-// the local PostgreSQL, and drops it at the end. No server is a failure,
-// never a skip: CI starts one.
+// scratchDatabase creates a database with known sizes and known bad rows.
 func scratchDatabase(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatalf("PostgreSQL must run on 127.0.0.1:5432 for this test (.ci/run starts it): %v", err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	name := "mg_cli_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), adminURL)
-		if err == nil {
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	url := strings.Replace(adminURL, "/postgres?", "/"+name+"?", 1)
-	db, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	for _, q := range []string{
+	return pgtest.Scratch(t,
 		"CREATE TABLE customers (id bigint PRIMARY KEY, email text, address text)",
 		// 97 short addresses, 3 longer than 50 characters, 5 NULL emails.
 		"INSERT INTO customers SELECT g, CASE WHEN g > 5 THEN 'user' || g || '@example.com' END, CASE WHEN g <= 3 THEN repeat('secret-street-', 6) || g ELSE 'Main St ' || g END FROM generate_series(1, 100) g",
 		"ANALYZE customers",
-	} {
-		if _, err := db.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return url
+	)
 }
 
 func TestStatsAndProbesEndToEnd(t *testing.T) {
@@ -101,7 +61,7 @@ func TestStatsAndProbesEndToEnd(t *testing.T) {
 	}
 
 	// A probe database that cannot be used: the review runs, without probes, and says so.
-	bad := strings.Replace(url, "/mg_cli_", "/no_such_db_", 1)
+	bad := strings.Replace(url, "/mg_test_", "/no_such_db_", 1)
 	r = runBinary(t, dir, []string{"NO_COLOR=1"}, "check", "--stats", statsFile, "--probe-db", bad, "db/migrations")
 	if r.status != exitApproval || !strings.Contains(r.stderr, "data probes off") || !strings.Contains(r.stdout, "note: data probes off") || strings.Contains(r.stdout, "production data:") {
 		t.Errorf("unusable probe database: status %d\nstdout: %s\nstderr: %s", r.status, r.stdout, r.stderr)

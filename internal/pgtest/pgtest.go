@@ -1,0 +1,60 @@
+// Package pgtest gives tests a throwaway database on the local PostgreSQL
+// server (127.0.0.1:5432, trust authentication), dropped when the test ends.
+// A server that cannot be reached fails the test loudly: CI starts one, and a
+// skipped database test checks nothing.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AdminURL connects to the server's maintenance database.
+const AdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Scratch creates a database, runs setup in it, and returns its URL.
+func Scratch(t testing.TB, setup ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, AdminURL)
+	if err != nil {
+		t.Fatalf("PostgreSQL must run on 127.0.0.1:5432 for this test (.ci/run starts it): %v", err)
+	}
+	defer admin.Close(ctx)
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	name := "mg_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("creating a scratch database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), AdminURL)
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	url := strings.Replace(AdminURL, "/postgres?", "/"+name+"?", 1)
+	db, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for _, q := range setup {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return url
+}
