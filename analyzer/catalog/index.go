@@ -10,10 +10,13 @@ import "sort"
 //
 // Each table, domain and sequence remembers the keys it contributed. After
 // any change to one of them, touch (touchDomain, touchSequence) withdraws
-// those keys and adds the current ones: the cost is the size of that one
-// object, and an index can never keep a key that the object no longer has.
-// A table or sequence that is no longer in the catalog's maps contributes
-// nothing, so dropping is the same operation as changing.
+// those keys and adds the current ones, so a change costs the size of that
+// one object and no index can keep a key the object no longer has, however
+// the change came about. An object that is no longer in the catalog's maps
+// contributes nothing, so dropping is the same operation as changing. The
+// one obligation is to touch after every change, before the next lookup;
+// the package's tests check the indexes against a scan after every
+// statement they apply.
 
 // refKind names a reverse index over tables.
 type refKind int
