@@ -21,27 +21,7 @@ type change struct {
 
 func (ch change) analyze(t *testing.T) *Report {
 	t.Helper()
-	base := fstest.MapFS{}
-	head := fstest.MapFS{}
-	for p, s := range ch.base {
-		base[p] = &fstest.MapFile{Data: []byte(s)}
-		head[p] = &fstest.MapFile{Data: []byte(s)}
-	}
-	var changed []string
-	for p, s := range ch.changed {
-		head[p] = &fstest.MapFile{Data: []byte(s)}
-		changed = append(changed, p)
-	}
-	sort.Strings(changed)
-	cfg := DefaultConfig()
-	if ch.cfg != nil {
-		cfg = *ch.cfg
-	}
-	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: cfg})
-	if err != nil {
-		t.Fatalf("Analyze: %v", err)
-	}
-	return rep
+	return ch.analyzeWithStats(t, nil)
 }
 
 // got lists findings as "rule:severity@line", file-level ones as "rule:severity@file".
@@ -505,7 +485,7 @@ func TestConfig(t *testing.T) {
 func TestQuoteIdent(t *testing.T) {
 	for in, want := range map[string]string{
 		"orders": "orders", "Order": `"Order"`, "user": `"user"`, "name": "name", "select": `"select"`,
-		"a b": `"a b"`, `we"ird`: `"we""ird"`, "_x1$": "_x1$", "1abc": `"1abc"`, "": `""`, "é": `"é"`,
+		"a b": `"a b"`, `we"ird`: `"we""ird"`, "_x1": "_x1", "x$": `"x$"`, "1abc": `"1abc"`, "": `""`, "é": `"é"`,
 	} {
 		if got := quoteIdent(in); got != want {
 			t.Errorf("quoteIdent(%q) = %s, want %s", in, got, want)
@@ -593,9 +573,14 @@ func (ch change) analyzeWithStats(t *testing.T, stats *prodstats.File) *Report {
 		head[p] = &fstest.MapFile{Data: []byte(s)}
 		changed = append(changed, p)
 	}
-	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: DefaultConfig(), Stats: stats})
+	sort.Strings(changed)
+	cfg := DefaultConfig()
+	if ch.cfg != nil {
+		cfg = *ch.cfg
+	}
+	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: cfg, Stats: stats})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Analyze: %v", err)
 	}
 	return rep
 }

@@ -4,38 +4,13 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
 )
 
-// quoteIdent quotes an identifier the way PostgreSQL's quote_ident does, so
-// that safe alternatives can be pasted as they are. Whether a word is a
-// keyword is asked of PostgreSQL's own scanner.
-func quoteIdent(name string) string {
-	if name == "" {
-		return `""`
-	}
-	plain := true
-	for i, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r == '_':
-		case (r >= '0' && r <= '9') || r == '$':
-			plain = plain && i > 0
-		default:
-			plain = false
-		}
-	}
-	if plain {
-		res, err := pg_query.Scan(name)
-		if err != nil || len(res.GetTokens()) != 1 {
-			plain = false
-		} else if k := res.GetTokens()[0].GetKeywordKind(); k != pg_query.KeywordKind_NO_KEYWORD && k != pg_query.KeywordKind_UNRESERVED_KEYWORD {
-			plain = false
-		}
-	}
-	if plain {
-		return name
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
+// quoteIdent quotes an identifier as PostgreSQL's quote_ident does, so
+// that safe alternatives can be pasted as they are.
+func quoteIdent(name string) string { return catalog.QuoteIdent(name) }
 
 // qualified joins and quotes name parts: qualified("public", "orders") is public.orders.
 func qualified(parts ...string) string {
