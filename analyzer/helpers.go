@@ -24,6 +24,21 @@ func (c *stmtContext) relation(rv *pg_query.RangeVar) tableRef {
 	return tableRef{name: rangeVarName(rv), rv: rv}
 }
 
+// alterTable returns the table and subcommands of an ALTER TABLE statement;
+// ok is false for any other statement.
+func (c *stmtContext) alterTable() (t tableRef, cmds []*pg_query.AlterTableCmd, ok bool) {
+	at := c.node.GetAlterTableStmt()
+	if at == nil {
+		return tableRef{}, nil, false
+	}
+	for _, cmd := range at.GetCmds() {
+		if ac := cmd.GetAlterTableCmd(); ac != nil {
+			cmds = append(cmds, ac)
+		}
+	}
+	return c.relation(at.GetRelation()), cmds, true
+}
+
 // relationByName resolves a qualified name given as strings.
 func (c *stmtContext) relationByName(parts []string) tableRef {
 	schema, name := splitSchema(parts)

@@ -94,15 +94,12 @@ var (
 // checkConstraints answers question 3 for one statement.
 func checkConstraints(c *stmtContext) {
 	n := c.node
-	switch {
-	case n.GetAlterTableStmt() != nil:
-		at := n.GetAlterTableStmt()
-		t := c.relation(at.GetRelation())
+	switch t, cmds, ok := c.alterTable(); {
+	case ok:
 		if t.isNew() {
 			return
 		}
-		for _, cmd := range at.GetCmds() {
-			ac := cmd.GetAlterTableCmd()
+		for _, ac := range cmds {
 			switch ac.GetSubtype() {
 			case pg_query.AlterTableType_AT_AddColumn:
 				checkAddColumnNotNull(c, t, ac.GetDef().GetColumnDef())

@@ -131,10 +131,8 @@ func checkDrops(c *stmtContext) {
 		fd.SafeAlternative = "-- Remove this statement from the migration. Drop a database by hand, after a backup."
 		c.report(fd)
 	case n.GetAlterTableStmt() != nil:
-		at := n.GetAlterTableStmt()
-		t := c.relation(at.GetRelation())
-		for _, cmd := range at.GetCmds() {
-			ac := cmd.GetAlterTableCmd()
+		t, cmds, _ := c.alterTable()
+		for _, ac := range cmds {
 			switch ac.GetSubtype() {
 			case pg_query.AlterTableType_AT_DropColumn:
 				checkDropColumn(c, t, ac)

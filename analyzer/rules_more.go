@@ -114,10 +114,8 @@ func checkMore(c *stmtContext) {
 	n := c.node
 	switch {
 	case n.GetAlterTableStmt() != nil:
-		at := n.GetAlterTableStmt()
-		t := c.relation(at.GetRelation())
-		for _, cmd := range at.GetCmds() {
-			ac := cmd.GetAlterTableCmd()
+		t, cmds, _ := c.alterTable()
+		for _, ac := range cmds {
 			switch ac.GetSubtype() {
 			case pg_query.AlterTableType_AT_EnableRowSecurity, pg_query.AlterTableType_AT_ForceRowSecurity:
 				if t.isNew() {

@@ -59,20 +59,19 @@ var (
 
 // checkTypes answers question 2 for one statement.
 func checkTypes(c *stmtContext) {
-	n := c.node
-	switch {
-	case n.GetAlterTableStmt() != nil:
-		at := n.GetAlterTableStmt()
-		t := c.relation(at.GetRelation())
+	if t, cmds, ok := c.alterTable(); ok {
 		if t.isNew() {
 			return
 		}
-		for _, cmd := range at.GetCmds() {
-			ac := cmd.GetAlterTableCmd()
+		for _, ac := range cmds {
 			if ac.GetSubtype() == pg_query.AlterTableType_AT_AlterColumnType {
 				checkAlterColumnType(c, t, ac)
 			}
 		}
+		return
+	}
+	n := c.node
+	switch {
 	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() == "":
 		ae := n.GetAlterEnumStmt()
 		schema, name := splitSchema(nameList(ae.GetTypeName()))
