@@ -224,8 +224,6 @@ type Domain struct {
 	Default     string
 	Constraints []*Constraint
 	Origin      Origin
-
-	constraintKeys []qname
 }
 
 // Sequence is a sequence; OwnedBy* are set for serial and identity columns
@@ -238,11 +236,6 @@ type Sequence struct {
 	// Identity marks the internal sequence of an identity column.
 	Identity bool
 	Origin   Origin
-
-	// ownedKey is the owner under which the sequence is indexed, valid when
-	// ownedIndexed is set.
-	ownedKey     qname
-	ownedIndexed bool
 }
 
 type qname struct{ schema, name string }

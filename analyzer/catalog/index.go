@@ -55,10 +55,16 @@ type indexes struct {
 	constraints map[qname]int
 	// owned: (schema, table) -> sequences OWNED BY a column of it.
 	owned map[qname]map[*Sequence]struct{}
+
+	// What each domain and sequence contributed, kept here rather than in
+	// the exported types.
+	domainKeys map[*Domain][]qname
+	ownedBy    map[*Sequence]qname
 }
 
 func newIndexes() indexes {
-	ix := indexes{constraints: map[qname]int{}, owned: map[qname]map[*Sequence]struct{}{}}
+	ix := indexes{constraints: map[qname]int{}, owned: map[qname]map[*Sequence]struct{}{},
+		domainKeys: map[*Domain][]qname{}, ownedBy: map[*Sequence]qname{}}
 	for k := range ix.refs {
 		ix.refs[k] = map[qname]refCounts{}
 	}
@@ -169,38 +175,39 @@ func (c *Catalog) touch(t *Table) {
 
 // touchDomain is touch for a domain's constraint names.
 func (c *Catalog) touchDomain(d *Domain) {
-	c.dropConstraintNames(d.constraintKeys)
-	d.constraintKeys = d.constraintKeys[:0]
-	if c.domains[qname{d.Schema, d.Name}] != d {
+	c.dropConstraintNames(c.idx.domainKeys[d])
+	delete(c.idx.domainKeys, d)
+	if c.domains[qname{d.Schema, d.Name}] != d || len(d.Constraints) == 0 {
 		return
 	}
+	keys := make([]qname, 0, len(d.Constraints))
 	for _, k := range d.Constraints {
 		q := qname{d.Schema, k.Name}
-		d.constraintKeys = append(d.constraintKeys, q)
+		keys = append(keys, q)
 		c.idx.constraints[q]++
 	}
+	c.idx.domainKeys[d] = keys
 }
 
 // touchSequence is touch for a sequence's owner.
 func (c *Catalog) touchSequence(s *Sequence) {
-	if s.ownedIndexed {
-		if set := c.idx.owned[s.ownedKey]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(c.idx.owned, s.ownedKey)
-			}
+	if q, ok := c.idx.ownedBy[s]; ok {
+		set := c.idx.owned[q]
+		delete(set, s)
+		if len(set) == 0 {
+			delete(c.idx.owned, q)
 		}
-		s.ownedIndexed = false
+		delete(c.idx.ownedBy, s)
 	}
 	if s.OwnedByTable == "" || c.sequences[qname{s.Schema, s.Name}] != s {
 		return
 	}
-	s.ownedKey = qname{s.Schema, s.OwnedByTable}
-	s.ownedIndexed = true
-	set := c.idx.owned[s.ownedKey]
+	q := qname{s.Schema, s.OwnedByTable}
+	c.idx.ownedBy[s] = q
+	set := c.idx.owned[q]
 	if set == nil {
 		set = map[*Sequence]struct{}{}
-		c.idx.owned[s.ownedKey] = set
+		c.idx.owned[q] = set
 	}
 	set[s] = struct{}{}
 }
@@ -354,11 +361,9 @@ func (c *Catalog) reindex() {
 		c.touch(t)
 	}
 	for _, d := range c.domains {
-		d.constraintKeys = nil
 		c.touchDomain(d)
 	}
 	for _, s := range c.sequences {
-		s.ownedIndexed = false
 		c.touchSequence(s)
 	}
 }

@@ -95,6 +95,16 @@ func checkIndexes(c *Catalog) error {
 	if !reflect.DeepEqual(want.owned, c.idx.owned) {
 		return fmt.Errorf("owned sequences: have %v, want %v", c.idx.owned, want.owned)
 	}
+	for s, q := range c.idx.ownedBy {
+		if c.sequences[qname{s.Schema, s.Name}] != s || q != (qname{s.Schema, s.OwnedByTable}) {
+			return fmt.Errorf("sequence %s.%s indexed as owned by %v", s.Schema, s.Name, q)
+		}
+	}
+	for d := range c.idx.domainKeys {
+		if c.domains[qname{d.Schema, d.Name}] != d {
+			return fmt.Errorf("dropped domain %s.%s still indexed", d.Schema, d.Name)
+		}
+	}
 
 	schemas := map[string]bool{"public": true}
 	names := map[string]bool{"never_used": true}
