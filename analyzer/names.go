@@ -6,6 +6,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // quoteIdent quotes an identifier as PostgreSQL's quote_ident does, so
@@ -31,29 +32,18 @@ func rangeVarName(rv *pg_query.RangeVar) string {
 	return qualified(rv.GetCatalogname(), rv.GetSchemaname(), rv.GetRelname())
 }
 
-// nameList reads a qualified name given as a list of String nodes.
-func nameList(nodes []*pg_query.Node) []string {
-	var out []string
-	for _, n := range nodes {
-		if s := n.GetString_(); s != nil {
-			out = append(out, s.GetSval())
-		}
-	}
-	return out
-}
-
 // objectNames reads the names of a DROP's objects: a List of Strings for
 // most kinds, a TypeName for types and domains, a bare String for schemas.
 func objectNames(n *pg_query.Node) []string {
 	switch {
 	case n.GetList() != nil:
-		return nameList(n.GetList().GetItems())
+		return pgtree.Names(n.GetList().GetItems())
 	case n.GetTypeName() != nil:
-		return nameList(n.GetTypeName().GetNames())
+		return pgtree.Names(n.GetTypeName().GetNames())
 	case n.GetString_() != nil:
 		return []string{n.GetString_().GetSval()}
 	case n.GetObjectWithArgs() != nil:
-		return nameList(n.GetObjectWithArgs().GetObjname())
+		return pgtree.Names(n.GetObjectWithArgs().GetObjname())
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 var (
@@ -133,7 +134,7 @@ func checkConstraints(c *stmtContext) {
 		c.report(fd)
 	case n.GetAlterDomainStmt() != nil:
 		ad := n.GetAlterDomainStmt()
-		name := qualified(nameList(ad.GetTypeName())...)
+		name := qualified(pgtree.Names(ad.GetTypeName())...)
 		switch ad.GetSubtype() {
 		case "C":
 			con := ad.GetDef().GetConstraint()
@@ -191,7 +192,7 @@ func checkAddColumnNotNull(c *stmtContext, t tableRef, cd *pg_query.ColumnDef) {
 }
 
 func isSerial(tn *pg_query.TypeName) bool {
-	names := nameList(tn.GetNames())
+	names := pgtree.Names(tn.GetNames())
 	if len(names) == 0 {
 		return false
 	}
@@ -306,7 +307,7 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 		if con.GetContype() == pg_query.ConstrType_CONSTR_PRIMARY {
 			kind = "PRIMARY KEY"
 		}
-		cols := nameStrings(con.GetKeys())
+		cols := pgtree.Names(con.GetKeys())
 		if name == "" {
 			name = t.rvName() + "_" + strings.Join(cols, "_") + "_key"
 			if kind == "PRIMARY KEY" {
@@ -342,8 +343,8 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 			return
 		}
 		ref := c.relation(con.GetPktable())
-		cols := nameStrings(con.GetFkAttrs())
-		refCols := nameStrings(con.GetPkAttrs())
+		cols := pgtree.Names(con.GetFkAttrs())
+		refCols := pgtree.Names(con.GetPkAttrs())
 		if name == "" {
 			name = t.rvName() + "_" + strings.Join(cols, "_") + "_fkey"
 		}
@@ -413,9 +414,6 @@ func indexName(is *pg_query.IndexStmt, t tableRef, cols []string) string {
 	}
 	return truncateName(t.rvName() + "_" + strings.Join(cols, "_") + "_idx")
 }
-
-// nameStrings reads a list of String nodes (constraint columns).
-func nameStrings(nodes []*pg_query.Node) []string { return nameList(nodes) }
 
 // probeDuplicates counts the groups of rows that share the key.
 func probeDuplicates(c *stmtContext, t tableRef, cols []string) string {

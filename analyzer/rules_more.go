@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // Rules that cover the rest of what established migration linters report,
@@ -206,7 +207,7 @@ func checkColumnType(c *stmtContext, t tableRef, cd *pg_query.ColumnDef) {
 	if cd == nil || cd.GetTypeName() == nil {
 		return
 	}
-	names := nameList(cd.GetTypeName().GetNames())
+	names := pgtree.Names(cd.GetTypeName().GetNames())
 	if len(names) == 0 {
 		return
 	}

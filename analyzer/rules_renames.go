@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 var (
@@ -83,11 +85,11 @@ func checkRenames(c *stmtContext) {
 		checkRenameStmt(c, n.GetRenameStmt())
 	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() != "":
 		ae := n.GetAlterEnumStmt()
-		typ := qualified(nameList(ae.GetTypeName())...)
+		typ := qualified(pgtree.Names(ae.GetTypeName())...)
 		fd := ruleRenameEnumValue.finding(fmt.Sprintf("renames value %s of enum %s to %s; existing rows change at once and the running version still uses the old label",
 			quoteLiteral(ae.GetOldVal()), typ, quoteLiteral(ae.GetNewVal())))
 		fd.Objects = []string{typ}
-		schema, name := splitSchema(nameList(ae.GetTypeName()))
+		schema, name := splitSchema(pgtree.Names(ae.GetTypeName()))
 		if e := c.cat.Enum(schema, name); e != nil && e.Origin.InChangeSet {
 			fd.Severity = Info
 			fd.Message += newNote

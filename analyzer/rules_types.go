@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/typechange"
 )
 
@@ -74,11 +75,11 @@ func checkTypes(c *stmtContext) {
 	switch {
 	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() == "":
 		ae := n.GetAlterEnumStmt()
-		schema, name := splitSchema(nameList(ae.GetTypeName()))
+		schema, name := splitSchema(pgtree.Names(ae.GetTypeName()))
 		if e := c.cat.Enum(schema, name); e != nil && e.Origin.InChangeSet {
 			return
 		}
-		typ := qualified(nameList(ae.GetTypeName())...)
+		typ := qualified(pgtree.Names(ae.GetTypeName())...)
 		fd := ruleEnumAddValue.finding(fmt.Sprintf("adds %s to enum %s; it cannot be used before this transaction commits", quoteLiteral(ae.GetNewVal()), typ))
 		fd.Objects = []string{typ}
 		c.report(fd)

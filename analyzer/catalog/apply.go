@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // Apply changes the model as the statement would change the database.
@@ -222,7 +224,7 @@ func (c *Catalog) createEnum(s *pg_query.CreateEnumStmt) {
 		return
 	}
 	c.ensureSchema(schema)
-	c.enums[qname{schema, name}] = &Enum{Schema: schema, Name: name, Values: stringList(s.GetVals()), Origin: c.origin()}
+	c.enums[qname{schema, name}] = &Enum{Schema: schema, Name: name, Values: pgtree.Names(s.GetVals()), Origin: c.origin()}
 }
 
 func (c *Catalog) alterEnum(s *pg_query.AlterEnumStmt) {
@@ -404,7 +406,7 @@ func (c *Catalog) sequenceOptions(seq *Sequence, opts []*pg_query.Node) {
 		if de.GetDefname() != "owned_by" {
 			continue
 		}
-		parts := stringList(de.GetArg().GetList().GetItems())
+		parts := pgtree.Names(de.GetArg().GetList().GetItems())
 		if len(parts) == 1 && parts[0] == "none" {
 			seq.OwnedByTable, seq.OwnedByColumn = "", ""
 			continue

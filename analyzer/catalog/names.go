@@ -344,13 +344,3 @@ func nameList(nodes []*pg_query.Node) (string, string) {
 	}
 	return parts[len(parts)-2], parts[len(parts)-1]
 }
-
-func stringList(nodes []*pg_query.Node) []string {
-	var out []string
-	for _, n := range nodes {
-		if s := n.GetString_(); s != nil {
-			out = append(out, s.GetSval())
-		}
-	}
-	return out
-}

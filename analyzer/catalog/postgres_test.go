@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // scratchDatabase creates an empty database that is dropped when the test
@@ -255,7 +257,7 @@ func normalizeDefault(expr string) string {
 	if n == nil {
 		return "unparseable: " + expr
 	}
-	walk(n, func(x *pg_query.Node) bool {
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
 		for {
 			tc := x.GetTypeCast()
 			if tc == nil || tc.GetArg().GetAConst() == nil {

@@ -3,6 +3,8 @@ package catalog
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // pendingCon is a constraint waiting for its turn: PostgreSQL creates CHECKs,
@@ -518,12 +520,12 @@ func constraintKeys(p pendingCon) ([]IndexKey, []string, []string) {
 			names = append(names, name)
 		}
 	default:
-		for _, n := range stringList(k.GetKeys()) {
+		for _, n := range pgtree.Names(k.GetKeys()) {
 			keys = append(keys, IndexKey{Column: n})
 			names = append(names, n)
 		}
 	}
-	include := stringList(k.GetIncluding())
+	include := pgtree.Names(k.GetIncluding())
 	return keys, append(names, include...), include
 }
 
@@ -661,7 +663,7 @@ func fkAction(a string) string {
 
 func (c *Catalog) addForeignKey(t *Table, p pendingCon, valid bool) {
 	k := p.con
-	cols := stringList(k.GetFkAttrs())
+	cols := pgtree.Names(k.GetFkAttrs())
 	if p.column != "" {
 		cols = []string{p.column}
 	}
@@ -681,7 +683,7 @@ func (c *Catalog) addForeignKey(t *Table, p pendingCon, valid bool) {
 	} else if refSchema == "" {
 		refSchema = c.creationSchema()
 	}
-	refCols := stringList(k.GetPkAttrs())
+	refCols := pgtree.Names(k.GetPkAttrs())
 	if len(refCols) == 0 && ref != nil {
 		if pkey := ref.PrimaryKey(); pkey != nil {
 			refCols = cloneStrings(pkey.Columns)

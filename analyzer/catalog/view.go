@@ -2,6 +2,8 @@ package catalog
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 func (c *Catalog) createView(v *pg_query.ViewStmt) {
@@ -24,7 +26,7 @@ func (c *Catalog) createView(v *pg_query.ViewStmt) {
 	if t == nil {
 		t = &Table{Schema: schema, Name: rv.GetRelname(), Kind: KindView, Origin: c.origin()}
 	}
-	c.fillFromQuery(t, v.GetQuery(), stringList(v.GetAliases()))
+	c.fillFromQuery(t, v.GetQuery(), pgtree.Names(v.GetAliases()))
 	c.ensureSchema(schema)
 	c.putTable(t)
 }
@@ -46,7 +48,7 @@ func (c *Catalog) createTableAs(s *pg_query.CreateTableAsStmt) {
 	if s.GetObjtype() == pg_query.ObjectType_OBJECT_MATVIEW {
 		t.Kind = KindMaterializedView
 	}
-	c.fillFromQuery(t, s.GetQuery(), stringList(into.GetColNames()))
+	c.fillFromQuery(t, s.GetQuery(), pgtree.Names(into.GetColNames()))
 	if t.Kind == KindTable {
 		// A table made from a query keeps no link to its sources.
 		t.Query, t.Definition, t.DependsOn = nil, "", nil
@@ -86,13 +88,13 @@ func (c *Catalog) fillFromQuery(t *Table, q *pg_query.Node, aliases []string) {
 func (c *Catalog) scopeOf(q *pg_query.Node) *queryScope {
 	sc := &queryScope{byAlias: map[string]*Table{}, opaque: map[string]bool{}}
 	ctes := map[string]bool{}
-	walk(q, func(n *pg_query.Node) bool {
+	pgtree.Walk(q, func(n *pg_query.Node) bool {
 		if cte := n.GetCommonTableExpr(); cte != nil {
 			ctes[cte.GetCtename()] = true
 		}
 		return true
 	})
-	walk(q, func(n *pg_query.Node) bool {
+	pgtree.Walk(q, func(n *pg_query.Node) bool {
 		switch {
 		case n.GetRangeVar() != nil:
 			rv := n.GetRangeVar()
@@ -150,7 +152,7 @@ func (c *Catalog) queryDependencies(q *pg_query.Node, sc *queryScope) []ObjectRe
 			addDep(ObjectRef{Kind: "column", Schema: tbl.Schema, Table: tbl.Name, Name: col})
 		}
 	}
-	walk(q, func(n *pg_query.Node) bool {
+	pgtree.Walk(q, func(n *pg_query.Node) bool {
 		cr := n.GetColumnRef()
 		if cr == nil {
 			return true
@@ -294,7 +296,7 @@ func (c *Catalog) expandStar(sel *pg_query.SelectStmt, fields []*pg_query.Node) 
 func (c *Catalog) exprType(n *pg_query.Node, sc *queryScope) Type {
 	switch v := n.GetNode().(type) {
 	case *pg_query.Node_ColumnRef:
-		names := stringList(v.ColumnRef.GetFields())
+		names := pgtree.Names(v.ColumnRef.GetFields())
 		if len(names) != len(v.ColumnRef.GetFields()) || len(names) == 0 {
 			return Type{}
 		}

@@ -4,40 +4,9 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
-
-// walk visits every Node below n (n included) in depth-first order; fn
-// returning false skips the node's children. Reflection keeps this correct
-// for every node type the parser can produce, including ones added later.
-func walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
-	if n == nil {
-		return
-	}
-	visitMessage(n.ProtoReflect(), fn)
-}
-
-func visitMessage(m protoreflect.Message, fn func(*pg_query.Node) bool) {
-	if node, ok := m.Interface().(*pg_query.Node); ok {
-		if node == nil || !fn(node) {
-			return
-		}
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				visitMessage(l.Get(i).Message(), fn)
-			}
-			return true
-		}
-		visitMessage(v.Message(), fn)
-		return true
-	})
-}
 
 // columnRefNames lists the distinct column names an expression references
 // (the last field of each ColumnRef), in order of first appearance. Sub-selects
@@ -45,7 +14,7 @@ func visitMessage(m protoreflect.Message, fn func(*pg_query.Node) bool) {
 func columnRefNames(n *pg_query.Node) []string {
 	var out []string
 	seen := map[string]bool{}
-	walk(n, func(x *pg_query.Node) bool {
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
 		if x.GetSubLink() != nil {
 			return false
 		}

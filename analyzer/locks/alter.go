@@ -7,6 +7,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 type atType = pg_query.AlterTableType
@@ -363,7 +364,7 @@ func indexUses(ix *catalog.Index, col string) bool {
 
 func refsColumn(n *pg_query.Node, col string) bool {
 	found := false
-	walk(n, func(x *pg_query.Node) bool {
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
 		if cr := x.GetColumnRef(); cr != nil {
 			f := cr.GetFields()
 			if len(f) > 0 && f[len(f)-1].GetString_().GetSval() == col {
@@ -831,7 +832,7 @@ func columnName(n *pg_query.Node) string {
 func columnsIn(conj []*pg_query.Node) []string {
 	var out []string
 	for _, n := range conj {
-		walk(n, func(x *pg_query.Node) bool {
+		pgtree.Walk(n, func(x *pg_query.Node) bool {
 			if c := columnName(x); c != "" && !contains(out, c) {
 				out = append(out, c)
 			}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 const plannerIndexNote = "the planner takes ACCESS SHARE on every index of a table it plans a query for, so an ACCESS EXCLUSIVE lock on one index blocks SELECTs on the table too"
@@ -604,7 +605,7 @@ func (b *builder) cluster(s *pg_query.ClusterStmt) {
 func (b *builder) sources(qs ...*pg_query.Node) []rel {
 	ctes := map[string]bool{}
 	for _, n := range qs {
-		walk(n, func(x *pg_query.Node) bool {
+		pgtree.Walk(n, func(x *pg_query.Node) bool {
 			if c := x.GetCommonTableExpr(); c != nil {
 				ctes[c.GetCtename()] = true
 			}
@@ -614,7 +615,7 @@ func (b *builder) sources(qs ...*pg_query.Node) []rel {
 	var out []rel
 	seen := map[string]bool{}
 	for _, n := range qs {
-		walk(n, func(x *pg_query.Node) bool {
+		pgtree.Walk(n, func(x *pg_query.Node) bool {
 			rv := x.GetRangeVar()
 			if rv == nil {
 				return true

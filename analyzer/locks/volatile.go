@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // builtinVolatility is pg_proc.provolatile of pg_catalog functions that
@@ -91,7 +93,7 @@ func isStable(expr *pg_query.Node) bool { return volatility(expr) == 's' }
 
 func volatility(expr *pg_query.Node) byte {
 	v := byte('i')
-	walk(expr, func(n *pg_query.Node) bool {
+	pgtree.Walk(expr, func(n *pg_query.Node) bool {
 		switch x := n.GetNode().(type) {
 		case *pg_query.Node_FuncCall:
 			fv := funcVolatility(x.FuncCall.GetFuncname())
@@ -122,7 +124,7 @@ func volatility(expr *pg_query.Node) byte {
 // usesFunc reports whether the expression calls the named function.
 func usesFunc(expr *pg_query.Node, name string) bool {
 	found := false
-	walk(expr, func(n *pg_query.Node) bool {
+	pgtree.Walk(expr, func(n *pg_query.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
 			if _, fn := splitNames(fc.GetFuncname()); fn == name {
 				found = true

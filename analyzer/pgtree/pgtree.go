@@ -1,14 +1,16 @@
-package locks
+// Package pgtree holds helpers for reading PostgreSQL parse trees as
+// pg_query produces them.
+package pgtree
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// walk visits every Node below n (n included) depth first; fn returning
+// Walk visits every Node below n (n included) depth first; fn returning
 // false skips the node's children. Reflection keeps it complete for every
-// node type the parser can produce.
-func walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
+// node type the parser can produce, including ones a later grammar adds.
+func Walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	if n == nil {
 		return
 	}
@@ -35,4 +37,16 @@ func visit(m protoreflect.Message, fn func(*pg_query.Node) bool) {
 		visit(v.Message(), fn)
 		return true
 	})
+}
+
+// Names reads a list of String nodes, such as a qualified name or a column
+// list. Other nodes (the * of a.*) are left out.
+func Names(nodes []*pg_query.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		if s := n.GetString_(); s != nil {
+			out = append(out, s.GetSval())
+		}
+	}
+	return out
 }

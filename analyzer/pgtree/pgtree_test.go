@@ -1,0 +1,123 @@
+package pgtree
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+func kind(n *pg_query.Node) string {
+	return strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_")
+}
+
+func parse(t *testing.T, sql string) *pg_query.Node {
+	t.Helper()
+	res, err := pg_query.Parse(sql)
+	if err != nil || len(res.GetStmts()) != 1 {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return res.GetStmts()[0].GetStmt()
+}
+
+func TestWalk(t *testing.T) {
+	for _, c := range []struct {
+		name, sql string
+		skip      string // the kind of node whose children are skipped
+		want      []string
+	}{
+		{
+			name: "nested lists",
+			sql:  "SELECT a, f(b, 1) FROM t WHERE x IN (1, 2)",
+			want: []string{
+				"SelectStmt",
+				"ResTarget", "ColumnRef", "String_",
+				"ResTarget", "FuncCall", "String_", "ColumnRef", "String_", "AConst",
+				"RangeVar",
+				"AExpr", "String_", "ColumnRef", "String_", "List", "AConst", "AConst",
+			},
+		},
+		{
+			// The relation and the column types are messages of their own,
+			// not Nodes; the Nodes inside them are still reached.
+			name: "nodes below plain messages",
+			sql:  "CREATE TABLE s.t (id int PRIMARY KEY, v text CHECK (v <> ''))",
+			want: []string{
+				"CreateStmt",
+				"ColumnDef", "String_", "String_", "Constraint",
+				"ColumnDef", "String_", "Constraint", "AExpr", "String_", "ColumnRef", "String_", "AConst",
+			},
+		},
+		{
+			name: "skipping a function call's arguments",
+			sql:  "SELECT a, f(b, 1) FROM t WHERE x IN (1, 2)",
+			skip: "FuncCall",
+			want: []string{
+				"SelectStmt",
+				"ResTarget", "ColumnRef", "String_",
+				"ResTarget", "FuncCall",
+				"RangeVar",
+				"AExpr", "String_", "ColumnRef", "String_", "List", "AConst", "AConst",
+			},
+		},
+		{
+			name: "skipping the statement",
+			sql:  "SELECT a, f(b, 1) FROM t WHERE x IN (1, 2)",
+			skip: "SelectStmt",
+			want: []string{"SelectStmt"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			Walk(parse(t, c.sql), func(n *pg_query.Node) bool {
+				got = append(got, kind(n))
+				return kind(n) != c.skip
+			})
+			// Protobuf reflection ranges over a message's fields in no
+			// fixed order, so only the set of visits is compared.
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(c.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("visited\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+}
+
+func TestWalkNil(t *testing.T) {
+	Walk(nil, func(n *pg_query.Node) bool {
+		t.Errorf("visited %v", n)
+		return true
+	})
+}
+
+func TestNames(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT public.f()", []string{"public", "f"}},
+		{"SELECT f()", []string{"f"}},
+		{"SELECT t.* FROM t", []string{"t"}},
+		{`SELECT "Odd"."Name" FROM "Odd"`, []string{"Odd", "Name"}},
+	} {
+		var got []string
+		Walk(parse(t, c.sql), func(n *pg_query.Node) bool {
+			switch {
+			case n.GetFuncCall() != nil:
+				got = Names(n.GetFuncCall().GetFuncname())
+			case n.GetColumnRef() != nil:
+				got = Names(n.GetColumnRef().GetFields())
+			}
+			return true
+		})
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.sql, got, c.want)
+		}
+	}
+	if got := Names(nil); got != nil {
+		t.Errorf("Names(nil) = %q", got)
+	}
+}
