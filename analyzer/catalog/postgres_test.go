@@ -2,11 +2,8 @@ package catalog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mathrand "math/rand/v2"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -16,34 +13,16 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
-// scratchDatabase creates an empty database that is dropped when the test
-// ends, and connects to it.
+// scratchDatabase connects to an empty database that is dropped when the
+// test ends.
 func scratchDatabase(ctx context.Context, t *testing.T) *pgx.Conn {
 	t.Helper()
-	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
+	conn, err := pgx.Connect(ctx, pgtest.Scratch(t))
 	if err != nil {
-		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for the differential test: %v", err)
-	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
-
-	buf := make([]byte, 6)
-	if _, err := rand.Read(buf); err != nil {
 		t.Fatal(err)
-	}
-	dbname := "mg_catalog_" + hex.EncodeToString(buf)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", dbname, err)
-		}
-	})
-	conn, err := pgx.Connect(ctx, postgresURL(dbname))
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dbname, err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -52,13 +31,6 @@ func scratchDatabase(ctx context.Context, t *testing.T) *pgx.Conn {
 // The differential test replays testdata/replay on a real PostgreSQL and
 // checks that what the catalog believes matches pg_catalog. It needs the
 // server the development machines and CI run on 127.0.0.1:5432.
-func postgresURL(db string) string {
-	if u := os.Getenv("MIGRATION_GUARD_TEST_PG"); u != "" && db == "postgres" {
-		return u
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db)
-}
-
 func TestAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
 // The conflict table as the "Explicit Locking" chapter prints it: row mode,
@@ -86,12 +88,12 @@ func TestModeText(t *testing.T) {
 func TestConflictsAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := pgx.Connect(ctx, postgresURL("postgres"))
+	a, err := pgx.Connect(ctx, pgtest.AdminURL)
 	if err != nil {
 		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) to measure lock conflicts: %v", err)
 	}
 	defer a.Close(context.Background())
-	b, err := pgx.Connect(ctx, postgresURL("postgres"))
+	b, err := pgx.Connect(ctx, pgtest.AdminURL)
 	if err != nil {
 		t.Fatalf("second connection: %v", err)
 	}

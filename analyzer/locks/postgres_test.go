@@ -2,30 +2,15 @@ package locks
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// The live test runs each statement on a real PostgreSQL inside a
-// transaction, reads the locks this backend holds from pg_locks, whether a
-// heap got a new relfilenode holding data (a rewrite) and how many
-// sequential scans hit each table, rolls back, and holds Analyze to what the
-// server did. It needs the server the development machines and CI run on
-// 127.0.0.1:5432.
-func postgresURL(db string) string {
-	if u := os.Getenv("MIGRATION_GUARD_TEST_PG"); u != "" && db == "postgres" {
-		return u
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db)
-}
+	"github.com/migration-guard/migration-guard/internal/pgtest"
+)
 
 // liveCase is one statement to measure. setup runs (and commits) after
 // baseSchema. dml marks statements whose planner may scan a table although
@@ -260,40 +245,29 @@ type observed struct {
 }
 
 // liveDatabase creates a throwaway database on the test server and returns
-// a connection to it, its name, and the server's major version. The
+// a connection to it, its URL, and the server's major version. The
 // database is dropped when the test ends.
 func liveDatabase(t *testing.T, ctx context.Context) (*pgx.Conn, string, int) {
 	t.Helper()
-	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
+	url := pgtest.Scratch(t)
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for the lock model to be measured: %v", err)
-	}
-	buf := make([]byte, 6)
-	if _, err := rand.Read(buf); err != nil {
 		t.Fatal(err)
 	}
-	dbname := "mg_locks_" + hex.EncodeToString(buf)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	conn, err := pgx.Connect(ctx, postgresURL(dbname))
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dbname, err)
-	}
-	t.Cleanup(func() {
-		conn.Close(context.Background())
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", dbname, err)
-		}
-		admin.Close(context.Background())
-	})
+	t.Cleanup(func() { conn.Close(context.Background()) })
 	var version int
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	return conn, dbname, version
+	return conn, url, version
 }
 
+// The live test runs each statement on a real PostgreSQL inside a
+// transaction, reads the locks this backend holds from pg_locks, whether a
+// heap got a new relfilenode holding data (a rewrite) and how many
+// sequential scans hit each table, rolls back, and holds Analyze to what the
+// server did. It needs the server the development machines and CI run on
+// 127.0.0.1:5432.
 func TestAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -658,8 +632,8 @@ var outsideCases = []struct {
 func TestOutsideTransactionAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	conn, dbname, version := liveDatabase(t, ctx)
-	runner, err := pgx.Connect(ctx, postgresURL(dbname))
+	conn, url, version := liveDatabase(t, ctx)
+	runner, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

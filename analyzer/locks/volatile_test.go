@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
 func parseExpr(t *testing.T, expr string) *pg_query.Node {
@@ -71,7 +73,7 @@ func TestVolatile(t *testing.T) {
 func TestVolatilityMatchesServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, postgresURL("postgres"))
+	conn, err := pgx.Connect(ctx, pgtest.AdminURL)
 	if err != nil {
 		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) to check function volatility: %v", err)
 	}

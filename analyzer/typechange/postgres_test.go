@@ -2,11 +2,8 @@ package typechange
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,45 +11,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
-
-// The rows are only worth something if PostgreSQL agrees with them, so
-// this test runs every row on the server the development machines and CI
-// provide on 127.0.0.1:5432 and measures what the ALTER really did.
-func postgresURL(db string) string {
-	if u := os.Getenv("MIGRATION_GUARD_TEST_PG"); u != "" && db == "postgres" {
-		return u
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db)
-}
 
 // withDatabase runs fn against a throwaway database with the rows' types.
 func withDatabase(t *testing.T, fn func(ctx context.Context, conn *pgx.Conn, version int)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, postgresURL("postgres"))
+	conn, err := pgx.Connect(ctx, pgtest.Scratch(t, "CREATE EXTENSION citext", "CREATE EXTENSION hstore", setupSQL))
 	if err != nil {
-		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) to measure the type-change rows: %v", err)
-	}
-	defer admin.Close(context.Background())
-
-	buf := make([]byte, 6)
-	if _, err := rand.Read(buf); err != nil {
 		t.Fatal(err)
-	}
-	dbname := "mg_typechange_" + hex.EncodeToString(buf)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	defer func() {
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbname+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", dbname, err)
-		}
-	}()
-	conn, err := pgx.Connect(ctx, postgresURL(dbname))
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dbname, err)
 	}
 	defer conn.Close(context.Background())
 
@@ -60,14 +29,12 @@ func withDatabase(t *testing.T, fn func(ctx context.Context, conn *pgx.Conn, ver
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"CREATE EXTENSION citext", "CREATE EXTENSION hstore", setupSQL} {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
 	fn(ctx, conn, num/10000)
 }
 
+// The rows are only worth something if PostgreSQL agrees with them, so
+// this test runs every row on the server the development machines and CI
+// provide on 127.0.0.1:5432 and measures what the ALTER really did.
 func TestAgainstPostgres(t *testing.T) {
 	cat := testCatalog(t)
 	withDatabase(t, func(ctx context.Context, conn *pgx.Conn, version int) {

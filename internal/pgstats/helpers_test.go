@@ -6,23 +6,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// The tests need the PostgreSQL 15 that development machines and CI run on
-// 127.0.0.1:5432 (user postgres, trust authentication). Without it they
-// fail: a skipped test would pass CI without proving anything.
-func serverURL(db string) string {
-	if u := os.Getenv("MIGRATION_GUARD_TEST_PG"); u != "" && db == "postgres" {
-		return u
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db)
-}
+	"github.com/migration-guard/migration-guard/internal/pgtest"
+)
 
 func randomName(prefix string) string {
 	buf := make([]byte, 6)
@@ -33,45 +25,36 @@ func randomName(prefix string) string {
 }
 
 // testDB is a throwaway database with a random name, dropped when the test
-// ends.
+// ends. The tests need the PostgreSQL 15 that development machines and CI
+// run.
 type testDB struct {
 	name string
+	u    *url.URL
 	conn *pgx.Conn
 }
 
-func (d *testDB) url() string { return serverURL(d.name) }
+func (d *testDB) url() string { return d.u.String() }
 
 func (d *testDB) urlAs(role string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:5432/%s?sslmode=disable", role, d.name)
+	u := *d.u
+	u.User = url.User(role)
+	return u.String()
 }
 
 func newTestDB(t testing.TB) *testDB {
 	t.Helper()
+	u, err := url.Parse(pgtest.Scratch(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, serverURL("postgres"))
+	conn, err := pgx.Connect(ctx, u.String())
 	if err != nil {
-		t.Fatalf("PostgreSQL must be reachable on 127.0.0.1:5432 (user postgres, trust auth) for these tests: %v", err)
-	}
-	name := randomName("mg_pgstats_")
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		admin.Close(ctx)
-	})
-	conn, err := pgx.Connect(ctx, serverURL(name))
-	if err != nil {
-		t.Fatalf("connect to %s: %v", name, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
-	return &testDB{name: name, conn: conn}
+	return &testDB{name: strings.TrimPrefix(u.Path, "/"), u: u, conn: conn}
 }
 
 func (d *testDB) exec(t testing.TB, sqls ...string) {
@@ -106,7 +89,7 @@ func newRole(t testing.TB, d *testDB, attrs string) string {
 		if _, err := d.conn.Exec(ctx, "DROP OWNED BY "+role); err != nil {
 			t.Errorf("drop owned by %s: %v", role, err)
 		}
-		admin, err := pgx.Connect(ctx, serverURL("postgres"))
+		admin, err := pgx.Connect(ctx, pgtest.AdminURL)
 		if err != nil {
 			t.Errorf("drop role %s: %v", role, err)
 			return

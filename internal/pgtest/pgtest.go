@@ -2,25 +2,42 @@
 // server (127.0.0.1:5432, trust authentication), dropped when the test ends.
 // A server that cannot be reached fails the test loudly: CI starts one, and a
 // skipped database test checks nothing.
+//
+// MIGRATION_GUARD_TEST_PG, when set, is the URL of the maintenance database
+// to use instead, for a server elsewhere or one that wants a password; the
+// scratch databases are reached through the same URL with their own name.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"strings"
+	"net/url"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// AdminURL connects to the server's maintenance database.
-const AdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+// AdminURL connects to the server's maintenance database, for what a
+// database of its own cannot hold, such as roles.
+var AdminURL = adminURL()
+
+func adminURL() string {
+	if u := os.Getenv("MIGRATION_GUARD_TEST_PG"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
 
 // Scratch creates a database, runs setup in it, and returns its URL.
 func Scratch(t testing.TB, setup ...string) string {
 	t.Helper()
 	ctx := context.Background()
+	u, err := url.Parse(AdminURL)
+	if err != nil || u.Scheme == "" {
+		t.Fatal("MIGRATION_GUARD_TEST_PG must be a postgres:// URL")
+	}
 	admin, err := pgx.Connect(ctx, AdminURL)
 	if err != nil {
 		t.Fatalf("PostgreSQL must run on 127.0.0.1:5432 for this test (.ci/run starts it): %v", err)
@@ -45,8 +62,8 @@ func Scratch(t testing.TB, setup ...string) string {
 			t.Errorf("dropping %s: %v", name, err)
 		}
 	})
-	url := strings.Replace(AdminURL, "/postgres?", "/"+name+"?", 1)
-	db, err := pgx.Connect(ctx, url)
+	u.Path = "/" + name
+	db, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,5 +73,5 @@ func Scratch(t testing.TB, setup ...string) string {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	return url
+	return u.String()
 }
