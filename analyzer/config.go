@@ -96,10 +96,16 @@ func (c Config) Threshold() time.Duration {
 
 // ApprovalConfig says who may approve what. Only the base branch's copy counts.
 type ApprovalConfig struct {
-	// MinRole is the least repository role an approver needs: read, triage,
-	// write (default), maintain, admin, or a custom role's name.
+	// MinRole is the least built-in repository role an approver needs:
+	// read, triage, write (default), maintain or admin. Maintain and admin
+	// always qualify.
 	MinRole string `yaml:"min_role" json:"min_role,omitempty"`
-	// Users and Teams, when set, further restrict who may approve.
+	// Roles names the organization's custom repository roles that qualify.
+	// A custom role never qualifies by what it inherits: GitHub reports
+	// only its name, and a name says nothing about who was given it.
+	Roles []string `yaml:"roles" json:"roles,omitempty"`
+	// Users and Teams, when set, further restrict who may approve. A team
+	// is "org/slug", or "slug" for a team of the repository's owner.
 	Users []string `yaml:"users" json:"users,omitempty"`
 	Teams []string `yaml:"teams" json:"teams,omitempty"`
 	// AllowAuthor lets the pull request's author and committers approve.
@@ -168,8 +174,63 @@ func (c *Config) Validate() error {
 	switch c.Approval.MinRole {
 	case "":
 		c.Approval.MinRole = "write"
+	case "read", "triage", "write", "maintain", "admin":
+	default:
+		return fmt.Errorf("approval.min_role must be read, triage, write, maintain or admin, got %q (name custom roles under approval.roles)", c.Approval.MinRole)
+	}
+	for _, r := range c.Approval.Roles {
+		if strings.TrimSpace(r) == "" {
+			return errors.New("approval.roles: a role name is empty")
+		}
+	}
+	for _, u := range c.Approval.Users {
+		if strings.TrimSpace(strings.TrimPrefix(u, "@")) == "" {
+			return errors.New("approval.users: a login is empty")
+		}
+	}
+	for _, t := range c.Approval.Teams {
+		org, slug, found := strings.Cut(t, "/")
+		if strings.TrimSpace(slug) == "" && found || strings.TrimSpace(org) == "" || strings.Count(t, "/") > 1 {
+			return fmt.Errorf("approval.teams: %q is not a team: write org/slug, or slug for a team of the repository's owner", t)
+		}
 	}
 	return nil
+}
+
+// BuiltinRoles are GitHub's repository roles, least first.
+var BuiltinRoles = []string{"read", "triage", "write", "maintain", "admin"}
+
+// RoleRank orders the built-in roles (read 1 to admin 5); 0 for any other
+// name, which is a custom role's.
+func RoleRank(role string) int {
+	for i, r := range BuiltinRoles {
+		if r == role {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// RoleQualifies says whether GitHub's role_name for a user is enough to
+// approve: a built-in role at least MinRole (maintain and admin always),
+// or a custom role named in Roles.
+func (a ApprovalConfig) RoleQualifies(roleName string) bool {
+	if roleName == "" {
+		return false
+	}
+	if rank := RoleRank(roleName); rank > 0 {
+		min := a.MinRole
+		if min == "" {
+			min = "write"
+		}
+		return rank >= RoleRank(min) || rank >= RoleRank("maintain")
+	}
+	for _, r := range a.Roles {
+		if strings.EqualFold(strings.TrimSpace(r), roleName) {
+			return true
+		}
+	}
+	return false
 }
 
 // NeedsApproval says whether findings of this severity need a human's approval.

@@ -47,7 +47,8 @@ const (
 	findingMarkerPrefix = "<!-- migration-guard:finding "
 	markerSuffix        = " -->"
 	// approvalBudget is the room the sticky comment keeps free for the
-	// approval block (tick box and fingerprint) while there is none.
+	// approval section (tick box, fingerprint, statements) while there is
+	// none.
 	approvalBudget = 4000
 )
 
@@ -68,9 +69,19 @@ type CheckContext struct {
 	// ListedFiles how many of them GitHub listed (it stops at 3,000).
 	ChangedFiles int
 	ListedFiles  int
-	// Approval is the rendered approval section; empty until approvals
-	// exist. It goes between the verdict and the checklist.
-	Approval string
+	// Approval is the approval state (ledger) and the base branch's rules
+	// for approvers; a nil Ledger means no approval texts at all.
+	Approval ApprovalView
+}
+
+// ApprovedConclusion is the check run's conclusion with the approval gate:
+// red (action_required) while something needs approval and no approval of
+// exactly this head's fingerprint is in force.
+func ApprovedConclusion(r *analyzer.Report, l *Ledger) string {
+	if !r.RequiresApproval() || l.Approved() {
+		return "success"
+	}
+	return "action_required"
 }
 
 // Conclusion is the check run's conclusion for a report: red
@@ -89,8 +100,8 @@ func CheckRunOutput(r *analyzer.Report, c CheckContext) CheckOutput {
 	var s strings.Builder
 	s.WriteString(verdictLine(r, c))
 	s.WriteString("\n\n")
-	if c.Approval != "" {
-		s.WriteString(strings.TrimRight(c.Approval, "\n"))
+	if a := ApprovalSummary(c.Approval); a != "" {
+		s.WriteString(strings.TrimRight(a, "\n"))
 		s.WriteString("\n\n")
 	}
 	s.WriteString(SummaryTable(r))
@@ -101,14 +112,23 @@ func CheckRunOutput(r *analyzer.Report, c CheckContext) CheckOutput {
 		fmt.Fprintf(&s, "\n> %s\n", note)
 	}
 	s.WriteString("\nEvery finding, with why it is dangerous and the safe way, is below and on the lines it concerns.\n")
+	// The ledger is the text's last line, always: it is read back only
+	// from there, so the findings above, which quote the migrations, must
+	// be cut to leave it room.
+	text := Markdown(r, MarkdownOptions{MaxChars: CheckOutputLimit - 100})
+	if l := c.Approval.Ledger; l != nil {
+		marker := l.Marker()
+		text = Markdown(r, MarkdownOptions{MaxChars: CheckOutputLimit - 100 - utf8.RuneCountInString(marker)})
+		text = strings.TrimRight(text, "\n") + "\n\n" + marker
+	}
 	return CheckOutput{
-		Title:   checkTitle(r),
+		Title:   checkTitle(r, c),
 		Summary: clip(s.String(), CheckOutputLimit),
-		Text:    Markdown(r, MarkdownOptions{MaxChars: CheckOutputLimit - 100}),
+		Text:    text,
 	}
 }
 
-func checkTitle(r *analyzer.Report) string {
+func checkTitle(r *analyzer.Report, c CheckContext) string {
 	total, approve := 0, 0
 	for _, l := range r.AllFindings() {
 		if l.Finding.Suppressed != nil && !l.Finding.RequiresApproval {
@@ -120,7 +140,9 @@ func checkTitle(r *analyzer.Report) string {
 		}
 	}
 	migrations := plural(len(r.Files), "changed migration", "changed migrations")
-	switch {
+	switch a := c.Approval.Ledger.Approval(); {
+	case approve > 0 && a != nil:
+		return fmt.Sprintf("Approved by @%s · %s in %s", a.Login, plural(total, "finding", "findings"), migrations)
 	case approve > 0:
 		return fmt.Sprintf("%d to approve · %s in %s", approve, plural(total, "finding", "findings"), migrations)
 	case total > 0:
@@ -142,6 +164,9 @@ func verdictLine(r *analyzer.Report, c CheckContext) string {
 		if l.Finding.RequiresApproval {
 			n++
 		}
+	}
+	if a := c.Approval.Ledger.Approval(); a != nil && n > 0 {
+		return fmt.Sprintf("**Approved by @%s**: %s needing a human's approval (checked%s).", a.Login, plural(n, "finding", "findings"), at)
 	}
 	switch {
 	case n == 1:
@@ -427,26 +452,29 @@ func ResolvedInlineComment(previousBody, sha string) string {
 }
 
 // StickyComment is the pull request's one comment holding the full
-// checklist. It starts with the marker the App finds it by; c.Approval,
-// when set, goes between the verdict and the checklist.
+// checklist. It starts with the marker the App finds it by and, while
+// something needs approval, ends with the approval section: the box comes
+// after everything quoted from the migrations, which is where it is
+// looked for.
 func StickyComment(r *analyzer.Report, c CheckContext) string {
 	var b strings.Builder
 	b.WriteString(stickyMarker)
 	b.WriteString("\n## migration-guard\n\n")
 	b.WriteString(verdictLine(r, c))
 	b.WriteString("\n\n")
-	if c.Approval != "" {
-		b.WriteString(strings.TrimRight(c.Approval, "\n"))
-		b.WriteString("\n\n")
-	}
 	if note := truncationNote(c); note != "" {
 		fmt.Fprintf(&b, "> %s\n\n", note)
 	}
-	budget := GitHubCommentLimit - b.Len() - 200
-	if c.Approval == "" {
+	approval := ApprovalSection(c.Approval)
+	budget := GitHubCommentLimit - b.Len() - len(approval) - 200
+	if approval == "" {
 		budget -= approvalBudget
 	}
 	b.WriteString(Markdown(r, MarkdownOptions{MaxChars: budget}))
+	if approval != "" {
+		b.WriteString("\n")
+		b.WriteString(approval)
+	}
 	return b.String()
 }
 

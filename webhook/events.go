@@ -29,12 +29,27 @@ func prKey(inst int64, owner, repo string, number int) string {
 type payload struct {
 	Action       string       `json:"action"`
 	Number       int          `json:"number"`
+	Before       string       `json:"before"`
 	Installation *account     `json:"installation"`
 	Repository   *repository  `json:"repository"`
 	PullRequest  *pullRequest `json:"pull_request"`
 	Changes      *struct {
 		Base *json.RawMessage `json:"base"`
+		Body *struct {
+			From *string `json:"from"`
+		} `json:"body"`
 	} `json:"changes"`
+	Comment *struct {
+		ID      int64   `json:"id"`
+		Body    string  `json:"body"`
+		HTMLURL string  `json:"html_url"`
+		User    *ghUser `json:"user"`
+	} `json:"comment"`
+	Issue *struct {
+		Number      int              `json:"number"`
+		PullRequest *json.RawMessage `json:"pull_request"`
+	} `json:"issue"`
+	Sender   *ghUser `json:"sender"`
 	CheckRun *struct {
 		Name         string        `json:"name"`
 		HeadSHA      string        `json:"head_sha"`
@@ -52,6 +67,13 @@ type payload struct {
 	Repositories        []repository `json:"repositories"`
 	RepositoriesAdded   []repository `json:"repositories_added"`
 	RepositoriesRemoved []repository `json:"repositories_removed"`
+}
+
+// ghUser is a GitHub account as payloads carry it.
+type ghUser struct {
+	Login string `json:"login"`
+	ID    int64  `json:"id"`
+	Type  string `json:"type"`
 }
 
 type account struct {
@@ -105,7 +127,7 @@ func fullNames(rs []repository) []string {
 func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 	var info routed
 	switch event {
-	case "pull_request", "check_run", "check_suite", "merge_group", "installation", "installation_repositories":
+	case "pull_request", "check_run", "check_suite", "merge_group", "installation", "installation_repositories", "issue_comment":
 	case "ping":
 		info.ignore = "ping"
 		return nil, info, nil
@@ -128,6 +150,8 @@ func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 	switch event {
 	case "pull_request":
 		return s.routePullRequest(&p, inst, info)
+	case "issue_comment":
+		return s.routeComment(&p, inst, info)
 	case "check_run":
 		run := p.CheckRun
 		if run == nil {
@@ -219,9 +243,66 @@ func (s *Server) routePullRequest(p *payload, inst int64, info routed) ([]*Job, 
 		return nil, info, fmt.Errorf("pull_request payload without installation, repository or number")
 	}
 	owner, name := p.Repository.owner(), p.Repository.Name
-	return []*Job{{
+	j := &Job{
 		Key: prKey(inst, owner, name, info.number), Kind: KindPullRequest, InstallationID: inst,
 		Owner: owner, Repo: name, Number: info.number, HeadSHA: info.head,
+	}
+	if info.action == "synchronize" && p.Before != "" && p.Before != info.head {
+		j.Before = p.Before
+	}
+	return []*Job{j}, info, nil
+}
+
+// routeComment turns an edit of the App's sticky comment into an approval
+// job on the pull request's queue, so that it runs in order with the
+// pushes. Everything the job decides on is checked again there; this only
+// spares a job for the many edits that cannot matter.
+func (s *Server) routeComment(p *payload, inst int64, info routed) ([]*Job, routed, error) {
+	if p.Issue != nil {
+		info.number = p.Issue.Number
+	}
+	c := p.Comment
+	switch {
+	case info.action != "edited":
+		info.ignore = "issue_comment action " + info.action
+	case p.Issue == nil || p.Issue.PullRequest == nil:
+		info.ignore = "a comment on an issue, not on a pull request"
+	case c == nil || c.User == nil || p.Sender == nil:
+		return nil, info, fmt.Errorf("issue_comment payload without comment, author or sender")
+	case c.User.Type != "Bot":
+		info.ignore = "not the App's comment"
+	case p.Changes == nil || p.Changes.Body == nil || p.Changes.Body.From == nil:
+		info.ignore = "edited without a body change"
+	case !checklist.IsStickyComment(c.Body) && !checklist.IsStickyComment(*p.Changes.Body.From):
+		info.ignore = "not the App's summary comment"
+	}
+	if info.ignore != "" {
+		return nil, info, nil
+	}
+	if id := s.identity.Load(); id != nil && !strings.EqualFold(c.User.Login, id.BotLogin) {
+		info.ignore = "another App's comment"
+		return nil, info, nil
+	}
+	if strings.EqualFold(p.Sender.Login, c.User.Login) {
+		// The App's own writes come back as edits. One with the box
+		// unticked can grant nothing; one with it ticked is checked
+		// against the ledger, in case anything but the App wrote it.
+		if _, box, ok := checklist.CanonicalSticky(c.Body); !ok || !box.Ticked {
+			info.ignore = "the App's own edit"
+			return nil, info, nil
+		}
+	}
+	if inst == 0 || p.Repository == nil || p.Repository.Name == "" || info.number == 0 || c.ID == 0 {
+		return nil, info, fmt.Errorf("issue_comment payload without installation, repository, number or comment id")
+	}
+	owner, name := p.Repository.owner(), p.Repository.Name
+	return []*Job{{
+		Key: prKey(inst, owner, name, info.number), Kind: KindApproval, InstallationID: inst,
+		Owner: owner, Repo: name, Number: info.number,
+		Edit: &CommentEdit{
+			CommentID: c.ID, CommentURL: c.HTMLURL, Author: *c.User, Sender: *p.Sender,
+			Old: *p.Changes.Body.From, New: c.Body,
+		},
 	}}, info, nil
 }
 

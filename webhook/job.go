@@ -78,9 +78,12 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 				err = fmt.Errorf("internal error: %v", p)
 			}
 		}()
-		if j.Kind == KindMergeGroup {
+		switch j.Kind {
+		case KindMergeGroup:
 			outcome, err = r.runMergeGroup(ctx)
-		} else {
+		case KindApproval:
+			outcome, err = r.runApproval(ctx)
+		default:
 			outcome, err = r.runPullRequest(ctx)
 		}
 	}()

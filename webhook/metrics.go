@@ -33,7 +33,7 @@ func newMetrics() *metrics {
 		}, []string{"event", "outcome"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "migration_guard_jobs_total",
-			Help: "Jobs finished, by outcome (success, action_required, no_migrations, config_error, unchanged, failure, cancelled, superseded, skipped, dropped).",
+			Help: "Jobs finished, by outcome (success, action_required, no_migrations, config_error, unchanged, failure, cancelled, superseded, skipped, dropped; approval jobs: approved, refused, revoked, restored, ignored, duplicate).",
 		}, []string{"outcome"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "migration_guard_job_duration_seconds",

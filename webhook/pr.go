@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -18,23 +19,111 @@ const maxListedFiles = 3000
 // pull request's state from GitHub rather than from the event, so that a
 // late or repeated event checks what is there now.
 func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
+	pr, err := r.openPullRequest(ctx)
+	if err != nil || pr == nil {
+		return outcomeSkipped, err
+	}
+	return r.checkHead(ctx, pr, nil)
+}
+
+// openPullRequest learns who the App is and reads the pull request; nil
+// when it is not open.
+func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, error) {
 	ident, err := r.s.appIdentity(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	r.ident = ident
 	pr, _, err := r.gh.PullRequests.Get(ctx, r.j.Owner, r.j.Repo, r.j.Number)
 	if err != nil {
-		return "", fmt.Errorf("reading pull request #%d: %w", r.j.Number, err)
+		return nil, fmt.Errorf("reading pull request #%d: %w", r.j.Number, err)
 	}
 	if pr.GetState() != "open" {
 		r.log.Info("pull request is not open; nothing to check", "state", pr.GetState())
-		return outcomeSkipped, nil
+		return nil, nil
 	}
 	r.head, r.base = pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
 	r.headOf(r.head)
 	r.log = r.log.With("head_sha", r.head)
+	return pr, nil
+}
 
+// headAnalysis is a head's analysis with everything the texts about it
+// depend on, so that an approval job renders exactly what the pull
+// request job rendered.
+type headAnalysis struct {
+	cfg    analyzer.Config
+	cfgErr error
+	cc     checklist.CheckContext
+	byPath map[string]*github.CommitFile
+	snap   *snapshot
+	// rep is nil when no migration changed.
+	rep *analyzer.Report
+}
+
+// analyzeHead reads the configuration at the base and the changed
+// migrations, and runs the analyzer.
+func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*headAnalysis, error) {
+	a := &headAnalysis{}
+	var err error
+	a.cfg, a.cfgErr, err = r.readConfig(ctx, r.base)
+	if err != nil || a.cfgErr != nil {
+		return a, err
+	}
+	files, err := r.listFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.cc = checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base, ChangedFiles: pr.GetChangedFiles(), ListedFiles: len(files)}
+	var changed []string
+	a.byPath = map[string]*github.CommitFile{}
+	for _, f := range files {
+		if f.GetStatus() == "removed" || !worthFetching(f.GetFilename(), a.cfg) {
+			continue
+		}
+		changed = append(changed, f.GetFilename())
+		a.byPath[f.GetFilename()] = f
+	}
+	r.log.Debug("changed files", "listed", len(files), "migrations", len(changed))
+	if len(changed) == 0 {
+		return a, nil
+	}
+	if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
+		return nil, err
+	}
+	if a.rep, err = r.analyze(ctx, a.snap, a.cfg, changed); err != nil {
+		return nil, err
+	}
+	keepApprovalWhenSuppressed(a.rep, a.cfg)
+	return a, nil
+}
+
+// keepApprovalWhenSuppressed makes every finding whose severity the base
+// configuration says needs approval need it, suppressed or not: the
+// suppression comment is written by the pull request's author, and the
+// approval must come from someone else. (The analyzer already keeps it
+// for dangers; this covers warnings and infos a repository chose to gate.)
+func keepApprovalWhenSuppressed(rep *analyzer.Report, cfg analyzer.Config) {
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Suppressed != nil && cfg.NeedsApproval(l.Finding.Severity) {
+			l.Finding.RequiresApproval = true
+		}
+	}
+}
+
+// texts is the check context with the approval state, for the sticky
+// comment and the check run.
+func (a *headAnalysis) texts(l *checklist.Ledger) checklist.CheckContext {
+	cc := a.cc
+	cc.Approval = checklist.ApprovalView{Ledger: l, Policy: a.cfg.Approval}
+	return cc
+}
+
+// checkHead checks the head (r.head against r.base) and writes the
+// verdict: check run, inline comments, sticky comment. The approval state
+// starts from the ledger of the commit this one follows; amend, when set,
+// records an approval job's decision in it before anything is written.
+func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend func(*checklist.Ledger)) (string, error) {
 	work, err := r.startCheckRun(ctx)
 	if err != nil {
 		return "", err
@@ -43,47 +132,41 @@ func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
 		r.log.Info("this head and base were checked already; nothing to do", "check_run", r.checkRunID)
 		return outcomeUnchanged, nil
 	}
-
-	cfg, cfgErr, err := r.readConfig(ctx, r.base)
+	a, err := r.analyzeHead(ctx, pr)
 	if err != nil {
 		return "", err
 	}
-	if cfgErr != nil {
-		r.log.Info("configuration error at the base", "error", cfgErr.Error())
-		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, cfgErr.Error())
+	if a.cfgErr != nil {
+		r.log.Info("configuration error at the base", "error", a.cfgErr.Error())
+		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, a.cfgErr.Error())
 		return outcomeConfigError, r.completeCheckRun(ctx, "failure", out, nil, "")
 	}
-
-	files, err := r.listFiles(ctx)
-	if err != nil {
-		return "", err
-	}
-	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base, ChangedFiles: pr.GetChangedFiles(), ListedFiles: len(files)}
-	var changed []string
-	byPath := map[string]*github.CommitFile{}
-	for _, f := range files {
-		if f.GetStatus() == "removed" || !worthFetching(f.GetFilename(), cfg) {
-			continue
-		}
-		changed = append(changed, f.GetFilename())
-		byPath[f.GetFilename()] = f
-	}
-	r.log.Debug("changed files", "listed", len(files), "migrations", len(changed))
-
-	if len(changed) == 0 {
+	if a.rep == nil {
 		if err := r.clearPullRequest(ctx, pr); err != nil {
 			return "", err
 		}
-		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
+		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(a.cc), nil, "")
 	}
 
-	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+	mine, err := r.stickyComments(ctx)
 	if err != nil {
 		return "", err
 	}
-	rep, err := r.analyze(ctx, snap, cfg, changed)
+	stickyBody := ""
+	if len(mine) > 0 {
+		stickyBody = mine[0].GetBody()
+	}
+	ledger := checklist.NewLedger(r.j.Number, r.head, r.base, a.rep)
+	prior, from, err := r.priorLedger(ctx, stickyBody)
 	if err != nil {
 		return "", err
+	}
+	ledger.Carry(prior, time.Now())
+	if prior != nil {
+		r.log.Info("approval state carried", "from_sha", from, "approved", ledger.Approved(), "carried_from", ledger.CarriedFrom, "fingerprint", ledger.Fingerprint)
+	}
+	if amend != nil {
+		amend(ledger)
 	}
 
 	// The pull request's own state (comments) belongs to its newest head:
@@ -91,19 +174,20 @@ func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
 	if err := r.requireHead(ctx); err != nil {
 		return "", err
 	}
-	if err := r.syncReview(ctx, pr, rep, byPath, snap); err != nil {
+	if err := r.syncReview(ctx, pr, a.rep, a.byPath, a.snap); err != nil {
 		return "", err
 	}
-	sticky, err := r.syncSticky(ctx, pr, checklist.StickyComment(rep, cc), true)
+	cc := a.texts(ledger)
+	sticky, err := r.putSticky(ctx, mine, checklist.StickyComment(a.rep, cc), true)
 	if err != nil {
 		return "", err
 	}
-	conclusion := checklist.Conclusion(rep)
+	conclusion := checklist.ApprovedConclusion(a.rep, ledger)
 	details := ""
 	if conclusion == "action_required" && sticky != nil {
 		details = sticky.GetHTMLURL()
 	}
-	if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(rep, cc), checklist.Annotations(rep), details); err != nil {
+	if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), checklist.Annotations(a.rep), details); err != nil {
 		return "", err
 	}
 	return conclusion, nil

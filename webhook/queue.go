@@ -18,12 +18,27 @@ const (
 	// KindMergeGroup checks a merge queue's commit (base_sha..head_sha)
 	// and reports the check run there.
 	KindMergeGroup JobKind = "merge_group"
+	// KindApproval decides on an edit of the sticky comment: a tick, an
+	// untick, or a change to be rendered back.
+	KindApproval JobKind = "approval"
 )
 
-// Job is one unit of work. Jobs with the same Key run one at a time, and a
-// queued job is replaced by a newer one with its Key: the newer event
-// describes the newer state, and the job reads the current state from
-// GitHub anyway.
+// CommentEdit is an edit of the App's sticky comment, from its
+// issue_comment.edited delivery.
+type CommentEdit struct {
+	CommentID  int64
+	CommentURL string
+	// Author wrote the comment; Sender made the edit.
+	Author, Sender ghUser
+	// Old is changes.body.from, New the body after the edit.
+	Old, New string
+}
+
+// Job is one unit of work. Jobs with the same Key run one at a time, in
+// the order they came, and a queued pull request job is replaced by a
+// newer one with its Key: the newer event describes the newer state, and
+// the job reads the current state from GitHub anyway. Approval jobs are
+// never replaced, nor replace anything: each is one person's decision.
 type Job struct {
 	Key            string
 	Kind           JobKind
@@ -35,6 +50,11 @@ type Job struct {
 	// Force re-runs even when the head was checked already, and creates a
 	// new check run: someone asked for a re-run.
 	Force bool
+	// Before is the head a synchronize event replaced: its check run holds
+	// the ledger an approval is carried from.
+	Before string
+	// Edit is the comment edit an approval job decides on.
+	Edit *CommentEdit
 	// Deliveries are the X-GitHub-Delivery ids this job answers, including
 	// those of the jobs it replaced.
 	Deliveries []string
@@ -68,7 +88,9 @@ type queue struct {
 }
 
 type queueEntry struct {
-	waiting *Job
+	// waiting holds the key's jobs in arrival order: approval jobs, and
+	// at most one other job, which newer ones replace where it stands.
+	waiting []*Job
 	running *Job
 	// runningHead is the head SHA the running job works on, once known.
 	runningHead string
@@ -117,24 +139,42 @@ func (q *queue) Enqueue(j *Job) error {
 	if e == nil {
 		e = &queueEntry{}
 	}
-	if old := e.waiting; old != nil {
-		j.Force = j.Force || old.Force
-		j.Deliveries = append(append([]string(nil), old.Deliveries...), j.Deliveries...)
-		e.waiting = j
-		q.superseded(old, j)
-	} else {
+	replaced := false
+	if j.Kind != KindApproval {
+		for i, old := range e.waiting {
+			if old.Kind == KindApproval {
+				continue
+			}
+			j.Force = j.Force || old.Force
+			// The older job's starting point is the one whose check run
+			// exists: the head in between was never checked.
+			if old.Before != "" {
+				j.Before = old.Before
+			}
+			j.Deliveries = append(append([]string(nil), old.Deliveries...), j.Deliveries...)
+			e.waiting[i] = j
+			q.superseded(old, j)
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
 		if q.waiting >= q.capacity {
 			return errQueueFull
 		}
 		q.entries[j.Key] = e
-		e.waiting = j
+		e.waiting = append(e.waiting, j)
 		q.waiting++
-		if e.running == nil {
+		if e.running == nil && len(e.waiting) == 1 {
 			q.ready = append(q.ready, j.Key)
 			q.cond.Signal()
 		}
 	}
-	if e.running != nil && e.cancel != nil && j.Kind == KindPullRequest && j.HeadSHA != "" && e.runningHead != "" && j.HeadSHA != e.runningHead {
+	// Only a pull request job is cut short by a push: an approval job
+	// records a decision on the head it read, which the next job carries
+	// or resets.
+	if e.running != nil && e.cancel != nil && e.running.Kind == KindPullRequest && j.Kind == KindPullRequest &&
+		j.HeadSHA != "" && e.runningHead != "" && j.HeadSHA != e.runningHead {
 		e.cancel(errSuperseded)
 	}
 	q.depth(q.waiting)
@@ -155,8 +195,9 @@ func (q *queue) worker() {
 		key := q.ready[0]
 		q.ready = q.ready[1:]
 		e := q.entries[key]
-		j := e.waiting
-		e.waiting, e.running, e.runningHead = nil, j, ""
+		j := e.waiting[0]
+		e.waiting = e.waiting[1:]
+		e.running, e.runningHead = j, ""
 		q.waiting--
 		ctx, cancel := context.WithCancelCause(q.base)
 		e.cancel = cancel
@@ -172,7 +213,7 @@ func (q *queue) worker() {
 
 		q.mu.Lock()
 		e.running, e.cancel, e.runningHead = nil, nil, ""
-		if e.waiting != nil {
+		if len(e.waiting) > 0 {
 			q.ready = append(q.ready, key)
 			q.cond.Signal()
 		} else {
@@ -222,11 +263,9 @@ func (q *queue) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	var dropped []*Job
 	for _, e := range q.entries {
-		if e.waiting != nil {
-			dropped = append(dropped, e.waiting)
-			e.waiting = nil
-			q.waiting--
-		}
+		dropped = append(dropped, e.waiting...)
+		q.waiting -= len(e.waiting)
+		e.waiting = nil
 	}
 	q.ready = nil
 	q.cond.Broadcast()

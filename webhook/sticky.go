@@ -16,6 +16,16 @@ import (
 // Should two exist anyway (from some older race), the newer ones are
 // deleted. With create false, a missing comment stays missing.
 func (r *jobRun) syncSticky(ctx context.Context, pr *github.PullRequest, body string, create bool) (*github.IssueComment, error) {
+	mine, err := r.stickyComments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.putSticky(ctx, mine, body, create)
+}
+
+// stickyComments lists the App's sticky comments on the pull request,
+// oldest first: the first is the one kept.
+func (r *jobRun) stickyComments(ctx context.Context) ([]*github.IssueComment, error) {
 	var mine []*github.IssueComment
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
@@ -29,10 +39,15 @@ func (r *jobRun) syncSticky(ctx context.Context, pr *github.PullRequest, body st
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			return mine, nil
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+// putSticky writes body into the first of the listed sticky comments (or
+// a new one), deleting the others.
+func (r *jobRun) putSticky(ctx context.Context, mine []*github.IssueComment, body string, create bool) (*github.IssueComment, error) {
 	if len(mine) == 0 {
 		if !create {
 			return nil, nil
