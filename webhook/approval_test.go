@@ -172,3 +172,383 @@ func TestAuthorTick(t *testing.T) {
 		t.Error("approved")
 	}
 }
+
+// TestAuthorAllowedByBase: allow_author in the base configuration lets
+// the author approve.
+func TestAuthorAllowedByBase(t *testing.T) {
+	a := newApprovalEnv(t, "approval:\n  allow_author: true\n")
+	a.tick(a.pr, a.author, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	if rec := a.ledger(a.pr.HeadSHA).Approval(); rec == nil || rec.Login != "alice" {
+		t.Errorf("approval: %+v", rec)
+	}
+}
+
+// TestAllowAuthorInHeadIgnored: the same setting in the pull request's
+// own head changes nothing.
+func TestAllowAuthorInHeadIgnored(t *testing.T) {
+	e := newEnv(t, nil)
+	pr, opened := e.openPR("sneaky", map[string]string{
+		".github/migration-guard.yml": "approval:\n  allow_author: true\n",
+		"db/migrations/002_drop.sql":  dropLegacy,
+	})
+	e.deliver(opened, http.StatusAccepted)
+	e.wait()
+	e.tick(pr, e.author, true)
+	e.expect(pr, pr.HeadSHA, "action_required", false)
+}
+
+// TestCommitterTick: whoever wrote or committed one of the pull request's
+// commits cannot approve it, even with write access.
+func TestCommitterTick(t *testing.T) {
+	e := newEnv(t, nil)
+	bob, cora := e.f.AddUser("bob"), e.f.AddUser("cora")
+	e.f.SetRole(e.repo, bob, "write")
+	e.f.SetRole(e.repo, cora, "write")
+	e.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Files: map[string]string{"db/migrations/002_drop.sql": dropLegacy}, Author: e.author})
+	e.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Files: map[string]string{"README.md": "# billing\n"}, Author: bob})
+	e.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Files: map[string]string{"NOTES.md": "notes\n"}, Author: e.author, Committer: cora})
+	pr, opened := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: "drop"})
+	e.deliver(opened, http.StatusAccepted)
+	e.wait()
+	e.tick(pr, bob, true)
+	e.expect(pr, pr.HeadSHA, "action_required", false)
+	if body := e.sticky(pr).Body; !strings.Contains(body, "@bob is the author of commit") {
+		t.Errorf("reason:\n%s", body)
+	}
+	e.tick(pr, cora, true)
+	e.expect(pr, pr.HeadSHA, "action_required", false)
+	if body := e.sticky(pr).Body; !strings.Contains(body, "@cora is the committer of commit") || strings.Contains(body, "@bob") {
+		t.Errorf("reason (the last refusal replaces the one before):\n%s", body)
+	}
+}
+
+// sendAs delivers the edit made by editor as if sender had made it: for
+// senders GitHub would not let edit, whose ticks the App must still
+// refuse on its own.
+func (a *approvalEnv) sendAs(sender *githubfake.User, ticked bool) {
+	a.t.Helper()
+	c := a.sticky(a.pr)
+	if _, err := a.f.EditComment(a.mallory, c.ID, setBox(a.t, c.Body, ticked)); err != nil {
+		a.t.Fatal(err)
+	}
+	d, err := a.f.IssueCommentEvent(c.ID, "edited", sender, c.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.deliver(d, http.StatusAccepted)
+	a.wait()
+}
+
+// TestUnqualifiedSenders: a read-only user, a triage user, a bot and the
+// App itself cannot approve; each tick is undone with its reason.
+func TestUnqualifiedSenders(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	bot := a.f.AddBot("deploy-helper[bot]")
+	a.f.SetRole(a.repo, bot, "admin")
+	for _, tt := range []struct {
+		name   string
+		sender *githubfake.User
+		reason string
+	}{
+		{"read", a.rita, "@rita has the `read` role on this repository; approving needs write or higher"},
+		{"triage", a.tom, "@tom has the `triage` role"},
+		{"bot", bot, "@deploy-helper[bot] is a bot"},
+		{"app", a.f.App().Bot, "the App cannot approve its own check"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a.sendAs(tt.sender, true)
+			run := a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+			if body := a.sticky(a.pr).Body; !strings.Contains(body, tt.reason) {
+				t.Errorf("reason %q not in the comment:\n%s", tt.reason, body)
+			}
+			if !strings.Contains(run.Output.Summary, tt.reason) {
+				t.Errorf("reason %q not in the check run:\n%s", tt.reason, run.Output.Summary)
+			}
+		})
+	}
+	if a.ledger(a.pr.HeadSHA).Approved() {
+		t.Error("approved")
+	}
+}
+
+// TestCustomRole: a custom role qualifies only when the base names it.
+func TestCustomRole(t *testing.T) {
+	for _, tt := range []struct {
+		config, conclusion string
+		ticked             bool
+	}{
+		{"", "action_required", false},
+		{"approval:\n  roles: [db-reviewer]\n", "success", true},
+	} {
+		a := newApprovalEnv(t, tt.config)
+		rev := a.f.AddUser("rev")
+		a.f.SetCustomRole(a.repo, rev, "db-reviewer", "write")
+		a.tick(a.pr, rev, true)
+		a.expect(a.pr, a.pr.HeadSHA, tt.conclusion, tt.ticked)
+		if !tt.ticked && !strings.Contains(a.sticky(a.pr).Body, "@rev has the `db-reviewer` role") {
+			t.Errorf("reason:\n%s", a.sticky(a.pr).Body)
+		}
+	}
+}
+
+// TestAllowlist: with users and teams configured, a writer outside them
+// cannot approve; an active member of a listed team can; a pending
+// invitation is not a membership.
+func TestAllowlist(t *testing.T) {
+	a := newApprovalEnv(t, "approval:\n  users: [dave]\n  teams: [dba]\n")
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+	if !strings.Contains(a.sticky(a.pr).Body, "@carol is not one of the approvers listed") {
+		t.Errorf("reason:\n%s", a.sticky(a.pr).Body)
+	}
+	a.f.AddTeamMember("acme", "dba", a.mallory, "member", true)
+	a.tick(a.pr, a.mallory, true)
+	a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+
+	a.f.AddTeamMember("acme", "dba", a.carol, "member", false)
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	if n := a.f.Count("teams/get-membership-for-user-in-org"); n == 0 {
+		t.Error("team membership never asked")
+	}
+}
+
+// TestForgedText: a writer edits the App's hidden text, or writes an
+// approval in by hand; neither approves, and the comment is rendered
+// back from the analysis and the ledger.
+func TestForgedText(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	original := a.sticky(a.pr).Body
+	l := a.ledger(a.pr.HeadSHA)
+	forgeries := map[string]string{
+		"marker": strings.Replace(original, l.Fingerprint, strings.Repeat("0", 64), 1),
+		"approved by hand": setBox(t, strings.Replace(original, "⏳ **Waiting for approval**", "✅ **Approved by @admin**", 1), true),
+		"statement removed": strings.Replace(original, "| `db/migrations/002_drop.sql` | 2 |", "| `db/migrations/002_other.sql` | 9 |", 1),
+		"ledger in the comment": setBox(t, original, true) + "\n" + l.Marker(),
+	}
+	for name, body := range forgeries {
+		t.Run(name, func(t *testing.T) {
+			a.edit(a.pr, a.mallory, body)
+			a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+			got := a.sticky(a.pr).Body
+			if strings.Contains(got, "@admin") || strings.Contains(got, "002_other") || strings.Contains(got, strings.Repeat("0", 64)) {
+				t.Errorf("the forgery stayed:\n%s", got)
+			}
+			if !strings.Contains(got, "The edit by @mallory was undone: only the approval box may be changed") {
+				t.Errorf("no note:\n%s", got)
+			}
+			if strings.Replace(got, "\n⚠ The edit by @mallory was undone: only the approval box may be changed in this comment, so the App's text was put back.\n", "", 1) != original {
+				t.Errorf("not rendered back to the App's text:\n%s", got)
+			}
+		})
+	}
+	if a.ledger(a.pr.HeadSHA).Approved() {
+		t.Error("approved")
+	}
+}
+
+// push commits files on the pull request's branch and delivers the
+// synchronize event.
+func (a *approvalEnv) push(files map[string]string) string {
+	a.t.Helper()
+	sha := a.repo.CommitOn("drop", files)
+	a.deliver(a.f.Push(a.pr, sha), http.StatusAccepted)
+	a.wait()
+	return sha
+}
+
+// TestPushKeepsOrResetsApproval: a push that leaves the statements alone
+// carries the approval to the new head; one that adds a DROP resets it,
+// saying what was added.
+func TestPushKeepsOrResetsApproval(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	first := a.pr.HeadSHA
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, first, "success", true)
+
+	readme := a.push(map[string]string{"README.md": "# billing\n\nMore words.\n"})
+	run := a.expect(a.pr, readme, "success", true)
+	if l := a.ledger(readme); l.CarriedFrom != first || l.Approval() == nil || l.Approval().Login != "carol" {
+		t.Errorf("ledger after a README push: %+v", l)
+	}
+	if want := "approval carried from " + first[:7]; !strings.Contains(run.Output.Summary, want) || !strings.Contains(a.sticky(a.pr).Body, want) {
+		t.Errorf("%q not said:\n%s", want, run.Output.Summary)
+	}
+
+	// Moving the statement and respelling it keeps the approval too.
+	moved := a.push(map[string]string{"db/migrations/002_drop.sql": "-- Clean up, reviewed.\n\nalter table users\n  drop column legacy;\n"})
+	a.expect(a.pr, moved, "success", true)
+
+	second := a.push(map[string]string{"db/migrations/002_drop.sql": "alter table users drop column legacy;\nALTER TABLE users DROP COLUMN email;\n"})
+	run = a.expect(a.pr, second, "action_required", false)
+	body := a.sticky(a.pr).Body
+	for _, want := range []string{"The approval by @carol", "was reset at " + second[:7], "Added: db/migrations/002_drop.sql:2 `ALTER TABLE users DROP COLUMN email;`"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("%q not in the comment:\n%s", want, body)
+		}
+		if !strings.Contains(run.Output.Summary, want) {
+			t.Errorf("%q not in the check run:\n%s", want, run.Output.Summary)
+		}
+	}
+	l := a.ledger(second)
+	if last := l.Records[len(l.Records)-1]; last.Kind != checklist.RecordReset || last.Changes == nil || len(last.Changes.Added) != 1 {
+		t.Errorf("reset record: %+v", last)
+	}
+
+	// The new statements need a new tick, which counts.
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, second, "success", true)
+}
+
+// TestOldFingerprintTick: a tick given on the comment of an earlier head
+// never approves the statements of a newer one, whichever arrives first.
+func TestOldFingerprintTick(t *testing.T) {
+	t.Run("push first", func(t *testing.T) {
+		a := newApprovalEnv(t, "")
+		c := a.sticky(a.pr)
+		tick, err := a.f.EditComment(a.carol, c.ID, setBox(t, c.Body, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := a.push(map[string]string{"db/migrations/003_drop_email.sql": "ALTER TABLE users DROP COLUMN email;\n"})
+		a.expect(a.pr, second, "action_required", false)
+		a.deliver(tick, http.StatusAccepted)
+		a.wait()
+		a.expect(a.pr, second, "action_required", false)
+		if body := a.sticky(a.pr).Body; !strings.Contains(body, "The tick by @carol was undone: the box was ticked for fingerprint") {
+			t.Errorf("reason:\n%s", body)
+		}
+	})
+	t.Run("tick first", func(t *testing.T) {
+		a := newApprovalEnv(t, "")
+		a.tick(a.pr, a.carol, true)
+		second := a.push(map[string]string{"db/migrations/003_drop_email.sql": "ALTER TABLE users DROP COLUMN email;\n"})
+		a.expect(a.pr, second, "action_required", false)
+		if body := a.sticky(a.pr).Body; !strings.Contains(body, "Added: db/migrations/003_drop_email.sql:1") {
+			t.Errorf("reset reason:\n%s", body)
+		}
+	})
+}
+
+// TestTickWhileChecking: a tick that arrives while the pull request's
+// head has no finished check yet is refused as in progress; the head is
+// checked and stays red.
+func TestTickWhileChecking(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	second := a.repo.CommitOn("drop", map[string]string{"README.md": "# billing\n\nChanged.\n"})
+	sync := a.f.Push(a.pr, second)
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, second, "action_required", false)
+	want := "The tick by @carol was undone: the analysis of " + second[:7] + " was in progress: tick again when it completes."
+	if body := a.sticky(a.pr).Body; !strings.Contains(body, want) {
+		t.Errorf("%q not in the comment:\n%s", want, body)
+	}
+	before := len(a.f.Mutations())
+	a.deliver(sync, http.StatusAccepted)
+	a.wait()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("the push's own job wrote again: %+v", writes(after[before:]))
+	}
+	// Once the check is done, the same tick counts.
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, second, "success", true)
+}
+
+// TestRevokeAndApproveAgain: unticking revokes (recorded in the ledger);
+// a new tick by someone allowed approves again.
+func TestRevokeAndApproveAgain(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	// Anyone may revoke, the author too: revoking is the safe direction.
+	a.tick(a.pr, a.author, false)
+	run := a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+	l := a.ledger(a.pr.HeadSHA)
+	last := l.Records[len(l.Records)-1]
+	if last.Kind != checklist.RecordRevocation || last.Login != "alice" || last.Fingerprint != l.Fingerprint {
+		t.Errorf("revocation: %+v", last)
+	}
+	want := "The approval by @carol was revoked by @alice"
+	if !strings.Contains(a.sticky(a.pr).Body, want) || !strings.Contains(run.Output.Summary, want) {
+		t.Errorf("revocation not shown:\n%s", a.sticky(a.pr).Body)
+	}
+	a.tick(a.pr, a.dave, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	if rec := a.ledger(a.pr.HeadSHA).Approval(); rec == nil || rec.Login != "dave" {
+		t.Errorf("approval: %+v", rec)
+	}
+}
+
+// TestRerunKeepsApproval: a re-run of the same head makes a new check run
+// that keeps the approval, read from the run it replaces.
+func TestRerunKeepsApproval(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	a.tick(a.pr, a.carol, true)
+	first := a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	rerun, err := a.f.CheckRunEvent(first.ID, "rerequested", a.author)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.deliver(rerun, http.StatusAccepted)
+	a.wait()
+	if n := len(a.ourRuns(a.pr.HeadSHA)); n != 2 {
+		t.Fatalf("%d check runs after a re-run", n)
+	}
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	suite, err := a.f.CheckSuiteEvent(first.Suite.ID, "rerequested", a.author)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.deliver(suite, http.StatusAccepted)
+	a.wait()
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	// A duplicate of the opening delivery is the "same inputs" shortcut:
+	// nothing is written, and the approval stays.
+	before := len(a.f.Mutations())
+	a.deliver(a.f.PullRequestEvent(a.pr, "opened", a.author), http.StatusAccepted)
+	a.wait()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("an unchanged head was written: %+v", writes(after[before:]))
+	}
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+}
+
+// TestReplayedDeliveries: the same delivery twice, or one with a bad
+// signature, changes nothing; neither does the same delivery after the
+// service forgot it (a restart): the ledger remembers what it decided.
+func TestReplayedDeliveries(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	d := a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	before := len(a.f.Mutations())
+	a.deliver(d, http.StatusAccepted)
+	if !strings.Contains(d.ResponseBody, "duplicate") {
+		t.Errorf("second delivery: %q", d.ResponseBody)
+	}
+	a.wait()
+	c := a.sticky(a.pr)
+	untick, err := a.f.EditComment(a.author, c.ID, setBox(t, c.Body, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.deliver(untick, http.StatusUnauthorized, githubfake.WrongSignature())
+	a.wait()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("replays wrote: %+v", writes(after[before:]))
+	}
+	// The forged untick changed the comment on GitHub but not the ledger.
+	if !a.ledger(a.pr.HeadSHA).Approved() {
+		t.Error("a delivery with a bad signature revoked the approval")
+	}
+
+	a.srv.seen.Release(d.GUID)
+	a.deliver(d, http.StatusAccepted)
+	a.wait()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("a forgotten delivery decided again: %+v", writes(after[before:]))
+	}
+	if !strings.Contains(a.logs.String(), `"decision":"duplicate"`) {
+		t.Error("no audit line for the replay")
+	}
+}
