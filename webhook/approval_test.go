@@ -322,9 +322,9 @@ func TestForgedText(t *testing.T) {
 	original := a.sticky(a.pr).Body
 	l := a.ledger(a.pr.HeadSHA)
 	forgeries := map[string]string{
-		"marker": strings.Replace(original, l.Fingerprint, strings.Repeat("0", 64), 1),
-		"approved by hand": setBox(t, strings.Replace(original, "⏳ **Waiting for approval**", "✅ **Approved by @admin**", 1), true),
-		"statement removed": strings.Replace(original, "| `db/migrations/002_drop.sql` | 2 |", "| `db/migrations/002_other.sql` | 9 |", 1),
+		"marker":                strings.Replace(original, l.Fingerprint, strings.Repeat("0", 64), 1),
+		"approved by hand":      setBox(t, strings.Replace(original, "⏳ **Waiting for approval**", "✅ **Approved by @admin**", 1), true),
+		"statement removed":     strings.Replace(original, "| `db/migrations/002_drop.sql` | 2 |", "| `db/migrations/002_other.sql` | 9 |", 1),
 		"ledger in the comment": setBox(t, original, true) + "\n" + l.Marker(),
 	}
 	for name, body := range forgeries {
