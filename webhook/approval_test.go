@@ -552,3 +552,36 @@ func TestReplayedDeliveries(t *testing.T) {
 		t.Error("no audit line for the replay")
 	}
 }
+
+// TestApprovalEchoesDoNotLoop: the edits GitHub reports for the App's own
+// writes of an approved comment (box ticked) are checked and change
+// nothing; unticked ones start no job at all.
+func TestApprovalEchoesDoNotLoop(t *testing.T) {
+	a := newApprovalEnv(t, "", githubfake.WithEchoWebhooks())
+	settle := func() {
+		for range 3 {
+			a.f.Wait()
+			a.wait()
+		}
+	}
+	settle()
+	a.tick(a.pr, a.carol, true)
+	settle()
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	before := len(a.f.Mutations())
+	settle()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("echoes wrote: %+v", writes(after[before:]))
+	}
+	if !strings.Contains(a.logs.String(), `"reason":"the comment already shows the ledger"`) {
+		t.Error("the ticked echo was not checked")
+	}
+	a.tick(a.pr, a.carol, false)
+	settle()
+	a.expect(a.pr, a.pr.HeadSHA, "action_required", false)
+	before = len(a.f.Mutations())
+	settle()
+	if after := a.f.Mutations(); len(after) != before {
+		t.Errorf("echoes wrote: %+v", writes(after[before:]))
+	}
+}
