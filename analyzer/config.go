@@ -182,6 +182,9 @@ func (c *Config) Validate() error {
 		if strings.TrimSpace(r) == "" {
 			return errors.New("approval.roles: a role name is empty")
 		}
+		if RoleRank(strings.TrimSpace(r)) > 0 {
+			return fmt.Errorf("approval.roles lists custom roles; %s is a built-in role: set approval.min_role instead", r)
+		}
 	}
 	for _, u := range c.Approval.Users {
 		if strings.TrimSpace(strings.TrimPrefix(u, "@")) == "" {

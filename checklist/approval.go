@@ -658,7 +658,7 @@ func ApprovalSummary(v ApprovalView) string {
 		b.WriteString("\n" + line + "\n")
 	}
 	if n := l.Note; n != nil && n.Kind == NoteRefused {
-		fmt.Fprintf(&b, "\nLast refused tick: @%s, %s.\n", n.Login, strings.TrimRight(n.Reason, "."))
+		fmt.Fprintf(&b, "\nLast refused tick, by @%s: %s.\n", n.Login, strings.TrimRight(n.Reason, "."))
 	}
 	return b.String()
 }
