@@ -206,9 +206,12 @@ type LedgerRecord struct {
 	At     time.Time `json:"at"`
 	// Fingerprint is what was approved, revoked or reset.
 	Fingerprint string `json:"fp,omitempty"`
-	// Head is the commit the decision was made on, PR the pull request.
-	Head string `json:"head,omitempty"`
-	PR   int    `json:"pr,omitempty"`
+	// Head is the commit the decision was made on, PR the pull request
+	// and BaseRef the branch it was to merge into, whose configuration
+	// said who may approve.
+	Head    string `json:"head,omitempty"`
+	PR      int    `json:"pr,omitempty"`
+	BaseRef string `json:"base_ref,omitempty"`
 	// Delivery and Comment are the webhook delivery and the comment the
 	// decision came from.
 	Delivery string `json:"delivery,omitempty"`
@@ -251,10 +254,11 @@ type LedgerNote struct {
 // can write its check runs, so a ledger read from one is the App's own
 // record; the sticky comment only displays it.
 type Ledger struct {
-	V    int    `json:"v"`
-	PR   int    `json:"pr"`
-	Head string `json:"head"`
-	Base string `json:"base"`
+	V       int    `json:"v"`
+	PR      int    `json:"pr"`
+	Head    string `json:"head"`
+	Base    string `json:"base"`
+	BaseRef string `json:"base_ref"`
 	// Fingerprint is the head's approval fingerprint ("" when nothing
 	// needs approval) and Statements what it covers, for people and for
 	// saying what changed when a push resets an approval.
@@ -268,10 +272,11 @@ type Ledger struct {
 	Note        *LedgerNote    `json:"note,omitempty"`
 }
 
-// NewLedger is a head's ledger without history.
-func NewLedger(pr int, head, base string, r *analyzer.Report) *Ledger {
+// NewLedger is a head's ledger without history: pull request pr, its head
+// and base commits and its base branch.
+func NewLedger(pr int, head, base, baseRef string, r *analyzer.Report) *Ledger {
 	entries := ApprovalEntries(r)
-	l := &Ledger{V: LedgerVersion, PR: pr, Head: head, Base: base, Fingerprint: fingerprintOf(entries), Statements: entries}
+	l := &Ledger{V: LedgerVersion, PR: pr, Head: head, Base: base, BaseRef: baseRef, Fingerprint: fingerprintOf(entries), Statements: entries}
 	if len(entries) > ledgerStatements {
 		l.Statements, l.Omitted = entries[:ledgerStatements], len(entries)-ledgerStatements
 	}
@@ -282,13 +287,14 @@ func NewLedger(pr int, head, base string, r *analyzer.Report) *Ledger {
 }
 
 // Approval is the approval in force: the newest state record, if it is an
-// approval of this ledger's fingerprint given in this pull request.
+// approval of this ledger's fingerprint given in this pull request for
+// this base branch.
 func (l *Ledger) Approval() *LedgerRecord {
 	if l == nil || l.Fingerprint == "" {
 		return nil
 	}
 	last := l.lastState()
-	if last == nil || last.Kind != RecordApproval || last.Fingerprint != l.Fingerprint || last.PR != l.PR {
+	if last == nil || last.Kind != RecordApproval || last.Fingerprint != l.Fingerprint || last.PR != l.PR || last.BaseRef != l.BaseRef {
 		return nil
 	}
 	return last
@@ -349,8 +355,11 @@ func (l *Ledger) Clone() *Ledger {
 // Carry builds the ledger of a head from the ledger of the commit it
 // follows (an earlier head, or the same head checked again). The history
 // comes along; an approval in force stays in force only for the same
-// fingerprint in the same pull request, otherwise a reset records why.
-// The last refusal's line stays only on the same head.
+// fingerprint in the same pull request into the same base branch,
+// otherwise a reset records why. (A base branch is bound because its
+// configuration said who may approve: a pull request approved against a
+// lax branch and then retargeted must be approved again.) The last
+// refusal's line stays only on the same head.
 func (l *Ledger) Carry(prior *Ledger, now time.Time) {
 	if prior == nil || prior.PR != l.PR {
 		// Another pull request's history is not this one's: an approval
@@ -359,18 +368,25 @@ func (l *Ledger) Carry(prior *Ledger, now time.Time) {
 	}
 	l.Records = append([]LedgerRecord(nil), prior.Records...)
 	if appr := prior.Approval(); appr != nil {
-		if appr.Fingerprint == l.Fingerprint {
+		if appr.Fingerprint == l.Fingerprint && appr.BaseRef == l.BaseRef {
 			l.CarriedFrom = prior.CarriedFrom
 			if prior.Head != l.Head {
 				l.CarriedFrom = prior.Head
 			}
 		} else {
 			reason := "the statements needing approval changed"
-			if l.Fingerprint == "" {
+			switch {
+			case appr.BaseRef != l.BaseRef:
+				reason = fmt.Sprintf("the pull request's base branch changed from %s to %s, whose configuration says who may approve", inlineCode(appr.BaseRef), inlineCode(l.BaseRef))
+			case l.Fingerprint == "":
 				reason = "nothing needs approval any more"
 			}
-			l.Add(LedgerRecord{Kind: RecordReset, At: now.UTC(), Fingerprint: appr.Fingerprint, Head: l.Head, PR: l.PR,
-				Reason: reason, Changes: DiffStatements(prior, l)})
+			var ch *StatementChanges
+			if appr.Fingerprint != l.Fingerprint {
+				ch = DiffStatements(prior, l)
+			}
+			l.Add(LedgerRecord{Kind: RecordReset, At: now.UTC(), Fingerprint: appr.Fingerprint, Head: l.Head, PR: l.PR, BaseRef: l.BaseRef,
+				Reason: reason, Changes: ch})
 		}
 	}
 	if prior.Head == l.Head && prior.Note != nil {
@@ -492,7 +508,7 @@ func ParseLedger(text, head string) (*Ledger, bool) {
 	for _, r := range l.Records {
 		switch r.Kind {
 		case RecordApproval:
-			if r.Login == "" || r.UserID <= 0 || !hexFP.MatchString(r.Fingerprint) || r.PR <= 0 || r.At.IsZero() {
+			if r.Login == "" || r.UserID <= 0 || !hexFP.MatchString(r.Fingerprint) || r.PR <= 0 || r.BaseRef == "" || r.At.IsZero() {
 				return nil, false
 			}
 		case RecordRevocation, RecordReset:

@@ -95,11 +95,11 @@ var (
 )
 
 func approve(l *Ledger, login string, id int64) {
-	l.Add(LedgerRecord{Kind: RecordApproval, Login: login, UserID: id, At: t0, Fingerprint: l.Fingerprint, Head: l.Head, PR: l.PR, Delivery: "d-" + login, Comment: 99})
+	l.Add(LedgerRecord{Kind: RecordApproval, Login: login, UserID: id, At: t0, Fingerprint: l.Fingerprint, Head: l.Head, PR: l.PR, BaseRef: l.BaseRef, Delivery: "d-" + login, Comment: 99})
 }
 
 func TestLedgerRoundTrip(t *testing.T) {
-	l := NewLedger(7, head, testBase, shopReport(t))
+	l := NewLedger(7, head, testBase, "main", shopReport(t))
 	approve(l, "carol", 42)
 	l.Note = &LedgerNote{Kind: NoteRefused, Login: "bob", At: t0, Reason: "no -->here<!-- <script>", Delivery: "d-bob"}
 	marker := l.Marker()
@@ -126,7 +126,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 // TestLedgerForgeries: whatever is not the App's own last line, in the
 // exact shape, is no ledger.
 func TestLedgerForgeries(t *testing.T) {
-	l := NewLedger(7, head, testBase, approvalReport("db/002.sql", [2]string{"drop-column", "ALTER TABLE users DROP COLUMN legacy;"}))
+	l := NewLedger(7, head, testBase, "main", approvalReport("db/002.sql", [2]string{"drop-column", "ALTER TABLE users DROP COLUMN legacy;"}))
 	approve(l, "carol", 42)
 	good := l.Marker()
 	edit := func(f func(m map[string]any)) string {
@@ -176,22 +176,22 @@ func TestLedgerForgeries(t *testing.T) {
 
 func TestCarry(t *testing.T) {
 	drop := [2]string{"drop-column", "ALTER TABLE users DROP COLUMN legacy;"}
-	prior := NewLedger(7, head, testBase, approvalReport("db/002.sql", drop))
+	prior := NewLedger(7, head, testBase, "main", approvalReport("db/002.sql", drop))
 	approve(prior, "carol", 42)
 
-	same := NewLedger(7, next, testBase, approvalReport("db/002.sql", drop))
+	same := NewLedger(7, next, testBase, "main", approvalReport("db/002.sql", drop))
 	same.Carry(prior, t0)
 	if !same.Approved() || same.CarriedFrom != head {
 		t.Errorf("same statements: %+v", same)
 	}
 	// Carried again, it still names where the approval came from.
-	third := NewLedger(7, strings.Repeat("c", 40), testBase, approvalReport("db/002.sql", drop))
+	third := NewLedger(7, strings.Repeat("c", 40), testBase, "main", approvalReport("db/002.sql", drop))
 	third.Carry(same, t0)
 	if !third.Approved() || third.CarriedFrom != next {
 		t.Errorf("carried twice: %+v", third)
 	}
 
-	more := NewLedger(7, next, testBase, approvalReport("db/002.sql", drop, [2]string{"drop-table", "DROP TABLE audit;"}))
+	more := NewLedger(7, next, testBase, "main", approvalReport("db/002.sql", drop, [2]string{"drop-table", "DROP TABLE audit;"}))
 	more.Carry(prior, t0)
 	if more.Approved() {
 		t.Fatal("a statement more kept the approval")
@@ -201,7 +201,7 @@ func TestCarry(t *testing.T) {
 		t.Errorf("reset: %+v", last)
 	}
 
-	otherPR := NewLedger(8, next, testBase, approvalReport("db/002.sql", drop))
+	otherPR := NewLedger(8, next, testBase, "main", approvalReport("db/002.sql", drop))
 	otherPR.Carry(prior, t0)
 	if otherPR.Approved() || len(otherPR.Records) != 0 {
 		t.Errorf("another pull request's approval came along: %+v", otherPR.Records)
@@ -209,9 +209,9 @@ func TestCarry(t *testing.T) {
 
 	// The last refusal's line stays on the same head only.
 	prior.Note = &LedgerNote{Kind: NoteRefused, Login: "bob", At: t0, Reason: "author"}
-	rerun := NewLedger(7, head, testBase, approvalReport("db/002.sql", drop))
+	rerun := NewLedger(7, head, testBase, "main", approvalReport("db/002.sql", drop))
 	rerun.Carry(prior, t0)
-	pushed := NewLedger(7, next, testBase, approvalReport("db/002.sql", drop))
+	pushed := NewLedger(7, next, testBase, "main", approvalReport("db/002.sql", drop))
 	pushed.Carry(prior, t0)
 	if rerun.Note == nil || pushed.Note != nil {
 		t.Errorf("note: rerun %v, pushed %v", rerun.Note, pushed.Note)
@@ -219,11 +219,11 @@ func TestCarry(t *testing.T) {
 }
 
 func TestDiffStatements(t *testing.T) {
-	old := NewLedger(7, head, testBase, approvalReport("db/002.sql",
+	old := NewLedger(7, head, testBase, "main", approvalReport("db/002.sql",
 		[2]string{"drop-column", "ALTER TABLE users DROP COLUMN a;"},
 		[2]string{"drop-column", "ALTER TABLE users DROP COLUMN b;"},
 		[2]string{"drop-table", "DROP TABLE gone;"}))
-	cur := NewLedger(7, next, testBase, approvalReport("db/002.sql",
+	cur := NewLedger(7, next, testBase, "main", approvalReport("db/002.sql",
 		[2]string{"drop-column", "ALTER TABLE users DROP COLUMN a;"},
 		[2]string{"drop-column", "ALTER TABLE users DROP COLUMN c;"},
 		[2]string{"truncate", "DROP TABLE gone;"},
@@ -239,7 +239,7 @@ func TestDiffStatements(t *testing.T) {
 }
 
 func TestCanonicalSticky(t *testing.T) {
-	l := NewLedger(7, head, testBase, shopReport(t))
+	l := NewLedger(7, head, testBase, "main", shopReport(t))
 	v := ApprovalView{Ledger: l, Policy: analyzer.ApprovalConfig{MinRole: "write"}}
 	body := StickyComment(shopReport(t), CheckContext{HeadSHA: head, BaseSHA: testBase, Approval: v})
 	canon, box, ok := CanonicalSticky(body)
@@ -295,12 +295,12 @@ func TestApprovalSectionGolden(t *testing.T) {
 		[2]string{"drop-table", "DROP TABLE \"odd|name`s\"\n  CASCADE;"})
 	policy := analyzer.ApprovalConfig{MinRole: "maintain", Roles: []string{"db-reviewer"}, Users: []string{"dave"}, Teams: []string{"acme/dba"}}
 
-	pending := NewLedger(7, head, testBase, rep)
+	pending := NewLedger(7, head, testBase, "main", rep)
 	approved := pending.Clone()
 	approve(approved, "carol", 42)
-	carried := NewLedger(7, next, testBase, rep)
+	carried := NewLedger(7, next, testBase, "main", rep)
 	carried.Carry(approved, t0)
-	reset := NewLedger(7, next, testBase, approvalReport("db/migrations/002_drop.sql", [2]string{"drop-column", "ALTER TABLE users DROP COLUMN legacy;"}))
+	reset := NewLedger(7, next, testBase, "main", approvalReport("db/migrations/002_drop.sql", [2]string{"drop-column", "ALTER TABLE users DROP COLUMN legacy;"}))
 	reset.Carry(approved, t0)
 	reset.Note = &LedgerNote{Kind: NoteRefused, Login: "alice", At: t0, Reason: ReasonAuthor("alice")}
 	revoked := approved.Clone()
@@ -337,7 +337,7 @@ func TestApprovalSectionGolden(t *testing.T) {
 	if l, ok := ParseLedger(o.Text, next); !ok || !l.Approved() {
 		t.Error("the check run's text does not end with its ledger")
 	}
-	if ApprovalSection(ApprovalView{Ledger: NewLedger(7, head, testBase, &analyzer.Report{})}) != "" {
+	if ApprovalSection(ApprovalView{Ledger: NewLedger(7, head, testBase, "main", &analyzer.Report{})}) != "" {
 		t.Error("a section with nothing to approve")
 	}
 }
@@ -351,7 +351,7 @@ func TestLedgerFitsTheCheckRun(t *testing.T) {
 		stmts = append(stmts, [2]string{"drop-table", "DROP TABLE t" + strings.Repeat("x", 200) + string(rune('a'+i%26)) + ";"})
 	}
 	rep := approvalReport("db/big.sql", stmts...)
-	l := NewLedger(7, head, testBase, rep)
+	l := NewLedger(7, head, testBase, "main", rep)
 	approve(l, "carol", 42)
 	for i := 0; i < 50; i++ {
 		l.Add(LedgerRecord{Kind: RecordRevocation, Login: "x", At: t0})

@@ -111,7 +111,7 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if a.cfgErr != nil || a.rep == nil || checklist.NewLedger(r.j.Number, r.head, r.base, a.rep).Fingerprint != ledger.Fingerprint {
+	if a.cfgErr != nil || a.rep == nil || checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, a.rep).Fingerprint != ledger.Fingerprint {
 		// The analysis no longer matches the check (production data read by
 		// a probe changed, say): check again, then decide on that.
 		r.log.Info("the head's analysis differs from its check run; checking it again")
@@ -367,7 +367,7 @@ func (r *jobRun) record(kind, fp string, now time.Time) checklist.LedgerRecord {
 	ed := r.j.Edit
 	return checklist.LedgerRecord{
 		Kind: kind, Login: ed.Sender.Login, UserID: ed.Sender.ID, At: now, Fingerprint: fp,
-		Head: r.head, PR: r.j.Number, Delivery: lastOf(r.j.Deliveries), Comment: ed.CommentID,
+		Head: r.head, PR: r.j.Number, BaseRef: r.baseRef, Delivery: lastOf(r.j.Deliveries), Comment: ed.CommentID,
 	}
 }
 

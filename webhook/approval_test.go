@@ -585,3 +585,28 @@ func TestApprovalEchoesDoNotLoop(t *testing.T) {
 		t.Errorf("echoes wrote: %+v", writes(after[before:]))
 	}
 }
+
+// TestRetargetResetsApproval: an approval given under one base branch's
+// configuration does not follow the pull request to another base: an
+// author could otherwise approve against a lax branch of their own and
+// retarget to main.
+func TestRetargetResetsApproval(t *testing.T) {
+	e := newEnv(t, nil)
+	e.repo.CommitOn("lax", map[string]string{".github/migration-guard.yml": "approval:\n  allow_author: true\n"})
+	e.repo.CommitOn("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	pr, opened := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: "drop", Base: "lax"})
+	e.deliver(opened, http.StatusAccepted)
+	e.wait()
+	e.tick(pr, e.author, true)
+	e.expect(pr, pr.HeadSHA, "success", true)
+
+	e.deliver(e.f.EditPR(pr, e.author, githubfake.PREdit{Base: "main"}), http.StatusAccepted)
+	e.wait()
+	run := e.expect(pr, pr.HeadSHA, "action_required", false)
+	want := "base branch changed from `lax` to `main`"
+	if !strings.Contains(run.Output.Summary, want) || !strings.Contains(e.sticky(pr).Body, want) {
+		t.Errorf("%q not said:\n%s", want, run.Output.Summary)
+	}
+	e.tick(pr, e.author, true)
+	e.expect(pr, pr.HeadSHA, "action_required", false)
+}

@@ -31,6 +31,9 @@ type jobRun struct {
 	ident  appIdentity
 
 	head, base string
+	// baseRef is the pull request's base branch, whose configuration
+	// approvals are given under.
+	baseRef    string
 	checkRunID int64
 	// checkDone is set once the check run holds its final state.
 	checkDone bool

@@ -42,7 +42,7 @@ func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, erro
 		r.log.Info("pull request is not open; nothing to check", "state", pr.GetState())
 		return nil, nil
 	}
-	r.head, r.base = pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
+	r.head, r.base, r.baseRef = pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), pr.GetBase().GetRef()
 	r.headOf(r.head)
 	r.log = r.log.With("head_sha", r.head)
 	return pr, nil
@@ -156,7 +156,7 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if len(mine) > 0 {
 		stickyBody = mine[0].GetBody()
 	}
-	ledger := checklist.NewLedger(r.j.Number, r.head, r.base, a.rep)
+	ledger := checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, a.rep)
 	prior, from, err := r.priorLedger(ctx, stickyBody)
 	if err != nil {
 		return "", err
