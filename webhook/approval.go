@@ -103,9 +103,6 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 		return r.approvalBeforeCheck(ctx, pr, latest, kind, fromApp)
 	}
 	r.checkRunID, r.checkDone = latest.GetID(), true
-	if ledger.Seen(lastOf(r.j.Deliveries)) {
-		return r.audit(verdict{outcomeDuplicate, "this delivery was decided already"}, ledger), nil
-	}
 
 	a, err := r.analyzeHead(ctx, pr)
 	if err != nil {
@@ -120,6 +117,15 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 		return r.approvalBeforeCheck(ctx, pr, nil, kind, fromApp)
 	}
 	expected := checklist.StickyComment(a.rep, a.texts(ledger))
+	if ledger.Seen(lastOf(r.j.Deliveries)) {
+		// Decided already (GitHub redelivered it, or the service forgot
+		// it in a restart). The comment is made to show the ledger, in
+		// case the first run stopped between the two writes.
+		if err := r.showLedger(ctx, expected); err != nil {
+			return "", err
+		}
+		return r.audit(verdict{outcomeDuplicate, "this delivery was decided already"}, ledger), nil
+	}
 	next := ledger.Clone()
 	now := time.Now().UTC().Truncate(time.Second)
 	var v verdict
@@ -172,14 +178,20 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	mine, err := r.stickyComments(ctx)
-	if err != nil {
-		return "", err
-	}
-	if _, err := r.putSticky(ctx, mine, checklist.StickyComment(a.rep, cc), false); err != nil {
+	if err := r.showLedger(ctx, checklist.StickyComment(a.rep, cc)); err != nil {
 		return "", err
 	}
 	return r.audit(v, next), nil
+}
+
+// showLedger makes the sticky comment hold body (no write when it does).
+func (r *jobRun) showLedger(ctx context.Context, body string) error {
+	mine, err := r.stickyComments(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = r.putSticky(ctx, mine, body, false)
+	return err
 }
 
 // approvalBeforeCheck handles an edit when the head has no finished check

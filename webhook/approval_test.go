@@ -542,11 +542,18 @@ func TestReplayedDeliveries(t *testing.T) {
 		t.Error("a delivery with a bad signature revoked the approval")
 	}
 
+	// Replayed after the service forgot it, the delivery decides nothing
+	// again (the ledger knows it); it only makes the comment show the
+	// ledger, which the unsigned edit had changed on GitHub.
 	a.srv.seen.Release(d.GUID)
 	a.deliver(d, http.StatusAccepted)
 	a.wait()
-	if after := a.f.Mutations(); len(after) != before {
-		t.Errorf("a forgotten delivery decided again: %+v", writes(after[before:]))
+	if w := writes(a.f.Mutations()[before:]); len(w) != 1 || w["issues/update-comment"] != 1 {
+		t.Errorf("a forgotten delivery wrote: %+v", w)
+	}
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	if l := a.ledger(a.pr.HeadSHA); len(l.Records) != 1 {
+		t.Errorf("decided again: %+v", l.Records)
 	}
 	if !strings.Contains(a.logs.String(), `"decision":"duplicate"`) {
 		t.Error("no audit line for the replay")
@@ -609,4 +616,66 @@ func TestRetargetResetsApproval(t *testing.T) {
 	}
 	e.tick(pr, e.author, true)
 	e.expect(pr, pr.HeadSHA, "action_required", false)
+}
+
+// TestMergeGroupCarriesApproval: the merge queue's commit passes when it
+// needs approval for exactly what the queued pull request's approval
+// covers; with more (a pull request queued ahead of it), it stays red.
+func TestMergeGroupCarriesApproval(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	queue := func(files map[string]string) githubfake.CheckRun {
+		t.Helper()
+		sha := a.repo.CommitWith(githubfake.CommitOptions{Branch: "gh-readonly-queue/main/pr-1", Parent: a.repo.Branch("main"), Files: files})
+		d, err := a.f.MergeGroupEvent(a.pr, sha, a.author)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.deliver(d, http.StatusAccepted)
+		a.wait()
+		return a.onlyRun(sha)
+	}
+	if run := queue(map[string]string{"db/migrations/002_drop.sql": dropLegacy}); run.Conclusion != "action_required" {
+		t.Fatalf("queued before approval: %s", run.Conclusion)
+	}
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	run := queue(map[string]string{"db/migrations/002_drop.sql": dropLegacy, "NOTES.md": "queued\n"})
+	if run.Conclusion != "success" || !strings.Contains(run.Output.Summary, "Approved by @carol") {
+		t.Errorf("queued after approval: %s\n%s", run.Conclusion, run.Output.Summary)
+	}
+	run = queue(map[string]string{"db/migrations/002_drop.sql": dropLegacy, "db/migrations/003_other.sql": "DROP TABLE users;\n"})
+	if run.Conclusion != "action_required" {
+		t.Errorf("a queue commit with more to approve: %s\n%s", run.Conclusion, run.Output.Summary)
+	}
+	if n := len(a.f.IssueComments(a.pr)); n != 1 {
+		t.Errorf("%d comments: merge groups comment nothing", n)
+	}
+}
+
+// TestRedeliveryHealsComment: when a decision reached the check run but
+// the comment write failed, GitHub's redelivery of the same edit shows
+// the recorded decision in the comment without deciding again.
+func TestRedeliveryHealsComment(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	c := a.sticky(a.pr)
+	d, err := a.f.EditComment(a.carol, c.ID, setBox(t, c.Body, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.f.FailNext("issues/update-comment", githubfake.ServerError(http.StatusBadGateway), 10)
+	a.deliver(d, http.StatusAccepted)
+	a.wait()
+	if run := a.onlyRun(a.pr.HeadSHA); run.Conclusion != "success" {
+		t.Fatalf("the ledger was not written first: %s", run.Conclusion)
+	}
+	if strings.Contains(a.sticky(a.pr).Body, "Approved by") {
+		t.Fatal("the comment write did not fail: the test proves nothing")
+	}
+	a.srv.seen.Release(d.GUID)
+	a.deliver(d, http.StatusAccepted)
+	a.wait()
+	a.expect(a.pr, a.pr.HeadSHA, "success", true)
+	if l := a.ledger(a.pr.HeadSHA); len(l.Records) != 1 {
+		t.Errorf("decided twice: %+v", l.Records)
+	}
 }

@@ -63,6 +63,8 @@ type payload struct {
 	MergeGroup *struct {
 		HeadSHA string `json:"head_sha"`
 		BaseSHA string `json:"base_sha"`
+		HeadRef string `json:"head_ref"`
+		BaseRef string `json:"base_ref"`
 	} `json:"merge_group"`
 	Repositories        []repository `json:"repositories"`
 	RepositoriesAdded   []repository `json:"repositories_added"`
@@ -197,7 +199,7 @@ func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 		return []*Job{{
 			Key:  fmt.Sprintf("%d/%s/%s@%s", inst, strings.ToLower(owner), strings.ToLower(name), mg.HeadSHA),
 			Kind: KindMergeGroup, InstallationID: inst, Owner: owner, Repo: name,
-			HeadSHA: mg.HeadSHA, BaseSHA: mg.BaseSHA,
+			HeadSHA: mg.HeadSHA, BaseSHA: mg.BaseSHA, HeadRef: mg.HeadRef, BaseRef: mg.BaseRef,
 		}}, info, nil
 	case "installation":
 		login := ""

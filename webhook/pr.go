@@ -3,6 +3,9 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -283,8 +286,61 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	conclusion := checklist.Conclusion(rep)
+	keepApprovalWhenSuppressed(rep, cfg)
+	if rep.RequiresApproval() {
+		l, err := r.mergeGroupLedger(ctx, rep)
+		if err != nil {
+			return "", err
+		}
+		cc.Approval = checklist.ApprovalView{Ledger: l, Policy: cfg.Approval}
+	}
+	conclusion := checklist.ApprovedConclusion(rep, cc.Approval.Ledger)
 	return conclusion, r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(rep, cc), checklist.Annotations(rep), "")
+}
+
+// queueBranch is GitHub's name for a merge queue's branch:
+// gh-readonly-queue/<base>/pr-<number>-<sha>.
+var queueBranch = regexp.MustCompile(`^(?:refs/heads/)?gh-readonly-queue/.+/pr-([0-9]+)-[0-9a-f]{40}$`)
+
+// mergeGroupLedger is the approval state of a merge queue's commit: the
+// approval in force on the queued pull request's current head carries
+// over when the commit needs approval for exactly the statements it
+// approved, into the same base branch. A commit holding other pull
+// requests' statements too (queued ahead of it) differs, and stays red.
+func (r *jobRun) mergeGroupLedger(ctx context.Context, rep *analyzer.Report) (*checklist.Ledger, error) {
+	baseRef := strings.TrimPrefix(r.j.BaseRef, "refs/heads/")
+	m := queueBranch.FindStringSubmatch(r.j.HeadRef)
+	if m == nil {
+		return checklist.NewLedger(0, r.head, r.base, baseRef, rep), nil
+	}
+	number, err := strconv.Atoi(m[1])
+	if err != nil || number <= 0 {
+		return checklist.NewLedger(0, r.head, r.base, baseRef, rep), nil
+	}
+	l := checklist.NewLedger(number, r.head, r.base, baseRef, rep)
+	pr, _, err := r.gh.PullRequests.Get(ctx, r.j.Owner, r.j.Repo, number)
+	if err != nil {
+		if isNotFound(err) {
+			return l, nil
+		}
+		return nil, fmt.Errorf("reading pull request #%d of the merge queue: %w", number, err)
+	}
+	prHead := pr.GetHead().GetSHA()
+	runs, err := r.appRuns(ctx, prHead)
+	if err != nil {
+		return nil, err
+	}
+	for _, run := range runs {
+		if run.GetStatus() != "completed" {
+			continue
+		}
+		if prior, ok := checklist.ParseLedger(run.GetOutput().GetText(), prHead); ok && prior.PR == number {
+			l.Carry(prior, time.Now())
+			r.log.Info("merge queue approval", "pull_request", number, "pull_request_head", prHead, "approved", l.Approved())
+			break
+		}
+	}
+	return l, nil
 }
 
 // comparedFiles lists the migrations changed between base and head by

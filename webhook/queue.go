@@ -47,6 +47,9 @@ type Job struct {
 	Number         int    // pull request
 	HeadSHA        string // the event's head; a pull request job checks the current head
 	BaseSHA        string // merge group
+	// HeadRef and BaseRef are a merge group's queue branch (which names
+	// the pull request) and target branch.
+	HeadRef, BaseRef string
 	// Force re-runs even when the head was checked already, and creates a
 	// new check run: someone asked for a re-run.
 	Force bool
