@@ -124,10 +124,10 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	s.cat.ResetSession()
 	if opt.up {
 		upScript := sqlscript.Split(d.Text, up.Start, up.End)
-		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, true, opt.applied)
+		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, opt.applied)
 		// dbmate runs each further "-- migrate:up" section of the file on its own.
 		for _, sec := range m.More {
-			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, true, opt.applied)
+			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
 			f.InTransaction = f.InTransaction && inTx
 		}
 		// Flyway's undo migrations are a paid edition's feature that few
@@ -161,13 +161,13 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 	scratch := s.cat.Clone()
 	scratch.ResetSession()
-	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, true, nil)
+	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, nil)
 	return f
 }
 
 // judgePart runs the rules over one part and applies it to cat. It returns
 // whether every statement ran inside a transaction.
-func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, lines *sqlscript.Lines, text, part string, mode layout.TxMode, cat *catalog.Catalog, judge bool, applied map[string]bool) bool {
+func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, lines *sqlscript.Lines, text, part string, mode layout.TxMode, cat *catalog.Catalog, applied map[string]bool) bool {
 	partPath := m.Path
 	if part == "down" && m.DownPath != "" {
 		partPath = m.DownPath
@@ -198,48 +198,37 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			line, col := lines.Position(raw.ParseError.Offset)
 			fd := ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", raw.ParseError.Message, line, col))
 			fd.Marker = Position{Line: line, Column: col}
-			if judge {
-				c.report(fd)
-				index[i] = len(f.Statements)
-				f.Statements = append(f.Statements, st)
-			}
+			c.report(fd)
+			index[i] = len(f.Statements)
+			f.Statements = append(f.Statements, st)
 			continue
 		}
 		st.Kind = nodeKind(raw.Node)
 		if applied[normalizedSQL(raw.SQL)] {
 			// Unchanged by the edit: it ran already and is in the catalog.
-			if judge {
-				index[i] = len(f.Statements)
-				f.Statements = append(f.Statements, st)
-			}
+			index[i] = len(f.Statements)
+			f.Statements = append(f.Statements, st)
 			continue
 		}
-		if judge {
-			for _, tf := range txFindings[i] {
-				c.report(tf)
-			}
-			rules := statementRules
-			if part == "down" {
-				// Down parts run only on rollback and undo the up part by
-				// nature (the down of a CREATE TABLE is a DROP TABLE): only
-				// whether they can run at all is worth saying.
-				rules = downPartRules
-			}
-			for _, rule := range rules {
-				rule(c)
-			}
-			applySuppressions(c, parseSuppressions(raw.CommentsBefore, lines))
+		for _, tf := range txFindings[i] {
+			c.report(tf)
 		}
+		rules := statementRules
+		if part == "down" {
+			// Down parts run only on rollback and undo the up part by
+			// nature (the down of a CREATE TABLE is a DROP TABLE): only
+			// whether they can run at all is worth saying.
+			rules = downPartRules
+		}
+		for _, rule := range rules {
+			rule(c)
+		}
+		applySuppressions(c, parseSuppressions(raw.CommentsBefore, lines))
 		line, _ := lines.Position(raw.Start)
 		cat.SetPosition(partPath, line)
 		cat.Apply(raw.Node)
-		if judge {
-			index[i] = len(f.Statements)
-			f.Statements = append(f.Statements, st)
-		}
-	}
-	if !judge {
-		return allInTx
+		index[i] = len(f.Statements)
+		f.Statements = append(f.Statements, st)
 	}
 	reported := make([]*Statement, len(index))
 	for i, at := range index {
