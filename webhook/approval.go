@@ -185,10 +185,23 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 }
 
 // showLedger makes the sticky comment hold body (no write when it does).
+// The edited comment counts as the sticky comment even when the edit
+// removed its marker, so that removing the marker is rendered back too
+// rather than leaving the altered text behind.
 func (r *jobRun) showLedger(ctx context.Context, body string) error {
 	mine, err := r.stickyComments(ctx)
 	if err != nil {
 		return err
+	}
+	ed := r.j.Edit
+	found := false
+	for _, c := range mine {
+		found = found || c.GetID() == ed.CommentID
+	}
+	if !found {
+		edited := &github.IssueComment{ID: github.Int64(ed.CommentID), Body: github.String(ed.New)}
+		mine = append(mine, edited)
+		sort.Slice(mine, func(i, j int) bool { return mine[i].GetID() < mine[j].GetID() })
 	}
 	_, err = r.putSticky(ctx, mine, body, false)
 	return err

@@ -326,6 +326,7 @@ func TestForgedText(t *testing.T) {
 		"approved by hand":      setBox(t, strings.Replace(original, "⏳ **Waiting for approval**", "✅ **Approved by @admin**", 1), true),
 		"statement removed":     strings.Replace(original, "| `db/migrations/002_drop.sql` | 2 |", "| `db/migrations/002_other.sql` | 9 |", 1),
 		"ledger in the comment": setBox(t, original, true) + "\n" + l.Marker(),
+		"sticky marker removed": strings.Replace(setBox(t, original, true), "<!-- migration-guard:sticky -->\n", "", 1),
 	}
 	for name, body := range forgeries {
 		t.Run(name, func(t *testing.T) {
