@@ -215,10 +215,14 @@ func (r *jobRun) showLedger(ctx context.Context, body string) error {
 // which writes the comment from the ledger it carries.
 func (r *jobRun) approvalBeforeCheck(ctx context.Context, pr *github.PullRequest, latest *github.CheckRun, kind editKind, fromApp bool) (string, error) {
 	if latest != nil && latest.GetStatus() == "completed" && latest.GetExternalID() == r.inputsID() {
-		// Checked, with nothing that needs approval (or by another pull
-		// request whose head this commit also is): there is no box to
-		// decide on.
-		return r.audit(verdict{outcomeIgnored, "the head's check holds no approval state for this pull request"}, nil), nil
+		switch latest.GetConclusion() {
+		case "success", "action_required", "neutral":
+			// Checked, with nothing that needs approval (or by another
+			// pull request whose head this commit also is): there is no
+			// box to decide on. A failed or cancelled check is checked
+			// again below.
+			return r.audit(verdict{outcomeIgnored, "the head's check holds no approval state for this pull request"}, nil), nil
+		}
 	}
 	if fromApp && kind != editTick {
 		return r.audit(verdict{outcomeIgnored, "the App's own edit"}, nil), nil

@@ -680,3 +680,30 @@ func TestRedeliveryHealsComment(t *testing.T) {
 		t.Errorf("decided twice: %+v", l.Records)
 	}
 }
+
+// TestUntickAfterFailedCheck: a head whose check failed (GitHub could not
+// be read) has no ledger. An untick on the comment, which still shows the
+// approved head before it, revokes: the head is checked again, carrying
+// the approval, and the revocation is recorded on top.
+func TestUntickAfterFailedCheck(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	a.tick(a.pr, a.carol, true)
+	first := a.pr.HeadSHA
+	a.f.FailNext("pulls/list-files", githubfake.ServerError(http.StatusBadGateway), 4)
+	second := a.push(map[string]string{"README.md": "# billing\n\nChanged.\n"})
+	if run := a.onlyRun(second); run.Conclusion != "failure" {
+		t.Fatalf("check: %s", run.Conclusion)
+	}
+	if !a.boxTicked(a.pr) || checklist.StickyHead(a.sticky(a.pr).Body) != first {
+		t.Fatalf("comment before the untick:\n%s", a.sticky(a.pr).Body)
+	}
+	a.tick(a.pr, a.dave, false)
+	if runs := a.ourRuns(second); len(runs) != 2 {
+		t.Fatalf("%d check runs on the failed head, want a second one", len(runs))
+	}
+	a.expect(a.pr, second, "action_required", false)
+	l := a.ledger(second)
+	if last := l.Records[len(l.Records)-1]; last.Kind != checklist.RecordRevocation || last.Login != "dave" || l.CarriedFrom != first {
+		t.Errorf("ledger: %+v", l)
+	}
+}
