@@ -788,10 +788,13 @@ func pluralWord(n int, one, many string) string {
 	return many
 }
 
+// uniqStrings keeps the first of each string, in order.
 func uniqStrings(s []string) []string {
 	var out []string
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
 			out = append(out, x)
 		}
 	}
