@@ -1,20 +1,17 @@
 package webhook
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/migration-guard/migration-guard/checklist"
+	"github.com/migration-guard/migration-guard/internal/servetest"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
 )
 
@@ -57,108 +54,19 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // process is one run of `migration-guard serve` against the fake.
 type process struct {
-	t      *testing.T
-	base   string
-	cmd    *exec.Cmd
-	logs   *syncBuffer
-	exited chan error
+	*servetest.Process
+	t *testing.T
 }
 
 func startProcess(t *testing.T, f *githubfake.Fake) *process {
 	t.Helper()
-	keyPath := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyPath, f.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &process{t: t, base: "http://" + addr, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(servedBinary(t), "serve")
-	p.cmd.Env = append(os.Environ(),
-		"GITHUB_APP_ID="+strconv.FormatInt(f.App().ID, 10),
-		"GITHUB_PRIVATE_KEY_PATH="+keyPath,
-		"GITHUB_PRIVATE_KEY=",
-		"GITHUB_WEBHOOK_SECRET="+f.WebhookSecret(),
-		"GITHUB_API_URL="+f.URL(),
-		"LISTEN_ADDR="+addr,
-		"WRITE_INTERVAL=0",
-		"RETRY_BASE_DELAY=10ms",
-		"SETUP_OUTPUT_PATH=",
-	)
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(p.stop)
-	f.SetWebhookURL(p.base + "/webhook")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get(p.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case err := <-p.exited:
-			t.Fatalf("serve exited: %v\n%s", err, p.logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not healthy after 20s:\n%s", p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM and expects a clean exit.
-func (p *process) stop() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			p.t.Errorf("serve exited with %v after SIGTERM:\n%s", err, p.logs)
-		}
-	case <-time.After(40 * time.Second):
-		_ = p.cmd.Process.Kill()
-		p.t.Errorf("serve did not stop on SIGTERM")
-	}
-}
-
-// metric sums the samples of a metric.
-func (p *process) metric(name string) float64 {
-	resp, err := http.Get(p.base + "/metrics")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			v, _ := strconv.ParseFloat(line[i+1:], 64)
-			sum += v
-		}
-	}
-	return sum
+	return &process{Process: servetest.Start(t, servedBinary(t), f, f.URL(), "SETUP_OUTPUT_PATH="), t: t}
 }
 
 // deliver sends d and waits until the process has finished one more job.
 func (p *process) deliver(f *githubfake.Fake, d *githubfake.Delivery) {
 	p.t.Helper()
-	done := p.metric("migration_guard_jobs_total")
+	done := p.Metric("migration_guard_jobs_total", "")
 	code, err := f.Deliver(d)
 	if err != nil || code != http.StatusAccepted {
 		p.t.Fatalf("%s.%s: %d %v (%s)", d.Event, d.Action, code, err, d.ResponseBody)
@@ -167,9 +75,9 @@ func (p *process) deliver(f *githubfake.Fake, d *githubfake.Delivery) {
 		return
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for p.metric("migration_guard_jobs_total") <= done || p.metric("migration_guard_jobs_running") != 0 || p.metric("migration_guard_queue_depth") != 0 {
+	for p.Metric("migration_guard_jobs_total", "") <= done || p.Metric("migration_guard_jobs_running", "") != 0 || p.Metric("migration_guard_queue_depth", "") != 0 {
 		if time.Now().After(deadline) {
-			p.t.Fatalf("job not done after 30s:\n%s", p.logs)
+			p.t.Fatalf("job not done after 30s:\n%s", p.Logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -226,7 +134,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	first := startProcess(t, f)
 	first.deliver(f, opened)
 	if run := runOn(pr.HeadSHA); run.Conclusion != "action_required" {
-		t.Fatalf("opened: %s\n%s", run.Conclusion, first.logs)
+		t.Fatalf("opened: %s\n%s", run.Conclusion, first.Logs)
 	}
 	c := sticky()
 	tick, err := f.EditComment(carol, c.ID, setBox(t, c.Body, true))
@@ -235,10 +143,10 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	}
 	first.deliver(f, tick)
 	if run := runOn(pr.HeadSHA); run.Conclusion != "success" || !strings.Contains(run.Output.Summary, "Approved by @carol") {
-		t.Fatalf("after the tick: %s\n%s\n%s", run.Conclusion, run.Output.Summary, first.logs)
+		t.Fatalf("after the tick: %s\n%s\n%s", run.Conclusion, run.Output.Summary, first.Logs)
 	}
-	first.stop()
-	logs := first.logs.String()
+	first.Stop()
+	logs := first.Logs.String()
 	if !strings.Contains(logs, `"msg":"approval decision"`) || !strings.Contains(logs, `"decision":"approved"`) || !strings.Contains(logs, `"sender":"carol"`) {
 		t.Errorf("no audit line:\n%s", logs)
 	}
@@ -254,14 +162,14 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	second.deliver(f, f.Push(pr, head))
 	run := runOn(head)
 	if run.Conclusion != "success" || !strings.Contains(run.Output.Summary, "approval carried from "+approved[:7]) {
-		t.Fatalf("after the restart and a push: %s\n%s\n%s", run.Conclusion, run.Output.Summary, second.logs)
+		t.Fatalf("after the restart and a push: %s\n%s\n%s", run.Conclusion, run.Output.Summary, second.Logs)
 	}
 	body := sticky().Body
 	if _, box, ok := checklist.CanonicalSticky(body); !ok || !box.Ticked || !strings.Contains(body, "Approved by @carol") {
 		t.Errorf("comment after the restart:\n%s", body)
 	}
-	second.stop()
-	all := logs + second.logs.String()
+	second.Stop()
+	all := logs + second.Logs.String()
 	if strings.Contains(all, f.WebhookSecret()) || strings.Contains(all, "ghs_") {
 		t.Error("a secret or a token is in the logs")
 	}

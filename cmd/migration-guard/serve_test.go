@@ -1,72 +1,39 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/migration-guard/migration-guard/checklist"
+	"github.com/migration-guard/migration-guard/internal/servetest"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
 )
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // served is the real binary running `serve` against the fake GitHub,
 // through a proxy that records every credential the App sends, so that
 // the test can look for them in the logs.
 type served struct {
-	t      *testing.T
-	f      *githubfake.Fake
-	base   string
-	cmd    *exec.Cmd
-	logs   *lockedBuffer
-	mu     sync.Mutex
-	creds  map[string]bool
-	exited chan error
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	*servetest.Process
+	t     *testing.T
+	f     *githubfake.Fake
+	mu    sync.Mutex
+	creds map[string]bool
 }
 
 func startServe(t *testing.T, f *githubfake.Fake, env ...string) *served {
 	t.Helper()
-	s := &served{t: t, f: f, logs: &lockedBuffer{}, creds: map[string]bool{}, exited: make(chan error, 1)}
+	s := &served{t: t, f: f, creds: map[string]bool{}}
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := r.Header.Get("Authorization"); a != "" {
 			_, cred, _ := strings.Cut(a, " ")
@@ -77,92 +44,8 @@ func startServe(t *testing.T, f *githubfake.Fake, env ...string) *served {
 		f.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(proxy.Close)
-	keyPath := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyPath, f.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	s.base = "http://" + addr
-	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = append(os.Environ(),
-		"GITHUB_APP_ID="+strconv.FormatInt(f.App().ID, 10),
-		"GITHUB_PRIVATE_KEY_PATH="+keyPath,
-		"GITHUB_WEBHOOK_SECRET="+f.WebhookSecret(),
-		"GITHUB_API_URL="+proxy.URL,
-		"LISTEN_ADDR="+addr,
-		"WRITE_INTERVAL=0",
-		"RETRY_BASE_DELAY=10ms",
-		"LOG_LEVEL=debug",
-	)
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stderr = s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	t.Cleanup(func() { s.stop() })
-	f.SetWebhookURL(s.base + "/webhook")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case err := <-s.exited:
-			t.Fatalf("serve exited: %v\n%s", err, s.logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not healthy after 20s:\n%s", s.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM and expects a clean exit.
-func (s *served) stop() {
-	if s.cmd.ProcessState != nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			s.t.Errorf("serve exited with %v after SIGTERM:\n%s", err, s.logs)
-		}
-	case <-time.After(40 * time.Second):
-		_ = s.cmd.Process.Kill()
-		s.t.Errorf("serve did not stop on SIGTERM")
-	}
-}
-
-// metric sums the samples of a metric whose labels contain match.
-func (s *served) metric(name, match string) float64 {
-	resp, err := http.Get(s.base + "/metrics")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
-			continue
-		}
-		if match != "" && !strings.Contains(line, match) {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			v, _ := strconv.ParseFloat(line[i+1:], 64)
-			sum += v
-		}
-	}
-	return sum
+	s.Process = servetest.Start(t, binary, f, proxy.URL, append([]string{"LOG_LEVEL=debug"}, env...)...)
+	return s
 }
 
 // waitJobs waits until n jobs have finished (ran or were superseded) and
@@ -171,12 +54,12 @@ func (s *served) waitJobs(n int) {
 	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		done := s.metric("migration_guard_jobs_total", "")
-		if done >= float64(n) && s.metric("migration_guard_jobs_running", "") == 0 && s.metric("migration_guard_queue_depth", "") == 0 {
+		done := s.Metric("migration_guard_jobs_total", "")
+		if done >= float64(n) && s.Metric("migration_guard_jobs_running", "") == 0 && s.Metric("migration_guard_queue_depth", "") == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%v of %d jobs done after 30s:\n%s", done, n, s.logs)
+			s.t.Fatalf("%v of %d jobs done after 30s:\n%s", done, n, s.Logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -248,7 +131,7 @@ func TestServeEndToEnd(t *testing.T) {
 	s.waitJobs(jobs)
 	runs := botRuns(f, repo, pr.HeadSHA)
 	if len(runs) != 1 || runs[0].Conclusion != "action_required" || !strings.Contains(runs[0].Output.Summary, "| 1 | Drops") {
-		t.Fatalf("check runs: %+v\n%s", runs, s.logs)
+		t.Fatalf("check runs: %+v\n%s", runs, s.Logs)
 	}
 	drop := ruleComments(f.ReviewComments(pr), "drop-column")
 	if len(drop) != 1 || drop[0].Path != "db/migrations/002_drop.sql" || drop[0].Line != 2 {
@@ -273,7 +156,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	wg.Wait()
 	s.waitJobs(jobs + 1) // the two coalesce or run one after the other
-	jobs = int(s.metric("migration_guard_jobs_total", ""))
+	jobs = int(s.Metric("migration_guard_jobs_total", ""))
 	if after := f.Mutations(); len(after) != before {
 		t.Errorf("duplicates wrote: %+v", after[before:])
 	}
@@ -327,8 +210,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if v := f.Violations(); len(v) != 0 {
 		t.Errorf("contract violations: %+v", v)
 	}
-	s.stop()
-	logs := s.logs.String()
+	s.Stop()
+	logs := s.Logs.String()
 	if !strings.Contains(logs, `"msg":"stopped"`) {
 		t.Errorf("no graceful stop in the logs")
 	}
