@@ -122,6 +122,11 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 
 	lines := sqlscript.NewLines(d.Text)
 	s.cat.ResetSession()
+	// The schema before the up part, to check that the down part undoes it.
+	var beforeUp *catalog.Catalog
+	if opt.up && down != nil {
+		beforeUp = s.cat.Clone()
+	}
 	if opt.up {
 		upScript := sqlscript.Split(d.Text, up.Start, up.End)
 		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, opt.applied)
@@ -161,8 +166,43 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 	scratch := s.cat.Clone()
 	scratch.ResetSession()
-	s.judgePart(&f, m, sqlscript.Split(downText, down.Start, down.End), downLines, downText, "down", down.Tx, scratch, nil)
+	downScript := sqlscript.Split(downText, down.Start, down.End)
+	s.judgePart(&f, m, downScript, downLines, downText, "down", down.Tx, scratch, nil)
+	if beforeUp != nil && parsedWhole(downScript) && !hasSyntaxErrors(&f) {
+		if diffs := schemaDifferences(beforeUp, scratch, 5); len(diffs) > 0 {
+			line, _ := downLines.Position(down.Start)
+			fd := s.fileFinding(ruleDownIncomplete, fmt.Sprintf("applying the up part and then the down part does not give back the schema: %s", strings.Join(diffs, "; ")),
+				Position{Line: max(line, 1), Column: 1})
+			fd.RequiresApproval = false
+			f.Findings = append(f.Findings, fd)
+		}
+	}
 	return f
+}
+
+// parsedWhole says every statement of a part parsed: only then can its
+// effect on the schema be known.
+func parsedWhole(sc *sqlscript.Script) bool {
+	if len(sc.MetaCommands) > 0 {
+		return false
+	}
+	for _, st := range sc.Statements {
+		if st.Node == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSyntaxErrors(f *File) bool {
+	for _, st := range f.Statements {
+		for _, fd := range st.Findings {
+			if fd.Rule == ruleSyntaxError.ID || fd.Rule == rulePsqlMetaCommand.ID {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // judgePart runs the rules over one part and applies it to cat. It returns
