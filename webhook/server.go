@@ -39,6 +39,8 @@ type Server struct {
 	setup   *setupFlow
 	handler http.Handler
 
+	reconcile *reconciler
+
 	identity atomic.Pointer[appIdentity]
 	identMu  sync.Mutex
 
@@ -62,6 +64,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{p: p, log: p.Logger, metrics: newMetrics(), seen: newDeliveryLRU(p.DedupeSize), readyCache: 30 * time.Second}
 	s.scrubber = NewRedactingHandler(slog.DiscardHandler, p.WebhookSecret, string(p.PrivateKey))
 	s.clients = newClients(p, s.metrics)
+	s.reconcile = newReconciler(s.metrics.registry)
 	s.queue = newQueue(p.Workers, p.QueueSize, s.runJob)
 	s.queue.superseded = func(old, by *Job) {
 		s.metrics.jobs.WithLabelValues("superseded").Inc()
@@ -141,12 +144,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The listener accepts already, so redeliveries asked for now reach
+	// this process.
+	rctx, stopReconcile := context.WithCancel(ctx)
+	defer stopReconcile()
+	reconciled := s.startReconcile(rctx)
 	select {
 	case err := <-errc:
+		stopReconcile()
+		<-reconciled
 		s.shutdownQueue()
 		return fmt.Errorf("serving HTTP: %w", err)
 	case <-ctx.Done():
 	}
+	// Reconciling queues jobs: it must end before the queue closes.
+	stopReconcile()
+	<-reconciled
 	s.log.Info("shutting down: no new deliveries; finishing running jobs", "deadline", s.p.ShutdownTimeout.String())
 	// One deadline for both: requests in flight, then the jobs.
 	sctx, cancel := context.WithTimeout(context.Background(), s.p.ShutdownTimeout)

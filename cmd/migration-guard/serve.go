@@ -51,6 +51,7 @@ var serveSettings = []setting{
 	{"MAX_RATE_LIMIT_WAIT", "15m", "longest wait for a rate limit before failing the job"},
 	{"SETUP_ENABLED", "false", "serve /setup, which creates the App through GitHub's manifest flow"},
 	{"SETUP_OUTPUT_PATH", "", "file the setup writes the App's credentials to (mode 0600), and serve reads them from"},
+	{"RECONCILE_ON_START", "true", "after starting, redeliver recent failed deliveries and re-run checks left in progress"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
 
@@ -83,6 +84,10 @@ Every setting comes from the environment variable of the same name as its flag
 			if err != nil {
 				return &statusError{status: exitError, err: err}
 			}
+			reconcile, err := boolSetting(get, "RECONCILE_ON_START")
+			if err != nil {
+				return &statusError{status: exitError, err: err}
+			}
 			var lv slog.LevelVar
 			lv.Set(level)
 			cfg.Logger = slog.New(webhook.NewRedactingHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: &lv}),
@@ -92,6 +97,7 @@ Every setting comes from the environment variable of the same name as its flag
 			if err != nil {
 				return &statusError{status: exitError, err: err}
 			}
+			srv.SetReconcileOnStart(reconcile)
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			if err := srv.Run(ctx); err != nil {
@@ -211,6 +217,19 @@ func serveConfig(get func(env string) (string, bool)) (webhook.Config, slog.Leve
 		}
 	}
 	return cfg, level, nil
+}
+
+// boolSetting reads a setting that is true unless turned off; the value
+// is not secret, so the error may quote it.
+func boolSetting(get func(env string) (string, bool), env string) (bool, error) {
+	v, _ := get(env)
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "true", "1", "yes", "":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s must be true or false, got %q", env, v)
 }
 
 func unwrapPathError(err error) error {
