@@ -250,35 +250,31 @@ func (d *discoverer) loadGoose(f folderPlan) ([]Migration, error) {
 }
 
 func (d *discoverer) loadDbmate(f folderPlan) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
-		nn, ok := parseNumbered(n)
-		if !ok {
-			d.problem(p, 0, "dbmate ignores this file: its name does not start with a digit")
-			continue
-		}
-		m, err := d.fileMigration(f, p)
-		if err != nil {
-			return nil, err
-		}
-		m.Version, m.Name = nn.version, nn.name
-		ms = append(ms, m)
-	}
 	// dbmate sorts by file name (FindMigrations), not by number.
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
-	markSharedVersions(ms, "version %s is also used by %s: dbmate records applied migrations by version, so only one of them runs")
-	d.checkNameOrder(f.path, ms, true, "dbmate")
-	return ms, nil
+	return d.loadByFileName(f, "dbmate",
+		func(numberedName) bool { return true },
+		"dbmate ignores this file: its name does not start with a digit",
+		"version %s is also used by %s: dbmate records applied migrations by version, so only one of them runs")
 }
 
 func (d *discoverer) loadSupabase(f folderPlan) ([]Migration, error) {
+	// The CLI applies files in directory order, which is file-name order.
+	return d.loadByFileName(f, "the supabase CLI",
+		func(nn numberedName) bool { return nn.sep == '_' },
+		"the supabase CLI skips this file: the name must be <timestamp>_<name>.sql",
+		"version %s is also used by %s: the supabase CLI records migrations by version")
+}
+
+// loadByFileName reads a folder of numbered .sql files that the tool
+// applies in file-name order, skipping (with skipped as the problem) the
+// files whose name it does not accept.
+func (d *discoverer) loadByFileName(f folderPlan, tool string, accept func(numberedName) bool, skipped, shared string) ([]Migration, error) {
 	var ms []Migration
 	for _, n := range sqlFiles(f.tree, f.path) {
 		p := path.Join(f.path, n)
 		nn, ok := parseNumbered(n)
-		if !ok || nn.sep != '_' {
-			d.problem(p, 0, "the supabase CLI skips this file: the name must be <timestamp>_<name>.sql")
+		if !ok || !accept(nn) {
+			d.problem(p, 0, "%s", skipped)
 			continue
 		}
 		m, err := d.fileMigration(f, p)
@@ -288,10 +284,9 @@ func (d *discoverer) loadSupabase(f folderPlan) ([]Migration, error) {
 		m.Version, m.Name = nn.version, nn.name
 		ms = append(ms, m)
 	}
-	// The CLI applies files in directory order, which is file-name order.
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
-	markSharedVersions(ms, "version %s is also used by %s: the supabase CLI records migrations by version")
-	d.checkNameOrder(f.path, ms, true, "the supabase CLI")
+	markSharedVersions(ms, shared)
+	d.checkNameOrder(f.path, ms, true, tool)
 	return ms, nil
 }
 
