@@ -2,6 +2,8 @@ package analyzer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,15 +112,15 @@ func checkLocks(c *stmtContext) {
 		case locks.Rewrite:
 			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)", subject, mode, mode.Blocks()), est, size)
 		case locks.IndexBuild:
-			if mode >= locks.Share && !c.amendEarlier(QConstraints, est, size) {
+			if mode >= locks.Share && !c.amendEarlier(QConstraints, size) {
 				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
 			}
 		case locks.Scan:
-			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, est, size) {
+			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, size) {
 				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
 			}
 		case locks.Backfill:
-			c.amendEarlier(QDrops, est, size)
+			c.amendEarlier(QDrops, size)
 		}
 	}
 
@@ -126,16 +128,15 @@ func checkLocks(c *stmtContext) {
 	if c.inTx && !ps.warnedHeld && len(ps.exclusive) > 0 && (imp.Work != locks.Metadata || touchesOther(imp, ps.exclusive)) &&
 		!c.hasFinding(ruleValidateSameTx.ID, ruleCannotRunInTransaction.ID) {
 		ps.warnedHeld = true
-		var held []string
+		held := slices.Sorted(maps.Keys(ps.exclusive))
 		line := 0
-		for rel, l := range ps.exclusive {
-			held = append(held, rel)
+		for _, l := range ps.exclusive {
 			if line == 0 || l < line {
 				line = l
 			}
 		}
 		fd := ruleLockHeldAcross.finding(fmt.Sprintf("runs while ACCESS EXCLUSIVE on %s (taken on line %d) is still held: %s stays blocked for this statement and every later one until COMMIT",
-			joinObjects(sortedStrings(held)), line, joinObjects(sortedStrings(held))))
+			joinObjects(held), line, joinObjects(held)))
 		fd.SafeAlternative = "-- End the transaction after the statement that took the lock, and run this in the next migration."
 		c.report(fd)
 	}
@@ -290,7 +291,7 @@ func (c *stmtContext) lockFinding(r Rule, msg string, est *Estimate, size sizeNo
 // amendEarlier adds the lock estimate to a finding of another question
 // already made on this statement (a constraint's scan, a backfill), rather
 // than reporting the same statement twice. It says whether one was found.
-func (c *stmtContext) amendEarlier(q Question, est *Estimate, size sizeNote) bool {
+func (c *stmtContext) amendEarlier(q Question, size sizeNote) bool {
 	found := false
 	for i := range c.stmt.Findings {
 		f := &c.stmt.Findings[i]
@@ -348,16 +349,6 @@ func unquote(s string) string {
 		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
 	}
 	return s
-}
-
-func sortedStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func humanCount(n int64) string {
