@@ -96,6 +96,9 @@ type limitTransport struct {
 	log          *slog.Logger
 	installation int64
 	prefix       string
+	// slotReserved, when set, is told each write slot as it is reserved
+	// (tests assert on the reservations, not on wall-clock gaps).
+	slotReserved func(time.Time)
 }
 
 func isWrite(method string) bool {
@@ -292,6 +295,9 @@ func (t *limitTransport) waitWriteSlot(ctx context.Context) error {
 	}
 	t.state.nextWrite = slot.Add(t.limits.WriteInterval)
 	t.state.mu.Unlock()
+	if t.slotReserved != nil {
+		t.slotReserved(slot)
+	}
 	return sleep(ctx, time.Until(slot))
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,17 +74,19 @@ func TestRedaction(t *testing.T) {
 
 // TestWriteSpacing: writes of one installation are spaced; reads are not.
 func TestWriteSpacing(t *testing.T) {
+	const interval = 40 * time.Millisecond
 	var mu sync.Mutex
-	var times []time.Time
+	var writes, slots []time.Time
 	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		mu.Lock()
 		if r.Method != http.MethodGet {
-			times = append(times, time.Now())
+			writes = append(writes, time.Now())
 		}
 		mu.Unlock()
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
 	})
-	lt := &limitTransport{next: next, limits: Limits{WriteInterval: 40 * time.Millisecond}.withDefaults(), state: &rateState{}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler)}
+	lt := &limitTransport{next: next, limits: Limits{WriteInterval: interval}.withDefaults(), state: &rateState{}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler),
+		slotReserved: func(s time.Time) { mu.Lock(); slots = append(slots, s); mu.Unlock() }}
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		wg.Add(2)
@@ -105,14 +108,23 @@ func TestWriteSpacing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(times) != 4 {
-		t.Fatalf("%d writes", len(times))
+	if len(writes) != 4 || len(slots) != 4 {
+		t.Fatalf("%d writes, %d slots reserved; want 4 of each (reads take no slot)", len(writes), len(slots))
 	}
-	for i := 1; i < len(times); i++ {
-		for j := 0; j < i; j++ {
-			if d := times[i].Sub(times[j]); d < 35*time.Millisecond && d > -35*time.Millisecond {
-				t.Errorf("writes %d and %d only %v apart", j, i, d)
-			}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].Before(slots[j]) })
+	sort.Slice(writes, func(i, j int) bool { return writes[i].Before(writes[j]) })
+	for i := 1; i < len(slots); i++ {
+		// Reservations are exact: each slot is at least one interval after
+		// the one before, however the goroutines were scheduled.
+		if d := slots[i].Sub(slots[i-1]); d < interval {
+			t.Errorf("slots %d and %d are %v apart, want at least %v", i-1, i, d, interval)
+		}
+	}
+	for i := range writes {
+		// Every write waits for its slot: the i-th write to be sent is never
+		// earlier than the i-th slot. (Being late is the scheduler's right.)
+		if writes[i].Before(slots[i]) {
+			t.Errorf("write %d sent %v before its slot", i, slots[i].Sub(writes[i]))
 		}
 	}
 }
