@@ -152,6 +152,16 @@ func TestAppManifest(t *testing.T) {
 	}
 }
 
+// runText is a RUN instruction with its continuation lines, read from the
+// scanner that is at its first line.
+func runText(sc *bufio.Scanner) string {
+	text := sc.Text()
+	for strings.HasSuffix(strings.TrimSpace(text), "\\") && sc.Scan() {
+		text += "\n" + sc.Text()
+	}
+	return text
+}
+
 // TestDockerfile reads the Dockerfile for the properties that matter when no
 // Docker engine is at hand: a build stage with cgo, a runtime stage that is
 // not the build image, and a non-root user.
@@ -162,7 +172,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	defer f.Close()
 	var froms []string
-	user, cgo, entry := "", false, ""
+	user, cgo, entry, runtimeGit := "", false, "", false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -172,11 +182,14 @@ func TestDockerfile(t *testing.T) {
 		switch strings.ToUpper(fields[0]) {
 		case "FROM":
 			froms = append(froms, fields[1])
-			user = ""
+			user, runtimeGit = "", false
 		case "USER":
 			user = fields[1]
 		case "RUN":
 			cgo = cgo || strings.Contains(sc.Text(), "CGO_ENABLED=1")
+			// A RUN continued over several lines: its first line names the
+			// install, the packages follow.
+			runtimeGit = runtimeGit || strings.Contains(runText(sc), " git ")
 		case "ENTRYPOINT":
 			entry = sc.Text()
 		}
@@ -189,6 +202,9 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !cgo {
 		t.Error("the build must enable cgo: the SQL parser is C")
+	}
+	if !runtimeGit {
+		t.Error("the runtime stage must install git: check --base reads the base commit with it")
 	}
 	if !strings.Contains(entry, "migration-guard") {
 		t.Errorf("entrypoint %q", entry)

@@ -50,7 +50,7 @@ Exit status: 0 when nothing requires approval, 1 when something does,
 	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
 	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment) or sarif (for GitHub code scanning)")
 	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
-	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics file from `migration-guard stats` (default: stats_file of the configuration)")
+	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics `FILE` written by migration-guard stats (default: stats_file of the configuration)")
 	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	return cmd

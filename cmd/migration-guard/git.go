@@ -12,6 +12,10 @@ import (
 	"github.com/migration-guard/migration-guard/internal/treefs"
 )
 
+// errGitMissing says plainly what is wrong when git is not on PATH, instead
+// of letting it pass for "not inside a git checkout".
+var errGitMissing = errors.New("git is not installed (or not on PATH): --base reads the base commit with git")
+
 // gitRepo runs git in one checkout.
 type gitRepo struct {
 	root string
@@ -32,6 +36,9 @@ func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("git %s: %s", args[0], msg)
 		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, errGitMissing
+		}
 		return nil, fmt.Errorf("running git: %w", err)
 	}
 	return out, nil
@@ -40,6 +47,9 @@ func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
 // openGitRepo finds the checkout that holds dir.
 func openGitRepo(ctx context.Context, dir string) (gitRepo, error) {
 	out, err := gitRepo{root: dir}.run(ctx, "rev-parse", "--show-toplevel")
+	if errors.Is(err, errGitMissing) {
+		return gitRepo{}, err
+	}
 	if err != nil {
 		return gitRepo{}, fmt.Errorf("--base needs a git checkout, and %s is not inside one (%v)", dir, err)
 	}

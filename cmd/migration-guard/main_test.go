@@ -254,6 +254,8 @@ func TestCheckErrors(t *testing.T) {
 		{"a Latin-1 file", []string{"check", "latin1.sql"}, exitApproval, "not valid UTF-8 (byte 0xE9 at line 1, column 12)", ""},
 		{"bad configuration", []string{"check", "--config", "big.sql", "db/migrations"}, exitError, "", "reading big.sql: line 1: cannot unmarshal"},
 		{"unknown rule", []string{"explain", "drop-everything"}, exitError, "", "unknown rule \"drop-everything\""},
+		{"explain without a rule lists them", []string{"explain"}, exitOK, "drop-column", "explain takes a rule id"},
+		{"check --help names the stats file", []string{"check", "--help"}, exitOK, "--stats FILE", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,6 +267,16 @@ func TestCheckErrors(t *testing.T) {
 				t.Errorf("an error should be one line, got:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestCheckWithoutGit: a machine (or container) without git is told so,
+// not that it is outside a checkout.
+func TestCheckWithoutGit(t *testing.T) {
+	dir := t.TempDir()
+	r := runBinary(t, dir, []string{"PATH=" + t.TempDir()}, "check", "--base", "main")
+	if r.status != exitError || !strings.Contains(r.stderr, "git is not installed") {
+		t.Errorf("status %d, stderr %s", r.status, r.stderr)
 	}
 }
 
