@@ -656,7 +656,12 @@ func ApprovalSection(v ApprovalView) string {
 		if n.Kind == NoteUndone {
 			verb = "The edit by"
 		}
-		fmt.Fprintf(&b, "\n⚠ %s @%s was undone: %s.\n", verb, n.Login, strings.TrimRight(n.Reason, "."))
+		who := verb + " @" + n.Login
+		if n.Login == "" {
+			// Found by reconciling: the box alone does not say who.
+			who = "A tick the App did not record"
+		}
+		fmt.Fprintf(&b, "\n⚠ %s was undone: %s.\n", who, strings.TrimRight(n.Reason, "."))
 	}
 	return b.String()
 }
@@ -713,11 +718,15 @@ func historyLine(l *Ledger) string {
 	}
 	switch last.Kind {
 	case RecordRevocation:
-		s := fmt.Sprintf("✖ The approval was revoked by @%s at %s", last.Login, displayTime(last.At))
+		who := "The approval"
 		if approver != "" {
-			s = fmt.Sprintf("✖ The approval by %s was revoked by @%s at %s", approver, last.Login, displayTime(last.At))
+			who = "The approval by " + approver
 		}
-		return s + "."
+		if last.Login == "" {
+			// Revoked by the App itself, failing closed: the reason says why.
+			return fmt.Sprintf("✖ %s was revoked at %s: %s.", who, displayTime(last.At), strings.TrimRight(last.Reason, "."))
+		}
+		return fmt.Sprintf("✖ %s was revoked by @%s at %s.", who, last.Login, displayTime(last.At))
 	case RecordReset:
 		who := "The approval"
 		if approver != "" {
