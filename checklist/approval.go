@@ -575,8 +575,8 @@ func CanonicalSticky(body string) (string, Box, bool) {
 }
 
 // StickyHead is the head the sticky comment says it describes. Anyone
-// with write access can edit the comment, so this only says where to look
-// for a ledger: the ledger itself is read from the App's check run there.
+// with write access can edit the comment, so it decides nothing: where a
+// head's approval state comes from is asked of GitHub (see PriorAt).
 func StickyHead(body string) string {
 	body = strings.ReplaceAll(body, "\r\n", "\n")
 	i := strings.LastIndex(body, "\n"+approvalMarkerPrefix)
