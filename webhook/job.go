@@ -93,6 +93,8 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 			outcome, err = r.runMergeGroup(ctx)
 		case KindApproval:
 			outcome, err = r.runApproval(ctx)
+		case KindSticky:
+			outcome, err = r.runSticky(ctx)
 		default:
 			outcome, err = r.runPullRequest(ctx)
 		}
