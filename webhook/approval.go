@@ -414,6 +414,11 @@ func (r *jobRun) priorLedger(ctx context.Context) (*checklist.Ledger, string, er
 	seen := map[string]bool{r.head: true}
 	for step := 0; step < maxPriorSteps; step++ {
 		if next == "" || seen[next] {
+			if !listed && r.j.Event == "pull_request.opened" {
+				// A pull request just opened has no earlier check of its
+				// own: its commits need not be looked at.
+				return nil, "", nil
+			}
 			if !listed {
 				list, err := r.commitPeople(ctx)
 				if err != nil {
