@@ -10,8 +10,9 @@ import (
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
 )
 
-// waitFor polls GitHub's state (the fake's) until cond holds: the
-// assertion is on that state, the deadline only ends a test that hangs.
+// waitFor polls until cond holds (a job's outcome counted, say): the
+// assertions follow on GitHub's state; the deadline only ends a test that
+// hangs.
 func (g *gate) waitFor(what string, cond func() bool) {
 	g.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -58,7 +59,9 @@ func TestUntickLostInCrash(t *testing.T) {
 	g.expect(head, "success", true)
 
 	g.crashWithEditQueued(g.alice, false)
-	g.waitFor("the approval revoked after the restart", func() bool { return g.run(head).Conclusion == "action_required" })
+	g.waitFor("the reconcile's job revoking the approval", func() bool {
+		return g.p.Metric("migration_guard_jobs_total", `outcome="revoked"`) >= 1 && g.p.Metric("migration_guard_jobs_running", "") == 0
+	})
 	run := g.expect(head, "action_required", false)
 	l, _ := checklist.ParseLedger(run.Output.Text, head)
 	if last := l.Records[len(l.Records)-1]; last.Kind != checklist.RecordRevocation || !strings.Contains(last.Reason, "an untick may have been accepted") {
