@@ -535,6 +535,26 @@ func NewerDecision(chosen *Ledger, others []*Ledger) bool {
 	return false
 }
 
+// GuardPrior is the ledger a head may start from, given the one found
+// (chosen) and the others read on the way: when one of them holds a newer
+// revocation or reset, a reset is added so that the found approval does
+// not carry. stale says whether that happened.
+func GuardPrior(chosen *Ledger, others []*Ledger, now time.Time) (l *Ledger, stale bool) {
+	if !NewerDecision(chosen, others) {
+		return chosen, false
+	}
+	l = chosen.Clone()
+	l.Add(LedgerRecord{Kind: RecordReset, At: now.UTC().Truncate(time.Second), Fingerprint: l.Fingerprint,
+		Head: l.Head, PR: l.PR, BaseRef: l.BaseRef, Reason: ReasonNewerDecision()})
+	return l, true
+}
+
+// ReasonNewerDecision: an approval found was followed by a revocation or
+// reset in another ledger of the pull request.
+func ReasonNewerDecision() string {
+	return "a newer revocation or reset of this pull request was found"
+}
+
 const priorPrefix = "<!-- migration-guard:prior sha="
 
 // PriorText is the last line of the text of a check run that ended

@@ -418,5 +418,12 @@ func TestNewerDecision(t *testing.T) {
 		if got := NewerDecision(c.chosen, c.others); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+		l, stale := GuardPrior(c.chosen, c.others, dNow)
+		if stale != c.want || (stale && (l.Approved() || l.Records[len(l.Records)-1].Reason != ReasonNewerDecision())) || (!stale && l != c.chosen) {
+			t.Errorf("%s: GuardPrior gave %+v, stale %v", c.name, l.Records, stale)
+		}
+		if stale && !c.chosen.Approved() {
+			t.Errorf("%s: GuardPrior changed its input", c.name)
+		}
 	}
 }

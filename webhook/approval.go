@@ -366,11 +366,9 @@ const maxPriorSteps = 30
 func (r *jobRun) priorLedger(ctx context.Context) (*checklist.Ledger, string, error) {
 	var read []*checklist.Ledger
 	found := func(l *checklist.Ledger, sha string) (*checklist.Ledger, string, error) {
-		if checklist.NewerDecision(l, read) {
+		l, stale := checklist.GuardPrior(l, read, time.Now())
+		if stale {
 			r.log.Warn("an approval older than a revocation or reset was not carried", "from_sha", sha)
-			l = l.Clone()
-			l.Add(checklist.LedgerRecord{Kind: checklist.RecordReset, At: time.Now().UTC().Truncate(time.Second), Fingerprint: l.Fingerprint,
-				Head: l.Head, PR: l.PR, BaseRef: l.BaseRef, Reason: "a newer revocation or reset of this pull request was found"})
 		}
 		r.priorFrom = sha
 		return l, sha, nil
