@@ -575,8 +575,8 @@ func CanonicalSticky(body string) (string, Box, bool) {
 }
 
 // StickyHead is the head the sticky comment says it describes. Anyone
-// with write access can edit the comment, so this only says where to look
-// for a ledger: the ledger itself is read from the App's check run there.
+// with write access can edit the comment, so it decides nothing: where a
+// head's approval state comes from is asked of GitHub (see PriorAt).
 func StickyHead(body string) string {
 	body = strings.ReplaceAll(body, "\r\n", "\n")
 	i := strings.LastIndex(body, "\n"+approvalMarkerPrefix)
@@ -656,7 +656,12 @@ func ApprovalSection(v ApprovalView) string {
 		if n.Kind == NoteUndone {
 			verb = "The edit by"
 		}
-		fmt.Fprintf(&b, "\n⚠ %s @%s was undone: %s.\n", verb, n.Login, strings.TrimRight(n.Reason, "."))
+		who := verb + " @" + n.Login
+		if n.Login == "" {
+			// Found by reconciling: the box alone does not say who.
+			who = "A tick the App did not record"
+		}
+		fmt.Fprintf(&b, "\n⚠ %s was undone: %s.\n", who, strings.TrimRight(n.Reason, "."))
 	}
 	return b.String()
 }
@@ -713,11 +718,15 @@ func historyLine(l *Ledger) string {
 	}
 	switch last.Kind {
 	case RecordRevocation:
-		s := fmt.Sprintf("✖ The approval was revoked by @%s at %s", last.Login, displayTime(last.At))
+		who := "The approval"
 		if approver != "" {
-			s = fmt.Sprintf("✖ The approval by %s was revoked by @%s at %s", approver, last.Login, displayTime(last.At))
+			who = "The approval by " + approver
 		}
-		return s + "."
+		if last.Login == "" {
+			// Revoked by the App itself, failing closed: the reason says why.
+			return fmt.Sprintf("✖ %s was revoked at %s: %s.", who, displayTime(last.At), strings.TrimRight(last.Reason, "."))
+		}
+		return fmt.Sprintf("✖ %s was revoked by @%s at %s.", who, last.Login, displayTime(last.At))
 	case RecordReset:
 		who := "The approval"
 		if approver != "" {

@@ -14,53 +14,15 @@ import (
 	"github.com/migration-guard/migration-guard/checklist"
 )
 
-// Approval job outcomes, for logs and metrics.
+// Approval job outcomes, for logs and metrics: the protocol's own.
 const (
-	outcomeApproved  = "approved"
-	outcomeRefused   = "refused"
-	outcomeRevoked   = "revoked"
-	outcomeRestored  = "restored"
-	outcomeIgnored   = "ignored"
-	outcomeDuplicate = "duplicate"
+	outcomeApproved  = checklist.OutcomeApproved
+	outcomeRefused   = checklist.OutcomeRefused
+	outcomeRevoked   = checklist.OutcomeRevoked
+	outcomeRestored  = checklist.OutcomeRestored
+	outcomeIgnored   = checklist.OutcomeIgnored
+	outcomeDuplicate = checklist.OutcomeDuplicate
 )
-
-// maxListedCommits is where GitHub stops listing a pull request's commits.
-const maxListedCommits = 250
-
-// editKind is what an edit of the sticky comment did.
-type editKind int
-
-const (
-	editNone   editKind = iota // nothing the App wrote changed
-	editTick                   // only the box, unticked to ticked
-	editUntick                 // only the box, ticked to unticked
-	editOther                  // anything else: rendered back
-)
-
-func (k editKind) String() string {
-	return [...]string{"none", "tick", "untick", "other"}[k]
-}
-
-// classifyEdit compares the body before the edit with the body after it.
-// Line endings and trailing space do not count: browsers send CRLF.
-func classifyEdit(old, cur string) (editKind, checklist.Box) {
-	canonOld, boxOld, okOld := checklist.CanonicalSticky(old)
-	canonNew, boxNew, okNew := checklist.CanonicalSticky(cur)
-	switch {
-	case okOld && okNew && canonOld == canonNew && boxOld.Ticked != boxNew.Ticked:
-		if boxNew.Ticked {
-			return editTick, boxNew
-		}
-		return editUntick, boxNew
-	case normalizeBody(old) == normalizeBody(cur):
-		return editNone, boxNew
-	}
-	return editOther, boxNew
-}
-
-func normalizeBody(s string) string {
-	return strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), " \n")
-}
 
 // verdict is an approval job's decision, for the audit line.
 type verdict struct {
@@ -68,13 +30,12 @@ type verdict struct {
 	reason  string
 }
 
-// runApproval decides on an edit of the App's sticky comment. Nothing in
-// the comment is trusted: who acted comes from the signed delivery, what
-// they may do from GitHub's answers now, and what is approved from the
-// ledger in the App's own check run on the pull request's current head.
-// Every decision is written to that ledger first and then shown in the
-// comment, which is rendered from the analysis and the ledger, never
-// restored from an earlier body.
+// runApproval gathers the facts an edit of the App's sticky comment is
+// decided on (the signed event, GitHub's answers now, the ledger in the
+// App's own check run on the pull request's current head, the analysis),
+// lets checklist.DecideEdit decide, and writes the outcome: the ledger
+// first, then the comment, which is rendered from the analysis and the
+// ledger, never restored from an earlier body.
 func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 	ed := r.j.Edit
 	r.log = r.log.With("sender", ed.Sender.Login, "comment", ed.CommentID)
@@ -82,106 +43,128 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if pr == nil {
-		return r.audit(verdict{outcomeIgnored, "the pull request is not open"}, nil), nil
+	f := r.editFacts(pr)
+	kind, _ := checklist.ClassifyEdit(ed.Old, ed.New)
+	if pr != nil {
+		r.log = r.log.With("edit", kind.String())
 	}
-	if !strings.EqualFold(ed.Author.Login, r.ident.BotLogin) || ed.Author.Type != "Bot" {
-		return r.audit(verdict{outcomeIgnored, "not the App's comment"}, nil), nil
-	}
-	kind, box := classifyEdit(ed.Old, ed.New)
-	r.log = r.log.With("edit", kind.String())
-	if kind == editNone {
-		return r.audit(verdict{outcomeIgnored, "nothing the App wrote changed"}, nil), nil
-	}
-	fromApp := strings.EqualFold(ed.Sender.Login, r.ident.BotLogin)
-
-	latest, ledger, err := r.headRun(ctx)
-	if err != nil {
-		return "", err
-	}
-	if ledger == nil {
-		return r.approvalBeforeCheck(ctx, pr, latest, kind, fromApp)
-	}
-	r.checkRunID, r.checkDone = latest.GetID(), true
-
-	a, err := r.analyzeHead(ctx, pr)
-	if err != nil {
-		return "", err
-	}
-	if a.cfgErr != nil || a.rep == nil || checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, a.rep).Fingerprint != ledger.Fingerprint {
-		// The analysis no longer matches the check (production data read by
-		// a probe changed, say): check again, then decide on that.
-		r.log.Info("the head's analysis differs from its check run; checking it again")
-		r.j.Force = true
-		r.checkRunID, r.checkDone = 0, false
-		return r.approvalBeforeCheck(ctx, pr, nil, kind, fromApp)
-	}
-	expected := checklist.StickyComment(a.rep, a.texts(ledger))
-	if ledger.Seen(lastOf(r.j.Deliveries)) {
-		// Decided already (GitHub redelivered it, or the service forgot
-		// it in a restart). The comment is made to show the ledger, in
-		// case the first run stopped between the two writes.
-		if err := r.showLedger(ctx, expected); err != nil {
+	var latest *github.CheckRun
+	if f.Open && strings.EqualFold(ed.Author.Login, r.ident.BotLogin) && ed.Author.Type == "Bot" && kind != checklist.EditNone {
+		// Reading the head's check is the first GitHub answer a decision
+		// on the App's comment needs.
+		if latest, f.State, f.Ledger, err = r.headRun(ctx); err != nil {
 			return "", err
 		}
-		return r.audit(verdict{outcomeDuplicate, "this delivery was decided already"}, ledger), nil
+		if f.State == checklist.HeadLedger {
+			// The check is final: a failure from here on must not turn it
+			// into a failed one.
+			r.checkRunID, r.checkDone = latest.GetID(), true
+		}
 	}
-	next := ledger.Clone()
-	now := time.Now().UTC().Truncate(time.Second)
-	var v verdict
-	switch kind {
-	case editOther:
-		switch {
-		case normalizeBody(ed.New) == normalizeBody(expected):
-			return r.audit(verdict{outcomeIgnored, "the comment already shows the ledger"}, ledger), nil
-		case fromApp:
-			// An earlier write of the App's, echoed after a newer one.
-			return r.audit(verdict{outcomeIgnored, "the App's own edit"}, ledger), nil
+	var a *headAnalysis
+	for {
+		d := checklist.DecideEdit(f)
+		if d.Need == checklist.NeedNothing {
+			if d.Check {
+				if d.Recheck {
+					r.log.Info("the head's analysis differs from its check run; checking it again")
+					r.j.Force = true
+				}
+				r.checkRunID, r.checkDone = 0, false
+				return r.approvalBeforeCheck(ctx, pr, f)
+			}
+			if d.Outcome == outcomeIgnored {
+				return r.audit(verdict{d.Outcome, d.Reason}, d.Ledger), nil
+			}
+			return r.writeDecision(ctx, a, f.Ledger, latest, d)
 		}
-		v = verdict{outcomeRestored, checklist.ReasonOnlyBox()}
-		next.Note = r.note(checklist.NoteUndone, v.reason, now)
-	case editUntick:
-		if ledger.Approved() {
-			v = verdict{outcomeRevoked, "unticked"}
-			next.Add(r.record(checklist.RecordRevocation, ledger.Fingerprint, now))
-		} else {
-			v = verdict{outcomeRestored, "no approval was in force"}
+		if err := r.answer(ctx, pr, d.Need, &f, &a); err != nil {
+			return "", err
 		}
-	case editTick:
-		current := false
-		if canonNew, _, ok := checklist.CanonicalSticky(ed.New); ok {
-			canonExp, _, _ := checklist.CanonicalSticky(expected)
-			current = canonNew == canonExp
-		}
-		reason, err := r.authorize(ctx, pr, a.cfg.Approval, ledger, box, current)
+	}
+}
+
+// editFacts is what the event and the pull request say; GitHub's other
+// answers are added as the decision asks for them.
+func (r *jobRun) editFacts(pr *github.PullRequest) checklist.EditFacts {
+	ed := r.j.Edit
+	f := checklist.EditFacts{
+		Old: ed.Old, New: ed.New, CommentAuthor: checklist.Account(ed.Author), Sender: checklist.Account(ed.Sender),
+		Delivery: lastOf(r.j.Deliveries), Comment: ed.CommentID, AppLogin: r.ident.BotLogin,
+		Now: time.Now(),
+	}
+	if pr != nil {
+		f.Open, f.PR, f.Head, f.BaseRef = true, r.j.Number, r.head, r.baseRef
+		f.Author, f.Commits = pr.GetUser().GetLogin(), pr.GetCommits()
+	}
+	return f
+}
+
+// answer asks GitHub (or the analyzer) for what a decision needs.
+func (r *jobRun) answer(ctx context.Context, pr *github.PullRequest, need checklist.Need, f *checklist.EditFacts, a **headAnalysis) error {
+	switch need {
+	case checklist.NeedAnalysis:
+		an, err := r.analyzeHead(ctx, pr)
 		if err != nil {
-			return "", err
+			return err
 		}
-		if reason == "" {
-			v = verdict{outcomeApproved, "every condition holds"}
-			next.Add(r.record(checklist.RecordApproval, ledger.Fingerprint, now))
-		} else {
-			v = verdict{outcomeRefused, reason}
-			next.Note = r.note(checklist.NoteRefused, reason, now)
+		*a = an
+		f.Analysis = &checklist.Analysis{}
+		if an.cfgErr == nil && an.rep != nil {
+			f.Policy = an.cfg.Approval
+			f.Analysis.OK = true
+			f.Analysis.Fingerprint = checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, an.rep).Fingerprint
+			f.Analysis.Expected = checklist.StickyComment(an.rep, an.texts(f.Ledger))
 		}
+	case checklist.NeedRole:
+		perm, err := r.permission(ctx, f.Sender.Login)
+		if err != nil {
+			return err
+		}
+		f.Role = &checklist.RoleAnswer{RoleName: perm.RoleName, UserID: perm.User.ID}
+	case checklist.NeedTeams:
+		member, err := r.teamMember(ctx, f.Sender.Login, f.Policy)
+		if err != nil {
+			return err
+		}
+		f.TeamMember = &member
+	case checklist.NeedCommits:
+		list, err := r.commitPeople(ctx)
+		if err != nil {
+			return err
+		}
+		f.CommitList = &list
+	default:
+		return fmt.Errorf("the approval decision asked for %s, which nothing answers", need)
 	}
+	return nil
+}
 
+// writeDecision writes a decision on a head with a ledger: the check run
+// first when the ledger or the conclusion changed (it is the record; the
+// comment only shows it), then the comment.
+func (r *jobRun) writeDecision(ctx context.Context, a *headAnalysis, ledger *checklist.Ledger, latest *github.CheckRun, d checklist.Decision) (string, error) {
+	r.checkRunID, r.checkDone = latest.GetID(), true
+	next := d.Ledger
 	cc := a.texts(next)
-	conclusion := checklist.ApprovedConclusion(a.rep, next)
-	if next.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
-		// The ledger first: it is the record; the comment only shows it.
-		details := ""
-		if conclusion == "action_required" {
-			details = ed.CommentURL
+	if d.Outcome != outcomeDuplicate {
+		conclusion := checklist.ApprovedConclusion(a.rep, next)
+		if next.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
+			details := ""
+			if conclusion == "action_required" {
+				details = r.j.Edit.CommentURL
+			}
+			if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+				return "", err
+			}
 		}
-		if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+	}
+	if d.Render {
+		if err := r.showLedger(ctx, checklist.StickyComment(a.rep, cc)); err != nil {
 			return "", err
 		}
 	}
-	if err := r.showLedger(ctx, checklist.StickyComment(a.rep, cc)); err != nil {
-		return "", err
-	}
-	return r.audit(v, next), nil
+	return r.audit(verdict{d.Outcome, d.Reason}, next), nil
 }
 
 // showLedger makes the sticky comment hold body (no write when it does).
@@ -209,46 +192,15 @@ func (r *jobRun) showLedger(ctx context.Context, body string) error {
 
 // approvalBeforeCheck handles an edit when the head has no finished check
 // of its current inputs (a push not checked yet, a run left in progress, a
-// base that moved). A tick cannot be judged against a ledger that does
-// not exist yet, so it is refused; an untick revokes whatever approval the
-// head would carry; any other edit is undone. Then the head is checked,
-// which writes the comment from the ledger it carries.
-func (r *jobRun) approvalBeforeCheck(ctx context.Context, pr *github.PullRequest, latest *github.CheckRun, kind editKind, fromApp bool) (string, error) {
-	if latest != nil && latest.GetStatus() == "completed" && latest.GetExternalID() == r.inputsID() {
-		switch latest.GetConclusion() {
-		case "success", "action_required", "neutral":
-			// Checked, with nothing that needs approval (or by another
-			// pull request whose head this commit also is): there is no
-			// box to decide on. A failed or cancelled check is checked
-			// again below.
-			return r.audit(verdict{outcomeIgnored, "the head's check holds no approval state for this pull request"}, nil), nil
-		}
-	}
-	if fromApp && kind != editTick {
-		return r.audit(verdict{outcomeIgnored, "the App's own edit"}, nil), nil
-	}
-	now := time.Now().UTC().Truncate(time.Second)
+// base that moved, an analysis that changed): the head is checked, and
+// the edit is decided (checklist.DecideUnchecked) on the ledger that
+// check builds, before anything is written.
+func (r *jobRun) approvalBeforeCheck(ctx context.Context, pr *github.PullRequest, f checklist.EditFacts) (string, error) {
 	var v verdict
 	amend := func(l *checklist.Ledger) {
-		if l.Seen(lastOf(r.j.Deliveries)) {
-			v = verdict{outcomeDuplicate, "this delivery was decided already"}
-			return
-		}
-		switch kind {
-		case editTick:
-			v = verdict{outcomeRefused, checklist.ReasonInProgress(r.head)}
-			l.Note = r.note(checklist.NoteRefused, v.reason, now)
-		case editUntick:
-			if l.Approved() {
-				v = verdict{outcomeRevoked, "unticked while the head was being checked"}
-				l.Add(r.record(checklist.RecordRevocation, l.Fingerprint, now))
-			} else {
-				v = verdict{outcomeRestored, "no approval was in force"}
-			}
-		default:
-			v = verdict{outcomeRestored, checklist.ReasonOnlyBox()}
-			l.Note = r.note(checklist.NoteUndone, v.reason, now)
-		}
+		d := checklist.DecideUnchecked(f, l)
+		*l = *d.Ledger
+		v = verdict{d.Outcome, d.Reason}
 	}
 	outcome, err := r.checkHead(ctx, pr, amend)
 	if err != nil {
@@ -258,48 +210,6 @@ func (r *jobRun) approvalBeforeCheck(ctx context.Context, pr *github.PullRequest
 		v = verdict{outcomeIgnored, "the head's check ended as " + outcome}
 	}
 	return r.audit(v, nil), nil
-}
-
-// authorize checks a tick against every condition, each asked now; the
-// first that fails is the reason given ("" when all hold).
-func (r *jobRun) authorize(ctx context.Context, pr *github.PullRequest, p analyzer.ApprovalConfig, l *checklist.Ledger, box checklist.Box, current bool) (string, error) {
-	s := r.j.Edit.Sender
-	switch {
-	case strings.EqualFold(s.Login, r.ident.BotLogin):
-		return checklist.ReasonApp(), nil
-	case s.Type != "User" || s.ID <= 0:
-		return checklist.ReasonBot(s.Login), nil
-	case box.Fingerprint != l.Fingerprint:
-		return checklist.ReasonFingerprint(box.Fingerprint, l.Fingerprint), nil
-	case !current:
-		return checklist.ReasonStaleComment(), nil
-	}
-	perm, err := r.permission(ctx, s.Login)
-	if err != nil {
-		return "", err
-	}
-	if perm.User.ID != s.ID {
-		return checklist.ReasonOtherAccount(s.Login), nil
-	}
-	if !p.RoleQualifies(perm.RoleName) {
-		return checklist.ReasonRole(s.Login, perm.RoleName, p), nil
-	}
-	if len(p.Users) > 0 || len(p.Teams) > 0 {
-		listed, err := r.listedApprover(ctx, s.Login, p)
-		if err != nil {
-			return "", err
-		}
-		if !listed {
-			return checklist.ReasonNotListed(s.Login), nil
-		}
-	}
-	if p.AllowAuthor {
-		return "", nil
-	}
-	if strings.EqualFold(pr.GetUser().GetLogin(), s.Login) {
-		return checklist.ReasonAuthor(s.Login), nil
-	}
-	return r.notACommitter(ctx, pr, s.Login)
 }
 
 // collaboratorPermission is GitHub's answer about a user's access; go-github
@@ -330,14 +240,9 @@ func (r *jobRun) permission(ctx context.Context, login string) (*collaboratorPer
 	return &perm, nil
 }
 
-// listedApprover says whether login is one of the configured users or an
-// active member of one of the configured teams.
-func (r *jobRun) listedApprover(ctx context.Context, login string, p analyzer.ApprovalConfig) (bool, error) {
-	for _, u := range p.Users {
-		if strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(u), "@"), login) {
-			return true, nil
-		}
-	}
+// teamMember says whether login is an active member of one of the
+// configured teams; a pending invitation is not a membership.
+func (r *jobRun) teamMember(ctx context.Context, login string, p analyzer.ApprovalConfig) (bool, error) {
 	for _, t := range p.Teams {
 		org, slug, found := strings.Cut(strings.TrimSpace(t), "/")
 		if !found {
@@ -350,7 +255,6 @@ func (r *jobRun) listedApprover(ctx context.Context, login string, p analyzer.Ap
 			}
 			return false, fmt.Errorf("asking whether @%s is in team %s/%s: %w", login, org, slug, err)
 		}
-		// A pending invitation is not a membership.
 		if m.GetState() == "active" {
 			return true, nil
 		}
@@ -358,51 +262,24 @@ func (r *jobRun) listedApprover(ctx context.Context, login string, p analyzer.Ap
 	return false, nil
 }
 
-// notACommitter lists the pull request's commits (all pages) and refuses
-// an author or committer of any of them.
-func (r *jobRun) notACommitter(ctx context.Context, pr *github.PullRequest, login string) (string, error) {
-	if pr.GetCommits() > maxListedCommits {
-		return checklist.ReasonTooManyCommits(pr.GetCommits()), nil
-	}
+// commitPeople lists the pull request's commits, all pages, with their
+// GitHub authors and committers.
+func (r *jobRun) commitPeople(ctx context.Context) ([]checklist.CommitPeople, error) {
+	var out []checklist.CommitPeople
 	opts := &github.ListOptions{PerPage: 100}
-	listed := 0
 	for {
 		page, resp, err := r.gh.PullRequests.ListCommits(ctx, r.j.Owner, r.j.Repo, r.j.Number, opts)
 		if err != nil {
-			return "", fmt.Errorf("listing the commits of #%d (page %d): %w", r.j.Number, max(opts.Page, 1), err)
+			return nil, fmt.Errorf("listing the commits of #%d (page %d): %w", r.j.Number, max(opts.Page, 1), err)
 		}
 		for _, c := range page {
-			listed++
-			if strings.EqualFold(c.GetAuthor().GetLogin(), login) {
-				return checklist.ReasonCommitter(login, "author", c.GetSHA()), nil
-			}
-			if strings.EqualFold(c.GetCommitter().GetLogin(), login) {
-				return checklist.ReasonCommitter(login, "committer", c.GetSHA()), nil
-			}
+			out = append(out, checklist.CommitPeople{SHA: c.GetSHA(), Author: c.GetAuthor().GetLogin(), Committer: c.GetCommitter().GetLogin()})
 		}
 		if resp.NextPage == 0 {
-			break
+			return out, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	if listed >= maxListedCommits {
-		// The count in the pull request may lag a push: trust the listing.
-		return checklist.ReasonTooManyCommits(listed), nil
-	}
-	return "", nil
-}
-
-func (r *jobRun) record(kind, fp string, now time.Time) checklist.LedgerRecord {
-	ed := r.j.Edit
-	return checklist.LedgerRecord{
-		Kind: kind, Login: ed.Sender.Login, UserID: ed.Sender.ID, At: now, Fingerprint: fp,
-		Head: r.head, PR: r.j.Number, BaseRef: r.baseRef, Delivery: lastOf(r.j.Deliveries), Comment: ed.CommentID,
-	}
-}
-
-func (r *jobRun) note(kind, reason string, now time.Time) *checklist.LedgerNote {
-	ed := r.j.Edit
-	return &checklist.LedgerNote{Kind: kind, Login: ed.Sender.Login, At: now, Reason: reason, Delivery: lastOf(r.j.Deliveries), Comment: ed.CommentID}
 }
 
 // audit logs the decision on one edit: who, what, why. Never a token:
@@ -416,25 +293,32 @@ func (r *jobRun) audit(v verdict, l *checklist.Ledger) string {
 	return v.outcome
 }
 
-// headRun is the App's newest check run on the head, and its ledger when
-// it is a finished check of the current inputs for this pull request.
-func (r *jobRun) headRun(ctx context.Context) (*github.CheckRun, *checklist.Ledger, error) {
+// headRun is the App's newest check run on the head, what it says about
+// the head's approval state, and its ledger when it is a finished check
+// of the current inputs for this pull request.
+func (r *jobRun) headRun(ctx context.Context) (*github.CheckRun, checklist.HeadState, *checklist.Ledger, error) {
 	runs, err := r.appRuns(ctx, r.head)
 	if err != nil {
-		return nil, nil, err
+		return nil, checklist.HeadUnchecked, nil, err
 	}
 	if len(runs) == 0 {
-		return nil, nil, nil
+		return nil, checklist.HeadUnchecked, nil, nil
 	}
 	latest := runs[0]
 	if latest.GetStatus() != "completed" || latest.GetExternalID() != r.inputsID() {
-		return latest, nil, nil
+		return latest, checklist.HeadUnchecked, nil, nil
 	}
-	l, ok := checklist.ParseLedger(latest.GetOutput().GetText(), r.head)
-	if !ok || l.PR != r.j.Number {
-		return latest, nil, nil
+	if l, ok := checklist.ParseLedger(latest.GetOutput().GetText(), r.head); ok && l.PR == r.j.Number {
+		return latest, checklist.HeadLedger, l, nil
 	}
-	return latest, l, nil
+	switch latest.GetConclusion() {
+	case "success", "action_required", "neutral":
+		// Checked, with nothing that needs approval (or by another pull
+		// request whose head this commit also is): there is no box to
+		// decide on. A failed or cancelled check is checked again.
+		return latest, checklist.HeadNoBox, nil, nil
+	}
+	return latest, checklist.HeadUnchecked, nil, nil
 }
 
 // appRuns lists this App's "migration-guard" check runs on sha, newest
@@ -466,34 +350,130 @@ func (r *jobRun) appRuns(ctx context.Context, sha string) ([]*github.CheckRun, e
 	return out, nil
 }
 
-// priorLedger finds the ledger a head's check starts from: an earlier
-// check run of the same head (a re-run, a new base), else the head the
-// push replaced, else the head the sticky comment says it shows. The
-// comment only points; the ledger is read from the App's check run there,
-// and only one written for this pull request counts.
-func (r *jobRun) priorLedger(ctx context.Context, stickyBody string) (*checklist.Ledger, string, error) {
-	seen := map[string]bool{}
-	for _, sha := range []string{r.head, r.j.Before, checklist.StickyHead(stickyBody)} {
-		if sha == "" || seen[sha] {
-			continue
+// maxPriorSteps bounds the commits looked at for a head's prior ledger;
+// past it, nothing is carried.
+const maxPriorSteps = 30
+
+// priorLedger finds the ledger a head's check starts from, only ever from
+// what GitHub says and the App's own check runs, never from comment text:
+// an earlier finished check of the same head (a re-run, a new base); else
+// the head the synchronize event replaced (its before); else the newest
+// earlier commit of the pull request's commits. checklist.PriorAt says
+// what each commit's runs mean: a ledger, a pointer to follow, a commit
+// never checked (look further back), or a reason to carry nothing. The
+// approval found does not carry past a newer revocation or reset in any
+// other ledger read on the way (checklist.NewerDecision).
+func (r *jobRun) priorLedger(ctx context.Context) (*checklist.Ledger, string, error) {
+	var read []*checklist.Ledger
+	found := func(l *checklist.Ledger, sha string) (*checklist.Ledger, string, error) {
+		l, stale := checklist.GuardPrior(l, read, time.Now())
+		if stale {
+			r.log.Warn("an approval older than a revocation or reset was not carried", "from_sha", sha)
 		}
-		seen[sha] = true
-		runs, err := r.appRuns(ctx, sha)
+		r.priorFrom = sha
+		return l, sha, nil
+	}
+	cache := map[string][]checklist.PriorRun{}
+	runsOn := func(sha string) ([]checklist.PriorRun, error) {
+		if runs, ok := cache[sha]; ok {
+			return runs, nil
+		}
+		runs, err := r.priorRuns(ctx, sha)
+		cache[sha] = runs
+		return runs, err
+	}
+	if r.j.Before != "" {
+		// The head the push replaced is read in any case: a force-push
+		// back to an approved commit must not bring back an approval that
+		// was revoked after it.
+		runs, err := runsOn(r.j.Before)
 		if err != nil {
-			if s := statusOf(err); s == http.StatusNotFound || s == http.StatusUnprocessableEntity {
-				// A commit a force-push left behind may be gone.
-				continue
-			}
 			return nil, "", err
 		}
-		for _, run := range runs {
-			if run.GetID() == r.checkRunID || run.GetStatus() != "completed" {
-				continue
-			}
-			if l, ok := checklist.ParseLedger(run.GetOutput().GetText(), sha); ok && l.PR == r.j.Number {
-				return l, sha, nil
-			}
+		if st := checklist.PriorAt(r.j.Number, r.j.Before, runs); st.Ledger != nil {
+			read = append(read, st.Ledger)
 		}
 	}
+	runs, err := runsOn(r.head)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, run := range runs {
+		if run.ID == r.checkRunID || run.Status != "completed" {
+			continue
+		}
+		if l, ok := checklist.ParseLedger(run.Text, r.head); ok && l.PR == r.j.Number {
+			return found(l, r.head)
+		}
+	}
+	var commits []string // the pull request's, newest first, without the head
+	listed := false
+	next := r.j.Before
+	seen := map[string]bool{r.head: true}
+	for step := 0; step < maxPriorSteps; step++ {
+		if next == "" || seen[next] {
+			if !listed && r.j.Event == "pull_request.opened" {
+				// A pull request just opened has no earlier check of its
+				// own: its commits need not be looked at.
+				return nil, "", nil
+			}
+			if !listed {
+				list, err := r.commitPeople(ctx)
+				if err != nil {
+					return nil, "", err
+				}
+				listed = true
+				for i := len(list) - 1; i >= 0; i-- {
+					commits = append(commits, list[i].SHA)
+				}
+			}
+			next = ""
+			for len(commits) > 0 && next == "" {
+				if !seen[commits[0]] {
+					next = commits[0]
+				}
+				commits = commits[1:]
+			}
+			if next == "" {
+				return nil, "", nil
+			}
+		}
+		sha := next
+		seen[sha] = true
+		next = ""
+		runs, err := runsOn(sha)
+		if err != nil {
+			return nil, "", err
+		}
+		st := checklist.PriorAt(r.j.Number, sha, runs)
+		switch {
+		case st.Ledger != nil:
+			return found(st.Ledger, sha)
+		case st.Follow != "":
+			next = st.Follow
+		case st.Stop != "":
+			r.log.Info("no approval state carried", "from_sha", sha, "reason", st.Stop)
+			return nil, "", nil
+		}
+	}
+	r.log.Info("no approval state carried", "reason", "too many commits without a finished check")
 	return nil, "", nil
+}
+
+// priorRuns is the App's check runs on sha, newest first, as the protocol
+// reads them; none when GitHub no longer has the commit (a force-push may
+// have left it behind).
+func (r *jobRun) priorRuns(ctx context.Context, sha string) ([]checklist.PriorRun, error) {
+	runs, err := r.appRuns(ctx, sha)
+	if err != nil {
+		if s := statusOf(err); s == http.StatusNotFound || s == http.StatusUnprocessableEntity {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]checklist.PriorRun, len(runs))
+	for i, run := range runs {
+		out[i] = checklist.PriorRun{ID: run.GetID(), Status: run.GetStatus(), Conclusion: run.GetConclusion(), Text: run.GetOutput().GetText()}
+	}
+	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -37,6 +38,12 @@ type jobRun struct {
 	checkRunID int64
 	// checkDone is set once the check run holds its final state.
 	checkDone bool
+	// priorFrom is the commit this head's ledger is carried from, as
+	// GitHub named it; a check that ends without a ledger points there.
+	priorFrom string
+	// noPointer says a decision on this head went against the approval
+	// it carried: nothing may point past it.
+	noPointer bool
 }
 
 // Job outcomes, for logs and metrics.
@@ -86,6 +93,8 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 			outcome, err = r.runMergeGroup(ctx)
 		case KindApproval:
 			outcome, err = r.runApproval(ctx)
+		case KindSticky:
+			outcome, err = r.runSticky(ctx)
 		default:
 			outcome, err = r.runPullRequest(ctx)
 		}
@@ -134,6 +143,15 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 	}
 	if r.checkDone {
 		return outcome
+	}
+	if r.priorFrom == "" && !r.noPointer {
+		r.priorFrom = r.j.Before
+	}
+	if p := checklist.PriorText(r.priorFrom); p != "" && !r.noPointer {
+		// A later push follows this pointer past a check that ended
+		// without a ledger, rather than past the decisions made before.
+		out.Text = strings.TrimRight(out.Text+"\n\n"+p, "\n")
+		out.Text = strings.TrimLeft(out.Text, "\n")
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
 	defer cancel()

@@ -26,7 +26,37 @@ func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
 	if err != nil || pr == nil {
 		return outcomeSkipped, err
 	}
+	if r.j.Before != "" && r.j.Before != r.head && !r.j.Force {
+		// A push to a commit checked before (a force-push back to it):
+		// its old check may hold an approval revoked since, on the head
+		// it replaced. Then it is checked again, from the head it
+		// replaced.
+		stale, err := r.revokedSince(ctx)
+		if err != nil {
+			return "", err
+		}
+		r.j.Force = stale
+	}
 	return r.checkHead(ctx, pr, nil)
+}
+
+// revokedSince says whether the head's finished check holds an approval
+// that the ledger of the head the push replaced revoked or reset since.
+func (r *jobRun) revokedSince(ctx context.Context) (bool, error) {
+	_, state, l, err := r.headRun(ctx)
+	if err != nil || state != checklist.HeadLedger || !l.Approved() {
+		return false, err
+	}
+	runs, err := r.priorRuns(ctx, r.j.Before)
+	if err != nil {
+		return false, err
+	}
+	before := checklist.PriorAt(r.j.Number, r.j.Before, runs).Ledger
+	if checklist.NewerDecision(l, []*checklist.Ledger{before}) {
+		r.log.Warn("the head's approval was revoked or reset on the head the push replaced; checking it again", "before_sha", r.j.Before)
+		return true, nil
+	}
+	return false, nil
 }
 
 // openPullRequest learns who the App is and reads the pull request; nil
@@ -155,12 +185,8 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if err != nil {
 		return "", err
 	}
-	stickyBody := ""
-	if len(mine) > 0 {
-		stickyBody = mine[0].GetBody()
-	}
 	ledger := checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, a.rep)
-	prior, from, err := r.priorLedger(ctx, stickyBody)
+	prior, from, err := r.priorLedger(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -170,6 +196,19 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	}
 	if amend != nil {
 		amend(ledger)
+	}
+	if len(mine) > 0 {
+		// The box the comment shows is input: unticked under an approval
+		// in force, it may be an accepted untick that was lost.
+		if d, ok := checklist.ReconcileBox(mine[0].GetBody(), ledger, time.Now()); ok && d.Outcome == outcomeRevoked {
+			r.log.Warn("approval revoked: the comment's box is unticked", "fingerprint", ledger.Fingerprint)
+			*ledger = *d.Ledger
+		}
+	}
+	if prior.Approved() && !ledger.Approved() {
+		// Decided against the approval carried: a check that ends
+		// without a ledger must not point back to it.
+		r.priorFrom, r.noPointer = "", true
 	}
 
 	// The pull request's own state (comments) belongs to its newest head:

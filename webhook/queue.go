@@ -21,7 +21,16 @@ const (
 	// KindApproval decides on an edit of the sticky comment: a tick, an
 	// untick, or a change to be rendered back.
 	KindApproval JobKind = "approval"
+	// KindSticky reconciles the sticky comment's box with the ledger of
+	// the head, after a start: an accepted tick or untick may have been
+	// lost with the process that had it queued.
+	KindSticky JobKind = "sticky"
 )
+
+// decision says whether a job of this kind records or may record a
+// person's decision: such a job is never replaced by a newer one, nor
+// replaces one.
+func (k JobKind) decision() bool { return k == KindApproval || k == KindSticky }
 
 // CommentEdit is an edit of the App's sticky comment, from its
 // issue_comment.edited delivery.
@@ -143,9 +152,9 @@ func (q *queue) Enqueue(j *Job) error {
 		e = &queueEntry{}
 	}
 	replaced := false
-	if j.Kind != KindApproval {
+	if !j.Kind.decision() {
 		for i, old := range e.waiting {
-			if old.Kind == KindApproval {
+			if old.Kind.decision() {
 				continue
 			}
 			j.Force = j.Force || old.Force

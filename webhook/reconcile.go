@@ -43,6 +43,7 @@ type reconciler struct {
 
 	redeliveries prometheus.Counter
 	reruns       prometheus.Counter
+	stickies     prometheus.Counter
 }
 
 func newReconciler(reg *prometheus.Registry) *reconciler {
@@ -56,7 +57,11 @@ func newReconciler(reg *prometheus.Registry) *reconciler {
 			Help: "Pull request jobs queued by reconciling, for check runs left queued or in progress.",
 		}),
 	}
-	reg.MustRegister(r.redeliveries, r.reruns)
+	r.stickies = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "migration_guard_reconcile_stickies_total",
+		Help: "Sticky comments whose approval box disagreed with the ledger, queued by reconciling.",
+	})
+	reg.MustRegister(r.redeliveries, r.reruns, r.stickies)
 	return r
 }
 
@@ -70,6 +75,10 @@ type ReconcileResult struct {
 	Redelivered    int
 	PullsRead      int
 	JobsQueued     int
+	// StickiesQueued counts the sticky comments whose box disagreed with
+	// the ledger, queued to be reconciled.
+	StickiesQueued int
+	started        time.Time
 }
 
 // startReconcile runs Reconcile in the background and returns a channel
@@ -90,9 +99,11 @@ func (s *Server) startReconcile(ctx context.Context) <-chan struct{} {
 }
 
 // Reconcile brings GitHub up to date with what a stopped service missed:
-// it asks GitHub to redeliver the App's recent failed deliveries, and
-// queues a job for every open pull request whose check run by this App is
-// still queued or in progress. Only one runs at a time.
+// it asks GitHub to redeliver the App's recent failed deliveries, queues a
+// job for every open pull request whose check run by this App is still
+// queued or in progress, and one for every open pull request whose sticky
+// comment's box disagrees with the ledger of its head (an accepted tick or
+// untick whose job was lost). Only one runs at a time.
 func (s *Server) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	var res ReconcileResult
 	if !s.reconcile.running.CompareAndSwap(false, true) {
@@ -101,6 +112,7 @@ func (s *Server) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	defer s.reconcile.running.Store(false)
 	defer s.reconcile.passes.Add(1)
 	start := time.Now()
+	res.started = start
 	s.log.Info("reconcile started")
 	derr := s.redeliverFailed(ctx, &res)
 	if derr != nil && ctx.Err() != nil {
@@ -108,7 +120,7 @@ func (s *Server) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	}
 	perr := s.rerunStuck(ctx, &res)
 	s.log.Info("reconcile done", "deliveries_read", res.DeliveriesRead, "redelivered", res.Redelivered,
-		"pull_requests_read", res.PullsRead, "jobs_queued", res.JobsQueued, "duration_ms", time.Since(start).Milliseconds())
+		"pull_requests_read", res.PullsRead, "jobs_queued", res.JobsQueued, "stickies_queued", res.StickiesQueued, "duration_ms", time.Since(start).Milliseconds())
 	return res, errors.Join(derr, perr)
 }
 
@@ -265,6 +277,7 @@ func (s *Server) rerunInstallation(ctx context.Context, id int64, res *Reconcile
 
 // rerunRepo reports whether the rate limit ran low.
 func (s *Server) rerunRepo(ctx context.Context, inst int64, owner, name string, gh *github.Client, res *ReconcileResult) (bool, error) {
+	since := res.started
 	pulls, resp, err := gh.PullRequests.List(ctx, owner, name, &github.PullRequestListOptions{
 		State: "open", Sort: "updated", Direction: "desc", ListOptions: github.ListOptions{PerPage: reconcileMaxPulls},
 	})
@@ -287,13 +300,32 @@ func (s *Server) rerunRepo(ctx context.Context, inst int64, owner, name string, 
 		if err != nil {
 			return false, fmt.Errorf("listing the check runs of %s/%s#%d: %w", owner, name, pr.GetNumber(), err)
 		}
-		stuck := false
+		var latest *github.CheckRun
 		for _, run := range runs.CheckRuns {
 			if run.GetApp().GetID() != 0 && run.GetApp().GetID() != appID {
 				continue
 			}
-			stuck = run.GetStatus() == "queued" || run.GetStatus() == "in_progress"
+			latest = run
 			break
+		}
+		stuck := latest != nil && (latest.GetStatus() == "queued" || latest.GetStatus() == "in_progress")
+		if !stuck {
+			reconcile, err := s.stickyToReconcile(ctx, gh, owner, name, pr, latest, since)
+			if err != nil {
+				return false, err
+			}
+			if reconcile {
+				j := &Job{
+					Key: prKey(inst, owner, name, pr.GetNumber()), Kind: KindSticky, InstallationID: inst,
+					Owner: owner, Repo: name, Number: pr.GetNumber(), HeadSHA: head,
+					Event: "reconcile", Enqueued: since,
+				}
+				if err := s.queue.Enqueue(j); err != nil {
+					return false, fmt.Errorf("queueing %s/%s#%d: %w", owner, name, pr.GetNumber(), err)
+				}
+				res.StickiesQueued++
+				s.reconcile.stickies.Inc()
+			}
 		}
 		if stuck {
 			j := &Job{

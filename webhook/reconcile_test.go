@@ -278,3 +278,69 @@ func TestReconcileStopsOnShutdown(t *testing.T) {
 		t.Errorf("%d reconciles ended, want 2", got)
 	}
 }
+
+// TestReconcileStickyBoxes: on start, the sticky comments of open pull
+// requests are reconciled with their heads' ledgers. The box is input,
+// never authority: unticked under an approval (an untick whose delivery
+// was accepted and lost), the approval is revoked; ticked without one
+// (a lost tick), it is rendered back unticked saying so, and approves
+// nothing; ticked so recently that its delivery may be on its way, it is
+// left to that delivery. Boxes that agree are not touched.
+func TestReconcileStickyBoxes(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	// lost edits the comment and never delivers the edit; old edits were
+	// made longer ago than the wait for deliveries in flight.
+	lost := func(pr *githubfake.PullRequest, user *githubfake.User, ticked, old bool) {
+		t.Helper()
+		id := a.sticky(pr).ID
+		if _, err := a.f.EditComment(user, id, setBox(t, a.sticky(pr).Body, ticked)); err != nil {
+			t.Fatal(err)
+		}
+		if old {
+			a.f.AgeComment(id, 2*recentEdit)
+		}
+	}
+	open := func(branch, file string) *githubfake.PullRequest {
+		t.Helper()
+		pr, d := a.openPR(branch, map[string]string{file: dropLegacy})
+		a.deliver(d, http.StatusAccepted)
+		a.wait()
+		return pr
+	}
+	untick := a.pr
+	a.tick(untick, a.carol, true)
+	a.expect(untick, untick.HeadSHA, "success", true)
+	lost(untick, a.author, false, false)
+
+	tick := open("tick", "db/migrations/003_drop.sql")
+	lost(tick, a.carol, true, true)
+
+	kept := open("kept", "db/migrations/004_drop.sql")
+	a.tick(kept, a.carol, true)
+	a.expect(kept, kept.HeadSHA, "success", true)
+	keptRun := a.onlyRun(kept.HeadSHA)
+
+	recent := open("recent", "db/migrations/005_drop.sql")
+	lost(recent, a.carol, true, false)
+	recentBody := a.sticky(recent).Body
+
+	a.serve()
+	a.waitReconciled()
+
+	run := a.expect(untick, untick.HeadSHA, "action_required", false)
+	l, _ := checklist.ParseLedger(run.Output.Text, untick.HeadSHA)
+	if last := l.Records[len(l.Records)-1]; last.Kind != checklist.RecordRevocation || last.Login != "" {
+		t.Errorf("untick: ledger %+v", l.Records)
+	}
+	a.expect(tick, tick.HeadSHA, "action_required", false)
+	if body := a.sticky(tick).Body; !strings.Contains(body, "A tick the App did not record was undone") {
+		t.Errorf("tick: the comment does not say why it was unticked:\n%s", body)
+	}
+	if after := a.onlyRun(kept.HeadSHA); after.Conclusion != "success" || after.Output.Text != keptRun.Output.Text {
+		t.Errorf("an approval that the box agrees with was touched: %s", after.Conclusion)
+	}
+	if a.sticky(recent).Body != recentBody || a.onlyRun(recent.HeadSHA).Conclusion != "action_required" {
+		t.Errorf("a recent tick was not left to its delivery, or approved")
+	}
+	a.wantMetric("migration_guard_reconcile_stickies_total 2")
+}

@@ -123,6 +123,20 @@ func (p *Process) Stop() {
 	}
 }
 
+// Kill sends SIGKILL, as a crash or an OOM kill would, and waits for the
+// process to be gone: nothing of it runs its shutdown.
+func (p *Process) Kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.t.Errorf("serve did not die on SIGKILL")
+	}
+}
+
 // Metric sums the samples of a Prometheus metric whose line contains match
 // ("" for all of them).
 func (p *Process) Metric(name, match string) float64 {

@@ -683,6 +683,26 @@ func (f *Fake) EditComment(editor *User, id int64, body string) (*Delivery, erro
 	return f.issueCommentDelivery(c, "edited", editor, from), nil
 }
 
+// AgeComment makes comment id's last edit (or its creation) d older, as
+// if it had been made d earlier: for tests about edits made while the
+// service was down.
+func (f *Fake) AgeComment(id int64, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.comments[id]
+	if !ok {
+		f.t.Errorf("githubfake: AgeComment: no comment %d", id)
+		return
+	}
+	c.UpdatedAt = c.UpdatedAt.Add(-d)
+	if c.CreatedAt.After(c.UpdatedAt) {
+		c.CreatedAt = c.UpdatedAt
+	}
+	if n := len(c.Edits); n > 0 {
+		c.Edits[n-1].At = c.UpdatedAt
+	}
+}
+
 func (f *Fake) editComment(c *IssueComment, editor *User, body string) {
 	now := f.now()
 	c.Edits = append(c.Edits, CommentEdit{Editor: editor, From: c.Body, To: body, At: now})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,11 @@ type Fault struct {
 	// resetIn makes the answer a primary rate limit one: the credential's
 	// remaining calls are reported as zero until now+resetIn.
 	resetIn time.Duration
+	// hold, when set, holds the request until it is closed or the client
+	// gives up; reached is closed when the request arrives.
+	hold    <-chan struct{}
+	reached chan struct{}
+	arrive  *sync.Once
 }
 
 const (
@@ -58,6 +64,16 @@ func ServerError(status int) Fault {
 		msg = "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists."
 	}
 	return Fault{Status: status, Message: msg}
+}
+
+// Hold holds the matching request, before anything is answered or
+// changed, until release is closed or the client gives up (a process
+// killed mid-request). The returned channel is closed when the request
+// arrives, so that a test can act at exactly that point rather than after
+// a guessed delay.
+func Hold(release <-chan struct{}) (Fault, <-chan struct{}) {
+	reached := make(chan struct{})
+	return Fault{hold: release, reached: reached, arrive: &sync.Once{}}, reached
 }
 
 // Slow delays the normal answer by d.

@@ -231,3 +231,44 @@ func TestRateLimitIsPerInstallation(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldUntilReleasedOrGivenUp: a held request is answered normally
+// once released, and ends when the client gives up; the test learns of
+// its arrival from the channel, not from a delay.
+func TestHoldUntilReleasedOrGivenUp(t *testing.T) {
+	e := newEnv(t)
+	gh := tokenClient(t, e.f, e.f.InstallationToken(e.inst))
+	release := make(chan struct{})
+	fault, reached := Hold(release)
+	e.f.FailNext("pulls/get", fault, 1)
+	type result struct {
+		pr  *github.PullRequest
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pr, _, err := gh.PullRequests.Get(e.ctx, "acme", "billing", e.pr.Number)
+		done <- result{pr, err}
+	}()
+	<-reached
+	select {
+	case r := <-done:
+		t.Fatalf("answered while held: %+v", r)
+	default:
+	}
+	close(release)
+	if r := <-done; r.err != nil || r.pr.GetNumber() != e.pr.Number {
+		t.Fatalf("after the release: %+v", r)
+	}
+
+	fault, reached = Hold(make(chan struct{}))
+	e.f.FailNext("pulls/get", fault, 1)
+	ctx, cancel := context.WithCancel(e.ctx)
+	go func() {
+		<-reached
+		cancel()
+	}()
+	if _, _, err := gh.PullRequests.Get(ctx, "acme", "billing", e.pr.Number); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want canceled", err)
+	}
+}

@@ -115,6 +115,18 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault, hasFault := f.takeFault(rt)
 	f.mu.Unlock()
 
+	if hasFault && fault.hold != nil {
+		fault.arrive.Do(func() { close(fault.reached) })
+		select {
+		case <-fault.hold:
+		case <-r.Context().Done():
+			f.mu.Lock()
+			f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), OperationID: rt.id, Status: 0, At: f.now()})
+			f.mu.Unlock()
+			return
+		}
+		hasFault = fault.Status != 0 || fault.resetIn != 0 || fault.Delay > 0
+	}
 	if hasFault && fault.Delay > 0 {
 		timer := time.NewTimer(fault.Delay)
 		select {

@@ -1,0 +1,133 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/migration-guard/migration-guard/checklist"
+)
+
+// recentEdit is how close to a reconcile's start a comment edit counts as
+// one whose delivery may still be on its way: a ticked box that recent is
+// left to its own approval job rather than rendered back. (Only that
+// direction waits: a ticked box approves nothing, so the check is red
+// meanwhile. An unticked box under an approval is revoked at once.)
+const recentEdit = 2 * time.Minute
+
+// stickyToReconcile says whether the pull request's sticky comment and
+// the ledger of its head disagree in a way only reconciling can settle:
+// the App's newest check run on the head (runs, as listed) holds a ledger
+// that needs approval, and the comment's box says otherwise.
+func (s *Server) stickyToReconcile(ctx context.Context, gh *github.Client, owner, name string, pr *github.PullRequest, latest *github.CheckRun, since time.Time) (bool, error) {
+	if latest == nil || latest.GetStatus() != "completed" {
+		return false, nil
+	}
+	head := pr.GetHead().GetSHA()
+	l, ok := checklist.ParseLedger(latest.GetOutput().GetText(), head)
+	if !ok || l.PR != pr.GetNumber() || !l.NeedsApproval() {
+		return false, nil
+	}
+	id, err := s.appIdentity(ctx)
+	if err != nil {
+		return false, err
+	}
+	c, err := firstSticky(ctx, gh, owner, name, pr.GetNumber(), id)
+	if err != nil || c == nil {
+		return false, err
+	}
+	return reconcileWanted(c, l, since), nil
+}
+
+// reconcileWanted applies checklist.ReconcileBox, with the wait for a
+// recent tick.
+func reconcileWanted(c *github.IssueComment, l *checklist.Ledger, since time.Time) bool {
+	d, act := checklist.ReconcileBox(c.GetBody(), l, time.Now())
+	if !act {
+		return false
+	}
+	if d.Outcome == outcomeRestored && c.GetUpdatedAt().After(since.Add(-recentEdit)) {
+		return false
+	}
+	return true
+}
+
+// firstSticky is the App's sticky comment on the pull request (the oldest
+// if several), nil when there is none.
+func firstSticky(ctx context.Context, gh *github.Client, owner, name string, number int, id appIdentity) (*github.IssueComment, error) {
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := gh.Issues.ListComments(ctx, owner, name, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing the comments of %s/%s#%d: %w", owner, name, number, err)
+		}
+		for _, c := range page {
+			if strings.EqualFold(c.GetUser().GetLogin(), id.BotLogin) && checklist.IsStickyComment(c.GetBody()) {
+				return c, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// runSticky reconciles the sticky comment's box with the head's ledger
+// (checklist.ReconcileBox), reading both again now: an unticked box under
+// an approval revokes it, a ticked box without one is rendered back. A
+// head without a ledger of its current inputs is checked instead, which
+// applies the same rule to the approval it carries.
+func (r *jobRun) runSticky(ctx context.Context) (string, error) {
+	pr, err := r.openPullRequest(ctx)
+	if err != nil || pr == nil {
+		return outcomeSkipped, err
+	}
+	latest, state, ledger, err := r.headRun(ctx)
+	if err != nil {
+		return "", err
+	}
+	if state != checklist.HeadLedger {
+		return r.checkHead(ctx, pr, nil)
+	}
+	r.checkRunID, r.checkDone = latest.GetID(), true
+	mine, err := r.stickyComments(ctx)
+	if err != nil || len(mine) == 0 {
+		return outcomeUnchanged, err
+	}
+	if !reconcileWanted(mine[0], ledger, r.j.Enqueued) {
+		return outcomeUnchanged, nil
+	}
+	d, _ := checklist.ReconcileBox(mine[0].GetBody(), ledger, time.Now())
+	a, err := r.analyzeHead(ctx, pr)
+	if err != nil {
+		return "", err
+	}
+	if a.cfgErr != nil || a.rep == nil || checklist.NewLedger(r.j.Number, r.head, r.base, r.baseRef, a.rep).Fingerprint != ledger.Fingerprint {
+		// The analysis changed since the check: check again; the check
+		// applies the same rule to the box.
+		r.j.Force = true
+		r.checkRunID, r.checkDone = 0, false
+		return r.checkHead(ctx, pr, nil)
+	}
+	cc := a.texts(d.Ledger)
+	conclusion := checklist.ApprovedConclusion(a.rep, d.Ledger)
+	if d.Ledger.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
+		details := ""
+		if conclusion == "action_required" {
+			details = mine[0].GetHTMLURL()
+		}
+		if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+			return "", err
+		}
+	}
+	if _, err := r.putSticky(ctx, mine, checklist.StickyComment(a.rep, cc), false); err != nil {
+		return "", err
+	}
+	r.log.Info("approval decision", "edit", d.Kind.String(), "decision", d.Outcome, "reason", d.Reason,
+		"fingerprint", d.Ledger.Fingerprint, "approved", d.Ledger.Approved(), "comment", mine[0].GetID())
+	return d.Outcome, nil
+}
