@@ -235,6 +235,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, os.DirFS(cwd), nil
 	}
 	var migrations []layout.Migration
+	var problems []layout.Problem
 	for _, p := range args {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -242,7 +243,9 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		}
 		var found []layout.Migration
 		if st.IsDir() {
-			found, err = folderMigrations(p)
+			var ps []layout.Problem
+			found, ps, err = folderMigrations(cwd, p, cfg)
+			problems = append(problems, ps...)
 		} else {
 			found, err = fileMigration(p)
 		}
@@ -254,19 +257,102 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 	if len(migrations) == 0 {
 		return analyzer.Request{}, nil, fail("no migrations found in %s", strings.Join(args, ", "))
 	}
-	return analyzer.Request{Migrations: migrations, Config: cfg}, os.DirFS(cwd), nil
+	return analyzer.Request{Migrations: migrations, Problems: problems, Config: cfg}, os.DirFS(cwd), nil
 }
 
-func folderMigrations(dir string) ([]layout.Migration, error) {
-	set, err := layout.Discover(os.DirFS(dir), nil)
-	if err != nil {
-		return nil, fail("reading %s: %v", dir, err)
+// folderMigrations discovers the migrations of one folder given on the
+// command line. The folder is examined at its real path, because detection
+// reads folder names (supabase/migrations, prisma/migrations); a folder that
+// the configuration lists keeps its configured layout and options. The
+// folder's problems that belong to no migration (a file the journal or plan
+// does not list, a missing script) are returned, never dropped.
+func folderMigrations(cwd, dir string, cfg analyzer.Config) ([]layout.Migration, []layout.Problem, error) {
+	abs := dir
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(cwd, dir)
 	}
+	abs = filepath.Clean(abs)
+	vol := filepath.VolumeName(abs)
+	fsRoot := vol + string(filepath.Separator)
+	inRoot := filepath.ToSlash(strings.TrimPrefix(strings.TrimPrefix(abs, vol), string(filepath.Separator)))
+	loc := layout.Location{Path: inRoot}
+	if inRoot == "" {
+		loc.Path = "."
+	}
+	if rel, err := filepath.Rel(cwd, abs); err == nil {
+		for _, l := range cfg.Migrations {
+			if path.Clean(l.Path) == filepath.ToSlash(rel) {
+				loc.Layout, loc.Options = l.Layout, l.Options
+			}
+		}
+	}
+	set, err := layout.Discover(os.DirFS(fsRoot), []layout.Location{loc})
+	if err != nil {
+		return nil, nil, fail("reading %s: %v", dir, err)
+	}
+	// Paths come back relative to the file system's root; they are shown as
+	// the folder was given.
+	shown := filepath.ToSlash(filepath.Clean(dir))
 	out := set.Migrations
 	for i := range out {
-		prefixPaths(&out[i], filepath.ToSlash(dir))
+		rebasePaths(&out[i], loc.Path, shown)
 	}
-	return out, nil
+	var problems []layout.Problem
+	for _, p := range set.Problems {
+		if p.Path == loc.Path && strings.HasPrefix(p.Message, "no migrations found") {
+			continue // said once, by the caller, for every folder given
+		}
+		p.Path = rebase(p.Path, loc.Path, shown)
+		problems = append(problems, p)
+	}
+	return out, problems, nil
+}
+
+// rebase turns a path under from into the same path under to.
+func rebase(p, from, to string) string {
+	if p == "" {
+		return ""
+	}
+	if from == "." {
+		return path.Join(to, p)
+	}
+	if p == from {
+		return to
+	}
+	if strings.HasPrefix(p, from+"/") {
+		return path.Join(to, strings.TrimPrefix(p, from+"/"))
+	}
+	return p
+}
+
+func rebasePaths(m *layout.Migration, from, to string) {
+	m.Path, m.DownPath, m.Dir = rebase(m.Path, from, to), rebase(m.DownPath, from, to), rebase(m.Dir, from, to)
+	m.VerifyPath = rebase(m.VerifyPath, from, to)
+	rebasePart := func(p *layout.Part) {
+		p.Path, p.TxSource = rebase(p.Path, from, to), rebase(p.TxSource, from, to)
+	}
+	rebasePart(&m.Up)
+	if m.Down != nil {
+		d := *m.Down
+		rebasePart(&d)
+		m.Down = &d
+	}
+	more := make([]layout.Section, len(m.More))
+	for i, sec := range m.More {
+		rebasePart(&sec.Up)
+		if sec.Down != nil {
+			d := *sec.Down
+			rebasePart(&d)
+			sec.Down = &d
+		}
+		more[i] = sec
+	}
+	if m.More != nil {
+		m.More = more
+	}
+	for i := range m.Problems {
+		m.Problems[i].Path = rebase(m.Problems[i].Path, from, to)
+	}
 }
 
 // fileMigration reads one file with its tool's rules: its folder is
