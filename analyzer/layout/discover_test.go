@@ -318,9 +318,19 @@ func TestDrizzle(t *testing.T) {
 	}))
 	requireOrder(t, s,
 		"0000 drizzle/0000_init.sql", "0002 drizzle/0002_second_by_journal.sql", "0001 drizzle/0001_third_by_journal.sql",
+		"0004 drizzle/0004_not_journaled.sql",
 		"0000 old/drizzle/0000_a.sql", "0001 old/drizzle/0001_b.sql")
 	requireProblem(t, s.Problems, 0, "journal entry 3 names drizzle/0003_lost.sql, which does not exist")
-	requireProblem(t, s.Problems, 0, "not in meta/_journal.json")
+	// The unlisted file is judged, after the listed ones, with a warning on it.
+	requireProblem(t, migration(t, s, "drizzle/0004_not_journaled.sql").Problems, 0, "not in meta/_journal.json: drizzle's migrator never applies it")
+	if hasProblem(s.Problems, 0, "lists none") {
+		t.Errorf("the journal lists files: %v", s.Problems)
+	}
+	for _, listed := range []string{"drizzle/0000_init.sql", "drizzle/0001_third_by_journal.sql"} {
+		if len(migration(t, s, listed).Problems) > 0 {
+			t.Errorf("%s is listed: %v", listed, migration(t, s, listed).Problems)
+		}
+	}
 	requireProblem(t, s.Problems, 0, "no meta/_journal.json")
 	requireProblem(t, s.Problems, 0, `dialect "sqlite"`)
 	m := migration(t, s, "drizzle/0000_init.sql")
@@ -582,5 +592,58 @@ func TestParseKind(t *testing.T) {
 	p := Problem{Path: "a.sql", Line: 3, Message: "m"}
 	if fmt.Sprint(p) != "a.sql:3: m" {
 		t.Errorf("Problem.String = %q", p.String())
+	}
+}
+
+// TestDrizzleJournalListsNone: a journal left behind by another generator run
+// (it lists none of the files present) still leaves a folder of migrations,
+// judged in file-name order with a warning on each file and one for the folder.
+func TestDrizzleJournalListsNone(t *testing.T) {
+	for name, journal := range map[string]string{
+		"empty":              `{"version":"7","dialect":"postgresql","entries":[]}`,
+		"other":              `{"version":"7","dialect":"postgresql","entries":[{"idx":0,"version":"7","when":1,"tag":"0000_gone","breakpoints":true}]}`,
+		"no pg dialect word": `{"version":"5","entries":[]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := discover(t, mapFS(map[string]string{
+				"db/meta/_journal.json": journal,
+				"db/0001_users.sql":     "CREATE TABLE users (id bigint);\n",
+				"db/0000_init.sql":      "CREATE SCHEMA app;\n",
+				"db/0001_users_fk.sql":  "ALTER TABLE users ADD COLUMN org bigint;\n",
+			}))
+			requireOrder(t, s, "0000 db/0000_init.sql", "0001 db/0001_users.sql", "0001 db/0001_users_fk.sql")
+			requireProblem(t, s.Problems, 0, "the journal lists none of the 3 .sql files of db")
+			for _, m := range s.Migrations {
+				requireProblem(t, m.Problems, 0, "not in meta/_journal.json")
+				if m.Kind != Drizzle || m.Up.Tx != TxWrapped {
+					t.Errorf("%s: %s %s", m.Path, m.Kind, m.Up.Tx)
+				}
+			}
+		})
+	}
+}
+
+// TestSqitchDeployScriptNotInPlan: sqitch runs only what its plan names; a
+// deploy script the plan does not name is said, not judged.
+func TestSqitchDeployScriptNotInPlan(t *testing.T) {
+	s := discover(t, mapFS(map[string]string{
+		"db/sqitch.plan":          "%project=p\n\nusers 2024-01-01T00:00:00Z A <a@example.com> # users\n",
+		"db/deploy/users.sql":     "BEGIN; CREATE TABLE users (id bigint); COMMIT;\n",
+		"db/revert/users.sql":     "BEGIN; DROP TABLE users; COMMIT;\n",
+		"db/deploy/old/purge.sql": "DROP TABLE IF EXISTS legacy;\n",
+		"db/deploy/forgotten.sql": "DROP TABLE users;\n",
+		"db/deploy/notes.txt":     "not a script",
+		"db/verify/users.sql":     "SELECT id FROM users WHERE false;\n",
+		"db/verify/unplanned.sql": "SELECT 1;\n",
+	}))
+	requireOrder(t, s, " db/deploy/users.sql")
+	var stray []string
+	for _, p := range s.Problems {
+		if strings.Contains(p.Message, "deploy script not named in db/sqitch.plan: sqitch never runs it") {
+			stray = append(stray, p.Path)
+		}
+	}
+	if want := []string{"db/deploy/forgotten.sql", "db/deploy/old/purge.sql"}; !reflect.DeepEqual(stray, want) {
+		t.Errorf("stray deploy scripts %q, want %q (all problems: %v)", stray, want, s.Problems)
 	}
 }

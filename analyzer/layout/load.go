@@ -346,10 +346,33 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 		m.Name = strings.TrimPrefix(strings.TrimPrefix(e.Tag, m.Version), "_")
 		ms = append(ms, m)
 	}
+	// A .sql file the journal does not list is never applied by the
+	// migrator, but it is in the folder for a reason (a journal entry lost
+	// in a merge, a hand-written file): it is judged all the same, after the
+	// listed ones and by file name, where drizzle-kit would append its entry,
+	// so that a folder of migrations is never read as holding none.
+	unlisted := 0
 	for _, n := range sqlFiles(f.tree, f.path) {
-		if p := path.Join(f.path, n); !named[p] {
-			d.problem(p, 0, "not in meta/_journal.json: drizzle's migrator never applies it")
+		p := path.Join(f.path, n)
+		if named[p] {
+			continue
 		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		if nn, ok := parseNumbered(n); ok {
+			m.Version, m.Name = nn.version, nn.name
+		} else {
+			m.Name = strings.TrimSuffix(n, ".sql")
+		}
+		m.Problems = append(m.Problems, Problem{Path: p, Message: "not in meta/_journal.json: drizzle's migrator never applies it; " +
+			"judged as if its entry were appended to the journal (after the listed migrations, in file-name order)"})
+		ms = append(ms, m)
+		unlisted++
+	}
+	if unlisted > 0 && unlisted == len(ms) {
+		d.problem(f.journal, 0, "the journal lists none of the %d .sql files of %s; they are judged in file-name order", unlisted, f.path)
 	}
 	return ms, nil
 }

@@ -190,6 +190,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		d.problem(sp.plan, p.Line, "%s", p.Message)
 	}
 	var ms []Migration
+	planned := map[string]bool{}
 	for i, c := range changes {
 		rel := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
 		deploy := path.Join(sp.deployDir, rel)
@@ -215,6 +216,30 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 			m.VerifyPath = verify
 		}
 		ms = append(ms, m)
+		planned[deploy] = true
+	}
+	// sqitch runs only what the plan names: a deploy script it does not
+	// name never runs (a change removed from the plan, or added to the
+	// folder and forgotten in the plan). Said, not judged.
+	for _, p := range filesUnder(f.tree, sp.deployDir, "."+sp.ext) {
+		if !planned[p] {
+			d.problem(p, 0, "deploy script not named in %s: sqitch never runs it", sp.plan)
+		}
 	}
 	return ms, nil
+}
+
+// filesUnder lists the files under dir, recursively, whose names end in
+// suffix, in path order.
+func filesUnder(t *tree, dir, suffix string) []string {
+	var out []string
+	for _, n := range t.files[dir] {
+		if strings.HasSuffix(n, suffix) {
+			out = append(out, path.Join(dir, n))
+		}
+	}
+	for _, sub := range t.dirs[dir] {
+		out = append(out, filesUnder(t, path.Join(dir, sub), suffix)...)
+	}
+	return out
 }
