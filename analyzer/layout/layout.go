@@ -65,6 +65,13 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
+// RunsWithPsql reports whether the tool runs files with psql, which
+// interpolates :variables and executes backslash commands before the server
+// sees anything: plain folders (psql -f) and sqitch's pg engine.
+func (k Kind) RunsWithPsql() bool {
+	return k == Plain || k == Sqitch
+}
+
 // SupportsDown reports whether the tool has down (revert, undo) migrations.
 func (k Kind) SupportsDown() bool {
 	switch k {
