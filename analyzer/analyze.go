@@ -112,9 +112,11 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			continue
 		}
-		if req.Base == nil {
+		if req.Base == nil && !m.FollowsSameVersion {
 			// Without a base, each file is judged against what the earlier
-			// ones built, as if they had run in production already.
+			// ones built, as if they had run in production already; files
+			// that share a version in a plain folder run together, so what
+			// one creates is still new in the next.
 			s.checkForeignKeyIndexes(rep)
 			s.cat.Settle()
 		}

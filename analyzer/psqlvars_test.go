@@ -1,8 +1,12 @@
 package analyzer
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/migration-guard/migration-guard/analyzer/layout"
 )
 
 // plainBase is a small schema in a plain folder, which psql runs.
@@ -86,5 +90,74 @@ func TestPsqlVariables(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlainSharedVersionTablesAreNew: without a base, each file is judged
+// as if the earlier ones had run in production; files that share a version
+// in a plain folder run together, so a table the first creates is new in the
+// second: adding its foreign key validates no existing rows.
+func TestPlainSharedVersionTablesAreNew(t *testing.T) {
+	files := map[string]string{
+		"sql/20220301-customers.sql":  "CREATE TABLE customers (id bigint PRIMARY KEY);\n",
+		"sql/20220314-orders.sql":     "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n",
+		"sql/20220314-orders-fks.sql": "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+		"sql/20220401-more-fks.sql":   "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk2 FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+	}
+	fsys := fstest.MapFS{}
+	for p, s := range files {
+		fsys[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	set, err := layout.Discover(fsys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Analyze(context.Background(), Request{Migrations: set.Migrations, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sev := map[string]Severity{}
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Rule == ruleAddForeignKey.ID && l.Statement != nil {
+			sev[l.Statement.Path] = l.Finding.Severity
+		}
+	}
+	// The same version: orders is new, nothing to validate.
+	if s, ok := sev["sql/20220314-orders-fks.sql"]; ok && s == Danger {
+		t.Errorf("foreign key on a table created by a file of the same version: %s", s)
+	}
+	// A later version: orders exists, its rows are validated under lock.
+	if sev["sql/20220401-more-fks.sql"] != Danger {
+		t.Errorf("foreign key on a table of an earlier version: %q, want danger (%v)", sev["sql/20220401-more-fks.sql"], got(rep))
+	}
+	var order []string
+	for _, f := range rep.Files {
+		order = append(order, f.Path)
+	}
+	if want := "sql/20220301-customers.sql sql/20220314-orders.sql sql/20220314-orders-fks.sql sql/20220401-more-fks.sql"; strings.Join(order, " ") != want {
+		t.Errorf("order %v", order)
+	}
+}
+
+// TestPlainSharedVersionInAChange: a change that adds both files of a
+// version judges the base file first, so the foreign key is added to a table
+// the change creates, not to an unknown one.
+func TestPlainSharedVersionInAChange(t *testing.T) {
+	rep := change{
+		base: map[string]string{"sql/20220301-customers.sql": "CREATE TABLE customers (id bigint PRIMARY KEY);\n"},
+		changed: map[string]string{
+			"sql/20220314-orders.sql":     "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n",
+			"sql/20220314-orders-fks.sql": "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+		},
+	}.analyze(t)
+	g := without(got(rep), "missing-lock-timeout")
+	if want := "migration-layout:warning@file migration-layout:warning@file foreign-key-without-index:info@1"; strings.Join(g, " ") != want {
+		t.Errorf("findings:\n got  %v\n want %v", g, want)
+		for _, l := range rep.AllFindings() {
+			t.Logf("  %s: %s", l.Finding.Rule, l.Finding.Message)
+		}
+	}
+	if len(rep.Files) != 2 || rep.Files[0].Path != "sql/20220314-orders.sql" {
+		t.Errorf("files %+v", rep.Files)
 	}
 }

@@ -647,3 +647,43 @@ func TestSqitchDeployScriptNotInPlan(t *testing.T) {
 		t.Errorf("stray deploy scripts %q, want %q (all problems: %v)", stray, want, s.Problems)
 	}
 }
+
+// TestPlainSharedVersion: files of a plain folder that share a version are
+// ordered by name without .sql (the base file before its -fks companion,
+// which byte order would reverse), and each says which order was assumed.
+func TestPlainSharedVersion(t *testing.T) {
+	s := discover(t, mapFS(map[string]string{
+		"sql/20220314-orders-fks.sql": "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);",
+		"sql/20220314-orders.sql":     "CREATE TABLE orders (id bigint, customer_id bigint);",
+		"sql/20220301-customers.sql":  "CREATE TABLE customers (id bigint PRIMARY KEY);",
+		"sql/20220401-notes.sql":      "ALTER TABLE orders ADD COLUMN note text;",
+	}))
+	requireOrder(t, s,
+		"20220301 sql/20220301-customers.sql", "20220314 sql/20220314-orders.sql",
+		"20220314 sql/20220314-orders-fks.sql", "20220401 sql/20220401-notes.sql")
+	want := "assumes 20220314-orders.sql, then 20220314-orders-fks.sql"
+	for p, follows := range map[string]bool{"sql/20220314-orders.sql": false, "sql/20220314-orders-fks.sql": true} {
+		m := migration(t, s, p)
+		requireProblem(t, m.Problems, 0, want)
+		if m.FollowsSameVersion != follows {
+			t.Errorf("%s: FollowsSameVersion %v, want %v", p, m.FollowsSameVersion, follows)
+		}
+	}
+	// Negative: a version of its own says nothing and runs on its own.
+	for _, p := range []string{"sql/20220301-customers.sql", "sql/20220401-notes.sql"} {
+		if m := migration(t, s, p); len(m.Problems) > 0 || m.FollowsSameVersion {
+			t.Errorf("%s: %v, follows %v", p, m.Problems, m.FollowsSameVersion)
+		}
+	}
+	// Other layouts keep their own rules for shared versions.
+	g := discover(t, mapFS(map[string]string{
+		"db/migrations/00001_a.sql": "-- +goose Up\nSELECT 1;\n",
+		"db/migrations/00001_b.sql": "-- +goose Up\nSELECT 2;\n",
+	}))
+	for _, m := range g.Migrations {
+		if m.FollowsSameVersion {
+			t.Errorf("goose %s follows", m.Path)
+		}
+		requireProblem(t, m.Problems, 0, "goose refuses duplicate versions")
+	}
+}

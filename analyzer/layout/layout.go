@@ -220,10 +220,15 @@ type Migration struct {
 	More []Section
 	// VerifyPath is sqitch's verify script for the change; it is never
 	// run as part of a migration.
-	VerifyPath  string
-	Content     []byte // the up file's bytes as read
-	DownContent []byte // the separate down file's bytes, if any
-	Problems    []Problem
+	VerifyPath string
+	// FollowsSameVersion says the migration shares its version with the one
+	// before it in a plain folder: the runner applies them together, in an
+	// order the folder does not tell (the one assumed is in Problems), so
+	// what the earlier one creates is still new here.
+	FollowsSameVersion bool
+	Content            []byte // the up file's bytes as read
+	DownContent        []byte // the separate down file's bytes, if any
+	Problems           []Problem
 }
 
 // Problem is a layout-level issue: something the tool would refuse, silently

@@ -148,11 +148,55 @@ func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
 		if c := cmpNum(ms[i].Version, ms[j].Version); c != 0 {
 			return c < 0
 		}
-		return ms[i].Path < ms[j].Path
+		return sharedVersionLess(ms[i].Path, ms[j].Path)
 	})
-	markDuplicates(ms, sameNum, "version %s is also used by %s; the order between them is by file name")
+	markVersionGroups(ms)
 	d.checkNameOrder(f.path, ms, false, "")
 	return ms, nil
+}
+
+// sharedVersionLess orders the files of a plain folder that share a version
+// (20220314-users.sql, 20220314-users-fks.sql). Nothing in the folder says
+// in which order the project's runner applies them; byte order would put
+// "users-fks" before "users" ('-' sorts before '.'), which is rarely what a
+// project that splits its foreign keys into a second file means. The order
+// assumed is by name without the .sql suffix, so a name that is a prefix of
+// the other (the base file) comes first; the files say so (markVersionGroups).
+func sharedVersionLess(a, b string) bool {
+	sa, sb := strings.TrimSuffix(a, ".sql"), strings.TrimSuffix(b, ".sql")
+	if sa != sb {
+		return sa < sb
+	}
+	return a < b
+}
+
+// markVersionGroups tells each file of a plain folder that shares its
+// version with others the order assumed among them, and marks the later ones
+// as running together with the earlier (FollowsSameVersion), so that a table
+// one of them creates is judged as new in the next. ms must be sorted.
+func markVersionGroups(ms []Migration) {
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && sameNum(ms[i].Version, ms[j].Version) {
+			j++
+		}
+		if j-i > 1 {
+			names := make([]string, 0, j-i)
+			for _, m := range ms[i:j] {
+				_, n := splitPath(m.Path)
+				names = append(names, n)
+			}
+			order := strings.Join(names, ", then ")
+			for k := i; k < j; k++ {
+				ms[k].FollowsSameVersion = k > i
+				ms[k].Problems = append(ms[k].Problems, Problem{Path: ms[k].Path, Message: fmt.Sprintf(
+					"version %s is shared by %d files; the order in which the runner applies them is not known here, so this assumes %s "+
+						"(names without .sql; a shell glob would sort them by byte or locale order), and tables one of them creates are new in the ones after it",
+					ms[k].Version, j-i, order)})
+			}
+		}
+		i = j
+	}
 }
 
 func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
