@@ -687,3 +687,36 @@ func TestPlainSharedVersion(t *testing.T) {
 		requireProblem(t, m.Problems, 0, "goose refuses duplicate versions")
 	}
 }
+
+// TestSqitchProjectsInDependencyOrder: a sqitch project whose changes require
+// another project's ([base:users]) is applied after it, whatever their
+// paths; projects that require nothing of each other keep path order.
+func TestSqitchProjectsInDependencyOrder(t *testing.T) {
+	plan := func(project, body string) string {
+		return "%syntax-version=1.0.0\n%project=" + project + "\n\n" + body
+	}
+	s := discover(t, mapFS(map[string]string{
+		"schema/sqitch.plan":           plan("app", "accounts [base:users !legacy:x] 2024-01-02T00:00:00Z A <a@example.com> # accounts\n"),
+		"schema/deploy/accounts.sql":   "ALTER TABLE users ADD COLUMN account bigint;\n",
+		"schema/revert/accounts.sql":   "ALTER TABLE users DROP COLUMN account;\n",
+		"schema/base/sqitch.plan":      plan("base", "users 2024-01-01T00:00:00Z A <a@example.com> # users\n"),
+		"schema/base/deploy/users.sql": "CREATE TABLE users (id bigint);\n",
+		"schema/base/revert/users.sql": "DROP TABLE users;\n",
+		"other/sqitch.plan":            plan("other", "things 2024-01-01T00:00:00Z A <a@example.com> # things\n"),
+		"other/deploy/things.sql":      "CREATE TABLE things (id bigint);\n",
+		"other/revert/things.sql":      "DROP TABLE things;\n",
+		"zeta/sqitch.plan":             plan("legacy", "x 2024-01-01T00:00:00Z A <a@example.com> # x\n"),
+		"zeta/deploy/x.sql":            "CREATE TABLE x (id bigint);\n",
+		"zeta/revert/x.sql":            "DROP TABLE x;\n",
+	}))
+	// base before app (app requires it); a conflict (!legacy:x) is no
+	// requirement, so zeta stays last; other keeps its place by path.
+	requireOrder(t, s, " other/deploy/things.sql", " schema/base/deploy/users.sql", " schema/deploy/accounts.sql", " zeta/deploy/x.sql")
+}
+
+func TestSqitchPlanProject(t *testing.T) {
+	p, req := sqitchPlanProject([]byte("%project=app\n\na [b c:d !e:f app:g] 2024-01-01T00:00:00Z A <a@example.com>\n@v1 2024-01-01T00:00:00Z A <a@example.com>\nh [x:@v2] 2024-01-01T00:00:00Z A <a@example.com> # [not:me]\nk 2024-01-01T00:00:00Z A <a@example.com> # uses [q:r]\n"))
+	if p != "app" || !reflect.DeepEqual(sortedKeys(req), []string{"c", "x"}) {
+		t.Errorf("project %q requires %v", p, sortedKeys(req))
+	}
+}
