@@ -17,7 +17,8 @@ var rulePsqlVariable = register(Rule{
 	Title: "Statement that depends on a psql variable",
 	Why: "psql replaces :name, :'name' and :\"name\" with values given on its command line (-v name=value) or by \\set before the server sees " +
 		"the statement: what runs depends on a value that is not in the file. migration-guard judges the statement with a placeholder in its place; " +
-		"when the variable names the object of a destructive statement, which object is dropped or emptied is not in the review, so a person must check it.",
+		"a person must check the value when it names the object of a destructive statement, and always for :name, which psql pastes unquoted " +
+		"as SQL text that can hold anything, further statements included (:'name' and :\"name\" are quoted by psql).",
 	Example: "DROP TABLE :\"old_table\";",
 	Safe:    "DROP TABLE public.events_2019;  -- the object named in the file, reviewed as it will run",
 })
@@ -53,12 +54,27 @@ func checkPsqlVariables(c *stmtContext) {
 	}
 	msg := fmt.Sprintf("depends on psql variable%s %s, set outside this file (psql -v or \\set)%s; judged with %s in %s place",
 		pluralS(len(vars)), list, setInFile(c, vars), placeholders(vars), pronoun(len(vars)))
+	var raw []string
+	for _, v := range vars {
+		if v.Form == sqlscript.VarText {
+			raw = append(raw, v.String())
+		}
+	}
 	fd := rulePsqlVariable.finding(msg)
-	if what != "" && len(named) > 0 {
+	switch {
+	case what != "" && len(named) > 0:
 		// Fail closed: which object this destroys is not in the file.
 		fd.Severity = Danger
 		fd.Message = fmt.Sprintf("%s on an object named by psql variable%s %s: which one is not in the file, so the review cannot say what it destroys; %s",
 			what, pluralS(len(named)), strings.Join(named, ", "), msg)
+	case len(raw) > 0:
+		// psql pastes :name as SQL text, unquoted: its value can hold any
+		// SQL, a semicolon and further statements included. psql quotes
+		// :'name' and :"name", which bounds them to a value or a name.
+		fd.Severity = Danger
+		fd.Message = fmt.Sprintf("psql pastes %s into the statement as SQL text that is not in the file: its value can hold any SQL, "+
+			"further statements included, so the review cannot say what runs (write :'name' for a value or :\"name\" for a name, which psql quotes); %s",
+			strings.Join(raw, ", "), msg)
 	}
 	fd.Marker = Position{Line: line, Column: col}
 	c.report(fd)
