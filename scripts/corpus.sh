@@ -192,8 +192,21 @@ done <<<"$ENTRIES"
 printf 'rule\tseverity\tcount\n' >"$rules"
 cut -f2,3 "$OUT/findings.tsv" | sort | uniq -c | sort -rn | awk '{printf "%s\t%s\t%s\n", $2, $3, $1}' >>"$rules"
 
+totals=$(awk -F'\t' 'NR > 1 {
+	f += $5; s += $6; d += $7; w += $8; i += $9; e += $10; l += $11
+	if ($13 ~ /crash/) c++
+	if ($13 ~ /no migrations found/) n++
+	if ($13 ~ /layout .* expected/) m++
+	if ($13 ~ /neither judged nor reported/) u++
+} END {
+	printf "total: %d folders, %d files, %d statements, %d danger, %d warning, %d info, %d syntax errors, %d layout problems; ", NR - 1, f, s, d, w, i, e, l
+	printf "%d crashes, %d \"no migrations found\", %d layouts misread, %d folders with files neither judged nor reported\n", c, n, m, u
+}' "$summary")
+echo "$totals" >"$OUT/totals.txt"
+
 echo >&2
 column -t -s $'\t' "$summary" >&2
+echo "$totals" >&2
 echo >&2
 echo "outputs: $OUT (summary.tsv, rules.tsv, findings.tsv, <name>.json, <name>.stderr)" >&2
 exit $bad
