@@ -247,7 +247,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 			found, ps, err = folderMigrations(cwd, p, cfg)
 			problems = append(problems, ps...)
 		} else {
-			found, err = fileMigration(p)
+			found, err = fileMigration(cwd, p, cfg)
 		}
 		if err != nil {
 			return analyzer.Request{}, nil, err
@@ -357,15 +357,17 @@ func rebasePaths(m *layout.Migration, from, to string) {
 
 // fileMigration reads one file with its tool's rules: its folder is
 // discovered so that a separate down file or a Flyway .conf is found too.
-func fileMigration(file string) ([]layout.Migration, error) {
-	dir, name := filepath.Split(file)
+func fileMigration(cwd, file string, cfg analyzer.Config) ([]layout.Migration, error) {
+	dir, _ := filepath.Split(file)
 	if dir == "" {
 		dir = "."
 	}
-	if set, err := layout.Discover(os.DirFS(dir), nil); err == nil {
-		for _, m := range set.Migrations {
-			if m.Path == name || m.DownPath == name {
-				prefixPaths(&m, filepath.ToSlash(filepath.Clean(dir)))
+	// The folder is examined at its real path, as folderMigrations does,
+	// so that detection that reads folder names works for one file too.
+	if ms, _, err := folderMigrations(cwd, dir, cfg); err == nil {
+		want := filepath.ToSlash(filepath.Clean(file))
+		for _, m := range ms {
+			if m.Path == want || m.DownPath == want {
 				return []layout.Migration{m}, nil
 			}
 		}
@@ -381,26 +383,4 @@ func fileMigration(file string) ([]layout.Migration, error) {
 		Kind: kind, Path: p, Up: up, Down: down, Content: content, Problems: problems,
 		SupportsDown: kind.SupportsDown() && down != nil,
 	}}, nil
-}
-
-func prefixPaths(m *layout.Migration, dir string) {
-	if dir == "." || dir == "" {
-		return
-	}
-	join := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		return path.Join(dir, p)
-	}
-	m.Path, m.DownPath, m.Dir = join(m.Path), join(m.DownPath), join(m.Dir)
-	m.Up.Path = join(m.Up.Path)
-	if m.Down != nil {
-		d := *m.Down
-		d.Path = join(d.Path)
-		m.Down = &d
-	}
-	for i := range m.Problems {
-		m.Problems[i].Path = join(m.Problems[i].Path)
-	}
 }

@@ -339,6 +339,9 @@ func TestCheckFolderAtItsPath(t *testing.T) {
 		{dir, "app/supabase/migrations", "supabase", []string{"app/supabase/migrations/20240101000000_init.sql", "app/supabase/migrations/20240102000000_column.sql"}},
 		{filepath.Join(dir, "app/supabase"), "migrations", "supabase", []string{"migrations/20240101000000_init.sql", "migrations/20240102000000_column.sql"}},
 		{filepath.Join(dir, "app/supabase/migrations"), ".", "supabase", []string{"20240101000000_init.sql", "20240102000000_column.sql"}},
+		// One file of the folder is read with its folder's layout too.
+		{dir, "app/supabase/migrations/20240102000000_column.sql", "supabase", []string{"app/supabase/migrations/20240102000000_column.sql"}},
+		{filepath.Join(dir, "app/supabase/migrations"), "20240102000000_column.sql", "supabase", []string{"20240102000000_column.sql"}},
 	} {
 		d := read(runBinary(t, tc.cwd, nil, "check", "--format", "json", tc.arg))
 		var got []string
