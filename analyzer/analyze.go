@@ -29,7 +29,11 @@ type Request struct {
 	// Migrations, when set, are judged in this order instead of discovering
 	// them in Head (the CLI's `check FILE...`).
 	Migrations []layout.Migration
-	Config     Config
+	// Problems are what discovering Migrations found that belongs to no
+	// single migration (a file a journal or plan does not list); they are
+	// reported as notes, as Discover's are when Head is examined.
+	Problems []layout.Problem
+	Config   Config
 	// Stats are production table sizes (from `migration-guard stats`);
 	// nil means sizes are unknown, which question 6 says plainly.
 	Stats *prodstats.File
@@ -71,6 +75,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	}
 
 	migrations := req.Migrations
+	for _, p := range req.Problems {
+		rep.Notes = append(rep.Notes, problemNote(p))
+	}
 	if migrations == nil {
 		if req.Head == nil {
 			return nil, fmt.Errorf("nothing to analyze: no head and no migrations")
@@ -105,9 +112,11 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			continue
 		}
-		if req.Base == nil {
+		if req.Base == nil && !m.FollowsSameVersion {
 			// Without a base, each file is judged against what the earlier
-			// ones built, as if they had run in production already.
+			// ones built, as if they had run in production already; files
+			// that share a version in a plain folder run together, so what
+			// one creates is still new in the next.
 			s.checkForeignKeyIndexes(rep)
 			s.cat.Settle()
 		}

@@ -85,6 +85,8 @@ type statementRule func(c *stmtContext)
 // statementRules run in this order for every parsed statement of a changed
 // migration, before the statement is applied to the catalog.
 var statementRules = []statementRule{
+	// First: what psql interpolates changes what the others read.
+	checkPsqlVariables,
 	checkDrops,
 	checkTypes,
 	checkConstraints,
@@ -97,6 +99,7 @@ var statementRules = []statementRule{
 
 // downPartRules run over down parts.
 var downPartRules = []statementRule{
+	checkPsqlVariables,
 	checkNonTransactional,
 }
 

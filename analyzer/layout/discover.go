@@ -167,6 +167,7 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 	}
 	folders = d.dedupe(folders)
 	sort.SliceStable(folders, func(i, j int) bool { return folders[i].path < folders[j].path })
+	folders = d.orderSqitchProjects(folders)
 	for _, f := range folders {
 		ms, err := d.load(f)
 		if err != nil {

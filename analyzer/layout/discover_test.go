@@ -318,9 +318,19 @@ func TestDrizzle(t *testing.T) {
 	}))
 	requireOrder(t, s,
 		"0000 drizzle/0000_init.sql", "0002 drizzle/0002_second_by_journal.sql", "0001 drizzle/0001_third_by_journal.sql",
+		"0004 drizzle/0004_not_journaled.sql",
 		"0000 old/drizzle/0000_a.sql", "0001 old/drizzle/0001_b.sql")
 	requireProblem(t, s.Problems, 0, "journal entry 3 names drizzle/0003_lost.sql, which does not exist")
-	requireProblem(t, s.Problems, 0, "not in meta/_journal.json")
+	// The unlisted file is judged, after the listed ones, with a warning on it.
+	requireProblem(t, migration(t, s, "drizzle/0004_not_journaled.sql").Problems, 0, "not in meta/_journal.json: drizzle's migrator never applies it")
+	if hasProblem(s.Problems, 0, "lists none") {
+		t.Errorf("the journal lists files: %v", s.Problems)
+	}
+	for _, listed := range []string{"drizzle/0000_init.sql", "drizzle/0001_third_by_journal.sql"} {
+		if len(migration(t, s, listed).Problems) > 0 {
+			t.Errorf("%s is listed: %v", listed, migration(t, s, listed).Problems)
+		}
+	}
 	requireProblem(t, s.Problems, 0, "no meta/_journal.json")
 	requireProblem(t, s.Problems, 0, `dialect "sqlite"`)
 	m := migration(t, s, "drizzle/0000_init.sql")
@@ -582,5 +592,131 @@ func TestParseKind(t *testing.T) {
 	p := Problem{Path: "a.sql", Line: 3, Message: "m"}
 	if fmt.Sprint(p) != "a.sql:3: m" {
 		t.Errorf("Problem.String = %q", p.String())
+	}
+}
+
+// TestDrizzleJournalListsNone: a journal left behind by another generator run
+// (it lists none of the files present) still leaves a folder of migrations,
+// judged in file-name order with a warning on each file and one for the folder.
+func TestDrizzleJournalListsNone(t *testing.T) {
+	for name, journal := range map[string]string{
+		"empty":              `{"version":"7","dialect":"postgresql","entries":[]}`,
+		"other":              `{"version":"7","dialect":"postgresql","entries":[{"idx":0,"version":"7","when":1,"tag":"0000_gone","breakpoints":true}]}`,
+		"no pg dialect word": `{"version":"5","entries":[]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := discover(t, mapFS(map[string]string{
+				"db/meta/_journal.json": journal,
+				"db/0001_users.sql":     "CREATE TABLE users (id bigint);\n",
+				"db/0000_init.sql":      "CREATE SCHEMA app;\n",
+				"db/0001_users_fk.sql":  "ALTER TABLE users ADD COLUMN org bigint;\n",
+			}))
+			requireOrder(t, s, "0000 db/0000_init.sql", "0001 db/0001_users.sql", "0001 db/0001_users_fk.sql")
+			requireProblem(t, s.Problems, 0, "the journal lists none of the 3 .sql files of db")
+			for _, m := range s.Migrations {
+				requireProblem(t, m.Problems, 0, "not in meta/_journal.json")
+				if m.Kind != Drizzle || m.Up.Tx != TxWrapped {
+					t.Errorf("%s: %s %s", m.Path, m.Kind, m.Up.Tx)
+				}
+			}
+		})
+	}
+}
+
+// TestSqitchDeployScriptNotInPlan: sqitch runs only what its plan names; a
+// deploy script the plan does not name is said, not judged.
+func TestSqitchDeployScriptNotInPlan(t *testing.T) {
+	s := discover(t, mapFS(map[string]string{
+		"db/sqitch.plan":          "%project=p\n\nusers 2024-01-01T00:00:00Z A <a@example.com> # users\n",
+		"db/deploy/users.sql":     "BEGIN; CREATE TABLE users (id bigint); COMMIT;\n",
+		"db/revert/users.sql":     "BEGIN; DROP TABLE users; COMMIT;\n",
+		"db/deploy/old/purge.sql": "DROP TABLE IF EXISTS legacy;\n",
+		"db/deploy/forgotten.sql": "DROP TABLE users;\n",
+		"db/deploy/notes.txt":     "not a script",
+		"db/verify/users.sql":     "SELECT id FROM users WHERE false;\n",
+		"db/verify/unplanned.sql": "SELECT 1;\n",
+	}))
+	requireOrder(t, s, " db/deploy/users.sql")
+	var stray []string
+	for _, p := range s.Problems {
+		if strings.Contains(p.Message, "deploy script not named in db/sqitch.plan: sqitch never runs it") {
+			stray = append(stray, p.Path)
+		}
+	}
+	if want := []string{"db/deploy/forgotten.sql", "db/deploy/old/purge.sql"}; !reflect.DeepEqual(stray, want) {
+		t.Errorf("stray deploy scripts %q, want %q (all problems: %v)", stray, want, s.Problems)
+	}
+}
+
+// TestPlainSharedVersion: files of a plain folder that share a version are
+// ordered by name without .sql (the base file before its -fks companion,
+// which byte order would reverse), and each says which order was assumed.
+func TestPlainSharedVersion(t *testing.T) {
+	s := discover(t, mapFS(map[string]string{
+		"sql/20220314-orders-fks.sql": "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);",
+		"sql/20220314-orders.sql":     "CREATE TABLE orders (id bigint, customer_id bigint);",
+		"sql/20220301-customers.sql":  "CREATE TABLE customers (id bigint PRIMARY KEY);",
+		"sql/20220401-notes.sql":      "ALTER TABLE orders ADD COLUMN note text;",
+	}))
+	requireOrder(t, s,
+		"20220301 sql/20220301-customers.sql", "20220314 sql/20220314-orders.sql",
+		"20220314 sql/20220314-orders-fks.sql", "20220401 sql/20220401-notes.sql")
+	want := "assumes 20220314-orders.sql, then 20220314-orders-fks.sql"
+	for p, follows := range map[string]bool{"sql/20220314-orders.sql": false, "sql/20220314-orders-fks.sql": true} {
+		m := migration(t, s, p)
+		requireProblem(t, m.Problems, 0, want)
+		if m.FollowsSameVersion != follows {
+			t.Errorf("%s: FollowsSameVersion %v, want %v", p, m.FollowsSameVersion, follows)
+		}
+	}
+	// Negative: a version of its own says nothing and runs on its own.
+	for _, p := range []string{"sql/20220301-customers.sql", "sql/20220401-notes.sql"} {
+		if m := migration(t, s, p); len(m.Problems) > 0 || m.FollowsSameVersion {
+			t.Errorf("%s: %v, follows %v", p, m.Problems, m.FollowsSameVersion)
+		}
+	}
+	// Other layouts keep their own rules for shared versions.
+	g := discover(t, mapFS(map[string]string{
+		"db/migrations/00001_a.sql": "-- +goose Up\nSELECT 1;\n",
+		"db/migrations/00001_b.sql": "-- +goose Up\nSELECT 2;\n",
+	}))
+	for _, m := range g.Migrations {
+		if m.FollowsSameVersion {
+			t.Errorf("goose %s follows", m.Path)
+		}
+		requireProblem(t, m.Problems, 0, "goose refuses duplicate versions")
+	}
+}
+
+// TestSqitchProjectsInDependencyOrder: a sqitch project whose changes require
+// another project's ([base:users]) is applied after it, whatever their
+// paths; projects that require nothing of each other keep path order.
+func TestSqitchProjectsInDependencyOrder(t *testing.T) {
+	plan := func(project, body string) string {
+		return "%syntax-version=1.0.0\n%project=" + project + "\n\n" + body
+	}
+	s := discover(t, mapFS(map[string]string{
+		"schema/sqitch.plan":           plan("app", "accounts [base:users !legacy:x] 2024-01-02T00:00:00Z A <a@example.com> # accounts\n"),
+		"schema/deploy/accounts.sql":   "ALTER TABLE users ADD COLUMN account bigint;\n",
+		"schema/revert/accounts.sql":   "ALTER TABLE users DROP COLUMN account;\n",
+		"schema/base/sqitch.plan":      plan("base", "users 2024-01-01T00:00:00Z A <a@example.com> # users\n"),
+		"schema/base/deploy/users.sql": "CREATE TABLE users (id bigint);\n",
+		"schema/base/revert/users.sql": "DROP TABLE users;\n",
+		"other/sqitch.plan":            plan("other", "things 2024-01-01T00:00:00Z A <a@example.com> # things\n"),
+		"other/deploy/things.sql":      "CREATE TABLE things (id bigint);\n",
+		"other/revert/things.sql":      "DROP TABLE things;\n",
+		"zeta/sqitch.plan":             plan("legacy", "x 2024-01-01T00:00:00Z A <a@example.com> # x\n"),
+		"zeta/deploy/x.sql":            "CREATE TABLE x (id bigint);\n",
+		"zeta/revert/x.sql":            "DROP TABLE x;\n",
+	}))
+	// base before app (app requires it); a conflict (!legacy:x) is no
+	// requirement, so zeta stays last; other keeps its place by path.
+	requireOrder(t, s, " other/deploy/things.sql", " schema/base/deploy/users.sql", " schema/deploy/accounts.sql", " zeta/deploy/x.sql")
+}
+
+func TestSqitchPlanProject(t *testing.T) {
+	p, req := sqitchPlanProject([]byte("%project=app\n\na [b c:d !e:f app:g] 2024-01-01T00:00:00Z A <a@example.com>\n@v1 2024-01-01T00:00:00Z A <a@example.com>\nh [x:@v2] 2024-01-01T00:00:00Z A <a@example.com> # [not:me]\nk 2024-01-01T00:00:00Z A <a@example.com> # uses [q:r]\n"))
+	if p != "app" || !reflect.DeepEqual(sortedKeys(req), []string{"c", "x"}) {
+		t.Errorf("project %q requires %v", p, sortedKeys(req))
 	}
 }

@@ -65,6 +65,13 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
+// RunsWithPsql reports whether the tool runs files with psql, which
+// interpolates :variables and executes backslash commands before the server
+// sees anything: plain folders (psql -f) and sqitch's pg engine.
+func (k Kind) RunsWithPsql() bool {
+	return k == Plain || k == Sqitch
+}
+
 // SupportsDown reports whether the tool has down (revert, undo) migrations.
 func (k Kind) SupportsDown() bool {
 	switch k {
@@ -213,10 +220,15 @@ type Migration struct {
 	More []Section
 	// VerifyPath is sqitch's verify script for the change; it is never
 	// run as part of a migration.
-	VerifyPath  string
-	Content     []byte // the up file's bytes as read
-	DownContent []byte // the separate down file's bytes, if any
-	Problems    []Problem
+	VerifyPath string
+	// FollowsSameVersion says the migration shares its version with the one
+	// before it in a plain folder: the runner applies them together, in an
+	// order the folder does not tell (the one assumed is in Problems), so
+	// what the earlier one creates is still new here.
+	FollowsSameVersion bool
+	Content            []byte // the up file's bytes as read
+	DownContent        []byte // the separate down file's bytes, if any
+	Problems           []Problem
 }
 
 // Problem is a layout-level issue: something the tool would refuse, silently

@@ -148,11 +148,55 @@ func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
 		if c := cmpNum(ms[i].Version, ms[j].Version); c != 0 {
 			return c < 0
 		}
-		return ms[i].Path < ms[j].Path
+		return sharedVersionLess(ms[i].Path, ms[j].Path)
 	})
-	markDuplicates(ms, sameNum, "version %s is also used by %s; the order between them is by file name")
+	markVersionGroups(ms)
 	d.checkNameOrder(f.path, ms, false, "")
 	return ms, nil
+}
+
+// sharedVersionLess orders the files of a plain folder that share a version
+// (20220314-users.sql, 20220314-users-fks.sql). Nothing in the folder says
+// in which order the project's runner applies them; byte order would put
+// "users-fks" before "users" ('-' sorts before '.'), which is rarely what a
+// project that splits its foreign keys into a second file means. The order
+// assumed is by name without the .sql suffix, so a name that is a prefix of
+// the other (the base file) comes first; the files say so (markVersionGroups).
+func sharedVersionLess(a, b string) bool {
+	sa, sb := strings.TrimSuffix(a, ".sql"), strings.TrimSuffix(b, ".sql")
+	if sa != sb {
+		return sa < sb
+	}
+	return a < b
+}
+
+// markVersionGroups tells each file of a plain folder that shares its
+// version with others the order assumed among them, and marks the later ones
+// as running together with the earlier (FollowsSameVersion), so that a table
+// one of them creates is judged as new in the next. ms must be sorted.
+func markVersionGroups(ms []Migration) {
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && sameNum(ms[i].Version, ms[j].Version) {
+			j++
+		}
+		if j-i > 1 {
+			names := make([]string, 0, j-i)
+			for _, m := range ms[i:j] {
+				_, n := splitPath(m.Path)
+				names = append(names, n)
+			}
+			order := strings.Join(names, ", then ")
+			for k := i; k < j; k++ {
+				ms[k].FollowsSameVersion = k > i
+				ms[k].Problems = append(ms[k].Problems, Problem{Path: ms[k].Path, Message: fmt.Sprintf(
+					"version %s is shared by %d files; the order in which the runner applies them is not known here, so this assumes %s "+
+						"(names without .sql; a shell glob would sort them by byte or locale order), and tables one of them creates are new in the ones after it",
+					ms[k].Version, j-i, order)})
+			}
+		}
+		i = j
+	}
 }
 
 func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
@@ -346,10 +390,33 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 		m.Name = strings.TrimPrefix(strings.TrimPrefix(e.Tag, m.Version), "_")
 		ms = append(ms, m)
 	}
+	// A .sql file the journal does not list is never applied by the
+	// migrator, but it is in the folder for a reason (a journal entry lost
+	// in a merge, a hand-written file): it is judged all the same, after the
+	// listed ones and by file name, where drizzle-kit would append its entry,
+	// so that a folder of migrations is never read as holding none.
+	unlisted := 0
 	for _, n := range sqlFiles(f.tree, f.path) {
-		if p := path.Join(f.path, n); !named[p] {
-			d.problem(p, 0, "not in meta/_journal.json: drizzle's migrator never applies it")
+		p := path.Join(f.path, n)
+		if named[p] {
+			continue
 		}
+		m, err := d.fileMigration(f, p)
+		if err != nil {
+			return nil, err
+		}
+		if nn, ok := parseNumbered(n); ok {
+			m.Version, m.Name = nn.version, nn.name
+		} else {
+			m.Name = strings.TrimSuffix(n, ".sql")
+		}
+		m.Problems = append(m.Problems, Problem{Path: p, Message: "not in meta/_journal.json: drizzle's migrator never applies it; " +
+			"judged as if its entry were appended to the journal (after the listed migrations, in file-name order)"})
+		ms = append(ms, m)
+		unlisted++
+	}
+	if unlisted > 0 && unlisted == len(ms) {
+		d.problem(f.journal, 0, "the journal lists none of the %d .sql files of %s; they are judged in file-name order", unlisted, f.path)
 	}
 	return ms, nil
 }

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -190,6 +191,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		d.problem(sp.plan, p.Line, "%s", p.Message)
 	}
 	var ms []Migration
+	planned := map[string]bool{}
 	for i, c := range changes {
 		rel := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
 		deploy := path.Join(sp.deployDir, rel)
@@ -215,6 +217,132 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 			m.VerifyPath = verify
 		}
 		ms = append(ms, m)
+		planned[deploy] = true
+	}
+	// sqitch runs only what the plan names: a deploy script it does not
+	// name never runs (a change removed from the plan, or added to the
+	// folder and forgotten in the plan). Said, not judged.
+	for _, p := range filesUnder(f.tree, sp.deployDir, "."+sp.ext) {
+		if !planned[p] {
+			d.problem(p, 0, "deploy script not named in %s: sqitch never runs it", sp.plan)
+		}
 	}
 	return ms, nil
+}
+
+// filesUnder lists the files under dir, recursively, whose names end in
+// suffix, in path order.
+func filesUnder(t *tree, dir, suffix string) []string {
+	var out []string
+	for _, n := range t.files[dir] {
+		if strings.HasSuffix(n, suffix) {
+			out = append(out, path.Join(dir, n))
+		}
+	}
+	for _, sub := range t.dirs[dir] {
+		out = append(out, filesUnder(t, path.Join(dir, sub), suffix)...)
+	}
+	return out
+}
+
+// sqitchPlanProject reads a plan's %project pragma and the other projects
+// its changes require ([other:change], [other:@tag]); conflicts (!x) are not
+// requirements.
+func sqitchPlanProject(b []byte) (project string, requires map[string]bool) {
+	requires = map[string]bool{}
+	eachLine(b, bomLen(b), func(l textLine) bool {
+		t := strings.TrimSpace(l.text)
+		if strings.HasPrefix(t, "%project=") {
+			project = strings.TrimSpace(strings.TrimPrefix(t, "%project="))
+			return true
+		}
+		if t == "" || t[0] == '#' || t[0] == '%' {
+			return true
+		}
+		if i := strings.IndexByte(t, '#'); i >= 0 {
+			t = t[:i] // the note: a change name cannot hold '#'
+		}
+		open := strings.IndexByte(t, '[')
+		if open < 0 {
+			return true
+		}
+		end := strings.IndexByte(t[open:], ']')
+		if end < 0 {
+			return true
+		}
+		for _, dep := range strings.Fields(t[open+1 : open+end]) {
+			if strings.HasPrefix(dep, "!") {
+				continue
+			}
+			if p, _, ok := strings.Cut(dep, ":"); ok && p != "" {
+				requires[p] = true
+			}
+		}
+		return true
+	})
+	delete(requires, project)
+	return project, requires
+}
+
+// orderSqitchProjects moves each sqitch project after the projects of the
+// same repository whose changes it requires (oc_erchef/schema requires
+// oss_chef:roles from schema/baseline): sqitch refuses to deploy a change
+// before what it requires, so they are applied in that order. Folders keep
+// their path order otherwise, and a cycle leaves them in path order.
+func (d *discoverer) orderSqitchProjects(folders []folderPlan) []folderPlan {
+	name := map[int]string{}
+	requires := map[int]map[string]bool{}
+	byProject := map[string]int{}
+	for i, f := range folders {
+		if f.kind != Sqitch || f.sqitch == nil || !f.tree.have[f.sqitch.plan] {
+			continue
+		}
+		b, err := d.read(f.sqitch.plan)
+		if err != nil {
+			continue // loadSqitch reports it
+		}
+		p, req := sqitchPlanProject(b)
+		name[i], requires[i] = p, req
+		if p != "" {
+			if _, dup := byProject[p]; !dup {
+				byProject[p] = i
+			}
+		}
+	}
+	if len(name) < 2 {
+		return folders
+	}
+	out := make([]folderPlan, 0, len(folders))
+	placed := make([]bool, len(folders))
+	visiting := make([]bool, len(folders))
+	var place func(i int)
+	place = func(i int) {
+		if placed[i] || visiting[i] {
+			return
+		}
+		visiting[i] = true
+		for _, dep := range sortedKeys(requires[i]) {
+			if j, ok := byProject[dep]; ok {
+				place(j)
+			}
+		}
+		visiting[i] = false
+		if !placed[i] {
+			placed[i] = true
+			out = append(out, folders[i])
+		}
+	}
+	for i := range folders {
+		place(i)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -25,6 +25,9 @@ type Statement struct {
 	// CommentsBefore are the comment tokens between the previous statement and
 	// this one, kept for directives such as suppressions.
 	CommentsBefore []Comment
+	// Variables are the psql variables the statement interpolates; the
+	// parse tree holds their placeholders.
+	Variables []Variable
 }
 
 // ParseError is a syntax error located in the file.
@@ -84,12 +87,16 @@ func Split(text string, start, end int) *Script {
 	// Meta-commands are blanked out (same length, so offsets hold) before
 	// parsing: they are psql's, not PostgreSQL's, and are reported separately.
 	clean := part
+	var vars []Variable
 	if len(toks) > 0 {
 		clean, sc.MetaCommands, toks = blankMetaCommands(part, toks)
 		for i := range sc.MetaCommands {
 			sc.MetaCommands[i].Start += start
 			sc.MetaCommands[i].End += start
 		}
+		// psql variables are interpolation, not syntax errors: the parser
+		// is given placeholders, and each statement carries its variables.
+		clean, vars = interpolateVariables(clean, toks)
 	}
 
 	if tree, err := pg_query.Parse(clean); err == nil {
@@ -134,6 +141,11 @@ func Split(text string, start, end int) *Script {
 	}
 	for i := range sc.Statements {
 		st := &sc.Statements[i]
+		st.Variables = variablesIn(vars, st.Start, st.End)
+		for j := range st.Variables {
+			st.Variables[j].Start += start
+			st.Variables[j].End += start
+		}
 		st.Start += start
 		st.End += start
 		st.LocationBase += start

@@ -246,6 +246,7 @@ func FuzzSplit(f *testing.F) {
 		"ALTER TABLEX a;;; SELECT é;",
 		"/* open comment",
 		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+		"DROP TABLE :t; SELECT :'v', :\"i\", a[1:n], ARRAY[:x];",
 	} {
 		f.Add(s, 0)
 	}
@@ -271,6 +272,11 @@ func FuzzSplit(f *testing.F) {
 			}
 			if s.ParseError != nil && (s.ParseError.Offset < start || s.ParseError.Offset > len(text)) {
 				t.Fatalf("parse error offset %d outside the text", s.ParseError.Offset)
+			}
+			for _, v := range s.Variables {
+				if v.Start < s.Start || v.End > s.End || text[v.Start:v.End] != v.String() || len(v.Placeholder) != v.End-v.Start {
+					t.Fatalf("variable %+v does not frame its reference in %q", v, s.SQL)
+				}
 			}
 		}
 	})

@@ -235,6 +235,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, os.DirFS(cwd), nil
 	}
 	var migrations []layout.Migration
+	var problems []layout.Problem
 	for _, p := range args {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -242,9 +243,11 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		}
 		var found []layout.Migration
 		if st.IsDir() {
-			found, err = folderMigrations(p)
+			var ps []layout.Problem
+			found, ps, err = folderMigrations(cwd, p, cfg)
+			problems = append(problems, ps...)
 		} else {
-			found, err = fileMigration(p)
+			found, err = fileMigration(cwd, p, cfg)
 		}
 		if err != nil {
 			return analyzer.Request{}, nil, err
@@ -254,32 +257,117 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 	if len(migrations) == 0 {
 		return analyzer.Request{}, nil, fail("no migrations found in %s", strings.Join(args, ", "))
 	}
-	return analyzer.Request{Migrations: migrations, Config: cfg}, os.DirFS(cwd), nil
+	return analyzer.Request{Migrations: migrations, Problems: problems, Config: cfg}, os.DirFS(cwd), nil
 }
 
-func folderMigrations(dir string) ([]layout.Migration, error) {
-	set, err := layout.Discover(os.DirFS(dir), nil)
-	if err != nil {
-		return nil, fail("reading %s: %v", dir, err)
+// folderMigrations discovers the migrations of one folder given on the
+// command line. The folder is examined at its real path, because detection
+// reads folder names (supabase/migrations, prisma/migrations); a folder that
+// the configuration lists keeps its configured layout and options. The
+// folder's problems that belong to no migration (a file the journal or plan
+// does not list, a missing script) are returned, never dropped.
+func folderMigrations(cwd, dir string, cfg analyzer.Config) ([]layout.Migration, []layout.Problem, error) {
+	abs := dir
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(cwd, dir)
 	}
+	abs = filepath.Clean(abs)
+	vol := filepath.VolumeName(abs)
+	fsRoot := vol + string(filepath.Separator)
+	inRoot := filepath.ToSlash(strings.TrimPrefix(strings.TrimPrefix(abs, vol), string(filepath.Separator)))
+	loc := layout.Location{Path: inRoot}
+	if inRoot == "" {
+		loc.Path = "."
+	}
+	if rel, err := filepath.Rel(cwd, abs); err == nil {
+		for _, l := range cfg.Migrations {
+			if path.Clean(l.Path) == filepath.ToSlash(rel) {
+				loc.Layout, loc.Options = l.Layout, l.Options
+			}
+		}
+	}
+	set, err := layout.Discover(os.DirFS(fsRoot), []layout.Location{loc})
+	if err != nil {
+		return nil, nil, fail("reading %s: %v", dir, err)
+	}
+	// Paths come back relative to the file system's root; they are shown as
+	// the folder was given.
+	shown := filepath.ToSlash(filepath.Clean(dir))
 	out := set.Migrations
 	for i := range out {
-		prefixPaths(&out[i], filepath.ToSlash(dir))
+		rebasePaths(&out[i], loc.Path, shown)
 	}
-	return out, nil
+	var problems []layout.Problem
+	for _, p := range set.Problems {
+		if p.Path == loc.Path && strings.HasPrefix(p.Message, "no migrations found") {
+			continue // said once, by the caller, for every folder given
+		}
+		p.Path = rebase(p.Path, loc.Path, shown)
+		problems = append(problems, p)
+	}
+	return out, problems, nil
+}
+
+// rebase turns a path under from into the same path under to.
+func rebase(p, from, to string) string {
+	if p == "" {
+		return ""
+	}
+	if from == "." {
+		return path.Join(to, p)
+	}
+	if p == from {
+		return to
+	}
+	if strings.HasPrefix(p, from+"/") {
+		return path.Join(to, strings.TrimPrefix(p, from+"/"))
+	}
+	return p
+}
+
+func rebasePaths(m *layout.Migration, from, to string) {
+	m.Path, m.DownPath, m.Dir = rebase(m.Path, from, to), rebase(m.DownPath, from, to), rebase(m.Dir, from, to)
+	m.VerifyPath = rebase(m.VerifyPath, from, to)
+	rebasePart := func(p *layout.Part) {
+		p.Path, p.TxSource = rebase(p.Path, from, to), rebase(p.TxSource, from, to)
+	}
+	rebasePart(&m.Up)
+	if m.Down != nil {
+		d := *m.Down
+		rebasePart(&d)
+		m.Down = &d
+	}
+	more := make([]layout.Section, len(m.More))
+	for i, sec := range m.More {
+		rebasePart(&sec.Up)
+		if sec.Down != nil {
+			d := *sec.Down
+			rebasePart(&d)
+			sec.Down = &d
+		}
+		more[i] = sec
+	}
+	if m.More != nil {
+		m.More = more
+	}
+	for i := range m.Problems {
+		m.Problems[i].Path = rebase(m.Problems[i].Path, from, to)
+	}
 }
 
 // fileMigration reads one file with its tool's rules: its folder is
 // discovered so that a separate down file or a Flyway .conf is found too.
-func fileMigration(file string) ([]layout.Migration, error) {
-	dir, name := filepath.Split(file)
+func fileMigration(cwd, file string, cfg analyzer.Config) ([]layout.Migration, error) {
+	dir, _ := filepath.Split(file)
 	if dir == "" {
 		dir = "."
 	}
-	if set, err := layout.Discover(os.DirFS(dir), nil); err == nil {
-		for _, m := range set.Migrations {
-			if m.Path == name || m.DownPath == name {
-				prefixPaths(&m, filepath.ToSlash(filepath.Clean(dir)))
+	// The folder is examined at its real path, as folderMigrations does,
+	// so that detection that reads folder names works for one file too.
+	if ms, _, err := folderMigrations(cwd, dir, cfg); err == nil {
+		want := filepath.ToSlash(filepath.Clean(file))
+		for _, m := range ms {
+			if m.Path == want || m.DownPath == want {
 				return []layout.Migration{m}, nil
 			}
 		}
@@ -295,26 +383,4 @@ func fileMigration(file string) ([]layout.Migration, error) {
 		Kind: kind, Path: p, Up: up, Down: down, Content: content, Problems: problems,
 		SupportsDown: kind.SupportsDown() && down != nil,
 	}}, nil
-}
-
-func prefixPaths(m *layout.Migration, dir string) {
-	if dir == "." || dir == "" {
-		return
-	}
-	join := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		return path.Join(dir, p)
-	}
-	m.Path, m.DownPath, m.Dir = join(m.Path), join(m.DownPath), join(m.Dir)
-	m.Up.Path = join(m.Up.Path)
-	if m.Down != nil {
-		d := *m.Down
-		d.Path = join(d.Path)
-		m.Down = &d
-	}
-	for i := range m.Problems {
-		m.Problems[i].Path = join(m.Problems[i].Path)
-	}
 }

@@ -309,3 +309,87 @@ func TestVersionRulesExplain(t *testing.T) {
 		t.Errorf("explain should print docs/rules/rename-column.md exactly; status %d", r.status)
 	}
 }
+
+// TestCheckFolderAtItsPath: a folder given on the command line is examined
+// at its real path, so detection that reads folder names works from any
+// current folder; a configured folder keeps its layout and options; and what
+// discovery reports about files that belong to no migration reaches the
+// output instead of being dropped.
+func TestCheckFolderAtItsPath(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"app/supabase/migrations/20240101000000_init.sql":   "CREATE TABLE notes (id bigint PRIMARY KEY);\n",
+		"app/supabase/migrations/20240102000000_column.sql": "ALTER TABLE notes ADD COLUMN body text;\n",
+		"web/drizzle/meta/_journal.json":                    `{"version":"7","dialect":"postgresql","entries":[{"idx":0,"version":"7","when":1,"tag":"0000_init","breakpoints":true}]}`,
+		"web/drizzle/0000_init.sql":                         "CREATE TABLE tags (id bigint PRIMARY KEY);\n",
+		"web/drizzle/0001_stray.sql":                        "ALTER TABLE tags ADD COLUMN label text;\n",
+		"sql/001_a.sql":                                     "CREATE TABLE a (id bigint);\n",
+		"sql/002_b.sql":                                     "CREATE INDEX a_id ON a (id);\n",
+		".github/migration-guard.yml":                       "migrations:\n  - path: sql\n    layout: plain\n    transaction: per-file\n",
+	})
+	type doc struct {
+		Files []struct {
+			Path            string `json:"path"`
+			Layout          string `json:"layout"`
+			TransactionMode string `json:"transaction_mode"`
+		} `json:"files"`
+		Notes []string `json:"notes"`
+	}
+	read := func(r result) doc {
+		t.Helper()
+		var d doc
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("not JSON (status %d): %v\n%s%s", r.status, err, r.stdout, r.stderr)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		cwd, arg string
+		layout   string
+		paths    []string
+	}{
+		{dir, "app/supabase/migrations", "supabase", []string{"app/supabase/migrations/20240101000000_init.sql", "app/supabase/migrations/20240102000000_column.sql"}},
+		{filepath.Join(dir, "app/supabase"), "migrations", "supabase", []string{"migrations/20240101000000_init.sql", "migrations/20240102000000_column.sql"}},
+		{filepath.Join(dir, "app/supabase/migrations"), ".", "supabase", []string{"20240101000000_init.sql", "20240102000000_column.sql"}},
+		// One file of the folder is read with its folder's layout too.
+		{dir, "app/supabase/migrations/20240102000000_column.sql", "supabase", []string{"app/supabase/migrations/20240102000000_column.sql"}},
+		{filepath.Join(dir, "app/supabase/migrations"), "20240102000000_column.sql", "supabase", []string{"20240102000000_column.sql"}},
+	} {
+		d := read(runBinary(t, tc.cwd, nil, "check", "--format", "json", tc.arg))
+		var got []string
+		for _, f := range d.Files {
+			got = append(got, f.Path)
+			if f.Layout != tc.layout {
+				t.Errorf("%s from %s: layout %s, want %s", tc.arg, tc.cwd, f.Layout, tc.layout)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tc.paths, " ") {
+			t.Errorf("%s from %s: files %v, want %v", tc.arg, tc.cwd, got, tc.paths)
+		}
+	}
+
+	d := read(runBinary(t, dir, nil, "check", "--format", "json", "sql"))
+	if len(d.Files) != 2 || d.Files[0].TransactionMode != "wrapped" || d.Files[1].TransactionMode != "wrapped" {
+		t.Errorf("configured folder: %+v, want two files run with transaction: per-file", d.Files)
+	}
+	// Without the configuration the same folder runs as psql -f runs it.
+	if err := os.Remove(filepath.Join(dir, ".github/migration-guard.yml")); err != nil {
+		t.Fatal(err)
+	}
+	d = read(runBinary(t, dir, nil, "check", "--format", "json", "sql"))
+	if len(d.Files) != 2 || d.Files[0].TransactionMode != "none" {
+		t.Errorf("unconfigured folder: %+v, want psql's default", d.Files)
+	}
+
+	d = read(runBinary(t, dir, nil, "check", "--format", "json", "web/drizzle"))
+	found := false
+	for _, f := range d.Files {
+		found = found || f.Path == "web/drizzle/0001_stray.sql"
+	}
+	for _, n := range d.Notes {
+		found = found || strings.Contains(n, "web/drizzle/0001_stray.sql")
+	}
+	if !found {
+		t.Errorf("the file the journal does not list is neither judged nor noted: %+v", d)
+	}
+}
