@@ -197,7 +197,7 @@ func parsedWhole(sc *sqlscript.Script) bool {
 func hasSyntaxErrors(f *File) bool {
 	for _, st := range f.Statements {
 		for _, fd := range st.Findings {
-			if fd.Rule == ruleSyntaxError.ID || fd.Rule == rulePsqlMetaCommand.ID {
+			if fd.Rule == ruleSyntaxError.ID || fd.Rule == ruleGrammarTooOld.ID || fd.Rule == rulePsqlMetaCommand.ID {
 				return true
 			}
 		}
@@ -236,9 +236,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		}
 		if raw.ParseError != nil {
 			line, col := lines.Position(raw.ParseError.Offset)
-			fd := ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", raw.ParseError.Message, line, col))
-			fd.Marker = Position{Line: line, Column: col}
-			c.report(fd)
+			c.report(parseErrorFinding(s.cfg.PostgresVersion, raw.ParseError, line, col))
 			index[i] = len(f.Statements)
 			f.Statements = append(f.Statements, st)
 			continue
