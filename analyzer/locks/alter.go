@@ -583,21 +583,6 @@ func constraintColumns(k *pg_query.Constraint) []string {
 	return out
 }
 
-// anyNullable: unknown tables and columns count as nullable, which errs on
-// the side of the extra scan.
-func (b *builder) anyNullable(t *catalog.Table, cols []string) bool {
-	if t == nil {
-		return true
-	}
-	for _, c := range cols {
-		col := t.Column(c)
-		if col == nil || !col.NotNull {
-			return true
-		}
-	}
-	return false
-}
-
 // constraintUsingIndex: the index already exists; if the constraint gets a
 // different name the index is renamed (SHARE UPDATE EXCLUSIVE on it from
 // PostgreSQL 12, ACCESS EXCLUSIVE before), else it is only read (measured).
