@@ -115,6 +115,10 @@ var factCases = []factCase{
 	{name: "ALTER DOMAIN ADD CONSTRAINT scans each table under SHARE", files: []string{"ALTER DOMAIN posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0);"},
 		want:   []string{"0002:domain-constraint:danger@2"},
 		server: &serverFact{scanned: map[string]bool{"a": true, "t": false}, held: map[string]string{"a": "Share", "t": ""}}},
+	{name: "ALTER DOMAIN ADD CONSTRAINT is refused while an array of the domain is in use", schema: "CREATE TABLE b (id int, q posint[]);",
+		files:  []string{"ALTER DOMAIN posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0);"},
+		want:   []string{"0002:domain-constraint:danger@2"},
+		server: &serverFact{err: `cannot alter type "posint" because column "b.q" uses it`}},
 	{name: "ALTER DOMAIN ADD CONSTRAINT NOT VALID checks nothing", files: []string{"ALTER DOMAIN posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0) NOT VALID;"},
 		want: nil, server: &serverFact{scanned: map[string]bool{"a": false}, held: map[string]string{"a": ""}}},
 
@@ -363,4 +367,55 @@ func heldLocks(ctx context.Context, t *testing.T, tx pgx.Tx) map[string]string {
 		t.Fatal(rows.Err())
 	}
 	return out
+}
+
+// TestFactMessages checks that the findings say what the server does, with
+// the real names: what people read to decide.
+func TestFactMessages(t *testing.T) {
+	byName := map[string]factCase{}
+	for _, fc := range factCases {
+		byName[fc.name] = fc
+	}
+	tests := []struct {
+		caseName, rule string
+		want           []string
+	}{
+		{"a column added in the change and partly backfilled holds NULLs", "set-not-null",
+			[]string{"SET NOT NULL on public.t.region", "added on line 2 without a default", "partial backfill"}},
+		{"SET NOT NULL with the CHECK dropped by the same statement scans", "set-not-null",
+			[]string{"drops email_nn", "PostgreSQL drops it first"}},
+		{"PRIMARY KEY USING INDEX on a nullable column fails on a NULL", "set-not-null",
+			[]string{"ADD PRIMARY KEY USING INDEX k_code_uq makes code NOT NULL", "scans public.k under ACCESS EXCLUSIVE"}},
+		{"ALTER DOMAIN ADD CONSTRAINT scans each table under SHARE", "domain-constraint",
+			[]string{"checks public.a.p under SHARE"}},
+		{"ALTER DOMAIN ADD CONSTRAINT is refused while an array of the domain is in use", "domain-constraint",
+			[]string{"refuses it outright while public.b.q, an array of the domain"}},
+		{"VALIDATE in the transaction of its NOT VALID holds ACCESS EXCLUSIVE for the scan", "validate-in-same-transaction",
+			[]string{"added it NOT VALID on line 3", "ACCESS EXCLUSIVE on public.t is held for the whole scan", "no better than the plain ADD"}},
+		{"drizzle: VALIDATE in the migration after its NOT VALID", "validate-in-same-transaction",
+			[]string{"line 1 of drizzle/0001_change.sql", "drizzle runs every pending migration of a run in one transaction"}},
+		{"a new enum value inserted in the same transaction", "enum-value-in-same-transaction",
+			[]string{"uses 'sad'", `unsafe use of new value "sad" of enum type mood`}},
+		{"drizzle: a new enum value used in the next migration of the run", "enum-value-in-same-transaction",
+			[]string{"on line 1 of drizzle/0001_change.sql", "drizzle runs every pending migration"}},
+		{"drizzle: locks of one migration are held through the next", "work-while-holding-lock",
+			[]string{"taken on line 1 of drizzle/0001_change.sql"}},
+		{"CREATE UNIQUE INDEX builds under SHARE", "blocking-index-build",
+			[]string{"builds an index on public.t under SHARE"}},
+	}
+	for _, tt := range tests {
+		fc, ok := byName[tt.caseName]
+		if !ok {
+			t.Fatalf("no fact case %q", tt.caseName)
+		}
+		f := findingOf(t, fc.change().analyze(t), tt.rule)
+		for _, w := range tt.want {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("%s: %s lacks %q:\n%s", tt.caseName, tt.rule, w, f.Message)
+			}
+		}
+		if f.SafeAlternative == "" && tt.rule != "work-while-holding-lock" {
+			t.Errorf("%s: %s has no safe way", tt.caseName, tt.rule)
+		}
+	}
 }
