@@ -92,6 +92,14 @@ var factCases = []factCase{
 		"ALTER TABLE t ADD COLUMN region text;\nUPDATE t SET region = 'eu';\nALTER TABLE t ALTER COLUMN region SET NOT NULL;"},
 		want:   []string{"0002:work-while-holding-lock:warning@3", "0002:blocking-scan:danger@4"},
 		server: &serverFact{scanned: map[string]bool{"t": true}}},
+	{name: "a column added with DEFAULT NULL holds NULLs", files: []string{
+		"ALTER TABLE t ADD COLUMN region text DEFAULT NULL::text;\nALTER TABLE t ALTER COLUMN region SET NOT NULL;"},
+		want:   []string{"0002:set-not-null:danger@3", "0002:work-while-holding-lock:warning@3"},
+		server: &serverFact{err: `column "region" of relation "t" contains null values`}},
+	{name: "a backfill to NULL is no backfill", files: []string{
+		"ALTER TABLE t ADD COLUMN region text;\nUPDATE t SET region = NULL::text;\nALTER TABLE t ALTER COLUMN region SET NOT NULL;"},
+		want:   []string{"0002:work-while-holding-lock:warning@3", "0002:set-not-null:danger@4"},
+		server: &serverFact{err: `column "region" of relation "t" contains null values`}},
 	{name: "a backfill in another transaction than the ADD COLUMN leaves room for NULLs", files: []string{
 		"ALTER TABLE t ADD COLUMN region text;", "UPDATE t SET region = 'eu';\nALTER TABLE t ALTER COLUMN region SET NOT NULL;"},
 		want:   []string{"0003:set-not-null:danger@3"},
@@ -381,7 +389,7 @@ func TestFactMessages(t *testing.T) {
 		want           []string
 	}{
 		{"a column added in the change and partly backfilled holds NULLs", "set-not-null",
-			[]string{"SET NOT NULL on public.t.region", "added on line 2 without a default", "partial backfill"}},
+			[]string{"SET NOT NULL on public.t.region", "added on line 2 without a default that fills it", "partial backfill"}},
 		{"SET NOT NULL with the CHECK dropped by the same statement scans", "set-not-null",
 			[]string{"drops email_nn", "PostgreSQL drops it first"}},
 		{"PRIMARY KEY USING INDEX on a nullable column fails on a NULL", "set-not-null",

@@ -367,7 +367,7 @@ func (c *stmtContext) nullsOfAddedColumn(t tableRef, column string) (why string,
 	if c.tx != "" && added.at.tx == c.tx && c.run.backfilled[columnKey(t, column)] == c.tx {
 		return "", false
 	}
-	return fmt.Sprintf("; the column was added on %s without a default, so every row that existed holds NULL in it until a backfill sets them all "+
+	return fmt.Sprintf("; the column was added on %s without a default that fills it, so every row that existed holds NULL in it until a backfill sets them all "+
 		"(a partial backfill, or rows inserted between the backfill and this statement, leave NULLs)", added.at.where(c.stmt.Path)), true
 }
 

@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"fmt"
-	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -183,10 +182,7 @@ func nonNullDefault(cd *pg_query.ColumnDef) bool {
 		case pg_query.ConstrType_CONSTR_IDENTITY, pg_query.ConstrType_CONSTR_GENERATED:
 			return true
 		case pg_query.ConstrType_CONSTR_DEFAULT:
-			if ac := con.GetRawExpr().GetAConst(); ac != nil && ac.GetIsnull() {
-				return false
-			}
-			return con.GetRawExpr() != nil
+			return con.GetRawExpr() != nil && !isNullConstant(con.GetRawExpr())
 		}
 	}
 	return false
@@ -197,7 +193,8 @@ func nonNullDefault(cd *pg_query.ColumnDef) bool {
 // added the column, nothing else can insert a NULL before SET NOT NULL.
 func recordBackfill(c *stmtContext) {
 	u := c.node.GetUpdateStmt()
-	if u == nil || c.tx == "" || u.GetWhereClause() != nil || len(u.GetFromClause()) > 0 || u.GetWithClause() != nil {
+	// UPDATE ONLY leaves the rows of child tables as they are.
+	if u == nil || c.tx == "" || u.GetWhereClause() != nil || len(u.GetFromClause()) > 0 || u.GetWithClause() != nil || !u.GetRelation().GetInh() {
 		return
 	}
 	t := c.relation(u.GetRelation())
@@ -206,12 +203,19 @@ func recordBackfill(c *stmtContext) {
 		if rt == nil || rt.GetName() == "" || len(rt.GetIndirection()) > 0 {
 			continue
 		}
-		val := rt.GetVal()
-		if ac := val.GetAConst(); val == nil || (ac != nil && ac.GetIsnull()) || !strings.EqualFold(constantKind(val), "constant") {
+		if val := rt.GetVal(); val == nil || isNullConstant(val) || constantKind(val) != "constant" {
 			continue
 		}
 		c.run.backfilled[columnKey(t, rt.GetName())] = c.tx
 	}
+}
+
+// isNullConstant says an expression is NULL, possibly cast (NULL::text).
+func isNullConstant(n *pg_query.Node) bool {
+	for n.GetTypeCast() != nil {
+		n = n.GetTypeCast().GetArg()
+	}
+	return n.GetAConst() != nil && n.GetAConst().GetIsnull()
 }
 
 // constantKind says "constant" for a literal (possibly cast), else "".
