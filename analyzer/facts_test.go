@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -173,6 +174,14 @@ var factCases = []factCase{
 		server: &serverFact{err: `unsafe use of new value "sad" of enum type mood`}},
 	{name: "goose: a new enum value used in the next migration", files: []string{"ALTER TYPE mood ADD VALUE 'sad';", "INSERT INTO m VALUES (2, 'sad');"},
 		want: []string{"0002:enum-add-value:info@2"}, server: &serverFact{}},
+	{name: "the same text compared as text is no use of it", files: []string{"ALTER TYPE mood ADD VALUE 'sad';\nUPDATE m SET x = 'ok' WHERE x::text = 'sad';"},
+		want: []string{"0002:enum-add-value:info@2"}, server: &serverFact{}},
+	{name: "the same text compared with the enum column is a use", files: []string{"ALTER TYPE mood ADD VALUE 'sad';\nUPDATE m SET x = 'ok' WHERE x = 'sad';"},
+		want:   []string{"0002:enum-add-value:info@2", "0002:enum-value-in-same-transaction:danger@3"},
+		server: &serverFact{err: `unsafe use of new value "sad" of enum type mood`}},
+	{name: "a star and the text beside the enum column", files: []string{"ALTER TYPE mood ADD VALUE 'sad';\nSELECT * FROM m WHERE 'sad' = x;"},
+		want:   []string{"0002:enum-add-value:info@2", "0002:enum-value-in-same-transaction:danger@3"},
+		server: &serverFact{err: `unsafe use of new value "sad" of enum type mood`}},
 	{name: "the same text on a table without the enum is no use of it", files: []string{"ALTER TYPE mood ADD VALUE 'sad';\nUPDATE t SET note = 'sad' WHERE id = 1;"},
 		want: []string{"0002:enum-add-value:info@2"}, server: &serverFact{}},
 
@@ -426,4 +435,49 @@ func TestFactMessages(t *testing.T) {
 			t.Errorf("%s: %s has no safe way", tt.caseName, tt.rule)
 		}
 	}
+}
+
+// FuzzFacts feeds arbitrary statements after the fact schema, as one goose
+// migration and as two drizzle migrations of one run: the rules that
+// remember across statements and files (enum values, NOT VALID, added
+// columns, held locks) must never panic, and every finding must point
+// into its file.
+func FuzzFacts(f *testing.F) {
+	for _, s := range []string{
+		"ALTER TYPE mood ADD VALUE 'sad';\nINSERT INTO m VALUES (2, 'sad');",
+		"ALTER TYPE mood ADD VALUE 'sad';\nSELECT * FROM m WHERE x::text = 'sad' OR 'sad' = x OR * = 'sad';",
+		"ALTER TABLE t ADD CONSTRAINT c CHECK (id > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;",
+		"ALTER TABLE t ADD COLUMN r text DEFAULT NULL::text;\nUPDATE ONLY t SET r = 'x';\nALTER TABLE t ALTER COLUMN r SET NOT NULL;",
+		"ALTER TABLE jc DROP CONSTRAINT jc_code_nn, ADD PRIMARY KEY USING INDEX jc_code_uq;",
+		"ALTER DOMAIN posint ADD CONSTRAINT p CHECK (VALUE > 0);",
+		"CREATE UNIQUE INDEX u ON t (email);",
+	} {
+		f.Add(s, "UPDATE m SET x = 'sad';")
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		for _, drizzle := range []bool{false, true} {
+			fc := factCase{files: []string{first, second}, drizzle: drizzle}
+			ch := fc.change()
+			base, head := fstest.MapFS{}, fstest.MapFS{}
+			for k, v := range ch.base {
+				base[k] = &fstest.MapFile{Data: []byte(v)}
+				head[k] = &fstest.MapFile{Data: []byte(v)}
+			}
+			var changed []string
+			for k, v := range ch.changed {
+				head[k] = &fstest.MapFile{Data: []byte(v)}
+				changed = append(changed, k)
+			}
+			rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: DefaultConfig()})
+			if err != nil {
+				continue
+			}
+			for _, l := range rep.AllFindings() {
+				lines := strings.Count(ch.changed[l.File.Path], "\n") + 1
+				if l.Finding.Rule == "" || l.Finding.Message == "" || l.Finding.Marker.Line < 1 || l.Finding.Marker.Line > lines {
+					t.Fatalf("bad finding in %s (%d lines): %+v", l.File.Path, lines, l.Finding)
+				}
+			}
+		}
+	})
 }

@@ -130,10 +130,61 @@ func enumValueUse(c *stmtContext, a enumAdd) string {
 		names := pgtree.Names(tn.GetNames())
 		return len(names) > 0 && names[len(names)-1] == a.name
 	}
+	isLabel := func(n *pg_query.Node) bool { return n.GetAConst().GetSval().GetSval() == a.label }
+	// enumColumns are the names of the columns of the enum's type in the
+	// tables the statement names.
+	enumColumns, otherColumns := map[string]bool{}, map[string]bool{}
+	pgtree.WalkMessages(c.node, func(m protoreflect.ProtoMessage) bool {
+		if rv, ok := m.(*pg_query.RangeVar); ok {
+			if t := c.cat.Relation(rv); t != nil {
+				for _, col := range t.Columns {
+					if col.Type.Name == a.name && (col.Type.Schema == "" || col.Type.Schema == a.schema) {
+						enumColumns[col.Name] = true
+					} else {
+						otherColumns[col.Name] = true
+					}
+				}
+			}
+		}
+		return true
+	})
+	// A comparison of the text with something that is plainly not of the
+	// enum (x::text = 'sad', note = 'sad') reads it as text: no use.
+	asText := map[*pg_query.A_Const]bool{}
+	notEnum := func(n *pg_query.Node) bool {
+		if tc := n.GetTypeCast(); tc != nil {
+			return !isEnum(tc.GetTypeName())
+		}
+		if cr := n.GetColumnRef(); cr != nil {
+			names := pgtree.Names(cr.GetFields())
+			if len(names) == 0 {
+				return false
+			}
+			col := names[len(names)-1]
+			return otherColumns[col] && !enumColumns[col]
+		}
+		return false
+	}
+	pgtree.WalkMessages(c.node, func(m protoreflect.ProtoMessage) bool {
+		switch v := m.(type) {
+		case *pg_query.A_Expr:
+			if isLabel(v.GetRexpr()) && notEnum(v.GetLexpr()) {
+				asText[v.GetRexpr().GetAConst()] = true
+			}
+			if isLabel(v.GetLexpr()) && notEnum(v.GetRexpr()) {
+				asText[v.GetLexpr().GetAConst()] = true
+			}
+		case *pg_query.TypeCast:
+			if isLabel(v.GetArg()) && !isEnum(v.GetTypeName()) {
+				asText[v.GetArg().GetAConst()] = true
+			}
+		}
+		return true
+	})
 	pgtree.WalkMessages(c.node, func(m protoreflect.ProtoMessage) bool {
 		switch v := m.(type) {
 		case *pg_query.A_Const:
-			if v.GetSval() != nil && v.GetSval().GetSval() == a.label {
+			if v.GetSval() != nil && v.GetSval().GetSval() == a.label && !asText[v] {
 				hasLabel = true
 			}
 		case *pg_query.TypeCast:
@@ -144,17 +195,10 @@ func enumValueUse(c *stmtContext, a enumAdd) string {
 			if isEnum(v) {
 				typed = true
 			}
-		case *pg_query.RangeVar:
-			if t := c.cat.Relation(v); t != nil {
-				for _, col := range t.Columns {
-					if col.Type.Name == a.name && (col.Type.Schema == "" || col.Type.Schema == a.schema) {
-						typed = true
-					}
-				}
-			}
 		}
 		return true
 	})
+	typed = typed || len(enumColumns) > 0
 	switch {
 	case cast:
 		return "casts to"
