@@ -65,6 +65,14 @@ func TestSummaryCountsFoldedLockWork(t *testing.T) {
 			if tt.q6 > 0 && !strings.Contains(text.String(), "6. Locks         "+tt.worst6) {
 				t.Errorf("the text summary does not count question 6:\n%s", text.String())
 			}
+			// A folded finding says which other question it answers.
+			folded := tt.q3 > 0 && tt.q6 > 0 && !strings.Contains(tt.name, "unique index")
+			if got := strings.Contains(text.String(), "Q3 Constraints (also Q6 Locks)"); got != folded {
+				t.Errorf("text: folded finding marked %v, want %v:\n%s", got, folded, text.String())
+			}
+			if got := strings.Contains(Markdown(rep, MarkdownOptions{}), "Q3 Constraints (also Q6 Locks)"); got != folded {
+				t.Errorf("markdown: folded finding marked %v, want %v", got, folded)
+			}
 		})
 	}
 }
