@@ -120,8 +120,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			s.checkForeignKeyIndexes(rep)
 			s.cat.Settle()
 		}
-		opt := judgeOptions{up: upChanged, down: downChanged || upChanged, existedAtBase: baseIDs[m.Path]}
-		if opt.existedAtBase {
+		opt := judgeOptions{up: upChanged, down: downChanged || upChanged, existedAtBase: baseIDs[m.Path],
+			inRun: req.Base != nil && upChanged && !baseIDs[m.Path]}
+		if opt.existedAtBase && !m.Repeatable {
 			opt.applied = s.appliedStatements(req.Base, m)
 		}
 		f := s.judge(m, opt)
@@ -157,10 +158,15 @@ type session struct {
 	stats *prodstats.File
 	probe DataProbe
 	ctx   context.Context
+	// run is what the rules remember across the judged files.
+	run *runState
+	// runTx names the transaction that spans the pending migrations of
+	// one run (drizzle) while such a migration is judged, else "".
+	runTx string
 }
 
 func newSession(cfg Config) *session {
-	return &session{cfg: cfg, cat: catalog.New()}
+	return &session{cfg: cfg, cat: catalog.New(), run: newRunState()}
 }
 
 // replay applies a migration's up part to the catalog without judging it.
@@ -258,7 +264,7 @@ func (s *session) parts(m layout.Migration, d *sqlscript.Decoded) (layout.Part, 
 	if m.Kind == layout.Flyway {
 		// Flyway's directive lives in a .conf file beside the script, which
 		// Discover already read.
-		up.Tx, up.TxReason, up.TxLine = m.Up.Tx, m.Up.TxReason, m.Up.TxLine
+		up.Tx, up.TxReason, up.TxLine, up.TxAcrossRun = m.Up.Tx, m.Up.TxReason, m.Up.TxLine, m.Up.TxAcrossRun
 	}
 	return up, down, problems
 }

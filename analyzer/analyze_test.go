@@ -190,7 +190,7 @@ func TestRules(t *testing.T) {
 		{"ADD FOREIGN KEY NOT VALID", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT orders_customer2_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;")}},
 			nil},
 		{"VALIDATE in the same transaction as NOT VALID", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT c CHECK (length(note) < 9) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;")}},
-			[]string{"validate-in-same-transaction:warning@3"}},
+			[]string{"validate-in-same-transaction:danger@3"}},
 		{"VALIDATE in the next migration", change{base: shopBase, changed: map[string]string{
 			"db/migrations/00002_a.sql": goose("ALTER TABLE orders ADD CONSTRAINT c CHECK (length(note) < 9) NOT VALID;"),
 			"db/migrations/00003_b.sql": goose("ALTER TABLE orders VALIDATE CONSTRAINT c;")}},
@@ -198,7 +198,7 @@ func TestRules(t *testing.T) {
 		{"ADD EXCLUDE", change{base: shopBase, changed: map[string]string{next: goose("ALTER TABLE orders ADD CONSTRAINT no_dup EXCLUDE USING btree (note WITH =);")}},
 			[]string{"add-exclusion-constraint:danger@2"}},
 		{"ALTER DOMAIN ADD CONSTRAINT", change{base: shopBase, changed: map[string]string{next: goose("ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE '%@%');")}},
-			[]string{"domain-constraint:warning@2"}},
+			[]string{"domain-constraint:danger@2"}},
 		{"an edit that adds a statement to an applied migration", change{base: shopBase, changed: map[string]string{"db/migrations/00001_init.sql": strings.Replace(shopBase["db/migrations/00001_init.sql"], "-- +goose Down", "ALTER TABLE customers DROP COLUMN name;\n-- +goose Down", 1)}},
 			[]string{"edited-migration:warning@file", "drop-column:danger@22"}},
 

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -16,6 +17,10 @@ import (
 type judgeOptions struct {
 	up, down      bool // which parts the change touched
 	existedAtBase bool
+	// inRun: the migration is pending, so the tool applies it in the same
+	// run as the other pending ones of its folder (drizzle: in one
+	// transaction).
+	inRun bool
 	// applied holds the normalized text of the statements the base version
 	// of an edited migration already had: they ran, and were replayed.
 	applied map[string]bool
@@ -39,6 +44,12 @@ type stmtContext struct {
 	// txStartLine is the line of the first statement of the transaction
 	// this statement runs in.
 	txStartLine int
+	// tx names the transaction the statement runs in, "" outside one. It is
+	// the same for every statement of a transaction, across the files of
+	// one run when the tool runs them in one (drizzle).
+	tx string
+	// run is what the rules remember across statements and files.
+	run *runState
 	// stats are production table sizes, nil when unknown.
 	stats *prodstats.File
 	// ps carries the lock rules' memory across the statements of a part.
@@ -46,12 +57,6 @@ type stmtContext struct {
 	// ctx and dataProbe are set when production data may be counted.
 	ctx       context.Context
 	dataProbe DataProbe
-}
-
-// sameTransactionSince says whether a statement on an earlier line of the
-// same part runs in the same transaction as this one.
-func (c *stmtContext) sameTransactionSince(line int) bool {
-	return c.inTx && c.txStartLine > 0 && line >= c.txStartLine
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -92,6 +97,7 @@ var statementRules = []statementRule{
 	checkConstraints,
 	checkRenames,
 	checkNonTransactional,
+	checkEnumInTransaction,
 	checkMore,
 	// Last: it adds its figures to what the others found.
 	checkLocks,
@@ -118,7 +124,14 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		}
 	}
 	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason
-	if opt.existedAtBase && opt.up {
+	s.runTx = ""
+	if opt.inRun && up.TxAcrossRun {
+		s.runTx = "run:" + path.Dir(m.Path)
+	}
+	defer func() { s.runTx = "" }()
+	// Flyway runs a repeatable (R__) migration again, whole, whenever its
+	// checksum changes: editing one is how it is meant to be used.
+	if opt.existedAtBase && opt.up && !m.Repeatable {
 		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
 			"%s exists on the base branch and was edited; databases that already ran it will not run it again", m.Path), Position{Line: 1, Column: 1}))
 	}
@@ -200,7 +213,7 @@ func parsedWhole(sc *sqlscript.Script) bool {
 func hasSyntaxErrors(f *File) bool {
 	for _, st := range f.Statements {
 		for _, fd := range st.Findings {
-			if fd.Rule == ruleSyntaxError.ID || fd.Rule == rulePsqlMetaCommand.ID {
+			if fd.Rule == ruleSyntaxError.ID || fd.Rule == ruleGrammarTooOld.ID || fd.Rule == rulePsqlMetaCommand.ID {
 				return true
 			}
 		}
@@ -225,6 +238,15 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	}
 	allInTx := len(sc.Statements) > 0
 	ps := newPartState()
+	acrossRun := s.runTx != "" && part == "up" && mode == layout.TxWrapped
+	if acrossRun {
+		// One transaction holds every pending migration of the run: what
+		// the lock rules remember carries over from file to file.
+		if s.run.parts[s.runTx] == nil {
+			s.run.parts[s.runTx] = newPartState()
+		}
+		ps = s.run.parts[s.runTx]
+	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
 		index[i] = -1
@@ -233,15 +255,19 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
 		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
-			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe}
+			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}
+		if states[i] && txStarts[i] >= 0 {
+			c.tx = fmt.Sprintf("%s:%s@%d", partPath, part, sc.Statements[txStarts[i]].Start)
+			if acrossRun && txStarts[i] == 0 {
+				c.tx = s.runTx
+			}
+		}
 		if raw.ParseError != nil {
 			line, col := lines.Position(raw.ParseError.Offset)
-			fd := ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", raw.ParseError.Message, line, col))
-			fd.Marker = Position{Line: line, Column: col}
-			c.report(fd)
+			c.report(parseErrorFinding(s.cfg.PostgresVersion, raw.ParseError, line, col))
 			index[i] = len(f.Statements)
 			f.Statements = append(f.Statements, st)
 			continue
@@ -305,7 +331,7 @@ func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts 
 		if st.Node == nil || st.Node.GetTransactionStmt() != nil {
 			continue
 		}
-		if nonTransactionalReason(st.Node, s.cfg.PostgresVersion) != "" {
+		if flywayNonTransactional(st.Node, s.cfg.PostgresVersion) != "" {
 			if nonTx < 0 {
 				nonTx = i
 			}
@@ -318,7 +344,7 @@ func (s *session) effectiveTxMode(m layout.Migration, mode layout.TxMode, stmts 
 	}
 	found := map[int][]Finding{}
 	if other >= 0 && !m.Up.Mixed {
-		what := nonTransactionalReason(stmts[nonTx].Node, s.cfg.PostgresVersion)
+		what := flywayNonTransactional(stmts[nonTx].Node, s.cfg.PostgresVersion)
 		fd := ruleCannotRunInTransaction.finding(fmt.Sprintf(
 			"%s cannot run in a transaction, and the script also holds statements that can: Flyway refuses such a migration unless mixed=true, and the deploy fails", what))
 		fd.SafeAlternative = ownMigrationWithoutTransaction(layout.Flyway, strings.TrimSpace(stmts[nonTx].SQL))

@@ -90,10 +90,14 @@ type Position struct {
 
 // Finding is one answer to one question about one statement (or file).
 type Finding struct {
-	Rule             string   `json:"rule"`
-	Question         Question `json:"question"`
-	Severity         Severity `json:"severity"`
-	RequiresApproval bool     `json:"requires_approval"`
+	Rule     string   `json:"rule"`
+	Question Question `json:"question"`
+	// AlsoQuestions are other questions the finding answers: a constraint's
+	// scan under a blocking lock is question 3's finding and question 6's
+	// work, reported once and counted for both.
+	AlsoQuestions    []Question `json:"also_questions,omitempty"`
+	Severity         Severity   `json:"severity"`
+	RequiresApproval bool       `json:"requires_approval"`
 	// Objects are the database objects it touches, schema-qualified:
 	// "public.orders", "public.orders.email".
 	Objects []string `json:"objects,omitempty"`

@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/locks"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
@@ -23,9 +24,11 @@ var (
 	})
 	ruleSetNotNull = register(Rule{
 		ID: "set-not-null", Question: QConstraints, Severity: Danger,
-		Title: "SET NOT NULL on an existing column",
+		Title: "SET NOT NULL (or a primary key) on an existing column",
 		Why: "PostgreSQL scans the whole table under an ACCESS EXCLUSIVE lock, blocking every read and write for the scan, and fails if any row is NULL. " +
-			"From PostgreSQL 12 a validated CHECK (col IS NOT NULL) lets it skip the scan.",
+			"ADD PRIMARY KEY ... USING INDEX on a nullable column does the same. A column added in the same change to a table that has rows holds NULL " +
+			"in every one of them unless it was added with a default: a partial backfill leaves NULLs. From PostgreSQL 12 a validated CHECK (col IS NOT NULL) " +
+			"lets it skip the scan, unless the same ALTER TABLE drops that CHECK (PostgreSQL drops it first).",
 		Example: "ALTER TABLE orders ALTER COLUMN region SET NOT NULL;",
 		Safe: "ALTER TABLE orders ADD CONSTRAINT orders_region_not_null CHECK (region IS NOT NULL) NOT VALID;\n" +
 			"-- next migration (VALIDATE takes SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE orders VALIDATE CONSTRAINT orders_region_not_null;\n" +
@@ -68,10 +71,11 @@ var (
 			"-- next migration (SHARE UPDATE EXCLUSIVE on orders, ROW SHARE on customers: writes go on):\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_id_fkey;",
 	})
 	ruleValidateSameTx = register(Rule{
-		ID: "validate-in-same-transaction", Question: QConstraints, Severity: Warning,
+		ID: "validate-in-same-transaction", Question: QConstraints, Severity: Danger,
 		Title: "VALIDATE in the same transaction as its NOT VALID",
 		Why: "NOT VALID exists so that the validating scan runs under a weak lock. In the same transaction, the strong lock taken by ADD CONSTRAINT " +
-			"is still held during VALIDATE's scan, so reads or writes stay blocked for the whole scan anyway.",
+			"(ACCESS EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE on both tables for a foreign key) is still held during VALIDATE's scan, which fails on " +
+			"a row that breaks the constraint: no better than the plain ADD. Tools that run several migrations in one transaction (drizzle) do this across files.",
 		Example: "ALTER TABLE orders ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;",
 		Safe:    "-- migration 1:\nALTER TABLE orders ADD CONSTRAINT c CHECK (x > 0) NOT VALID;\n-- migration 2 (its own transaction):\nALTER TABLE orders VALIDATE CONSTRAINT c;",
 	})
@@ -84,9 +88,10 @@ var (
 		Safe:    "-- Check for conflicts first, and run it in a maintenance window with a lock_timeout:\nSET lock_timeout = '2s';\nALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
 	})
 	ruleDomainConstraint = register(Rule{
-		ID: "domain-constraint", Question: QConstraints, Severity: Warning,
-		Title:   "ALTER DOMAIN ADD CONSTRAINT or SET NOT NULL",
-		Why:     "PostgreSQL checks every column of every table that uses the domain, holding locks on them for the scan, and fails if any value breaks the rule.",
+		ID: "domain-constraint", Question: QConstraints, Severity: Danger,
+		Title: "ALTER DOMAIN ADD CONSTRAINT or SET NOT NULL",
+		Why: "PostgreSQL checks every column of that domain in every table, holding SHARE on each of those tables (writes wait) for the whole scan, " +
+			"and fails if any value breaks the rule (measured on PostgreSQL 15).",
 		Example: "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%');",
 		Safe:    "ALTER DOMAIN email ADD CONSTRAINT email_has_at CHECK (VALUE LIKE '%@%') NOT VALID;\n-- next migration:\nALTER DOMAIN email VALIDATE CONSTRAINT email_has_at;",
 	})
@@ -100,18 +105,33 @@ func checkConstraints(c *stmtContext) {
 		if t.isNew() {
 			return
 		}
+		dropped := locks.DroppedConstraints(n.GetAlterTableStmt())
 		for _, ac := range cmds {
 			switch ac.GetSubtype() {
 			case pg_query.AlterTableType_AT_AddColumn:
-				checkAddColumnNotNull(c, t, ac.GetDef().GetColumnDef())
+				cd := ac.GetDef().GetColumnDef()
+				if cd != nil && c.run != nil {
+					c.run.addedColumns[columnKey(t, cd.GetColname())] = addedColumn{at: c.place(), filled: nonNullDefault(cd)}
+				}
+				checkAddColumnNotNull(c, t, cd)
 			case pg_query.AlterTableType_AT_SetNotNull:
-				checkSetNotNull(c, t, ac.GetName())
+				checkSetNotNull(c, t, ac.GetName(), dropped)
 			case pg_query.AlterTableType_AT_AddConstraint:
-				checkAddConstraint(c, t, ac.GetDef().GetConstraint())
+				con := ac.GetDef().GetConstraint()
+				if con.GetSkipValidation() && c.run != nil && c.tx != "" {
+					name := con.GetConname()
+					if name == "" {
+						name = defaultConstraintName(t, con)
+					}
+					c.run.notValid[constraintKey(t, name)] = c.place()
+				}
+				checkAddConstraint(c, t, con, dropped)
 			case pg_query.AlterTableType_AT_ValidateConstraint:
 				checkValidateSameTransaction(c, t, ac.GetName())
 			}
 		}
+	case n.GetUpdateStmt() != nil && c.run != nil:
+		recordBackfill(c)
 	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetUnique():
 		is := n.GetIndexStmt()
 		t := c.relation(is.GetRelation())
@@ -133,25 +153,78 @@ func checkConstraints(c *stmtContext) {
 			strings.Join(quoteAll(cols), ", "), t.name, quoteIdent(indexName(is, t, cols)))
 		c.report(fd)
 	case n.GetAlterDomainStmt() != nil:
-		ad := n.GetAlterDomainStmt()
-		name := qualified(pgtree.Names(ad.GetTypeName())...)
-		switch ad.GetSubtype() {
-		case "C":
-			con := ad.GetDef().GetConstraint()
-			if con == nil || con.GetSkipValidation() {
-				return
+		checkDomainConstraint(c, n.GetAlterDomainStmt())
+	}
+}
+
+// checkDomainConstraint: adding (or validating) a domain constraint, or
+// SET NOT NULL on a domain, checks every column of the domain in every
+// table under SHARE on each table, and fails on a value that breaks it.
+func checkDomainConstraint(c *stmtContext, ad *pg_query.AlterDomainStmt) {
+	var what string
+	con := ad.GetDef().GetConstraint()
+	switch ad.GetSubtype() {
+	case "C":
+		if con == nil || con.GetSkipValidation() {
+			return
+		}
+		what = "ADD CONSTRAINT"
+	case "O":
+		what = "SET NOT NULL"
+	case "V":
+		what = "VALIDATE CONSTRAINT"
+	default:
+		return
+	}
+	schema, dname := splitSchema(pgtree.Names(ad.GetTypeName()))
+	name := qualified(schema, dname)
+	d := c.cat.Domain(schema, dname)
+	var tables, arrays []string
+	if d != nil {
+		name = qualified(d.Schema, d.Name)
+		for _, t := range c.cat.Tables() {
+			if t.Kind == catalog.KindView {
+				continue
 			}
-			fd := ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s ADD CONSTRAINT checks every column of that domain in every table", name))
-			fd.Objects = []string{name}
-			fd.SafeAlternative = fmt.Sprintf("ALTER DOMAIN %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration:\nALTER DOMAIN %[1]s VALIDATE CONSTRAINT %[2]s;",
-				name, quoteIdent(orDefault(con.GetConname(), "domain_check")), deparseExpr(con.GetRawExpr()))
-			c.report(fd)
-		case "O":
-			fd := ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s SET NOT NULL checks every column of that domain in every table", name))
-			fd.Objects = []string{name}
-			c.report(fd)
+			for _, col := range t.Columns {
+				if col.Type.Name == d.Name && (col.Type.Schema == "" || col.Type.Schema == d.Schema) {
+					qc := t.QualifiedName() + "." + quoteIdent(col.Name)
+					tables = append(tables, qc)
+					if col.Type.ArrayDims > 0 {
+						arrays = append(arrays, qc)
+					}
+				}
+			}
 		}
 	}
+	var fd Finding
+	switch {
+	case d != nil && d.Origin.InChangeSet:
+		fd = ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s %s checks the columns of that domain%s", name, what, newNote))
+		fd.Severity = Info
+	case d != nil && len(tables) == 0:
+		fd = ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s %s checks every column of that domain in every table; no table the migrations build uses it, so nothing is scanned", name, what))
+		fd.Severity = Info
+	case d == nil:
+		fd = ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s %s checks every column of that domain in every table, under SHARE on each table (writes wait) for the scan, and fails on a value that breaks it%s",
+			name, what, unknownNote("the domain")))
+	default:
+		fd = ruleDomainConstraint.finding(fmt.Sprintf("ALTER DOMAIN %s %s checks %s under SHARE on each table (writes wait) for the whole scan, and fails on a value that breaks it",
+			name, what, joinObjects(tables)))
+	}
+	if len(arrays) > 0 && (d == nil || !d.Origin.InChangeSet) {
+		// Measured on PostgreSQL 15: get_rels_with_domain refuses a domain
+		// that an array column uses ("cannot alter type ... because column
+		// ... uses it").
+		fd.Severity = Danger
+		fd.Message += fmt.Sprintf("; PostgreSQL refuses it outright while %s, an array of the domain, exists (cannot alter type %s because column ... uses it)", joinObjects(arrays), name)
+	}
+	fd.Objects = append([]string{name}, tables...)
+	if ad.GetSubtype() == "C" {
+		fd.SafeAlternative = fmt.Sprintf("ALTER DOMAIN %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration (it still scans under SHARE: run it when writes can wait):\nALTER DOMAIN %[1]s VALIDATE CONSTRAINT %[2]s;",
+			name, quoteIdent(orDefault(con.GetConname(), "domain_check")), deparseExpr(con.GetRawExpr()))
+	}
+	c.report(fd)
 }
 
 func orDefault(s, def string) string {
@@ -244,18 +317,24 @@ func truncateName(s string) string {
 	return s[:63]
 }
 
-func checkSetNotNull(c *stmtContext, t tableRef, column string) {
+func checkSetNotNull(c *stmtContext, t tableRef, column string, dropped map[string]bool) {
 	qc := t.qualifiedColumn(column)
-	if col := t.column(column); col != nil && (col.Origin.InChangeSet || col.NotNull) {
+	if col := t.column(column); col != nil && col.NotNull {
 		return
 	}
-	if c.cfg.PostgresVersion >= 12 && hasValidNotNullCheck(t, column) {
+	if locks.NotNullProven(t.table, column, dropped, c.cfg.PostgresVersion) {
 		return
 	}
 	fd := ruleSetNotNull.finding(fmt.Sprintf("SET NOT NULL on %s scans the whole table under ACCESS EXCLUSIVE and fails if any row is NULL", qc))
-	if c.cfg.PostgresVersion >= 12 && hasNotNullCheck(t, column) {
-		fd.Message += "; the CHECK (… IS NOT NULL) on it is NOT VALID, so PostgreSQL still scans: VALIDATE it first"
+	why, ok := c.nullsOfAddedColumn(t, column)
+	if !ok {
+		// Added in this change with a value for every row, or backfilled
+		// in full while the ADD COLUMN's lock was held: no NULL can be
+		// there. The scan is question 6's.
+		return
 	}
+	fd.Message += why
+	fd.Message += notNullCheckNote(c, t, column, dropped)
 	fd.Objects = []string{qc}
 	fd.Message += c.probe(t, "rows with NULL in "+quoteIdent(column), "SET NOT NULL fails", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
 		return p.Nulls(ctx, tn, column)
@@ -268,31 +347,118 @@ func checkSetNotNull(c *stmtContext, t tableRef, column string) {
 	c.report(fd)
 }
 
-func hasValidNotNullCheck(t tableRef, column string) bool {
-	if t.table == nil {
-		return false
+// nullsOfAddedColumn says why a column added earlier in this change holds
+// NULLs, for the message; ok is false when it cannot: the ADD COLUMN gave
+// every existing row a value, or an UPDATE set every row in the
+// transaction that added it (whose ACCESS EXCLUSIVE lock kept out any
+// other INSERT) and that SET NOT NULL runs in. A column that existed
+// before the change gives "" and true.
+func (c *stmtContext) nullsOfAddedColumn(t tableRef, column string) (why string, ok bool) {
+	if c.run == nil {
+		return "", true
 	}
-	for _, con := range t.table.Constraints {
-		if con.Kind == catalog.Check && con.NotNullColumn == column && con.Validated {
-			return true
-		}
+	added, isAdded := c.run.addedColumns[columnKey(t, column)]
+	if !isAdded {
+		return "", true
 	}
-	return false
+	if added.filled {
+		return "", false
+	}
+	if c.tx != "" && added.at.tx == c.tx && c.run.backfilled[columnKey(t, column)] == c.tx {
+		return "", false
+	}
+	return fmt.Sprintf("; the column was added on %s without a default that fills it, so every row that existed holds NULL in it until a backfill sets them all "+
+		"(a partial backfill, or rows inserted between the backfill and this statement, leave NULLs)", added.at.where(c.stmt.Path)), true
 }
 
-func hasNotNullCheck(t tableRef, column string) bool {
-	if t.table == nil {
-		return false
+// notNullCheckNote explains why a CHECK (col IS NOT NULL) on the column
+// does not spare the scan.
+func notNullCheckNote(c *stmtContext, t tableRef, column string, dropped map[string]bool) string {
+	if t.table == nil || c.cfg.PostgresVersion < 12 {
+		return ""
 	}
 	for _, con := range t.table.Constraints {
-		if con.Kind == catalog.Check && con.NotNullColumn == column {
-			return true
+		if con.Kind != catalog.Check || con.NotNullColumn != column {
+			continue
+		}
+		if dropped[con.Name] {
+			return fmt.Sprintf("; the same statement drops %s, the CHECK (… IS NOT NULL) that would spare the scan, and PostgreSQL drops it first: drop it in a later statement", quoteIdent(con.Name))
+		}
+		if !con.Validated {
+			return "; the CHECK (… IS NOT NULL) on it is NOT VALID, so PostgreSQL still scans: VALIDATE it first"
 		}
 	}
-	return false
+	return ""
 }
 
-func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
+// checkPrimaryKeyUsingIndex: ADD PRIMARY KEY USING INDEX makes the index's
+// columns NOT NULL, which scans the table and fails on a NULL when a
+// column is nullable (measured on PostgreSQL 15).
+func checkPrimaryKeyUsingIndex(c *stmtContext, t tableRef, con *pg_query.Constraint, dropped map[string]bool) {
+	iname := con.GetIndexname()
+	var ix *catalog.Index
+	if t.table != nil {
+		ix = t.table.Index(iname)
+	}
+	if ix == nil {
+		fd := ruleSetNotNull.finding(fmt.Sprintf("ADD PRIMARY KEY USING INDEX %s on %s makes the index's columns NOT NULL: the index is not known, so whether that scans %s under ACCESS EXCLUSIVE and fails on a NULL is not known either%s",
+			quoteIdent(iname), t.name, t.name, unknownNote("the index")))
+		fd.Objects = []string{t.name}
+		fd.Marker = c.at(con.GetLocation())
+		c.report(fd)
+		return
+	}
+	var nullable []string
+	why := ""
+	for _, col := range ix.Columns() {
+		if cc := t.column(col); cc != nil && cc.NotNull {
+			continue
+		}
+		if locks.NotNullProven(t.table, col, dropped, c.cfg.PostgresVersion) {
+			continue
+		}
+		w, ok := c.nullsOfAddedColumn(t, col)
+		if !ok {
+			continue
+		}
+		nullable = append(nullable, col)
+		if why == "" {
+			why = w + notNullCheckNote(c, t, col, dropped)
+		}
+	}
+	if len(nullable) == 0 {
+		return
+	}
+	fd := ruleSetNotNull.finding(fmt.Sprintf("ADD PRIMARY KEY USING INDEX %s makes %s NOT NULL: PostgreSQL scans %s under ACCESS EXCLUSIVE and fails if any row is NULL there%s",
+		quoteIdent(iname), joinObjects(quoteAll(nullable)), t.name, why))
+	for _, col := range nullable {
+		fd.Objects = append(fd.Objects, t.qualifiedColumn(col))
+	}
+	first := nullable[0]
+	fd.Message += c.probe(t, "rows with NULL in "+quoteIdent(first), "ADD PRIMARY KEY fails", func(ctx context.Context, p DataProbe, tn TableName) (ProbeCount, error) {
+		return p.Nulls(ctx, tn, first)
+	})
+	typ := "<type>"
+	if col := t.column(first); col != nil {
+		typ = col.Type.SQL()
+	}
+	fd.SafeAlternative = "-- make the columns NOT NULL first, without a long lock:\n" + notNullSteps(c, t, first, false, typ) +
+		fmt.Sprintf("\nALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s;", t.name, quoteIdent(orDefault(con.GetConname(), iname)), quoteIdent(iname))
+	fd.Marker = c.at(con.GetLocation())
+	c.report(fd)
+}
+
+// defaultConstraintName is the name PostgreSQL gives an unnamed CHECK or
+// foreign key (close enough to find it again in the run state).
+func defaultConstraintName(t tableRef, con *pg_query.Constraint) string {
+	switch con.GetContype() {
+	case pg_query.ConstrType_CONSTR_FOREIGN:
+		return t.rvName() + "_" + strings.Join(pgtree.Names(con.GetFkAttrs()), "_") + "_fkey"
+	}
+	return t.rvName() + "_check"
+}
+
+func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, dropped map[string]bool) {
 	if con == nil {
 		return
 	}
@@ -300,7 +466,11 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 	switch con.GetContype() {
 	case pg_query.ConstrType_CONSTR_UNIQUE, pg_query.ConstrType_CONSTR_PRIMARY:
 		if con.GetIndexname() != "" {
-			// USING INDEX: the index was built beforehand, ideally concurrently.
+			// USING INDEX: the index was built beforehand, ideally
+			// concurrently; a primary key still needs NOT NULL columns.
+			if con.GetContype() == pg_query.ConstrType_CONSTR_PRIMARY {
+				checkPrimaryKeyUsingIndex(c, t, con, dropped)
+			}
 			return
 		}
 		kind := "UNIQUE"
@@ -381,16 +551,22 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint) {
 // checkValidateSameTransaction reports VALIDATE run in the same transaction
 // as the ADD ... NOT VALID that created the constraint.
 func checkValidateSameTransaction(c *stmtContext, t tableRef, name string) {
-	if t.table == nil || !c.inTx {
+	if c.tx == "" || c.run == nil {
 		return
 	}
-	con := c.cat.ConstraintByName(t.table, name)
-	if con == nil || !con.Origin.InChangeSet || con.Origin.Path != c.stmt.Path || !c.sameTransactionSince(con.Origin.Line) {
+	added, ok := c.run.notValid[constraintKey(t, name)]
+	if !ok || added.tx != c.tx {
 		return
 	}
-	fd := ruleValidateSameTx.finding(fmt.Sprintf("VALIDATE CONSTRAINT %s runs in the transaction that added it NOT VALID on line %d: the strong lock of the ADD is held during the scan",
-		quoteIdent(name), con.Origin.Line))
+	lock := "ACCESS EXCLUSIVE on " + t.name
+	if con := c.cat.ConstraintByName(t.table, name); con != nil && con.Kind == catalog.ForeignKey {
+		lock = "SHARE ROW EXCLUSIVE on " + t.name + " and the table it references"
+	}
+	fd := ruleValidateSameTx.finding(fmt.Sprintf("VALIDATE CONSTRAINT %s runs in the transaction that added it NOT VALID on %s%s: the ADD's %s is held for the whole scan, "+
+		"which fails on a row that breaks it, no better than the plain ADD",
+		quoteIdent(name), added.where(c.stmt.Path), c.runsWithOthers(added), lock))
 	fd.Objects = []string{fmt.Sprintf("constraint %s on %s", quoteIdent(name), t.name)}
+	fd.SafeAlternative = fmt.Sprintf("-- the ADD ... NOT VALID in one migration, committed; then, in a later transaction:\nALTER TABLE %s VALIDATE CONSTRAINT %s;", t.name, quoteIdent(name))
 	c.report(fd)
 }
 

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -26,6 +27,15 @@ var (
 			"migration-guard cannot answer the checklist for it, so a person must.",
 		Example: "ALTER TABLE orders ADD COLUM note text;",
 		Safe:    "ALTER TABLE orders ADD COLUMN note text;",
+	})
+	ruleGrammarTooOld = register(Rule{
+		ID: "grammar-not-understood", Question: QTransaction, Severity: Danger,
+		Title: "Statement the bundled grammar cannot read (newer PostgreSQL)",
+		Why: "migration-guard reads SQL with pg_query, which parses PostgreSQL 16's grammar. The configured postgres_version is newer, so a statement " +
+			"that grammar cannot read may be valid syntax of the newer version (ALTER COLUMN ... SET EXPRESSION, MERGE ... RETURNING, JSON_TABLE) " +
+			"or a plain mistake: migration-guard cannot tell which, and cannot answer the checklist for it, so a person must read it.",
+		Example: "-- postgres_version: 17\nALTER TABLE orders ALTER COLUMN total SET EXPRESSION AS (price * quantity);",
+		Safe:    "-- Review the statement by hand: what it locks, rewrites or drops is not known to migration-guard.",
 	})
 	rulePsqlMetaCommand = register(Rule{
 		ID: "psql-meta-command", Question: QTransaction, Severity: Warning,
@@ -59,6 +69,36 @@ var (
 		Safe:    "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\n-- +goose Down\nALTER TABLE orders DROP COLUMN note;",
 	})
 )
+
+// grammarMajor is the PostgreSQL major version whose grammar the linked
+// pg_query parses (16 for pg_query_go v5).
+var grammarMajor = sync.OnceValue(func() int {
+	tree, err := pg_query.Parse("SELECT 1")
+	if err != nil {
+		return 0
+	}
+	return int(tree.GetVersion() / 10000)
+})
+
+// GrammarMajor is the PostgreSQL major version whose grammar migration-guard
+// parses.
+func GrammarMajor() int { return grammarMajor() }
+
+// parseErrorFinding reports a statement the parser could not read. When the
+// target server is newer than the grammar, the statement may be valid there:
+// it is not understood, not rejected, and still needs a person.
+func parseErrorFinding(pgVersion int, e *sqlscript.ParseError, line, col int) Finding {
+	var fd Finding
+	if g := GrammarMajor(); g > 0 && pgVersion > g {
+		fd = ruleGrammarTooOld.finding(fmt.Sprintf("not understood by this version's grammar: review by hand. migration-guard parses PostgreSQL %d's grammar, "+
+			"which cannot read this statement (%s, line %d, column %d); PostgreSQL %d may accept it, and what it does was not checked",
+			g, e.Message, line, col, pgVersion))
+	} else {
+		fd = ruleSyntaxError.finding(fmt.Sprintf("PostgreSQL's parser cannot read this statement: %s (line %d, column %d)", e.Message, line, col))
+	}
+	fd.Marker = Position{Line: line, Column: col}
+	return fd
+}
 
 // changesSomething says a statement changes schema or data, so that running
 // it outside a transaction next to another such statement can half-apply.

@@ -64,25 +64,26 @@ var (
 // within one part of a file.
 type partState struct {
 	lockTimeout bool
-	// exclusive maps relations under ACCESS EXCLUSIVE to the line that took
-	// the lock, in the current transaction.
-	exclusive map[string]int
-	txStart   int
-	warnedTO  bool
+	// exclusive maps relations under ACCESS EXCLUSIVE to the statement that
+	// took the lock, in the current transaction.
+	exclusive map[string]txPlace
+	// tx is the transaction exclusive is about (stmtContext.tx).
+	tx       string
+	warnedTO bool
 	// warnedHeld is set once the held-lock finding was made for the
 	// current transaction: once is enough to make the point.
 	warnedHeld bool
 }
 
-func newPartState() *partState { return &partState{exclusive: map[string]int{}} }
+func newPartState() *partState { return &partState{exclusive: map[string]txPlace{}} }
 
 // checkLocks answers question 6 for one statement and records its locks.
 func checkLocks(c *stmtContext) {
 	ps := c.ps
-	if ps.txStart != c.txStartLine || !c.inTx {
+	if ps.tx != c.tx || c.tx == "" {
 		// A new transaction: locks of the previous one were released.
-		ps.exclusive = map[string]int{}
-		ps.txStart = c.txStartLine
+		ps.exclusive = map[string]txPlace{}
+		ps.tx = c.tx
 		ps.warnedHeld = false
 	}
 	if vs := c.node.GetVariableSetStmt(); vs != nil && vs.GetName() == "lock_timeout" {
@@ -108,19 +109,26 @@ func checkLocks(c *stmtContext) {
 	// when PostgreSQL refuses the statement before doing any.
 	if existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID) {
 		mode := strongestOn(imp, subject)
+		held := ""
+		if at, ok := ps.exclusive[subject]; ok && c.inTx && mode < locks.AccessExclusive {
+			// The transaction still holds the ACCESS EXCLUSIVE an earlier
+			// statement took: the work blocks as much as that lock does.
+			mode = locks.AccessExclusive
+			held = fmt.Sprintf(", held since %s%s", at.where(c.stmt.Path), c.runsWithOthers(at))
+		}
 		switch imp.Work {
 		case locks.Rewrite:
-			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
 		case locks.IndexBuild:
-			if mode >= locks.Share && !c.amendEarlier(QConstraints, size) {
-				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			if mode >= locks.Share && !c.amendEarlier(QConstraints, ruleBlockingIndexBuild, est, size) {
+				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
 			}
 		case locks.Scan:
-			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, size) {
-				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, ruleBlockingScan, est, size) {
+				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
 			}
 		case locks.Backfill:
-			c.amendEarlier(QDrops, size)
+			c.amendEarlier(QDrops, Rule{}, est, size)
 		}
 	}
 
@@ -129,27 +137,31 @@ func checkLocks(c *stmtContext) {
 		!c.hasFinding(ruleValidateSameTx.ID, ruleCannotRunInTransaction.ID) {
 		ps.warnedHeld = true
 		held := slices.Sorted(maps.Keys(ps.exclusive))
-		line := 0
-		for _, l := range ps.exclusive {
-			if line == 0 || l < line {
-				line = l
+		first := ps.exclusive[held[0]]
+		for _, rel := range held {
+			if at := ps.exclusive[rel]; at.path == first.path && at.line < first.line {
+				first = at
 			}
 		}
-		fd := ruleLockHeldAcross.finding(fmt.Sprintf("runs while ACCESS EXCLUSIVE on %s (taken on line %d) is still held: %s stays blocked for this statement and every later one until COMMIT",
-			joinObjects(held), line, joinObjects(held)))
+		fd := ruleLockHeldAcross.finding(fmt.Sprintf("runs while ACCESS EXCLUSIVE on %s (taken on %s%s) is still held: %s stays blocked for this statement and every later one until COMMIT",
+			joinObjects(held), first.where(c.stmt.Path), c.runsWithOthers(first), joinObjects(held)))
 		fd.SafeAlternative = "-- End the transaction after the statement that took the lock, and run this in the next migration."
 		c.report(fd)
 	}
 
 	// Blocking locks on existing tables need a lock_timeout.
+	// A lock on a type (ALTER TYPE ... ADD VALUE takes EXCLUSIVE on the
+	// enum, measured) is never asked for by queries on the tables that use
+	// the type: waiting for it queues nobody, so it needs no lock_timeout,
+	// and the reminder is kept for the statement that does.
 	var blocking []locks.Lock
 	for _, l := range imp.Locks {
-		if l.Existing && l.Mode >= locks.Share && !imp.Concurrently {
+		if l.Existing && l.Mode >= locks.Share && !imp.Concurrently && l.Kind != "type" {
 			blocking = append(blocking, l)
 		}
-		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit {
+		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit && l.Kind != "type" {
 			if _, ok := ps.exclusive[l.Relation]; !ok {
-				ps.exclusive[l.Relation] = c.stmt.Start.Line
+				ps.exclusive[l.Relation] = c.place()
 			}
 		}
 	}
@@ -212,7 +224,7 @@ func strongestOn(imp locks.Impact, rel string) locks.Mode {
 	return m
 }
 
-func touchesOther(imp locks.Impact, held map[string]int) bool {
+func touchesOther(imp locks.Impact, held map[string]txPlace) bool {
 	for _, l := range imp.Locks {
 		// Locks on types and sequences do not order against table locks.
 		if l.Kind == "type" || l.Kind == "sequence" {
@@ -276,31 +288,62 @@ func (c *stmtContext) estimate(subject string, imp locks.Impact) (*Estimate, siz
 // known size whose estimate stays under the threshold is not a danger.
 func (c *stmtContext) lockFinding(r Rule, msg string, est *Estimate, size sizeNote) {
 	fd := r.finding(msg + "; " + size.text)
-	if size.known && est != nil {
-		switch high := time.Duration(est.HighMS) * time.Millisecond; {
-		case high < c.cfg.Threshold()/10:
-			fd.Severity = Info
-		case high < c.cfg.Threshold():
-			fd.Severity = Warning
-		}
-	}
+	fd.Severity = c.lockSeverity(r, est, size)
 	fd.SafeAlternative = lockSafeWay(c, r)
 	c.report(fd)
 }
 
-// amendEarlier adds the lock estimate to a finding of another question
-// already made on this statement (a constraint's scan, a backfill), rather
-// than reporting the same statement twice. It says whether one was found.
-func (c *stmtContext) amendEarlier(q Question, size sizeNote) bool {
-	found := false
-	for i := range c.stmt.Findings {
-		f := &c.stmt.Findings[i]
-		if f.Question == q {
-			f.Message += "; " + size.text
-			found = true
+// lockSeverity is the severity of lock work: the rule's, lowered when a
+// known size keeps the estimate under the threshold.
+func (c *stmtContext) lockSeverity(r Rule, est *Estimate, size sizeNote) Severity {
+	if size.known && est != nil {
+		switch high := time.Duration(est.HighMS) * time.Millisecond; {
+		case high < c.cfg.Threshold()/10:
+			return Info
+		case high < c.cfg.Threshold():
+			return Warning
 		}
 	}
-	return found
+	return r.Severity
+}
+
+// amendEarlier adds the lock estimate to a finding of another question
+// already made on this statement (a constraint's scan, a backfill), rather
+// than reporting the same statement twice. It says whether that was done.
+// Blocking work (r is its rule; Rule{} for a backfill, which blocks no
+// reads) is folded only into findings at least as severe as the work
+// itself, so that one never hides the other's severity; a folded finding
+// also answers question 6, which the summary counts.
+func (c *stmtContext) amendEarlier(q Question, r Rule, est *Estimate, size sizeNote) bool {
+	var earlier []int
+	for i := range c.stmt.Findings {
+		if c.stmt.Findings[i].Question == q {
+			earlier = append(earlier, i)
+		}
+	}
+	if len(earlier) == 0 {
+		return false
+	}
+	blocking := r.ID != ""
+	if blocking {
+		sev := c.lockSeverity(r, est, size)
+		if c.part == "down" {
+			sev = Info
+		}
+		for _, i := range earlier {
+			if c.stmt.Findings[i].Severity.Rank() < sev.Rank() {
+				return false
+			}
+		}
+	}
+	for _, i := range earlier {
+		f := &c.stmt.Findings[i]
+		f.Message += "; " + size.text
+		if blocking && !slices.Contains(f.AlsoQuestions, QLocks) {
+			f.AlsoQuestions = append(f.AlsoQuestions, QLocks)
+		}
+	}
+	return true
 }
 
 func lockSafeWay(c *stmtContext, r Rule) string {
@@ -322,6 +365,18 @@ func lockSafeWay(c *stmtContext, r Rule) string {
 	case ruleTableRewrite.ID:
 		if c.node.GetVacuumStmt() != nil || c.node.GetClusterStmt() != nil {
 			return "-- pg_repack rebuilds a table online, holding ACCESS EXCLUSIVE only for the final swap."
+		}
+	case ruleBlockingScan.ID:
+		if t, cmds, ok := c.alterTable(); ok {
+			for _, ac := range cmds {
+				if ac.GetSubtype() == pg_query.AlterTableType_AT_SetNotNull {
+					typ := "<type>"
+					if col := t.column(ac.GetName()); col != nil {
+						typ = col.Type.SQL()
+					}
+					return notNullSteps(c, t, ac.GetName(), false, typ)
+				}
+			}
 		}
 	}
 	return r.Safe

@@ -43,6 +43,16 @@ var (
 		Example: "BEGIN;\nALTER TABLE orders ADD COLUMN note text;",
 		Safe:    "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;",
 	})
+	ruleEnumValueInTransaction = register(Rule{
+		ID: "enum-value-in-same-transaction", Question: QTransaction, Severity: Danger,
+		Title: "New enum value used in the transaction that added it",
+		Why: "PostgreSQL refuses a value added by ALTER TYPE ... ADD VALUE until the transaction that added it commits: casting, inserting, comparing " +
+			"or defaulting to it fails with \"unsafe use of new value\", and the deploy stops. Tools that run several migrations in one transaction " +
+			"(drizzle runs every pending migration of a run in one) make a value added by one file unusable in the next.",
+		Example: "ALTER TYPE order_status ADD VALUE 'refunded';\nUPDATE orders SET status = 'refunded' WHERE refunded_at IS NOT NULL;",
+		Safe: "-- migration 1, committed on its own:\nALTER TYPE order_status ADD VALUE IF NOT EXISTS 'refunded';\n" +
+			"-- migration 2, in a later transaction (with drizzle: a later run of the migrator):\nUPDATE orders SET status = 'refunded' WHERE refunded_at IS NOT NULL;",
+	})
 	ruleNoTransaction = register(Rule{
 		ID: "statements-without-transaction", Question: QTransaction, Severity: Warning,
 		Title: "Several changes without a transaction",
@@ -68,8 +78,22 @@ func nonTransactionalReason(n *pg_query.Node, pgVersion int) string {
 				return "REINDEX CONCURRENTLY"
 			}
 		}
+		switch n.GetReindexStmt().GetKind() {
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
+			return "REINDEX SCHEMA"
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
+			return "REINDEX DATABASE"
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
+			return "REINDEX SYSTEM"
+		}
 	case n.GetVacuumStmt() != nil && n.GetVacuumStmt().GetIsVacuumcmd():
 		return "VACUUM"
+	case n.GetDiscardStmt() != nil && n.GetDiscardStmt().GetTarget() == pg_query.DiscardMode_DISCARD_ALL:
+		return "DISCARD ALL"
+	case n.GetCreateSubscriptionStmt() != nil && createsSlot(n.GetCreateSubscriptionStmt()):
+		return "CREATE SUBSCRIPTION that creates a replication slot"
+	case n.GetDropSubscriptionStmt() != nil:
+		return "DROP SUBSCRIPTION (of a subscription with a replication slot)"
 	case n.GetCreatedbStmt() != nil:
 		return "CREATE DATABASE"
 	case n.GetDropdbStmt() != nil:
@@ -88,6 +112,87 @@ func nonTransactionalReason(n *pg_query.Node, pgVersion int) string {
 				return "DETACH PARTITION CONCURRENTLY"
 			}
 		}
+	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() == "" && pgVersion < 12:
+		return fmt.Sprintf("ALTER TYPE ... ADD VALUE on PostgreSQL %d", pgVersion)
+	}
+	return ""
+}
+
+// createsSlot says CREATE SUBSCRIPTION creates a replication slot, which
+// PostgreSQL refuses inside a transaction block: the default, unless
+// create_slot or connect is false.
+func createsSlot(cs *pg_query.CreateSubscriptionStmt) bool {
+	for _, o := range cs.GetOptions() {
+		d := o.GetDefElem()
+		switch strings.ToLower(d.GetDefname()) {
+		case "create_slot", "connect":
+			if v := strings.ToLower(defElemString(d)); v == "false" || v == "off" || v == "0" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func defElemString(d *pg_query.DefElem) string {
+	switch {
+	case d.GetArg().GetString_() != nil:
+		return d.GetArg().GetString_().GetSval()
+	case d.GetArg().GetBoolean() != nil:
+		return fmt.Sprint(d.GetArg().GetBoolean().GetBoolval())
+	case d.GetArg().GetInteger() != nil:
+		return fmt.Sprint(d.GetArg().GetInteger().GetIval())
+	case d.GetArg().GetAConst() != nil:
+		ac := d.GetArg().GetAConst()
+		if ac.GetBoolval() != nil {
+			return fmt.Sprint(ac.GetBoolval().GetBoolval())
+		}
+		return ac.GetSval().GetSval()
+	}
+	return ""
+}
+
+// flywayNonTransactional says whether Flyway's PostgreSQL parser marks a
+// statement as unable to run in a transaction, which decides whether
+// Flyway runs the script without one. Flyway looks at the first keywords
+// of the statement (PostgreSQLParser.detectCanExecuteInTransaction, listed
+// in layout.FlywayNonTransactional), not at what PostgreSQL refuses:
+// REINDEX TABLE CONCURRENTLY, DETACH PARTITION CONCURRENTLY and CLUSTER are
+// not on its list, so Flyway wraps them in a transaction and PostgreSQL
+// refuses them there.
+func flywayNonTransactional(n *pg_query.Node, pgVersion int) string {
+	switch {
+	case n.GetCreatedbStmt() != nil:
+		return "CREATE DATABASE"
+	case n.GetDropdbStmt() != nil:
+		return "DROP DATABASE"
+	case n.GetCreateTableSpaceStmt() != nil:
+		return "CREATE TABLESPACE"
+	case n.GetDropTableSpaceStmt() != nil:
+		return "DROP TABLESPACE"
+	case n.GetCreateSubscriptionStmt() != nil:
+		return "CREATE SUBSCRIPTION"
+	case n.GetDropSubscriptionStmt() != nil:
+		return "DROP SUBSCRIPTION"
+	case n.GetAlterSystemStmt() != nil:
+		return "ALTER SYSTEM"
+	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetConcurrent():
+		return "CREATE INDEX CONCURRENTLY"
+	case n.GetDropStmt() != nil && n.GetDropStmt().GetConcurrent():
+		return "DROP INDEX CONCURRENTLY"
+	case n.GetReindexStmt() != nil:
+		switch n.GetReindexStmt().GetKind() {
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
+			return "REINDEX SCHEMA"
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
+			return "REINDEX DATABASE"
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
+			return "REINDEX SYSTEM"
+		}
+	case n.GetVacuumStmt() != nil && n.GetVacuumStmt().GetIsVacuumcmd():
+		return "VACUUM"
+	case n.GetDiscardStmt() != nil && n.GetDiscardStmt().GetTarget() == pg_query.DiscardMode_DISCARD_ALL:
+		return "DISCARD ALL"
 	case n.GetAlterEnumStmt() != nil && n.GetAlterEnumStmt().GetOldVal() == "" && pgVersion < 12:
 		return fmt.Sprintf("ALTER TYPE ... ADD VALUE on PostgreSQL %d", pgVersion)
 	}
@@ -211,6 +316,9 @@ func checkNonTransactional(c *stmtContext) {
 		how = fmt.Sprintf("%s sends the file as one multi-statement query, which PostgreSQL runs as one implicit transaction", toolName(string(c.mig.Kind)))
 	case layout.TxNone:
 		how = "it stands between BEGIN and COMMIT"
+	}
+	if c.fileTx == layout.TxWrapped && c.mig.Kind == layout.Flyway && flywayNonTransactional(c.node, c.cfg.PostgresVersion) == "" {
+		how = "Flyway runs this script inside a transaction: it decides that from its own list of statements (PostgreSQLParser), which does not hold this one"
 	}
 	fd := ruleCannotRunInTransaction.finding(fmt.Sprintf("%s cannot run inside a transaction block, and %s: the deploy fails here", what, how))
 	fd.SafeAlternative = ownMigrationWithoutTransaction(c.mig.Kind, strings.TrimSpace(c.stmt.SQL))

@@ -71,8 +71,11 @@ type StatementDoc struct {
 
 // FindingDoc is one finding.
 type FindingDoc struct {
-	Rule             string   `json:"rule"`
-	Question         int      `json:"question"`
+	Rule     string `json:"rule"`
+	Question int    `json:"question"`
+	// AlsoQuestions are the other questions the finding answers, counted
+	// in their summary rows too.
+	AlsoQuestions    []int    `json:"also_questions"`
 	Severity         string   `json:"severity"`
 	RequiresApproval bool     `json:"requires_approval"`
 	Objects          []string `json:"objects"`
@@ -85,7 +88,10 @@ type FindingDoc struct {
 	SuppressedReason string   `json:"suppressed_reason,omitempty"`
 }
 
-// Summarize answers each of the six questions with what was found.
+// Summarize answers each of the six questions with what was found. A
+// finding counts for its question and for each question it also answers:
+// a constraint's scan under a blocking lock is reported once, as question
+// 3's finding, and still counts as blocking work for question 6.
 func Summarize(r *analyzer.Report) []QuestionResult {
 	out := make([]QuestionResult, 0, len(analyzer.Questions))
 	for _, q := range analyzer.Questions {
@@ -94,7 +100,7 @@ func Summarize(r *analyzer.Report) []QuestionResult {
 			f := l.Finding
 			// A suppressed finding no longer counts, unless it still needs
 			// approval (a suppression never lifts that for danger).
-			if f.Question != q || (f.Suppressed != nil && !f.RequiresApproval) {
+			if !answers(f, q) || (f.Suppressed != nil && !f.RequiresApproval) {
 				continue
 			}
 			res.Count++
@@ -108,6 +114,18 @@ func Summarize(r *analyzer.Report) []QuestionResult {
 		out = append(out, res)
 	}
 	return out
+}
+
+func answers(f *analyzer.Finding, q analyzer.Question) bool {
+	if f.Question == q {
+		return true
+	}
+	for _, also := range f.AlsoQuestions {
+		if also == q {
+			return true
+		}
+	}
+	return false
 }
 
 // NewDocument builds the JSON document of a report.
@@ -144,9 +162,12 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 	out := make([]FindingDoc, 0, len(fs))
 	for _, f := range fs {
 		d := FindingDoc{
-			Rule: f.Rule, Question: int(f.Question), Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
+			Rule: f.Rule, Question: int(f.Question), AlsoQuestions: []int{}, Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
 			Objects: append([]string{}, f.Objects...), Message: f.Message, Why: f.Why, SafeAlternative: f.SafeAlternative,
 			Line: f.Marker.Line, Column: f.Marker.Column,
+		}
+		for _, q := range f.AlsoQuestions {
+			d.AlsoQuestions = append(d.AlsoQuestions, int(q))
 		}
 		if f.Suppressed != nil {
 			d.Suppressed, d.SuppressedReason = true, f.Suppressed.Reason

@@ -143,7 +143,7 @@ func findingMarkdown(f analyzer.Finding, path string, s *analyzer.Statement) str
 	if f.RequiresApproval {
 		approval = " · **needs approval**"
 	}
-	fmt.Fprintf(&b, "#### %s line %d · `%s` · Q%d %s%s\n\n", severityBadge(string(f.Severity)), f.Marker.Line, f.Rule, f.Question, f.Question.Short(), approval)
+	fmt.Fprintf(&b, "#### %s line %d · `%s` · Q%d %s%s%s\n\n", severityBadge(string(f.Severity)), f.Marker.Line, f.Rule, f.Question, f.Question.Short(), alsoQuestions(f), approval)
 	if s != nil {
 		if path != "" && s.Part == "down" {
 			fmt.Fprintf(&b, "In the down migration (%s):\n\n", escapeText(path))

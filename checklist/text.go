@@ -154,7 +154,7 @@ func writeFinding(b *strings.Builder, p palette, f analyzer.Finding, path, inden
 	if f.RequiresApproval {
 		approval = "  " + p.bold("[needs approval]")
 	}
-	fmt.Fprintf(b, "%s%s %s  Q%d %s  %s:%d:%d%s\n", indent, p.severity(f.Severity), p.bold(f.Rule), f.Question, f.Question.Short(), path, f.Marker.Line, f.Marker.Column, approval)
+	fmt.Fprintf(b, "%s%s %s  Q%d %s%s  %s:%d:%d%s\n", indent, p.severity(f.Severity), p.bold(f.Rule), f.Question, f.Question.Short(), alsoQuestions(f), path, f.Marker.Line, f.Marker.Column, approval)
 	if f.Suppressed != nil {
 		fmt.Fprintf(b, "%s  %s\n", indent, p.dim(fmt.Sprintf("suppressed at line %d: %s", f.Suppressed.Line, f.Suppressed.Reason)))
 	}
@@ -198,6 +198,19 @@ func writeSummary(b *strings.Builder, p palette, r *analyzer.Report) {
 	} else {
 		b.WriteString("Nothing needs approval.\n")
 	}
+}
+
+// alsoQuestions names the other questions a finding answers, as the
+// summary counts them: " (also Q6 Locks)".
+func alsoQuestions(f analyzer.Finding) string {
+	if len(f.AlsoQuestions) == 0 {
+		return ""
+	}
+	var qs []string
+	for _, q := range f.AlsoQuestions {
+		qs = append(qs, fmt.Sprintf("Q%d %s", q, q.Short()))
+	}
+	return " (also " + strings.Join(qs, ", ") + ")"
 }
 
 func plural(n int, one, many string) string {

@@ -191,6 +191,9 @@ func (d *discoverer) checkOptions(root string, kind Kind, o Options) {
 	if o.Mixed && kind != "" && kind != Flyway {
 		d.problem(root, 0, "mixed applies to Flyway only; ignored for %s", kind)
 	}
+	if o.Group && kind != "" && kind != Flyway {
+		d.problem(root, 0, "group applies to Flyway only; ignored for %s", kind)
+	}
 }
 
 // folderPlan is a folder chosen for loading.

@@ -128,6 +128,10 @@ type Options struct {
 	// can and statements that cannot run in a transaction; Flyway then runs
 	// the whole script without one instead of refusing it.
 	Mixed bool `yaml:"mixed" json:"mixed,omitempty"`
+	// Group is Flyway's group=true: all pending migrations of a run are
+	// applied in one transaction (DbMigrate.migrateGroup), so locks taken
+	// by one are held through the next, as with drizzle.
+	Group bool `yaml:"group" json:"group,omitempty"`
 }
 
 // TxMode says how the tool runs a part with respect to transactions, before

@@ -85,6 +85,7 @@ func splitFile(kind Kind, p string, content []byte, opt Options) fileParts {
 		}
 		if kind == Flyway {
 			fp.up.Mixed = opt.Mixed
+			fp.up.TxAcrossRun = opt.Group
 			checkFlywayInline(&fp, p, content)
 		}
 		if isDownOnly(kind, p) {

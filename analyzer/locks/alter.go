@@ -107,6 +107,7 @@ func (b *builder) alterTable(s *pg_query.AlterTableStmt) {
 	var cmds []*pg_query.AlterTableCmd
 	var mode Mode
 	recurse := false
+	b.dropped = DroppedConstraints(s)
 	for _, n := range s.GetCmds() {
 		if c := n.GetAlterTableCmd(); c != nil {
 			cmds = append(cmds, c)
@@ -494,13 +495,16 @@ func (b *builder) setNotNull(r rel, colName string) {
 		b.note("the column is already NOT NULL: nothing is scanned")
 		return
 	}
-	var valid, invalid bool
+	var valid, invalid, dropped bool
 	if t != nil {
 		for _, k := range t.Constraints {
 			if k.Kind == catalog.Check && k.NotNullColumn == colName {
-				if k.Validated {
+				switch {
+				case b.dropped[k.Name]:
+					dropped = true
+				case k.Validated:
 					valid = true
-				} else {
+				default:
 					invalid = true
 				}
 			}
@@ -514,6 +518,8 @@ func (b *builder) setNotNull(r rel, colName string) {
 		b.note("before PostgreSQL 12 a validated CHECK (" + catalog.QuoteIdent(colName) + " IS NOT NULL) does not let SET NOT NULL skip its scan")
 	case invalid:
 		b.note("a NOT VALID CHECK (" + catalog.QuoteIdent(colName) + " IS NOT NULL) does not let SET NOT NULL skip its scan: VALIDATE it first")
+	case dropped:
+		b.note("the CHECK (" + catalog.QuoteIdent(colName) + " IS NOT NULL) that would let SET NOT NULL skip its scan is dropped by the same statement, first: drop it in a later statement")
 	}
 	b.work(Scan, r.name, 1)
 	b.note("SET NOT NULL scans the whole table under ACCESS EXCLUSIVE; on PostgreSQL 12+ add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL skips the scan")
@@ -554,7 +560,7 @@ func (b *builder) addConstraint(r rel, k *pg_query.Constraint) {
 		if k.GetContype() == pg_query.ConstrType_CONSTR_EXCLUSION {
 			scans = 2
 		}
-		if pk && b.anyNullable(t, keys) {
+		if pk && b.unprovenNullable(t, keys) {
 			scans++
 			b.note("the key has nullable columns: PostgreSQL first scans the table to prove them NOT NULL, then builds the index (2 passes)")
 		}
@@ -575,21 +581,6 @@ func constraintColumns(k *pg_query.Constraint) []string {
 		out = append(out, n.GetString_().GetSval())
 	}
 	return out
-}
-
-// anyNullable: unknown tables and columns count as nullable, which errs on
-// the side of the extra scan.
-func (b *builder) anyNullable(t *catalog.Table, cols []string) bool {
-	if t == nil {
-		return true
-	}
-	for _, c := range cols {
-		col := t.Column(c)
-		if col == nil || !col.NotNull {
-			return true
-		}
-	}
-	return false
 }
 
 // constraintUsingIndex: the index already exists; if the constraint gets a
@@ -619,12 +610,56 @@ func (b *builder) constraintUsingIndex(r rel, k *pg_query.Constraint, pk bool) {
 	if ix != nil {
 		cols = ix.Columns()
 	}
-	if ix == nil || b.anyNullable(t, cols) {
+	if ix == nil || b.unprovenNullable(t, cols) {
 		b.work(Scan, r.name, 1)
 		b.note("a primary key needs NOT NULL columns: for a nullable column PostgreSQL scans the table under ACCESS EXCLUSIVE; make the columns NOT NULL first (CHECK ... NOT VALID, VALIDATE, SET NOT NULL)")
 		return
 	}
 	b.note("USING INDEX adopts the existing index and the columns are already NOT NULL: no build, no scan")
+}
+
+// unprovenNullable: a nullable key column whose NOT NULL no validated
+// CHECK (col IS NOT NULL) proves (PostgreSQL 12+), so that making it NOT
+// NULL scans the table (measured: ADD PRIMARY KEY USING INDEX skips the
+// scan when such a CHECK exists).
+func (b *builder) unprovenNullable(t *catalog.Table, cols []string) bool {
+	if t == nil {
+		return true
+	}
+	for _, c := range cols {
+		col := t.Column(c)
+		if col == nil || (!col.NotNull && !NotNullProven(t, c, b.dropped, b.ver)) {
+			return true
+		}
+	}
+	return false
+}
+
+// NotNullProven says PostgreSQL can make a column NOT NULL without scanning
+// the table: from version 12 a validated CHECK (col IS NOT NULL) proves it,
+// unless the same ALTER TABLE drops that CHECK (dropped, from
+// DroppedConstraints), which PostgreSQL does before anything else.
+func NotNullProven(t *catalog.Table, col string, dropped map[string]bool, version int) bool {
+	if t == nil || version < 12 {
+		return false
+	}
+	for _, k := range t.Constraints {
+		if k.Kind == catalog.Check && k.NotNullColumn == col && k.Validated && !dropped[k.Name] {
+			return true
+		}
+	}
+	return false
+}
+
+// DroppedConstraints names the constraints an ALTER TABLE drops.
+func DroppedConstraints(s *pg_query.AlterTableStmt) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range s.GetCmds() {
+		if c := n.GetAlterTableCmd(); c != nil && c.GetSubtype() == pg_query.AlterTableType_AT_DropConstraint {
+			out[c.GetName()] = true
+		}
+	}
+	return out
 }
 
 func (b *builder) validateConstraint(r rel, name string) {

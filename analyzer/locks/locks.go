@@ -172,6 +172,10 @@ type builder struct {
 	imp Impact
 	// recurse: the ALTER TABLE being judged applies to every partition.
 	recurse bool
+	// dropped names the constraints the ALTER TABLE being judged drops:
+	// PostgreSQL runs its DROP CONSTRAINT subcommands first, so they no
+	// longer prove anything to the other subcommands.
+	dropped map[string]bool
 }
 
 func (b *builder) note(s string) {

@@ -50,3 +50,33 @@ func Names(nodes []*pg_query.Node) []string {
 	}
 	return out
 }
+
+// WalkMessages visits every message below n (n included), Nodes and the
+// structs they hold directly (a RangeVar, a TypeName), depth first; fn
+// returning false skips the message's children.
+func WalkMessages(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
+	if n == nil {
+		return
+	}
+	visitAll(n.ProtoReflect(), fn)
+}
+
+func visitAll(m protoreflect.Message, fn func(protoreflect.ProtoMessage) bool) {
+	if !m.IsValid() || !fn(m.Interface()) {
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				visitAll(l.Get(i).Message(), fn)
+			}
+			return true
+		}
+		visitAll(v.Message(), fn)
+		return true
+	})
+}

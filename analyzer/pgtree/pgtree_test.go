@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 func kind(n *pg_query.Node) string {
@@ -120,4 +121,32 @@ func TestNames(t *testing.T) {
 	if got := Names(nil); got != nil {
 		t.Errorf("Names(nil) = %q", got)
 	}
+}
+
+// WalkMessages reaches the structs a statement holds directly, which Walk
+// (Nodes only) does not: the RangeVar of an INSERT, the TypeName of a cast.
+func TestWalkMessages(t *testing.T) {
+	var rels, types []string
+	WalkMessages(parse(t, "INSERT INTO app.m (x) SELECT 'sad'::mood FROM src"), func(m protoreflect.ProtoMessage) bool {
+		switch v := m.(type) {
+		case *pg_query.RangeVar:
+			rels = append(rels, v.GetSchemaname()+"."+v.GetRelname())
+		case *pg_query.TypeName:
+			types = append(types, Names(v.GetNames())...)
+		}
+		return true
+	})
+	if !slices.Equal(rels, []string{"app.m", ".src"}) || !slices.Equal(types, []string{"mood"}) {
+		t.Errorf("relations %q, types %q", rels, types)
+	}
+	// Returning false skips the children.
+	n := 0
+	WalkMessages(parse(t, "SELECT 1"), func(protoreflect.ProtoMessage) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("visited %d messages after refusing the first", n)
+	}
+	WalkMessages(nil, func(m protoreflect.ProtoMessage) bool {
+		t.Errorf("visited %v", m)
+		return true
+	})
 }
