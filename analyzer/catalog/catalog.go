@@ -247,6 +247,12 @@ type Catalog struct {
 	enums     map[qname]*Enum
 	domains   map[qname]*Domain
 	sequences map[qname]*Sequence
+	// functions are the routines created by the migrations, with the
+	// code they run when called (see procedural.go).
+	functions map[qname]*Function
+	// procedural holds what running procedural code needs: whether to
+	// run it, and how deep calls are nested.
+	procedural proceduralState
 	// searchPath is nil for the default ("$user", public).
 	searchPath  []string
 	path        string
@@ -264,6 +270,7 @@ func New() *Catalog {
 		enums:     map[qname]*Enum{},
 		domains:   map[qname]*Domain{},
 		sequences: map[qname]*Sequence{},
+		functions: map[qname]*Function{},
 		idx:       newIndexes(),
 	}
 	c.schemas["public"] = &Schema{Name: "public"}
@@ -676,6 +683,7 @@ func (c *Catalog) Clone() *Catalog {
 		enums:       make(map[qname]*Enum, len(c.enums)),
 		domains:     make(map[qname]*Domain, len(c.domains)),
 		sequences:   make(map[qname]*Sequence, len(c.sequences)),
+		functions:   make(map[qname]*Function, len(c.functions)),
 		searchPath:  cloneStrings(c.searchPath),
 		path:        c.path,
 		line:        c.line,
@@ -705,6 +713,9 @@ func (c *Catalog) Clone() *Catalog {
 	for k, v := range c.sequences {
 		s := *v
 		n.sequences[k] = &s
+	}
+	for k, v := range c.functions {
+		n.functions[k] = v // never changed in place: CREATE OR REPLACE stores a new one
 	}
 	n.reindex()
 	return n

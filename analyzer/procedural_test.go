@@ -1,0 +1,92 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// placed lists findings as "rule:severity@line:column" with the statement's
+// own line, to check where inner statements are reported.
+func placed(rep *Report) []string {
+	var out []string
+	for _, l := range rep.AllFindings() {
+		if l.Statement == nil || l.Finding.Rule == ruleDownIncomplete.ID || l.Finding.Question == QLocks {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s:%s@%d:%d", l.Finding.Rule, l.Finding.Severity, l.Finding.Marker.Line, l.Finding.Marker.Column))
+	}
+	return out
+}
+
+func TestProcedural(t *testing.T) {
+	tests := []struct {
+		name string
+		up   string
+		want []string
+	}{
+		{"DO block on one line", "DO $$ BEGIN ALTER TABLE customers DROP COLUMN email; END $$;",
+			[]string{"drop-column:danger@2:13"}},
+		{"DO block with a named tag and LANGUAGE", "DO LANGUAGE plpgsql $body$\nBEGIN\n  DELETE FROM orders;\nEND\n$body$;",
+			[]string{"delete-without-where:danger@4:3"}},
+		{"nested block, IF, LOOP and exception handler", `DO $$
+DECLARE r record;
+BEGIN
+  IF (SELECT count(*) FROM orders) > 0 THEN
+    LOOP
+      TRUNCATE orders;
+      EXIT;
+    END LOOP;
+  END IF;
+  BEGIN
+    UPDATE orders SET note = 'x' WHERE id = 1;
+  EXCEPTION WHEN others THEN
+    DROP TABLE customers CASCADE;
+  END;
+END $$;`, []string{"truncate:danger@7:16", "drop-table:danger@14:5"}},
+		{"EXECUTE of a constant", "DO $$ BEGIN EXECUTE 'ALTER TABLE customers DROP COLUMN name'; END $$;",
+			[]string{"drop-column:danger@2:22"}},
+		{"EXECUTE built at run time", "DO $$ DECLARE t text := 'customers'; BEGIN EXECUTE format('DROP TABLE %I', t); END $$;",
+			[]string{"dynamic-sql:danger@2:52"}},
+		{"EXECUTE of a concatenation", "DO $$ DECLARE t text := 'customers'; BEGIN EXECUTE 'DROP TABLE ' || t; END $$;",
+			[]string{"dynamic-sql:danger@2:52"}},
+		{"safe DO block", "DO $$ BEGIN ALTER TABLE orders ADD COLUMN IF NOT EXISTS paid_at timestamptz; END $$;", nil},
+		{"DO block that does not parse", "DO $$ BEGIN DELET FROM orders; END $$;",
+			[]string{"unreadable-body:danger@2:6"}},
+		{"DO block in another language", "DO LANGUAGE plpython3u $$ plpy.execute('DROP TABLE orders') $$;",
+			[]string{"unreadable-body:danger@2:26"}},
+		{"quoted dollar tag inside the body", "DO $a$ BEGIN EXECUTE $x$DROP TABLE orders$x$; END $a$;",
+			[]string{"drop-table:danger@2:25"}},
+		{"body in single quotes", "DO 'BEGIN DELETE FROM orders WHERE note = ''x''; DELETE FROM customers; END';",
+			[]string{"delete-without-where:danger@2:50"}},
+		{"function created, not called", "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  DELETE FROM orders;\nEND $$;",
+			[]string{"delete-without-where:info@4:3"}},
+		{"function created and called by SELECT", "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  DELETE FROM orders;\nEND $$;\nSELECT purge();",
+			[]string{"delete-without-where:info@4:3", "delete-without-where:danger@6:8"}},
+		{"procedure called by CALL", "CREATE PROCEDURE wipe() LANGUAGE sql AS 'TRUNCATE customers CASCADE';\nCALL wipe();",
+			[]string{"truncate:info@2:51", "truncate:danger@3:6"}},
+		{"BEGIN ATOMIC body, called", "CREATE PROCEDURE wipe() LANGUAGE sql BEGIN ATOMIC\n  DELETE FROM orders;\nEND;\nCALL wipe();",
+			[]string{"delete-without-where:info@3:3", "delete-without-where:danger@5:6"}},
+		{"function called from a DO block by PERFORM", "CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nDO $$ BEGIN PERFORM purge(); END $$;",
+			[]string{"delete-without-where:info@2:55", "delete-without-where:danger@3:21"}},
+		{"trigger installs the function", "CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM customers; RETURN NEW; END $$;\nCREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION trg();",
+			[]string{"delete-without-where:info@2:68", "delete-without-where:danger@3:1"}},
+		{"function body that does not parse", "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELET FROM orders; END $$;",
+			[]string{"unreadable-body:danger@2:56"}},
+		{"dynamic SQL in an uncalled function", "CREATE FUNCTION f(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || t; END $$;",
+			[]string{"dynamic-sql:info@2:77"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := change{base: shopBase, changed: map[string]string{next: goose(tc.up)}}.analyze(t)
+			if g := placed(rep); strings.Join(g, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("got  %v\nwant %v", g, tc.want)
+				for _, st := range rep.Files[0].Statements {
+					for _, f := range st.Findings {
+						t.Logf("%d:%d %q %s: %s", st.Start.Line, st.Start.Column, st.SQL, f.Rule, f.Message)
+					}
+				}
+			}
+		})
+	}
+}
