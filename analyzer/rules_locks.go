@@ -120,7 +120,9 @@ func checkLocks(c *stmtContext) {
 				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)", subject, mode, mode.Blocks()), est, size)
 			}
 		case locks.Backfill:
-			c.amendEarlier(QDrops, size)
+			if !c.amendBackfill(est, size) {
+				c.amendEarlier(QDrops, size)
+			}
 		}
 	}
 
