@@ -275,7 +275,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		cat.SetPosition(partPath, line)
 		// What a DO block, a function body or a called function runs.
 		inner := s.judgeProcedural(c, rules)
-		applySuppressions(c, parseSuppressions(raw.CommentsBefore, lines))
+		sups := parseSuppressions(raw.CommentsBefore, lines)
+		suppressInner(sups, inner)
+		applySuppressions(c, sups)
 		cat.SetPosition(partPath, line)
 		cat.ApplyOwn(raw.Node)
 		index[i] = len(f.Statements)

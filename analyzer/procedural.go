@@ -142,6 +142,10 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			s.routeFindings(ic, run, 0)
 			nested := s.procedural(ic, rules, run)
 			if run.site == nil {
+				// An ignore comment written inside the body, before the statement.
+				sups := innerSuppressions(bs, c.lines)
+				suppressInner(sups, nested)
+				applySuppressions(ic, sups)
 				out = append(out, *st)
 				out = append(out, nested...)
 			}
@@ -306,4 +310,36 @@ func (c *stmtContext) source() plpgsql.Source {
 		return plpgsql.Source{}
 	}
 	return plpgsql.Linear(c.text[start:end], start)
+}
+
+// innerSuppressions reads the ignore comments written inside a body right
+// before one of its statements, at their place in the file.
+func innerSuppressions(bs plpgsql.Stmt, lines *sqlscript.Lines) []*suppression {
+	return parseSuppressions(bs.Comments, lines)
+}
+
+// suppressInner lets an ignore comment written before a DO block or a
+// CREATE FUNCTION cover the statements its body runs, which are listed
+// after it: the matching findings there are suppressed, and the comment
+// counts as used.
+func suppressInner(sups []*suppression, inner []Statement) {
+	for _, sp := range sups {
+		if sp.reason == "" {
+			continue
+		}
+		for i := range inner {
+			for j := range inner[i].Findings {
+				f := &inner[i].Findings[j]
+				for _, id := range sp.rules {
+					if f.Rule == id && f.Suppressed == nil {
+						f.Suppressed = &Suppression{Reason: sp.reason, Line: sp.line}
+						if f.Severity != Danger {
+							f.RequiresApproval = false
+						}
+						sp.used[id] = true
+					}
+				}
+			}
+		}
+	}
 }

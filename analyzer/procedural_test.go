@@ -90,3 +90,25 @@ END $$;`, []string{"truncate:danger@7:16", "drop-table:danger@14:5"}},
 		})
 	}
 }
+
+// TestProceduralSuppressions: an ignore comment before a DO block covers the
+// statements it runs; one inside the body covers the statement after it.
+func TestProceduralSuppressions(t *testing.T) {
+	for _, tc := range []struct{ name, up string }{
+		{"before the DO block", "-- migration-guard:ignore update-without-where reason=\"reset in #12\"\nDO $$ BEGIN UPDATE customers SET name = NULL; END $$;"},
+		{"inside the body", "DO $$ BEGIN\n  -- migration-guard:ignore update-without-where reason=\"reset in #12\"\n  UPDATE customers SET name = NULL;\nEND $$;"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := change{base: shopBase, changed: map[string]string{next: goose(tc.up)}}.analyze(t)
+			fd := findingOf(t, rep, ruleUpdateAll.ID)
+			if fd.Suppressed == nil || fd.Suppressed.Reason != "reset in #12" {
+				t.Errorf("not suppressed: %+v", fd)
+			}
+			for _, l := range rep.AllFindings() {
+				if l.Finding.Rule == ruleUnusedSuppression.ID {
+					t.Errorf("unused: %s", l.Finding.Message)
+				}
+			}
+		})
+	}
+}

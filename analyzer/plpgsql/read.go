@@ -43,6 +43,9 @@ type Stmt struct {
 	Stmt sqlscript.Statement
 	// Reason says why a Dynamic or Unreadable entry cannot be read.
 	Reason string
+	// Comments are the comments written right before it in the body, with
+	// offsets as Src.At gives them (in the outer text).
+	Comments []sqlscript.Comment
 }
 
 // Body is the procedural code of one DO or CREATE FUNCTION/PROCEDURE.
@@ -155,7 +158,12 @@ func (b *Body) unreadable(at int, reason string) {
 func (b *Body) addScript(src Source, via string, kind Kind) {
 	sc := sqlscript.Split(src.Text, 0, len(src.Text))
 	for _, st := range sc.Statements {
-		b.Stmts = append(b.Stmts, Stmt{Kind: kind, Via: via, Src: src, Stmt: st})
+		var cs []sqlscript.Comment
+		for _, cm := range st.CommentsBefore {
+			cm.Start, cm.End = src.At(cm.Start), src.At(cm.End)
+			cs = append(cs, cm)
+		}
+		b.Stmts = append(b.Stmts, Stmt{Kind: kind, Via: via, Src: src, Stmt: st, Comments: cs})
 	}
 	for _, mc := range sc.MetaCommands {
 		st := sqlscript.Statement{Start: mc.Start, End: mc.End, SQL: mc.Text,
@@ -237,7 +245,7 @@ func literalSource(src Source, from int, value string) Source {
 			if ok && got == value {
 				return src.mapped(value, func(k int) int { return s + index[k] })
 			}
-			break
+			return src.spanned(value, s, e)
 		}
 	}
 	return src.pinned(value, from)
@@ -271,6 +279,36 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 	sort.SliceStable(b.Stmts, func(i, j int) bool {
 		return b.Stmts[i].Src.At(b.Stmts[i].Stmt.Start) < b.Stmts[j].Src.At(b.Stmts[j].Stmt.Start)
 	})
+	b.attachComments()
+}
+
+// attachComments gives each statement of a PL/pgSQL body the comments
+// written right before it (the parser's copy of a statement leaves them
+// out): ignore directives can stand there.
+func (b *Body) attachComments() {
+	res, err := pg_query.Scan(b.Source.Text)
+	if err != nil {
+		return
+	}
+	toks := res.GetTokens()
+	for i := range b.Stmts {
+		st := &b.Stmts[i]
+		if st.Kind != Statement || len(st.Comments) > 0 {
+			continue
+		}
+		start := st.Src.At(st.Stmt.Start)
+		k := sort.Search(len(toks), func(k int) bool { return b.Source.At(int(toks[k].GetStart())) >= start })
+		var cs []sqlscript.Comment
+		for k--; k >= 0; k-- {
+			t := toks[k]
+			if t.GetToken() != pg_query.Token_SQL_COMMENT && t.GetToken() != pg_query.Token_C_COMMENT {
+				break
+			}
+			cs = append([]sqlscript.Comment{{Start: b.Source.At(int(t.GetStart())), End: b.Source.At(int(t.GetEnd())),
+				Text: b.Source.Text[t.GetStart():t.GetEnd()]}}, cs...)
+		}
+		st.Comments = cs
+	}
 }
 
 // wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: the
@@ -462,7 +500,7 @@ func (r *plReader) dynamic(expr Source, via string) {
 		return
 	}
 	if s, ok := constantConcat(val); ok {
-		r.body.addScript(expr.pinned(s, 0), via, Statement)
+		r.body.addScript(expr.spanned(s, 0, len(expr.Text)), via, Statement)
 		return
 	}
 	st := sqlscript.Statement{Start: 0, End: len(expr.Text), SQL: expr.Text}

@@ -67,7 +67,7 @@ END $$;`, []string{`expr@4 "n > 0"`, `stmt@5 "DROP TABLE a"`, `stmt@8 "DELETE FR
 		{"select into, perform", "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t; PERFORM purge(1); END $$",
 			[]string{`stmt@1 "SELECT count(*) INTO n FROM t"`, `stmt PERFORM@1 "PERFORM purge(1)"`}},
 		{"execute constant and dynamic", "DO $$ DECLARE t text := 'x'; BEGIN EXECUTE 'DROP TABLE ' || 'a'; EXECUTE 'ALTER TABLE b DROP COLUMN c'; EXECUTE format('DROP TABLE %I', t); EXECUTE $q$TRUNCATE d$q$; END $$",
-			[]string{`expr@1 "'x'"`, `stmt EXECUTE@1 ""`, `stmt EXECUTE@1 "ALTER TABLE b DROP COLUMN c"`, `dynamic EXECUTE@1 "format('DROP TABLE %I', t)"`, `stmt EXECUTE@1 "TRUNCATE d"`}},
+			[]string{`expr@1 "'x'"`, `stmt EXECUTE@1 "'DROP TABLE ' || 'a'"`, `stmt EXECUTE@1 "ALTER TABLE b DROP COLUMN c"`, `dynamic EXECUTE@1 "format('DROP TABLE %I', t)"`, `stmt EXECUTE@1 "TRUNCATE d"`}},
 		{"quoted body with doubled quotes", `CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS 'BEGIN DELETE FROM t WHERE a = ''x''; END';`,
 			[]string{`stmt@1 "DELETE FROM t WHERE a = ''x''"`}},
 		{"escape string body", `CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS E'BEGIN\n DELETE FROM t; END';`,

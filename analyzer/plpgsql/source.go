@@ -73,12 +73,18 @@ func (s Source) mapped(text string, at func(k int) int) Source {
 
 // pinned is text that cannot be mapped byte for byte: every byte stands at
 // the file offset of Text[at].
-func (s Source) pinned(text string, at int) Source {
-	base := s.At(at)
+func (s Source) pinned(text string, at int) Source { return s.spanned(text, at, at) }
+
+// spanned is text that cannot be mapped byte for byte but was read from
+// Text[from:to] (a folded concatenation, a string with escapes): every byte
+// stands at from, and its end at to, so that the whole stands for the span.
+func (s Source) spanned(text string, from, to int) Source {
+	base := s.At(from)
 	offs := make([]int, len(text)+1)
 	for k := range offs {
 		offs[k] = base
 	}
+	offs[len(text)] = max(base, s.At(to))
 	return Source{Text: text, Offsets: offs}
 }
 
