@@ -48,7 +48,16 @@ type procRun struct {
 	prefix string
 	cat    *catalog.Catalog
 	ps     *partState
+	// calling holds the functions whose bodies are being judged, so that
+	// a recursive call is judged once; budget bounds the statements judged
+	// for one statement of the file, whatever the fan-out of calls.
+	calling map[*catalog.Function]bool
+	budget  *int
 }
+
+// procBudget is how many statements of procedural code one statement of a
+// file may lead to judging.
+const procBudget = 2000
 
 // maxProcDepth bounds how deep procedural code is followed (a DO block that
 // EXECUTEs a DO block, a function that calls itself).
@@ -60,14 +69,16 @@ const maxProcDepth = catalog.MaxCallDepth
 // stands in the file. The bodies of migration-created functions it calls
 // are judged at the call: their findings go on the calling statement.
 func (s *session) judgeProcedural(c *stmtContext, rules []statementRule) []Statement {
-	return s.procedural(c, rules, procRun{cat: c.cat, ps: c.ps})
+	budget := procBudget
+	return s.procedural(c, rules, procRun{cat: c.cat, ps: c.ps, calling: map[*catalog.Function]bool{}, budget: &budget})
 }
 
 func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun) []Statement {
 	var out []Statement
-	if run.depth > maxProcDepth {
-		fd := ruleUnreadableBody.finding("procedural code nested deeper than this analysis follows (a function that calls itself, EXECUTE of a DO block of ...): review by hand")
-		s.deliver(c, run, fd)
+	if run.depth > maxProcDepth || *run.budget <= 0 {
+		fd := ruleUnreadableBody.finding("procedural code nested deeper, or calling more, than this analysis follows: review by hand what it runs")
+		s.deliverBody(c, run, fd)
+		*run.budget = 0
 		return nil
 	}
 	n := c.node
@@ -95,7 +106,10 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 		s.judgeCall(c, call, rules, run)
 	}
 	if tr := n.GetCreateTrigStmt(); tr != nil {
-		s.judgeTrigger(c, tr, rules, run)
+		s.judgeTrigger(c, tr.GetTrigname(), tr.GetFuncname(), "on every change of "+c.relation(tr.GetRelation()).name+" it fires on", rules, run)
+	}
+	if et := n.GetCreateEventTrigStmt(); et != nil {
+		s.judgeTrigger(c, et.GetTrigname(), et.GetFuncname(), "on every "+et.GetEventname()+" event (DDL) in the database", rules, run)
 	}
 	return out
 }
@@ -105,6 +119,9 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRule, run procRun) []Statement {
 	var out []Statement
 	for _, bs := range b.Stmts {
+		if *run.budget--; *run.budget < 0 {
+			return out
+		}
 		st, ic := s.innerStatement(c, bs, run)
 		switch {
 		case bs.Kind == plpgsql.Unreadable:
@@ -232,9 +249,12 @@ func (s *session) deliver(ic *stmtContext, run procRun, fd Finding) {
 // the statement calls: it runs now.
 func (s *session) judgeCall(c *stmtContext, call catalog.Call, rules []statementRule, run procRun) {
 	f := call.Function
-	if f.Body == nil {
+	if f.Body == nil || run.calling[f] {
+		// A recursive call runs statements already judged at its first call.
 		return
 	}
+	run.calling[f] = true
+	defer delete(run.calling, f)
 	inner := run
 	inner.depth++
 	if inner.site == nil {
@@ -252,8 +272,8 @@ func (s *session) judgeCall(c *stmtContext, call catalog.Call, rules []statement
 
 // judgeTrigger judges the function a new trigger runs: it runs on the
 // table's row changes from now on, not during the migration.
-func (s *session) judgeTrigger(c *stmtContext, tr *pg_query.CreateTrigStmt, rules []statementRule, run procRun) {
-	f := c.cat.FunctionByName(pgtree.Names(tr.GetFuncname()))
+func (s *session) judgeTrigger(c *stmtContext, trigger string, funcname []*pg_query.Node, when string, rules []statementRule, run procRun) {
+	f := c.cat.FunctionByName(pgtree.Names(funcname))
 	if f == nil || f.Body == nil {
 		return
 	}
@@ -264,8 +284,8 @@ func (s *session) judgeTrigger(c *stmtContext, tr *pg_query.CreateTrigStmt, rule
 	if inner.site == nil {
 		inner.site, inner.marker = c.stmt, c.stmt.Start
 	}
-	inner.prefix = run.prefix + fmt.Sprintf("trigger %s runs %s() (created at %s) on every change of %s it fires on, which runs: ",
-		quoteIdent(tr.GetTrigname()), f.QualifiedName(), originText(f.Origin), c.relation(tr.GetRelation()).name)
+	inner.prefix = run.prefix + fmt.Sprintf("trigger %s runs %s() (created at %s) %s, which runs: ",
+		quoteIdent(trigger), f.QualifiedName(), originText(f.Origin), when)
 	s.judgeBody(c, f.Body, withoutLockRules(rules), inner)
 }
 

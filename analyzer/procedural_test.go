@@ -71,6 +71,9 @@ END $$;`, []string{"truncate:danger@7:16", "drop-table:danger@14:5"}},
 			[]string{"delete-without-where:info@2:55", "delete-without-where:danger@3:21"}},
 		{"trigger installs the function", "CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM customers; RETURN NEW; END $$;\nCREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION trg();",
 			[]string{"delete-without-where:info@2:68", "delete-without-where:danger@3:1"}},
+		{"event trigger installs the function", "CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN TRUNCATE orders CASCADE; END $$;\nCREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION on_ddl();",
+			[]string{"truncate:info@2:86", "truncate:danger@3:1"}},
+		{"trigger on a function no migration created", "CREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();", nil},
 		{"function body that does not parse", "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELET FROM orders; END $$;",
 			[]string{"unreadable-body:danger@2:56"}},
 		{"dynamic SQL in an uncalled function", "CREATE FUNCTION f(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || t; END $$;",
@@ -110,5 +113,34 @@ func TestProceduralSuppressions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProceduralFanOut: recursion is judged once, and a fan-out of calls
+// stops at a budget with a finding, rather than taking forever.
+func TestProceduralFanOut(t *testing.T) {
+	rec := "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM orders; PERFORM f(); PERFORM f(); PERFORM f(); END $$;\nSELECT f();"
+	rep := change{base: shopBase, changed: map[string]string{next: goose(rec)}}.analyze(t)
+	if g := placed(rep); strings.Join(g, " ") != "delete-without-where:info@2:63 delete-without-where:danger@3:8" {
+		t.Errorf("recursion: %v", g)
+	}
+	var b strings.Builder
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "CREATE FUNCTION f%d() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE orders SET note = 'x' WHERE id = 1;", i)
+		for k := 0; k < 6 && i < 8; k++ {
+			fmt.Fprintf(&b, " PERFORM f%d();", i+1)
+		}
+		b.WriteString(" END $$;\n")
+	}
+	b.WriteString("SELECT f1();")
+	rep = change{base: shopBase, changed: map[string]string{next: goose(b.String())}}.analyze(t)
+	found := false
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Rule == ruleUnreadableBody.ID && l.Statement.Start.Line == 10 && l.Finding.RequiresApproval {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("fan-out past the budget must need approval: %v", placed(rep))
 	}
 }

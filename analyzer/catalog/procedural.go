@@ -27,7 +27,15 @@ type proceduralState struct {
 	// code one by one (ApplyOwn).
 	off   bool
 	depth int
+	// calling holds the functions running, so that recursion runs a body
+	// once; budget bounds the statements one statement leads to apply.
+	calling map[*Function]bool
+	budget  int
 }
+
+// callBudget bounds the statements of procedural code one statement leads
+// to apply, whatever the fan-out of its calls.
+const callBudget = 2000
 
 // ApplyOwn applies a statement's own effect without running the procedural
 // code it holds or calls (a DO body, the bodies of the functions it calls):
@@ -54,29 +62,48 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 	if c.procedural.off || c.procedural.depth >= MaxCallDepth {
 		return
 	}
+	if c.procedural.depth == 0 {
+		c.procedural.budget, c.procedural.calling = callBudget, nil
+	}
 	if stmt.GetDoStmt() != nil {
 		c.runBody(plpgsql.Read(stmt, plpgsql.Source{}))
 		return
 	}
+	c.runCalls(stmt)
+}
+
+// runCalls runs the bodies of the migration-created functions a statement
+// calls, each once however it recurses.
+func (c *Catalog) runCalls(stmt *pg_query.Node) {
 	for _, call := range c.Calls(stmt) {
-		c.runBody(call.Function.Body)
+		f := call.Function
+		if c.procedural.calling[f] {
+			continue
+		}
+		if c.procedural.calling == nil {
+			c.procedural.calling = map[*Function]bool{}
+		}
+		c.procedural.calling[f] = true
+		c.runBody(f.Body)
+		delete(c.procedural.calling, f)
 	}
 }
 
 func (c *Catalog) runBody(b *plpgsql.Body) {
-	if b == nil {
+	if b == nil || c.procedural.budget <= 0 {
 		return
 	}
 	c.procedural.depth++
 	defer func() { c.procedural.depth-- }()
 	saved := c.searchPath
 	for _, s := range b.Stmts {
+		if c.procedural.budget--; c.procedural.budget < 0 {
+			break
+		}
 		if s.Kind == plpgsql.Statement && s.Stmt.Node != nil {
 			c.Apply(s.Stmt.Node)
 		} else if s.Kind == plpgsql.Expression {
-			for _, call := range c.Calls(s.Stmt.Node) {
-				c.runBody(call.Function.Body)
-			}
+			c.runCalls(s.Stmt.Node)
 		}
 	}
 	// SET inside a function lasts past it only when not LOCAL; procedural
