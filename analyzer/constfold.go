@@ -22,8 +22,11 @@ const (
 type constant struct {
 	kind byte // 'n' number, 's' string, 'b' boolean, '0' null
 	num  *big.Rat
-	str  string
-	b    bool
+	// integer is set for an integer-typed number: a string literal read
+	// as one must then be an integer, or PostgreSQL raises an error.
+	integer bool
+	str     string
+	b       bool
 }
 
 // conditionTruth evaluates a WHERE condition made of literals only (WHERE
@@ -65,7 +68,7 @@ func constValue(n *pg_query.Node, depth int) (constant, bool) {
 		case c.GetBoolval() != nil:
 			return boolConst(c.GetBoolval().GetBoolval()), true
 		case c.GetIval() != nil:
-			return constant{kind: 'n', num: new(big.Rat).SetInt64(int64(c.GetIval().GetIval()))}, true
+			return constant{kind: 'n', num: new(big.Rat).SetInt64(int64(c.GetIval().GetIval())), integer: true}, true
 		case c.GetFval() != nil:
 			r, ok := parseNumber(c.GetFval().GetFval())
 			return constant{kind: 'n', num: r}, ok
@@ -239,7 +242,7 @@ func aExprValue(e *pg_query.A_Expr, depth int) (constant, bool) {
 		}
 		switch op {
 		case "-":
-			return constant{kind: 'n', num: new(big.Rat).Neg(r.num)}, true
+			return constant{kind: 'n', num: new(big.Rat).Neg(r.num), integer: r.integer}, true
 		case "+":
 			return r, true
 		}
@@ -267,7 +270,7 @@ func aExprValue(e *pg_query.A_Expr, depth int) (constant, bool) {
 		case "*":
 			out.Mul(l.num, r.num)
 		}
-		return constant{kind: 'n', num: out}, true
+		return constant{kind: 'n', num: out, integer: l.integer && r.integer}, true
 	case "=", "<>", "!=", "<", ">", "<=", ">=":
 		c, ok := compareConst(l, r)
 		if !ok {
@@ -299,14 +302,14 @@ func aExprValue(e *pg_query.A_Expr, depth int) (constant, bool) {
 // reads an unknown-type literal.
 func compareConst(l, r constant) (int, bool) {
 	if l.kind == 's' && r.kind != 's' {
-		v, ok := castTo(l, r.kind)
+		v, ok := castTo(l, r.kind, r.integer)
 		if !ok {
 			return 0, false
 		}
 		l = v
 	}
 	if r.kind == 's' && l.kind != 's' {
-		v, ok := castTo(r, l.kind)
+		v, ok := castTo(r, l.kind, l.integer)
 		if !ok {
 			return 0, false
 		}
@@ -342,9 +345,16 @@ func castConst(v constant, tn *pg_query.TypeName) (constant, bool) {
 	}
 	switch names[len(names)-1].GetString_().GetSval() {
 	case "bool":
-		return castTo(v, 'b')
-	case "int2", "int4", "int8", "numeric":
-		return castTo(v, 'n')
+		return castTo(v, 'b', false)
+	case "int2", "int4", "int8":
+		if v.kind == 'n' && !v.integer {
+			return constant{}, false // rounding is not modelled
+		}
+		return castTo(v, 'n', true)
+	case "numeric":
+		v, ok := castTo(v, 'n', false)
+		v.integer = false
+		return v, ok
 	case "text", "varchar":
 		if v.kind == 's' {
 			return v, true
@@ -353,7 +363,7 @@ func castConst(v constant, tn *pg_query.TypeName) (constant, bool) {
 	return constant{}, false
 }
 
-func castTo(v constant, kind byte) (constant, bool) {
+func castTo(v constant, kind byte, integer bool) (constant, bool) {
 	if v.kind == kind {
 		return v, true
 	}
@@ -370,8 +380,8 @@ func castTo(v constant, kind byte) (constant, bool) {
 			return boolConst(false), true
 		}
 	case 'n':
-		if r, ok := parseNumber(s); ok {
-			return constant{kind: 'n', num: r}, true
+		if r, ok := parseNumber(s); ok && (!integer || r.IsInt() && !strings.ContainsAny(s, ".eE")) {
+			return constant{kind: 'n', num: r, integer: integer}, true
 		}
 	}
 	return constant{}, false

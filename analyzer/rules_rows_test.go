@@ -1,10 +1,15 @@
 package analyzer
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
 // TestRowRules: every form of destroying rows, positive and negative. Lock
@@ -93,26 +98,54 @@ func TestBackfillSeverityBySize(t *testing.T) {
 	}
 }
 
+// conditionCases are conditions with the truth the folding gives them.
+var conditionCases = []struct {
+	cond string
+	want truth
+}{
+	{"true", isTrue}, {"false", isFalse}, {"NULL", isNull},
+	{"1 = 1", isTrue}, {"1 <> 1", isFalse}, {"1.5 > 1", isTrue}, {"2 * 3 = 6", isTrue}, {"-1 < 0", isTrue},
+	{"'a' = 'a'", isTrue}, {"'a' < 'b'", unknownTruth}, {"'1' = 1", isTrue},
+	{"NOT false", isTrue}, {"NOT NULL::boolean", isNull}, {"true AND NULL", isNull}, {"false AND NULL", isFalse},
+	{"true OR id = 1", isTrue}, {"false AND id = 1", isFalse}, {"false OR id = 1", unknownTruth},
+	{"NULL IS NULL", isTrue}, {"1 IS NULL", isFalse}, {"true IS TRUE", isTrue}, {"NULL::boolean IS NOT FALSE", isTrue},
+	{"1 IS DISTINCT FROM 2", isTrue}, {"NULL IS NOT DISTINCT FROM NULL", isTrue},
+	{"1 IN (1, 2)", isTrue}, {"3 IN (1, 2)", isFalse}, {"3 NOT IN (1, NULL)", isNull},
+	{"'yes'::bool", isTrue}, {"'off'::boolean", isFalse}, {"1 = 1e999999", unknownTruth}, {"id = id", unknownTruth},
+	{"now() > '2020-01-01'", unknownTruth}, {"1 = NULL", isNull}, {"0.1 + 0.2 = 0.3", isTrue}, {"10 - 20 < -5", isTrue},
+	{"'1.0' = 1", unknownTruth}, {"'1.0' = 1.0", isTrue}, {"'7'::int = 7", isTrue}, {"1.5::int = 2", unknownTruth}, {"true = 't'", isTrue}, {"NOT (1 = 1 AND 2 = 2)", isFalse},
+}
+
 // TestConditionTruth folds constant conditions from the parse tree.
 func TestConditionTruth(t *testing.T) {
-	for _, tc := range []struct {
-		cond string
-		want truth
-	}{
-		{"true", isTrue}, {"false", isFalse}, {"NULL", isNull},
-		{"1 = 1", isTrue}, {"1 <> 1", isFalse}, {"1.5 > 1", isTrue}, {"2 * 3 = 6", isTrue}, {"-1 < 0", isTrue},
-		{"'a' = 'a'", isTrue}, {"'a' < 'b'", unknownTruth}, {"'1' = 1", isTrue},
-		{"NOT false", isTrue}, {"NOT NULL::boolean", isNull}, {"true AND NULL", isNull}, {"false AND NULL", isFalse},
-		{"true OR id = 1", isTrue}, {"false AND id = 1", isFalse}, {"false OR id = 1", unknownTruth},
-		{"NULL IS NULL", isTrue}, {"1 IS NULL", isFalse}, {"true IS TRUE", isTrue}, {"NULL::boolean IS NOT FALSE", isTrue},
-		{"1 IS DISTINCT FROM 2", isTrue}, {"NULL IS NOT DISTINCT FROM NULL", isTrue},
-		{"1 IN (1, 2)", isTrue}, {"3 IN (1, 2)", isFalse}, {"3 NOT IN (1, NULL)", isNull},
-		{"'yes'::bool", isTrue}, {"1 = 1e999999", unknownTruth}, {"id = id", unknownTruth}, {"now() > '2020-01-01'", unknownTruth},
-		{"1 = NULL", isNull},
-	} {
+	for _, tc := range conditionCases {
 		sel := parseNode(t, "SELECT 1 WHERE "+tc.cond).GetSelectStmt()
 		if got := conditionTruth(sel.GetWhereClause()); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.cond, got, tc.want)
+		}
+	}
+}
+
+// TestConditionTruthAgainstPostgres: every condition the folding decides,
+// PostgreSQL decides the same way.
+func TestConditionTruthAgainstPostgres(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.Scratch(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, tc := range conditionCases {
+		if tc.want == unknownTruth {
+			continue
+		}
+		var got int
+		q := fmt.Sprintf("SELECT CASE WHEN (%[1]s) IS NULL THEN 3 WHEN (%[1]s) THEN 1 ELSE 2 END FROM (SELECT 1 AS id) s", tc.cond)
+		if err := conn.QueryRow(ctx, q).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", tc.cond, err)
+		}
+		if truth(got) != tc.want {
+			t.Errorf("%s: PostgreSQL says %d, the folding %d", tc.cond, got, tc.want)
 		}
 	}
 }
