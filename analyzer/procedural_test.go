@@ -144,3 +144,24 @@ func TestProceduralFanOut(t *testing.T) {
 		t.Errorf("fan-out past the budget must need approval: %v", placed(rep))
 	}
 }
+
+// TestFunctionFromTheBase: a function an earlier migration created is
+// judged where the change calls it, naming where it was created; in a down
+// part, as any statement there, only whether it can run is judged.
+func TestFunctionFromTheBase(t *testing.T) {
+	base := map[string]string{}
+	for k, v := range shopBase {
+		base[k] = v
+	}
+	base["db/migrations/00001_purge.sql"] = goose("CREATE FUNCTION purge_orders() RETURNS void LANGUAGE sql AS 'DELETE FROM orders';")
+	rep := change{base: base, changed: map[string]string{"db/migrations/00003_call.sql": goose("SELECT purge_orders();")}}.analyze(t)
+	fd := findingOf(t, rep, ruleDeleteAll.ID)
+	if fd.Severity != Danger || !fd.RequiresApproval || !strings.Contains(fd.Message, "created at db/migrations/00001_purge.sql)") || fd.Marker.Line != 2 {
+		t.Errorf("%+v", fd)
+	}
+	down := "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT purge_orders();\n"
+	rep = change{base: base, changed: map[string]string{"db/migrations/00003_call.sql": down}}.analyze(t)
+	if rep.RequiresApproval() {
+		t.Errorf("down part: %v", got(rep))
+	}
+}

@@ -266,7 +266,15 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		if errors.As(err, &perr) && perr.Cursorpos > prefix {
 			at = perr.Cursorpos - 1 - prefix
 		}
-		b.unreadable(at, "PostgreSQL's PL/pgSQL parser cannot read this body: "+err.Error())
+		reason := "PostgreSQL's PL/pgSQL parser cannot read this body: " + err.Error()
+		if hasOutParameters(cf) && strings.HasPrefix(err.Error(), "missing expression") {
+			// The parser pg_query ships knows no OUT parameters, so it
+			// rejects a RETURN NEXT or RETURN without a value that
+			// PostgreSQL accepts in such a function.
+			reason = "the PL/pgSQL parser used here rejects this body (" + err.Error() +
+				"), possibly a RETURN NEXT without a value, which PostgreSQL accepts in a function with OUT parameters: review the body by hand"
+		}
+		b.unreadable(at, reason)
 		return
 	}
 	var tree any
@@ -586,4 +594,14 @@ func names(nodes []*pg_query.Node) []string {
 		}
 	}
 	return out
+}
+
+func hasOutParameters(cf *pg_query.CreateFunctionStmt) bool {
+	for _, p := range cf.GetParameters() {
+		switch p.GetFunctionParameter().GetMode() {
+		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_INOUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
+			return true
+		}
+	}
+	return false
 }

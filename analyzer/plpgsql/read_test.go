@@ -82,6 +82,8 @@ END $$;`, []string{`expr@4 "n > 0"`, `stmt@5 "DROP TABLE a"`, `stmt@8 "DELETE FR
 		{"other language", "DO LANGUAGE plpython3u $$ plpy.execute('DROP TABLE t') $$", []string{`unreadable@1 " plpy.execute('DROP TABLE t') " error`}},
 		{"dollar tag inside body", "DO $a$ BEGIN EXECUTE $mg$DROP TABLE x$mg$; END $a$", []string{`stmt EXECUTE@1 "DROP TABLE x"`}},
 		{"not procedural", "SELECT 1", nil},
+		{"return next with OUT parameters", "CREATE FUNCTION f() RETURNS TABLE (x int) LANGUAGE plpgsql AS $$ BEGIN x := 1; RETURN NEXT; END $$",
+			[]string{`unreadable@1 " BEGIN x := 1; RETURN NEXT; END " error`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := describe(t, tc.file)
@@ -89,5 +91,24 @@ END $$;`, []string{`expr@4 "n > 0"`, `stmt@5 "DROP TABLE a"`, `stmt@8 "DELETE FR
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestUnreadableReasons: a body the parser rejects says why, and says when
+// the parser used here is stricter than PostgreSQL.
+func TestUnreadableReasons(t *testing.T) {
+	for src, want := range map[string]string{
+		"DO $$ BEGIN SELEC 1; END $$": `syntax error at or near "SELEC"`,
+		"CREATE FUNCTION f(OUT x int) RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN NEXT; END $$": "PostgreSQL accepts in a function with OUT parameters",
+		"DO LANGUAGE plperl $$ 1 $$": "LANGUAGE plperl",
+	} {
+		tree, err := pg_query.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := Read(tree.GetStmts()[0].GetStmt(), Linear(src, 0))
+		if len(b.Stmts) != 1 || b.Stmts[0].Kind != Unreadable || !strings.Contains(b.Stmts[0].Reason, want) {
+			t.Errorf("%s: %+v", src, b.Stmts)
+		}
 	}
 }
