@@ -89,6 +89,14 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 		switch {
 		case b.What == "DO":
 			inner.prefix = run.prefix + fmt.Sprintf("in the DO block at line %d: ", line)
+		case run.deferred == "" && b.What == "FUNCTION" && c.cat.RunsAsTrigger(b.Name):
+			// A new body for a function a trigger already runs: it runs on
+			// the table's row changes as soon as this commits.
+			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which a trigger already installed runs on every change it fires on: ", qualified(b.Name...), line)
+			inner.cat = c.cat.Clone()
+			inner.ps = newPartState()
+			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
+			b = nil
 		case run.deferred == "":
 			// A function defined now runs when called: judged on a scratch
 			// schema, its findings information only.
@@ -100,7 +108,9 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 		default:
 			inner.prefix = run.prefix + fmt.Sprintf("in %s(): ", qualified(b.Name...))
 		}
-		out = append(out, s.judgeBody(c, b, rules, inner)...)
+		if b != nil {
+			out = append(out, s.judgeBody(c, b, rules, inner)...)
+		}
 	}
 	for _, call := range c.cat.Calls(n) {
 		s.judgeCall(c, call, rules, run)
@@ -273,10 +283,14 @@ func (s *session) judgeCall(c *stmtContext, call catalog.Call, rules []statement
 // judgeTrigger judges the function a new trigger runs: it runs on the
 // table's row changes from now on, not during the migration.
 func (s *session) judgeTrigger(c *stmtContext, trigger string, funcname []*pg_query.Node, when string, rules []statementRule, run procRun) {
-	f := c.cat.FunctionByName(pgtree.Names(funcname))
-	if f == nil || f.Body == nil {
-		return
+	for _, f := range c.cat.FunctionsByName(pgtree.Names(funcname)) {
+		if f.Body != nil {
+			s.judgeTriggerFunction(c, trigger, f, when, rules, run)
+		}
 	}
+}
+
+func (s *session) judgeTriggerFunction(c *stmtContext, trigger string, f *catalog.Function, when string, rules []statementRule, run procRun) {
 	inner := run
 	inner.depth++
 	inner.cat = c.cat.Clone()

@@ -165,3 +165,43 @@ func TestFunctionFromTheBase(t *testing.T) {
 		t.Errorf("down part: %v", got(rep))
 	}
 }
+
+// TestProceduralEvasions: ways to run a body without it being judged where
+// it runs.
+func TestProceduralEvasions(t *testing.T) {
+	tests := []struct {
+		name string
+		up   string
+		want []string
+	}{
+		{"overload: the call runs every body of that name",
+			"CREATE FUNCTION f(a int) RETURNS void LANGUAGE sql AS 'SELECT 1';\nCREATE FUNCTION f(a text) RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nSELECT f('x');",
+			[]string{"delete-without-where:info@3:57", "delete-without-where:danger@4:8"}},
+		{"rename, then call the new name",
+			"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nALTER FUNCTION f() RENAME TO g;\nSELECT g();",
+			[]string{"delete-without-where:info@2:51", "rename-object:warning@3:1", "delete-without-where:danger@4:8"}},
+		{"move to another schema, then call it there",
+			"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nALTER FUNCTION f SET SCHEMA reporting;\nSELECT reporting.f();",
+			[]string{"delete-without-where:info@2:51", "delete-without-where:danger@4:8"}},
+		{"dropped overload no longer runs",
+			"CREATE FUNCTION f(a int) RETURNS void LANGUAGE sql AS 'SELECT 1';\nCREATE FUNCTION f(a text) RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nDROP FUNCTION f(text);\nSELECT f(1);",
+			[]string{"delete-without-where:info@3:57", "drop-object:warning@4:1"}},
+		{"replacing the body of a trigger's function",
+			"CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\nCREATE TRIGGER a AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();\n" +
+				"CREATE OR REPLACE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM customers; RETURN NEW; END $$;",
+			[]string{"delete-without-where:danger@4:81"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := change{base: shopBase, changed: map[string]string{next: goose(tc.up)}}.analyze(t)
+			if g := placed(rep); strings.Join(g, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("got  %v\nwant %v", g, tc.want)
+				for _, st := range rep.Files[0].Statements {
+					for _, f := range st.Findings {
+						t.Logf("%d:%d %q %s: %s", st.Start.Line, st.Start.Column, st.SQL, f.Rule, f.Message)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"strings"
+
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
@@ -11,8 +13,11 @@ import (
 // runs when called.
 type Function struct {
 	Schema, Name string
-	Body         *plpgsql.Body
-	Origin       Origin
+	// Signature lists the input argument types, which tell overloads
+	// apart: "pg_catalog.int4, text".
+	Signature string
+	Body      *plpgsql.Body
+	Origin    Origin
 }
 
 // QualifiedName is schema.name quoted as needed.
@@ -57,6 +62,18 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 		return
 	case stmt.GetDropStmt() != nil:
 		c.dropFunctions(stmt.GetDropStmt())
+		return
+	case stmt.GetRenameStmt() != nil:
+		c.renameFunction(stmt.GetRenameStmt())
+		return
+	case stmt.GetAlterObjectSchemaStmt() != nil:
+		c.moveFunction(stmt.GetAlterObjectSchemaStmt())
+		return
+	case stmt.GetCreateTrigStmt() != nil:
+		c.installTrigger(stmt.GetCreateTrigStmt().GetFuncname())
+		return
+	case stmt.GetCreateEventTrigStmt() != nil:
+		c.installTrigger(stmt.GetCreateEventTrigStmt().GetFuncname())
 		return
 	}
 	if c.procedural.off || c.procedural.depth >= MaxCallDepth {
@@ -123,37 +140,181 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 		schema = parts[len(parts)-2]
 	}
 	key := qname{schema, name}
-	if c.functions[key] != nil && !cf.GetReplace() {
-		return // PostgreSQL rejects it (or it is an overload: the first stays)
+	f := &Function{Schema: schema, Name: name, Signature: parameterSignature(cf.GetParameters()),
+		Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin()}
+	list := c.functions[key]
+	for i, old := range list {
+		if old.Signature == f.Signature {
+			if cf.GetReplace() {
+				list = append(append([]*Function(nil), list[:i]...), list[i+1:]...)
+				break
+			}
+			return // PostgreSQL rejects it: the function exists
+		}
 	}
-	c.functions[key] = &Function{Schema: schema, Name: name, Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin()}
+	// Overloads are kept side by side: without argument types a call cannot
+	// be resolved to one of them, so a call runs them all.
+	c.functions[key] = append(append([]*Function(nil), list...), f)
+}
+
+// parameterSignature lists the input argument types of a routine.
+func parameterSignature(params []*pg_query.Node) string {
+	var types []string
+	for _, p := range params {
+		fp := p.GetFunctionParameter()
+		switch fp.GetMode() {
+		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
+			continue
+		}
+		types = append(types, typeSignature(fp.GetArgType()))
+	}
+	return strings.Join(types, ", ")
+}
+
+func typeSignature(tn *pg_query.TypeName) string {
+	names := pgtree.Names(tn.GetNames())
+	if len(names) == 2 && names[0] == "pg_catalog" {
+		names = names[1:]
+	}
+	return strings.Join(names, ".") + strings.Repeat("[]", len(tn.GetArrayBounds()))
+}
+
+// matching returns the overloads an ObjectWithArgs names: the one with
+// its argument types, or all of them when the types are not given.
+func (c *Catalog) matching(o *pg_query.ObjectWithArgs) []*Function {
+	all := c.FunctionsByName(pgtree.Names(o.GetObjname()))
+	if o.GetArgsUnspecified() {
+		return all
+	}
+	var types []string
+	for _, a := range o.GetObjargs() {
+		types = append(types, typeSignature(a.GetTypeName()))
+	}
+	sig := strings.Join(types, ", ")
+	for _, f := range all {
+		if f.Signature == sig {
+			return []*Function{f}
+		}
+	}
+	return nil
+}
+
+func (c *Catalog) removeFunction(f *Function) {
+	key := qname{f.Schema, f.Name}
+	var keep []*Function
+	for _, g := range c.functions[key] {
+		if g != f {
+			keep = append(keep, g)
+		}
+	}
+	if len(keep) == 0 {
+		delete(c.functions, key)
+		return
+	}
+	c.functions[key] = keep
+}
+
+func isRoutine(t pg_query.ObjectType) bool {
+	switch t {
+	case pg_query.ObjectType_OBJECT_FUNCTION, pg_query.ObjectType_OBJECT_PROCEDURE, pg_query.ObjectType_OBJECT_ROUTINE:
+		return true
+	}
+	return false
 }
 
 func (c *Catalog) dropFunctions(ds *pg_query.DropStmt) {
-	switch ds.GetRemoveType() {
-	case pg_query.ObjectType_OBJECT_FUNCTION, pg_query.ObjectType_OBJECT_PROCEDURE, pg_query.ObjectType_OBJECT_ROUTINE:
-	default:
+	if !isRoutine(ds.GetRemoveType()) {
 		return
 	}
 	for _, o := range ds.GetObjects() {
-		if f := c.functionByName(pgtree.Names(o.GetObjectWithArgs().GetObjname())); f != nil {
-			delete(c.functions, qname{f.Schema, f.Name})
+		for _, f := range c.matching(o.GetObjectWithArgs()) {
+			c.removeFunction(f)
 		}
 	}
 }
 
-// FunctionByName resolves a function name as written (qualified or by the
-// search path) to a function a migration created; nil otherwise.
-func (c *Catalog) FunctionByName(parts []string) *Function { return c.functionByName(parts) }
+// renameFunction follows ALTER FUNCTION ... RENAME TO: calling the new name
+// runs the same body.
+func (c *Catalog) renameFunction(s *pg_query.RenameStmt) {
+	if !isRoutine(s.GetRenameType()) || s.GetNewname() == "" {
+		return
+	}
+	for _, f := range c.matching(s.GetObject().GetObjectWithArgs()) {
+		c.removeFunction(f)
+		moved := *f
+		moved.Name = s.GetNewname()
+		key := qname{moved.Schema, moved.Name}
+		c.functions[key] = append(append([]*Function(nil), c.functions[key]...), &moved)
+		c.retarget(f, &moved)
+	}
+}
 
-func (c *Catalog) functionByName(parts []string) *Function {
+// moveFunction follows ALTER FUNCTION ... SET SCHEMA.
+func (c *Catalog) moveFunction(s *pg_query.AlterObjectSchemaStmt) {
+	if !isRoutine(s.GetObjectType()) || s.GetNewschema() == "" {
+		return
+	}
+	for _, f := range c.matching(s.GetObject().GetObjectWithArgs()) {
+		c.removeFunction(f)
+		moved := *f
+		moved.Schema = s.GetNewschema()
+		key := qname{moved.Schema, moved.Name}
+		c.functions[key] = append(append([]*Function(nil), c.functions[key]...), &moved)
+		c.retarget(f, &moved)
+	}
+}
+
+// retarget keeps a trigger's function known to be a trigger's after a
+// rename or a move.
+func (c *Catalog) retarget(from, to *Function) {
+	if c.triggerFuncs[qname{from.Schema, from.Name}] {
+		c.triggerFuncs[qname{to.Schema, to.Name}] = true
+	}
+}
+
+// installTrigger remembers that a trigger runs the function: replacing its
+// body later changes what runs on every row change.
+func (c *Catalog) installTrigger(funcname []*pg_query.Node) {
+	parts := pgtree.Names(funcname)
+	if len(parts) == 0 {
+		return
+	}
+	if fs := c.FunctionsByName(parts); len(fs) > 0 {
+		c.triggerFuncs[qname{fs[0].Schema, fs[0].Name}] = true
+		return
+	}
+	schema := c.creationSchema()
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	}
+	c.triggerFuncs[qname{schema, parts[len(parts)-1]}] = true
+}
+
+// RunsAsTrigger says whether a trigger or event trigger already installed
+// runs the function of this name (triggers are never forgotten here: a
+// dropped one leaves the function judged as a trigger's, which is the
+// careful side).
+func (c *Catalog) RunsAsTrigger(parts []string) bool {
+	if len(parts) == 0 {
+		return false
+	}
+	if len(parts) > 1 {
+		return c.triggerFuncs[qname{parts[len(parts)-2], parts[len(parts)-1]}]
+	}
+	return c.triggerFuncs[qname{c.creationSchema(), parts[0]}]
+}
+
+// FunctionsByName resolves a function name as written (qualified or by the
+// search path) to the functions of that name a migration created, every
+// overload; nil when there is none.
+func (c *Catalog) FunctionsByName(parts []string) []*Function {
 	switch len(parts) {
 	case 0:
 		return nil
 	case 1:
 		for _, s := range c.lookupPath() {
-			if f := c.functions[qname{s, parts[0]}]; f != nil {
-				return f
+			if fs := c.functions[qname{s, parts[0]}]; len(fs) > 0 {
+				return fs
 			}
 		}
 		return nil
@@ -185,17 +346,18 @@ func (c *Catalog) Calls(stmt *pg_query.Node) []Call {
 		return nil
 	}
 	var out []Call
-	if fc := stmt.GetCallStmt().GetFunccall(); fc != nil {
-		// CALL holds its FuncCall directly, not as a Node.
-		if f := c.functionByName(pgtree.Names(fc.GetFuncname())); f != nil {
+	add := func(fc *pg_query.FuncCall) {
+		for _, f := range c.FunctionsByName(pgtree.Names(fc.GetFuncname())) {
 			out = append(out, Call{Function: f, Location: fc.GetLocation()})
 		}
 	}
+	if fc := stmt.GetCallStmt().GetFunccall(); fc != nil {
+		// CALL holds its FuncCall directly, not as a Node.
+		add(fc)
+	}
 	pgtree.Walk(stmt, func(n *pg_query.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
-			if f := c.functionByName(pgtree.Names(fc.GetFuncname())); f != nil {
-				out = append(out, Call{Function: f, Location: fc.GetLocation()})
-			}
+			add(fc)
 		}
 		return true
 	})

@@ -68,6 +68,26 @@ func TestProceduralReplay(t *testing.T) {
 			SELECT f();`, `
 		table public.t
 		  column id integer`},
+		{"renamed and moved function runs under its new name", `CREATE TABLE t (id int);
+			CREATE SCHEMA s;
+			CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'ALTER TABLE t ADD COLUMN x int';
+			ALTER FUNCTION f() RENAME TO g;
+			ALTER FUNCTION g SET SCHEMA s;
+			SELECT f();
+			SELECT s.g();`, `
+		schema s
+		table public.t
+		  column id integer
+		  column x integer`},
+		{"every overload runs", `CREATE TABLE t (id int);
+			CREATE FUNCTION f(a int) RETURNS void LANGUAGE sql AS 'ALTER TABLE t ADD COLUMN x int';
+			CREATE FUNCTION f(a text) RETURNS void LANGUAGE sql AS 'ALTER TABLE t ADD COLUMN y int';
+			CREATE OR REPLACE FUNCTION f(b integer) RETURNS void LANGUAGE sql AS 'ALTER TABLE t ADD COLUMN z int';
+			SELECT f(1);`, `
+		table public.t
+		  column id integer
+		  column y integer
+		  column z integer`},
 		{"recursion stops", `CREATE TABLE t (id int);
 			CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ALTER TABLE t ADD COLUMN IF NOT EXISTS r int; PERFORM f(); END $$;
 			SELECT f();`, `
