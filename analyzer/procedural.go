@@ -115,6 +115,7 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 	for _, call := range c.cat.Calls(n) {
 		s.judgeCall(c, call, rules, run)
 	}
+	s.checkRemoteSQL(c, run)
 	if tr := n.GetCreateTrigStmt(); tr != nil {
 		s.judgeTrigger(c, tr.GetTrigname(), tr.GetFuncname(), "on every change of "+c.relation(tr.GetRelation()).name+" it fires on", rules, run)
 	}
@@ -376,4 +377,32 @@ func suppressInner(sups []*suppression, inner []Statement) {
 			}
 		}
 	}
+}
+
+// remoteSQL are the functions of the dblink extension that run SQL text on
+// a connection: what runs is a string, like EXECUTE's.
+var remoteSQL = map[string]bool{"dblink_exec": true, "dblink": true, "dblink_send_query": true, "dblink_open": true}
+
+// checkRemoteSQL reports SQL run through dblink: even a constant string
+// runs on a connection the migration opens, maybe to this very database,
+// outside its transaction.
+func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
+	if !catalog.Evaluates(c.node) {
+		return
+	}
+	pgtree.Walk(c.node, func(n *pg_query.Node) bool {
+		fc := n.GetFuncCall()
+		if fc == nil {
+			return true
+		}
+		parts := pgtree.Names(fc.GetFuncname())
+		if len(parts) == 0 || !remoteSQL[parts[len(parts)-1]] {
+			return true
+		}
+		fd := ruleDynamicSQL.finding(fmt.Sprintf("%s() runs SQL text on another connection (maybe to this same database), outside this migration's transaction and outside this review: review by hand what it runs",
+			parts[len(parts)-1]))
+		fd.Marker = c.at(fc.GetLocation())
+		s.deliverBody(c, run, fd)
+		return true
+	})
 }

@@ -186,6 +186,13 @@ func TestProceduralEvasions(t *testing.T) {
 		{"dropped overload no longer runs",
 			"CREATE FUNCTION f(a int) RETURNS void LANGUAGE sql AS 'SELECT 1';\nCREATE FUNCTION f(a text) RETURNS void LANGUAGE sql AS 'DELETE FROM orders';\nDROP FUNCTION f(text);\nSELECT f(1);",
 			[]string{"delete-without-where:info@3:57", "drop-object:warning@4:1"}},
+		{"dblink runs SQL text elsewhere", "SELECT dblink_exec('dbname=shop', 'DROP TABLE orders');",
+			[]string{"dynamic-sql:danger@2:8"}},
+		{"a new column's default calls the function",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nALTER TABLE customers ADD COLUMN x int DEFAULT f();",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:48"}},
+		{"a view only stores the call", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE VIEW v AS SELECT f();",
+			[]string{"delete-without-where:info@2:50"}},
 		{"replacing the body of a trigger's function",
 			"CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\nCREATE TRIGGER a AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();\n" +
 				"CREATE OR REPLACE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM customers; RETURN NEW; END $$;",

@@ -74,6 +74,26 @@ type rowWrite struct {
 // statements that run now are read: a function body or a view definition
 // stores its statements for later.
 func rowWrites(n *pg_query.Node) []rowWrite {
+	if ps := n.GetPrepareStmt(); ps != nil {
+		// Judged where it is prepared: EXECUTE runs it, by name.
+		out := rowWrites(ps.GetQuery())
+		for i := range out {
+			out[i].cte = "PREPARE " + quoteIdent(ps.GetName()) + ": " + ctePrefix(out[i].cte)
+		}
+		return out
+	}
+	if rs := n.GetRuleStmt(); rs != nil {
+		// A rule's actions run with every matching statement on the table.
+		var out []rowWrite
+		for _, a := range rs.GetActions() {
+			for _, w := range rowWrites(a) {
+				w.cte = fmt.Sprintf("rule %s runs on every %s on %s: %s", quoteIdent(rs.GetRulename()),
+					strings.TrimPrefix(rs.GetEvent().String(), "CMD_"), rangeVarName(rs.GetRelation()), ctePrefix(w.cte))
+				out = append(out, w)
+			}
+		}
+		return out
+	}
 	if ex := n.GetExplainStmt(); ex != nil {
 		// EXPLAIN ANALYZE runs the statement.
 		for _, o := range ex.GetOptions() {
@@ -230,9 +250,14 @@ func checkMerge(c *stmtContext, ms *pg_query.MergeStmt, cte string) {
 	}
 }
 
+// ctePrefix says where a row write stands: in a WITH query (its name), or
+// in a PREPARE or a rule (a sentence already).
 func ctePrefix(cte string) string {
-	if cte == "" {
+	switch {
+	case cte == "":
 		return ""
+	case strings.HasSuffix(cte, ": "):
+		return cte
 	}
 	return fmt.Sprintf("WITH %s AS (...): ", quoteIdent(cte))
 }

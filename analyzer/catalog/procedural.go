@@ -322,6 +322,28 @@ func (c *Catalog) FunctionsByName(parts []string) []*Function {
 	return c.functions[qname{parts[len(parts)-2], parts[len(parts)-1]}]
 }
 
+// Evaluates says whether the expressions in a statement are evaluated when
+// it runs, so that the functions they call run then: a query, CALL,
+// INSERT/UPDATE/DELETE/MERGE, CREATE TABLE AS, EXPLAIN, COPY of a query,
+// PREPARE (its query runs at EXECUTE, judged here), ALTER TABLE (a new
+// column's default, a CHECK on existing rows, USING) and CREATE INDEX (its
+// expressions, for every row). Definitions that store an expression for
+// later (a view, a function body, a trigger, CREATE TABLE's defaults) run
+// nothing yet.
+func Evaluates(stmt *pg_query.Node) bool {
+	if stmt == nil {
+		return false
+	}
+	switch stmt.Node.(type) {
+	case *pg_query.Node_SelectStmt, *pg_query.Node_CallStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt,
+		*pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ExplainStmt,
+		*pg_query.Node_ReturnStmt, *pg_query.Node_CopyStmt, *pg_query.Node_PrepareStmt, *pg_query.Node_AlterTableStmt,
+		*pg_query.Node_IndexStmt:
+		return true
+	}
+	return false
+}
+
 // Call is a call, in a statement, of a function a migration created.
 type Call struct {
 	Function *Function
@@ -331,18 +353,9 @@ type Call struct {
 }
 
 // Calls lists the calls of migration-created functions that run when the
-// statement runs: in a query, CALL, INSERT/UPDATE/DELETE/MERGE, CREATE
-// TABLE AS. Definitions that only store an expression (a view, a default,
-// a function body, a trigger) call nothing yet.
+// statement runs (see Evaluates), one per overload of the name called.
 func (c *Catalog) Calls(stmt *pg_query.Node) []Call {
-	if len(c.functions) == 0 || stmt == nil {
-		return nil
-	}
-	switch stmt.Node.(type) {
-	case *pg_query.Node_SelectStmt, *pg_query.Node_CallStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt,
-		*pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ExplainStmt,
-		*pg_query.Node_ReturnStmt:
-	default:
+	if len(c.functions) == 0 || !Evaluates(stmt) {
 		return nil
 	}
 	var out []Call
