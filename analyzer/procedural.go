@@ -17,8 +17,8 @@ var (
 	ruleDynamicSQL = register(Rule{
 		ID: "dynamic-sql", Question: QDrops, Severity: Danger,
 		Title: "SQL built at run time",
-		Why: "EXECUTE runs whatever text the code builds while it runs (format(), concatenation, a variable): " +
-			"what it drops, rewrites or locks cannot be known before it runs, so a person must read it.",
+		Why: "EXECUTE runs whatever text the code builds while it runs (format(), concatenation, a variable), and dblink's functions run SQL text " +
+			"on a connection of their own, outside the migration's transaction: what it drops, rewrites or locks cannot be known before it runs, so a person must read it.",
 		Example: "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'audit_' || to_char(now(), 'YYYY')); END $$;",
 		Safe: "-- Write the statements out, so that they are reviewed like any other:\n" +
 			"DROP TABLE audit_2023;",
