@@ -18,6 +18,15 @@ func FuzzAnalyze(f *testing.F) {
 		"-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON orders (note);\n-- migrate:down\n",
 		"\\set x 1\nBEGIN;\nALTER TABLE orders RENAME COLUMN note TO remark;\n",
 		"ALTER TABLE orders ADD COLUM x int; DELETE FROM orders; UPDATE orders SET note = now();",
+		"DO $$ BEGIN ALTER TABLE customers DROP COLUMN email; END $$;",
+		"DO $$ DECLARE r record; BEGIN FOR r IN SELECT * FROM orders LOOP EXECUTE 'DELETE FROM orders WHERE id = ' || r.id; END LOOP; " +
+			"BEGIN TRUNCATE orders; EXCEPTION WHEN others THEN EXECUTE 'DROP TABLE customers'; END; END $$;",
+		"CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS 'BEGIN DELETE FROM orders WHERE note = ''x''; PERFORM purge(); END';\nSELECT purge();",
+		"CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC UPDATE customers SET name = NULL; END;\nCALL p();",
+		"CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN NEW.note := 'x'; DELETE FROM customers; RETURN NEW; END $f$;\n" +
+			"CREATE TRIGGER t BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION trg();",
+		"DO E'BEGIN\\n EXECUTE $q$DO $r$ BEGIN DROP TABLE orders; END $r$$q$; END';",
+		"WITH d AS (DELETE FROM orders WHERE 1 = 1 RETURNING *) SELECT count(*) FROM d; MERGE INTO customers c USING orders o ON true WHEN MATCHED THEN DELETE;",
 		"\xff\xfe\x00",
 		"\x00binary",
 	} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
@@ -57,6 +58,9 @@ type stmtContext struct {
 	// ctx and dataProbe are set when production data may be counted.
 	ctx       context.Context
 	dataProbe DataProbe
+	// src is set for a statement that procedural code runs: the text its
+	// parse tree's locations count in, mapped to the file (see procedural.go).
+	src *plpgsql.Source
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -80,7 +84,11 @@ func (c *stmtContext) at(location int32) Position {
 	if location < 0 {
 		return Position{}
 	}
-	line, col := c.lines.Position(c.raw.LocationBase + int(location))
+	off := c.raw.LocationBase + int(location)
+	if c.src != nil {
+		off = c.src.At(int(location))
+	}
+	line, col := c.lines.Position(off)
 	return Position{Line: line, Column: col}
 }
 
@@ -292,12 +300,18 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		for _, rule := range rules {
 			rule(c)
 		}
-		applySuppressions(c, parseSuppressions(raw.CommentsBefore, lines))
 		line, _ := lines.Position(raw.Start)
 		cat.SetPosition(partPath, line)
-		cat.Apply(raw.Node)
+		// What a DO block, a function body or a called function runs.
+		inner := s.judgeProcedural(c, rules)
+		sups := parseSuppressions(raw.CommentsBefore, lines)
+		suppressInner(sups, inner)
+		applySuppressions(c, sups)
+		cat.SetPosition(partPath, line)
+		cat.ApplyOwn(raw.Node)
 		index[i] = len(f.Statements)
 		f.Statements = append(f.Statements, st)
+		f.Statements = append(f.Statements, inner...)
 	}
 	reported := make([]*Statement, len(index))
 	for i, at := range index {

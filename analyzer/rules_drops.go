@@ -142,11 +142,10 @@ func checkDrops(c *stmtContext) {
 		}
 	case n.GetTruncateStmt() != nil:
 		checkTruncate(c, n.GetTruncateStmt())
-	case n.GetDeleteStmt() != nil && n.GetDeleteStmt().GetWhereClause() == nil:
-		checkDeleteAll(c, n.GetDeleteStmt())
-	case n.GetUpdateStmt() != nil && n.GetUpdateStmt().GetWhereClause() == nil:
-		checkUpdateAll(c, n.GetUpdateStmt())
 	}
+	// DELETE, UPDATE and MERGE of every row, at the top or in a WITH query.
+	checkRowWrites(c)
+	checkOwnedAndCopy(c)
 }
 
 func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
@@ -444,12 +443,17 @@ func checkTruncate(c *stmtContext, ts *pg_query.TruncateStmt) {
 	}
 }
 
-func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt) {
+// checkDeleteAll reports a DELETE that reaches every row; why says how
+// (see everyRow), cte names the WITH query it stands in.
+func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt, why, cte string) {
 	t := c.relation(ds.GetRelation())
-	fd := ruleDeleteAll.finding(fmt.Sprintf("DELETE FROM %s without WHERE deletes every row", t.name))
+	fd := ruleDeleteAll.finding(fmt.Sprintf("%sDELETE FROM %s %s deletes every row", ctePrefix(cte), t.name, why))
 	fd.Objects = []string{t.name}
+	if cte != "" {
+		fd.Marker = c.at(ds.GetRelation().GetLocation())
+	}
 	if len(ds.GetUsingClause()) > 0 {
-		fd.Message = fmt.Sprintf("DELETE FROM %s ... USING without WHERE deletes every row that joins", t.name)
+		fd.Message = fmt.Sprintf("%sDELETE FROM %s ... USING %s deletes every row as soon as the join finds one match", ctePrefix(cte), t.name, why)
 	}
 	if t.table == nil {
 		fd.Message += unknownNote(t.name)
@@ -465,7 +469,9 @@ func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt) {
 	c.report(fd)
 }
 
-func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt) {
+// checkUpdateAll reports an UPDATE that reaches every row; a backfill of
+// columns added in this change is lock work, not lost data.
+func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 	t := c.relation(us.GetRelation())
 	var cols, sets, notDone []string
 	for _, tgt := range us.GetTargetList() {
@@ -478,8 +484,18 @@ func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt) {
 		sets = append(sets, fmt.Sprintf("%s = %s", quoteIdent(rt.GetName()), val))
 		notDone = append(notDone, fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), val))
 	}
-	fd := ruleUpdateAll.finding(fmt.Sprintf("UPDATE %s without WHERE overwrites %s in every row", t.name, joinObjects(cols)))
+	if isBackfill(t, us) {
+		reportBackfill(c, t, us, why, strings.Join(sets, ", "), t.rowKey(), strings.Join(notDone, " OR "))
+		return
+	}
+	fd := ruleUpdateAll.finding(fmt.Sprintf("%sUPDATE %s %s overwrites %s in every row", ctePrefix(cte), t.name, why, joinObjects(cols)))
+	if len(us.GetFromClause()) > 0 {
+		fd.Message = fmt.Sprintf("%sUPDATE %s ... FROM %s overwrites %s in every row as soon as the join finds one match", ctePrefix(cte), t.name, why, joinObjects(cols))
+	}
 	fd.Objects = []string{t.name}
+	if cte != "" {
+		fd.Marker = c.at(us.GetRelation().GetLocation())
+	}
 	if t.table == nil {
 		fd.Message += unknownNote(t.name)
 	} else if t.isNew() {

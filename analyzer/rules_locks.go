@@ -128,7 +128,9 @@ func checkLocks(c *stmtContext) {
 				c.lockFinding(ruleBlockingScan, fmt.Sprintf("scans all of %s under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
 			}
 		case locks.Backfill:
-			c.amendEarlier(QDrops, Rule{}, est, size)
+			if !c.amendBackfill(est, size) {
+				c.amendEarlier(QDrops, Rule{}, est, size)
+			}
 		}
 	}
 

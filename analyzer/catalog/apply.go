@@ -58,6 +58,7 @@ func (c *Catalog) Apply(stmt *pg_query.Node) {
 	case *pg_query.Node_VariableSetStmt:
 		c.variableSet(n.VariableSetStmt)
 	}
+	c.applyProcedural(stmt)
 	if testHookApplied != nil {
 		testHookApplied(c)
 	}

@@ -247,6 +247,14 @@ type Catalog struct {
 	enums     map[qname]*Enum
 	domains   map[qname]*Domain
 	sequences map[qname]*Sequence
+	// functions are the routines created by the migrations, with the
+	// code they run when called (see procedural.go).
+	functions map[qname][]*Function
+	// triggerFuncs are the functions a trigger or event trigger runs.
+	triggerFuncs map[qname]bool
+	// procedural holds what running procedural code needs: whether to
+	// run it, and how deep calls are nested.
+	procedural proceduralState
 	// searchPath is nil for the default ("$user", public).
 	searchPath  []string
 	path        string
@@ -259,12 +267,14 @@ type Catalog struct {
 // New returns an empty catalog with the implicit public schema.
 func New() *Catalog {
 	c := &Catalog{
-		schemas:   map[string]*Schema{},
-		tables:    map[qname]*Table{},
-		enums:     map[qname]*Enum{},
-		domains:   map[qname]*Domain{},
-		sequences: map[qname]*Sequence{},
-		idx:       newIndexes(),
+		schemas:      map[string]*Schema{},
+		tables:       map[qname]*Table{},
+		enums:        map[qname]*Enum{},
+		domains:      map[qname]*Domain{},
+		sequences:    map[qname]*Sequence{},
+		functions:    map[qname][]*Function{},
+		triggerFuncs: map[qname]bool{},
+		idx:          newIndexes(),
 	}
 	c.schemas["public"] = &Schema{Name: "public"}
 	return c
@@ -671,15 +681,17 @@ func tableRef(t *Table) ObjectRef {
 // catalog never modifies them.
 func (c *Catalog) Clone() *Catalog {
 	n := &Catalog{
-		schemas:     make(map[string]*Schema, len(c.schemas)),
-		tables:      make(map[qname]*Table, len(c.tables)),
-		enums:       make(map[qname]*Enum, len(c.enums)),
-		domains:     make(map[qname]*Domain, len(c.domains)),
-		sequences:   make(map[qname]*Sequence, len(c.sequences)),
-		searchPath:  cloneStrings(c.searchPath),
-		path:        c.path,
-		line:        c.line,
-		inChangeSet: c.inChangeSet,
+		schemas:      make(map[string]*Schema, len(c.schemas)),
+		tables:       make(map[qname]*Table, len(c.tables)),
+		enums:        make(map[qname]*Enum, len(c.enums)),
+		domains:      make(map[qname]*Domain, len(c.domains)),
+		sequences:    make(map[qname]*Sequence, len(c.sequences)),
+		functions:    make(map[qname][]*Function, len(c.functions)),
+		triggerFuncs: make(map[qname]bool, len(c.triggerFuncs)),
+		searchPath:   cloneStrings(c.searchPath),
+		path:         c.path,
+		line:         c.line,
+		inChangeSet:  c.inChangeSet,
 	}
 	for k, v := range c.schemas {
 		s := *v
@@ -705,6 +717,12 @@ func (c *Catalog) Clone() *Catalog {
 	for k, v := range c.sequences {
 		s := *v
 		n.sequences[k] = &s
+	}
+	for k, v := range c.functions {
+		n.functions[k] = v // never changed in place: every change stores a new slice
+	}
+	for k, v := range c.triggerFuncs {
+		n.triggerFuncs[k] = v
 	}
 	n.reindex()
 	return n

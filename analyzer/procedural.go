@@ -1,0 +1,408 @@
+package analyzer
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+)
+
+var (
+	ruleDynamicSQL = register(Rule{
+		ID: "dynamic-sql", Question: QDrops, Severity: Danger,
+		Title: "SQL built at run time",
+		Why: "EXECUTE runs whatever text the code builds while it runs (format(), concatenation, a variable), and dblink's functions run SQL text " +
+			"on a connection of their own, outside the migration's transaction: what it drops, rewrites or locks cannot be known before it runs, so a person must read it.",
+		Example: "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'audit_' || to_char(now(), 'YYYY')); END $$;",
+		Safe: "-- Write the statements out, so that they are reviewed like any other:\n" +
+			"DROP TABLE audit_2023;",
+	})
+	ruleUnreadableBody = register(Rule{
+		ID: "unreadable-body", Question: QDrops, Severity: Danger,
+		Title: "Procedural code that cannot be read",
+		Why: "A DO block or function body that PostgreSQL's PL/pgSQL parser cannot read fails when the migration runs " +
+			"(PostgreSQL checks bodies at CREATE FUNCTION), and code in another language (plpython, plperl, C) runs statements that cannot be seen here: " +
+			"a person must read what it does.",
+		Example: "DO $$ BEGIN DELET FROM sessions; END $$;",
+		Safe:    "DO $$ BEGIN DELETE FROM sessions WHERE expires_at < now(); END $$;",
+	})
+)
+
+// procRun says where the code being judged runs and where its findings go.
+type procRun struct {
+	depth int
+	// deferred is set for code that does not run now (a function body at
+	// its CREATE, a trigger's function): it says when it runs, and its
+	// findings are information only.
+	deferred string
+	// site is set when the code runs through a call: its findings are
+	// attached to the calling statement, after prefix.
+	site   *Statement
+	marker Position
+	prefix string
+	cat    *catalog.Catalog
+	ps     *partState
+	// calling holds the functions whose bodies are being judged, so that
+	// a recursive call is judged once; budget bounds the statements judged
+	// for one statement of the file, whatever the fan-out of calls.
+	calling map[*catalog.Function]bool
+	budget  *int
+}
+
+// procBudget is how many statements of procedural code one statement of a
+// file may lead to judging.
+const procBudget = 2000
+
+// maxProcDepth bounds how deep procedural code is followed (a DO block that
+// EXECUTEs a DO block, a function that calls itself).
+const maxProcDepth = catalog.MaxCallDepth
+
+// judgeProcedural judges the code a statement runs or defines, and applies
+// what runs now to c.cat. It returns the statements to list after it: the
+// statements of a DO block, and of a function created here, each where it
+// stands in the file. The bodies of migration-created functions it calls
+// are judged at the call: their findings go on the calling statement.
+func (s *session) judgeProcedural(c *stmtContext, rules []statementRule) []Statement {
+	budget := procBudget
+	return s.procedural(c, rules, procRun{cat: c.cat, ps: c.ps, calling: map[*catalog.Function]bool{}, budget: &budget})
+}
+
+func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun) []Statement {
+	var out []Statement
+	if run.depth > maxProcDepth || *run.budget <= 0 {
+		fd := ruleUnreadableBody.finding("procedural code nested deeper, or calling more, than this analysis follows: review by hand what it runs")
+		s.deliverBody(c, run, fd)
+		*run.budget = 0
+		return nil
+	}
+	n := c.node
+	if b := plpgsql.Read(n, c.source()); b != nil {
+		line := c.stmt.Start.Line
+		inner := run
+		inner.depth++
+		switch {
+		case b.What == "DO":
+			inner.prefix = run.prefix + fmt.Sprintf("in the DO block at line %d: ", line)
+		case run.deferred == "" && b.What == "FUNCTION" && c.cat.RunsAsTrigger(b.Name):
+			// A new body for a function a trigger already runs: it runs on
+			// the table's row changes as soon as this commits.
+			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which a trigger already installed runs on every change it fires on: ", qualified(b.Name...), line)
+			inner.cat = c.cat.Clone()
+			inner.ps = newPartState()
+			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
+			b = nil
+		case run.deferred == "":
+			// A function defined now runs when called: judged on a scratch
+			// schema, its findings information only.
+			name := qualified(b.Name...) + "()"
+			inner.deferred = "not run by this statement"
+			inner.prefix = run.prefix + fmt.Sprintf("in %s (line %d), which runs only when it is called: ", name, line)
+			inner.cat = c.cat.Clone()
+			inner.ps = newPartState()
+		default:
+			inner.prefix = run.prefix + fmt.Sprintf("in %s(): ", qualified(b.Name...))
+		}
+		if b != nil {
+			out = append(out, s.judgeBody(c, b, rules, inner)...)
+		}
+	}
+	for _, call := range c.cat.Calls(n) {
+		s.judgeCall(c, call, rules, run)
+	}
+	s.checkRemoteSQL(c, run)
+	if tr := n.GetCreateTrigStmt(); tr != nil {
+		s.judgeTrigger(c, tr.GetTrigname(), tr.GetFuncname(), "on every change of "+c.relation(tr.GetRelation()).name+" it fires on", rules, run)
+	}
+	if et := n.GetCreateEventTrigStmt(); et != nil {
+		s.judgeTrigger(c, et.GetTrigname(), et.GetFuncname(), "on every "+et.GetEventname()+" event (DDL) in the database", rules, run)
+	}
+	return out
+}
+
+// judgeBody judges each thing a body runs, in order, against run.cat, and
+// applies what it runs to run.cat.
+func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRule, run procRun) []Statement {
+	var out []Statement
+	for _, bs := range b.Stmts {
+		if *run.budget--; *run.budget < 0 {
+			return out
+		}
+		st, ic := s.innerStatement(c, bs, run)
+		switch {
+		case bs.Kind == plpgsql.Unreadable:
+			fd := ruleUnreadableBody.finding(bs.Reason)
+			if b.Language != "plpgsql" && b.Language != "sql" && run.deferred != "" {
+				// Code in another language runs nothing until called.
+				fd.Severity = Info
+			}
+			fd.Marker = ic.filePosition(bs.Src.At(bs.Stmt.ParseError.Offset))
+			s.deliverBody(ic, run, fd)
+		case bs.Kind == plpgsql.Dynamic:
+			fd := ruleDynamicSQL.finding(fmt.Sprintf("%s %s: the SQL is built at run time, so what it runs cannot be known before it runs; review it by hand",
+				bs.Via, strings.TrimSpace(bs.Stmt.SQL)))
+			s.deliverBody(ic, run, fd)
+		case bs.Stmt.ParseError != nil:
+			fd := ruleSyntaxError.finding("PostgreSQL's parser cannot read this statement of the body: " + bs.Stmt.ParseError.Message)
+			fd.Marker = ic.filePosition(bs.Src.At(bs.Stmt.ParseError.Offset))
+			s.deliverBody(ic, run, fd)
+		case bs.Kind == plpgsql.Expression:
+			// Only the functions it calls run statements: listed when one does.
+			if len(run.cat.Calls(bs.Stmt.Node)) == 0 {
+				continue
+			}
+			st.Kind = "Expression"
+			s.procedural(ic, rules, run)
+			if run.site == nil && len(st.Findings) > 0 {
+				out = append(out, *st)
+			}
+			continue
+		default:
+			st.Kind = nodeKind(bs.Stmt.Node)
+			for _, rule := range rules {
+				rule(ic)
+			}
+			s.routeFindings(ic, run, 0)
+			nested := s.procedural(ic, rules, run)
+			if run.site == nil {
+				// An ignore comment written inside the body, before the statement.
+				sups := innerSuppressions(bs, c.lines)
+				suppressInner(sups, nested)
+				applySuppressions(ic, sups)
+				out = append(out, *st)
+				out = append(out, nested...)
+			}
+			line, _ := c.lines.Position(ic.raw.Start)
+			run.cat.SetPosition(c.stmt.Path, line)
+			run.cat.ApplyOwn(bs.Stmt.Node)
+			continue
+		}
+		if run.site == nil {
+			out = append(out, *st)
+		}
+	}
+	return out
+}
+
+// innerStatement makes the statement entry and the rules' context for one
+// thing a body runs.
+func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (*Statement, *stmtContext) {
+	start, end := bs.Src.At(bs.Stmt.Start), bs.Src.At(bs.Stmt.End)
+	st := &Statement{Path: c.stmt.Path, Part: c.part, InTx: true, Findings: []Finding{}, startByte: start}
+	if run.site == nil && start < end && end <= len(c.text) {
+		// As written in the file (a quoted body shows its quotes doubled).
+		st.SQL = c.text[start:end]
+	} else {
+		// Decoded from a quoted body, or pinned to where the text starts.
+		st.SQL = strings.TrimSpace(bs.Stmt.SQL)
+		end = max(start, end)
+	}
+	st.Start.Line, st.Start.Column = c.lines.Position(start)
+	st.End.Line, st.End.Column = c.lines.Position(end)
+	ic := *c
+	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
+	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
+	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0)}
+	return st, &ic
+}
+
+// filePosition is the position of a byte offset of the file.
+func (c *stmtContext) filePosition(off int) Position {
+	line, col := c.lines.Position(off)
+	return Position{Line: line, Column: col}
+}
+
+// routeFindings finishes the findings rules added to ic.stmt from index
+// from: marked as deferred or moved to the call site.
+func (s *session) routeFindings(ic *stmtContext, run procRun, from int) {
+	found := ic.stmt.Findings[from:]
+	ic.stmt.Findings = ic.stmt.Findings[:from]
+	for _, fd := range found {
+		s.deliverBody(ic, run, fd)
+	}
+}
+
+// deliverBody records a finding about a statement of procedural code.
+func (s *session) deliverBody(ic *stmtContext, run procRun, fd Finding) {
+	if run.deferred != "" && fd.Rule != ruleUnreadableBody.ID && fd.Rule != ruleSyntaxError.ID {
+		// It does not run now. A body PostgreSQL cannot read fails at its
+		// CREATE, so that stays as it is.
+		fd.Severity = Info
+	}
+	if run.site == nil && run.prefix != "" {
+		fd.Message = upperFirst(run.prefix) + fd.Message
+	}
+	s.deliver(ic, run, fd)
+}
+
+// deliver adds a finding to the statement it is about, or to the call.
+func (s *session) deliver(ic *stmtContext, run procRun, fd Finding) {
+	if run.site == nil {
+		ic.report(fd)
+		return
+	}
+	fd.Message = upperFirst(run.prefix) + fd.Message
+	fd.Marker = run.marker
+	fd.RequiresApproval = s.cfg.NeedsApproval(fd.Severity)
+	if ic.part == "down" && !strings.HasPrefix(fd.Message, "(down migration)") {
+		fd.Severity, fd.RequiresApproval = Info, false
+		fd.Message = "(down migration) " + fd.Message
+	}
+	run.site.Findings = append(run.site.Findings, fd)
+}
+
+// judgeCall judges, at the call, the body of a migration-created function
+// the statement calls: it runs now.
+func (s *session) judgeCall(c *stmtContext, call catalog.Call, rules []statementRule, run procRun) {
+	f := call.Function
+	if f.Body == nil || run.calling[f] {
+		// A recursive call runs statements already judged at its first call.
+		return
+	}
+	run.calling[f] = true
+	defer delete(run.calling, f)
+	inner := run
+	inner.depth++
+	if inner.site == nil {
+		inner.site, inner.marker = c.stmt, c.at(call.Location)
+		if inner.marker.Line == 0 {
+			inner.marker = c.stmt.Start
+		}
+	}
+	inner.prefix = run.prefix + fmt.Sprintf("calls %s() (created at %s), which runs: ", f.QualifiedName(), originText(f.Origin))
+	if f.Body.What == "PROCEDURE" {
+		inner.prefix = run.prefix + fmt.Sprintf("calls procedure %s() (created at %s), which runs: ", f.QualifiedName(), originText(f.Origin))
+	}
+	s.judgeBody(c, f.Body, rules, inner)
+}
+
+// judgeTrigger judges the function a new trigger runs: it runs on the
+// table's row changes from now on, not during the migration.
+func (s *session) judgeTrigger(c *stmtContext, trigger string, funcname []*pg_query.Node, when string, rules []statementRule, run procRun) {
+	for _, f := range c.cat.FunctionsByName(pgtree.Names(funcname)) {
+		if f.Body != nil {
+			s.judgeTriggerFunction(c, trigger, f, when, rules, run)
+		}
+	}
+}
+
+func (s *session) judgeTriggerFunction(c *stmtContext, trigger string, f *catalog.Function, when string, rules []statementRule, run procRun) {
+	inner := run
+	inner.depth++
+	inner.cat = c.cat.Clone()
+	inner.ps = newPartState()
+	if inner.site == nil {
+		inner.site, inner.marker = c.stmt, c.stmt.Start
+	}
+	inner.prefix = run.prefix + fmt.Sprintf("trigger %s runs %s() (created at %s) %s, which runs: ",
+		quoteIdent(trigger), f.QualifiedName(), originText(f.Origin), when)
+	s.judgeBody(c, f.Body, withoutLockRules(rules), inner)
+}
+
+// withoutLockRules leaves out question 6 for code that runs later, row by
+// row, where a migration's lock advice does not apply.
+func withoutLockRules(rules []statementRule) []statementRule {
+	locks := reflect.ValueOf(checkLocks).Pointer()
+	out := make([]statementRule, 0, len(rules))
+	for _, r := range rules {
+		if reflect.ValueOf(r).Pointer() != locks {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func originText(o catalog.Origin) string {
+	if o.Path == "" {
+		return "an earlier migration"
+	}
+	if o.Line > 0 {
+		return fmt.Sprintf("%s:%d", o.Path, o.Line)
+	}
+	return o.Path
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// source is the statement's text as its parse tree's locations count it,
+// with where it stands in the file.
+func (c *stmtContext) source() plpgsql.Source {
+	if c.src != nil {
+		return *c.src
+	}
+	start, end := c.raw.LocationBase, c.raw.End
+	if start < 0 || end > len(c.text) || end < start {
+		return plpgsql.Source{}
+	}
+	return plpgsql.Linear(c.text[start:end], start)
+}
+
+// innerSuppressions reads the ignore comments written inside a body right
+// before one of its statements, at their place in the file.
+func innerSuppressions(bs plpgsql.Stmt, lines *sqlscript.Lines) []*suppression {
+	return parseSuppressions(bs.Comments, lines)
+}
+
+// suppressInner lets an ignore comment written before a DO block or a
+// CREATE FUNCTION cover the statements its body runs, which are listed
+// after it: the matching findings there are suppressed, and the comment
+// counts as used.
+func suppressInner(sups []*suppression, inner []Statement) {
+	for _, sp := range sups {
+		if sp.reason == "" {
+			continue
+		}
+		for i := range inner {
+			for j := range inner[i].Findings {
+				f := &inner[i].Findings[j]
+				for _, id := range sp.rules {
+					if f.Rule == id && f.Suppressed == nil {
+						f.Suppressed = &Suppression{Reason: sp.reason, Line: sp.line}
+						if f.Severity != Danger {
+							f.RequiresApproval = false
+						}
+						sp.used[id] = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// remoteSQL are the functions of the dblink extension that run SQL text on
+// a connection: what runs is a string, like EXECUTE's.
+var remoteSQL = map[string]bool{"dblink_exec": true, "dblink": true, "dblink_send_query": true, "dblink_open": true}
+
+// checkRemoteSQL reports SQL run through dblink: even a constant string
+// runs on a connection the migration opens, maybe to this very database,
+// outside its transaction.
+func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
+	if !catalog.Evaluates(c.node) {
+		return
+	}
+	pgtree.Walk(c.node, func(n *pg_query.Node) bool {
+		fc := n.GetFuncCall()
+		if fc == nil {
+			return true
+		}
+		parts := pgtree.Names(fc.GetFuncname())
+		if len(parts) == 0 || !remoteSQL[parts[len(parts)-1]] {
+			return true
+		}
+		fd := ruleDynamicSQL.finding(fmt.Sprintf("%s() runs SQL text on another connection (maybe to this same database), outside this migration's transaction and outside this review: review by hand what it runs",
+			parts[len(parts)-1]))
+		fd.Marker = c.at(fc.GetLocation())
+		s.deliverBody(c, run, fd)
+		return true
+	})
+}
