@@ -36,6 +36,17 @@ type Request struct {
 	// Probe counts the rows that would break a statement; nil means no
 	// data probes.
 	Probe DataProbe
+	// Unseen are places of Head the caller could not list or read (GitHub
+	// truncated a folder's listing): migrations the tool would run may be
+	// there, so each is a finding that needs approval.
+	Unseen []Unseen
+}
+
+// Unseen is a place of the repository that could not be examined.
+type Unseen struct {
+	Path   string
+	ID     string // the git object id that stands for it (a tree id)
+	Reason string
 }
 
 // Analyze answers the checklist for every changed migration.
@@ -91,6 +102,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			changed[path.Clean(p)] = true
 		}
 	}
+	judged := 0
 	for _, m := range migrations {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -115,10 +127,23 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		if opt.existedAtBase {
 			opt.applied = s.appliedStatements(req.Base, m)
 		}
+		if judged == 0 || !m.Kind.SharesSession() {
+			// A deploy starts a new session; psql starts one per file. Tools
+			// that run a whole run over one connection keep a SET from one
+			// file in the next.
+			s.cat.ResetSession()
+		}
+		judged++
 		f := s.judge(m, opt)
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
+	for _, u := range req.Unseen {
+		f := File{Path: u.Path, Statements: []Statement{}, BlobSHA: u.ID, Findings: []Finding{
+			s.fileFinding(ruleUnreadableFile, u.Reason, Position{Line: 1, Column: 1}),
+		}}
+		rep.Files = append(rep.Files, f)
+	}
 	return rep, nil
 }
 
@@ -158,6 +183,9 @@ func newSession(cfg Config) *session {
 // Statements that do not parse are skipped: they did not change the schema
 // PostgreSQL would have, or the migration never applied.
 func (s *session) replay(m layout.Migration) {
+	if m.Unreadable != "" {
+		return
+	}
 	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
 	if derr != nil {
 		return

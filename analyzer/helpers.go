@@ -21,6 +21,13 @@ func (c *stmtContext) relation(rv *pg_query.RangeVar) tableRef {
 	if t != nil {
 		return tableRef{table: t, name: t.QualifiedName(), rv: rv}
 	}
+	if rv != nil && rv.GetSchemaname() == "" && rv.GetRelpersistence() != "t" {
+		// Not created by a migration, but the session's search path says
+		// where it is: SET search_path = billing makes it billing.<name>.
+		if s := c.cat.SoleSchema(); s != "" {
+			return tableRef{name: qualified(s, rv.GetRelname()), rv: rv}
+		}
+	}
 	return tableRef{name: rangeVarName(rv), rv: rv}
 }
 

@@ -252,9 +252,14 @@ func (d *discoverer) configuredFolder(t *tree, root string, kind Kind) (folderPl
 	return f, nil
 }
 
+// hasSQL says a folder holds files some tool could run: .sql files, or
+// names golang-migrate runs whatever their extension.
 func hasSQL(t *tree, dir string) bool {
 	for _, n := range t.files[dir] {
 		if strings.HasSuffix(n, ".sql") {
+			return true
+		}
+		if _, ok := parseGolangMigrate(n); ok {
 			return true
 		}
 	}
@@ -412,7 +417,7 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 		f.kind, f.how = Supabase, "folder supabase/migrations"
 		return f, true, nil
 	case gm > 0 && gm >= fw && gm >= num:
-		f.kind, f.how = GolangMigrate, "file names {version}_{title}.up.sql / .down.sql"
+		f.kind, f.how = GolangMigrate, "file names {version}_{title}.up.{ext} / .down.{ext}"
 		return f, true, nil
 	case fw > 0 && fw >= num:
 		f.kind, f.how = Flyway, "file names V<version>__<description>.sql"
@@ -427,6 +432,10 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 			continue
 		}
 		b, err := d.read(path.Join(dir, n))
+		if unreadable(err) != nil {
+			// Loaded later as an unreadable migration; it gives no signal.
+			continue
+		}
 		if err != nil {
 			return f, false, err
 		}

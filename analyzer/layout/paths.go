@@ -10,8 +10,11 @@ import (
 // metadata are not migrations (see IsMetadataPath for the latter).
 func IsMigrationPath(p string, locs []Location) bool {
 	p = cleanPath(p)
-	if !strings.HasSuffix(p, ".sql") {
-		return false
+	if _, base := splitPath(p); !strings.HasSuffix(p, ".sql") {
+		// Only golang-migrate runs files of any extension.
+		if _, ok := parseGolangMigrate(base); !ok {
+			return false
+		}
 	}
 	if len(locs) == 0 {
 		if skippedPath(p, ".") {
@@ -75,6 +78,10 @@ func couldBe(kind Kind, p string) bool {
 	dir, base := splitPath(p)
 	_, parent := splitPath(dir)
 	fits := func(k Kind) bool {
+		if k != GolangMigrate && !strings.HasSuffix(base, ".sql") {
+			// Only golang-migrate runs files of any extension.
+			return false
+		}
 		switch k {
 		case GolangMigrate:
 			_, ok := parseGolangMigrate(base)

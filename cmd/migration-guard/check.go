@@ -191,7 +191,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer
 	if changed == nil {
 		changed = []string{}
 	}
-	return analyzer.Request{Base: base, Head: os.DirFS(repo.root), Changed: changed, Config: cfg}, base, nil
+	return analyzer.Request{Base: base, Head: newCheckoutFS(repo.root), Changed: changed, Config: cfg}, base, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths
@@ -232,7 +232,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		return analyzer.Request{}, nil, err
 	}
 	if len(args) == 0 {
-		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, os.DirFS(cwd), nil
+		return analyzer.Request{Head: newCheckoutFS(cwd), Config: cfg}, os.DirFS(cwd), nil
 	}
 	var migrations []layout.Migration
 	for _, p := range args {
@@ -258,7 +258,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 }
 
 func folderMigrations(dir string) ([]layout.Migration, error) {
-	set, err := layout.Discover(os.DirFS(dir), nil)
+	set, err := layout.Discover(newCheckoutFS(dir), nil)
 	if err != nil {
 		return nil, fail("reading %s: %v", dir, err)
 	}
@@ -276,7 +276,7 @@ func fileMigration(file string) ([]layout.Migration, error) {
 	if dir == "" {
 		dir = "."
 	}
-	if set, err := layout.Discover(os.DirFS(dir), nil); err == nil {
+	if set, err := layout.Discover(newCheckoutFS(dir), nil); err == nil {
 		for _, m := range set.Migrations {
 			if m.Path == name || m.DownPath == name {
 				prefixPaths(&m, filepath.ToSlash(filepath.Clean(dir)))

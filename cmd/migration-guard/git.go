@@ -79,7 +79,9 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 		if err != nil {
 			size = -1
 		}
-		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size})
+		// A symbolic link (mode 120000) is a blob holding its target:
+		// treefs follows it inside the tree, as the tool would.
+		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size, Link: fields[0] == "120000"})
 	}
 	fetch := func(ctx context.Context, id string) ([]byte, error) {
 		return g.run(ctx, "cat-file", "blob", id)

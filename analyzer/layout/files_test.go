@@ -1,0 +1,151 @@
+package layout
+
+import (
+	"io/fs"
+	"testing"
+	"testing/fstest"
+)
+
+// The file names each tool runs decide what is checked: a name the tool
+// runs is never left out because its extension looks unusual.
+func TestParseGolangMigrateName(t *testing.T) {
+	cases := []struct {
+		name                string
+		ok                  bool
+		version, title, ext string
+		down                bool
+	}{
+		{"1_init.up.sql", true, "1", "init", "sql", false},
+		{"002_drop.up.SQL", true, "002", "drop", "SQL", false},
+		{"002_drop.up.txt", true, "002", "drop", "txt", false},
+		{"002_drop.down.txt", true, "002", "drop", "txt", true},
+		{"3_a.up.sql.bak", true, "3", "a", "sql.bak", false},
+		// The title is greedy: the last .up. or .down. decides.
+		{"4_a.up.b.down.sql", true, "4", "a.up.b", "sql", true},
+		{"5_.up.sql", true, "5", "", "sql", false},
+		{"6_x.up.", true, "6", "x", "", false},
+		{"7_x.sql", false, "", "", "", false},
+		{"x_1.up.sql", false, "", "", "", false},
+		{"8.up.sql", false, "", "", "", false},
+		{"9_x.UP.sql", false, "", "", "", false},
+	}
+	for _, c := range cases {
+		n, ok := parseGolangMigrate(c.name)
+		if ok != c.ok {
+			t.Errorf("%s: ok %v", c.name, ok)
+			continue
+		}
+		if ok && (n.version != c.version || n.title != c.title || n.ext != c.ext || n.down != c.down) {
+			t.Errorf("%s: %+v", c.name, n)
+		}
+	}
+}
+
+func TestGolangMigrateRunsAnyExtension(t *testing.T) {
+	s := discover(t, mapFS(map[string]string{
+		"db/migrations/001_users.up.sql":   "CREATE TABLE users (id int);",
+		"db/migrations/001_users.down.sql": "DROP TABLE users;",
+		"db/migrations/002_drop.up.SQL":    "DROP TABLE users;",
+		"db/migrations/003_more.up.txt":    "DROP TABLE orders;",
+		"db/migrations/003_more.down.txt":  "CREATE TABLE orders ();",
+	}))
+	requireOrder(t, s, "001 db/migrations/001_users.up.sql", "002 db/migrations/002_drop.up.SQL", "003 db/migrations/003_more.up.txt")
+	m := migration(t, s, "db/migrations/003_more.up.txt")
+	if m.DownPath != "db/migrations/003_more.down.txt" || m.Kind != GolangMigrate {
+		t.Errorf("003: %+v", m)
+	}
+	requireProblem(t, migration(t, s, "db/migrations/002_drop.up.SQL").Problems, 0, `extension is "SQL"`)
+	// A folder holding only such files is still found.
+	s = discover(t, mapFS(map[string]string{"db/m/1_x.up.txt": "DROP TABLE t;"}))
+	requireOrder(t, s, "1 db/m/1_x.up.txt")
+}
+
+func TestOtherToolsRunOnlySQL(t *testing.T) {
+	// goose, dbmate and supabase match ".sql" exactly: a .SQL file is not
+	// run by them, so it is reported, not judged.
+	for _, kind := range []Kind{Goose, Dbmate, Supabase, Plain} {
+		s := discover(t, mapFS(map[string]string{
+			"db/1_a.sql": "-- +goose Up\n-- migrate:up\nSELECT 1;\n",
+			"db/2_b.SQL": "DROP TABLE t;",
+		}), Location{Path: "db", Layout: kind})
+		for _, m := range s.Migrations {
+			if m.Path == "db/2_b.SQL" {
+				t.Errorf("%s runs %s", kind, m.Path)
+			}
+		}
+	}
+}
+
+// unreadableFS answers some reads with an UnreadableError, as treefs does
+// for a symbolic link out of the repository or a file over the limit.
+type unreadableFS struct {
+	fstest.MapFS
+	bad map[string]*UnreadableError
+}
+
+func (u unreadableFS) ReadFile(name string) ([]byte, error) {
+	if e, ok := u.bad[name]; ok {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: e}
+	}
+	return u.MapFS.ReadFile(name)
+}
+
+func (u unreadableFS) Open(name string) (fs.File, error) {
+	if e, ok := u.bad[name]; ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: e}
+	}
+	return u.MapFS.Open(name)
+}
+
+func TestUnreadableFilesAreKeptNotSkipped(t *testing.T) {
+	for _, kind := range []Kind{"", GolangMigrate, Goose, Plain, Dbmate} {
+		files := map[string]string{
+			"db/001_a.up.sql": "-- +goose Up\n-- migrate:up\nCREATE TABLE a ();",
+			"db/002_b.up.sql": "(a link)",
+		}
+		if kind != GolangMigrate && kind != "" {
+			files = map[string]string{
+				"db/001_a.sql": "-- +goose Up\n-- migrate:up\nCREATE TABLE a ();",
+				"db/002_b.sql": "(a link)",
+			}
+		}
+		bad := "db/002_b.up.sql"
+		if _, ok := files[bad]; !ok {
+			bad = "db/002_b.sql"
+		}
+		fsys := unreadableFS{MapFS: mapFS(files), bad: map[string]*UnreadableError{
+			bad: {Path: bad, Reason: "symbolic link to /etc/x, outside the repository", BlobID: "0123456789abcdef0123456789abcdef01234567"},
+		}}
+		var locs []Location
+		if kind != "" {
+			locs = []Location{{Path: "db", Layout: kind}}
+		}
+		s := discover(t, fsys, locs...)
+		m := migration(t, s, bad)
+		if m.Unreadable == "" || m.BlobSHA != "0123456789abcdef0123456789abcdef01234567" || m.Content != nil {
+			t.Errorf("%s: unreadable migration %+v", kind, m)
+		}
+		ok := migration(t, s, files2first(files))
+		if ok.Unreadable != "" || ok.BlobSHA != GitBlobID(ok.Content) {
+			t.Errorf("%s: readable migration %+v", kind, ok)
+		}
+	}
+}
+
+func files2first(files map[string]string) string {
+	if _, ok := files["db/001_a.up.sql"]; ok {
+		return "db/001_a.up.sql"
+	}
+	return "db/001_a.sql"
+}
+
+func TestGitBlobID(t *testing.T) {
+	// `printf 'hello\n' | git hash-object --stdin`
+	if got := GitBlobID([]byte("hello\n")); got != "ce013625030ba8dba906f756967f9e9ca394464a" {
+		t.Errorf("GitBlobID = %s", got)
+	}
+	// `git hash-object /dev/null`
+	if got := GitBlobID(nil); got != "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391" {
+		t.Errorf("GitBlobID(empty) = %s", got)
+	}
+}
