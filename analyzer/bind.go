@@ -42,8 +42,13 @@ func statementObjects(c *stmtContext) []string {
 				if len(names) == 0 {
 					continue
 				}
-				if ds.GetRemoveType() == pg_query.ObjectType_OBJECT_SCHEMA {
+				switch ds.GetRemoveType() {
+				case pg_query.ObjectType_OBJECT_SCHEMA:
 					set[qualified(names...)] = true
+					continue
+				case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,
+					pg_query.ObjectType_OBJECT_FOREIGN_TABLE, pg_query.ObjectType_OBJECT_SEQUENCE:
+					set[c.relationByName(names).name] = true
 					continue
 				}
 				if len(names) == 1 {
