@@ -403,7 +403,11 @@ func getTree(c *call) reply {
 	// GitHub recurses for any value of "recursive", even "false"; only its
 	// absence means one level.
 	walk("", sha, c.query.Has("recursive"))
-	return ok(map[string]any{"sha": sha, "url": c.f.apiURL("repos/%s/git/trees/%s", full, sha), "tree": entries, "truncated": false})
+	truncated := false
+	if n := c.repo.treeLimit; n > 0 && len(entries) > n {
+		entries, truncated = entries[:n], true
+	}
+	return ok(map[string]any{"sha": sha, "url": c.f.apiURL("repos/%s/git/trees/%s", full, sha), "tree": entries, "truncated": truncated})
 }
 
 func getBlob(c *call) reply {
