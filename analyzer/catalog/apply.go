@@ -99,8 +99,9 @@ func (c *Catalog) createSchema(s *pg_query.CreateSchemaStmt) {
 
 func (c *Catalog) variableSet(v *pg_query.VariableSetStmt) {
 	if v.GetKind() == pg_query.VariableSetKind_VAR_RESET_ALL {
-		// RESET ALL leaves the session authorization alone.
-		c.searchPath, c.role = nil, ""
+		// RESET ALL leaves the role and the session authorization alone
+		// (both are GUC_NO_RESET_ALL; checked on PostgreSQL 15).
+		c.searchPath = nil
 		return
 	}
 	switch strings.ToLower(v.GetName()) {

@@ -267,13 +267,15 @@ func GitBlobID(content []byte) string {
 // SharesSession says whether the tool runs the migrations of one run over
 // one database session, so that a session-level SET (search_path, role)
 // in one file still holds in the files after it. psql starts a session per
-// file (plain, sqitch); the others keep one connection for the run (or a
-// pool that hands back the same idle connection), and migration-guard
-// assumes the setting carries over, which errs on the side of resetting an
-// approval.
+// file (plain, sqitch), and Flyway puts the connection back after each
+// migration (PostgreSQLConnection.doRestoreOriginalState resets the role,
+// Connection.restoreOriginalSchema the search path); the others keep one
+// connection for the run (or a pool that hands back the same idle
+// connection), and migration-guard assumes the setting carries over, which
+// errs on the side of resetting an approval.
 func (k Kind) SharesSession() bool {
 	switch k {
-	case Plain, Sqitch:
+	case Plain, Sqitch, Flyway:
 		return false
 	}
 	return true

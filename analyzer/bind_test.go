@@ -1,0 +1,65 @@
+package analyzer
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// A session-level SET in one new migration holds in the next ones only
+// for tools that run a run over one session.
+func TestSettingsCarryAcrossFilesByTool(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		drop  string // the file with the DROP
+		want  string // objects of the DROP
+	}{
+		{"golang-migrate keeps one connection", map[string]string{
+			"db/1_path.up.sql": "SET search_path = billing;\n", "db/1_path.down.sql": "SELECT 1;\n",
+			"db/2_drop.up.sql": "DROP TABLE scratch;\n", "db/2_drop.down.sql": "SELECT 1;\n",
+		}, "db/2_drop.up.sql", "billing.scratch"},
+		{"goose", map[string]string{
+			"db/00001_path.sql": "-- +goose Up\nSET search_path = billing;\n-- +goose Down\nSELECT 1;\n",
+			"db/00002_drop.sql": "-- +goose Up\nDROP TABLE scratch;\n-- +goose Down\nSELECT 1;\n",
+		}, "db/00002_drop.sql", "billing.scratch"},
+		{"psql starts a session per file", map[string]string{
+			"db/1_path.sql": "SET search_path = billing;\n",
+			"db/2_drop.sql": "DROP TABLE scratch;\n",
+		}, "db/2_drop.sql", "scratch"},
+		{"Flyway restores the connection", map[string]string{
+			"db/migration/V1__path.sql": "SET search_path = billing;\n",
+			"db/migration/V2__drop.sql": "DROP TABLE scratch;\n",
+		}, "db/migration/V2__drop.sql", "scratch"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for p, s := range c.files {
+				fsys[p] = &fstest.MapFile{Data: []byte(s)}
+			}
+			rep, err := Analyze(context.Background(), Request{Head: fsys, Config: DefaultConfig()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Files {
+				if f.Path != c.drop {
+					continue
+				}
+				for _, s := range f.Statements {
+					if strings.HasPrefix(s.SQL, "DROP") {
+						if got := strings.Join(s.Objects, ","); got != c.want {
+							t.Errorf("DROP resolves to %q, want %q", got, c.want)
+						}
+						if f.UpDigest == "" || len(f.BlobSHA) != 40 {
+							t.Errorf("digest %q blob %q", f.UpDigest, f.BlobSHA)
+						}
+						return
+					}
+				}
+			}
+			t.Fatalf("no DROP in %s: %+v", c.drop, rep.Files)
+		})
+	}
+}
