@@ -61,6 +61,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	locs := cfg.locations()
 
 	var baseIDs map[string]bool
+	// baseBlobs are the blob ids of the base's migrations, as read: a
+	// symbolic link reads as its target, so a migration whose path did not
+	// change can still run other bytes.
+	baseBlobs := map[string]string{}
 	if req.Base != nil {
 		set, err := layout.Discover(req.Base, locs)
 		if err != nil {
@@ -73,6 +77,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			s.replay(m)
 			baseIDs[m.Path] = true
+			baseBlobs[m.Path] = m.BlobSHA
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -107,7 +112,11 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		upChanged := changed == nil || changed[m.Path]
+		// A migration whose path is not among the changed ones but whose
+		// content is not the base's (a link whose target changed) runs
+		// other bytes all the same.
+		contentChanged := baseBlobs[m.Path] != "" && m.BlobSHA != "" && baseBlobs[m.Path] != m.BlobSHA
+		upChanged := changed == nil || changed[m.Path] || contentChanged
 		downChanged := m.DownPath != "" && (changed == nil || changed[m.DownPath])
 		if !upChanged && !downChanged {
 			if baseIDs == nil || !baseIDs[m.Path] {

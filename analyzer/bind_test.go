@@ -63,3 +63,25 @@ func TestSettingsCarryAcrossFilesByTool(t *testing.T) {
 		})
 	}
 }
+
+// A link whose target changed runs other bytes although its own path did
+// not change: it is judged as an edited migration.
+func TestLinkedMigrationWhoseTargetChanged(t *testing.T) {
+	base := fstest.MapFS{
+		"db/1_users.up.sql":   {Data: []byte("CREATE TABLE users (id int);\n")},
+		"db/1_users.down.sql": {Data: []byte("DROP TABLE users;\n")},
+		"db/2_link.up.sql":    {Data: []byte("SELECT 1;\n")}, // read through a link
+	}
+	head := fstest.MapFS{
+		"db/1_users.up.sql":   base["db/1_users.up.sql"],
+		"db/1_users.down.sql": base["db/1_users.down.sql"],
+		"db/2_link.up.sql":    {Data: []byte("SELECT 1;\nDROP TABLE users;\n")},
+	}
+	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: []string{"shared/target.sql"}, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 1 || rep.Files[0].Path != "db/2_link.up.sql" || !rep.RequiresApproval() {
+		t.Fatalf("files %+v", rep.Files)
+	}
+}
