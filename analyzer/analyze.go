@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -61,10 +62,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	locs := cfg.locations()
 
 	var baseIDs map[string]bool
-	// baseBlobs are the blob ids of the base's migrations, as read: a
-	// symbolic link reads as its target, so a migration whose path did not
-	// change can still run other bytes.
-	baseBlobs := map[string]string{}
+	// baseContent is what the base's migrations read as: a symbolic link
+	// reads as its target, so a migration whose path did not change can
+	// still run other bytes.
+	baseContent := map[string]layout.Migration{}
 	if req.Base != nil {
 		set, err := layout.Discover(req.Base, locs)
 		if err != nil {
@@ -77,7 +78,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			s.replay(m)
 			baseIDs[m.Path] = true
-			baseBlobs[m.Path] = m.BlobSHA
+			baseContent[m.Path] = m
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -115,7 +116,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		// A migration whose path is not among the changed ones but whose
 		// content is not the base's (a link whose target changed) runs
 		// other bytes all the same.
-		contentChanged := baseBlobs[m.Path] != "" && m.BlobSHA != "" && baseBlobs[m.Path] != m.BlobSHA
+		contentChanged := false
+		if b, ok := baseContent[m.Path]; ok {
+			contentChanged = b.Unreadable != m.Unreadable || (m.Unreadable != "" && b.BlobSHA != m.BlobSHA) || !sameText(b.Content, m.Content)
+		}
 		upChanged := changed == nil || changed[m.Path] || contentChanged
 		downChanged := m.DownPath != "" && (changed == nil || changed[m.DownPath])
 		if !upChanged && !downChanged {
@@ -154,6 +158,16 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		rep.Files = append(rep.Files, f)
 	}
 	return rep, nil
+}
+
+// sameText compares two files' bytes with line endings normalized: a
+// checkout with core.autocrlf has CRLF where the commit has LF.
+func sameText(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	crlf, lf := []byte("\r\n"), []byte("\n")
+	return bytes.Equal(bytes.ReplaceAll(a, crlf, lf), bytes.ReplaceAll(b, crlf, lf))
 }
 
 func problemNote(p layout.Problem) string {
