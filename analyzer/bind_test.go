@@ -85,3 +85,31 @@ func TestLinkedMigrationWhoseTargetChanged(t *testing.T) {
 		t.Fatalf("files %+v", rep.Files)
 	}
 }
+
+// Findings name the schema a search path leaves, for indexes and types
+// as for tables.
+func TestDropMessagesNameTheResolvedSchema(t *testing.T) {
+	fsys := fstest.MapFS{"db/1_drop.sql": {Data: []byte("SET search_path = billing;\nDROP TABLE invoices;\nDROP INDEX invoices_idx;\nDROP TYPE mood;\n")}}
+	rep, err := Analyze(context.Background(), Request{Head: fsys, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"DROP TABLE invoices;":     "DROP TABLE billing.invoices",
+		"DROP INDEX invoices_idx;": "DROP INDEX billing.invoices_idx",
+		"DROP TYPE mood;":          "DROP TYPE billing.mood",
+	}
+	for _, s := range rep.Files[0].Statements {
+		w, ok := want[s.SQL]
+		if !ok {
+			continue
+		}
+		delete(want, s.SQL)
+		if len(s.Findings) == 0 || !strings.HasPrefix(s.Findings[0].Message, w) {
+			t.Errorf("%s: %+v", s.SQL, s.Findings)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("not found: %v", want)
+	}
+}

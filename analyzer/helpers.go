@@ -46,6 +46,17 @@ func (c *stmtContext) alterTable() (t tableRef, cmds []*pg_query.AlterTableCmd, 
 	return c.relation(at.GetRelation()), cmds, true
 }
 
+// objectName names a non-relation object (an index, a type) as written,
+// or in the one schema the session's search path leaves when unqualified.
+func (c *stmtContext) objectName(parts []string) string {
+	if len(parts) == 1 {
+		if s := c.cat.SoleSchema(); s != "" {
+			return qualified(s, parts[0])
+		}
+	}
+	return qualified(parts...)
+}
+
 // relationByName resolves a qualified name given as strings.
 func (c *stmtContext) relationByName(parts []string) tableRef {
 	schema, name := splitSchema(parts)
