@@ -238,3 +238,21 @@ func TestServeTruncatedListingNeedsApproval(t *testing.T) {
 	pr := g.open("many", files)
 	g.requireRed(pr, "GitHub truncated the listing of db", "unreadable-file")
 }
+
+// A configured migration folder replaced by a symbolic link to another
+// folder runs that folder's files: it needs approval, not "no migration
+// changes".
+func TestServeFolderReplacedByALink(t *testing.T) {
+	files := gmRepo()
+	files[".github/migration-guard.yml"] = "migrations:\n  - path: db/migrations\n    layout: golang-migrate\n"
+	g := newGate(t, files)
+	pr := g.open("relink", map[string]string{
+		gmBase:                             githubfake.Deleted,
+		"db/migrations/001_users.down.sql": githubfake.Deleted,
+		"db/migrations":                    githubfake.Symlink("../shared/m"),
+		"shared/m/001_users.up.sql":        usersTable,
+		"shared/m/001_users.down.sql":      "DROP TABLE users;\n",
+		"shared/m/002_drop.up.sql":         "DROP TABLE users;\n",
+	})
+	g.requireRed(pr, "symbolic link to the folder shared/m", "unreadable-file")
+}

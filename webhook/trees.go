@@ -19,7 +19,7 @@ import (
 // worthFetching keeps the changed files the analyzer can care about,
 // judged by path alone.
 func worthFetching(p string, cfg analyzer.Config) bool {
-	return layout.IsMigrationPath(p, cfg.Migrations) || layout.IsMetadataPath(p)
+	return layout.IsMigrationPath(p, cfg.Migrations) || layout.IsMetadataPath(p) || layout.IsLocationPath(p, cfg.Migrations)
 }
 
 // trees lists a commit's files: one recursive call, or, when GitHub

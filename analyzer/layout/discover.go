@@ -139,6 +139,11 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 			return nil, err
 		}
 		if t == nil {
+			if m, ok := d.linkedLocation(root, kind); ok {
+				// The tool runs whatever the link leads to.
+				d.set.Migrations = append(d.set.Migrations, m)
+				continue
+			}
 			d.problem(root, 0, "configured migration folder does not exist")
 			continue
 		}
@@ -176,6 +181,36 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 		d.set.Migrations = append(d.set.Migrations, ms...)
 	}
 	return d.set, nil
+}
+
+// linkedLocation finds a configured folder that is not a folder here
+// because it, or a folder above it, is a symbolic link the file system
+// would not follow (to a folder, or out of the repository): the tool
+// follows it and runs what is there, so it comes back as an unreadable
+// migration that a person must judge.
+func (d *discoverer) linkedLocation(root string, kind Kind) (Migration, bool) {
+	for p := root; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		st, err := fs.Stat(d.fsys, p)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		_, rerr := d.read(p)
+		ue := unreadable(rerr)
+		if ue == nil {
+			return Migration{}, false
+		}
+		if kind == "" {
+			kind = Plain
+		}
+		return Migration{
+			Kind: kind, Dir: root, Path: p,
+			Up:           Part{Path: p, Tx: TxNone, TxReason: "the folder could not be read"},
+			SupportsDown: kind.SupportsDown(),
+			BlobSHA:      ue.BlobID,
+			Unreadable:   fmt.Sprintf("the configured migration folder %s is reached through it: %s", root, ue.Reason),
+		}, true
+	}
+	return Migration{}, false
 }
 
 func (d *discoverer) checkOptions(root string, kind Kind, o Options) {

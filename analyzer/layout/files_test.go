@@ -149,3 +149,30 @@ func TestGitBlobID(t *testing.T) {
 		t.Errorf("GitBlobID(empty) = %s", got)
 	}
 }
+
+// A configured folder replaced by a symbolic link (to a folder, or out of
+// the repository) is not skipped as missing: the tool runs what is there.
+func TestConfiguredFolderThatIsALink(t *testing.T) {
+	for _, link := range []string{"db/migrations", "db"} {
+		fsys := unreadableFS{MapFS: mapFS(map[string]string{link: "../shared/migrations", "shared/migrations/1_x.up.sql": "DROP TABLE t;"}),
+			bad: map[string]*UnreadableError{link: {Path: link, Reason: "symbolic link to the folder shared/migrations, not to a file", BlobID: "1111111111111111111111111111111111111111"}}}
+		s := discover(t, fsys, Location{Path: "db/migrations", Layout: GolangMigrate})
+		if len(s.Migrations) != 1 {
+			t.Fatalf("%s: %+v", link, s)
+		}
+		m := s.Migrations[0]
+		if m.Path != link || m.Unreadable == "" || m.BlobSHA != "1111111111111111111111111111111111111111" {
+			t.Errorf("%s: %+v", link, m)
+		}
+		for _, p := range s.Problems {
+			if p.Message == "configured migration folder does not exist" {
+				t.Errorf("%s: reported as missing", link)
+			}
+		}
+	}
+	for p, want := range map[string]bool{"db/migrations": true, "db": true, "db/migrations/1_x.up.sql": false, "dbx": false, ".": false, "other": false} {
+		if got := IsLocationPath(p, []Location{{Path: "db/migrations"}}); got != want {
+			t.Errorf("IsLocationPath(%q) = %v", p, got)
+		}
+	}
+}

@@ -38,6 +38,19 @@ func IsMigrationPath(p string, locs []Location) bool {
 	return false
 }
 
+// IsLocationPath reports whether a path is a configured migration folder or
+// a folder above one: a change there (a symbolic link put in its place)
+// changes which files the tool runs.
+func IsLocationPath(p string, locs []Location) bool {
+	p = cleanPath(p)
+	for _, loc := range locs {
+		if root := cleanPath(loc.Path); p != "." && under(root, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsMetadataPath reports whether a path is a tool file that changes which
 // migrations exist or how they run: sqitch.plan and sqitch.conf, drizzle's
 // meta/_journal.json, prisma's migration_lock.toml, Flyway's .sql.conf.
