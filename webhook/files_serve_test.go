@@ -255,4 +255,12 @@ func TestServeFolderReplacedByALink(t *testing.T) {
 		"shared/m/002_drop.up.sql":         "DROP TABLE users;\n",
 	})
 	g.requireRed(pr, "symbolic link to the folder shared/m", "unreadable-file")
+
+	// The same with a submodule: its files are another repository's.
+	sub := g.open("submodule", map[string]string{
+		gmBase:                             githubfake.Deleted,
+		"db/migrations/001_users.down.sql": githubfake.Deleted,
+		"db/migrations":                    githubfake.Submodule(strings.Repeat("cd", 20)),
+	})
+	g.requireRed(sub, "a git submodule", "unreadable-file")
 }

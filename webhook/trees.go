@@ -110,9 +110,14 @@ func (t *trees) subtree(ctx context.Context, sha, dir string) ([]treefs.Entry, b
 func entriesOf(in []*github.TreeEntry, prefix string) []treefs.Entry {
 	var out []treefs.Entry
 	for _, e := range in {
-		// Submodules are commits of other repositories, not files here.
 		// Symbolic links (mode 120000) are blobs holding the target path:
-		// the tool follows them, so treefs does too.
+		// the tool follows them, so treefs does too. A submodule is a
+		// commit of another repository: kept so that a migration folder
+		// replaced by one is not taken for a missing folder.
+		if e.GetType() == "commit" {
+			out = append(out, treefs.Entry{Path: prefix + e.GetPath(), ID: e.GetSHA(), Size: -1, Submodule: true})
+			continue
+		}
 		if e.GetType() != "blob" {
 			continue
 		}

@@ -72,6 +72,11 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 			continue
 		}
 		fields := strings.Fields(string(meta))
+		if len(fields) == 4 && fields[1] == "commit" {
+			// A submodule: its files are in another repository.
+			entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: -1, Submodule: true})
+			continue
+		}
 		if len(fields) != 4 || fields[1] != "blob" {
 			continue
 		}

@@ -28,6 +28,9 @@ type Entry struct {
 	// Link says the entry is a symbolic link (git mode 120000): its blob
 	// holds the target path, and reading it reads the target.
 	Link bool
+	// Submodule says the entry is a git submodule (mode 160000): ID is a
+	// commit of another repository, whose files are not here.
+	Submodule bool
 }
 
 // maxLinkHops is how many symbolic links a read follows before calling it
@@ -133,6 +136,11 @@ func (t *FS) ReadFile(name string) ([]byte, error) {
 	e, err := t.follow(name, e)
 	if err != nil {
 		return nil, err
+	}
+	if e.Submodule {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &layout.UnreadableError{
+			Path: name, BlobID: e.ID,
+			Reason: fmt.Sprintf("a git submodule (commit %s of another repository): the tool runs its files, which were not read", e.ID)}}
 	}
 	if t.MaxBytes > 0 && e.Size > t.MaxBytes {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.Join(ErrTooLarge, &layout.UnreadableError{

@@ -104,6 +104,7 @@ func TestSymbolicLinks(t *testing.T) {
 		{Path: "db/migrations/006_dir.sql", ID: "l6", Size: 12, Link: true},
 		{Path: "db/migrations/007_chain.sql", ID: "l7", Size: 12, Link: true},
 		{Path: "db/migrations/008_big.sql", ID: "big", Size: 5000},
+		{Path: "db/migrations/009_sub.sql", ID: "c0ffee", Size: -1, Submodule: true},
 	}, fetch, nil)
 	tree.MaxBytes = 1000
 	for _, p := range []string{"db/migrations/001_link.sql", "db/migrations/007_chain.sql"} {
@@ -118,6 +119,7 @@ func TestSymbolicLinks(t *testing.T) {
 		"db/migrations/005_missing.sql": {"l5", "not a file of the repository"},
 		"db/migrations/006_dir.sql":     {"l6", "to the folder shared"},
 		"db/migrations/008_big.sql":     {"big", "over the limit of 1000 bytes"},
+		"db/migrations/009_sub.sql":     {"c0ffee", "a git submodule"},
 	}
 	for p, c := range cases {
 		_, err := tree.ReadFile(p)

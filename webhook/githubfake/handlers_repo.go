@@ -389,6 +389,8 @@ func getTree(c *call) reply {
 			if e.isTree() {
 				item["type"] = "tree"
 				item["url"] = c.f.apiURL("repos/%s/git/trees/%s", full, e.SHA)
+			} else if e.Mode == "160000" {
+				item["type"] = "commit"
 			} else {
 				item["type"] = "blob"
 				item["size"] = len(c.repo.blobs[e.SHA])

@@ -60,3 +60,22 @@ func TestSymlinksLargeBlobsAndTruncatedTrees(t *testing.T) {
 		t.Errorf("limited listing: truncated %v, %d entries, %v", tr.GetTruncated(), len(tr.Entries), err)
 	}
 }
+
+func TestSubmoduleEntries(t *testing.T) {
+	e := newEnv(t)
+	commit := strings.Repeat("ab", 20)
+	head := e.repo.CommitOn("feature", map[string]string{"vendor/lib": Submodule(commit)})
+	tr, _, err := e.gh.Git.GetTree(e.ctx, "acme", "billing", head, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range tr.Entries {
+		if en.GetPath() == "vendor/lib" {
+			if en.GetType() != "commit" || en.GetMode() != "160000" || en.GetSHA() != commit || en.Size != nil {
+				t.Errorf("submodule entry %+v", en)
+			}
+			return
+		}
+	}
+	t.Error("no submodule entry")
+}

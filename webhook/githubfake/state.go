@@ -273,6 +273,13 @@ const symlinkPrefix = "\x00githubfake:symlink\x00"
 // would.
 func Symlink(target string) string { return symlinkPrefix + target }
 
+const submodulePrefix = "\x00githubfake:submodule\x00"
+
+// Submodule, as a value in a files map, makes the path a git submodule at
+// commit (mode 160000, a tree entry of type "commit"), as `git submodule
+// add` would.
+func Submodule(commit string) string { return submodulePrefix + commit }
+
 // CommitOptions describes a commit for Repo.CommitWith.
 type CommitOptions struct {
 	// Branch is moved to the new commit and, unless Parent is set, supplies
@@ -339,6 +346,12 @@ func (r *Repo) CommitWith(opts CommitOptions) string {
 		if target, ok := strings.CutPrefix(content, symlinkPrefix); ok {
 			content = target
 			modes[p] = "120000"
+		}
+		if commit, ok := strings.CutPrefix(content, submodulePrefix); ok {
+			// The commit is another repository's: no blob here.
+			files[p] = commit
+			modes[p] = "160000"
+			continue
 		}
 		sha := blobID(content)
 		r.blobs[sha] = content
