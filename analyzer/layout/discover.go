@@ -150,6 +150,9 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 		var found []folderPlan
 		if kind != "" {
 			fp, err := d.configuredFolder(t, root, kind)
+			if d.unreadableMetadata(err, root, kind) {
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -174,6 +177,9 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 	sort.SliceStable(folders, func(i, j int) bool { return folders[i].path < folders[j].path })
 	for _, f := range folders {
 		ms, err := d.load(f)
+		if d.unreadableMetadata(err, f.path, f.kind) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +187,28 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 		d.set.Migrations = append(d.set.Migrations, ms...)
 	}
 	return d.set, nil
+}
+
+// unreadableMetadata turns a tool file that cannot be read (sqitch.plan,
+// a drizzle journal, a Flyway .sql.conf that is a symbolic link out of the
+// repository, say) into an unreadable migration: without it the folder's
+// migrations and how they run are unknown, and a person must judge them.
+func (d *discoverer) unreadableMetadata(err error, dir string, kind Kind) bool {
+	ue := unreadable(err)
+	if ue == nil {
+		return false
+	}
+	if kind == "" {
+		kind = Plain
+	}
+	d.set.Migrations = append(d.set.Migrations, Migration{
+		Kind: kind, Dir: dir, Path: ue.Path,
+		Up:           Part{Path: ue.Path, Tx: TxNone, TxReason: "the file could not be read"},
+		SupportsDown: kind.SupportsDown(),
+		BlobSHA:      ue.BlobID,
+		Unreadable:   fmt.Sprintf("the tool reads it to know which migrations of %s run and how: %s", dir, ue.Reason),
+	})
+	return true
 }
 
 // linkedLocation finds a configured folder that is not a folder here
@@ -346,6 +374,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 	exact := map[string]bool{}
 	claimSqitch := func(dir, how string) error {
 		sp, err := d.sqitchAt(t, dir)
+		if d.unreadableMetadata(err, dir, Sqitch) {
+			exact[dir] = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -380,6 +412,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 		switch {
 		case t.have[lock]:
 			b, err := d.read(lock)
+			if d.unreadableMetadata(err, dir, Prisma) {
+				claimed[dir] = true
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -400,6 +436,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 			continue
 		}
 		b, err := d.read(journal)
+		if d.unreadableMetadata(err, dir, Drizzle) {
+			claimed[dir] = true
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

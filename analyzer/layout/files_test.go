@@ -176,3 +176,31 @@ func TestConfiguredFolderThatIsALink(t *testing.T) {
 		}
 	}
 }
+
+// A tool file that cannot be read (here a sqitch plan that is a link out
+// of the repository) makes its folder unknown: it comes back as an
+// unreadable migration, not as an error that stops the check.
+func TestUnreadableToolFile(t *testing.T) {
+	fsys := unreadableFS{MapFS: mapFS(map[string]string{
+		"db/sqitch.conf":      "[core]\n\tengine = pg\n",
+		"db/sqitch.plan":      "(a link)",
+		"db/deploy/users.sql": "DROP TABLE users;",
+		"other/1_a.up.sql":    "DROP TABLE a;",
+	}), bad: map[string]*UnreadableError{"db/sqitch.plan": {Path: "db/sqitch.plan", Reason: "symbolic link to /srv/plan, outside the repository", BlobID: "2222222222222222222222222222222222222222"}}}
+	for _, locs := range [][]Location{nil, {{Path: "db", Layout: Sqitch}}} {
+		s := discover(t, fsys, locs...)
+		var m *Migration
+		for i := range s.Migrations {
+			if s.Migrations[i].Path == "db/sqitch.plan" {
+				m = &s.Migrations[i]
+			}
+		}
+		if m == nil || m.Unreadable == "" || m.BlobSHA != "2222222222222222222222222222222222222222" {
+			t.Errorf("%v: %+v", locs, s.Migrations)
+		}
+		if locs == nil {
+			// The rest of the repository is still examined.
+			migration(t, s, "other/1_a.up.sql")
+		}
+	}
+}
