@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -40,6 +41,17 @@ type Request struct {
 	// Probe counts the rows that would break a statement; nil means no
 	// data probes.
 	Probe DataProbe
+	// Unseen are places of Head the caller could not list or read (GitHub
+	// truncated a folder's listing): migrations the tool would run may be
+	// there, so each is a finding that needs approval.
+	Unseen []Unseen
+}
+
+// Unseen is a place of the repository that could not be examined.
+type Unseen struct {
+	Path   string
+	ID     string // the git object id that stands for it (a tree id)
+	Reason string
 }
 
 // Analyze answers the checklist for every changed migration.
@@ -54,6 +66,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	locs := cfg.locations()
 
 	var baseIDs map[string]bool
+	// baseContent is what the base's migrations read as: a symbolic link
+	// reads as its target, so a migration whose path did not change can
+	// still run other bytes.
+	baseContent := map[string]layout.Migration{}
 	if req.Base != nil {
 		set, err := layout.Discover(req.Base, locs)
 		if err != nil {
@@ -66,6 +82,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			s.replay(m)
 			baseIDs[m.Path] = true
+			baseContent[m.Path] = m
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -98,11 +115,19 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			changed[path.Clean(p)] = true
 		}
 	}
+	judged := 0
 	for _, m := range migrations {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		upChanged := changed == nil || changed[m.Path]
+		// A migration whose path is not among the changed ones but whose
+		// content is not the base's (a link whose target changed) runs
+		// other bytes all the same.
+		contentChanged := false
+		if b, ok := baseContent[m.Path]; ok {
+			contentChanged = b.Unreadable != m.Unreadable || (m.Unreadable != "" && b.BlobSHA != m.BlobSHA) || !sameText(b.Content, m.Content)
+		}
+		upChanged := changed == nil || changed[m.Path] || contentChanged
 		downChanged := m.DownPath != "" && (changed == nil || changed[m.DownPath])
 		if !upChanged && !downChanged {
 			if baseIDs == nil || !baseIDs[m.Path] {
@@ -125,11 +150,34 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		if opt.existedAtBase && !m.Repeatable {
 			opt.applied = s.appliedStatements(req.Base, m)
 		}
+		if judged == 0 || !m.Kind.SharesSession() {
+			// A deploy starts a new session; psql starts one per file. Tools
+			// that run a whole run over one connection keep a SET from one
+			// file in the next.
+			s.cat.ResetSession()
+		}
+		judged++
 		f := s.judge(m, opt)
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
+	for _, u := range req.Unseen {
+		f := File{Path: u.Path, Statements: []Statement{}, BlobSHA: u.ID, Findings: []Finding{
+			s.fileFinding(ruleUnreadableFile, u.Reason, Position{Line: 1, Column: 1}),
+		}}
+		rep.Files = append(rep.Files, f)
+	}
 	return rep, nil
+}
+
+// sameText compares two files' bytes with line endings normalized: a
+// checkout with core.autocrlf has CRLF where the commit has LF.
+func sameText(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	crlf, lf := []byte("\r\n"), []byte("\n")
+	return bytes.Equal(bytes.ReplaceAll(a, crlf, lf), bytes.ReplaceAll(b, crlf, lf))
 }
 
 func problemNote(p layout.Problem) string {
@@ -173,6 +221,9 @@ func newSession(cfg Config) *session {
 // Statements that do not parse are skipped: they did not change the schema
 // PostgreSQL would have, or the migration never applied.
 func (s *session) replay(m layout.Migration) {
+	if m.Unreadable != "" {
+		return
+	}
 	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
 	if derr != nil {
 		return

@@ -21,6 +21,13 @@ func (c *stmtContext) relation(rv *pg_query.RangeVar) tableRef {
 	if t != nil {
 		return tableRef{table: t, name: t.QualifiedName(), rv: rv}
 	}
+	if rv != nil && rv.GetSchemaname() == "" && rv.GetRelpersistence() != "t" {
+		// Not created by a migration, but the session's search path says
+		// where it is: SET search_path = billing makes it billing.<name>.
+		if s := c.cat.SoleSchema(); s != "" {
+			return tableRef{name: qualified(s, rv.GetRelname()), rv: rv}
+		}
+	}
 	return tableRef{name: rangeVarName(rv), rv: rv}
 }
 
@@ -37,6 +44,17 @@ func (c *stmtContext) alterTable() (t tableRef, cmds []*pg_query.AlterTableCmd, 
 		}
 	}
 	return c.relation(at.GetRelation()), cmds, true
+}
+
+// objectName names a non-relation object (an index, a type) as written,
+// or in the one schema the session's search path leaves when unqualified.
+func (c *stmtContext) objectName(parts []string) string {
+	if len(parts) == 1 {
+		if s := c.cat.SoleSchema(); s != "" {
+			return qualified(s, parts[0])
+		}
+	}
+	return qualified(parts...)
 }
 
 // relationByName resolves a qualified name given as strings.

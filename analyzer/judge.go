@@ -119,7 +119,13 @@ var downPartRules = []statementRule{
 
 // judge analyzes one changed migration and applies its up part to the catalog.
 func (s *session) judge(m layout.Migration, opt judgeOptions) File {
-	f := File{Path: m.Path, Layout: string(m.Kind), Version: m.Version, DownPath: m.DownPath, Statements: []Statement{}, Findings: []Finding{}}
+	f := File{Path: m.Path, Layout: string(m.Kind), Version: m.Version, DownPath: m.DownPath, Statements: []Statement{}, Findings: []Finding{}, BlobSHA: m.BlobSHA}
+	if m.Unreadable != "" {
+		// The tool runs it; migration-guard could not read or follow it.
+		f.Findings = append(f.Findings, s.fileFinding(ruleUnreadableFile, fmt.Sprintf(
+			"%s cannot be checked: %s; %s runs it all the same, so a person must read it", m.Path, m.Unreadable, m.Kind), Position{Line: 1, Column: 1}))
+		return f
+	}
 	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
 	if derr != nil {
 		f.Findings = append(f.Findings, s.fileFinding(ruleUnreadableFile, derr.Message, Position{Line: derr.Line, Column: derr.Column}))
@@ -145,7 +151,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 
 	lines := sqlscript.NewLines(d.Text)
-	s.cat.ResetSession()
+	// The session (search_path, role) is the caller's to reset: tools that
+	// run a whole run over one connection carry it from file to file.
 	// The schema before the up part, to check that the down part undoes it.
 	var beforeUp *catalog.Catalog
 	if opt.up && down != nil {
@@ -153,12 +160,16 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 	if opt.up {
 		upScript := sqlscript.Split(d.Text, up.Start, up.End)
+		digest := []digestPart{{up, upScript}}
 		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, opt.applied)
 		// dbmate runs each further "-- migrate:up" section of the file on its own.
 		for _, sec := range m.More {
-			inTx := s.judgePart(&f, m, sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End), lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
+			secScript := sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End)
+			digest = append(digest, digestPart{sec.Up, secScript})
+			inTx := s.judgePart(&f, m, secScript, lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
 			f.InTransaction = f.InTransaction && inTx
 		}
+		f.UpDigest = upDigest(digest)
 		// Flyway's undo migrations are a paid edition's feature that few
 		// teams use: asking for them on every file would be noise.
 		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) {
@@ -258,7 +269,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
 		index[i] = -1
-		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start}
+		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start, Settings: cat.Settings()}
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
@@ -300,6 +311,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		for _, rule := range rules {
 			rule(c)
 		}
+		st.Objects = statementObjects(c)
 		line, _ := lines.Position(raw.Start)
 		cat.SetPosition(partPath, line)
 		// What a DO block, a function body or a called function runs.

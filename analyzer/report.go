@@ -135,7 +135,18 @@ type Statement struct {
 	Work string `json:"work,omitempty"`
 	// Estimate is how long the work may hold the locks, from production
 	// statistics; nil when the size is unknown or the work is metadata only.
-	Estimate  *Estimate `json:"estimate,omitempty"`
+	Estimate *Estimate `json:"estimate,omitempty"`
+	// Objects are the tables and other objects the statement names,
+	// resolved as the database will resolve them when it runs: schema-
+	// qualified after the session's search_path and role, as written when
+	// that cannot be known. An approval is bound to them.
+	Objects []string `json:"objects,omitempty"`
+	// Settings are the session settings in force when the statement runs
+	// that change what its names mean ("search_path=billing",
+	// "role=admin"); only those away from a new session's default. A SET
+	// in an earlier file counts when the tool runs the files of one run
+	// over one session.
+	Settings  []string  `json:"settings,omitempty"`
 	Findings  []Finding `json:"findings"`
 	startByte int
 }
@@ -174,6 +185,16 @@ type File struct {
 	Statements        []Statement `json:"statements"`
 	// Findings about the file as a whole (unreadable, no down part, ...).
 	Findings []Finding `json:"findings"`
+	// BlobSHA is the git blob id of the file as it is (for a symbolic link
+	// that cannot be followed, of the link; for a folder that could not be
+	// listed, its tree id): what an approval of a file that could not be
+	// read is bound to.
+	BlobSHA string `json:"blob_sha,omitempty"`
+	// UpDigest is SHA-256 (hex) over what the up part runs: how the tool
+	// runs it (transaction mode) and each statement's text normalized by
+	// PostgreSQL's scanner (comments, spacing and keyword case left out).
+	// "" when the file could not be read or only its down part changed.
+	UpDigest string `json:"up_digest,omitempty"`
 }
 
 // Report is the analysis of a change.

@@ -284,7 +284,11 @@ func describeDependents(c *stmtContext, fd *Finding, ref catalog.ObjectRef, casc
 func checkDropIndex(c *stmtContext, ds *pg_query.DropStmt, parts []string, cascade bool) {
 	schema, name := splitSchema(parts)
 	idx, t := c.cat.IndexByName(schema, name)
-	display := qualified(parts...)
+	display := c.objectName(parts)
+	if idx != nil && schema == "" {
+		// An index lives in its table's schema.
+		display = qualified(t.Schema, name)
+	}
 	fd := ruleDropIndex.finding(fmt.Sprintf("DROP INDEX %s", display))
 	fd.Objects = []string{display}
 	if idx == nil {
@@ -306,7 +310,7 @@ func checkDropIndex(c *stmtContext, ds *pg_query.DropStmt, parts []string, casca
 
 func checkDropType(c *stmtContext, parts []string, cascade bool) {
 	schema, name := splitSchema(parts)
-	display := qualified(parts...)
+	display := c.objectName(parts)
 	fd := ruleDropType.finding(fmt.Sprintf("DROP TYPE %s", display))
 	fd.Objects = []string{display}
 	var users []string

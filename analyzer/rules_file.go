@@ -15,10 +15,11 @@ var (
 	ruleUnreadableFile = register(Rule{
 		ID: "unreadable-file", Question: QTransaction, Severity: Danger,
 		Title: "Migration file that cannot be read",
-		Why: "The file is binary, not UTF-8, or larger than the configured limit, so migration-guard could not check any of it. " +
-			"Whatever it does reaches production unreviewed unless a person reads it.",
-		Example: "(a migration saved as Latin-1, or a binary file named .sql)",
-		Safe:    "-- Save the file as UTF-8 text; split generated dumps into reviewed migrations.",
+		Why: "The migration tool runs the file, but it is binary, not UTF-8, larger than the configured limit, a symbolic link that leads out of the repository, " +
+			"loops or leads nowhere, or in a folder GitHub would not list in full, so migration-guard could not check any of it. " +
+			"Whatever it does reaches production unreviewed unless a person reads it; the approval is bound to the file's bytes (its git blob id), so other bytes need a new one.",
+		Example: "(a migration saved as Latin-1, a binary file named .sql, or a link to /srv/deploy/drop.sql)",
+		Safe:    "-- Save the file as UTF-8 text in the repository; split generated dumps into reviewed migrations.",
 	})
 	ruleSyntaxError = register(Rule{
 		ID: "syntax-error", Question: QTransaction, Severity: Danger,

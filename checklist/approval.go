@@ -59,8 +59,19 @@ type ApprovalEntry struct {
 	// whole normalized text. The line is left out, so that moving a
 	// statement does not change it.
 	Key string `json:"key"`
-	// text is the whole normalized text the fingerprint hashes.
-	text string
+	// Objects are the objects the statement resolves to when it runs
+	// (schema-qualified after search_path and role) and Settings the
+	// session settings it runs under: the same text can mean another
+	// table after a SET above it.
+	Objects  []string `json:"objects,omitempty"`
+	Settings []string `json:"settings,omitempty"`
+	// File is the start of what binds the rest of the entry's file: the
+	// digest of its normalized up part, or for a file that could not be
+	// read "blob " and its git blob id. The fingerprint hashes it whole.
+	File string `json:"file,omitempty"`
+	// text is the whole normalized text the fingerprint hashes, and file
+	// the whole file binding.
+	text, file string
 }
 
 // ApprovalEntries lists what needs approval in the report, in file and
@@ -90,7 +101,11 @@ func ApprovalEntries(r *analyzer.Report) []ApprovalEntry {
 				}
 			}
 			sort.Strings(msgs)
-			out = append(out, newEntry(f.Path, max(line, 1), "(the whole file) "+strings.Join(msgs, "; "), "(file) "+strings.Join(msgs, "\x00"), rules))
+			e := newEntry(f.Path, max(line, 1), "(the whole file) "+strings.Join(msgs, "; "), "(file) "+strings.Join(msgs, "\x00"), rules)
+			// A file that could not be read is bound to its bytes: the
+			// same message over other content must not keep the approval.
+			e.bindFile(fileBinding(f))
+			out = append(out, e)
 		}
 		for j := range f.Statements {
 			s := &f.Statements[j]
@@ -101,11 +116,38 @@ func ApprovalEntries(r *analyzer.Report) []ApprovalEntry {
 				}
 			}
 			if len(rules) > 0 {
-				out = append(out, newEntry(s.Path, s.Start.Line, s.SQL, NormalizeSQL(s.SQL), rules))
+				e := newEntry(s.Path, s.Start.Line, s.SQL, NormalizeSQL(s.SQL), rules)
+				e.Objects, e.Settings = s.Objects, s.Settings
+				e.bindFile(fileBinding(f))
+				out = append(out, e)
 			}
 		}
 	}
 	return out
+}
+
+// fileBinding is what binds a file: the digest of what its up part runs,
+// or, when it could not be read, its blob id.
+func fileBinding(f *analyzer.File) string {
+	if f.UpDigest != "" {
+		return "up " + f.UpDigest
+	}
+	if f.BlobSHA != "" {
+		return "blob " + f.BlobSHA
+	}
+	return ""
+}
+
+// fileShown is how much of a file binding the ledger keeps: enough to
+// tell that it changed.
+const fileShown = 24
+
+func (e *ApprovalEntry) bindFile(b string) {
+	e.file = b
+	e.File = b
+	if len(b) > fileShown {
+		e.File = b[:fileShown]
+	}
 }
 
 func newEntry(path string, line int, display, text string, rules []ApprovalRule) ApprovalEntry {
@@ -132,12 +174,26 @@ func (e ApprovalEntry) ruleIDs() []string {
 	return ids
 }
 
+// FingerprintVersion is the version of what the fingerprint hashes. A
+// ledger written under an older version carries a fingerprint that no
+// longer matches anything: its approval resets once, saying why.
+//
+//	v1: path, normalized statement text, rule ids.
+//	v2: also the objects each statement resolves to, the session settings
+//	    it runs under, and what binds its file (the digest of the whole
+//	    normalized up part, or the blob id of a file that could not be read).
+const FingerprintVersion = 2
+
 // ApprovalFingerprint is what an approval binds to: SHA-256 over the
 // sorted list of (path, normalized statement text, sorted ids of the rules
-// requiring approval) of every statement that needs approval. Spelling,
-// comments, spacing and lines do not change it; a changed, added or
-// removed statement, another path, or another rule does. "" when nothing
-// needs approval.
+// requiring approval, resolved objects, settings, file binding) of every
+// statement that needs approval. Comments, spacing, keyword case and lines
+// do not change it; a changed, added or removed statement, another path or
+// rule, a statement that now resolves to another object (a SET
+// search_path or SET ROLE above it, in its file or, for tools that run a
+// run over one session, an earlier one), any other change to what the up
+// part of its file runs, or other bytes in a file that could not be read,
+// do. "" when nothing needs approval.
 func ApprovalFingerprint(r *analyzer.Report) string {
 	return fingerprintOf(ApprovalEntries(r))
 }
@@ -147,27 +203,23 @@ func fingerprintOf(entries []ApprovalEntry) string {
 		return ""
 	}
 	type item struct {
-		path, text, rules string
-		ids               []string
+		key  string
+		list []any
 	}
 	items := make([]item, len(entries))
 	for i, e := range entries {
 		ids := e.ruleIDs()
-		items[i] = item{e.Path, e.text, strings.Join(ids, "\x00"), ids}
+		list := []any{e.Path, e.text, ids, nonNil(e.Objects), nonNil(e.Settings), e.file}
+		key, err := json.Marshal(list)
+		if err != nil {
+			panic(fmt.Sprintf("checklist: encoding an approval entry: %v", err))
+		}
+		items[i] = item{string(key), list}
 	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i], items[j]
-		if a.path != b.path {
-			return a.path < b.path
-		}
-		if a.text != b.text {
-			return a.text < b.text
-		}
-		return a.rules < b.rules
-	})
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	list := make([][]any, len(items))
 	for i, it := range items {
-		list[i] = []any{it.path, it.text, it.ids}
+		list[i] = it.list
 	}
 	data, err := json.Marshal(list)
 	if err != nil {
@@ -175,9 +227,16 @@ func fingerprintOf(entries []ApprovalEntry) string {
 		panic(fmt.Sprintf("checklist: encoding the approval list: %v", err))
 	}
 	h := sha256.New()
-	h.Write([]byte("migration-guard approval v1\n"))
+	fmt.Fprintf(h, "migration-guard approval v%d\n", FingerprintVersion)
 	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // ShortFingerprint is the fingerprint as people read it: 12 hex digits.
@@ -262,8 +321,11 @@ type Ledger struct {
 	// Fingerprint is the head's approval fingerprint ("" when nothing
 	// needs approval) and Statements what it covers, for people and for
 	// saying what changed when a push resets an approval.
-	Fingerprint string          `json:"fp"`
-	Statements  []ApprovalEntry `json:"statements"`
+	Fingerprint string `json:"fp"`
+	// FPV is the FingerprintVersion the fingerprint was computed with (0
+	// in ledgers written before versions were recorded, which were v1).
+	FPV        int             `json:"fpv,omitempty"`
+	Statements []ApprovalEntry `json:"statements"`
 	// Omitted is how many statements did not fit in Statements.
 	Omitted int `json:"omitted,omitempty"`
 	// CarriedFrom is the earlier head whose approval this head kept.
@@ -276,7 +338,7 @@ type Ledger struct {
 // and base commits and its base branch.
 func NewLedger(pr int, head, base, baseRef string, r *analyzer.Report) *Ledger {
 	entries := ApprovalEntries(r)
-	l := &Ledger{V: LedgerVersion, PR: pr, Head: head, Base: base, BaseRef: baseRef, Fingerprint: fingerprintOf(entries), Statements: entries}
+	l := &Ledger{V: LedgerVersion, PR: pr, Head: head, Base: base, BaseRef: baseRef, Fingerprint: fingerprintOf(entries), FPV: FingerprintVersion, Statements: entries}
 	if len(entries) > ledgerStatements {
 		l.Statements, l.Omitted = entries[:ledgerStatements], len(entries)-ledgerStatements
 	}
@@ -375,14 +437,17 @@ func (l *Ledger) Carry(prior *Ledger, now time.Time) {
 			}
 		} else {
 			reason := "the statements needing approval changed"
+			oldVersion := prior.FPV != FingerprintVersion && l.Fingerprint != ""
 			switch {
+			case oldVersion && appr.BaseRef == l.BaseRef:
+				reason = fmt.Sprintf("migration-guard now binds an approval to more of what will run (fingerprint version %d: the objects each statement resolves to, the session settings, the whole up part of its file, the bytes of a file it cannot read); this approval was given under an earlier version and is needed once more", FingerprintVersion)
 			case appr.BaseRef != l.BaseRef:
 				reason = fmt.Sprintf("the pull request's base branch changed from %s to %s, whose configuration says who may approve", inlineCode(appr.BaseRef), inlineCode(l.BaseRef))
 			case l.Fingerprint == "":
 				reason = "nothing needs approval any more"
 			}
 			var ch *StatementChanges
-			if appr.Fingerprint != l.Fingerprint {
+			if appr.Fingerprint != l.Fingerprint && !oldVersion {
 				ch = DiffStatements(prior, l)
 			}
 			l.Add(LedgerRecord{Kind: RecordReset, At: now.UTC(), Fingerprint: appr.Fingerprint, Head: l.Head, PR: l.PR, BaseRef: l.BaseRef,
@@ -414,8 +479,25 @@ func DiffStatements(old, cur *Ledger) *StatementChanges {
 		}
 		prev := old.Statements[is[0]]
 		byKey[e.Key], used[is[0]] = is[1:], true
+		var what []string
 		if was, now := strings.Join(prev.ruleIDs(), ", "), strings.Join(e.ruleIDs(), ", "); was != now {
-			ch.Changed = append(ch.Changed, fmt.Sprintf("%s (rules %s, were %s)", entryLabel(e), now, was))
+			what = append(what, fmt.Sprintf("rules %s, were %s", now, was))
+		}
+		if was, now := listOrNone(prev.Objects), listOrNone(e.Objects); was != now {
+			what = append(what, fmt.Sprintf("now on %s, was on %s", now, was))
+		}
+		if was, now := listOrNone(prev.Settings), listOrNone(e.Settings); was != now {
+			what = append(what, fmt.Sprintf("runs under %s, was under %s", now, was))
+		}
+		if prev.File != e.File {
+			if strings.HasPrefix(e.File, "blob ") || strings.HasPrefix(prev.File, "blob ") {
+				what = append(what, "the file's content changed")
+			} else {
+				what = append(what, "another statement of its file changed")
+			}
+		}
+		if len(what) > 0 {
+			ch.Changed = append(ch.Changed, fmt.Sprintf("%s (%s)", entryLabel(e), strings.Join(what, "; ")))
 		}
 	}
 	var removed []ApprovalEntry
@@ -450,6 +532,14 @@ func DiffStatements(old, cur *Ledger) *StatementChanges {
 		}
 	}
 	return ch
+}
+
+// listOrNone shows a list of objects or settings in a change line.
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return inlineCode(strings.Join(s, ", "))
 }
 
 func entryLabel(e ApprovalEntry) string {
@@ -496,7 +586,7 @@ func ParseLedger(text, head string) (*Ledger, bool) {
 	if err := dec.Decode(&l); err != nil || dec.More() {
 		return nil, false
 	}
-	if l.V != LedgerVersion || l.Head != head || !hexSHA.MatchString(l.Head) || l.PR <= 0 {
+	if l.V != LedgerVersion || l.Head != head || !hexSHA.MatchString(l.Head) || l.PR <= 0 || l.FPV < 0 || l.FPV > FingerprintVersion {
 		return nil, false
 	}
 	if l.Fingerprint != "" && !hexFP.MatchString(l.Fingerprint) {

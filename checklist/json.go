@@ -53,20 +53,27 @@ type FileDoc struct {
 	TransactionReason string         `json:"transaction_reason"`
 	Findings          []FindingDoc   `json:"findings"`
 	Statements        []StatementDoc `json:"statements"`
+	// BlobSHA and UpDigest are what an approval binds to (docs/json.md).
+	BlobSHA  string `json:"blob_sha,omitempty"`
+	UpDigest string `json:"up_digest,omitempty"`
 }
 
 // StatementDoc is one statement.
 type StatementDoc struct {
-	Path          string       `json:"path"`
-	Part          string       `json:"part"`
-	StartLine     int          `json:"start_line"`
-	StartColumn   int          `json:"start_column"`
-	EndLine       int          `json:"end_line"`
-	EndColumn     int          `json:"end_column"`
-	SQL           string       `json:"sql"`
-	Kind          string       `json:"kind"`
-	InTransaction bool         `json:"in_transaction"`
-	Findings      []FindingDoc `json:"findings"`
+	Path          string `json:"path"`
+	Part          string `json:"part"`
+	StartLine     int    `json:"start_line"`
+	StartColumn   int    `json:"start_column"`
+	EndLine       int    `json:"end_line"`
+	EndColumn     int    `json:"end_column"`
+	SQL           string `json:"sql"`
+	Kind          string `json:"kind"`
+	InTransaction bool   `json:"in_transaction"`
+	// Objects and Settings are the statement's names as they resolve when
+	// it runs, and the session settings that decide it.
+	Objects  []string     `json:"objects,omitempty"`
+	Settings []string     `json:"settings,omitempty"`
+	Findings []FindingDoc `json:"findings"`
 }
 
 // FindingDoc is one finding.
@@ -145,12 +152,14 @@ func NewDocument(r *analyzer.Report, version string) Document {
 			Path: f.Path, Layout: f.Layout, Version: f.Version, DownPath: f.DownPath,
 			InTransaction: f.InTransaction, TransactionMode: f.TransactionMode, TransactionReason: f.TransactionReason,
 			Findings: findingDocs(f.Findings), Statements: []StatementDoc{},
+			BlobSHA: f.BlobSHA, UpDigest: f.UpDigest,
 		}
 		for _, s := range f.Statements {
 			fd.Statements = append(fd.Statements, StatementDoc{
 				Path: s.Path, Part: s.Part,
 				StartLine: s.Start.Line, StartColumn: s.Start.Column, EndLine: s.End.Line, EndColumn: s.End.Column,
 				SQL: s.SQL, Kind: s.Kind, InTransaction: s.InTx, Findings: findingDocs(s.Findings),
+				Objects: s.Objects, Settings: s.Settings,
 			})
 		}
 		doc.Files = append(doc.Files, fd)

@@ -174,7 +174,7 @@ func TestThreeThousandFiles(t *testing.T) {
 	e.deliver(e.f.Push(pr, more), http.StatusAccepted)
 	e.wait()
 	run = e.onlyRun(more)
-	if !strings.Contains(run.Output.Summary, "3001 files; GitHub lists only the first 3000") {
+	if !strings.Contains(run.Output.Summary, "3001 files and GitHub lists only the first 3000, so the changed migrations were found by comparing") {
 		t.Errorf("summary does not say files were not listed:\n%s", run.Output.Summary)
 	}
 }

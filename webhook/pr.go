@@ -17,6 +17,9 @@ import (
 // maxListedFiles is where GitHub stops listing a pull request's files.
 const maxListedFiles = 3000
 
+// maxComparedFiles is where GitHub's compare endpoint stops listing files.
+const maxComparedFiles = 300
+
 // runPullRequest brings one pull request up to date: the check run on its
 // current head, its inline comments and its sticky comment. It reads the
 // pull request's state from GitHub rather than from the event, so that a
@@ -117,13 +120,22 @@ func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*head
 		changed = append(changed, f.GetFilename())
 		a.byPath[f.GetFilename()] = f
 	}
+	var unseen []analyzer.Unseen
+	if pr.GetChangedFiles() > len(files) {
+		// GitHub lists at most 3,000 files: the migrations among the rest
+		// run all the same, so the two trees are compared instead.
+		if changed, unseen, err = r.comparedFiles(ctx, a.cfg); err != nil {
+			return nil, err
+		}
+	}
 	r.log.Debug("changed files", "listed", len(files), "migrations", len(changed))
-	if len(changed) == 0 {
+	if len(changed) == 0 && len(unseen) == 0 {
 		return a, nil
 	}
 	if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
 		return nil, err
 	}
+	a.snap.unseen = append(a.snap.unseen, unseen...)
 	if a.rep, err = r.analyze(ctx, a.snap, a.cfg, changed); err != nil {
 		return nil, err
 	}
@@ -309,18 +321,19 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 	if cfgErr != nil {
 		return outcomeConfigError, r.completeCheckRun(ctx, "failure", checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, cfgErr.Error()), nil, "")
 	}
-	changed, err := r.comparedFiles(ctx, cfg)
+	changed, unseen, err := r.comparedFiles(ctx, cfg)
 	if err != nil {
 		return "", err
 	}
 	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base}
-	if len(changed) == 0 {
+	if len(changed) == 0 && len(unseen) == 0 {
 		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
 	}
 	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
 	if err != nil {
 		return "", err
 	}
+	snap.unseen = append(snap.unseen, unseen...)
 	rep, err := r.analyze(ctx, snap, cfg, changed)
 	if err != nil {
 		return "", err
@@ -385,20 +398,21 @@ func (r *jobRun) mergeGroupLedger(ctx context.Context, rep *analyzer.Report) (*c
 // comparedFiles lists the migrations changed between base and head by
 // comparing the two trees, which the analysis reads next anyway (the
 // second listing is a free 304); GitHub's compare endpoint, used only
-// when a tree is truncated, stops at 300 files.
-func (r *jobRun) comparedFiles(ctx context.Context, cfg analyzer.Config) ([]string, error) {
+// when a tree is truncated, stops at 300 files: when it lists that many,
+// the rest were not seen, which needs approval.
+func (r *jobRun) comparedFiles(ctx context.Context, cfg analyzer.Config) ([]string, []analyzer.Unseen, error) {
 	base, _, err := r.gh.Git.GetTree(ctx, r.j.Owner, r.j.Repo, r.base, true)
 	if err != nil {
-		return nil, fmt.Errorf("listing the files at %s: %w", short(r.base), err)
+		return nil, nil, fmt.Errorf("listing the files at %s: %w", short(r.base), err)
 	}
 	head, _, err := r.gh.Git.GetTree(ctx, r.j.Owner, r.j.Repo, r.head, true)
 	if err != nil {
-		return nil, fmt.Errorf("listing the files at %s: %w", short(r.head), err)
+		return nil, nil, fmt.Errorf("listing the files at %s: %w", short(r.head), err)
 	}
 	if base.GetTruncated() || head.GetTruncated() {
 		cmp, _, err := r.gh.Repositories.CompareCommits(ctx, r.j.Owner, r.j.Repo, r.base, r.head, &github.ListOptions{PerPage: 100})
 		if err != nil {
-			return nil, fmt.Errorf("comparing %s...%s: %w", short(r.base), short(r.head), err)
+			return nil, nil, fmt.Errorf("comparing %s...%s: %w", short(r.base), short(r.head), err)
 		}
 		var out []string
 		for _, f := range cmp.Files {
@@ -406,7 +420,13 @@ func (r *jobRun) comparedFiles(ctx context.Context, cfg analyzer.Config) ([]stri
 				out = append(out, f.GetFilename())
 			}
 		}
-		return out, nil
+		var unseen []analyzer.Unseen
+		if len(cmp.Files) >= maxComparedFiles {
+			unseen = append(unseen, analyzer.Unseen{Path: ".", ID: head.GetSHA(), Reason: fmt.Sprintf(
+				"the trees are too large for GitHub to list and its comparison lists only %d changed files: migrations among the others were not seen, and the tool runs them all the same; a person must check the change",
+				maxComparedFiles)})
+		}
+		return out, unseen, nil
 	}
 	at := map[string]string{}
 	for _, e := range entriesOf(base.Entries, "") {
@@ -418,5 +438,5 @@ func (r *jobRun) comparedFiles(ctx context.Context, cfg analyzer.Config) ([]stri
 			out = append(out, e.Path)
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }

@@ -16,13 +16,10 @@ import (
 	"github.com/migration-guard/migration-guard/internal/treefs"
 )
 
-// maxBlobBytes is GitHub's largest blob.
-const maxBlobBytes = 100 << 20
-
 // worthFetching keeps the changed files the analyzer can care about,
 // judged by path alone.
 func worthFetching(p string, cfg analyzer.Config) bool {
-	return layout.IsMigrationPath(p, cfg.Migrations) || layout.IsMetadataPath(p)
+	return layout.IsMigrationPath(p, cfg.Migrations) || layout.IsMetadataPath(p) || layout.IsLocationPath(p, cfg.Migrations)
 }
 
 // trees lists a commit's files: one recursive call, or, when GitHub
@@ -33,7 +30,10 @@ type trees struct {
 	levels map[string][]*github.TreeEntry // one-level listings by tree SHA
 }
 
-func (t *trees) list(ctx context.Context, sha string, dirs []string) ([]treefs.Entry, []string, error) {
+// list returns the entries, and the folders whose listing GitHub truncated
+// even one by one: migrations missing from them were not seen, so each is
+// a finding that needs approval, bound to the folder's tree id.
+func (t *trees) list(ctx context.Context, sha string, dirs []string) ([]treefs.Entry, []analyzer.Unseen, error) {
 	tr, _, err := t.r.gh.Git.GetTree(ctx, t.r.j.Owner, t.r.j.Repo, sha, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing the files at %s: %w", short(sha), err)
@@ -43,18 +43,20 @@ func (t *trees) list(ctx context.Context, sha string, dirs []string) ([]treefs.E
 	}
 	t.r.log.Info("tree listing truncated; listing the migration folders one by one", "sha", sha, "folders", dirs)
 	var out []treefs.Entry
-	var notes []string
+	var unseen []analyzer.Unseen
 	for _, dir := range dirs {
-		entries, truncated, err := t.subtree(ctx, sha, dir)
+		entries, truncated, treeSHA, err := t.subtree(ctx, sha, dir)
 		if err != nil {
 			return nil, nil, err
 		}
 		if truncated {
-			notes = append(notes, fmt.Sprintf("GitHub truncated the listing of %s at %s: migrations missing from it were not seen.", dir, short(sha)))
+			unseen = append(unseen, analyzer.Unseen{Path: dir, ID: treeSHA, Reason: fmt.Sprintf(
+				"GitHub truncated the listing of %s (tree %s): migrations missing from it were not seen, and the tool runs them all the same; a person must check the folder",
+				dir, short(treeSHA))})
 		}
 		out = append(out, entries...)
 	}
-	return out, notes, nil
+	return out, unseen, nil
 }
 
 func (t *trees) level(ctx context.Context, sha string) ([]*github.TreeEntry, error) {
@@ -73,14 +75,15 @@ func (t *trees) level(ctx context.Context, sha string) ([]*github.TreeEntry, err
 }
 
 // subtree lists dir (recursively) at commit sha by walking down to it one
-// level at a time. "." lists the root's own files.
-func (t *trees) subtree(ctx context.Context, sha, dir string) ([]treefs.Entry, bool, error) {
+// level at a time, with whether GitHub truncated it and its tree id. "."
+// lists the root's own files.
+func (t *trees) subtree(ctx context.Context, sha, dir string) ([]treefs.Entry, bool, string, error) {
 	cur := sha
 	if dir != "." {
 		for _, seg := range strings.Split(dir, "/") {
 			entries, err := t.level(ctx, cur)
 			if err != nil {
-				return nil, false, err
+				return nil, false, "", err
 			}
 			next := ""
 			for _, e := range entries {
@@ -89,34 +92,40 @@ func (t *trees) subtree(ctx context.Context, sha, dir string) ([]treefs.Entry, b
 				}
 			}
 			if next == "" {
-				return nil, false, nil // not at this commit
+				return nil, false, "", nil // not at this commit
 			}
 			cur = next
 		}
 	} else {
 		entries, err := t.level(ctx, cur)
-		return entriesOf(entries, ""), false, err
+		return entriesOf(entries, ""), false, cur, err
 	}
 	tr, _, err := t.r.gh.Git.GetTree(ctx, t.r.j.Owner, t.r.j.Repo, cur, true)
 	if err != nil {
-		return nil, false, fmt.Errorf("listing %s at %s: %w", dir, short(sha), err)
+		return nil, false, "", fmt.Errorf("listing %s at %s: %w", dir, short(sha), err)
 	}
-	return entriesOf(tr.Entries, dir+"/"), tr.GetTruncated(), nil
+	return entriesOf(tr.Entries, dir+"/"), tr.GetTruncated(), cur, nil
 }
 
 func entriesOf(in []*github.TreeEntry, prefix string) []treefs.Entry {
 	var out []treefs.Entry
 	for _, e := range in {
-		// Symbolic links (120000) hold a path, and submodules are commits
-		// of other repositories: neither is a migration here.
-		if e.GetType() != "blob" || e.GetMode() == "120000" {
+		// Symbolic links (mode 120000) are blobs holding the target path:
+		// the tool follows them, so treefs does too. A submodule is a
+		// commit of another repository: kept so that a migration folder
+		// replaced by one is not taken for a missing folder.
+		if e.GetType() == "commit" {
+			out = append(out, treefs.Entry{Path: prefix + e.GetPath(), ID: e.GetSHA(), Size: -1, Submodule: true})
+			continue
+		}
+		if e.GetType() != "blob" {
 			continue
 		}
 		size := int64(-1)
 		if e.Size != nil {
 			size = int64(e.GetSize())
 		}
-		out = append(out, treefs.Entry{Path: prefix + e.GetPath(), ID: e.GetSHA(), Size: size})
+		out = append(out, treefs.Entry{Path: prefix + e.GetPath(), ID: e.GetSHA(), Size: size, Link: e.GetMode() == "120000"})
 	}
 	return out
 }
@@ -171,37 +180,27 @@ func (r *jobRun) blob(ctx context.Context, sha string) ([]byte, error) {
 	return data, nil
 }
 
-// sizedFS answers reads of files over the analyzer's limit without
-// fetching them: the analyzer reports such a file by its size alone, and
-// zeros of that length tell it the size.
-type sizedFS struct {
-	*treefs.FS
-	limit int64
-}
-
-func (s sizedFS) ReadFile(name string) ([]byte, error) {
-	if e, ok := s.FS.Entry(name); ok && e.Size > s.limit {
-		return make([]byte, min(e.Size, maxBlobBytes)), nil
-	}
-	return s.FS.ReadFile(name)
-}
-
 // snapshot is the repository at the base and at the head, sharing one blob
-// cache so that a file unchanged between them is fetched once.
+// cache so that a file unchanged between them is fetched once. A file over
+// the analyzer's limit is not fetched: treefs answers it with a
+// layout.UnreadableError naming its blob, and it needs approval.
 type snapshot struct {
-	base, head sizedFS
+	base, head *treefs.FS
 	cache      *treefs.Cache
-	notes      []string
+	// unseen are the head's folders GitHub would not list in full.
+	unseen []analyzer.Unseen
 }
 
 func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg analyzer.Config, changed []string) (*snapshot, error) {
 	t := &trees{r: r}
 	dirs := foldersFor(cfg, changed)
-	baseEntries, baseNotes, err := t.list(ctx, baseSHA, dirs)
+	// What the base's listing misses only makes the known schema smaller;
+	// what the head's misses may run unseen.
+	baseEntries, _, err := t.list(ctx, baseSHA, dirs)
 	if err != nil {
 		return nil, err
 	}
-	headEntries, headNotes, err := t.list(ctx, headSHA, dirs)
+	headEntries, unseen, err := t.list(ctx, headSHA, dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -214,18 +213,17 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 	base := treefs.New(ctx, baseEntries, fetch, cache)
 	head := treefs.New(ctx, headEntries, fetch, cache)
 	base.MaxBytes, head.MaxBytes = limit, limit
-	return &snapshot{base: sizedFS{base, limit}, head: sizedFS{head, limit}, cache: cache, notes: append(baseNotes, headNotes...)}, nil
+	return &snapshot{base: base, head: head, cache: cache, unseen: unseen}, nil
 }
 
 // analyze runs the analyzer on the snapshot.
 func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Config, changed []string) (*analyzer.Report, error) {
 	stats, probe, done, notes := r.productionContext(ctx, cfg)
 	defer done()
-	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe})
+	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe, Unseen: snap.unseen})
 	if err != nil {
 		return nil, fmt.Errorf("analyzing the migrations: %w", err)
 	}
-	rep.Notes = append(rep.Notes, snap.notes...)
 	rep.Notes = append(rep.Notes, notes...)
 	r.log.Debug("analyzed", "changed", len(changed), "files", len(rep.Files), "base_migrations", rep.BaseMigrations, "blobs_fetched", snap.cache.Fetches)
 	return rep, nil

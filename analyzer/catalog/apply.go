@@ -100,10 +100,31 @@ func (c *Catalog) createSchema(s *pg_query.CreateSchemaStmt) {
 
 func (c *Catalog) variableSet(v *pg_query.VariableSetStmt) {
 	if v.GetKind() == pg_query.VariableSetKind_VAR_RESET_ALL {
+		// RESET ALL leaves the role and the session authorization alone
+		// (both are GUC_NO_RESET_ALL; checked on PostgreSQL 15).
 		c.searchPath = nil
 		return
 	}
-	if !strings.EqualFold(v.GetName(), "search_path") {
+	switch strings.ToLower(v.GetName()) {
+	case "role", "session_authorization":
+		name := ""
+		if v.GetKind() == pg_query.VariableSetKind_VAR_SET_VALUE && len(v.GetArgs()) == 1 {
+			if s := v.GetArgs()[0].GetAConst().GetSval(); s != nil {
+				name = s.GetSval()
+			}
+		}
+		if strings.EqualFold(v.GetName(), "role") {
+			if name == "none" {
+				name = ""
+			}
+			c.role = name
+			return
+		}
+		// SET SESSION AUTHORIZATION also ends any SET ROLE.
+		c.sessionUser, c.role = name, ""
+		return
+	case "search_path":
+	default:
 		return
 	}
 	switch v.GetKind() {

@@ -256,10 +256,14 @@ type Catalog struct {
 	// run it, and how deep calls are nested.
 	procedural proceduralState
 	// searchPath is nil for the default ("$user", public).
-	searchPath  []string
-	path        string
-	line        int
-	inChangeSet bool
+	searchPath []string
+	// role and sessionUser are the SET ROLE and SET SESSION AUTHORIZATION
+	// of the session, "" when not set: the current user's name is what
+	// "$user" in the search path stands for.
+	role, sessionUser string
+	path              string
+	line              int
+	inChangeSet       bool
 
 	idx indexes
 }
@@ -290,8 +294,62 @@ func (c *Catalog) BeginChangeSet() { c.inChangeSet = true }
 // InChangeSet reports whether BeginChangeSet was called.
 func (c *Catalog) InChangeSet() bool { return c.inChangeSet }
 
-// ResetSession restores the default search_path, as a new connection would.
-func (c *Catalog) ResetSession() { c.searchPath = nil }
+// ResetSession restores the default search_path and role, as a new
+// connection would.
+func (c *Catalog) ResetSession() { c.searchPath, c.role, c.sessionUser = nil, "", "" }
+
+// currentUser is the role set in the session, "" for the deploy's own
+// (unknown) user.
+func (c *Catalog) currentUser() string {
+	if c.role != "" {
+		return c.role
+	}
+	return c.sessionUser
+}
+
+// Settings lists the session settings that change what a statement's
+// names mean, as "name=value", only those set away from a new session's
+// default: search_path, role and session_authorization.
+func (c *Catalog) Settings() []string {
+	var out []string
+	if c.searchPath != nil {
+		quoted := make([]string, len(c.searchPath))
+		for i, s := range c.searchPath {
+			quoted[i] = QuoteIdent(s)
+			if s == "$user" {
+				quoted[i] = `"$user"`
+			}
+		}
+		out = append(out, "search_path="+strings.Join(quoted, ", "))
+	}
+	if c.role != "" {
+		out = append(out, "role="+QuoteIdent(c.role))
+	}
+	if c.sessionUser != "" {
+		out = append(out, "session_authorization="+QuoteIdent(c.sessionUser))
+	}
+	return out
+}
+
+// SoleSchema is the one schema an unqualified name can resolve to when the
+// session's search path names exactly one ("" otherwise, and for a new
+// session's default path): a name the migrations never created is then
+// still known to live there.
+func (c *Catalog) SoleSchema() string {
+	if c.searchPath == nil && c.currentUser() == "" {
+		return ""
+	}
+	var path []string
+	for _, s := range c.lookupPath() {
+		if s != "pg_catalog" {
+			path = append(path, s)
+		}
+	}
+	if len(path) == 1 && (c.searchPath != nil || path[0] != "public") {
+		return path[0]
+	}
+	return ""
+}
 
 // SearchPath returns the explicit search path set by SET search_path, or
 // ["$user", "public"] by default.
@@ -308,12 +366,21 @@ func (c *Catalog) origin() Origin {
 
 // lookupPath lists the schemas searched for unqualified names.
 func (c *Catalog) lookupPath() []string {
-	if c.searchPath == nil {
-		return []string{"public"}
+	sp := c.searchPath
+	if sp == nil {
+		sp = []string{"$user", "public"}
 	}
 	var out []string
-	for _, s := range c.searchPath {
-		if s == "$user" || s == "pg_temp" || strings.HasPrefix(s, "pg_temp_") {
+	for _, s := range sp {
+		if s == "$user" {
+			// "$user" is the current user's schema when one by that name
+			// exists; the deploy's own user is unknown.
+			if u := c.currentUser(); u != "" && c.schemas[u] != nil {
+				out = append(out, u)
+			}
+			continue
+		}
+		if s == "pg_temp" || strings.HasPrefix(s, "pg_temp_") {
 			continue
 		}
 		out = append(out, s)
@@ -689,6 +756,8 @@ func (c *Catalog) Clone() *Catalog {
 		functions:    make(map[qname][]*Function, len(c.functions)),
 		triggerFuncs: make(map[qname]bool, len(c.triggerFuncs)),
 		searchPath:   cloneStrings(c.searchPath),
+		role:         c.role,
+		sessionUser:  c.sessionUser,
 		path:         c.path,
 		line:         c.line,
 		inChangeSet:  c.inChangeSet,

@@ -139,12 +139,20 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 			return nil, err
 		}
 		if t == nil {
+			if m, ok := d.linkedLocation(root, kind); ok {
+				// The tool runs whatever the link leads to.
+				d.set.Migrations = append(d.set.Migrations, m)
+				continue
+			}
 			d.problem(root, 0, "configured migration folder does not exist")
 			continue
 		}
 		var found []folderPlan
 		if kind != "" {
 			fp, err := d.configuredFolder(t, root, kind)
+			if d.unreadableMetadata(err, root, kind) {
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -170,6 +178,9 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 	folders = d.orderSqitchProjects(folders)
 	for _, f := range folders {
 		ms, err := d.load(f)
+		if d.unreadableMetadata(err, f.path, f.kind) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +188,58 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 		d.set.Migrations = append(d.set.Migrations, ms...)
 	}
 	return d.set, nil
+}
+
+// unreadableMetadata turns a tool file that cannot be read (sqitch.plan,
+// a drizzle journal, a Flyway .sql.conf that is a symbolic link out of the
+// repository, say) into an unreadable migration: without it the folder's
+// migrations and how they run are unknown, and a person must judge them.
+func (d *discoverer) unreadableMetadata(err error, dir string, kind Kind) bool {
+	ue := unreadable(err)
+	if ue == nil {
+		return false
+	}
+	if kind == "" {
+		kind = Plain
+	}
+	d.set.Migrations = append(d.set.Migrations, Migration{
+		Kind: kind, Dir: dir, Path: ue.Path,
+		Up:           Part{Path: ue.Path, Tx: TxNone, TxReason: "the file could not be read"},
+		SupportsDown: kind.SupportsDown(),
+		BlobSHA:      ue.BlobID,
+		Unreadable:   fmt.Sprintf("the tool reads it to know which migrations of %s run and how: %s", dir, ue.Reason),
+	})
+	return true
+}
+
+// linkedLocation finds a configured folder that is not a folder here
+// because it, or a folder above it, is a symbolic link the file system
+// would not follow (to a folder, or out of the repository): the tool
+// follows it and runs what is there, so it comes back as an unreadable
+// migration that a person must judge.
+func (d *discoverer) linkedLocation(root string, kind Kind) (Migration, bool) {
+	for p := root; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		st, err := fs.Stat(d.fsys, p)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		_, rerr := d.read(p)
+		ue := unreadable(rerr)
+		if ue == nil {
+			return Migration{}, false
+		}
+		if kind == "" {
+			kind = Plain
+		}
+		return Migration{
+			Kind: kind, Dir: root, Path: p,
+			Up:           Part{Path: p, Tx: TxNone, TxReason: "the folder could not be read"},
+			SupportsDown: kind.SupportsDown(),
+			BlobSHA:      ue.BlobID,
+			Unreadable:   fmt.Sprintf("the configured migration folder %s is reached through it: %s", root, ue.Reason),
+		}, true
+	}
+	return Migration{}, false
 }
 
 func (d *discoverer) checkOptions(root string, kind Kind, o Options) {
@@ -256,9 +319,14 @@ func (d *discoverer) configuredFolder(t *tree, root string, kind Kind) (folderPl
 	return f, nil
 }
 
+// hasSQL says a folder holds files some tool could run: .sql files, or
+// names golang-migrate runs whatever their extension.
 func hasSQL(t *tree, dir string) bool {
 	for _, n := range t.files[dir] {
 		if strings.HasSuffix(n, ".sql") {
+			return true
+		}
+		if _, ok := parseGolangMigrate(n); ok {
 			return true
 		}
 	}
@@ -310,6 +378,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 	exact := map[string]bool{}
 	claimSqitch := func(dir, how string) error {
 		sp, err := d.sqitchAt(t, dir)
+		if d.unreadableMetadata(err, dir, Sqitch) {
+			exact[dir] = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -344,6 +416,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 		switch {
 		case t.have[lock]:
 			b, err := d.read(lock)
+			if d.unreadableMetadata(err, dir, Prisma) {
+				claimed[dir] = true
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -364,6 +440,10 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 			continue
 		}
 		b, err := d.read(journal)
+		if d.unreadableMetadata(err, dir, Drizzle) {
+			claimed[dir] = true
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -416,7 +496,7 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 		f.kind, f.how = Supabase, "folder supabase/migrations"
 		return f, true, nil
 	case gm > 0 && gm >= fw && gm >= num:
-		f.kind, f.how = GolangMigrate, "file names {version}_{title}.up.sql / .down.sql"
+		f.kind, f.how = GolangMigrate, "file names {version}_{title}.up.{ext} / .down.{ext}"
 		return f, true, nil
 	case fw > 0 && fw >= num:
 		f.kind, f.how = Flyway, "file names V<version>__<description>.sql"
@@ -431,6 +511,10 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 			continue
 		}
 		b, err := d.read(path.Join(dir, n))
+		if unreadable(err) != nil {
+			// Loaded later as an unreadable migration; it gives no signal.
+			continue
+		}
 		if err != nil {
 			return f, false, err
 		}

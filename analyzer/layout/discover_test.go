@@ -115,7 +115,7 @@ func TestGolangMigrate(t *testing.T) {
 	}
 	requireProblem(t, migration(t, s, "migrations/2_dup.up.sql").Problems, 0, "also used by migrations/2_x.up.sql")
 	requireProblem(t, s.Problems, 0, "down migration without an up migration of version 3")
-	requireProblem(t, s.Problems, 0, "does not end in .up.sql")
+	requireProblem(t, s.Problems, 0, "does not end in .up.<ext>")
 	if migration(t, s, "migrations/9_z.up.sql").Down != nil {
 		t.Errorf("9 has no down file")
 	}
@@ -562,6 +562,16 @@ func TestIsMigrationPath(t *testing.T) {
 		{"testdata/db/1_a.up.sql", []Location{{Path: "testdata/db"}}, true},
 		{"db/deploy/x.sql", []Location{{Path: "db", Layout: Sqitch}}, true},
 		{"db/verify/x.sql", []Location{{Path: "db", Layout: Sqitch}}, false},
+		// golang-migrate runs any extension; the others only .sql.
+		{"db/migrations/002_drop.up.SQL", nil, true},
+		{"db/migrations/002_drop.up.txt", nil, true},
+		{"db/migrations/002_drop.down.txt", nil, true},
+		{"db/migrations/002_drop.up.sql.bak", nil, true},
+		{"db/002_drop.up.txt", []Location{{Path: "db", Layout: GolangMigrate}}, true},
+		{"db/002_drop.txt", []Location{{Path: "db", Layout: GolangMigrate}}, false},
+		{"db/002_drop.up.txt", []Location{{Path: "db", Layout: Goose}}, false},
+		{"db/002_drop.SQL", []Location{{Path: "db", Layout: Goose}}, false},
+		{"db/002_drop.SQL", nil, false},
 	}
 	for _, c := range cases {
 		if got := IsMigrationPath(c.path, c.locs); got != c.want {

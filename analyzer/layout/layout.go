@@ -14,6 +14,9 @@
 package layout
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -233,6 +236,65 @@ type Migration struct {
 	Content            []byte // the up file's bytes as read
 	DownContent        []byte // the separate down file's bytes, if any
 	Problems           []Problem
+	// BlobSHA is the git blob id of the up file: computed from Content
+	// when it was read, else the id the file system gave with the
+	// UnreadableError (the link itself for a symbolic link that cannot be
+	// followed, the blob for a file over the size limit).
+	BlobSHA string
+	// Unreadable says why the up file, which the tool would run, could not
+	// be read; "" when it was. Content is then empty: the file must be
+	// judged by a person.
+	Unreadable string
+}
+
+// UnreadableError is the error a file system gives for a file that exists
+// but cannot be read as migration text: a symbolic link that leads out of
+// the repository, in a loop or nowhere, a file over the size limit. Discover
+// never skips such a file when the tool would run it: it hands it back as a
+// Migration with Unreadable set. Any other read error stops Discover.
+type UnreadableError struct {
+	Path   string
+	Reason string // for people: "symbolic link to /etc/x, outside the repository"
+	// BlobID is the git blob id that stands for what is there, "" when
+	// unknown (then GitBlobID of the bytes the caller has, if any).
+	BlobID string
+}
+
+func (e *UnreadableError) Error() string { return e.Path + ": " + e.Reason }
+
+// unreadable returns the UnreadableError in err's chain, or nil.
+func unreadable(err error) *UnreadableError {
+	var ue *UnreadableError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return nil
+}
+
+// GitBlobID is the id git gives a blob with this content:
+// SHA-1 over "blob <length>\x00" followed by the content.
+func GitBlobID(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SharesSession says whether the tool runs the migrations of one run over
+// one database session, so that a session-level SET (search_path, role)
+// in one file still holds in the files after it. psql starts a session per
+// file (plain, sqitch), and Flyway puts the connection back after each
+// migration (PostgreSQLConnection.doRestoreOriginalState resets the role,
+// Connection.restoreOriginalSchema the search path); the others keep one
+// connection for the run (or a pool that hands back the same idle
+// connection), and migration-guard assumes the setting carries over, which
+// errs on the side of resetting an approval.
+func (k Kind) SharesSession() bool {
+	switch k {
+	case Plain, Sqitch, Flyway:
+		return false
+	}
+	return true
 }
 
 // Problem is a layout-level issue: something the tool would refuse, silently

@@ -35,6 +35,16 @@ func (d *discoverer) load(f folderPlan) ([]Migration, error) {
 // fileMigration reads one file and splits it.
 func (d *discoverer) fileMigration(f folderPlan, p string) (Migration, error) {
 	b, err := d.read(p)
+	if ue := unreadable(err); ue != nil {
+		// The tool runs it all the same: hand it back for a person to judge.
+		return Migration{
+			Kind: f.kind, Dir: f.path, Path: p,
+			Up:           Part{Path: p, Tx: TxNone, TxReason: "the file could not be read"},
+			SupportsDown: f.kind.SupportsDown(),
+			BlobSHA:      ue.BlobID,
+			Unreadable:   ue.Reason,
+		}, nil
+	}
 	if err != nil {
 		return Migration{}, err
 	}
@@ -45,12 +55,18 @@ func (d *discoverer) fileMigration(f folderPlan, p string) (Migration, error) {
 		SupportsDown: f.kind.SupportsDown(),
 		Content:      b,
 		Problems:     fp.problems,
+		BlobSHA:      GitBlobID(b),
 	}, nil
 }
 
 // attachDown reads a separate down file and hangs it on m.
 func (d *discoverer) attachDown(f folderPlan, m *Migration, p string) error {
 	b, err := d.read(p)
+	if ue := unreadable(err); ue != nil {
+		m.DownPath = p
+		m.Problems = append(m.Problems, Problem{Path: p, Message: "the down migration cannot be read: " + ue.Reason})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -206,15 +222,18 @@ func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
 		names      []golangMigrateName
 	}
 	byVersion := map[uint64]*entry{}
-	for _, n := range sqlFiles(f.tree, f.path) {
+	// golang-migrate runs every file whose name matches, whatever its
+	// extension, so every file of the folder is looked at.
+	for _, n := range f.tree.files[f.path] {
 		p := path.Join(f.path, n)
 		gn, ok := parseGolangMigrate(n)
 		if !ok {
 			if _, num := parseNumbered(n); num {
-				d.problem(p, 0, "golang-migrate ignores this file: its name does not end in .up.sql or .down.sql")
+				d.problem(p, 0, "golang-migrate ignores this file: its name does not end in .up.<ext> or .down.<ext>")
 			}
 			continue
 		}
+
 		v, err := strconv.ParseUint(gn.version, 10, 64)
 		if err != nil {
 			d.problem(p, 0, "golang-migrate cannot read version %s as an unsigned 64-bit integer", gn.version)
@@ -251,6 +270,10 @@ func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
 			return nil, err
 		}
 		m.Version, m.Name = e.names[0].version, e.names[0].title
+		if ext := e.names[0].ext; ext != "sql" {
+			m.Problems = append(m.Problems, Problem{Path: m.Path, Message: fmt.Sprintf(
+				"golang-migrate runs this file although its extension is %q, not \"sql\": it is checked as a migration", ext)})
+		}
 		for _, other := range e.ups[1:] {
 			m.Problems = append(m.Problems, Problem{Path: m.Path, Message: fmt.Sprintf("version %d is also used by %s: golang-migrate refuses duplicate versions", v, other)})
 		}

@@ -60,31 +60,41 @@ func parseNumbered(base string) (numberedName, bool) {
 	return n, true
 }
 
-// golangMigrateName parses golang-migrate's {version}_{title}.{up|down}.sql.
+// golangMigrateName parses golang-migrate's {version}_{title}.{up|down}.{ext}.
+// golang-migrate's source drivers match names with the regular expression
+// ^([0-9]+)_(.*)\.(down|up)\.(.*)$ (source/parse.go): the extension is
+// anything at all, ".sql", ".SQL", ".txt" or "sql.bak" alike, and every
+// matching file is run. The title is greedy, so the direction is the last
+// ".up." or ".down." of the name.
 type golangMigrateName struct {
 	version string
 	title   string
 	down    bool
+	ext     string
 }
 
 func parseGolangMigrate(base string) (golangMigrateName, bool) {
 	var n golangMigrateName
-	var stem string
-	switch {
-	case strings.HasSuffix(base, ".up.sql"):
-		stem = strings.TrimSuffix(base, ".up.sql")
-	case strings.HasSuffix(base, ".down.sql"):
-		stem = strings.TrimSuffix(base, ".down.sql")
-		n.down = true
-	default:
+	n.version = leadingDigits(base)
+	rest := base[len(n.version):]
+	if n.version == "" || !strings.HasPrefix(rest, "_") {
 		return n, false
 	}
-	n.version = leadingDigits(stem)
-	if n.version == "" || len(stem) == len(n.version) || stem[len(n.version)] != '_' {
-		return n, false
+	rest = rest[1:]
+	for i := len(rest) - 1; i >= 0; i-- {
+		if rest[i] != '.' {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(rest[i:], ".up."):
+			n.title, n.ext = rest[:i], rest[i+len(".up."):]
+			return n, true
+		case strings.HasPrefix(rest[i:], ".down."):
+			n.title, n.ext, n.down = rest[:i], rest[i+len(".down."):], true
+			return n, true
+		}
 	}
-	n.title = stem[len(n.version)+1:]
-	return n, true
+	return n, false
 }
 
 // flywayName parses Flyway's V<version>__<desc>.sql, U<version>__<desc>.sql

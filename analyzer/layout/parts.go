@@ -105,7 +105,8 @@ func isDownOnly(kind Kind, p string) bool {
 	dir, base := splitPath(p)
 	switch kind {
 	case GolangMigrate:
-		return strings.HasSuffix(base, ".down.sql")
+		n, ok := parseGolangMigrate(base)
+		return ok && n.down
 	case Flyway:
 		n, ok := parseFlyway(base)
 		return ok && n.prefix == 'U'

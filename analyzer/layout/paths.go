@@ -10,8 +10,11 @@ import (
 // metadata are not migrations (see IsMetadataPath for the latter).
 func IsMigrationPath(p string, locs []Location) bool {
 	p = cleanPath(p)
-	if !strings.HasSuffix(p, ".sql") {
-		return false
+	if _, base := splitPath(p); !strings.HasSuffix(p, ".sql") {
+		// Only golang-migrate runs files of any extension.
+		if _, ok := parseGolangMigrate(base); !ok {
+			return false
+		}
 	}
 	if len(locs) == 0 {
 		if skippedPath(p, ".") {
@@ -29,6 +32,19 @@ func IsMigrationPath(p string, locs []Location) bool {
 			kind = ""
 		}
 		if couldBe(kind, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLocationPath reports whether a path is a configured migration folder or
+// a folder above one: a change there (a symbolic link put in its place)
+// changes which files the tool runs.
+func IsLocationPath(p string, locs []Location) bool {
+	p = cleanPath(p)
+	for _, loc := range locs {
+		if root := cleanPath(loc.Path); p != "." && under(root, p) {
 			return true
 		}
 	}
@@ -75,6 +91,10 @@ func couldBe(kind Kind, p string) bool {
 	dir, base := splitPath(p)
 	_, parent := splitPath(dir)
 	fits := func(k Kind) bool {
+		if k != GolangMigrate && !strings.HasSuffix(base, ".sql") {
+			// Only golang-migrate runs files of any extension.
+			return false
+		}
 		switch k {
 		case GolangMigrate:
 			_, ok := parseGolangMigrate(base)

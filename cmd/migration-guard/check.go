@@ -191,7 +191,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer
 	if changed == nil {
 		changed = []string{}
 	}
-	return analyzer.Request{Base: base, Head: os.DirFS(repo.root), Changed: changed, Config: cfg}, base, nil
+	return analyzer.Request{Base: base, Head: newCheckoutFS(repo.root), Changed: changed, Config: cfg}, base, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths
@@ -232,7 +232,7 @@ func pathsRequest(opt checkOptions, args []string) (analyzer.Request, fs.FS, err
 		return analyzer.Request{}, nil, err
 	}
 	if len(args) == 0 {
-		return analyzer.Request{Head: os.DirFS(cwd), Config: cfg}, os.DirFS(cwd), nil
+		return analyzer.Request{Head: newCheckoutFS(cwd), Config: cfg}, os.DirFS(cwd), nil
 	}
 	var migrations []layout.Migration
 	var problems []layout.Problem
@@ -286,7 +286,10 @@ func folderMigrations(cwd, dir string, cfg analyzer.Config) ([]layout.Migration,
 			}
 		}
 	}
-	set, err := layout.Discover(os.DirFS(fsRoot), []layout.Location{loc})
+	// Links are followed while they stay inside the checkout that holds
+	// the folder (or the folder itself, outside any checkout).
+	fsys := checkoutFS{FS: os.DirFS(fsRoot), root: fsRoot, boundary: repositoryOf(abs)}
+	set, err := layout.Discover(fsys, []layout.Location{loc})
 	if err != nil {
 		return nil, nil, fail("reading %s: %v", dir, err)
 	}

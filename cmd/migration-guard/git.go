@@ -82,6 +82,11 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 			continue
 		}
 		fields := strings.Fields(string(meta))
+		if len(fields) == 4 && fields[1] == "commit" {
+			// A submodule: its files are in another repository.
+			entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: -1, Submodule: true})
+			continue
+		}
 		if len(fields) != 4 || fields[1] != "blob" {
 			continue
 		}
@@ -89,7 +94,9 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 		if err != nil {
 			size = -1
 		}
-		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size})
+		// A symbolic link (mode 120000) is a blob holding its target:
+		// treefs follows it inside the tree, as the tool would.
+		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size, Link: fields[0] == "120000"})
 	}
 	fetch := func(ctx context.Context, id string) ([]byte, error) {
 		return g.run(ctx, "cat-file", "blob", id)

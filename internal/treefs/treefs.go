@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/migration-guard/migration-guard/analyzer/layout"
 )
 
 // Entry is one file of the tree.
@@ -23,7 +25,17 @@ type Entry struct {
 	Path string // slash-separated, relative to the root
 	ID   string // blob id
 	Size int64  // -1 when unknown
+	// Link says the entry is a symbolic link (git mode 120000): its blob
+	// holds the target path, and reading it reads the target.
+	Link bool
+	// Submodule says the entry is a git submodule (mode 160000): ID is a
+	// commit of another repository, whose files are not here.
+	Submodule bool
 }
+
+// maxLinkHops is how many symbolic links a read follows before calling it
+// a loop, as Linux's MAXSYMLINKS.
+const maxLinkHops = 40
 
 // Fetcher reads a blob's content by id.
 type Fetcher func(ctx context.Context, id string) ([]byte, error)
@@ -89,6 +101,13 @@ func New(ctx context.Context, entries []Entry, fetch Fetcher, cache *Cache) *FS 
 	return t
 }
 
+// BlobID returns the git blob id of a file as listed (a symbolic link's
+// own id, not its target's).
+func (t *FS) BlobID(name string) (string, bool) {
+	e, ok := t.files[name]
+	return e.ID, ok
+}
+
 // Entry returns a file's listing entry.
 func (t *FS) Entry(name string) (Entry, bool) {
 	e, ok := t.files[name]
@@ -105,15 +124,69 @@ func (t *FS) Paths() []string {
 	return out
 }
 
-// ReadFile fetches (or takes from the cache) a file's content.
+// ReadFile fetches (or takes from the cache) a file's content. A symbolic
+// link is followed while it stays inside the tree; one that leads out of
+// it, in a loop, to a folder or nowhere, and a file over MaxBytes, give a
+// *layout.UnreadableError naming the blob that stands for it.
 func (t *FS) ReadFile(name string) ([]byte, error) {
 	e, ok := t.files[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
-	if t.MaxBytes > 0 && e.Size > t.MaxBytes {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %d bytes", ErrTooLarge, e.Size)}
+	e, err := t.follow(name, e)
+	if err != nil {
+		return nil, err
 	}
+	if e.Submodule {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &layout.UnreadableError{
+			Path: name, BlobID: e.ID,
+			Reason: fmt.Sprintf("a git submodule (commit %s of another repository): the tool runs its files, which were not read", e.ID)}}
+	}
+	if t.MaxBytes > 0 && e.Size > t.MaxBytes {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.Join(ErrTooLarge, &layout.UnreadableError{
+			Path: name, BlobID: e.ID,
+			Reason: fmt.Sprintf("the file is %d bytes, over the limit of %d bytes (max_file_bytes), so it was not read", e.Size, t.MaxBytes)})}
+	}
+	return t.blob(name, e)
+}
+
+// follow resolves a chain of symbolic links to the file it ends at.
+func (t *FS) follow(name string, e Entry) (Entry, error) {
+	first := e
+	fail := func(format string, args ...any) (Entry, error) {
+		return Entry{}, &fs.PathError{Op: "read", Path: name, Err: &layout.UnreadableError{
+			Path: name, BlobID: first.ID, Reason: fmt.Sprintf(format, args...)}}
+	}
+	for hops := 0; e.Link; hops++ {
+		if hops == maxLinkHops {
+			return fail("symbolic link that does not end in a file after %d links (a loop)", maxLinkHops)
+		}
+		b, err := t.blob(e.Path, e)
+		if err != nil {
+			return Entry{}, err
+		}
+		target := string(b)
+		if strings.HasPrefix(target, "/") {
+			return fail("symbolic link to %s, outside the repository: the tool reads whatever is there when it runs", target)
+		}
+		resolved := path.Join(path.Dir(e.Path), target)
+		if resolved == ".." || strings.HasPrefix(resolved, "../") {
+			return fail("symbolic link to %s, outside the repository: the tool reads whatever is there when it runs", target)
+		}
+		next, ok := t.files[resolved]
+		if !ok {
+			if _, isDir := t.dirs[resolved]; isDir {
+				return fail("symbolic link to the folder %s, not to a file", resolved)
+			}
+			return fail("symbolic link to %s, which is not a file of the repository", resolved)
+		}
+		e = next
+	}
+	return e, nil
+}
+
+// blob returns an entry's content, fetching it once per cache.
+func (t *FS) blob(name string, e Entry) ([]byte, error) {
 	t.cache.mu.Lock()
 	b, ok := t.cache.blobs[e.ID]
 	t.cache.mu.Unlock()

@@ -12,21 +12,38 @@ type changedFile struct {
 	Status           string // added, modified, removed, renamed
 	SHA              string
 	Binary           bool
-	Patch            *filePatch // nil for binary files and pure renames
+	Patch            *filePatch // nil for binary files, pure renames and large diffs
+	// adds and dels count lines when a large diff has no patch.
+	adds, dels int
 }
 
 func (c changedFile) additions() int {
 	if c.Patch == nil {
-		return 0
+		return c.adds
 	}
 	return c.Patch.additions
 }
 
 func (c changedFile) deletions() int {
 	if c.Patch == nil {
-		return 0
+		return c.dels
 	}
 	return c.Patch.deletions
+}
+
+// maxPatchBytes is where the fake, like GitHub, leaves a file's patch out
+// of the file list: GitHub omits the patch of large diffs (and review
+// comments cannot be placed on them).
+const maxPatchBytes = 1 << 20
+
+// patchOf diffs two texts, or counts lines without a patch when either is
+// too large to diff.
+func patchOf(cf *changedFile, oldText, newText string) {
+	if len(oldText) > maxPatchBytes || len(newText) > maxPatchBytes {
+		cf.dels, cf.adds = len(splitLines(oldText)), len(splitLines(newText))
+		return
+	}
+	cf.Patch = unifiedDiff(oldText, newText)
 }
 
 func isBinary(content string) bool { return strings.IndexByte(content, 0) >= 0 }
@@ -80,7 +97,7 @@ func (f *Fake) changedFiles(r *Repo, baseSHA, headSHA string) []changedFile {
 			removedByBlob[sha] = olds[1:]
 			renamedFrom[olds[0]] = true
 		} else if !cf.Binary {
-			cf.Patch = unifiedDiff("", content)
+			patchOf(&cf, "", content)
 		}
 		out = append(out, cf)
 	}
@@ -91,14 +108,14 @@ func (f *Fake) changedFiles(r *Repo, baseSHA, headSHA string) []changedFile {
 			content := r.blobs[oldSHA]
 			cf := changedFile{Filename: p, SHA: oldSHA, Status: "removed", Binary: isBinary(content)}
 			if !cf.Binary {
-				cf.Patch = unifiedDiff(content, "")
+				patchOf(&cf, content, "")
 			}
 			out = append(out, cf)
 		case ok && newSHA != oldSHA:
 			oldContent, newContent := r.blobs[oldSHA], r.blobs[newSHA]
 			cf := changedFile{Filename: p, SHA: newSHA, Status: "modified", Binary: isBinary(oldContent) || isBinary(newContent)}
 			if !cf.Binary {
-				cf.Patch = unifiedDiff(oldContent, newContent)
+				patchOf(&cf, oldContent, newContent)
 			}
 			out = append(out, cf)
 		}

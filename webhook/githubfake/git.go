@@ -54,13 +54,15 @@ func treeID(entries []treeEntry) string {
 }
 
 // buildTrees stores the trees for a flat path->blob map in trees and
-// returns the root tree id.
-func buildTrees(files map[string]string, trees map[string][]treeEntry) string {
+// returns the root tree id. modes holds the paths whose mode is not a
+// regular file's 100644 (a symbolic link's 120000, an executable's 100755).
+func buildTrees(files, modes map[string]string, trees map[string][]treeEntry) string {
+	type file struct{ sha, mode string }
 	type dir struct {
-		files map[string]string
+		files map[string]file
 		dirs  map[string]*dir
 	}
-	newDir := func() *dir { return &dir{files: map[string]string{}, dirs: map[string]*dir{}} }
+	newDir := func() *dir { return &dir{files: map[string]file{}, dirs: map[string]*dir{}} }
 	root := newDir()
 	for p, sha := range files {
 		parts := strings.Split(p, "/")
@@ -73,13 +75,17 @@ func buildTrees(files map[string]string, trees map[string][]treeEntry) string {
 			}
 			d = sub
 		}
-		d.files[parts[len(parts)-1]] = sha
+		mode := modes[p]
+		if mode == "" {
+			mode = "100644"
+		}
+		d.files[parts[len(parts)-1]] = file{sha, mode}
 	}
 	var write func(d *dir) string
 	write = func(d *dir) string {
 		entries := make([]treeEntry, 0, len(d.files)+len(d.dirs))
-		for name, sha := range d.files {
-			entries = append(entries, treeEntry{Name: name, Mode: "100644", SHA: sha})
+		for name, f := range d.files {
+			entries = append(entries, treeEntry{Name: name, Mode: f.mode, SHA: f.sha})
 		}
 		for name, sub := range d.dirs {
 			entries = append(entries, treeEntry{Name: name, Mode: "40000", SHA: write(sub)})

@@ -13,19 +13,23 @@ func TestGitObjectIDs(t *testing.T) {
 	if got := blobID(""); got != "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391" {
 		t.Errorf("empty blob id = %s", got)
 	}
-	if got := buildTrees(map[string]string{}, map[string][]treeEntry{}); got != "4b825dc642cb6eb9a060e54bf8d69288fbee4904" {
+	if got := buildTrees(map[string]string{}, nil, map[string][]treeEntry{}); got != "4b825dc642cb6eb9a060e54bf8d69288fbee4904" {
 		t.Errorf("empty tree id = %s", got)
 	}
 	// printf 'hello\n' > a.txt; git add a.txt; git write-tree
-	if got := buildTrees(map[string]string{"a.txt": blobID("hello\n")}, map[string][]treeEntry{}); got != "2e81171448eb9f2ee3821e3d447aa6b2fe3ddba1" {
+	if got := buildTrees(map[string]string{"a.txt": blobID("hello\n")}, nil, map[string][]treeEntry{}); got != "2e81171448eb9f2ee3821e3d447aa6b2fe3ddba1" {
 		t.Errorf("tree id = %s", got)
+	}
+	// ... and ln -s a.txt l: a symbolic link is a blob of its target, mode 120000.
+	if got := buildTrees(map[string]string{"a.txt": blobID("hello\n"), "l": blobID("a.txt")}, map[string]string{"l": "120000"}, map[string][]treeEntry{}); got != "47167045d7bf091b1058a2373b90cedb8959a72b" {
+		t.Errorf("tree id with a link = %s", got)
 	}
 }
 
 // Git sorts a directory as if its name ended in "/".
 func TestTreeOrder(t *testing.T) {
 	trees := map[string][]treeEntry{}
-	root := buildTrees(map[string]string{"a.sql": blobID("1"), "a/b.sql": blobID("2"), "a-b.sql": blobID("3")}, trees)
+	root := buildTrees(map[string]string{"a.sql": blobID("1"), "a/b.sql": blobID("2"), "a-b.sql": blobID("3")}, nil, trees)
 	var names []string
 	for _, e := range trees[root] {
 		names = append(names, e.Name)

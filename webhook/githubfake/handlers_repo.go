@@ -389,6 +389,8 @@ func getTree(c *call) reply {
 			if e.isTree() {
 				item["type"] = "tree"
 				item["url"] = c.f.apiURL("repos/%s/git/trees/%s", full, e.SHA)
+			} else if e.Mode == "160000" {
+				item["type"] = "commit"
 			} else {
 				item["type"] = "blob"
 				item["size"] = len(c.repo.blobs[e.SHA])
@@ -403,7 +405,11 @@ func getTree(c *call) reply {
 	// GitHub recurses for any value of "recursive", even "false"; only its
 	// absence means one level.
 	walk("", sha, c.query.Has("recursive"))
-	return ok(map[string]any{"sha": sha, "url": c.f.apiURL("repos/%s/git/trees/%s", full, sha), "tree": entries, "truncated": false})
+	truncated := false
+	if n := c.repo.treeLimit; n > 0 && len(entries) > n {
+		entries, truncated = entries[:n], true
+	}
+	return ok(map[string]any{"sha": sha, "url": c.f.apiURL("repos/%s/git/trees/%s", full, sha), "tree": entries, "truncated": truncated})
 }
 
 func getBlob(c *call) reply {

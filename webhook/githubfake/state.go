@@ -71,6 +71,17 @@ type Repo struct {
 	blobs    map[string]string
 	branches map[string]string
 	roles    map[string]Role
+	// treeLimit, when set, is how many entries a tree listing holds before
+	// GitHub truncates it (100,000 or 7 MB in reality).
+	treeLimit int
+}
+
+// SetTreeLimit makes tree listings of this repository stop after n entries
+// with "truncated": true, as GitHub's do for very large trees; 0 lifts it.
+func (r *Repo) SetTreeLimit(n int) {
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	r.treeLimit = n
 }
 
 // FullName is "owner/name".
@@ -85,6 +96,9 @@ type Commit struct {
 	Author    Signature
 	Committer Signature
 	Files     map[string]string
+	// Modes holds the paths whose git mode is not 100644: "120000" for a
+	// symbolic link, whose blob is its target path.
+	Modes map[string]string
 }
 
 // PullRequest is a pull request between two branches of one repository.
@@ -252,6 +266,20 @@ type AppCredentials struct {
 // Deleted, as a value in a files map, removes the path in that commit.
 const Deleted = "\x00githubfake:deleted\x00"
 
+const symlinkPrefix = "\x00githubfake:symlink\x00"
+
+// Symlink, as a value in a files map, makes the path a symbolic link to
+// target (git mode 120000, the blob holding target), as `ln -s target`
+// would.
+func Symlink(target string) string { return symlinkPrefix + target }
+
+const submodulePrefix = "\x00githubfake:submodule\x00"
+
+// Submodule, as a value in a files map, makes the path a git submodule at
+// commit (mode 160000, a tree entry of type "commit"), as `git submodule
+// add` would.
+func Submodule(commit string) string { return submodulePrefix + commit }
+
 // CommitOptions describes a commit for Repo.CommitWith.
 type CommitOptions struct {
 	// Branch is moved to the new commit and, unless Parent is set, supplies
@@ -291,6 +319,7 @@ func (r *Repo) CommitWith(opts CommitOptions) string {
 		}
 	}
 	files := map[string]string{}
+	modes := map[string]string{}
 	var parents []string
 	if parent != "" {
 		pc, ok := r.commits[parent]
@@ -302,19 +331,33 @@ func (r *Repo) CommitWith(opts CommitOptions) string {
 		for p, sha := range pc.Files {
 			files[p] = sha
 		}
+		for p, m := range pc.Modes {
+			modes[p] = m
+		}
 		parents = []string{parent}
 	}
 	for p, content := range opts.Files {
 		p = strings.Trim(p, "/")
+		delete(modes, p)
 		if content == Deleted {
 			delete(files, p)
+			continue
+		}
+		if target, ok := strings.CutPrefix(content, symlinkPrefix); ok {
+			content = target
+			modes[p] = "120000"
+		}
+		if commit, ok := strings.CutPrefix(content, submodulePrefix); ok {
+			// The commit is another repository's: no blob here.
+			files[p] = commit
+			modes[p] = "160000"
 			continue
 		}
 		sha := blobID(content)
 		r.blobs[sha] = content
 		files[p] = sha
 	}
-	tree := buildTrees(files, r.trees)
+	tree := buildTrees(files, modes, r.trees)
 	f.clockTick++
 	when := f.now().Add(time.Duration(f.clockTick) * time.Second).UTC().Truncate(time.Second)
 	author := opts.Author
@@ -336,6 +379,7 @@ func (r *Repo) CommitWith(opts CommitOptions) string {
 		Author:    signatureOf(author, when),
 		Committer: signatureOf(committer, when),
 		Files:     files,
+		Modes:     modes,
 	}
 	c.SHA = commitID(tree, parents, c.Author, c.Committer, msg)
 	r.commits[c.SHA] = c

@@ -1,0 +1,167 @@
+package analyzer
+
+// What an approval is bound to, besides the findings themselves: the
+// objects a statement resolves to, the session settings it runs under,
+// what a file's up part runs and, for a file that could not be read, its
+// blob. A push that changes any of these changes what will run, so the
+// checklist's fingerprint covers them.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+)
+
+// statementObjects lists the objects a statement names, resolved against
+// the catalog and the session as it stands before the statement: what its
+// findings name, every relation it reads or writes, and the objects a DROP
+// lists.
+func statementObjects(c *stmtContext) []string {
+	set := map[string]bool{}
+	for _, fd := range c.stmt.Findings {
+		for _, o := range fd.Objects {
+			set[o] = true
+		}
+	}
+	if c.node != nil {
+		eachRangeVar(c.node.ProtoReflect(), func(rv *pg_query.RangeVar) {
+			if rv.GetRelname() != "" {
+				set[c.relation(rv).name] = true
+			}
+		})
+		if ds := c.node.GetDropStmt(); ds != nil {
+			for _, o := range ds.GetObjects() {
+				names := objectNames(o)
+				if len(names) == 0 {
+					continue
+				}
+				switch ds.GetRemoveType() {
+				case pg_query.ObjectType_OBJECT_SCHEMA:
+					set[qualified(names...)] = true
+					continue
+				case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,
+					pg_query.ObjectType_OBJECT_FOREIGN_TABLE, pg_query.ObjectType_OBJECT_SEQUENCE:
+					set[c.relationByName(names).name] = true
+					continue
+				}
+				if len(names) == 1 {
+					if s := c.cat.SoleSchema(); s != "" {
+						names = []string{s, names[0]}
+					}
+				}
+				set[qualified(names...)] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for o := range set {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// eachRangeVar calls fn for every RangeVar in a parse tree, whether held in
+// a Node or directly in a field (ALTER TABLE's relation).
+func eachRangeVar(m protoreflect.Message, fn func(*pg_query.RangeVar)) {
+	if !m.IsValid() {
+		return
+	}
+	if rv, ok := m.Interface().(*pg_query.RangeVar); ok {
+		if rv != nil {
+			fn(rv)
+		}
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				eachRangeVar(l.Get(i).Message(), fn)
+			}
+			return true
+		}
+		eachRangeVar(v.Message(), fn)
+		return true
+	})
+}
+
+// digestPart is one up part (or dbmate section) as the tool runs it.
+type digestPart struct {
+	part   layout.Part
+	script *sqlscript.Script
+}
+
+// upDigest hashes what a file's up parts run: how the tool runs each part
+// and each statement (and psql meta-command) in order, normalized so that
+// comments, spacing and keyword case do not count.
+func upDigest(parts []digestPart) string {
+	h := sha256.New()
+	h.Write([]byte("migration-guard up part v1\n"))
+	for _, p := range parts {
+		h.Write([]byte("part\x00" + string(p.part.Tx)))
+		if p.part.TxAcrossRun {
+			h.Write([]byte("\x00across-run"))
+		}
+		if p.part.Mixed {
+			h.Write([]byte("\x00mixed"))
+		}
+		h.Write([]byte("\n"))
+		type item struct {
+			at   int
+			text string
+		}
+		var items []item
+		for _, st := range p.script.Statements {
+			items = append(items, item{st.Start, "sql\x00" + normalizeTokens(st.SQL)})
+		}
+		for _, mc := range p.script.MetaCommands {
+			items = append(items, item{mc.Start, "psql\x00" + strings.Join(strings.Fields(mc.Text), " ")})
+		}
+		sort.SliceStable(items, func(i, j int) bool { return items[i].at < items[j].at })
+		for _, it := range items {
+			h.Write([]byte(it.text + "\n"))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// normalizeTokens is a statement as PostgreSQL's scanner reads it:
+// comments dropped, keywords and unquoted identifiers in lower case, one
+// space between tokens. Text the scanner cannot read keeps its words.
+func normalizeTokens(sql string) string {
+	res, err := pg_query.Scan(sql)
+	if err != nil {
+		return strings.Join(strings.Fields(sql), " ")
+	}
+	var parts []string
+	for _, tok := range res.GetTokens() {
+		switch tok.GetToken() {
+		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
+			continue
+		}
+		start, end := int(tok.GetStart()), int(tok.GetEnd())
+		if start < 0 || end > len(sql) || start > end {
+			continue
+		}
+		text := sql[start:end]
+		if tok.GetKeywordKind() != pg_query.KeywordKind_NO_KEYWORD || (tok.GetToken() == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`)) {
+			text = strings.ToLower(text)
+		}
+		parts = append(parts, text)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,115 @@
+package analyzer
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// A session-level SET in one new migration holds in the next ones only
+// for tools that run a run over one session.
+func TestSettingsCarryAcrossFilesByTool(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		drop  string // the file with the DROP
+		want  string // objects of the DROP
+	}{
+		{"golang-migrate keeps one connection", map[string]string{
+			"db/1_path.up.sql": "SET search_path = billing;\n", "db/1_path.down.sql": "SELECT 1;\n",
+			"db/2_drop.up.sql": "DROP TABLE scratch;\n", "db/2_drop.down.sql": "SELECT 1;\n",
+		}, "db/2_drop.up.sql", "billing.scratch"},
+		{"goose", map[string]string{
+			"db/00001_path.sql": "-- +goose Up\nSET search_path = billing;\n-- +goose Down\nSELECT 1;\n",
+			"db/00002_drop.sql": "-- +goose Up\nDROP TABLE scratch;\n-- +goose Down\nSELECT 1;\n",
+		}, "db/00002_drop.sql", "billing.scratch"},
+		{"psql starts a session per file", map[string]string{
+			"db/1_path.sql": "SET search_path = billing;\n",
+			"db/2_drop.sql": "DROP TABLE scratch;\n",
+		}, "db/2_drop.sql", "scratch"},
+		{"Flyway restores the connection", map[string]string{
+			"db/migration/V1__path.sql": "SET search_path = billing;\n",
+			"db/migration/V2__drop.sql": "DROP TABLE scratch;\n",
+		}, "db/migration/V2__drop.sql", "scratch"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for p, s := range c.files {
+				fsys[p] = &fstest.MapFile{Data: []byte(s)}
+			}
+			rep, err := Analyze(context.Background(), Request{Head: fsys, Config: DefaultConfig()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Files {
+				if f.Path != c.drop {
+					continue
+				}
+				for _, s := range f.Statements {
+					if strings.HasPrefix(s.SQL, "DROP") {
+						if got := strings.Join(s.Objects, ","); got != c.want {
+							t.Errorf("DROP resolves to %q, want %q", got, c.want)
+						}
+						if f.UpDigest == "" || len(f.BlobSHA) != 40 {
+							t.Errorf("digest %q blob %q", f.UpDigest, f.BlobSHA)
+						}
+						return
+					}
+				}
+			}
+			t.Fatalf("no DROP in %s: %+v", c.drop, rep.Files)
+		})
+	}
+}
+
+// A link whose target changed runs other bytes although its own path did
+// not change: it is judged as an edited migration.
+func TestLinkedMigrationWhoseTargetChanged(t *testing.T) {
+	base := fstest.MapFS{
+		"db/1_users.up.sql":   {Data: []byte("CREATE TABLE users (id int);\n")},
+		"db/1_users.down.sql": {Data: []byte("DROP TABLE users;\n")},
+		"db/2_link.up.sql":    {Data: []byte("SELECT 1;\n")}, // read through a link
+	}
+	head := fstest.MapFS{
+		"db/1_users.up.sql":   base["db/1_users.up.sql"],
+		"db/1_users.down.sql": base["db/1_users.down.sql"],
+		"db/2_link.up.sql":    {Data: []byte("SELECT 1;\nDROP TABLE users;\n")},
+	}
+	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: []string{"shared/target.sql"}, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 1 || rep.Files[0].Path != "db/2_link.up.sql" || !rep.RequiresApproval() {
+		t.Fatalf("files %+v", rep.Files)
+	}
+}
+
+// Findings name the schema a search path leaves, for indexes and types
+// as for tables.
+func TestDropMessagesNameTheResolvedSchema(t *testing.T) {
+	fsys := fstest.MapFS{"db/1_drop.sql": {Data: []byte("SET search_path = billing;\nDROP TABLE invoices;\nDROP INDEX invoices_idx;\nDROP TYPE mood;\n")}}
+	rep, err := Analyze(context.Background(), Request{Head: fsys, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"DROP TABLE invoices;":     "DROP TABLE billing.invoices",
+		"DROP INDEX invoices_idx;": "DROP INDEX billing.invoices_idx",
+		"DROP TYPE mood;":          "DROP TYPE billing.mood",
+	}
+	for _, s := range rep.Files[0].Statements {
+		w, ok := want[s.SQL]
+		if !ok {
+			continue
+		}
+		delete(want, s.SQL)
+		if len(s.Findings) == 0 || !strings.HasPrefix(s.Findings[0].Message, w) {
+			t.Errorf("%s: %+v", s.SQL, s.Findings)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("not found: %v", want)
+	}
+}

@@ -1,0 +1,179 @@
+package checklist
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+)
+
+// analyzed runs the real analyzer over a base and a head, as the App does.
+func analyzed(t *testing.T, base, head map[string]string, changed ...string) *analyzer.Report {
+	t.Helper()
+	toFS := func(m map[string]string) fstest.MapFS {
+		fs := fstest.MapFS{}
+		for p, c := range m {
+			fs[p] = &fstest.MapFile{Data: []byte(c)}
+		}
+		return fs
+	}
+	rep, err := analyzer.Analyze(context.Background(), analyzer.Request{Base: toFS(base), Head: toFS(head), Changed: changed, Config: analyzer.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// What an approval binds to, from SQL to fingerprint: the same text can
+// run as something else, and only what runs may keep the approval.
+func TestFingerprintBindsWhatWillRun(t *testing.T) {
+	base := map[string]string{
+		"db/migrations/001_init.up.sql":   "CREATE TABLE scratch (id int);\nCREATE SCHEMA billing;\nCREATE TABLE billing.scratch (id int);\n",
+		"db/migrations/001_init.down.sql": "DROP TABLE billing.scratch;\nDROP SCHEMA billing;\nDROP TABLE scratch;\n",
+	}
+	approved := map[string]string{
+		"db/migrations/005_drop.up.sql":   "DROP TABLE scratch;\n",
+		"db/migrations/005_drop.down.sql": "CREATE TABLE scratch (id int);\n",
+	}
+	with := func(changes map[string]string) map[string]string {
+		out := map[string]string{}
+		for p, c := range base {
+			out[p] = c
+		}
+		for p, c := range approved {
+			out[p] = c
+		}
+		for p, c := range changes {
+			out[p] = c
+		}
+		return out
+	}
+	changedOf := func(changes map[string]string) []string {
+		out := []string{"db/migrations/005_drop.up.sql", "db/migrations/005_drop.down.sql"}
+		for p := range changes {
+			out = append(out, p)
+		}
+		return out
+	}
+	want := ApprovalFingerprint(analyzed(t, base, with(nil), changedOf(nil)...))
+	if want == "" {
+		t.Fatal("the DROP needs no approval")
+	}
+	tests := []struct {
+		name    string
+		changes map[string]string
+		same    bool
+	}{
+		{"a README", map[string]string{"README.md": "# notes\n"}, true},
+		{"spacing and comments in the approved file", map[string]string{"db/migrations/005_drop.up.sql": "-- cleanup\ndrop   table scratch; -- gone\n"}, true},
+		{"a comment in an unrelated migration", map[string]string{"db/migrations/004_note.up.sql": "-- nothing yet\nCREATE TABLE notes (id int);\n", "db/migrations/004_note.down.sql": "DROP TABLE notes;\n"}, true},
+		{"SET search_path above the DROP", map[string]string{"db/migrations/005_drop.up.sql": "SET search_path = billing;\nDROP TABLE scratch;\n"}, false},
+		{"SET ROLE above the DROP", map[string]string{"db/migrations/005_drop.up.sql": "SET ROLE billing;\nDROP TABLE scratch;\n"}, false},
+		{"another statement in the approved file", map[string]string{"db/migrations/005_drop.up.sql": "DROP TABLE scratch;\nUPDATE billing.scratch SET id = 0 WHERE id = 1;\n"}, false},
+		// golang-migrate runs a run over one connection: a SET in an
+		// earlier new file still holds.
+		{"SET search_path in an earlier new file", map[string]string{
+			"db/migrations/003_path.up.sql":   "SET search_path = billing;\n",
+			"db/migrations/003_path.down.sql": "SELECT 1;\n",
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := analyzed(t, base, with(tt.changes), changedOf(tt.changes)...)
+			got := ApprovalFingerprint(rep)
+			if (got == want) != tt.same {
+				t.Errorf("same fingerprint = %v, want %v", got == want, tt.same)
+			}
+		})
+	}
+}
+
+func TestFindingsNameTheResolvedSchema(t *testing.T) {
+	rep := analyzed(t, nil, map[string]string{"db/001_drop.sql": "SET search_path = billing;\nDROP TABLE invoices;\n"})
+	var drop *analyzer.Statement
+	for i := range rep.Files[0].Statements {
+		if s := &rep.Files[0].Statements[i]; strings.HasPrefix(s.SQL, "DROP") {
+			drop = s
+		}
+	}
+	if drop == nil || len(drop.Findings) == 0 {
+		t.Fatalf("no DROP finding: %+v", rep.Files[0].Statements)
+	}
+	if !strings.Contains(drop.Findings[0].Message, "billing.invoices") {
+		t.Errorf("message %q", drop.Findings[0].Message)
+	}
+	if strings.Join(drop.Objects, ",") != "billing.invoices" || strings.Join(drop.Settings, ",") != "search_path=billing" {
+		t.Errorf("objects %q settings %q", drop.Objects, drop.Settings)
+	}
+}
+
+func TestUnreadableFileBindsItsBlob(t *testing.T) {
+	rep := func(blob string) *analyzer.Report {
+		return &analyzer.Report{Files: []analyzer.File{{Path: "db/002.sql", BlobSHA: blob, Findings: []analyzer.Finding{
+			{Rule: "unreadable-file", Severity: analyzer.Danger, RequiresApproval: true, Message: "db/002.sql is binary"},
+		}}}}
+	}
+	a, b := ApprovalFingerprint(rep(strings.Repeat("a", 40))), ApprovalFingerprint(rep(strings.Repeat("b", 40)))
+	if a == "" || a == b {
+		t.Errorf("the same message over other bytes keeps the fingerprint: %q %q", a, b)
+	}
+}
+
+// A push that makes the approved DROP run in another schema resets the
+// approval, and the reset says what changed.
+func TestResetListsWhatChanged(t *testing.T) {
+	base := map[string]string{"db/001_init.sql": "CREATE TABLE scratch (id int);\nCREATE SCHEMA billing;\nCREATE TABLE billing.scratch (id int);\n"}
+	head := func(sql string) map[string]string {
+		return map[string]string{"db/001_init.sql": base["db/001_init.sql"], "db/002_drop.sql": sql}
+	}
+	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	prior := NewLedger(7, strings.Repeat("a", 40), strings.Repeat("c", 40), "main", analyzed(t, base, head("DROP TABLE scratch;\n"), "db/002_drop.sql"))
+	prior.Add(LedgerRecord{Kind: RecordApproval, Login: "carol", UserID: 3, At: t0, Fingerprint: prior.Fingerprint, Head: prior.Head, PR: 7, BaseRef: "main"})
+	cur := NewLedger(7, strings.Repeat("b", 40), strings.Repeat("c", 40), "main", analyzed(t, base, head("SET search_path = billing;\nDROP TABLE scratch;\n"), "db/002_drop.sql"))
+	cur.Carry(prior, t0.Add(time.Hour))
+	if cur.Approved() {
+		t.Fatal("the approval carried over a SET search_path")
+	}
+	last := cur.Records[len(cur.Records)-1]
+	if last.Kind != RecordReset || last.Changes == nil || len(last.Changes.Changed) != 1 {
+		t.Fatalf("reset %+v", last)
+	}
+	got := last.Changes.Changed[0]
+	for _, want := range []string{"DROP TABLE scratch;", "now on `billing.scratch`, was on `public.scratch`", "runs under `search_path=billing`, was under none"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("change line %q lacks %q", got, want)
+		}
+	}
+	if line := historyLine(cur); !strings.Contains(line, "billing.scratch") {
+		t.Errorf("history line %q", line)
+	}
+}
+
+// A ledger from before fingerprint versions were recorded (v1) resets
+// once, saying why, and the next push carries the new approval.
+func TestOldFingerprintVersionResetsOnce(t *testing.T) {
+	rep := analyzed(t, nil, map[string]string{"db/001_drop.sql": "DROP TABLE scratch;\n"})
+	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	old := NewLedger(7, strings.Repeat("a", 40), strings.Repeat("c", 40), "main", rep)
+	old.FPV, old.Fingerprint = 0, strings.Repeat("9", 64)
+	old.Add(LedgerRecord{Kind: RecordApproval, Login: "carol", UserID: 3, At: t0, Fingerprint: old.Fingerprint, Head: old.Head, PR: 7, BaseRef: "main"})
+	parsed, ok := ParseLedger("x\n"+old.Marker(), old.Head)
+	if !ok || !parsed.Approved() {
+		t.Fatalf("the old ledger does not parse as approved: %v", ok)
+	}
+	cur := NewLedger(7, strings.Repeat("b", 40), strings.Repeat("c", 40), "main", rep)
+	cur.Carry(parsed, t0.Add(time.Hour))
+	last := cur.Records[len(cur.Records)-1]
+	if cur.Approved() || last.Kind != RecordReset || !strings.Contains(last.Reason, "fingerprint version 2") || last.Changes != nil {
+		t.Fatalf("reset %+v", last)
+	}
+	cur.Add(LedgerRecord{Kind: RecordApproval, Login: "carol", UserID: 3, At: t0.Add(2 * time.Hour), Fingerprint: cur.Fingerprint, Head: cur.Head, PR: 7, BaseRef: "main"})
+	next := NewLedger(7, strings.Repeat("d", 40), strings.Repeat("c", 40), "main", rep)
+	next.Carry(cur, t0.Add(3*time.Hour))
+	if !next.Approved() {
+		t.Error("the approval given under v2 did not carry")
+	}
+}
