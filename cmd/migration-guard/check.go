@@ -56,7 +56,7 @@ Exit status: 0 when nothing requires approval, 1 when something does (or, with
 	}
 	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
 	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment), sarif (for GitHub code scanning), gitlab (GitLab code quality report) or github (GitHub Actions annotations)")
-	cmd.Flags().StringVar(&opt.stdinName, "stdin-filename", "stdin.sql", "with PATH -, where the SQL from standard input would be written")
+	cmd.Flags().StringVar(&opt.stdinName, "stdin-filename", "", "with PATH -, where the SQL from standard input would be written (default stdin.sql)")
 	cmd.Flags().StringVar(&opt.failOn, "fail-on", "", "also exit 1 when a finding is at least this severe: danger or warning (default: only what requires approval)")
 	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
 	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics `FILE` written by migration-guard stats (default: stats_file of the configuration)")
@@ -76,6 +76,9 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	}
 	if err := validFailOn(opt.failOn); err != nil {
 		return err
+	}
+	if opt.stdinName != "" && !containsStdin(args) {
+		return fail("--stdin-filename names the file read from standard input, and needs - as PATH")
 	}
 	var req analyzer.Request
 	var configFS fs.FS

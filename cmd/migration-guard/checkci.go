@@ -81,6 +81,9 @@ func stdinRequest(opt checkOptions, args []string) (*stdinProposal, fs.FS, error
 		return nil, nil, fail("finding the current folder: %v", err)
 	}
 	name := opt.stdinName
+	if name == "" {
+		name = "stdin.sql"
+	}
 	if filepath.IsAbs(name) {
 		rel, err := filepath.Rel(cwd, name)
 		if err != nil {

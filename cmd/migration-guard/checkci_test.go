@@ -59,6 +59,7 @@ func TestCheckStdin(t *testing.T) {
 		{"outside the folder", drop, []string{"--stdin-filename", "../x.sql"}, exitError, nil},
 		{"with another path", drop, []string{"db"}, exitError, nil},
 		{"with --base", drop, []string{"--base", "HEAD"}, exitError, nil},
+		{"empty name", drop, []string{"--stdin-filename="}, exitApproval, []string{"stdin.sql"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +73,10 @@ func TestCheckStdin(t *testing.T) {
 				}
 			}
 		})
+	}
+	// --stdin-filename without - would judge other files than meant.
+	if r := runBinary(t, dir, nil, "check", "--stdin-filename", "x.sql", "db"); r.status != exitError || !strings.Contains(r.stderr, "needs - as PATH") {
+		t.Errorf("--stdin-filename without -: status %d %s", r.status, r.stderr)
 	}
 	// Nothing was written: the proposal stays a proposal.
 	if _, err := os.Stat(filepath.Join(dir, "db/migrations/00002_drop.sql")); !errors.Is(err, os.ErrNotExist) {
