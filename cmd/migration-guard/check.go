@@ -23,12 +23,15 @@ type checkOptions struct {
 	configPath string
 	statsPath  string
 	probeDB    string
+	// stdinName is where SQL read from standard input would live (check -).
+	stdinName string
+	failOn    string
 }
 
 func newCheckCommand() *cobra.Command {
 	var opt checkOptions
 	cmd := &cobra.Command{
-		Use:   "check [--base REF] [--format text|json|markdown|sarif] [--config FILE] [PATH...]",
+		Use:   "check [--base REF] [--format text|json|markdown|sarif|gitlab|github] [--fail-on LEVEL] [--config FILE] [PATH... | -]",
 		Short: "Review migrations on a checkout or in CI",
 		Long: `Review PostgreSQL migrations and answer the six-question checklist.
 
@@ -41,14 +44,20 @@ Without --base, the given files and folders are judged in order, each against th
 schema the earlier ones built; a folder's migrations come in its tool's order.
 Without PATH, every migration found under the current folder is judged.
 
-Exit status: 0 when nothing requires approval, 1 when something does,
-2 for usage, I/O or git errors.`,
+With - as the only PATH, SQL is read from standard input and judged as the
+next migration at --stdin-filename (relative to the current folder), against
+the schema of every migration found under the current folder.
+
+Exit status: 0 when nothing requires approval, 1 when something does (or, with
+--fail-on, when a finding reaches that severity), 2 for usage, I/O or git errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
 		},
 	}
 	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
-	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment) or sarif (for GitHub code scanning)")
+	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown (for a pull request comment), sarif (for GitHub code scanning), gitlab (GitLab code quality report) or github (GitHub Actions annotations)")
+	cmd.Flags().StringVar(&opt.stdinName, "stdin-filename", "", "with PATH -, where the SQL from standard input would be written (default stdin.sql)")
+	cmd.Flags().StringVar(&opt.failOn, "fail-on", "", "also exit 1 when a finding is at least this severe: danger or warning (default: only what requires approval)")
 	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
 	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics `FILE` written by migration-guard stats (default: stats_file of the configuration)")
 	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
@@ -61,16 +70,29 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		ctx = context.Background()
 	}
 	switch opt.format {
-	case "text", "json", "markdown", "sarif":
+	case "text", "json", "markdown", "sarif", "gitlab", "github":
 	default:
-		return fail("unknown --format %q (want text, json, markdown or sarif)", opt.format)
+		return fail("unknown --format %q (want text, json, markdown, sarif, gitlab or github)", opt.format)
+	}
+	if err := validFailOn(opt.failOn); err != nil {
+		return err
+	}
+	if opt.stdinName != "" && !containsStdin(args) {
+		return fail("--stdin-filename names the file read from standard input, and needs - as PATH")
 	}
 	var req analyzer.Request
 	var configFS fs.FS
 	var err error
-	if opt.base != "" {
+	var stdin *stdinProposal
+	switch {
+	case containsStdin(args):
+		stdin, configFS, err = stdinRequest(opt, args)
+		if stdin != nil {
+			req = stdin.req
+		}
+	case opt.base != "":
 		req, configFS, err = baseRequest(ctx, opt, args)
-	} else {
+	default:
 		req, configFS, err = pathsRequest(opt, args)
 	}
 	if err != nil {
@@ -84,7 +106,12 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	defer closeProbe()
 	req.Probe = probe
 	notes = append(notes, note)
-	rep, err := analyzer.Analyze(ctx, req)
+	var rep *analyzer.Report
+	if stdin != nil {
+		rep, err = stdin.analyze(ctx, req)
+	} else {
+		rep, err = analyzer.Analyze(ctx, req)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -100,13 +127,17 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		_, err = io.WriteString(out, checklist.Markdown(rep, checklist.MarkdownOptions{}))
 	case "sarif":
 		err = checklist.WriteSARIF(out, rep, version)
+	case "gitlab":
+		err = checklist.WriteGitLab(out, rep)
+	case "github":
+		err = checklist.WriteGitHubActions(out, rep)
 	default:
 		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: colorWanted(out)})
 	}
 	if err != nil {
 		return fail("writing the report: %v", err)
 	}
-	if rep.RequiresApproval() {
+	if failing(rep, opt.failOn) {
 		return &statusError{status: exitApproval, err: errApprovalNeeded}
 	}
 	return nil
