@@ -168,13 +168,15 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 
 	cc := a.texts(next)
 	conclusion := checklist.ApprovedConclusion(a.rep, next)
-	if next.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
+	if next.Marker() != ledger.Marker() || ownConclusion(latest) != conclusion {
 		// The ledger first: it is the record; the comment only shows it.
+		// The conclusion is the commit's: the strictest over the pull
+		// requests whose head it is.
 		details := ""
 		if conclusion == "action_required" {
 			details = ed.CommentURL
 		}
-		if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+		if _, err := r.writeVerdict(ctx, &verdictInput{conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), details: details}); err != nil {
 			return "", err
 		}
 	}
@@ -214,8 +216,8 @@ func (r *jobRun) showLedger(ctx context.Context, body string) error {
 // head would carry; any other edit is undone. Then the head is checked,
 // which writes the comment from the ledger it carries.
 func (r *jobRun) approvalBeforeCheck(ctx context.Context, pr *github.PullRequest, latest *github.CheckRun, kind editKind, fromApp bool) (string, error) {
-	if latest != nil && latest.GetStatus() == "completed" && latest.GetExternalID() == r.inputsID() {
-		switch latest.GetConclusion() {
+	if latest != nil && latest.GetStatus() == "completed" && r.sameInputs(latest) {
+		switch ownConclusion(latest) {
 		case "success", "action_required", "neutral":
 			// Checked, with nothing that needs approval (or by another
 			// pull request whose head this commit also is): there is no
@@ -423,11 +425,18 @@ func (r *jobRun) headRun(ctx context.Context) (*github.CheckRun, *checklist.Ledg
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(runs) == 0 {
+	var latest *github.CheckRun
+	for _, run := range runs {
+		// Other pull requests of the same commit have runs of their own.
+		if r.ownsRun(run) {
+			latest = run
+			break
+		}
+	}
+	if latest == nil {
 		return nil, nil, nil
 	}
-	latest := runs[0]
-	if latest.GetStatus() != "completed" || latest.GetExternalID() != r.inputsID() {
+	if latest.GetStatus() != "completed" || !r.sameInputs(latest) {
 		return latest, nil, nil
 	}
 	l, ok := checklist.ParseLedger(latest.GetOutput().GetText(), r.head)

@@ -23,10 +23,30 @@ const maxListedFiles = 3000
 // late or repeated event checks what is there now.
 func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
 	pr, err := r.openPullRequest(ctx)
-	if err != nil || pr == nil {
+	if err != nil {
 		return outcomeSkipped, err
 	}
+	if pr == nil {
+		return outcomeSkipped, r.leftCommit(ctx)
+	}
 	return r.checkHead(ctx, pr, nil)
+}
+
+// leftCommit derives the conclusion of the commit a closed pull request
+// left again: its own verdict no longer counts there, and the pull
+// requests still open at that commit decide.
+func (r *jobRun) leftCommit(ctx context.Context) error {
+	if r.head == "" {
+		return nil
+	}
+	c, err := r.writeVerdict(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if c != "" {
+		r.log.Info("the commit's conclusion was derived again without this pull request", "conclusion", c)
+	}
+	return nil
 }
 
 // openPullRequest learns who the App is and reads the pull request; nil
@@ -43,6 +63,7 @@ func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, erro
 	}
 	if pr.GetState() != "open" {
 		r.log.Info("pull request is not open; nothing to check", "state", pr.GetState())
+		r.head = pr.GetHead().GetSHA()
 		return nil, nil
 	}
 	r.head, r.base, r.baseRef = pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), pr.GetBase().GetRef()
@@ -133,6 +154,10 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	}
 	if !work {
 		r.log.Info("this head and base were checked already; nothing to do", "check_run", r.checkRunID)
+		// The other pull requests of the commit may have changed since.
+		if _, err := r.writeVerdict(ctx, nil); err != nil {
+			return "", err
+		}
 		return outcomeUnchanged, nil
 	}
 	a, err := r.analyzeHead(ctx, pr)
@@ -142,13 +167,15 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if a.cfgErr != nil {
 		r.log.Info("configuration error at the base", "error", a.cfgErr.Error())
 		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, a.cfgErr.Error())
-		return outcomeConfigError, r.completeCheckRun(ctx, "failure", out, nil, "")
+		_, err := r.writeVerdict(ctx, &verdictInput{conclusion: "failure", out: out})
+		return outcomeConfigError, err
 	}
 	if a.rep == nil {
 		if err := r.clearPullRequest(ctx, pr); err != nil {
 			return "", err
 		}
-		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(a.cc), nil, "")
+		_, err := r.writeVerdict(ctx, &verdictInput{conclusion: "success", out: checklist.NoMigrationsOutput(a.cc)})
+		return outcomeNoMigrations, err
 	}
 
 	mine, err := r.stickyComments(ctx)
@@ -190,7 +217,7 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if conclusion == "action_required" && sticky != nil {
 		details = sticky.GetHTMLURL()
 	}
-	if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), checklist.Annotations(a.rep), details); err != nil {
+	if _, err := r.writeVerdict(ctx, &verdictInput{conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), anns: checklist.Annotations(a.rep), details: details}); err != nil {
 		return "", err
 	}
 	return conclusion, nil

@@ -118,7 +118,7 @@ func redeliverable(event, action string) bool {
 	switch event {
 	case "pull_request":
 		switch action {
-		case "opened", "synchronize", "reopened", "ready_for_review", "edited":
+		case "opened", "synchronize", "reopened", "ready_for_review", "edited", "closed":
 			return true
 		}
 	case "check_run", "check_suite":
