@@ -232,9 +232,11 @@ func TestSharedCommitBaseChange(t *testing.T) {
 // approval turns it green.
 func TestSingleCommitUnchanged(t *testing.T) {
 	s := newSharedCommit(t, "")
-	runs := s.expectCommit("action_required")
+	if runs := s.expectCommit("action_required"); len(runs) != 1 {
+		t.Errorf("%d runs before the approval", len(runs))
+	}
 	s.tick(s.main, s.carol)
-	runs = s.expectCommit("success")
+	runs := s.expectCommit("success")
 	if len(runs) != 1 || strings.Contains(runs[0].Output.Summary, "open pull requests") || strings.HasPrefix(runs[0].Output.Title, blockedTitle) {
 		t.Errorf("runs: %d, title %q\n%s", len(runs), runs[0].Output.Title, runs[0].Output.Summary)
 	}
