@@ -31,6 +31,20 @@ func TestPullRequestsSharingAHead(t *testing.T) {
 		t.Errorf("listed: %v", byHead)
 	}
 
+	// changed_files counts the pull request's own files, from the merge
+	// base, as its file list does: not the commit release gained since.
+	got, _, err := e.gh.PullRequests.Get(e.ctx, "acme", "billing", second.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := e.gh.PullRequests.ListFiles(e.ctx, "acme", "billing", second.Number, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetChangedFiles() != 2 || len(files) != 2 {
+		t.Errorf("changed_files %d, listed %d, want 2 each", got.GetChangedFiles(), len(files))
+	}
+
 	sha := e.repo.CommitWith(CommitOptions{Parent: e.pr.HeadSHA, Files: map[string]string{"x.sql": "SELECT 1;\n"}})
 	ds := e.f.PushBranch(e.repo, "feature", sha)
 	if len(ds) != 2 {
