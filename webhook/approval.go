@@ -176,7 +176,7 @@ func (r *jobRun) runApproval(ctx context.Context) (string, error) {
 		if conclusion == "action_required" {
 			details = ed.CommentURL
 		}
-		if _, err := r.writeVerdict(ctx, &verdictInput{conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), details: details}); err != nil {
+		if _, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), details: details}); err != nil {
 			return "", err
 		}
 	}

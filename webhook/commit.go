@@ -201,6 +201,10 @@ func (r *jobRun) commitPulls(ctx context.Context, sha string) ([]*github.PullReq
 // the shared conclusion again (a pull request closed, a check already
 // done).
 type verdictInput struct {
+	// atHead says the job read from GitHub that its pull request is open
+	// with this head: its verdict counts even if the list of open pull
+	// requests lags behind.
+	atHead     bool
 	conclusion string
 	out        checklist.CheckOutput
 	anns       []checklist.Annotation
@@ -243,10 +247,13 @@ func (r *jobRun) writeVerdict(ctx context.Context, own *verdictInput) (string, e
 		ownListed = ownListed || n == r.j.Number
 		states = append(states, st)
 	}
-	if own != nil && !ownListed && len(states) == 0 {
-		// The pull request is no longer open at this head and no other is:
-		// nothing else to be strict about.
+	if own != nil && !ownListed && (own.atHead || len(states) == 0) {
+		// Open at this head as the job read it (the list may lag), or no
+		// longer, and no other pull request is: its own verdict counts.
+		// One whose head moved on (a cancelled job) does not block the
+		// others.
 		states = append(states, siblingState{number: r.j.Number, baseRef: r.baseRef, conclusion: own.conclusion})
+		sort.Slice(states, func(i, j int) bool { return states[i].number < states[j].number })
 	}
 	if own == nil && len(states) == 0 {
 		return "", nil

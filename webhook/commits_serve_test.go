@@ -276,3 +276,41 @@ func TestSharedCommitPush(t *testing.T) {
 	}
 	s.noViolations()
 }
+
+// TestSharedCommitSiblingFails: a second pull request into a branch whose
+// configuration cannot be used fails, and so does the commit, however the
+// pull request into main stands; closing it leaves main's approval alone
+// in charge.
+func TestSharedCommitSiblingFails(t *testing.T) {
+	s := newSharedCommit(t, "aproval:\n  allow_author: true\n")
+	s.tick(s.main, s.carol)
+	s.expectCommit("success")
+	s.openLax()
+	runs := s.expectCommit("failure")
+	if !strings.Contains(runs[len(runs)-1].Output.Summary, "#2 into `lax`: failed") {
+		t.Errorf("summary:\n%s", runs[len(runs)-1].Output.Summary)
+	}
+	s.p.deliver(s.f, s.f.ClosePR(s.lax))
+	s.expectCommit("success")
+	s.noViolations()
+}
+
+// TestSharedCommitUnlisted: when the open pull requests cannot be listed,
+// the commit's conclusion cannot be derived, and the new pull request's
+// run fails rather than pass on its own.
+func TestSharedCommitUnlisted(t *testing.T) {
+	s := newSharedCommit(t, "approval:\n  severities: [info]\n")
+	s.tick(s.main, s.carol)
+	s.expectCommit("success")
+	s.f.FailNext("pulls/list", githubfake.ServerError(500), 1000)
+	s.openLax()
+	var newest githubfake.CheckRun
+	for _, r := range s.f.CheckRuns(s.repo, s.head) {
+		if r.App.ID == s.f.App().ID && r.ID > newest.ID {
+			newest = r
+		}
+	}
+	if newest.Status != "completed" || newest.Conclusion != "failure" || !strings.Contains(newest.ExternalID, "mg2:2:") {
+		t.Errorf("newest run %d (%s): %s/%s\n%s", newest.ID, newest.ExternalID, newest.Status, newest.Conclusion, newest.Output.Summary)
+	}
+}

@@ -151,7 +151,7 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 				return outcome
 			}
 		}
-		_, err := r.writeVerdict(fctx, &verdictInput{conclusion: conclusion, out: out})
+		_, err := r.writeVerdict(fctx, &verdictInput{atHead: conclusion == "failure", conclusion: conclusion, out: out})
 		if err == nil {
 			return outcome
 		}

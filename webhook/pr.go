@@ -241,14 +241,14 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if a.cfgErr != nil {
 		r.log.Info("configuration error at the base", "error", a.cfgErr.Error())
 		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, a.cfgErr.Error())
-		_, err := r.writeVerdict(ctx, &verdictInput{conclusion: "failure", out: out})
+		_, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: "failure", out: out})
 		return outcomeConfigError, err
 	}
 	if a.rep == nil {
 		if err := r.clearPullRequest(ctx, pr); err != nil {
 			return "", err
 		}
-		_, err := r.writeVerdict(ctx, &verdictInput{conclusion: "success", out: checklist.NoMigrationsOutput(a.cc)})
+		_, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: "success", out: checklist.NoMigrationsOutput(a.cc)})
 		return outcomeNoMigrations, err
 	}
 
@@ -291,7 +291,7 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if conclusion == "action_required" && sticky != nil {
 		details = sticky.GetHTMLURL()
 	}
-	if _, err := r.writeVerdict(ctx, &verdictInput{conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), anns: checklist.Annotations(a.rep), details: details}); err != nil {
+	if _, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), anns: checklist.Annotations(a.rep), details: details}); err != nil {
 		return "", err
 	}
 	return conclusion, nil
