@@ -310,12 +310,14 @@ func (r *jobRun) storedVerdict(runs []*github.CheckRun, number int, base string)
 // queueSibling queues a job for another pull request of the commit whose
 // verdict is not known for its current inputs. The job reads the pull
 // request's head from GitHub, so it names none: a head here could cut
-// short a running job on a newer one.
+// short a running job on a newer one. It starts from this job's before
+// SHA, where a push to a shared branch left the other pull request's
+// ledger too: only a ledger written for that pull request is read there.
 func (r *jobRun) queueSibling(number int) {
 	j := &Job{
 		Key: prKey(r.j.InstallationID, r.j.Owner, r.j.Repo, number), Kind: KindPullRequest,
 		InstallationID: r.j.InstallationID, Owner: r.j.Owner, Repo: r.j.Repo, Number: number,
-		Event: "same_commit", Enqueued: time.Now(),
+		Before: r.j.Before, Event: "same_commit", Enqueued: time.Now(),
 	}
 	if err := r.s.queue.Enqueue(j); err != nil {
 		// It still counts as blocking; its next event checks it.

@@ -3,6 +3,7 @@ package webhook
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/migration-guard/migration-guard/checklist"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
@@ -52,11 +53,35 @@ func (s *sharedCommit) openLax() {
 	s.p.deliver(s.f, opened)
 }
 
+// quiet waits until the process has no job queued or running, seen twice
+// in a row with the same count of finished jobs: a job one pull request's
+// job queued for another is dequeued a moment before it counts as
+// running, and one reading could fall in between.
+func (s *sharedCommit) quiet() {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last, calm := -1.0, 0
+	for calm < 2 {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("jobs still running after 30s:\n%s", s.p.Logs)
+		}
+		total := s.p.Metric("migration_guard_jobs_total", "")
+		if s.p.Metric("migration_guard_jobs_running", "") == 0 && s.p.Metric("migration_guard_queue_depth", "") == 0 && total == last {
+			calm++
+		} else {
+			calm = 0
+		}
+		last = total
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // expectCommit asserts that every run of the App on the head is completed
 // with the conclusion, and so is the newest one (what branch protection
 // reads).
 func (s *sharedCommit) expectCommit(want string) []githubfake.CheckRun {
 	s.t.Helper()
+	s.quiet()
 	var runs []githubfake.CheckRun
 	for _, r := range s.f.CheckRuns(s.repo, s.head) {
 		if r.App.ID == s.f.App().ID && r.Name == checklist.CheckRunName {
@@ -261,9 +286,15 @@ func TestSharedCommitPush(t *testing.T) {
 	if len(pushes) != 2 {
 		t.Fatalf("%d synchronize deliveries for a branch two pull requests share", len(pushes))
 	}
-	for _, d := range pushes {
-		s.p.deliver(s.f, d)
+	// The first pull request's job finds the second not checked at the new
+	// head, counts it as blocking and queues its check.
+	s.p.deliver(s.f, pushes[0])
+	s.quiet()
+	if !strings.Contains(s.p.Logs.String(), `"msg":"queued the check of another pull request of the commit","`) {
+		t.Errorf("no job queued for the other pull request:\n%s", s.p.Logs)
 	}
+	s.expectCommit("success")
+	s.p.deliver(s.f, pushes[1])
 	s.expectCommit("success")
 
 	s.head = s.repo.CommitWith(githubfake.CommitOptions{Parent: s.head, Files: map[string]string{"db/migrations/003_drop.sql": "DROP TABLE users;\n"}})
