@@ -509,12 +509,18 @@ func (r *jobRun) priorRuns(ctx context.Context, sha string) ([]checklist.PriorRu
 		}
 		return nil, err
 	}
+	return priorRunsOf(runs, r.j.Number), nil
+}
+
+// priorRunsOf is priorRuns without the listing: runs of pull request
+// number, as the protocol reads them.
+func priorRunsOf(runs []*github.CheckRun, number int) []checklist.PriorRun {
 	out := make([]checklist.PriorRun, 0, len(runs))
 	for _, run := range runs {
-		if pr := runPR(run); pr >= 0 && pr != r.j.Number {
+		if pr := runPR(run); pr >= 0 && pr != number {
 			continue
 		}
 		out = append(out, checklist.PriorRun{ID: run.GetID(), Status: run.GetStatus(), Conclusion: ownConclusion(run), Text: run.GetOutput().GetText()})
 	}
-	return out, nil
+	return out
 }

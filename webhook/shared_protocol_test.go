@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v62/github"
+
+	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/checklist"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
 )
@@ -159,5 +162,51 @@ func TestFailedCheckPointsToPrior(t *testing.T) {
 	third := a.push(map[string]string{"README.md": "# billing\n\nChanged again.\n"})
 	if run := a.expect(a.pr, third, "success", true); !strings.Contains(run.Output.Summary, "approval carried from "+first[:7]) {
 		t.Errorf("not carried past the failed head:\n%s", run.Output.Summary)
+	}
+}
+
+// TestPriorRunsOfOwnPullRequest: where a head's ledger comes from is read
+// from the pull request's own runs on a commit, with its own verdict:
+// another pull request's newer run there (its ledger, or the commit's
+// stricter conclusion) neither stops the search nor turns a superseded
+// run's pointer into a dead end.
+func TestPriorRunsOfOwnPullRequest(t *testing.T) {
+	const sha, from = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
+	ledgerOf := func(pr int) string {
+		return checklist.NewLedger(pr, sha, "base", "main", &analyzer.Report{}).Marker()
+	}
+	run := func(id int64, ext, conclusion, text string) *github.CheckRun {
+		return &github.CheckRun{ID: github.Int64(id), ExternalID: github.String(ext), Status: github.String("completed"),
+			Conclusion: github.String(conclusion), Output: &github.CheckRunOutput{Text: github.String(text)}}
+	}
+	mine, theirs := inputsIDFor(1, "base", sha, "v1"), inputsIDFor(2, "lax", sha, "v1")
+	for _, tc := range []struct {
+		name string
+		runs []*github.CheckRun // newest first
+		want checklist.PriorStep
+	}{
+		{"a sibling's newer ledger", []*github.CheckRun{
+			run(9, theirs+":success", "success", ledgerOf(2)),
+			run(8, mine+":success", "success", ledgerOf(1)),
+		}, checklist.PriorStep{Ledger: &checklist.Ledger{PR: 1}}},
+		{"superseded, the commit held red by a sibling", []*github.CheckRun{
+			run(9, theirs+":action_required", "action_required", ledgerOf(2)),
+			run(8, mine+":cancelled", "action_required", "Superseded.\n\n"+checklist.PriorText(from)),
+		}, checklist.PriorStep{Follow: from}},
+		{"an older version's run of another pull request", []*github.CheckRun{
+			run(9, "mg1:0123456789abcdef01234567", "success", ledgerOf(2)),
+			run(8, mine+":success", "success", ledgerOf(1)),
+		}, checklist.PriorStep{Stop: "the check of 1111111 belongs to another pull request"}},
+		{"only a sibling's run", []*github.CheckRun{
+			run(9, theirs+":success", "success", ledgerOf(2)),
+		}, checklist.PriorStep{Skip: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checklist.PriorAt(1, sha, priorRunsOf(tc.runs, 1))
+			if (got.Ledger == nil) != (tc.want.Ledger == nil) || (got.Ledger != nil && got.Ledger.PR != 1) ||
+				got.Follow != tc.want.Follow || got.Stop != tc.want.Stop || got.Skip != tc.want.Skip {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
