@@ -149,12 +149,15 @@ func (r *jobRun) writeDecision(ctx context.Context, a *headAnalysis, ledger *che
 	cc := a.texts(next)
 	if d.Outcome != outcomeDuplicate {
 		conclusion := checklist.ApprovedConclusion(a.rep, next)
-		if next.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
+		// The run's own verdict, not the commit's conclusion (the
+		// strictest over the pull requests whose head it is), says
+		// whether this pull request's result changed.
+		if next.Marker() != ledger.Marker() || ownConclusion(latest) != conclusion {
 			details := ""
 			if conclusion == "action_required" {
 				details = r.j.Edit.CommentURL
 			}
-			if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+			if _, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), details: details}); err != nil {
 				return "", err
 			}
 		}
@@ -301,20 +304,29 @@ func (r *jobRun) headRun(ctx context.Context) (*github.CheckRun, checklist.HeadS
 	if err != nil {
 		return nil, checklist.HeadUnchecked, nil, err
 	}
-	if len(runs) == 0 {
+	var latest *github.CheckRun
+	for _, run := range runs {
+		// Other pull requests of the same commit have runs of their own.
+		if r.ownsRun(run) {
+			latest = run
+			break
+		}
+	}
+	if latest == nil {
 		return nil, checklist.HeadUnchecked, nil, nil
 	}
-	latest := runs[0]
-	if latest.GetStatus() != "completed" || latest.GetExternalID() != r.inputsID() {
+	if latest.GetStatus() != "completed" || !r.sameInputs(latest) {
 		return latest, checklist.HeadUnchecked, nil, nil
 	}
 	if l, ok := checklist.ParseLedger(latest.GetOutput().GetText(), r.head); ok && l.PR == r.j.Number {
 		return latest, checklist.HeadLedger, l, nil
 	}
-	switch latest.GetConclusion() {
+	// The pull request's own verdict, which the run's external id holds:
+	// its conclusion is the commit's, which another pull request of the
+	// commit may make stricter.
+	switch ownConclusion(latest) {
 	case "success", "action_required", "neutral":
-		// Checked, with nothing that needs approval (or by another pull
-		// request whose head this commit also is): there is no box to
+		// Checked, with nothing that needs approval: there is no box to
 		// decide on. A failed or cancelled check is checked again.
 		return latest, checklist.HeadNoBox, nil, nil
 	}
@@ -325,16 +337,24 @@ func (r *jobRun) headRun(ctx context.Context) (*github.CheckRun, checklist.HeadS
 // first. Runs of any other App are dropped here whatever the query asked:
 // a ledger is only ever read from the App's own runs.
 func (r *jobRun) appRuns(ctx context.Context, sha string) ([]*github.CheckRun, error) {
-	appID := r.s.p.AppID
+	runs, _, err := listAppRuns(ctx, r.gh, r.s.p.AppID, r.j.Owner, r.j.Repo, sha)
+	return runs, err
+}
+
+// listAppRuns is appRuns for any client, with GitHub's last response (for
+// its rate limit). Every run is listed ("all"): GitHub's "latest" keeps
+// one run per name and App, which on a commit shared by several pull
+// requests is only one of their runs.
+func listAppRuns(ctx context.Context, gh *github.Client, appID int64, owner, repo, sha string) ([]*github.CheckRun, *github.Response, error) {
 	opts := &github.ListCheckRunsOptions{
 		CheckName: github.String(checklist.CheckRunName), AppID: &appID, Filter: github.String("all"),
 		ListOptions: github.ListOptions{PerPage: 100},
 	}
 	var out []*github.CheckRun
 	for {
-		list, resp, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.j.Owner, r.j.Repo, sha, opts)
+		list, resp, err := gh.Checks.ListCheckRunsForRef(ctx, owner, repo, sha, opts)
 		if err != nil {
-			return nil, fmt.Errorf("listing the check runs on %s: %w", short(sha), err)
+			return nil, nil, fmt.Errorf("listing the check runs on %s: %w", short(sha), err)
 		}
 		for _, run := range list.CheckRuns {
 			if run.GetApp().GetID() == appID && run.GetName() == checklist.CheckRunName && run.GetHeadSHA() == sha {
@@ -342,12 +362,24 @@ func (r *jobRun) appRuns(ctx context.Context, sha string) ([]*github.CheckRun, e
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			sort.Slice(out, func(i, j int) bool { return out[i].GetID() > out[j].GetID() })
+			return out, resp, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetID() > out[j].GetID() })
-	return out, nil
+}
+
+// pullRequestRun is a pull request's newest run among runs (newest first):
+// the newest one whose external id names it, or one of an older version
+// that named no pull request (whose ledger, if any, says whose it is).
+// The other pull requests whose head the commit is have runs of their own.
+func pullRequestRun(runs []*github.CheckRun, number int) *github.CheckRun {
+	for _, run := range runs {
+		if pr := runPR(run); pr == number || pr < 0 {
+			return run
+		}
+	}
+	return nil
 }
 
 // maxPriorSteps bounds the commits looked at for a head's prior ledger;
@@ -460,9 +492,15 @@ func (r *jobRun) priorLedger(ctx context.Context) (*checklist.Ledger, string, er
 	return nil, "", nil
 }
 
-// priorRuns is the App's check runs on sha, newest first, as the protocol
-// reads them; none when GitHub no longer has the commit (a force-push may
-// have left it behind).
+// priorRuns is this pull request's check runs on sha, newest first, as
+// the protocol reads them; none when GitHub no longer has the commit (a
+// force-push may have left it behind). The other pull requests whose head
+// the commit was have runs of their own there, which say nothing about
+// this one's decisions: only runs whose external id names this pull
+// request are read, and those of an older version that named none (whose
+// ledger says whose it is; another one's stops the search). A run's
+// conclusion is the commit's, the strictest over those pull requests: the
+// protocol reads the pull request's own verdict instead.
 func (r *jobRun) priorRuns(ctx context.Context, sha string) ([]checklist.PriorRun, error) {
 	runs, err := r.appRuns(ctx, sha)
 	if err != nil {
@@ -471,9 +509,18 @@ func (r *jobRun) priorRuns(ctx context.Context, sha string) ([]checklist.PriorRu
 		}
 		return nil, err
 	}
-	out := make([]checklist.PriorRun, len(runs))
-	for i, run := range runs {
-		out[i] = checklist.PriorRun{ID: run.GetID(), Status: run.GetStatus(), Conclusion: run.GetConclusion(), Text: run.GetOutput().GetText()}
+	return priorRunsOf(runs, r.j.Number), nil
+}
+
+// priorRunsOf is priorRuns without the listing: runs of pull request
+// number, as the protocol reads them.
+func priorRunsOf(runs []*github.CheckRun, number int) []checklist.PriorRun {
+	out := make([]checklist.PriorRun, 0, len(runs))
+	for _, run := range runs {
+		if pr := runPR(run); pr >= 0 && pr != number {
+			continue
+		}
+		out = append(out, checklist.PriorRun{ID: run.GetID(), Status: run.GetStatus(), Conclusion: ownConclusion(run), Text: run.GetOutput().GetText()})
 	}
-	return out, nil
+	return out
 }

@@ -230,6 +230,9 @@ func (s *Server) routePullRequest(p *payload, inst int64, info routed) ([]*Job, 
 	}
 	switch info.action {
 	case "opened", "synchronize", "reopened", "ready_for_review":
+	case "closed":
+		// Its head commit may be the head of other open pull requests,
+		// whose conclusion it no longer takes part in.
 	case "edited":
 		// A new title or body changes nothing checked; a new base changes
 		// the schema the migrations run against.

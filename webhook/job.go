@@ -44,6 +44,9 @@ type jobRun struct {
 	// noPointer says a decision on this head went against the approval
 	// it carried: nothing may point past it.
 	noPointer bool
+	// ownVerdict, once known, is the pull request's own conclusion, which
+	// the run's external id records (its conclusion is the commit's).
+	ownVerdict string
 }
 
 // Job outcomes, for logs and metrics.
@@ -155,6 +158,23 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
 	defer cancel()
+	if r.j.Number != 0 && r.head != "" && (r.checkRunID != 0 || conclusion == "failure") {
+		// A pull request's run takes part in its commit's conclusion like
+		// any other: written with its verdict, so that the pull requests
+		// sharing the commit count it (a failure blocks them all) rather
+		// than wait for it.
+		if r.checkRunID == 0 {
+			if err := r.createCheckRun(fctx, nil, checklist.InProgressOutput()); err != nil {
+				r.log.Error("could not report the failure in a check run", "error", r.s.scrub(err.Error()))
+				return outcome
+			}
+		}
+		_, err := r.writeVerdict(fctx, &verdictInput{atHead: conclusion == "failure", conclusion: conclusion, out: out})
+		if err == nil {
+			return outcome
+		}
+		r.log.Error("could not give the commit its conclusion after a failure", "check_run", r.checkRunID, "error", r.s.scrub(err.Error()))
+	}
 	if r.checkRunID == 0 {
 		// Nothing was started: only a failure is worth a check run, and
 		// only where the commit is known.
@@ -171,43 +191,76 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 		}
 		return outcome
 	}
+	if r.j.Number != 0 {
+		r.ownVerdict = conclusion
+	}
 	if err := r.completeCheckRun(fctx, conclusion, out, nil, ""); err != nil {
 		r.log.Error("could not close the check run after a failure", "check_run", r.checkRunID, "error", r.s.scrub(err.Error()))
 	}
 	return outcome
 }
 
-// inputsID names what a check depends on: the base, the head and this
-// version of the service. A completed check with the same id makes a
-// repeated job a no-op, which is how duplicate and concurrent deliveries
-// converge without a second comment or check run.
+// inputsID names what a check depends on: the pull request, the base,
+// the head and this version of the service. A completed check with the
+// same id makes a repeated job a no-op, which is how duplicate and
+// concurrent deliveries converge without a second comment or check run.
 func (r *jobRun) inputsID() string {
-	h := sha256.Sum256([]byte(r.base + "\x00" + r.head + "\x00" + r.s.p.Version))
-	return "mg1:" + hex.EncodeToString(h[:12])
+	return inputsIDFor(r.j.Number, r.base, r.head, r.s.p.Version)
 }
 
-// startCheckRun finds this App's check run on the head or creates one.
-// It returns false when a completed run for the same inputs exists and
-// the job was not forced: there is nothing to do.
+func hashHex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:12])
+}
+
+// ownsRun says whether a run of the App on the head is this job's pull
+// request's (or, for a run left in progress by an older version that did
+// not name its pull request, one to take over).
+func (r *jobRun) ownsRun(run *github.CheckRun) bool {
+	switch pr := runPR(run); {
+	case pr == r.j.Number:
+		return true
+	case pr < 0:
+		return run.GetStatus() != "completed"
+	}
+	return false
+}
+
+// ownConclusion is the verdict a run holds about its own pull request:
+// its external id says it, since the conclusion is the commit's.
+func ownConclusion(run *github.CheckRun) string {
+	if _, own := ownOf(run); own != "" {
+		return own
+	}
+	return run.GetConclusion()
+}
+
+// sameInputs says whether a run checked this job's inputs.
+func (r *jobRun) sameInputs(run *github.CheckRun) bool {
+	inputs, _ := ownOf(run)
+	return inputs == r.inputsID()
+}
+
+// startCheckRun finds this pull request's check run on the head (other
+// pull requests of the same commit have their own) or creates one. It
+// returns false when a completed run for the same inputs exists and the
+// job was not forced: there is nothing to do.
 func (r *jobRun) startCheckRun(ctx context.Context) (bool, error) {
-	appID := r.s.p.AppID
-	list, _, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.j.Owner, r.j.Repo, r.head, &github.ListCheckRunsOptions{
-		CheckName: github.String(checklist.CheckRunName), AppID: &appID, Filter: github.String("latest"),
-	})
+	runs, err := r.appRuns(ctx, r.head)
 	if err != nil {
-		return false, fmt.Errorf("listing check runs on %s: %w", short(r.head), err)
+		return false, err
 	}
 	var latest *github.CheckRun
-	for _, run := range list.CheckRuns {
-		if run.GetApp().GetID() == 0 || run.GetApp().GetID() == appID {
+	for _, run := range runs {
+		if r.ownsRun(run) {
 			latest = run
 			break
 		}
 	}
 	if latest != nil && !r.j.Force {
 		switch {
-		case latest.GetStatus() == "completed" && latest.GetExternalID() == r.inputsID():
-			switch latest.GetConclusion() {
+		case latest.GetStatus() == "completed" && r.sameInputs(latest):
+			switch ownConclusion(latest) {
 			case "success", "action_required", "neutral":
 				r.checkRunID, r.checkDone = latest.GetID(), true
 				return false, nil
@@ -265,6 +318,9 @@ func (r *jobRun) completeCheckRun(ctx context.Context, conclusion string, out ch
 	opts := github.UpdateCheckRunOptions{
 		Name: checklist.CheckRunName, Status: github.String("completed"), Conclusion: github.String(conclusion),
 		CompletedAt: &github.Timestamp{Time: time.Now()}, Output: checkOutput(out, anns, true),
+	}
+	if r.ownVerdict != "" {
+		opts.ExternalID = github.String(r.inputsID() + ":" + r.ownVerdict)
 	}
 	if detailsURL != "" {
 		opts.DetailsURL = github.String(detailsURL)

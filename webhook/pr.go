@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -26,8 +28,13 @@ const maxComparedFiles = 300
 // late or repeated event checks what is there now.
 func (r *jobRun) runPullRequest(ctx context.Context) (string, error) {
 	pr, err := r.openPullRequest(ctx)
-	if err != nil || pr == nil {
+	if err != nil {
 		return outcomeSkipped, err
+	}
+	if pr == nil {
+		// Closed: its head commit may be the head of other open pull
+		// requests, whose conclusion it no longer takes part in.
+		return outcomeSkipped, r.leftCommit(ctx)
 	}
 	if r.j.Before != "" && r.j.Before != r.head && !r.j.Force {
 		// A push to a commit checked before (a force-push back to it):
@@ -62,6 +69,23 @@ func (r *jobRun) revokedSince(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// leftCommit derives the conclusion of the commit a closed pull request
+// left again: its own verdict no longer counts there, and the pull
+// requests still open at that commit decide.
+func (r *jobRun) leftCommit(ctx context.Context) error {
+	if r.head == "" {
+		return nil
+	}
+	c, err := r.writeVerdict(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if c != "" {
+		r.log.Info("the commit's conclusion was derived again without this pull request", "conclusion", c)
+	}
+	return nil
+}
+
 // openPullRequest learns who the App is and reads the pull request; nil
 // when it is not open.
 func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, error) {
@@ -76,6 +100,7 @@ func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, erro
 	}
 	if pr.GetState() != "open" {
 		r.log.Info("pull request is not open; nothing to check", "state", pr.GetState())
+		r.head = pr.GetHead().GetSHA()
 		return nil, nil
 	}
 	r.head, r.base, r.baseRef = pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), pr.GetBase().GetRef()
@@ -113,7 +138,12 @@ func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*head
 	a.cc = checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base, ChangedFiles: pr.GetChangedFiles(), ListedFiles: len(files)}
 	var changed []string
 	a.byPath = map[string]*github.CommitFile{}
+	touched := map[string]bool{}
 	for _, f := range files {
+		touched[f.GetFilename()] = true
+		if f.GetPreviousFilename() != "" {
+			touched[f.GetPreviousFilename()] = true
+		}
 		if f.GetStatus() == "removed" || !worthFetching(f.GetFilename(), a.cfg) {
 			continue
 		}
@@ -129,18 +159,85 @@ func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*head
 		}
 	}
 	r.log.Debug("changed files", "listed", len(files), "migrations", len(changed))
-	if len(changed) == 0 && len(unseen) == 0 {
-		return a, nil
-	}
-	if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
+	// A listing GitHub cut short cannot rule a file out: then the guard's
+	// own files are compared themselves.
+	settings, err := r.guardSettings(ctx, a.cfg, touched, len(files) >= pr.GetChangedFiles())
+	if err != nil {
 		return nil, err
 	}
-	a.snap.unseen = append(a.snap.unseen, unseen...)
-	if a.rep, err = r.analyze(ctx, a.snap, a.cfg, changed); err != nil {
-		return nil, err
+	if len(changed) > 0 || len(unseen) > 0 {
+		if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
+			return nil, err
+		}
+		a.snap.unseen = append(a.snap.unseen, unseen...)
+		if a.rep, err = r.analyze(ctx, a.snap, a.cfg, changed); err != nil {
+			return nil, err
+		}
+		keepApprovalWhenSuppressed(a.rep, a.cfg)
 	}
-	keepApprovalWhenSuppressed(a.rep, a.cfg)
+	a.rep = withSettings(a.rep, a.cfg, settings)
 	return a, nil
+}
+
+// withSettings adds the findings about the guard's own files to a report,
+// making one when no migration changed.
+func withSettings(rep *analyzer.Report, cfg analyzer.Config, settings []analyzer.File) *analyzer.Report {
+	if len(settings) == 0 {
+		return rep
+	}
+	if rep == nil {
+		rep = &analyzer.Report{PostgresVersion: cfg.PostgresVersion, Files: []analyzer.File{}}
+	}
+	rep.Files = append(rep.Files, settings...)
+	return rep
+}
+
+// guardSettings judges a change to the guard's own files between the base
+// and the head: the configuration, and the statistics file the base's
+// configuration names. touched lists the paths the change touches, which
+// is all of them when complete; otherwise every such file is compared.
+// Each is read at both ends, and only a real difference counts.
+func (r *jobRun) guardSettings(ctx context.Context, cfg analyzer.Config, touched map[string]bool, complete bool) ([]analyzer.File, error) {
+	ch := analyzer.SettingsChange{StatsPath: cfg.StatsFile}
+	compare := func(path string) (base, head []byte, changed bool, err error) {
+		if path == "" || (complete && !touched[path]) {
+			return nil, nil, false, nil
+		}
+		if base, err = r.optionalFile(ctx, path, r.base); err != nil {
+			return nil, nil, false, err
+		}
+		if head, err = r.optionalFile(ctx, path, r.head); err != nil {
+			return nil, nil, false, err
+		}
+		return base, head, (base == nil) != (head == nil) || !bytes.Equal(base, head), nil
+	}
+	var err error
+	if ch.ConfigBase, ch.ConfigHead, ch.ConfigChanged, err = compare(analyzer.ConfigPath); err != nil {
+		return nil, err
+	}
+	if ch.StatsBase, ch.StatsHead, ch.StatsChanged, err = compare(cfg.StatsFile); err != nil {
+		return nil, err
+	}
+	files := analyzer.SettingsFiles(ch)
+	if len(files) > 0 {
+		r.log.Info("the change touches the guard's own settings", "files", len(files))
+	}
+	return files, nil
+}
+
+// optionalFile reads a file at a commit; nil when it is not there.
+func (r *jobRun) optionalFile(ctx context.Context, path, ref string) ([]byte, error) {
+	data, err := r.readFileAt(ctx, path, ref)
+	if errors.Is(err, errNoFile) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the guard's own settings: %w", err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
 }
 
 // keepApprovalWhenSuppressed makes every finding whose severity the base
@@ -175,6 +272,10 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	}
 	if !work {
 		r.log.Info("this head and base were checked already; nothing to do", "check_run", r.checkRunID)
+		// The other pull requests of the commit may have changed since.
+		if _, err := r.writeVerdict(ctx, nil); err != nil {
+			return "", err
+		}
 		return outcomeUnchanged, nil
 	}
 	a, err := r.analyzeHead(ctx, pr)
@@ -184,13 +285,15 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if a.cfgErr != nil {
 		r.log.Info("configuration error at the base", "error", a.cfgErr.Error())
 		out := checklist.ConfigErrorOutput(analyzer.ConfigPath, r.base, a.cfgErr.Error())
-		return outcomeConfigError, r.completeCheckRun(ctx, "failure", out, nil, "")
+		_, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: "failure", out: out})
+		return outcomeConfigError, err
 	}
 	if a.rep == nil {
 		if err := r.clearPullRequest(ctx, pr); err != nil {
 			return "", err
 		}
-		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(a.cc), nil, "")
+		_, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: "success", out: checklist.NoMigrationsOutput(a.cc)})
+		return outcomeNoMigrations, err
 	}
 
 	mine, err := r.stickyComments(ctx)
@@ -241,7 +344,7 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if conclusion == "action_required" && sticky != nil {
 		details = sticky.GetHTMLURL()
 	}
-	if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), checklist.Annotations(a.rep), details); err != nil {
+	if _, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), anns: checklist.Annotations(a.rep), details: details}); err != nil {
 		return "", err
 	}
 	return conclusion, nil
@@ -325,20 +428,29 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The queue's commit judges the guard's own files like the pull
+	// request did, so that the same approval covers the same entries.
+	settings, err := r.guardSettings(ctx, cfg, nil, false)
+	if err != nil {
+		return "", err
+	}
 	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base}
-	if len(changed) == 0 && len(unseen) == 0 {
+	var rep *analyzer.Report
+	if len(changed) > 0 || len(unseen) > 0 {
+		snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+		if err != nil {
+			return "", err
+		}
+		snap.unseen = append(snap.unseen, unseen...)
+		if rep, err = r.analyze(ctx, snap, cfg, changed); err != nil {
+			return "", err
+		}
+		keepApprovalWhenSuppressed(rep, cfg)
+	}
+	rep = withSettings(rep, cfg, settings)
+	if rep == nil {
 		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
 	}
-	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
-	if err != nil {
-		return "", err
-	}
-	snap.unseen = append(snap.unseen, unseen...)
-	rep, err := r.analyze(ctx, snap, cfg, changed)
-	if err != nil {
-		return "", err
-	}
-	keepApprovalWhenSuppressed(rep, cfg)
 	if rep.RequiresApproval() {
 		l, err := r.mergeGroupLedger(ctx, rep)
 		if err != nil {

@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/migration-guard/migration-guard/checklist"
 )
 
 // Reconciling after a start catches up with what a stopped service
@@ -130,7 +128,7 @@ func redeliverable(event, action string) bool {
 	switch event {
 	case "pull_request":
 		switch action {
-		case "opened", "synchronize", "reopened", "ready_for_review", "edited":
+		case "opened", "synchronize", "reopened", "ready_for_review", "edited", "closed":
 			return true
 		}
 	case "check_run", "check_suite":
@@ -294,20 +292,13 @@ func (s *Server) rerunRepo(ctx context.Context, inst int64, owner, name string, 
 		if head == "" {
 			continue
 		}
-		runs, resp, err := gh.Checks.ListCheckRunsForRef(ctx, owner, name, head, &github.ListCheckRunsOptions{
-			CheckName: github.String(checklist.CheckRunName), AppID: &appID, Filter: github.String("latest"),
-		})
+		runs, resp, err := listAppRuns(ctx, gh, appID, owner, name, head)
 		if err != nil {
-			return false, fmt.Errorf("listing the check runs of %s/%s#%d: %w", owner, name, pr.GetNumber(), err)
+			return false, fmt.Errorf("reading the check runs of %s/%s#%d: %w", owner, name, pr.GetNumber(), err)
 		}
-		var latest *github.CheckRun
-		for _, run := range runs.CheckRuns {
-			if run.GetApp().GetID() != 0 && run.GetApp().GetID() != appID {
-				continue
-			}
-			latest = run
-			break
-		}
+		// This pull request's run: its head may be the head of others,
+		// each with its own run and ledger there.
+		latest := pullRequestRun(runs, pr.GetNumber())
 		stuck := latest != nil && (latest.GetStatus() == "queued" || latest.GetStatus() == "in_progress")
 		if !stuck {
 			reconcile, err := s.stickyToReconcile(ctx, gh, owner, name, pr, latest, since)

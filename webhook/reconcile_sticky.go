@@ -20,8 +20,9 @@ const recentEdit = 2 * time.Minute
 
 // stickyToReconcile says whether the pull request's sticky comment and
 // the ledger of its head disagree in a way only reconciling can settle:
-// the App's newest check run on the head (runs, as listed) holds a ledger
-// that needs approval, and the comment's box says otherwise.
+// the pull request's newest check run on the head (latest, as listed)
+// holds a ledger that needs approval, and the comment's box says
+// otherwise.
 func (s *Server) stickyToReconcile(ctx context.Context, gh *github.Client, owner, name string, pr *github.PullRequest, latest *github.CheckRun, since time.Time) (bool, error) {
 	if latest == nil || latest.GetStatus() != "completed" {
 		return false, nil
@@ -115,12 +116,15 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 	}
 	cc := a.texts(d.Ledger)
 	conclusion := checklist.ApprovedConclusion(a.rep, d.Ledger)
-	if d.Ledger.Marker() != ledger.Marker() || latest.GetConclusion() != conclusion {
+	// The run's own verdict says whether this pull request's result
+	// changed; what is written is the commit's conclusion, the strictest
+	// over the pull requests whose head it is.
+	if d.Ledger.Marker() != ledger.Marker() || ownConclusion(latest) != conclusion {
 		details := ""
 		if conclusion == "action_required" {
 			details = mine[0].GetHTMLURL()
 		}
-		if err := r.completeCheckRun(ctx, conclusion, checklist.CheckRunOutput(a.rep, cc), nil, details); err != nil {
+		if _, err := r.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: conclusion, out: checklist.CheckRunOutput(a.rep, cc), details: details}); err != nil {
 			return "", err
 		}
 	}

@@ -36,6 +36,9 @@ type Server struct {
 	clients *clients
 	queue   *queue
 	seen    *deliveryLRU
+	// commits serializes the conclusion of a commit shared by several
+	// pull requests (see commit.go).
+	commits commitLocks
 	setup   *setupFlow
 	handler http.Handler
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -82,6 +83,7 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	}
 	var req analyzer.Request
 	var configFS fs.FS
+	var settings []analyzer.File
 	var err error
 	var stdin *stdinProposal
 	switch {
@@ -91,7 +93,7 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 			req = stdin.req
 		}
 	case opt.base != "":
-		req, configFS, err = baseRequest(ctx, opt, args)
+		req, configFS, settings, err = baseRequest(ctx, opt, args)
 	default:
 		req, configFS, err = pathsRequest(opt, args)
 	}
@@ -115,6 +117,7 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	if err != nil {
 		return fail("%v", err)
 	}
+	rep.Files = append(rep.Files, settings...)
 	for _, n := range notes {
 		if n != "" {
 			rep.Notes = append(rep.Notes, n)
@@ -188,41 +191,59 @@ func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 }
 
 // baseRequest judges what changed since a git ref.
-func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, fs.FS, error) {
+//
+// It also judges the guard's own settings, as the App does: a change to the
+// configuration at REF, or to the statistics file it names (within PATHs,
+// when given).
+func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, fs.FS, []analyzer.File, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return analyzer.Request{}, nil, fail("finding the current folder: %v", err)
+		return analyzer.Request{}, nil, nil, fail("finding the current folder: %v", err)
 	}
 	repo, err := openGitRepo(ctx, cwd)
 	if err != nil {
-		return analyzer.Request{}, nil, fail("%v", err)
+		return analyzer.Request{}, nil, nil, fail("%v", err)
 	}
 	commit, err := repo.resolve(ctx, opt.base)
 	if err != nil {
-		return analyzer.Request{}, nil, fail("%v", err)
+		return analyzer.Request{}, nil, nil, fail("%v", err)
 	}
 	base, err := repo.tree(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, nil, fail("reading %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, nil, fail("reading %s: %v", opt.base, err)
 	}
 	changed, err := repo.changedSince(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, nil, fail("listing changes since %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, nil, fail("listing changes since %s: %v", opt.base, err)
 	}
 	if len(args) > 0 {
 		changed, err = limitToPaths(changed, repo.root, cwd, args)
 		if err != nil {
-			return analyzer.Request{}, nil, err
+			return analyzer.Request{}, nil, nil, err
 		}
 	}
 	cfg, err := loadConfig(opt, base)
 	if err != nil {
-		return analyzer.Request{}, nil, err
+		return analyzer.Request{}, nil, nil, err
 	}
 	if changed == nil {
 		changed = []string{}
 	}
-	return analyzer.Request{Base: base, Head: newCheckoutFS(repo.root), Changed: changed, Config: cfg}, base, nil
+	head := newCheckoutFS(repo.root)
+	settings, err := settingsFiles(base, head, cfg)
+	if err != nil {
+		return analyzer.Request{}, nil, nil, err
+	}
+	if len(args) > 0 {
+		var keep []analyzer.File
+		for _, f := range settings {
+			if in, _ := limitToPaths([]string{f.Path}, repo.root, cwd, args); len(in) > 0 {
+				keep = append(keep, f)
+			}
+		}
+		settings = keep
+	}
+	return analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}, base, settings, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths
@@ -417,4 +438,44 @@ func fileMigration(cwd, file string, cfg analyzer.Config) ([]layout.Migration, e
 		Kind: kind, Path: p, Up: up, Down: down, Content: content, Problems: problems,
 		SupportsDown: kind.SupportsDown() && down != nil,
 	}}, nil
+}
+
+// settingsFiles compares the guard's own files at the base and in the
+// working tree: the configuration, and the statistics file the base's
+// configuration names.
+func settingsFiles(base, head fs.FS, cfg analyzer.Config) ([]analyzer.File, error) {
+	read := func(fsys fs.FS, name string) ([]byte, error) {
+		data, err := fs.ReadFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fail("reading %s: %v", name, err)
+		}
+		if data == nil {
+			data = []byte{}
+		}
+		return data, nil
+	}
+	compare := func(name string) (b, h []byte, changed bool, err error) {
+		if name == "" {
+			return nil, nil, false, nil
+		}
+		if b, err = read(base, name); err != nil {
+			return nil, nil, false, err
+		}
+		if h, err = read(head, name); err != nil {
+			return nil, nil, false, err
+		}
+		return b, h, (b == nil) != (h == nil) || !bytes.Equal(b, h), nil
+	}
+	ch := analyzer.SettingsChange{StatsPath: cfg.StatsFile}
+	var err error
+	if ch.ConfigBase, ch.ConfigHead, ch.ConfigChanged, err = compare(analyzer.ConfigPath); err != nil {
+		return nil, err
+	}
+	if ch.StatsBase, ch.StatsHead, ch.StatsChanged, err = compare(cfg.StatsFile); err != nil {
+		return nil, err
+	}
+	return analyzer.SettingsFiles(ch), nil
 }

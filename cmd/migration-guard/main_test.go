@@ -179,7 +179,8 @@ func TestCheckBase(t *testing.T) {
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-q", "-m", "base")
 	// The change: a new migration (untracked), and a configuration edit in
-	// the working tree that must not count.
+	// the working tree that must not decide how it is checked, but is a
+	// finding of its own that needs approval.
 	writeFiles(t, dir, map[string]string{
 		"db/migrations/00003_drop.sql": "-- +goose Up\nALTER TABLE users DROP COLUMN legacy;\n-- +goose Down\nALTER TABLE users ADD COLUMN legacy text;\n",
 		".github/migration-guard.yml":  "postgres_version: 15\nmigrations:\n  - path: nowhere\n",
@@ -192,7 +193,12 @@ func TestCheckBase(t *testing.T) {
 		PostgresVersion int `json:"postgres_version"`
 		BaseMigrations  int `json:"base_migrations"`
 		Files           []struct {
-			Path string `json:"path"`
+			Path     string `json:"path"`
+			Findings []struct {
+				Rule             string `json:"rule"`
+				Message          string `json:"message"`
+				RequiresApproval bool   `json:"requires_approval"`
+			} `json:"findings"`
 		} `json:"files"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
@@ -201,9 +207,14 @@ func TestCheckBase(t *testing.T) {
 	if doc.PostgresVersion != 11 {
 		t.Errorf("postgres_version %d: the configuration must come from the base, not the working tree", doc.PostgresVersion)
 	}
-	if doc.BaseMigrations != 2 || len(doc.Files) != 1 || doc.Files[0].Path != "db/migrations/00003_drop.sql" {
-		t.Errorf("document: %+v", doc)
+	if doc.BaseMigrations != 2 || len(doc.Files) != 2 || doc.Files[0].Path != "db/migrations/00003_drop.sql" || doc.Files[1].Path != ".github/migration-guard.yml" {
+		t.Fatalf("document: %+v", doc)
 	}
+	if fs := doc.Files[1].Findings; len(fs) != 1 || fs[0].Rule != "guard-settings-changed" || !fs[0].RequiresApproval ||
+		!strings.Contains(fs[0].Message, "postgres_version: 11 → 15") || !strings.Contains(fs[0].Message, `migrations: (found automatically) → [{"path":"nowhere"`) {
+		t.Errorf("settings finding: %+v", fs)
+	}
+	git(t, dir, "checkout", "-q", "--", ".github/migration-guard.yml")
 
 	// Committed on a branch and compared again: the same verdict.
 	git(t, dir, "checkout", "-q", "-b", "feature")
@@ -219,6 +230,23 @@ func TestCheckBase(t *testing.T) {
 	// PATH limits which changed files are judged.
 	if r := runBinary(t, dir, nil, "check", "--base", "main", "docs"); r.status != exitOK {
 		t.Errorf("limited to another folder: status %d\n%s", r.status, r.stdout)
+	}
+	// The statistics file the base's configuration names needs approval
+	// when it changes; a file the guard does not read does not.
+	git(t, dir, "checkout", "-q", "main")
+	writeFiles(t, dir, map[string]string{
+		".github/migration-guard.yml": "postgres_version: 11\nstats_file: db/stats.json\n",
+		"db/stats.json":               `{"format":"migration-guard-stats","version":1,"collected_at":"2026-01-01T00:00:00Z","server":{"version":"15.4"},"settings":{},"tables":[]}` + "\n",
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "stats")
+	writeFiles(t, dir, map[string]string{"README.md": "# notes\n"})
+	if r := runBinary(t, dir, nil, "check", "--base", "HEAD"); r.status != exitOK {
+		t.Errorf("unrelated file: status %d\n%s", r.status, r.stdout)
+	}
+	writeFiles(t, dir, map[string]string{"db/stats.json": "{}\n"})
+	if r := runBinary(t, dir, nil, "check", "--base", "HEAD"); r.status != exitApproval || !strings.Contains(r.stdout, "guard-settings-changed") || !strings.Contains(r.stdout, "stats_file: db/stats.json") {
+		t.Errorf("statistics file: status %d\n%s", r.status, r.stdout)
 	}
 }
 

@@ -528,6 +528,15 @@ func (f *Fake) OpenPR(repo *Repo, opts PROptions) (*PullRequest, *Delivery) {
 		f.mu.Unlock()
 		panic(fmt.Sprintf("githubfake: OpenPR: branches %q and %q must exist in %s", opts.Base, opts.Head, repo.FullName()))
 	}
+	for _, other := range f.prs {
+		// GitHub refuses a second open pull request between the same
+		// branches ("A pull request already exists"); the same head into
+		// another base is allowed, and shares its head commit.
+		if other.Repo == repo && other.State == "open" && other.HeadRef == opts.Head && other.BaseRef == opts.Base {
+			f.mu.Unlock()
+			panic(fmt.Sprintf("githubfake: OpenPR: #%d from %s into %s is open already", other.Number, opts.Head, opts.Base))
+		}
+	}
 	if opts.Author == nil {
 		opts.Author = repo.Owner
 	}
@@ -569,9 +578,42 @@ func (f *Fake) Push(pr *PullRequest, sha string) *Delivery {
 	before := pr.HeadSHA
 	pr.HeadSHA = sha
 	pr.Repo.branches[pr.HeadRef] = sha
+	for _, other := range f.prs {
+		// Other open pull requests from the same branch move with it
+		// (their deliveries: PushBranch).
+		if other != pr && other.Repo == pr.Repo && other.State == "open" && other.HeadRef == pr.HeadRef {
+			other.HeadSHA = sha
+		}
+	}
 	pr.UpdatedAt = f.now()
 	pr.Mergeable, pr.MergeableState = nil, "unknown"
 	return f.pullRequestDelivery(pr, "synchronize", pr.Author, map[string]any{"before": before, "after": sha})
+}
+
+// PushBranch moves branch to sha, as a push does, and returns the
+// synchronize delivery of every open pull request whose head is that
+// branch, in number order: several pull requests from one branch (into
+// different bases) share their head commit and each gets its event.
+func (f *Fake) PushBranch(repo *Repo, branch, sha string) []*Delivery {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	repo.branches[branch] = sha
+	var prs []*PullRequest
+	for _, pr := range f.prs {
+		if pr.Repo == repo && pr.State == "open" && pr.HeadRef == branch {
+			prs = append(prs, pr)
+		}
+	}
+	sort.Slice(prs, func(i, j int) bool { return prs[i].Number < prs[j].Number })
+	var out []*Delivery
+	for _, pr := range prs {
+		before := pr.HeadSHA
+		pr.HeadSHA = sha
+		pr.UpdatedAt = f.now()
+		pr.Mergeable, pr.MergeableState = nil, "unknown"
+		out = append(out, f.pullRequestDelivery(pr, "synchronize", pr.Author, map[string]any{"before": before, "after": sha}))
+	}
+	return out
 }
 
 // SetDraft converts the pull request to or from a draft and returns the

@@ -228,7 +228,9 @@ func (f *Fake) renderPR(pr *PullRequest, full bool) map[string]any {
 	if !full {
 		return out
 	}
-	files := f.changedFiles(pr.Repo, pr.BaseSHA, pr.HeadSHA)
+	// GitHub counts the pull request's own changes, as its files list
+	// shows them: from the merge base (a three-dot diff), not the base tip.
+	files := f.changedFiles(pr.Repo, f.diffBase(pr, pr.HeadSHA), pr.HeadSHA)
 	adds, dels := 0, 0
 	for _, cf := range files {
 		adds += cf.additions()
