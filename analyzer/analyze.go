@@ -57,10 +57,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		}
 		baseIDs = map[string]bool{}
 		for _, m := range set.Migrations {
+			s.replay(m)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			s.replay(m)
 			baseIDs[m.Path] = true
 		}
 		rep.BaseMigrations = len(set.Migrations)
@@ -102,6 +102,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 				// Not at the base (or no base) and not changed: it is part of
 				// the schema all the same.
 				s.replay(m)
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -116,6 +119,11 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			opt.applied = s.appliedStatements(req.Base, m)
 		}
 		f := s.judge(m, opt)
+		// judge stops early when the deadline passes: a file cut short
+		// is not a judgement.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
@@ -154,6 +162,11 @@ func newSession(cfg Config) *session {
 	return &session{cfg: cfg, cat: catalog.New()}
 }
 
+// expired says the job's deadline passed (or it was cancelled): the
+// loops over statements stop, and Analyze returns the context's error,
+// so that one huge file cannot hold a worker past the deadline.
+func (s *session) expired() bool { return s.ctx != nil && s.ctx.Err() != nil }
+
 // replay applies a migration's up part to the catalog without judging it.
 // Statements that do not parse are skipped: they did not change the schema
 // PostgreSQL would have, or the migration never applied.
@@ -168,6 +181,9 @@ func (s *session) replay(m layout.Migration) {
 	if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
 		// The common case: no positions needed, the parser alone will do.
 		for _, n := range nodes {
+			if s.expired() {
+				return
+			}
 			s.cat.Apply(n)
 		}
 		return
@@ -176,6 +192,9 @@ func (s *session) replay(m layout.Migration) {
 	for _, st := range sqlscript.Split(d.Text, up.Start, up.End).Statements {
 		if st.Node == nil {
 			continue
+		}
+		if s.expired() {
+			return
 		}
 		line, _ := lines.Position(st.Start)
 		s.cat.SetPosition(m.Path, line)

@@ -224,6 +224,10 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	ps := newPartState()
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
+		if s.expired() {
+			// Analyze reports the deadline; what was judged so far is dropped.
+			return false
+		}
 		index[i] = -1
 		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start}
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
