@@ -36,6 +36,17 @@ type Request struct {
 	// Probe counts the rows that would break a statement; nil means no
 	// data probes.
 	Probe DataProbe
+	// MaxStatements, when positive, bounds the statements judged: beyond
+	// it Analyze stops with a *StatementLimitError rather than a report.
+	MaxStatements int
+}
+
+// StatementLimitError says a change holds more statements than
+// Request.MaxStatements allows to judge.
+type StatementLimitError struct{ Max int }
+
+func (e *StatementLimitError) Error() string {
+	return fmt.Sprintf("the change holds more than %d statements to judge", e.Max)
 }
 
 // Analyze answers the checklist for every changed migration.
@@ -45,7 +56,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	s := newSession(cfg)
-	s.stats, s.probe, s.ctx = req.Stats, req.Probe, ctx
+	s.stats, s.probe, s.ctx, s.maxStatements = req.Stats, req.Probe, ctx, req.MaxStatements
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
 	locs := cfg.locations()
 
@@ -124,6 +135,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if s.overLimit {
+			return nil, &StatementLimitError{Max: s.maxStatements}
+		}
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
@@ -156,6 +170,9 @@ type session struct {
 	stats *prodstats.File
 	probe DataProbe
 	ctx   context.Context
+	// judged counts the statements judged, against maxStatements.
+	judged, maxStatements int
+	overLimit             bool
 }
 
 func newSession(cfg Config) *session {
@@ -165,7 +182,7 @@ func newSession(cfg Config) *session {
 // expired says the job's deadline passed (or it was cancelled): the
 // loops over statements stop, and Analyze returns the context's error,
 // so that one huge file cannot hold a worker past the deadline.
-func (s *session) expired() bool { return s.ctx != nil && s.ctx.Err() != nil }
+func (s *session) expired() bool { return s.overLimit || (s.ctx != nil && s.ctx.Err() != nil) }
 
 // replay applies a migration's up part to the catalog without judging it.
 // Statements that do not parse are skipped: they did not change the schema

@@ -106,3 +106,24 @@ func BenchmarkWideAlterFile(b *testing.B) {
 		}
 	}
 }
+
+// TestAnalyzeStatementLimit: beyond Request.MaxStatements the analysis
+// stops with an error naming the limit, never a partial report; at the
+// limit it completes.
+func TestAnalyzeStatementLimit(t *testing.T) {
+	head := fstest.MapFS{"db/migrations/00001_big.sql": {Data: []byte(goose(wideAlters(99)))}}
+	// 100 up statements and the down part's one.
+	for _, tt := range []struct {
+		max     int
+		wantErr bool
+	}{{0, false}, {101, false}, {100, true}, {10, true}} {
+		rep, err := Analyze(context.Background(), Request{Head: head, Config: DefaultConfig(), MaxStatements: tt.max})
+		var le *StatementLimitError
+		switch {
+		case tt.wantErr && (!errors.As(err, &le) || le.Max != tt.max || rep != nil):
+			t.Errorf("max %d: got %v, %v; want a StatementLimitError and no report", tt.max, rep != nil, err)
+		case !tt.wantErr && err != nil:
+			t.Errorf("max %d: %v", tt.max, err)
+		}
+	}
+}

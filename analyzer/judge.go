@@ -224,8 +224,12 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	ps := newPartState()
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
+		if s.judged++; s.maxStatements > 0 && s.judged > s.maxStatements {
+			s.overLimit = true
+		}
 		if s.expired() {
-			// Analyze reports the deadline; what was judged so far is dropped.
+			// Analyze reports the deadline or the limit; what was judged
+			// so far is dropped.
 			return false
 		}
 		index[i] = -1

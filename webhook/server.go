@@ -65,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 	s.scrubber = NewRedactingHandler(slog.DiscardHandler, p.WebhookSecret, string(p.PrivateKey))
 	s.clients = newClients(p, s.metrics)
 	s.reconcile = newReconciler(s.metrics.registry)
-	s.queue = newQueue(p.Workers, p.QueueSize, s.runJob)
+	s.queue = newQueue(p.Workers, p.QueueSize, p.InstallationQueueSize, s.runJob)
 	s.queue.superseded = func(old, by *Job) {
 		s.metrics.jobs.WithLabelValues("superseded").Inc()
 		s.log.Info("job superseded before it ran", "deliveries", old.Deliveries, "by_delivery", lastOf(by.Deliveries), "event", old.Event,

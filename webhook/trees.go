@@ -205,6 +205,13 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 	if err != nil {
 		return nil, err
 	}
+	sizes := make(map[string]int64, len(headEntries))
+	for _, e := range headEntries {
+		sizes[e.Path] = e.Size
+	}
+	if err := r.s.p.Work.checkFileLimits(changed, func(p string) int64 { return sizes[p] }); err != nil {
+		return nil, err
+	}
 	limit := int64(cfg.MaxFileBytes)
 	if limit <= 0 {
 		limit = sqlscript.DefaultMaxBytes
@@ -221,9 +228,10 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Config, changed []string) (*analyzer.Report, error) {
 	stats, probe, done, notes := r.productionContext(ctx, cfg)
 	defer done()
-	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe})
+	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe,
+		MaxStatements: r.s.p.Work.MaxStatements})
 	if err != nil {
-		return nil, fmt.Errorf("analyzing the migrations: %w", err)
+		return nil, fmt.Errorf("analyzing the migrations: %w", statementLimit(err))
 	}
 	rep.Notes = append(rep.Notes, snap.notes...)
 	rep.Notes = append(rep.Notes, notes...)
