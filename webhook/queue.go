@@ -92,7 +92,7 @@ type queue struct {
 	perInstallation int
 	waitingBy       map[int64]int
 	closed          bool
-	run      func(ctx context.Context, j *Job, headOf func(string)) string
+	run             func(ctx context.Context, j *Job, headOf func(string)) string
 	// superseded is told about every job replaced before it ran.
 	superseded func(old, by *Job)
 	dropped    func(j *Job)
@@ -131,12 +131,12 @@ func newQueue(workers, capacity, perInstallation int, run func(ctx context.Conte
 		waitingBy:       map[int64]int{},
 		capacity:        capacity,
 		perInstallation: perInstallation,
-		run:        run,
-		superseded: func(*Job, *Job) {},
-		dropped:    func(*Job) {},
-		depth:      func(int) {},
-		base:       base,
-		stopAll:    stop,
+		run:             run,
+		superseded:      func(*Job, *Job) {},
+		dropped:         func(*Job) {},
+		depth:           func(int) {},
+		base:            base,
+		stopAll:         stop,
 	}
 	q.cond = sync.NewCond(&q.mu)
 	for range workers {
