@@ -38,8 +38,8 @@ type Server struct {
 	seen    *deliveryLRU
 	// unverified bounds the bytes of bodies read but not yet verified.
 	unverified *byteBudget
-	setup   *setupFlow
-	handler http.Handler
+	setup      *setupFlow
+	handler    http.Handler
 
 	reconcile *reconciler
 
