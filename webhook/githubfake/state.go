@@ -64,6 +64,9 @@ type Repo struct {
 	Name          string
 	Private       bool
 	DefaultBranch string
+	// Fork marks a fork of another repository (for pull requests from
+	// forks: see PROptions.HeadRepo).
+	Fork bool
 
 	f        *Fake
 	commits  map[string]*Commit
@@ -97,6 +100,8 @@ type PullRequest struct {
 	Body           string
 	BaseRef        string
 	HeadRef        string
+	// HeadRepo is the fork the head branch belongs to; nil: Repo itself.
+	HeadRepo *Repo
 	BaseSHA        string
 	HeadSHA        string
 	Draft          bool
