@@ -12,7 +12,7 @@ import (
 // and says which cap, failing closed. Zero values take the defaults in
 // parentheses.
 type WorkLimits struct {
-	// MaxFiles is the most changed migration files one job judges (300).
+	// MaxFiles is the most changed migration files one job judges (1,000).
 	MaxFiles int
 	// MaxBytes is the most bytes of changed migration files one job reads
 	// (20 MiB).
@@ -23,7 +23,7 @@ type WorkLimits struct {
 
 // Defaults of WorkLimits.
 const (
-	DefaultMaxJobFiles      = 300
+	DefaultMaxJobFiles      = 1000
 	DefaultMaxJobBytes      = 20 << 20
 	DefaultMaxJobStatements = 10000
 )

@@ -91,7 +91,7 @@ func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*head
 	if len(changed) == 0 {
 		return a, nil
 	}
-	if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
+	if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed, a.byPath); err != nil {
 		return nil, err
 	}
 	if a.rep, err = r.analyze(ctx, a.snap, a.cfg, changed); err != nil {
@@ -278,7 +278,7 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 	if len(changed) == 0 {
 		return outcomeNoMigrations, r.completeCheckRun(ctx, "success", checklist.NoMigrationsOutput(cc), nil, "")
 	}
-	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+	snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed, nil)
 	if err != nil {
 		return "", err
 	}

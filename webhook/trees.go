@@ -194,7 +194,9 @@ type snapshot struct {
 	notes      []string
 }
 
-func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg analyzer.Config, changed []string) (*snapshot, error) {
+// files, when set, is the pull request's file listing, whose patches spare
+// blob requests (see patchSource).
+func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg analyzer.Config, changed []string, files map[string]*github.CommitFile) (*snapshot, error) {
 	t := &trees{r: r}
 	dirs := foldersFor(cfg, changed)
 	baseEntries, baseNotes, err := t.list(ctx, baseSHA, dirs)
@@ -219,7 +221,9 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 	cache := treefs.NewCache()
 	fetch := func(ctx context.Context, id string) ([]byte, error) { return r.blob(ctx, id) }
 	base := treefs.New(ctx, baseEntries, fetch, cache)
-	head := treefs.New(ctx, headEntries, fetch, cache)
+	// The base is read as blobs only, so that rebuilding a head blob from
+	// its base never recurses into another patch.
+	head := treefs.New(ctx, headEntries, r.fetcher(newPatchSource(files, base.ReadFile)), cache)
 	base.MaxBytes, head.MaxBytes = limit, limit
 	return &snapshot{base: sizedFS{base, limit}, head: sizedFS{head, limit}, cache: cache, notes: append(baseNotes, headNotes...)}, nil
 }
