@@ -514,9 +514,9 @@ type PROptions struct {
 	// shown as the fork's (head.repo, head.label), while its commits are
 	// read from the repository, as GitHub does with refs/pull/N/head.
 	HeadRepo *Repo
-	Title  string
-	Body   string
-	Draft  bool
+	Title    string
+	Body     string
+	Draft    bool
 }
 
 // OpenPR opens a pull request from the head branch's current tip and

@@ -92,16 +92,16 @@ type Commit struct {
 
 // PullRequest is a pull request between two branches of one repository.
 type PullRequest struct {
-	ID             int64
-	Number         int
-	Repo           *Repo
-	Author         *User
-	Title          string
-	Body           string
-	BaseRef        string
-	HeadRef        string
+	ID      int64
+	Number  int
+	Repo    *Repo
+	Author  *User
+	Title   string
+	Body    string
+	BaseRef string
+	HeadRef string
 	// HeadRepo is the fork the head branch belongs to; nil: Repo itself.
-	HeadRepo *Repo
+	HeadRepo       *Repo
 	BaseSHA        string
 	HeadSHA        string
 	Draft          bool
