@@ -382,7 +382,8 @@ func (s *Server) readUnverified(w http.ResponseWriter, r *http.Request) ([]byte,
 	limit := s.p.MaxBodyBytes
 	body := http.MaxBytesReader(w, r.Body, limit)
 	known := r.ContentLength >= 0
-	want := int64(readChunk)
+	// One byte over the limit tells a body too large.
+	want := min(int64(readChunk), limit+1)
 	if known {
 		want = r.ContentLength
 	}
