@@ -209,28 +209,35 @@ func (q *queue) Enqueue(j *Job) error {
 
 // coalesceEdits folds the queued edits of j's comment into j, the newest:
 // what counts is the comment's latest state, and an edit that waits is
-// superseded by a newer one of the same comment. One exception keeps a
-// revocation: the newest queued untick stays, ahead of j, unless j is an
-// untick itself, because a newer tick may be refused while the untick it
-// would replace always takes effect. So 60 edits of one comment wait as
-// at most two jobs. Called with q.mu held, before j is added.
+// superseded by a newer one of the same comment. Decisions are kept: the
+// newest queued untick stays, in its place, unless j is an untick itself
+// (a newer tick may be refused, while the untick it would replace always
+// takes effect), and so does the newest queued tick unless j is a tick
+// (a newer edit of the text must not undo a writer's approval). Older
+// ticks and unticks are superseded by the newer one of their kind, which
+// reads the comment as it is after them. So 60 edits of one comment wait
+// as at most three jobs. Called with q.mu held, before j is added.
 func (q *queue) coalesceEdits(e *queueEntry, j *Job) {
 	if j.Edit == nil {
 		return
 	}
-	jUntick := isUntick(j.Edit)
-	keep := -1 // the newest queued untick of the comment, unless j is one
-	if !jUntick {
-		for i, old := range e.waiting {
-			if old.Kind == KindApproval && old.Edit != nil && old.Edit.CommentID == j.Edit.CommentID && isUntick(old.Edit) {
-				keep = i
-			}
+	jKind := editKindOf(j.Edit)
+	keepUntick, keepTick := -1, -1
+	for i, old := range e.waiting {
+		if old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
+			continue
+		}
+		switch k := editKindOf(old.Edit); {
+		case k == editUntick && jKind != editUntick:
+			keepUntick = i
+		case k == editTick && jKind != editTick:
+			keepTick = i
 		}
 	}
 	kept := e.waiting[:0:0]
 	var folded []string
 	for i, old := range e.waiting {
-		if i == keep || old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
+		if i == keepUntick || i == keepTick || old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
 			kept = append(kept, old)
 			continue
 		}
@@ -247,9 +254,9 @@ func (q *queue) coalesceEdits(e *queueEntry, j *Job) {
 	// slot at least one folded edit freed.
 }
 
-func isUntick(ed *CommentEdit) bool {
+func editKindOf(ed *CommentEdit) editKind {
 	k, _ := classifyEdit(ed.Old, ed.New)
-	return k == editUntick
+	return k
 }
 
 // makeReady queues key for a worker in its installation's turn. Called

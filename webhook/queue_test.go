@@ -73,9 +73,10 @@ func stickyBodies(t *testing.T) (unticked, ticked string) {
 }
 
 // TestQueueCoalescesEdits: queued edits of one comment fold into the
-// newest, which carries every delivery; the newest queued untick is kept
-// ahead of a newer non-untick, so that no accepted revocation is lost;
-// other comments' edits and pull request jobs are untouched.
+// newest, which carries every delivery; the newest queued untick and tick
+// are kept ahead of a newer edit of another kind, so that no accepted
+// revocation (nor approval) is lost; other comments' edits and pull
+// request jobs are untouched.
 func TestQueueCoalescesEdits(t *testing.T) {
 	unticked, ticked := stickyBodies(t)
 	edits := map[string]*CommentEdit{
@@ -89,8 +90,10 @@ func TestQueueCoalescesEdits(t *testing.T) {
 		want []string // the jobs that ran
 	}{
 		{"sixty edits of one comment run once", slices.Repeat([]string{"other:1"}, 60), []string{"other:1#60"}},
-		{"untick then tick keeps the untick", []string{"tick:1", "untick:1", "tick:1"}, []string{"untick:1#2", "tick:1#1"}},
-		{"ticks folded into a newer untick", []string{"tick:1", "tick:1", "untick:1"}, []string{"untick:1#3"}},
+		{"sixty mixed edits run at most three times", slices.Repeat([]string{"tick:1", "other:1", "untick:1"}, 20), []string{"tick:1#20", "untick:1#40"}},
+		{"untick then tick keeps the untick", []string{"tick:1", "untick:1", "tick:1"}, []string{"untick:1#1", "tick:1#2"}},
+		{"a tick stays ahead of a newer untick", []string{"tick:1", "tick:1", "untick:1"}, []string{"tick:1#2", "untick:1#1"}},
+		{"a tick stays ahead of a newer text edit", []string{"tick:1", "other:1", "other:1"}, []string{"tick:1#1", "other:1#2"}},
 		{"the newest untick is kept", []string{"untick:1", "other:1", "untick:1", "other:1", "tick:1"}, []string{"untick:1#3", "tick:1#2"}},
 		{"other comments apart", []string{"untick:1", "other:2", "other:1", "other:2"}, []string{"untick:1#1", "other:1#1", "other:2#2"}},
 		{"pushes stay", []string{"tick:1", "push", "tick:1"}, []string{"push#1", "tick:1#2"}},
