@@ -45,6 +45,9 @@ type Request struct {
 	// truncated a folder's listing): migrations the tool would run may be
 	// there, so each is a finding that needs approval.
 	Unseen []Unseen
+	// MaxStatements, when positive, bounds the statements judged: beyond
+	// it Analyze stops with a *StatementLimitError rather than a report.
+	MaxStatements int
 }
 
 // Unseen is a place of the repository that could not be examined.
@@ -54,6 +57,14 @@ type Unseen struct {
 	Reason string
 }
 
+// StatementLimitError says a change holds more statements than
+// Request.MaxStatements allows to judge.
+type StatementLimitError struct{ Max int }
+
+func (e *StatementLimitError) Error() string {
+	return fmt.Sprintf("the change holds more than %d statements to judge", e.Max)
+}
+
 // Analyze answers the checklist for every changed migration.
 func Analyze(ctx context.Context, req Request) (*Report, error) {
 	cfg := req.Config
@@ -61,7 +72,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	s := newSession(cfg)
-	s.stats, s.probe, s.ctx = req.Stats, req.Probe, ctx
+	s.stats, s.probe, s.ctx, s.maxStatements = req.Stats, req.Probe, ctx, req.MaxStatements
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
 	locs := cfg.locations()
 
@@ -77,10 +88,10 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		}
 		baseIDs = map[string]bool{}
 		for _, m := range set.Migrations {
+			s.replay(m)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			s.replay(m)
 			baseIDs[m.Path] = true
 			baseContent[m.Path] = m
 		}
@@ -134,6 +145,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 				// Not at the base (or no base) and not changed: it is part of
 				// the schema all the same.
 				s.replay(m)
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -158,6 +172,14 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		}
 		judged++
 		f := s.judge(m, opt)
+		// judge stops early when the deadline passes: a file cut short
+		// is not a judgement.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if s.overLimit {
+			return nil, &StatementLimitError{Max: s.maxStatements}
+		}
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
@@ -211,11 +233,19 @@ type session struct {
 	// runTx names the transaction that spans the pending migrations of
 	// one run (drizzle) while such a migration is judged, else "".
 	runTx string
+	// judged counts the statements judged, against maxStatements.
+	judged, maxStatements int
+	overLimit             bool
 }
 
 func newSession(cfg Config) *session {
 	return &session{cfg: cfg, cat: catalog.New(), run: newRunState()}
 }
+
+// expired says the job's deadline passed (or it was cancelled): the
+// loops over statements stop, and Analyze returns the context's error,
+// so that one huge file cannot hold a worker past the deadline.
+func (s *session) expired() bool { return s.overLimit || (s.ctx != nil && s.ctx.Err() != nil) }
 
 // replay applies a migration's up part to the catalog without judging it.
 // Statements that do not parse are skipped: they did not change the schema
@@ -234,6 +264,9 @@ func (s *session) replay(m layout.Migration) {
 	if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
 		// The common case: no positions needed, the parser alone will do.
 		for _, n := range nodes {
+			if s.expired() {
+				return
+			}
 			s.cat.Apply(n)
 		}
 		return
@@ -242,6 +275,9 @@ func (s *session) replay(m layout.Migration) {
 	for _, st := range sqlscript.Split(d.Text, up.Start, up.End).Statements {
 		if st.Node == nil {
 			continue
+		}
+		if s.expired() {
+			return
 		}
 		line, _ := lines.Position(st.Start)
 		s.cat.SetPosition(m.Path, line)

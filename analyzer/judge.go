@@ -268,6 +268,14 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {
+		if s.judged++; s.maxStatements > 0 && s.judged > s.maxStatements {
+			s.overLimit = true
+		}
+		if s.expired() {
+			// Analyze reports the deadline or the limit; what was judged
+			// so far is dropped.
+			return false
+		}
 		index[i] = -1
 		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start, Settings: cat.Settings()}
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)

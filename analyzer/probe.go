@@ -29,6 +29,11 @@ type ProbeCount struct {
 	Sampled bool
 	// Percent is N as a share of the rows looked at.
 	Percent float64
+	// WhetherOnly says the probe answered only whether some row was found
+	// (N 1) or none (N 0), never how many: a CHECK expression is written
+	// by the pull request, and a count would publish how many rows match
+	// whatever it guesses.
+	WhetherOnly bool
 }
 
 // probe runs one data probe when a probe is configured and the table is
@@ -41,6 +46,15 @@ func (c *stmtContext) probe(t tableRef, what, consequence string, ask func(ctx c
 	n, err := ask(c.ctx, c.dataProbe, TableName{Schema: t.table.Schema, Name: t.table.Name})
 	if err != nil {
 		return fmt.Sprintf("; the data probe could not count %s: %v", what, err)
+	}
+	if n.WhetherOnly {
+		switch {
+		case n.N > 0:
+			return fmt.Sprintf("; production data: there are %s: %s (the probe says only whether, not how many)", what, consequence)
+		case n.Exact:
+			return fmt.Sprintf("; production data: no %s, so it will not fail on today's data (the probe says only whether, not how many)", what)
+		}
+		return fmt.Sprintf("; production data: no %s in a sample of the table (an estimate, not a proof; the probe says only whether, not how many)", what)
 	}
 	count := fmt.Sprintf("%d %s (exact count)", n.N, what)
 	if !n.Exact {

@@ -214,6 +214,23 @@ func FailureOutput(reason string) CheckOutput {
 	}
 }
 
+// NotJudgedOutput closes the check of a commit the service could not
+// judge in full: its deadline passed, or the change is over a limit of
+// the work one check may do. Nothing unjudged may pass, so the check is
+// red; reason says which limit and what lifts it.
+func NotJudgedOutput(title, reason string) CheckOutput {
+	return CheckOutput{
+		Title:   title,
+		Summary: clip(escapeText(reason)+"\n\nNothing that was not judged can pass: this check stays red until the commit is judged in full.", CheckOutputLimit),
+	}
+}
+
+// Titles of NotJudgedOutput.
+const (
+	TitleNotJudgedInTime = "Could not be judged in time: needs approval"
+	TitleOverJobLimit    = "Too much to judge in one check: needs approval"
+)
+
 // SupersededOutput closes the check of a commit that a newer push
 // replaced before its check finished.
 func SupersededOutput(newerSHA string) CheckOutput {

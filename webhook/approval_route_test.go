@@ -60,7 +60,7 @@ func TestQueueKeepsApprovalJobs(t *testing.T) {
 	var ran []string
 	var push *Job
 	release := make(chan struct{})
-	q := newQueue(1, 10, func(ctx context.Context, j *Job, headOf func(string)) string {
+	q := newQueue(1, 10, 10, func(ctx context.Context, j *Job, headOf func(string)) string {
 		if j.Event == "block" {
 			<-release
 		}

@@ -42,6 +42,16 @@ type Config struct {
 	JobTimeout      time.Duration // one job's deadline (10m)
 	ShutdownTimeout time.Duration // how long running jobs get on SIGTERM (30s)
 	Limits          Limits
+	// Work caps what one job judges (see WorkLimits).
+	Work WorkLimits
+	// InstallationQueueSize is how many jobs of one installation may wait
+	// (QueueSize/4, at least 1): one installation's burst answers 503 to
+	// that installation only.
+	InstallationQueueSize int
+	// UnverifiedBytes bounds the bytes of delivery bodies read and not yet
+	// verified, over all requests at once (4 x MaxBodyBytes); beyond it a
+	// delivery is answered 503 at once.
+	UnverifiedBytes int64
 
 	// SetupEnabled serves the manifest flow at /setup, writing the new
 	// App's credentials to SetupOutputPath.
@@ -144,6 +154,16 @@ func (c Config) validate() (*parsed, error) {
 		p.ShutdownTimeout = 30 * time.Second
 	}
 	p.Limits = p.Limits.withDefaults()
+	p.Work = p.Work.withDefaults()
+	if p.InstallationQueueSize <= 0 {
+		p.InstallationQueueSize = max(p.QueueSize/4, 1)
+	}
+	p.InstallationQueueSize = min(p.InstallationQueueSize, p.QueueSize)
+	if p.UnverifiedBytes <= 0 {
+		p.UnverifiedBytes = 4 * p.MaxBodyBytes
+	}
+	// One largest delivery must fit, or none would ever be verified.
+	p.UnverifiedBytes = max(p.UnverifiedBytes, p.MaxBodyBytes+1)
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/google/go-github/v62/github"
 
@@ -40,6 +41,51 @@ func (r *jobRun) readFileAt(ctx context.Context, path, ref string) ([]byte, erro
 	return []byte(s), nil
 }
 
+// probeRefusal says why data probes must not run for this job, "" when
+// they may. A probe's answer is production data made public in the check
+// run, and the statement it probes is written by the pull request: so
+// probes run only for a pull request from the repository itself (not a
+// fork) whose author GitHub says has write access now. A merge queue
+// commit may hold several pull requests' statements, from anyone: never.
+func (r *jobRun) probeRefusal(ctx context.Context) string {
+	if r.j.Kind == KindMergeGroup || r.j.Number <= 0 {
+		return "they run only for pull requests, not for merge queue commits"
+	}
+	pr, _, err := r.gh.PullRequests.Get(ctx, r.j.Owner, r.j.Repo, r.j.Number)
+	if err != nil {
+		r.log.Warn("could not read the pull request to decide on data probes", "error", r.s.scrub(err.Error()))
+		return "GitHub could not be asked who opened the pull request"
+	}
+	base, head := pr.GetBase().GetRepo(), pr.GetHead().GetRepo()
+	if head == nil || head.GetID() == 0 || head.GetID() != base.GetID() || !strings.EqualFold(head.GetFullName(), base.GetFullName()) {
+		return "the pull request comes from a fork; they run only for pull requests from the repository itself"
+	}
+	author := pr.GetUser()
+	perm, err := r.permission(ctx, author.GetLogin())
+	if err != nil {
+		r.log.Warn("could not ask for the author's role to decide on data probes", "error", r.s.scrub(err.Error()))
+		return fmt.Sprintf("GitHub could not be asked for @%s's role", author.GetLogin())
+	}
+	if perm.User.ID != author.GetID() || !canWrite(perm) {
+		role := perm.RoleName
+		if role == "" {
+			role = "none"
+		}
+		return fmt.Sprintf("@%s, who opened the pull request, has the role %s; they run only for authors with write access", author.GetLogin(), role)
+	}
+	return ""
+}
+
+// canWrite says whether GitHub's answer grants write access: a built-in
+// role from write up, or a custom role whose base is write or admin (its
+// permission field).
+func canWrite(p *collaboratorPermission) bool {
+	if rank := analyzer.RoleRank(p.RoleName); rank > 0 {
+		return rank >= analyzer.RoleRank("write")
+	}
+	return p.RoleName != "" && (p.Permission == "write" || p.Permission == "admin")
+}
+
 // productionContext loads what question 6 and the data probes need, both
 // decided by the base branch's configuration: the statistics file at the
 // base, and a probe connection from the App's own environment. Neither
@@ -67,10 +113,16 @@ func (r *jobRun) productionContext(ctx context.Context, cfg analyzer.Config) (st
 		case url == "":
 			notes = append(notes, fmt.Sprintf("data probes off: %s is not set in the App's environment", want))
 		default:
+			if why := r.probeRefusal(ctx); why != "" {
+				notes = append(notes, "data probes not run: "+why)
+				r.log.Info("data probes not run", "reason", why)
+				break
+			}
 			p, err := pgstats.NewProber(ctx, url, pgstats.ProbeOptions{})
 			if err != nil {
-				// pgstats scrubs passwords from its errors.
-				notes = append(notes, fmt.Sprintf("data probes off: cannot connect with %s (%v)", want, err))
+				// The pull request learns why, never where: the host, user
+				// and database stay in the service's log.
+				notes = append(notes, fmt.Sprintf("data probes off: cannot connect with %s (%s)", want, pgstats.PublicReason(err)))
 				r.log.Warn("data probe connection failed", "variable", want, "error", err.Error())
 				break
 			}

@@ -60,6 +60,8 @@ const (
 	outcomeFailure        = "failure"
 	outcomeCancelled      = "cancelled"
 	outcomeHeadMoved      = "head_moved"
+	outcomeTimedOut       = "timed_out"
+	outcomeOverLimit      = "over_limit"
 )
 
 // errHeadMoved ends a job whose pull request got a new head while it ran:
@@ -112,7 +114,7 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 	if r.checkRunID != 0 {
 		attrs = append(attrs, "check_run", r.checkRunID)
 	}
-	if err != nil && outcome != outcomeCancelled && outcome != outcomeHeadMoved {
+	if err != nil && outcome != outcomeCancelled && outcome != outcomeHeadMoved && outcome != outcomeOverLimit {
 		log.Error("job failed", append(attrs, "error", s.scrub(err.Error()))...)
 	} else {
 		log.Info("job done", attrs...)
@@ -138,7 +140,18 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 		outcome, conclusion = outcomeCancelled, "cancelled"
 		out = checklist.SupersededOutput("")
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		out = checklist.FailureOutput(fmt.Sprintf("the check took longer than %s and was stopped", r.s.p.JobTimeout))
+		// Fail closed: what was not judged in time needs approval, and the
+		// check is never left in progress.
+		outcome = outcomeTimedOut
+		out = checklist.NotJudgedOutput(checklist.TitleNotJudgedInTime, fmt.Sprintf(
+			"migration-guard could not judge this commit within its deadline (JOB_TIMEOUT, %s) and stopped. "+
+				"Re-run the check from the Checks tab, split the migrations over smaller pull requests, or ask the service's operator to raise JOB_TIMEOUT.",
+			r.s.p.JobTimeout))
+	case errors.As(err, new(*jobLimitError)):
+		var le *jobLimitError
+		errors.As(err, &le)
+		outcome = outcomeOverLimit
+		out = checklist.NotJudgedOutput(checklist.TitleOverJobLimit, le.Error())
 	case ctx.Err() != nil:
 		out = checklist.FailureOutput("the service stopped before the check finished")
 	default:

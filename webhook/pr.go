@@ -166,7 +166,7 @@ func (r *jobRun) analyzeHead(ctx context.Context, pr *github.PullRequest) (*head
 		return nil, err
 	}
 	if len(changed) > 0 || len(unseen) > 0 {
-		if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed); err != nil {
+		if a.snap, err = r.snapshot(ctx, r.base, r.head, a.cfg, changed, a.byPath); err != nil {
 			return nil, err
 		}
 		a.snap.unseen = append(a.snap.unseen, unseen...)
@@ -437,7 +437,7 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 	cc := checklist.CheckContext{HeadSHA: r.head, BaseSHA: r.base}
 	var rep *analyzer.Report
 	if len(changed) > 0 || len(unseen) > 0 {
-		snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed)
+		snap, err := r.snapshot(ctx, r.base, r.head, cfg, changed, nil)
 		if err != nil {
 			return "", err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/migration-guard/migration-guard/checklist"
 )
 
 // JobKind says what a job brings up to date.
@@ -46,8 +48,9 @@ type CommentEdit struct {
 // Job is one unit of work. Jobs with the same Key run one at a time, in
 // the order they came, and a queued pull request job is replaced by a
 // newer one with its Key: the newer event describes the newer state, and
-// the job reads the current state from GitHub anyway. Approval jobs are
-// never replaced, nor replace anything: each is one person's decision.
+// the job reads the current state from GitHub anyway. Approval jobs
+// replace nothing but queued edits of the same comment (see
+// coalesceEdits): the comment's latest state is what counts.
 type Job struct {
 	Key            string
 	Kind           JobKind
@@ -75,21 +78,32 @@ type Job struct {
 }
 
 var (
-	errQueueFull   = errors.New("the job queue is full")
-	errQueueClosed = errors.New("the service is shutting down")
+	errQueueFull             = errors.New("the job queue is full")
+	errInstallationQueueFull = errors.New("the job queue of this installation is full")
+	errQueueClosed           = errors.New("the service is shutting down")
 )
 
 // queue runs jobs on a fixed number of workers, one job per key at a time,
-// with a bound on waiting jobs.
+// with a bound on waiting jobs in all and per installation. Installations
+// take turns: a worker serves the next installation that has a job ready,
+// round robin, so one installation's burst cannot starve another's.
 type queue struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	entries  map[string]*queueEntry
-	ready    []string // keys with a waiting job and none running, in arrival order
+	mu      sync.Mutex
+	cond    *sync.Cond
+	entries map[string]*queueEntry
+	// ready holds, per installation, the keys with a waiting job and none
+	// running, in arrival order; turns lists the installations with ready
+	// keys in the order they are served.
+	ready    map[int64][]string
+	turns    []int64
+	nready   int
 	waiting  int
 	capacity int
-	closed   bool
-	run      func(ctx context.Context, j *Job, headOf func(string)) string
+	// perInstallation bounds one installation's waiting jobs.
+	perInstallation int
+	waitingBy       map[int64]int
+	closed          bool
+	run             func(ctx context.Context, j *Job, headOf func(string)) string
 	// superseded is told about every job replaced before it ran.
 	superseded func(old, by *Job)
 	dropped    func(j *Job)
@@ -100,6 +114,9 @@ type queue struct {
 }
 
 type queueEntry struct {
+	installation int64
+	// isReady is set while the key is in q.ready.
+	isReady bool
 	// waiting holds the key's jobs in arrival order: approval jobs, and
 	// at most one other job, which newer ones replace where it stands.
 	waiting []*Job
@@ -117,17 +134,20 @@ const shutdownGrace = 10 * time.Second
 // replaced the commit it checks.
 var errSuperseded = errors.New("superseded by a newer push")
 
-func newQueue(workers, capacity int, run func(ctx context.Context, j *Job, headOf func(string)) string) *queue {
+func newQueue(workers, capacity, perInstallation int, run func(ctx context.Context, j *Job, headOf func(string)) string) *queue {
 	base, stop := context.WithCancel(context.Background())
 	q := &queue{
-		entries:    map[string]*queueEntry{},
-		capacity:   capacity,
-		run:        run,
-		superseded: func(*Job, *Job) {},
-		dropped:    func(*Job) {},
-		depth:      func(int) {},
-		base:       base,
-		stopAll:    stop,
+		entries:         map[string]*queueEntry{},
+		ready:           map[int64][]string{},
+		waitingBy:       map[int64]int{},
+		capacity:        capacity,
+		perInstallation: perInstallation,
+		run:             run,
+		superseded:      func(*Job, *Job) {},
+		dropped:         func(*Job) {},
+		depth:           func(int) {},
+		base:            base,
+		stopAll:         stop,
 	}
 	q.cond = sync.NewCond(&q.mu)
 	for range workers {
@@ -149,10 +169,12 @@ func (q *queue) Enqueue(j *Job) error {
 	}
 	e := q.entries[j.Key]
 	if e == nil {
-		e = &queueEntry{}
+		e = &queueEntry{installation: j.InstallationID}
 	}
 	replaced := false
-	if !j.Kind.decision() {
+	if j.Kind == KindApproval {
+		q.coalesceEdits(e, j)
+	} else if !j.Kind.decision() {
 		for i, old := range e.waiting {
 			if old.Kind.decision() {
 				continue
@@ -171,15 +193,18 @@ func (q *queue) Enqueue(j *Job) error {
 		}
 	}
 	if !replaced {
+		if q.waitingBy[e.installation] >= q.perInstallation {
+			return errInstallationQueueFull
+		}
 		if q.waiting >= q.capacity {
 			return errQueueFull
 		}
 		q.entries[j.Key] = e
 		e.waiting = append(e.waiting, j)
 		q.waiting++
-		if e.running == nil && len(e.waiting) == 1 {
-			q.ready = append(q.ready, j.Key)
-			q.cond.Signal()
+		q.waitingBy[e.installation]++
+		if e.running == nil && !e.isReady {
+			q.makeReady(e, j.Key)
 		}
 	}
 	// Only a pull request job is cut short by a push: an approval job
@@ -193,24 +218,111 @@ func (q *queue) Enqueue(j *Job) error {
 	return nil
 }
 
+// coalesceEdits folds the queued edits of j's comment into j, the newest:
+// what counts is the comment's latest state, and an edit that waits is
+// superseded by a newer one of the same comment. Decisions are kept: the
+// newest queued untick stays, in its place, unless j is an untick itself
+// (a newer tick may be refused, while the untick it would replace always
+// takes effect), and so does the newest queued tick unless j is a tick
+// (a newer edit of the text must not undo a writer's approval). Older
+// ticks and unticks are superseded by the newer one of their kind, which
+// reads the comment as it is after them. So 60 edits of one comment wait
+// as at most three jobs. Called with q.mu held, before j is added.
+func (q *queue) coalesceEdits(e *queueEntry, j *Job) {
+	if j.Edit == nil {
+		return
+	}
+	jKind := editKindOf(j.Edit)
+	keepUntick, keepTick := -1, -1
+	for i, old := range e.waiting {
+		if old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
+			continue
+		}
+		switch k := editKindOf(old.Edit); {
+		case k == checklist.EditUntick && jKind != checklist.EditUntick:
+			keepUntick = i
+		case k == checklist.EditTick && jKind != checklist.EditTick:
+			keepTick = i
+		}
+	}
+	kept := e.waiting[:0:0]
+	var folded []string
+	for i, old := range e.waiting {
+		if i == keepUntick || i == keepTick || old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
+			kept = append(kept, old)
+			continue
+		}
+		folded = append(folded, old.Deliveries...)
+		q.waiting--
+		q.waitingBy[e.installation]--
+		q.superseded(old, j)
+	}
+	if len(folded) > 0 {
+		j.Deliveries = append(folded, j.Deliveries...)
+	}
+	e.waiting = kept
+	// The key stays ready (if it was): j is added right after, into the
+	// slot at least one folded edit freed.
+}
+
+func editKindOf(ed *CommentEdit) checklist.EditKind {
+	k, _ := checklist.ClassifyEdit(ed.Old, ed.New)
+	return k
+}
+
+// makeReady queues key for a worker in its installation's turn. Called
+// with q.mu held.
+func (q *queue) makeReady(e *queueEntry, key string) {
+	inst := e.installation
+	e.isReady = true
+	if len(q.ready[inst]) == 0 {
+		q.turns = append(q.turns, inst)
+	}
+	q.ready[inst] = append(q.ready[inst], key)
+	q.nready++
+	q.cond.Signal()
+}
+
+// nextReady takes the next installation's first ready key; the
+// installation goes to the back of the turns if it has more. Called with
+// q.mu held and q.nready > 0.
+func (q *queue) nextReady() string {
+	inst := q.turns[0]
+	q.turns = q.turns[1:]
+	keys := q.ready[inst]
+	key := keys[0]
+	if len(keys) == 1 {
+		delete(q.ready, inst)
+	} else {
+		q.ready[inst] = keys[1:]
+		q.turns = append(q.turns, inst)
+	}
+	q.nready--
+	return key
+}
+
 func (q *queue) worker() {
 	defer q.workers.Done()
 	for {
 		q.mu.Lock()
-		for len(q.ready) == 0 && !(q.closed && q.waiting == 0) {
+		for q.nready == 0 && !(q.closed && q.waiting == 0) {
 			q.cond.Wait()
 		}
-		if len(q.ready) == 0 {
+		if q.nready == 0 {
 			q.mu.Unlock()
 			return
 		}
-		key := q.ready[0]
-		q.ready = q.ready[1:]
+		key := q.nextReady()
 		e := q.entries[key]
+		e.isReady = false
 		j := e.waiting[0]
 		e.waiting = e.waiting[1:]
 		e.running, e.runningHead = j, ""
 		q.waiting--
+		q.waitingBy[e.installation]--
+		if q.waitingBy[e.installation] == 0 {
+			delete(q.waitingBy, e.installation)
+		}
 		ctx, cancel := context.WithCancelCause(q.base)
 		e.cancel = cancel
 		q.depth(q.waiting)
@@ -226,8 +338,7 @@ func (q *queue) worker() {
 		q.mu.Lock()
 		e.running, e.cancel, e.runningHead = nil, nil, ""
 		if len(e.waiting) > 0 {
-			q.ready = append(q.ready, key)
-			q.cond.Signal()
+			q.makeReady(e, key)
 		} else {
 			delete(q.entries, key)
 		}
@@ -275,11 +386,13 @@ func (q *queue) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	var dropped []*Job
 	for _, e := range q.entries {
+		e.isReady = false
 		dropped = append(dropped, e.waiting...)
 		q.waiting -= len(e.waiting)
 		e.waiting = nil
 	}
-	q.ready = nil
+	q.ready, q.turns, q.nready = map[int64][]string{}, nil, 0
+	q.waitingBy = map[int64]int{}
 	q.cond.Broadcast()
 	q.mu.Unlock()
 	for _, j := range dropped {

@@ -39,8 +39,10 @@ type Server struct {
 	// commits serializes the conclusion of a commit shared by several
 	// pull requests (see commit.go).
 	commits commitLocks
-	setup   *setupFlow
-	handler http.Handler
+	// unverified bounds the bytes of bodies read but not yet verified.
+	unverified *byteBudget
+	setup      *setupFlow
+	handler    http.Handler
 
 	reconcile *reconciler
 
@@ -64,11 +66,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{p: p, log: p.Logger, metrics: newMetrics(), seen: newDeliveryLRU(p.DedupeSize), readyCache: 30 * time.Second}
+	s := &Server{p: p, log: p.Logger, metrics: newMetrics(), seen: newDeliveryLRU(p.DedupeSize), readyCache: 30 * time.Second,
+		unverified: &byteBudget{max: p.UnverifiedBytes}}
 	s.scrubber = NewRedactingHandler(slog.DiscardHandler, p.WebhookSecret, string(p.PrivateKey))
 	s.clients = newClients(p, s.metrics)
 	s.reconcile = newReconciler(s.metrics.registry)
-	s.queue = newQueue(p.Workers, p.QueueSize, s.runJob)
+	s.queue = newQueue(p.Workers, p.QueueSize, p.InstallationQueueSize, s.runJob)
 	s.queue.superseded = func(old, by *Job) {
 		s.metrics.jobs.WithLabelValues("superseded").Inc()
 		s.log.Info("job superseded before it ran", "deliveries", old.Deliveries, "by_delivery", lastOf(by.Deliveries), "event", old.Event,
@@ -272,7 +275,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "head_sha", info.head)
 		}
 		level := slog.LevelInfo
-		if outcome == "bad_signature" || outcome == "too_large" || outcome == "queue_full" {
+		if outcome == "bad_signature" || outcome == "too_large" || outcome == "queue_full" || outcome == "busy" {
 			level = slog.LevelWarn
 		}
 		s.log.Log(r.Context(), level, "delivery", attrs...)
@@ -292,19 +295,34 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusRequestEntityTooLarge, "payload too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.p.MaxBodyBytes))
+	body, reserved, err := s.readUnverified(w, r)
+	// Verified or refused, the body no longer counts as unverified.
+	verified := false
+	defer func() {
+		if !verified {
+			s.unverified.release(reserved)
+		}
+	}()
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.Is(err, errBusy):
+			outcome = "busy"
+			w.Header().Set("Retry-After", "1")
+			reply(http.StatusServiceUnavailable, "too many deliveries are being read; redeliver later")
+		case errors.As(err, &mbe):
 			outcome = "too_large"
 			reply(http.StatusRequestEntityTooLarge, "payload too large")
-			return
+		default:
+			outcome = "bad_request"
+			reply(http.StatusBadRequest, "could not read the body")
 		}
-		outcome = "bad_request"
-		reply(http.StatusBadRequest, "could not read the body")
 		return
 	}
-	if !validSignature(s.p.WebhookSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+	ok := validSignature(s.p.WebhookSecret, body, r.Header.Get("X-Hub-Signature-256"))
+	verified = true
+	s.unverified.release(reserved)
+	if !ok {
 		outcome = "bad_signature"
 		reply(http.StatusUnauthorized, "bad signature")
 		return
@@ -347,6 +365,98 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reply(http.StatusAccepted, fmt.Sprintf("queued %d job(s)", len(jobs)))
+}
+
+// errBusy refuses a delivery whose body would take the bytes read but not
+// yet verified over their bound.
+var errBusy = errors.New("too many unverified bytes in flight")
+
+// readChunk is how far a body of unknown length is read (and reserved)
+// at a time.
+const readChunk = 64 << 10
+
+// readUnverified reads a delivery's body, reserving every byte in the
+// budget of unverified bytes before it is read: anyone can send a body,
+// and until its signature is checked it is a stranger's memory. A body
+// of announced length reserves it at once, so a refusal comes before any
+// byte is read. The caller releases the reservation, which is returned
+// also with an error.
+func (s *Server) readUnverified(w http.ResponseWriter, r *http.Request) ([]byte, int64, error) {
+	limit := s.p.MaxBodyBytes
+	body := http.MaxBytesReader(w, r.Body, limit)
+	known := r.ContentLength >= 0
+	// One byte over the limit tells a body too large.
+	want := min(int64(readChunk), limit+1)
+	if known {
+		want = r.ContentLength
+	}
+	if !s.unverified.acquire(want) {
+		return nil, 0, errBusy
+	}
+	reserved := want
+	buf := make([]byte, 0, want)
+	for {
+		if int64(len(buf)) == reserved {
+			if known {
+				// The server's reader ends a body at its Content-Length.
+				return buf, reserved, nil
+			}
+			more := min(max(reserved, readChunk), limit+1-reserved)
+			if more <= 0 {
+				_, err := body.Read(make([]byte, 1))
+				if err == io.EOF {
+					return buf, reserved, nil
+				}
+				return nil, reserved, &http.MaxBytesError{Limit: limit}
+			}
+			if !s.unverified.acquire(more) {
+				return nil, reserved, errBusy
+			}
+			reserved += more
+			buf = append(make([]byte, 0, reserved), buf...)
+		}
+		n, err := body.Read(buf[len(buf):reserved])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, reserved, nil
+		}
+		if err != nil {
+			return nil, reserved, err
+		}
+	}
+}
+
+// byteBudget is a bound on bytes held at once, shared by all requests.
+type byteBudget struct {
+	mu   sync.Mutex
+	max  int64
+	used int64
+	// peak is the most ever held, for tests.
+	peak int64
+}
+
+// acquire reserves n bytes, or reports that they would go over the bound.
+func (b *byteBudget) acquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max {
+		return false
+	}
+	b.used += n
+	b.peak = max(b.peak, b.used)
+	return true
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used -= n
+}
+
+func (b *byteBudget) state() (used, peak int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used, b.peak
 }
 
 // metricEvent keeps the event label bounded: a forged or new event name

@@ -191,7 +191,9 @@ type snapshot struct {
 	unseen []analyzer.Unseen
 }
 
-func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg analyzer.Config, changed []string) (*snapshot, error) {
+// files, when set, is the pull request's file listing, whose patches spare
+// blob requests (see patchSource).
+func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg analyzer.Config, changed []string, files map[string]*github.CommitFile) (*snapshot, error) {
 	t := &trees{r: r}
 	dirs := foldersFor(cfg, changed)
 	// What the base's listing misses only makes the known schema smaller;
@@ -204,6 +206,13 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 	if err != nil {
 		return nil, err
 	}
+	sizes := make(map[string]int64, len(headEntries))
+	for _, e := range headEntries {
+		sizes[e.Path] = e.Size
+	}
+	if err := r.s.p.Work.checkFileLimits(changed, func(p string) int64 { return sizes[p] }); err != nil {
+		return nil, err
+	}
 	limit := int64(cfg.MaxFileBytes)
 	if limit <= 0 {
 		limit = sqlscript.DefaultMaxBytes
@@ -211,7 +220,9 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 	cache := treefs.NewCache()
 	fetch := func(ctx context.Context, id string) ([]byte, error) { return r.blob(ctx, id) }
 	base := treefs.New(ctx, baseEntries, fetch, cache)
-	head := treefs.New(ctx, headEntries, fetch, cache)
+	// The base is read as blobs only, so that rebuilding a head blob from
+	// its base never recurses into another patch.
+	head := treefs.New(ctx, headEntries, r.fetcher(newPatchSource(files, base.ReadFile)), cache)
 	base.MaxBytes, head.MaxBytes = limit, limit
 	return &snapshot{base: base, head: head, cache: cache, unseen: unseen}, nil
 }
@@ -220,9 +231,10 @@ func (r *jobRun) snapshot(ctx context.Context, baseSHA, headSHA string, cfg anal
 func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Config, changed []string) (*analyzer.Report, error) {
 	stats, probe, done, notes := r.productionContext(ctx, cfg)
 	defer done()
-	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe, Unseen: snap.unseen})
+	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe, Unseen: snap.unseen,
+		MaxStatements: r.s.p.Work.MaxStatements})
 	if err != nil {
-		return nil, fmt.Errorf("analyzing the migrations: %w", err)
+		return nil, fmt.Errorf("analyzing the migrations: %w", statementLimit(err))
 	}
 	rep.Notes = append(rep.Notes, notes...)
 	r.log.Debug("analyzed", "changed", len(changed), "files", len(rep.Files), "base_migrations", rep.BaseMigrations, "blobs_fetched", snap.cache.Fetches)

@@ -69,13 +69,15 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 			return
 		}
 		add(passAddCol, func() {
-			if t.Column(cd.GetColname()) != nil {
+			// PostgreSQL refuses a column beyond its limit, so the model
+			// never holds more; this also keeps a file of endless ADD
+			// COLUMNs from making each lookup below ever longer.
+			if len(t.Columns) >= MaxColumns || t.Column(cd.GetColname()) != nil {
 				return
 			}
 			q := &conQueue{}
 			col, post := c.columnFromDef(t, cd, q)
-			t.Columns = append(t.Columns, col)
-			c.touch(t)
+			c.addColumn(t, col)
 			if post != nil {
 				post()
 			}

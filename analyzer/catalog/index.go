@@ -282,6 +282,24 @@ func (c *Catalog) addConstraint(t *Table, k *Constraint) {
 	}
 }
 
+// MaxColumns is PostgreSQL's limit on a table's columns
+// (MaxHeapAttributeNumber); ADD COLUMN beyond it fails.
+const MaxColumns = 1600
+
+// addColumn is addConstraint for a column: ALTER TABLE ... ADD COLUMN
+// one at a time must not cost the width of the table each time.
+func (c *Catalog) addColumn(t *Table, col *Column) {
+	t.Columns = append(t.Columns, col)
+	if !c.indexed(t) {
+		c.touch(t)
+		return
+	}
+	if _, name, ok := nextvalSequence(col.DefaultNode); ok {
+		c.addRef(t, refNextval, qname{"", name})
+	}
+	c.addRef(t, refColumnType, qname{col.Type.Schema, col.Type.Name})
+}
+
 func (c *Catalog) addIndex(t *Table, ix *Index) {
 	t.Indexes = append(t.Indexes, ix)
 	if !c.indexed(t) {

@@ -1,6 +1,7 @@
 package sqlscript
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -173,11 +174,12 @@ func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
 		return st
 	}
 	first := -1
-	for _, t := range toks {
+	// The tokens are in text order: start at the statement's first one
+	// rather than walking the whole part for each statement, which made
+	// splitting a file of many statements quadratic.
+	from := sort.Search(len(toks), func(i int) bool { return int(toks[i].GetStart()) >= s })
+	for _, t := range toks[from:] {
 		ts, te := int(t.GetStart()), int(t.GetEnd())
-		if ts < s {
-			continue
-		}
 		if ts >= e {
 			break
 		}

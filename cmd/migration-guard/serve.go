@@ -39,9 +39,14 @@ var serveSettings = []setting{
 	{"PUBLIC_URL", "", "URL GitHub reaches this service at, for the /setup manifest (default: the URL /setup was opened at)"},
 	{"WORKERS", "4", "jobs (pull requests) checked at once"},
 	{"QUEUE_SIZE", "1000", "jobs waiting at most; beyond, deliveries are answered 503"},
+	{"INSTALLATION_QUEUE_SIZE", "", "jobs of one installation waiting at most; beyond, that installation's deliveries are answered 503 (default: QUEUE_SIZE/4)"},
 	{"MAX_BODY_BYTES", strconv.Itoa(webhook.DefaultMaxBodyBytes), "largest delivery accepted (GitHub caps payloads at 25 MB)"},
+	{"UNVERIFIED_BYTES", "", "bytes of delivery bodies read but not yet signature-checked, over all requests at once; beyond, 503 (default: 4 x MAX_BODY_BYTES)"},
 	{"DEDUPE_SIZE", "10000", "delivery ids remembered to drop duplicates"},
-	{"JOB_TIMEOUT", "10m", "deadline of one job"},
+	{"JOB_TIMEOUT", "10m", "deadline of one job; a check not judged in time is red"},
+	{"MAX_JOB_FILES", strconv.Itoa(webhook.DefaultMaxJobFiles), "changed migration files one check judges at most; more is red, naming this cap"},
+	{"MAX_JOB_BYTES", strconv.Itoa(webhook.DefaultMaxJobBytes), "bytes of changed migration files one check reads at most; more is red, naming this cap"},
+	{"MAX_JOB_STATEMENTS", strconv.Itoa(webhook.DefaultMaxJobStatements), "statements one check judges at most; more is red, naming this cap"},
 	{"SHUTDOWN_TIMEOUT", "30s", "time running jobs get to finish on SIGTERM or SIGINT"},
 	{"WRITE_INTERVAL", "1s", "spacing of one installation's write requests (0: none)"},
 	{"RETRY_BASE_DELAY", "1s", "first retry delay after a 5xx or timeout; doubles per retry"},
@@ -174,7 +179,16 @@ func serveConfig(get func(env string) (string, bool)) (webhook.Config, slog.Leve
 	cfg.PublicURL = str("PUBLIC_URL")
 	cfg.Workers = num("WORKERS")
 	cfg.QueueSize = num("QUEUE_SIZE")
+	optNum := func(env string) int {
+		if str(env) == "" {
+			return 0 // the default
+		}
+		return num(env)
+	}
+	cfg.InstallationQueueSize = optNum("INSTALLATION_QUEUE_SIZE")
 	cfg.MaxBodyBytes = int64(num("MAX_BODY_BYTES"))
+	cfg.UnverifiedBytes = int64(optNum("UNVERIFIED_BYTES"))
+	cfg.Work = webhook.WorkLimits{MaxFiles: num("MAX_JOB_FILES"), MaxBytes: int64(num("MAX_JOB_BYTES")), MaxStatements: num("MAX_JOB_STATEMENTS")}
 	cfg.DedupeSize = num("DEDUPE_SIZE")
 	cfg.JobTimeout = dur("JOB_TIMEOUT")
 	cfg.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT")

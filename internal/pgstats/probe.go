@@ -72,6 +72,9 @@ type Count struct {
 	Exact   bool    `json:"exact"`
 	Sampled bool    `json:"sampled"`
 	Percent float64 `json:"percent"`
+	// WhetherOnly says N is 1 when some row was found and 0 when none, and
+	// Percent is 0: the probe answers only whether (ViolatingCheck).
+	WhetherOnly bool `json:"whether_only,omitempty"`
 }
 
 // Prober counts the rows of a production database a migration would fail
@@ -139,17 +142,37 @@ func (p *Prober) Nulls(ctx context.Context, table Table, column string) (Count, 
 	return p.rowCount(ctx, "count NULLs", table, nil, "t."+pgx.Identifier{column}.Sanitize()+" IS NULL")
 }
 
-// ViolatingCheck counts rows for which a CHECK constraint's own expression
-// is false: `NOT (expr)`, so that rows where it is NULL pass, as they do in
-// PostgreSQL. The expression must be a single scalar expression calling no
-// volatile function and reading no other table; anything else is refused
-// before it reaches the server.
+// ViolatingCheck says whether some row makes a CHECK constraint's own
+// expression false: `NOT (expr)`, so that rows where it is NULL pass, as
+// they do in PostgreSQL. It answers only whether (N is 0 or 1, with
+// WhetherOnly set), never how many: the expression is written by whoever
+// opened the pull request, and a count would tell them, expression by
+// expression, how many rows hold a value they guess (token LIKE 'x%').
+// The expression must be a single scalar expression calling no volatile
+// function and reading no other table; anything else is refused before it
+// reaches the server.
 func (p *Prober) ViolatingCheck(ctx context.Context, table Table, checkExprSQL string) (Count, error) {
 	ce, err := parseCheckExpr(checkExprSQL)
 	if err != nil {
 		return Count{}, err
 	}
-	return p.rowCount(ctx, "count rows violating the CHECK", table, ce, "NOT ("+ce.sql+")")
+	var out Count
+	err = p.probe(ctx, "look for rows violating the CHECK", table, ce, func(tx pgx.Tx, from string, info tableInfo) error {
+		q := "SELECT EXISTS (SELECT 1 FROM " + from + " WHERE NOT (" + ce.sql + "))"
+		if err := checkOneStatement(q); err != nil {
+			return err
+		}
+		var any bool
+		if err := tx.QueryRow(ctx, q).Scan(&any); err != nil {
+			return err
+		}
+		out = Count{Exact: !info.sampled, Sampled: info.sampled, WhetherOnly: true}
+		if any {
+			out.N = 1
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Orphans counts rows whose columns reference no row of refTable: the rows

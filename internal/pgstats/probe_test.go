@@ -122,12 +122,23 @@ func TestProbesCountBadRows(t *testing.T) {
 	run("OutOfRange(qty, <= 1000)", 3, c, err)
 	c, err = p.OutOfRange(ctx, orders, "balance", "0", "")
 	run("OutOfRange(balance, >= 0)", 2, c, err)
-	c, err = p.ViolatingCheck(ctx, orders, "balance >= 0")
-	run("ViolatingCheck(balance >= 0)", 2, c, err)
-	c, err = p.ViolatingCheck(ctx, orders, "char_length(code) <= 20 AND email IS NOT NULL")
-	run("ViolatingCheck(length and not null)", 7, c, err)
-	c, err = p.ViolatingCheck(ctx, orders, "qty BETWEEN -2147483648 AND 2147483647 -- a comment closing nothing)")
-	run("ViolatingCheck(with a comment)", 3, c, err)
+	// A CHECK probe says only whether some row breaks it (1) or none (0),
+	// never how many (2, 7 and 3 rows here).
+	for _, tt := range []struct {
+		expr string
+		want int64
+	}{
+		{"balance >= 0", 1},
+		{"char_length(code) <= 20 AND email IS NOT NULL", 1},
+		{"qty BETWEEN -2147483648 AND 2147483647 -- a comment closing nothing)", 1},
+		{"id > 0", 0},
+	} {
+		c, err = p.ViolatingCheck(ctx, orders, tt.expr)
+		run("ViolatingCheck("+tt.expr+")", tt.want, c, err)
+		if !c.WhetherOnly || c.Percent != 0 {
+			t.Errorf("ViolatingCheck(%s) = %+v: a count or a share came back", tt.expr, c)
+		}
+	}
 	c, err = p.Orphans(ctx, orders, []string{"ref_id"}, Table{Name: "ref_parent"}, []string{"id"})
 	run("Orphans(ref_id)", 5, c, err)
 	c, err = p.Orphans(ctx, orders, []string{"ref_id", "ref_region"}, Table{Schema: "public", Name: "ref_parent"}, []string{"id", "region"})

@@ -1,10 +1,15 @@
 package pgstats
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -216,4 +221,61 @@ func scrubber(connString string) func(string) string {
 		}
 		return s
 	}
+}
+
+// PublicReason says why a connection or a probe failed in words chosen
+// here, never taken from the error's text: the text names the host, the
+// user and the database (RedactURL removes only passwords), which a
+// pull request must not learn. The full error belongs in the service's
+// log.
+func PublicReason(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case !errors.As(err, &e):
+		return "failed"
+	case e.code != "":
+		reason := "PostgreSQL refused it"
+		switch {
+		case strings.HasPrefix(e.code, "28"):
+			reason = "authentication failed"
+		case e.code == "3D000":
+			reason = "the database does not exist"
+		case strings.HasPrefix(e.code, "08"):
+			reason = "the connection failed"
+		case strings.HasPrefix(e.code, "53"):
+			reason = "the server is out of resources"
+		case strings.HasPrefix(e.code, "57P"):
+			reason = "the server is not accepting connections now"
+		}
+		return reason + " (SQLSTATE " + e.code + ")"
+	case e.kind != "":
+		return e.kind
+	}
+	return "failed"
+}
+
+// failureKind names a failure below PostgreSQL in fixed words.
+func failureKind(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve"
+	case errors.As(err, &certErr):
+		return "the server's TLS certificate was not accepted"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "the connection was closed"
+	}
+	return "the connection failed"
 }

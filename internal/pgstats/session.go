@@ -35,6 +35,9 @@ type Error struct {
 	msg   string
 	code  string
 	cause error
+	// kind says in fixed words what failed below PostgreSQL (no server
+	// answer): see PublicReason.
+	kind string
 }
 
 func (e *Error) Error() string { return e.msg }
@@ -162,6 +165,7 @@ func (s *session) wrap(ctx context.Context, op string, err error) error {
 		out.cause = ctx.Err()
 	default:
 		text = oneLine(err)
+		out.kind = failureKind(err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			out.cause = context.DeadlineExceeded
 		}

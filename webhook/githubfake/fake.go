@@ -510,9 +510,13 @@ type PROptions struct {
 	Author *User
 	Base   string // default: the repository's default branch
 	Head   string // required: a branch of the same repository
-	Title  string
-	Body   string
-	Draft  bool
+	// HeadRepo makes it a pull request from a fork: the head branch is
+	// shown as the fork's (head.repo, head.label), while its commits are
+	// read from the repository, as GitHub does with refs/pull/N/head.
+	HeadRepo *Repo
+	Title    string
+	Body     string
+	Draft    bool
 }
 
 // OpenPR opens a pull request from the head branch's current tip and
@@ -554,6 +558,7 @@ func (f *Fake) OpenPR(repo *Repo, opts PROptions) (*PullRequest, *Delivery) {
 		Body:           opts.Body,
 		BaseRef:        opts.Base,
 		HeadRef:        opts.Head,
+		HeadRepo:       opts.HeadRepo,
 		BaseSHA:        baseSHA,
 		HeadSHA:        headSHA,
 		Draft:          opts.Draft,

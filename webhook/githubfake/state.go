@@ -64,6 +64,9 @@ type Repo struct {
 	Name          string
 	Private       bool
 	DefaultBranch string
+	// Fork marks a fork of another repository (for pull requests from
+	// forks: see PROptions.HeadRepo).
+	Fork bool
 
 	f        *Fake
 	commits  map[string]*Commit
@@ -103,14 +106,16 @@ type Commit struct {
 
 // PullRequest is a pull request between two branches of one repository.
 type PullRequest struct {
-	ID             int64
-	Number         int
-	Repo           *Repo
-	Author         *User
-	Title          string
-	Body           string
-	BaseRef        string
-	HeadRef        string
+	ID      int64
+	Number  int
+	Repo    *Repo
+	Author  *User
+	Title   string
+	Body    string
+	BaseRef string
+	HeadRef string
+	// HeadRepo is the fork the head branch belongs to; nil: Repo itself.
+	HeadRepo       *Repo
 	BaseSHA        string
 	HeadSHA        string
 	Draft          bool
