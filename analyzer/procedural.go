@@ -253,7 +253,33 @@ func (s *session) deliver(ic *stmtContext, run procRun, fd Finding) {
 		fd.Severity, fd.RequiresApproval = Info, false
 		fd.Message = "(down migration) " + fd.Message
 	}
-	run.site.Findings = append(run.site.Findings, fd)
+	run.site.Findings = foldRepeated(run.site.Findings, fd)
+}
+
+// foldRepeated adds fd to the call site's findings, or, when the site holds
+// the same finding already (a function that runs the same statement for
+// each of several values, called once), counts it there: a reviewer reads
+// one finding with "(runs 5 times)" rather than five identical ones. The
+// severity and approval stay the strongest of those folded.
+func foldRepeated(found []Finding, fd Finding) []Finding {
+	for i := range found {
+		old := &found[i]
+		base := old.Message
+		if old.repeats > 0 {
+			base = strings.TrimSuffix(base, fmt.Sprintf(" (runs %d times)", old.repeats+1))
+		}
+		if old.Rule != fd.Rule || base != fd.Message || old.Marker != fd.Marker {
+			continue
+		}
+		old.repeats++
+		old.Message = fmt.Sprintf("%s (runs %d times)", base, old.repeats+1)
+		if fd.Severity.Rank() > old.Severity.Rank() {
+			old.Severity = fd.Severity
+		}
+		old.RequiresApproval = old.RequiresApproval || fd.RequiresApproval
+		return found
+	}
+	return append(found, fd)
 }
 
 // judgeCall judges, at the call, the body of a migration-created function

@@ -212,3 +212,32 @@ func TestProceduralEvasions(t *testing.T) {
 		})
 	}
 }
+
+// TestCalledRepeatsFold: a function that runs the same built-at-run-time
+// statement once per value, called once, is one finding on the call that
+// says how often it runs, at the strongest severity; different statements
+// stay apart.
+func TestCalledRepeatsFold(t *testing.T) {
+	sql := "CREATE FUNCTION part(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE %I ()', t); END $$;\n" +
+		"CREATE FUNCTION parts() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM part('a'); PERFORM part('b'); PERFORM part('c'); DELETE FROM orders; END $$;\n" +
+		"SELECT parts();"
+	rep := change{base: shopBase, changed: map[string]string{next: goose(sql)}}.analyze(t)
+	var dynamic, deletes []Finding
+	for _, l := range rep.AllFindings() {
+		if l.Statement.Start.Line != 4 {
+			continue
+		}
+		switch l.Finding.Rule {
+		case ruleDynamicSQL.ID:
+			dynamic = append(dynamic, *l.Finding)
+		case "delete-without-where":
+			deletes = append(deletes, *l.Finding)
+		}
+	}
+	if len(dynamic) != 1 || !strings.HasSuffix(dynamic[0].Message, "(runs 3 times)") || !dynamic[0].RequiresApproval {
+		t.Errorf("want one dynamic-sql finding that runs 3 times and needs approval, got %+v", dynamic)
+	}
+	if len(deletes) != 1 || strings.Contains(deletes[0].Message, "times)") {
+		t.Errorf("the DELETE is another statement: one finding of its own, got %+v", deletes)
+	}
+}

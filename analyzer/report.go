@@ -111,6 +111,10 @@ type Finding struct {
 	Marker Position `json:"marker"`
 	// Suppressed holds the reason given in a migration-guard:ignore comment.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// repeats counts the same finding folded into this one (a called
+	// function that runs the same statement several times); it is said
+	// once in the message instead of as many findings.
+	repeats int
 }
 
 // Suppression is a reviewed exception written next to the statement.
