@@ -44,7 +44,7 @@ func shapeBlocks(shape string) map[string][]string {
 // schema before them, at most limit items. Only the objects whose shape
 // changed are rendered and compared: the cost follows what the migration
 // changed more than the size of the schema.
-func schemaDifferences(before, after *catalog.Catalog, limit int) []string {
+func schemaDifferences(before catalog.Snapshot, after *catalog.Catalog, limit int) []string {
 	bs, as := catalog.ShapeChanges(before, after)
 	b, a := shapeBlocks(bs), shapeBlocks(as)
 	var diffs []string

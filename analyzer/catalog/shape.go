@@ -12,13 +12,14 @@ import (
 func (c *Catalog) Shape() string { return c.dump(false) }
 
 // ShapeChanges renders, as Shape does, only the objects whose shape differs
-// between before and after (or that exist in one of them only): before's
+// between a snapshot (before) and a catalog (after) (or that exist in one of them only): before's
 // version of them, then after's. An object whose shape is the same in both
 // is left out of both texts, so comparing the two texts line by line finds
 // the same differences as comparing the two whole shapes, at the cost of a
 // comparison (no text) for every object that did not change. The search
 // path, which Shape renders too, is left out: it is session state.
-func ShapeChanges(before, after *Catalog) (string, string) {
+func ShapeChanges(snapshot Snapshot, after *Catalog) (string, string) {
+	before := snapshot.c
 	var b, a strings.Builder
 	for k, s := range before.schemas {
 		if after.schemas[k] == nil {
