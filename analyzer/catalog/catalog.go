@@ -671,7 +671,9 @@ func tableRef(t *Table) ObjectRef {
 // catalog never modifies them.
 func (c *Catalog) Clone() *Catalog {
 	n := c.copyObjects()
-	n.reindex()
+	if !n.copyIndexes(c) {
+		n.reindex()
+	}
 	return n
 }
 

@@ -130,3 +130,32 @@ func TestShapeEqualCoversFields(t *testing.T) {
 		}
 	}
 }
+
+// TestCloneCopiesIndexes: a clone's indexes, copied rather than rebuilt,
+// are what a scan of its objects gives, before and after statements change
+// the clone, and the original's stay its own.
+func TestCloneCopiesIndexes(t *testing.T) {
+	c := replay(t, replayFiles(t))
+	d := c.Clone()
+	if err := checkIndexes(d); err != nil {
+		t.Fatalf("clone: %v", err)
+	}
+	for _, tb := range d.tables {
+		if tb.keys == nil {
+			t.Fatalf("table %s has no keys after the clone", tb.Name)
+		}
+		if old := c.tables[qname{tb.Schema, tb.Name}]; old.keys == tb.keys {
+			t.Fatalf("table %s shares its keys with the original", tb.Name)
+		}
+	}
+	before := c.Dump()
+	for _, tb := range d.Tables() {
+		mustApply(t, d, "DROP TABLE "+tb.QualifiedName()+" CASCADE;")
+		if err := checkIndexes(d); err != nil {
+			t.Fatalf("clone after dropping %s: %v", tb.Name, err)
+		}
+	}
+	if err := checkIndexes(c); err != nil || c.Dump() != before {
+		t.Fatalf("original changed with its clone: %v", err)
+	}
+}
