@@ -261,18 +261,31 @@ func (s *session) replay(m layout.Migration) {
 	up, _, _ := s.parts(m, d)
 	s.cat.ResetSession()
 	s.cat.SetPosition(m.Path, 0)
-	if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
-		// The common case: no positions needed, the parser alone will do.
-		for _, n := range nodes {
-			if s.expired() {
-				return
+	// A part with a psql meta-command (a leading \set) cannot parse whole:
+	// it is split (scanned and parsed once) without trying the parser on
+	// the whole part first. A backslash line that turns out to be inside a
+	// string is no meta-command, and the part takes the common path.
+	var sc *sqlscript.Script
+	if sqlscript.MayHoldMetaCommands(d.Text, up.Start, up.End) {
+		sc = sqlscript.Split(d.Text, up.Start, up.End)
+	}
+	if sc == nil || len(sc.MetaCommands) == 0 {
+		if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
+			// The common case: no positions needed, the parser alone will do.
+			for _, n := range nodes {
+				if s.expired() {
+					return
+				}
+				s.cat.Apply(n)
 			}
-			s.cat.Apply(n)
+			return
 		}
-		return
+	}
+	if sc == nil {
+		sc = sqlscript.Split(d.Text, up.Start, up.End)
 	}
 	lines := sqlscript.NewLines(d.Text)
-	for _, st := range sqlscript.Split(d.Text, up.Start, up.End).Statements {
+	for _, st := range sc.Statements {
 		if st.Node == nil {
 			continue
 		}

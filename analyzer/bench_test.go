@@ -14,25 +14,71 @@ func corpus(minBytes int) (fstest.MapFS, int) {
 	fsys := fstest.MapFS{}
 	total := 0
 	for i := 1; total < minBytes; i++ {
-		var b strings.Builder
-		fmt.Fprintf(&b, "-- +goose Up\n")
-		fmt.Fprintf(&b, "CREATE TABLE t%[1]d (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    account_id bigint NOT NULL,\n    email text NOT NULL,\n    name varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    status text CHECK (status IN ('new', 'done')),\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n", i)
-		fmt.Fprintf(&b, "CREATE INDEX t%[1]d_account_idx ON t%[1]d (account_id, created_at);\n", i)
-		fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD COLUMN note text;\nALTER TABLE t%[1]d ALTER COLUMN name TYPE varchar(300);\n", i)
-		fmt.Fprintf(&b, "COMMENT ON TABLE t%[1]d IS 'generated table %[1]d for the benchmark, with a comment long enough to look like a real one';\n", i)
-		if i > 1 {
-			fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD CONSTRAINT t%[1]d_prev_fk FOREIGN KEY (account_id) REFERENCES t%[2]d (id) NOT VALID;\n", i, i-1)
-			fmt.Fprintf(&b, "ALTER TABLE t%[1]d VALIDATE CONSTRAINT t%[1]d_prev_fk;\n", i)
-			fmt.Fprintf(&b, "ALTER TABLE t%[2]d RENAME COLUMN note TO remark;\n", i, i-1)
-		}
-		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW v%[1]d AS SELECT id, email, amount FROM t%[1]d WHERE status = 'new';\n", i)
-		fmt.Fprintf(&b, "INSERT INTO t%[1]d (account_id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 10) g;\n", i)
-		b.WriteString("-- +goose Down\n")
-		fmt.Fprintf(&b, "DROP VIEW v%[1]d;\nDROP TABLE t%[1]d;\n", i)
-		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(b.String())}
-		total += b.Len()
+		body := corpusFile(i)
+		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(body)}
+		total += len(body)
 	}
 	return fsys, total
+}
+
+// corpusFile is the i-th migration of the generated history.
+func corpusFile(i int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- +goose Up\n")
+	fmt.Fprintf(&b, "CREATE TABLE t%[1]d (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    account_id bigint NOT NULL,\n    email text NOT NULL,\n    name varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    status text CHECK (status IN ('new', 'done')),\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n", i)
+	fmt.Fprintf(&b, "CREATE INDEX t%[1]d_account_idx ON t%[1]d (account_id, created_at);\n", i)
+	fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD COLUMN note text;\nALTER TABLE t%[1]d ALTER COLUMN name TYPE varchar(300);\n", i)
+	fmt.Fprintf(&b, "COMMENT ON TABLE t%[1]d IS 'generated table %[1]d for the benchmark, with a comment long enough to look like a real one';\n", i)
+	if i > 1 {
+		fmt.Fprintf(&b, "ALTER TABLE t%[1]d ADD CONSTRAINT t%[1]d_prev_fk FOREIGN KEY (account_id) REFERENCES t%[2]d (id) NOT VALID;\n", i, i-1)
+		fmt.Fprintf(&b, "ALTER TABLE t%[1]d VALIDATE CONSTRAINT t%[1]d_prev_fk;\n", i)
+		fmt.Fprintf(&b, "ALTER TABLE t%[2]d RENAME COLUMN note TO remark;\n", i, i-1)
+	}
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW v%[1]d AS SELECT id, email, amount FROM t%[1]d WHERE status = 'new';\n", i)
+	fmt.Fprintf(&b, "INSERT INTO t%[1]d (account_id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 10) g;\n", i)
+	b.WriteString("-- +goose Down\n")
+	fmt.Fprintf(&b, "DROP VIEW v%[1]d;\nDROP TABLE t%[1]d;\n", i)
+	return b.String()
+}
+
+// BenchmarkJudgeOneFile judges one changed migration (an up and a down
+// part) against histories of 100, 1,000 and 10,000 migrations, and replays
+// the same histories without judging anything: the difference between
+// the two is what the judged file costs against a schema of that size.
+// The judged file's cost grows with the schema (the down-part check copies
+// the catalog twice, docs/performance.md); replaying grows with the
+// history.
+func BenchmarkJudgeOneFile(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		base := fstest.MapFS{}
+		for i := 1; i <= n; i++ {
+			base[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(corpusFile(i))}
+		}
+		head := fstest.MapFS{}
+		for k, v := range base {
+			head[k] = v
+		}
+		change := "db/migrations/99999_change.sql"
+		head[change] = &fstest.MapFile{Data: []byte("-- +goose Up\nALTER TABLE t1 ADD COLUMN extra text;\nCREATE INDEX t2_email_idx ON t2 (email);\n" +
+			"-- +goose Down\nDROP INDEX t2_email_idx;\nALTER TABLE t1 DROP COLUMN extra;\n")}
+		for _, tc := range []struct {
+			name    string
+			changed []string
+		}{{"replay", []string{}}, {"replay+judge", []string{change}}} {
+			b.Run(fmt.Sprintf("migrations=%d/%s", n, tc.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: tc.changed, Config: DefaultConfig()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(rep.Files) != len(tc.changed) {
+						b.Fatalf("%d files judged, want %d", len(rep.Files), len(tc.changed))
+					}
+				}
+			})
+		}
+	}
 }
 
 // BenchmarkReplayCorpus parses and replays a 5 MB migration history, then

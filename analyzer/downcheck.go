@@ -20,10 +20,10 @@ var ruleDownIncomplete = register(Rule{
 // shapeBlocks reads a catalog shape into blocks: an object's line with the
 // lines indented under it, sorted, because a rollback cannot restore the
 // order of columns and no one relies on it.
-func shapeBlocks(c *catalog.Catalog) map[string][]string {
+func shapeBlocks(shape string) map[string][]string {
 	blocks := map[string][]string{}
 	var head string
-	for _, line := range strings.Split(c.Shape(), "\n") {
+	for _, line := range strings.Split(shape, "\n") {
 		switch {
 		case line == "" || strings.HasPrefix(line, "search_path "):
 			continue
@@ -41,9 +41,12 @@ func shapeBlocks(c *catalog.Catalog) map[string][]string {
 }
 
 // schemaDifferences says how the schema after up and down differs from the
-// schema before them, at most limit items.
-func schemaDifferences(before, after *catalog.Catalog, limit int) []string {
-	b, a := shapeBlocks(before), shapeBlocks(after)
+// schema before them, at most limit items. Only the objects whose shape
+// changed are rendered and compared: the cost follows what the migration
+// changed more than the size of the schema.
+func schemaDifferences(before catalog.Snapshot, after *catalog.Catalog, limit int) []string {
+	bs, as := catalog.ShapeChanges(before, after)
+	b, a := shapeBlocks(bs), shapeBlocks(as)
 	var diffs []string
 	for h, lines := range b {
 		al, ok := a[h]

@@ -154,9 +154,10 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	// The session (search_path, role) is the caller's to reset: tools that
 	// run a whole run over one connection carry it from file to file.
 	// The schema before the up part, to check that the down part undoes it.
-	var beforeUp *catalog.Catalog
+	var beforeUp *catalog.Snapshot
 	if opt.up && down != nil {
-		beforeUp = s.cat.Clone()
+		snap := s.cat.Snapshot()
+		beforeUp = &snap
 	}
 	if opt.up {
 		upScript := sqlscript.Split(d.Text, up.Start, up.End)
@@ -204,7 +205,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	downScript := sqlscript.Split(downText, down.Start, down.End)
 	s.judgePart(&f, m, downScript, downLines, downText, "down", down.Tx, scratch, nil)
 	if beforeUp != nil && parsedWhole(downScript) && !hasSyntaxErrors(&f) {
-		if diffs := schemaDifferences(beforeUp, scratch, 5); len(diffs) > 0 {
+		if diffs := schemaDifferences(*beforeUp, scratch, 5); len(diffs) > 0 {
 			line, _ := downLines.Position(down.Start)
 			fd := s.fileFinding(ruleDownIncomplete, fmt.Sprintf("applying the up part and then the down part does not give back the schema: %s", strings.Join(diffs, "; ")),
 				Position{Line: max(line, 1), Column: 1})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
 // Rules that cover the rest of what established migration linters report,
@@ -252,18 +253,25 @@ func checkColumnType(c *stmtContext, t tableRef, cd *pg_query.ColumnDef) {
 
 // checkIdentifierLength reports names PostgreSQL will cut to 63 bytes. The
 // scanner cuts them before the parse tree is built, so the tokens of the
-// statement's text are read instead of the tree.
+// statement's text are read instead of the tree (the split's tokens, not
+// a second scan).
 func checkIdentifierLength(c *stmtContext) {
-	res, err := pg_query.Scan(c.stmt.SQL)
-	if err != nil {
-		return
+	toks, base, err := sqlscript.StatementTokens(&c.raw)
+	if err != nil || c.raw.SQL != c.stmt.SQL {
+		// (The statement's text is the split's; should it ever differ,
+		// its own scan is the truth.)
+		res, serr := pg_query.Scan(c.stmt.SQL)
+		if serr != nil {
+			return
+		}
+		toks, base = res.GetTokens(), 0
 	}
 	seen := map[string]bool{}
-	for _, tok := range res.GetTokens() {
+	for _, tok := range toks {
 		if tok.GetToken() != pg_query.Token_IDENT {
 			continue
 		}
-		name := c.stmt.SQL[tok.GetStart():tok.GetEnd()]
+		name := c.stmt.SQL[int(tok.GetStart())-base : int(tok.GetEnd())-base]
 		if strings.HasPrefix(name, `"`) {
 			name = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(name, `"`), `"`), `""`, `"`)
 		} else {
@@ -280,7 +288,7 @@ func checkIdentifierLength(c *stmtContext) {
 		}
 		fd := ruleIdentifierTooLong.finding(fmt.Sprintf("%s is %d bytes long; PostgreSQL stores it as %s", quoteIdent(name), len(name), quoteIdent(cut)))
 		fd.Objects = []string{quoteIdent(cut)}
-		line, col := c.lines.Position(c.raw.Start + int(tok.GetStart()))
+		line, col := c.lines.Position(c.raw.Start + int(tok.GetStart()) - base)
 		fd.Marker = Position{Line: line, Column: col}
 		c.report(fd)
 	}

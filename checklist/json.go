@@ -4,7 +4,6 @@
 package checklist
 
 import (
-	"encoding/json"
 	"io"
 
 	"github.com/migration-guard/migration-guard/analyzer"
@@ -186,10 +185,12 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 	return out
 }
 
-// WriteJSON writes the report as one indented JSON document.
+// WriteJSON writes the report as one indented JSON document, in one pass
+// (jsonWriter).
 func WriteJSON(w io.Writer, r *analyzer.Report, version string) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(NewDocument(r, version))
+	doc := NewDocument(r, version)
+	j := &jsonWriter{w: w, buf: make([]byte, 0, 2*jsonFlushAt)}
+	j.document(&doc)
+	j.flush()
+	return j.err
 }

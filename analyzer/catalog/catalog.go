@@ -747,6 +747,23 @@ func tableRef(t *Table) ObjectRef {
 // Clone returns an independent copy. Parse-tree nodes are shared because the
 // catalog never modifies them.
 func (c *Catalog) Clone() *Catalog {
+	n := c.copyObjects()
+	if !n.copyIndexes(c) {
+		n.reindex()
+	}
+	return n
+}
+
+// Snapshot is a copy of a catalog's objects, without the indexes that
+// lookups need: all it is good for is being compared (ShapeChanges) with
+// the catalog it was taken from, after that catalog changed. Taking one
+// costs a copy of the objects, not the indexes' rebuilding.
+type Snapshot struct{ c *Catalog }
+
+// Snapshot copies the objects of c as they are now.
+func (c *Catalog) Snapshot() Snapshot { return Snapshot{c.copyObjects()} }
+
+func (c *Catalog) copyObjects() *Catalog {
 	n := &Catalog{
 		schemas:      make(map[string]*Schema, len(c.schemas)),
 		tables:       make(map[qname]*Table, len(c.tables)),
@@ -793,7 +810,6 @@ func (c *Catalog) Clone() *Catalog {
 	for k, v := range c.triggerFuncs {
 		n.triggerFuncs[k] = v
 	}
-	n.reindex()
 	return n
 }
 
@@ -807,36 +823,62 @@ func cloneStrings(s []string) []string {
 func (t *Table) clone() *Table {
 	n := *t
 	n.keys = nil
+	// One allocation per kind of child rather than one per child: a clone
+	// copies every table of the schema.
 	n.Columns = nil
-	for _, col := range t.Columns {
-		cc := *col
-		cc.Type = col.Type.clone()
-		cc.generatedFrom = cloneStrings(col.generatedFrom)
-		n.Columns = append(n.Columns, &cc)
+	if len(t.Columns) > 0 {
+		cols := make([]Column, len(t.Columns))
+		n.Columns = make([]*Column, len(t.Columns))
+		for i, col := range t.Columns {
+			cols[i] = *col
+			cols[i].Type = col.Type.clone()
+			cols[i].generatedFrom = cloneStrings(col.generatedFrom)
+			n.Columns[i] = &cols[i]
+		}
 	}
 	n.Constraints = nil
-	for _, k := range t.Constraints {
-		n.Constraints = append(n.Constraints, k.clone())
+	if len(t.Constraints) > 0 {
+		cons := make([]Constraint, len(t.Constraints))
+		n.Constraints = make([]*Constraint, len(t.Constraints))
+		for i, k := range t.Constraints {
+			k.cloneInto(&cons[i])
+			n.Constraints[i] = &cons[i]
+		}
 	}
 	n.Indexes = nil
-	for _, ix := range t.Indexes {
-		n.Indexes = append(n.Indexes, ix.clone())
+	if len(t.Indexes) > 0 {
+		ixs := make([]Index, len(t.Indexes))
+		n.Indexes = make([]*Index, len(t.Indexes))
+		for i, ix := range t.Indexes {
+			ix.cloneInto(&ixs[i])
+			n.Indexes[i] = &ixs[i]
+		}
 	}
 	n.DependsOn = append([]ObjectRef(nil), t.DependsOn...)
 	return &n
 }
 
 func (k *Constraint) clone() *Constraint {
-	n := *k
-	n.Columns = cloneStrings(k.Columns)
-	n.RefColumns = cloneStrings(k.RefColumns)
+	var n Constraint
+	k.cloneInto(&n)
 	return &n
 }
 
+func (k *Constraint) cloneInto(n *Constraint) {
+	*n = *k
+	n.Columns = cloneStrings(k.Columns)
+	n.RefColumns = cloneStrings(k.RefColumns)
+}
+
 func (ix *Index) clone() *Index {
-	n := *ix
+	var n Index
+	ix.cloneInto(&n)
+	return &n
+}
+
+func (ix *Index) cloneInto(n *Index) {
+	*n = *ix
 	n.Keys = append([]IndexKey(nil), ix.Keys...)
 	n.Include = cloneStrings(ix.Include)
 	n.exprColumns = cloneStrings(ix.exprColumns)
-	return &n
 }

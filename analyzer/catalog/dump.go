@@ -34,42 +34,58 @@ func (c *Catalog) dump(withOrigin bool) string {
 		fmt.Fprintf(&b, "search_path %s\n", strings.Join(c.searchPath, ", "))
 	}
 	for _, s := range c.Schemas() {
-		fmt.Fprintf(&b, "schema %s%s\n", QuoteIdent(s.Name), originText(s.Origin, withOrigin))
+		s.dump(&b, withOrigin)
 	}
 	for _, e := range c.Enums() {
-		vals := make([]string, len(e.Values))
-		for i, v := range e.Values {
-			vals[i] = quoteLiteral(v)
-		}
-		fmt.Fprintf(&b, "enum %s (%s)%s\n", e.QualifiedName(), strings.Join(vals, ", "), originText(e.Origin, withOrigin))
+		e.dump(&b, withOrigin)
 	}
 	for _, d := range c.Domains() {
-		fmt.Fprintf(&b, "domain %s %s", d.QualifiedName(), d.BaseType.SQL())
-		if d.NotNull {
-			b.WriteString(" not null")
-		}
-		if d.Default != "" {
-			fmt.Fprintf(&b, " default %s", d.Default)
-		}
-		fmt.Fprintf(&b, "%s\n", originText(d.Origin, withOrigin))
-		for _, k := range d.Constraints {
-			fmt.Fprintf(&b, "  %s\n", k.describe())
-		}
+		d.dump(&b, withOrigin)
 	}
 	for _, s := range c.Sequences() {
-		fmt.Fprintf(&b, "sequence %s", s.QualifiedName())
-		if s.OwnedByTable != "" {
-			fmt.Fprintf(&b, " owned by %s.%s", qualify(s.Schema, s.OwnedByTable), QuoteIdent(s.OwnedByColumn))
-		}
-		if s.Identity {
-			b.WriteString(" identity")
-		}
-		fmt.Fprintf(&b, "%s\n", originText(s.Origin, withOrigin))
+		s.dump(&b, withOrigin)
 	}
 	for _, t := range c.Tables() {
 		b.WriteString(t.dump(withOrigin))
 	}
 	return b.String()
+}
+
+func (s *Schema) dump(b *strings.Builder, withOrigin bool) {
+	fmt.Fprintf(b, "schema %s%s\n", QuoteIdent(s.Name), originText(s.Origin, withOrigin))
+}
+
+func (e *Enum) dump(b *strings.Builder, withOrigin bool) {
+	vals := make([]string, len(e.Values))
+	for i, v := range e.Values {
+		vals[i] = quoteLiteral(v)
+	}
+	fmt.Fprintf(b, "enum %s (%s)%s\n", e.QualifiedName(), strings.Join(vals, ", "), originText(e.Origin, withOrigin))
+}
+
+func (d *Domain) dump(b *strings.Builder, withOrigin bool) {
+	fmt.Fprintf(b, "domain %s %s", d.QualifiedName(), d.BaseType.SQL())
+	if d.NotNull {
+		b.WriteString(" not null")
+	}
+	if d.Default != "" {
+		fmt.Fprintf(b, " default %s", d.Default)
+	}
+	fmt.Fprintf(b, "%s\n", originText(d.Origin, withOrigin))
+	for _, k := range d.Constraints {
+		fmt.Fprintf(b, "  %s\n", k.describe())
+	}
+}
+
+func (s *Sequence) dump(b *strings.Builder, withOrigin bool) {
+	fmt.Fprintf(b, "sequence %s", s.QualifiedName())
+	if s.OwnedByTable != "" {
+		fmt.Fprintf(b, " owned by %s.%s", qualify(s.Schema, s.OwnedByTable), QuoteIdent(s.OwnedByColumn))
+	}
+	if s.Identity {
+		b.WriteString(" identity")
+	}
+	fmt.Fprintf(b, "%s\n", originText(s.Origin, withOrigin))
 }
 
 // Dump renders one relation.

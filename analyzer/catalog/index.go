@@ -386,6 +386,90 @@ func (c *Catalog) reindex() {
 	}
 }
 
+// copyIndexes gives n, a copy of c's objects (copyObjects), c's indexes
+// with c's objects replaced by n's: a clone need not recompute what every
+// table contributes. It returns false, leaving n's indexes to reindex, if
+// an index names an object that n does not have (an index out of step with
+// the objects, which touch's obligation rules out).
+func (n *Catalog) copyIndexes(c *Catalog) bool {
+	tables := make(map[*Table]*Table, len(c.tables))
+	for k, t := range c.tables {
+		nt := n.tables[k]
+		tables[t] = nt
+		if t.keys != nil {
+			nk := &tableKeys{constraints: cloneQnames(t.keys.constraints)}
+			for kind := range t.keys.refs {
+				nk.refs[kind] = cloneQnames(t.keys.refs[kind])
+			}
+			nt.keys = nk
+		}
+	}
+	idx := indexes{
+		constraints: make(map[qname]int, len(c.idx.constraints)),
+		owned:       make(map[qname]map[*Sequence]struct{}, len(c.idx.owned)),
+		domainKeys:  make(map[*Domain][]qname, len(c.idx.domainKeys)),
+		ownedBy:     make(map[*Sequence]qname, len(c.idx.ownedBy)),
+	}
+	for kind := range c.idx.refs {
+		m := make(map[qname]refCounts, len(c.idx.refs[kind]))
+		for q, rc := range c.idx.refs[kind] {
+			nrc := make(refCounts, len(rc))
+			for t, count := range rc {
+				nt := tables[t]
+				if nt == nil {
+					return false
+				}
+				nrc[nt] = count
+			}
+			m[q] = nrc
+		}
+		idx.refs[kind] = m
+	}
+	for q, count := range c.idx.constraints {
+		idx.constraints[q] = count
+	}
+	for d, keys := range c.idx.domainKeys {
+		nd := n.domains[qname{d.Schema, d.Name}]
+		if c.domains[qname{d.Schema, d.Name}] != d || nd == nil {
+			return false
+		}
+		idx.domainKeys[nd] = cloneQnames(keys)
+	}
+	sequences := func(s *Sequence) *Sequence {
+		if c.sequences[qname{s.Schema, s.Name}] != s {
+			return nil
+		}
+		return n.sequences[qname{s.Schema, s.Name}]
+	}
+	for s, q := range c.idx.ownedBy {
+		ns := sequences(s)
+		if ns == nil {
+			return false
+		}
+		idx.ownedBy[ns] = q
+	}
+	for q, set := range c.idx.owned {
+		nset := make(map[*Sequence]struct{}, len(set))
+		for s := range set {
+			ns := sequences(s)
+			if ns == nil {
+				return false
+			}
+			nset[ns] = struct{}{}
+		}
+		idx.owned[q] = nset
+	}
+	n.idx = idx
+	return true
+}
+
+func cloneQnames(q []qname) []qname {
+	if q == nil {
+		return nil
+	}
+	return append([]qname(nil), q...)
+}
+
 // testHookApplied, set by this package's tests, runs after every statement
 // Apply handles, so that every test also checks the indexes against a scan
 // of the model.

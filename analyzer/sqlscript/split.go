@@ -29,6 +29,26 @@ type Statement struct {
 	// Variables are the psql variables the statement interpolates; the
 	// parse tree holds their placeholders.
 	Variables []Variable
+	// Tokens are the scanner's tokens of SQL, shared with the split (which
+	// scanned the whole part once), so that rules reading tokens need not
+	// scan again. A token's offsets minus TokenBase index SQL. Tokens is nil
+	// when the part could not be scanned or a psql meta-command lies inside
+	// the statement: scan SQL itself then (StatementTokens does).
+	Tokens    []*pg_query.ScanToken
+	TokenBase int
+}
+
+// StatementTokens returns the tokens of st.SQL with offsets into st.SQL's
+// own text, reusing the split's tokens when it has them.
+func StatementTokens(st *Statement) ([]*pg_query.ScanToken, int, error) {
+	if st.Tokens != nil {
+		return st.Tokens, st.TokenBase, nil
+	}
+	res, err := pg_query.Scan(st.SQL)
+	if err != nil {
+		return nil, 0, err
+	}
+	return res.GetTokens(), 0, nil
 }
 
 // ParseError is a syntax error located in the file.
@@ -142,6 +162,11 @@ func Split(text string, start, end int) *Script {
 	}
 	for i := range sc.Statements {
 		st := &sc.Statements[i]
+		for _, m := range sc.MetaCommands {
+			if m.Start-start < st.End && m.End-start > st.Start {
+				st.Tokens = nil
+			}
+		}
 		st.Variables = variablesIn(vars, st.Start, st.End)
 		for j := range st.Variables {
 			st.Variables[j].Start += start
@@ -206,6 +231,19 @@ func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
 		st.End += len(rest) - len(trimmed) + 1
 	}
 	st.SQL = part[st.Start:st.End]
+	// The statement's tokens: they start at its first token and end at its
+	// end (its semicolon included).
+	i := 0
+	for i < len(toks) && int(toks[i].GetStart()) < st.Start {
+		i++
+	}
+	j := i
+	for j < len(toks) && int(toks[j].GetStart()) < st.End {
+		j++
+	}
+	if j > i {
+		st.Tokens, st.TokenBase = toks[i:j:j], st.Start
+	}
 	return st
 }
 
@@ -305,6 +343,29 @@ func parseErrorAt(text string, base int, err error) *ParseError {
 	}
 	pe.Offset = off
 	return pe
+}
+
+// MayHoldMetaCommands says whether a line of text[start:end] starts (after
+// blanks) with a backslash, as a psql meta-command does: a cheap test, with
+// no scan, of whether ParseTrees is bound to fail on the part. A backslash
+// line inside a string or comment makes it true too.
+func MayHoldMetaCommands(text string, start, end int) bool {
+	if start < 0 || end > len(text) || end < start {
+		return false
+	}
+	atLineStart := true
+	for i := start; i < end; i++ {
+		switch c := text[i]; {
+		case c == '\\' && atLineStart:
+			return true
+		case c == '\n':
+			atLineStart = true
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f':
+		default:
+			atLineStart = false
+		}
+	}
+	return false
 }
 
 // ParseTrees returns the parse trees of text[start:end] when the whole part
