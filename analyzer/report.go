@@ -111,6 +111,10 @@ type Finding struct {
 	Marker Position `json:"marker"`
 	// Suppressed holds the reason given in a migration-guard:ignore comment.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// Rehearsal is "confirmed" or "contradicted" when a rehearsal on a real
+	// PostgreSQL checked the finding's prediction (locks, rewrite, scan);
+	// "" when none did.
+	Rehearsal string `json:"rehearsal,omitempty"`
 }
 
 // Suppression is a reviewed exception written next to the statement.
