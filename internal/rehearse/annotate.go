@@ -39,7 +39,6 @@ func Rehearse(ctx context.Context, srv *Server, req analyzer.Request, rep *analy
 	return res, nil
 }
 
-
 // Annotate adds what the rehearsal found to the report: the findings only
 // a run can give, and confirmed or contradicted on each prediction of locks,
 // rewrites and scans it checked.

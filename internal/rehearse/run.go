@@ -603,9 +603,9 @@ func isTransactionControl(sql string) bool {
 }
 
 type tableState struct {
-	name       string
+	name        string
 	relfilenode uint32
-	seqScans   int64
+	seqScans    int64
 }
 
 // tables reads the user tables' files and the transaction's scan counters,
