@@ -38,6 +38,8 @@ type Server struct {
 	// databases lists every database created, dropped by Close.
 	databases []string
 	closeFns  []func() error
+	// SocketDir is the private cluster's folder, "" for a scratch server.
+	SocketDir string
 }
 
 // NewServer uses the server behind adminURL. It does not check that the
