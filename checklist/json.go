@@ -86,6 +86,9 @@ type FindingDoc struct {
 	Column           int      `json:"column"`
 	Suppressed       bool     `json:"suppressed"`
 	SuppressedReason string   `json:"suppressed_reason,omitempty"`
+	// Rehearsal is "confirmed" or "contradicted" by a rehearsal on a real
+	// PostgreSQL; absent when none checked the finding.
+	Rehearsal string `json:"rehearsal,omitempty"`
 }
 
 // Summarize answers each of the six questions with what was found. A
@@ -164,7 +167,7 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 		d := FindingDoc{
 			Rule: f.Rule, Question: int(f.Question), AlsoQuestions: []int{}, Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
 			Objects: append([]string{}, f.Objects...), Message: f.Message, Why: f.Why, SafeAlternative: f.SafeAlternative,
-			Line: f.Marker.Line, Column: f.Marker.Column,
+			Line: f.Marker.Line, Column: f.Marker.Column, Rehearsal: f.Rehearsal,
 		}
 		for _, q := range f.AlsoQuestions {
 			d.AlsoQuestions = append(d.AlsoQuestions, int(q))

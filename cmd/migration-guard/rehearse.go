@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/internal/rehearse"
+)
+
+type rehearsalOptions struct {
+	on               bool
+	db               string
+	budget           time.Duration
+	statementTimeout time.Duration
+	lockTimeout      time.Duration
+}
+
+func addRehearsalFlags(cmd *cobra.Command, opt *rehearsalOptions) {
+	cmd.Flags().StringVar(&opt.db, "rehearsal-db", os.Getenv("MIGRATION_GUARD_REHEARSAL_DB"),
+		"`URL` of a scratch PostgreSQL server to rehearse on (default: $MIGRATION_GUARD_REHEARSAL_DB; empty: a private cluster from local binaries); "+
+			"its database must hold no tables, the rehearsal creates and drops its own")
+	cmd.Flags().DurationVar(&opt.budget, "rehearsal-budget", 2*time.Minute, "the most the whole rehearsal may take")
+	cmd.Flags().DurationVar(&opt.statementTimeout, "rehearsal-statement-timeout", 10*time.Second, "statement_timeout of the rehearsed SQL")
+	cmd.Flags().DurationVar(&opt.lockTimeout, "rehearsal-lock-timeout", 5*time.Second, "lock_timeout of the rehearsed SQL")
+}
+
+func newRehearseCommand() *cobra.Command {
+	var opt checkOptions
+	cmd := &cobra.Command{
+		Use:   "rehearse [--base REF] [--rehearsal-db URL] [--format text|json|markdown|sarif] [--config FILE] [PATH...]",
+		Short: "Review migrations and apply them to a throwaway PostgreSQL to see what they really do",
+		Long: `Review PostgreSQL migrations as check does, then rehearse them: apply the base
+migrations and the changed ones, statement by statement as their tool runs them, to
+a throwaway PostgreSQL, and report what the server did.
+
+Each lock, rewrite and scan finding is marked confirmed or contradicted by what
+PostgreSQL did (pg_locks of the migrating session before each commit, each table's
+relfilenode and scan counter before and after each statement). Findings only a run
+gives are added: fails-at-deploy (PostgreSQL's error and line), down-does-not-restore
+(the down part leaves another schema than the one before the up part, or the up part
+fails when run again), rehearsal-contradicts-model, and not-rehearsed (an extension
+missing on this machine, a privilege the rehearsal never grants, a timeout).
+
+Where it runs: by default a private cluster started from the machine's PostgreSQL
+binaries (initdb and postgres from PATH, /usr/lib/postgresql/<version>/bin or
+/usr/pgsql-<version>/bin, the version matching postgres_version when several exist),
+listening on a Unix socket in a temporary folder only and removed afterwards; as root
+it runs as the postgres account. With --rehearsal-db URL (or
+MIGRATION_GUARD_REHEARSAL_DB), on that scratch server, where it creates and drops its
+own database and role; a server whose database holds tables is refused.
+
+The migrations' SQL runs as a role that is no superuser and owns only the scratch
+database, with statement_timeout, lock_timeout and a total budget.
+
+Arguments are those of check. Exit status: 0 when nothing requires approval, 1 when
+something does, 2 for usage, I/O, git errors or a rehearsal that could not start.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt.rehearsal.on = true
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
+		},
+	}
+	cmd.Flags().StringVar(&opt.base, "base", "", "git ref of the base: judge what changed since it")
+	cmd.Flags().StringVar(&opt.format, "format", "text", "output format: text, json, markdown or sarif")
+	cmd.Flags().StringVar(&opt.configPath, "config", "", "configuration file (default: .github/migration-guard.yml, from --base when given)")
+	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics `FILE` written by migration-guard stats (default: stats_file of the configuration)")
+	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
+		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
+	addRehearsalFlags(cmd, &opt.rehearsal)
+	return cmd
+}
+
+// runRehearsal rehearses the analyzed change and marks the report. A
+// rehearsal that was asked for and cannot start is an error, never a
+// report that looks rehearsed.
+func runRehearsal(ctx context.Context, opt rehearsalOptions, req analyzer.Request, rep *analyzer.Report) error {
+	var srv *rehearse.Server
+	var err error
+	if opt.db != "" {
+		srv, err = rehearse.OpenScratch(ctx, opt.db)
+	} else {
+		srv, _, err = rehearse.StartCluster(ctx, rehearse.ClusterOptions{Version: req.Config.PostgresVersion})
+	}
+	if err != nil {
+		return fail("rehearsal: %v", err)
+	}
+	defer srv.Close(context.WithoutCancel(ctx)) //nolint:errcheck // what is left is a scratch database
+	_, err = rehearse.Rehearse(ctx, srv, req, rep, rehearse.Options{
+		Budget: opt.budget, StatementTimeout: opt.statementTimeout, LockTimeout: opt.lockTimeout,
+	})
+	if err != nil {
+		return fail("rehearsal: %v", err)
+	}
+	return nil
+}
