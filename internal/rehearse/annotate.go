@@ -178,6 +178,14 @@ func judgeStatement(st *analyzer.Statement, sr StatementResult) {
 		}
 	}
 	didRewrite := len(sr.Rewrites) > 0
+	// A scan matters to question 6 only under a lock that blocks writes: a
+	// query's read under ACCESS SHARE or ROW SHARE holds up nobody.
+	var blockingScans []string
+	for _, t := range sr.Scans {
+		if modeRank[observed[relKey(t)]] >= modeRank["SHARE"] {
+			blockingScans = append(blockingScans, t)
+		}
+	}
 	didScan := len(sr.Scans) > 0
 	switch st.Work {
 	case "rewrite":
@@ -196,8 +204,8 @@ func judgeStatement(st *analyzer.Statement, sr StatementResult) {
 		checked = true
 		if didRewrite {
 			more = append(more, fmt.Sprintf("predicted a metadata-only change, PostgreSQL rewrote %s", strings.Join(sr.Rewrites, ", ")))
-		} else if didScan {
-			more = append(more, fmt.Sprintf("predicted a metadata-only change, PostgreSQL scanned %s", strings.Join(sr.Scans, ", ")))
+		} else if len(blockingScans) > 0 {
+			more = append(more, fmt.Sprintf("predicted a metadata-only change, PostgreSQL scanned %s under a lock that blocks writes", strings.Join(blockingScans, ", ")))
 		}
 	}
 	if !checked {

@@ -28,7 +28,7 @@ INSERT INTO orders VALUES (1, 1, 'x', 10);`
 
 // scratchServer is a scratch server on the test PostgreSQL: an empty
 // database of its own, as a user would give with --rehearsal-db.
-func scratchServer(t *testing.T) *Server {
+func scratchServer(t testing.TB) *Server {
 	t.Helper()
 	srv, err := OpenScratch(context.Background(), pgtest.Scratch(t))
 	if err != nil {
@@ -121,6 +121,8 @@ func TestLocksConfirmed(t *testing.T) {
 		{"LOCK TABLE orders IN EXCLUSIVE MODE;", "public.orders", "EXCLUSIVE"},
 		{"LOCK TABLE orders IN ROW SHARE MODE;", "public.orders", "ROW SHARE"},
 		{"UPDATE orders SET total = 0;", "public.orders", "ROW EXCLUSIVE"},
+		{"SELECT count(*) FROM orders;", "public.orders", "ACCESS SHARE"},
+		{"SELECT id FROM orders FOR UPDATE;", "public.orders", "ROW SHARE"},
 	}
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.sql, func(t *testing.T) {
