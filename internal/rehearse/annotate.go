@@ -159,8 +159,9 @@ func judgeStatement(st *analyzer.Statement, sr StatementResult) {
 		checked = true
 		got := observed[rel]
 		switch {
-		case got == "" && !sr.InTransaction:
-			// Sampled while running: a short lock can be missed.
+		case !sr.InTransaction && modeRank[got] <= modeRank[mode]:
+			// Sampled while running: a short lock can be missed, so
+			// only a stronger lock than predicted is a finding.
 		case got == "":
 			less = append(less, fmt.Sprintf("predicted %s on %s, PostgreSQL took no lock on it", mode, rel))
 		case modeRank[got] > modeRank[mode]:
