@@ -343,3 +343,33 @@ func TestRefusesDatabaseWithTables(t *testing.T) {
 		t.Fatalf("a database holding tables must be refused: %v", err)
 	}
 }
+
+// TestShadowingCatalogFunctions: the migration puts its own schema before
+// pg_catalog with functions named as those the rehearsal's queries use, to
+// hide that its down part does not restore the schema and that it rewrites
+// a table. The rehearsal's queries still read the real catalog.
+func TestShadowingCatalogFunctions(t *testing.T) {
+	srv := scratchServer(t)
+	up := `CREATE FUNCTION public.format_type(oid, integer) RETURNS text LANGUAGE sql AS $$ SELECT 'hidden'::text $$;
+CREATE FUNCTION public.pg_stat_get_xact_numscans(oid) RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$;
+CREATE FUNCTION public.quote_ident(text) RETURNS text LANGUAGE sql AS $$ SELECT 'x'::text $$;
+SET search_path = public, pg_catalog;
+ALTER TABLE orders ADD COLUMN shipped_at timestamptz;
+ALTER TABLE orders ALTER COLUMN total SET NOT NULL;`
+	_, res := rehearse(t, srv, "-- +goose NO TRANSACTION\n"+goose(up, "SET search_path = public, pg_catalog;"), Options{})
+	fr := res.Files[0]
+	if fr.NotRehearsed != "" || fr.Failed != nil {
+		t.Fatalf("%+v", fr)
+	}
+	last := fr.Statements[5]
+	if len(last.Scans) != 1 || last.Scans[0] != "public.orders" {
+		t.Errorf("the scan of SET NOT NULL was hidden: %+v", last)
+	}
+	found := false
+	for _, d := range fr.DownDifferences {
+		found = found || d == "left over: column public.orders.shipped_at timestamp with time zone"
+	}
+	if !found {
+		t.Errorf("the schema difference was hidden: %v", fr.DownDifferences)
+	}
+}

@@ -312,6 +312,20 @@ func (s *Server) baseDatabase(ctx context.Context, in Input, opt Options) (db st
 		return db, false, baseErr, nil
 	}
 	// The replayed database becomes the template; the changes run on a copy.
+	// It passes to the admin role: the changes' SQL, run as the rehearsal
+	// role in a copy, could otherwise ALTER DATABASE the template it owns
+	// and spoil the next rehearsals.
+	admin, err := s.connectAdmin(ctx, "")
+	if err != nil {
+		return db, false, nil, err
+	}
+	_, err = admin.Exec(ctx, "ALTER DATABASE "+db+" OWNER TO CURRENT_USER")
+	admin.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		// A role that is no superuser cannot take the database over: the
+		// base is not cached, this rehearsal runs on it as it is.
+		return db, false, nil, nil //nolint:nilerr // caching is an optimisation
+	}
 	s.mu.Lock()
 	s.templates[in.BaseKey] = db
 	s.mu.Unlock()
@@ -602,6 +616,24 @@ func isTransactionControl(sql string) bool {
 	return tree.Stmts[0].GetStmt().GetTransactionStmt() != nil
 }
 
+// trustedPath sets search_path to pg_catalog on the migrating session for
+// the rehearsal's own catalog queries, and returns how to put the
+// migration's search_path back. The migration may have put a schema it owns
+// before pg_catalog, with functions or operators shadowing the ones the
+// queries use, to hide a rewrite or a schema difference.
+func (r *runner) trustedPath(ctx context.Context) (func(), error) {
+	var prev string
+	if err := r.conn.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')", pgx.QueryExecModeSimpleProtocol).Scan(&prev); err != nil {
+		return nil, fmt.Errorf("reading the migration's search_path: %w", err)
+	}
+	if _, err := r.conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", pgx.QueryExecModeSimpleProtocol); err != nil {
+		return nil, fmt.Errorf("setting search_path for the rehearsal's queries: %w", err)
+	}
+	return func() {
+		_, _ = r.conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, false)", pgx.QueryExecModeSimpleProtocol, prev)
+	}, nil
+}
+
 type tableState struct {
 	name        string
 	relfilenode uint32
@@ -611,6 +643,11 @@ type tableState struct {
 // tables reads the user tables' files and the transaction's scan counters,
 // on the migrating session so that its own uncommitted changes show.
 func (r *runner) tables(ctx context.Context) (map[uint32]tableState, error) {
+	restore, err := r.trustedPath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	rows, err := r.conn.Query(ctx, `SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode, coalesce(pg_stat_get_xact_numscans(c.oid), 0)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'm', 't') AND n.nspname NOT IN ('pg_catalog', 'information_schema')

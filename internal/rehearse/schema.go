@@ -74,7 +74,14 @@ func ReadSchema(ctx context.Context, c *pgx.Conn) (Schema, error) {
 	return s, nil
 }
 
-func (r *runner) schema(ctx context.Context) (Schema, error) { return ReadSchema(ctx, r.conn) }
+func (r *runner) schema(ctx context.Context) (Schema, error) {
+	restore, err := r.trustedPath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
+	return ReadSchema(ctx, r.conn)
+}
 
 // Diff lists what after lacks ("missing: ...") and what it has in excess
 // ("left over: ...") compared with s, at most limit lines.

@@ -50,6 +50,9 @@ func NewServer(adminURL string) (*Server, error) {
 		return nil, fmt.Errorf("reading the rehearsal server's URL: %w", err)
 	}
 	cfg.RuntimeParams["application_name"] = "migration-guard rehearse"
+	// The admin session also reads the scratch database, whose public
+	// schema the migration owns: only pg_catalog's functions and operators.
+	cfg.RuntimeParams["search_path"] = "pg_catalog"
 	return &Server{admin: cfg, templates: map[string]string{}}, nil
 }
 
