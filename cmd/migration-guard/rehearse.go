@@ -17,6 +17,7 @@ type rehearsalOptions struct {
 	budget           time.Duration
 	statementTimeout time.Duration
 	lockTimeout      time.Duration
+	rows             int
 }
 
 func addRehearsalFlags(cmd *cobra.Command, opt *rehearsalOptions) {
@@ -25,6 +26,7 @@ func addRehearsalFlags(cmd *cobra.Command, opt *rehearsalOptions) {
 			"its database must hold no tables, the rehearsal creates and drops its own")
 	cmd.Flags().DurationVar(&opt.budget, "rehearsal-budget", 2*time.Minute, "the most the whole rehearsal may take")
 	cmd.Flags().DurationVar(&opt.statementTimeout, "rehearsal-statement-timeout", 10*time.Second, "statement_timeout of the rehearsed SQL")
+	cmd.Flags().IntVar(&opt.rows, "rows", 0, "fill every table of the base with `N` generated rows before the change runs, and time each rewrite, scan and index build")
 	cmd.Flags().DurationVar(&opt.lockTimeout, "rehearsal-lock-timeout", 5*time.Second, "lock_timeout of the rehearsed SQL")
 }
 
@@ -52,6 +54,11 @@ listening on a Unix socket in a temporary folder only and removed afterwards; as
 it runs as the postgres account. With --rehearsal-db URL (or
 MIGRATION_GUARD_REHEARSAL_DB), on that scratch server, where it creates and drops its
 own database and role; a server whose database holds tables is refused.
+
+With --rows N, every table of the base gets N generated rows (parents before children,
+values that fit each column's type; a table whose constraints the values break is named
+and left empty), each statement is timed, and the time of each rewrite, scan, index
+build and backfill is scaled to production's row count from the statistics file.
 
 The migrations' SQL runs as a role that is no superuser and owns only the scratch
 database, with statement_timeout, lock_timeout and a total budget.
@@ -89,7 +96,7 @@ func runRehearsal(ctx context.Context, opt rehearsalOptions, req analyzer.Reques
 	}
 	defer srv.Close(context.WithoutCancel(ctx)) //nolint:errcheck // what is left is a scratch database
 	_, err = rehearse.Rehearse(ctx, srv, req, rep, rehearse.Options{
-		Budget: opt.budget, StatementTimeout: opt.statementTimeout, LockTimeout: opt.lockTimeout,
+		Budget: opt.budget, StatementTimeout: opt.statementTimeout, LockTimeout: opt.lockTimeout, Rows: opt.rows,
 	})
 	if err != nil {
 		return fail("rehearsal: %v", err)

@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
@@ -51,12 +52,55 @@ func Annotate(rep *analyzer.Report, res *Result) {
 		note = "not rehearsed: " + strings.TrimPrefix(res.NotRehearsed, "not rehearsed: ")
 	}
 	rep.Notes = append(rep.Notes, note)
+	if res.Rows > 0 {
+		rep.Notes = append(rep.Notes, fillNote(res))
+	}
 	for i := range rep.Files {
 		if i >= len(res.Files) {
 			break
 		}
 		annotateFile(&rep.Files[i], &res.Files[i])
+		if res.Rows <= 0 {
+			continue
+		}
+		for _, sr := range res.Files[i].Statements {
+			if sr.Phase == "up" && sr.Error == nil && sr.Index >= 0 && sr.Index < len(rep.Files[i].Statements) {
+				if n := timingNote(res.Rows, &rep.Files[i].Statements[sr.Index], sr); n != "" {
+					rep.Notes = append(rep.Notes, n)
+				}
+			}
+		}
 	}
+}
+
+func fillNote(res *Result) string {
+	s := fmt.Sprintf("rehearsal with %d generated rows in each of %d tables", res.Rows, len(res.Filled))
+	if len(res.NotFilled) > 0 {
+		var names []string
+		for t, why := range res.NotFilled {
+			names = append(names, t+" ("+why+")")
+		}
+		sort.Strings(names)
+		s += "; not filled: " + strings.Join(names, "; ")
+	}
+	return s
+}
+
+// timingNote turns a statement's measured time over the generated rows into
+// an estimate for production's row count, beside the static estimate.
+func timingNote(rows int, st *analyzer.Statement, sr StatementResult) string {
+	switch st.Work {
+	case "rewrite", "scan", "index-build", "backfill":
+	default:
+		return ""
+	}
+	s := fmt.Sprintf("%s:%d: %s took %s over %d generated rows", st.Path, st.Start.Line, st.Work, sr.Duration.Round(time.Millisecond), rows)
+	if e := st.Estimate; e != nil && e.Rows > 0 {
+		est := time.Duration(float64(sr.Duration) * float64(e.Rows) / float64(rows))
+		s += fmt.Sprintf("; at %s's %d rows about %s at that rate (static estimate %s to %s)", e.Relation, e.Rows, est.Round(time.Millisecond),
+			(time.Duration(e.LowMS) * time.Millisecond).String(), (time.Duration(e.HighMS) * time.Millisecond).String())
+	}
+	return s
 }
 
 func annotateFile(f *analyzer.File, fr *FileResult) {

@@ -45,8 +45,13 @@ func scratchServer(t testing.TB) *Server {
 // rehearse analyzes the change (base plus the changed file) and rehearses it.
 func rehearse(t *testing.T, srv *Server, changed string, opt Options) (*analyzer.Report, *Result) {
 	t.Helper()
+	return rehearseOver(t, srv, baseSchema, changed, opt)
+}
+
+func rehearseOver(t *testing.T, srv *Server, baseSQL, changed string, opt Options) (*analyzer.Report, *Result) {
+	t.Helper()
 	ctx := context.Background()
-	base := fstest.MapFS{"db/migrations/00001_base.sql": {Data: []byte(goose(baseSchema, ""))}}
+	base := fstest.MapFS{"db/migrations/00001_base.sql": {Data: []byte(goose(baseSQL, ""))}}
 	head := fstest.MapFS{"db/migrations/00001_base.sql": base["db/migrations/00001_base.sql"],
 		"db/migrations/00002_change.sql": {Data: []byte(changed)}}
 	req := analyzer.Request{Base: base, Head: head, Changed: []string{"db/migrations/00002_change.sql"}, Config: analyzer.DefaultConfig()}
@@ -371,5 +376,36 @@ ALTER TABLE orders ALTER COLUMN total SET NOT NULL;`
 	}
 	if !found {
 		t.Errorf("the schema difference was hidden: %v", fr.DownDifferences)
+	}
+}
+
+// TestRows fills the base's tables with generated rows in foreign-key
+// order, names the one whose CHECK the values break, and times the
+// change's rewrite.
+func TestRows(t *testing.T) {
+	srv := scratchServer(t)
+	// accounts sorts before people but references it: people is filled
+	// first.
+	base := `CREATE TYPE state AS ENUM ('new', 'paid');
+CREATE DOMAIN email AS text CHECK (VALUE <> '');
+CREATE TABLE people (id int PRIMARY KEY, email email NOT NULL UNIQUE, vip boolean);
+CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, person_id int NOT NULL REFERENCES people (id), state state NOT NULL,
+  placed_at timestamptz NOT NULL, token uuid UNIQUE, note varchar(3), total numeric(12, 2), data jsonb, tags text[]);
+CREATE TABLE small (n int CHECK (n < 10));`
+	rep, res := rehearseOver(t, srv, base, goose("ALTER TABLE accounts ALTER COLUMN total TYPE numeric(14, 2);\nALTER TABLE accounts ALTER COLUMN total TYPE bigint;", ""), Options{Rows: 500})
+	if strings.Join(res.Filled, ",") != "public.people,public.accounts" {
+		t.Errorf("filled %v", res.Filled)
+	}
+	if why := res.NotFilled["public.small"]; !strings.Contains(why, "small_n_check") {
+		t.Errorf("not filled: %v", res.NotFilled)
+	}
+	fr := res.Files[0]
+	if fr.Failed != nil || fr.NotRehearsed != "" || len(fr.Statements) != 2 || len(fr.Statements[1].Rewrites) != 1 || fr.Statements[1].Duration <= 0 {
+		t.Fatalf("%+v", fr)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	if !strings.Contains(notes, "rehearsal with 500 generated rows in each of 2 tables; not filled: public.small") ||
+		!strings.Contains(notes, "00002_change.sql:3: rewrite took") {
+		t.Errorf("notes:\n%s", notes)
 	}
 }

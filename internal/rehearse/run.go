@@ -23,6 +23,9 @@ type Options struct {
 	LockTimeout      time.Duration
 	// Budget is the most the whole rehearsal may take.
 	Budget time.Duration
+	// Rows, when positive, fills every table of the base with this many
+	// generated rows before the changes run, and times each statement.
+	Rows int
 	// CacheBase keeps the replayed base as a template database on the
 	// server, so that the next rehearsal over the same base copies it.
 	CacheBase bool
@@ -125,6 +128,9 @@ type StatementResult struct {
 	// they were sampled while the statement ran (it cannot run in one) and
 	// a short lock may have been missed, and scans are not counted.
 	InTransaction bool `json:"in_transaction"`
+	// Duration is how long the statement ran (with Options.Rows rows in
+	// each table).
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // FileResult is the rehearsal of one changed migration.
@@ -157,7 +163,12 @@ type Result struct {
 	BaseMigrations int           `json:"base_migrations"`
 	BaseCached     bool          `json:"base_cached"`
 	BaseTime       time.Duration `json:"base_time_ns"`
-	Total          time.Duration `json:"total_ns"`
+	// Rows is Options.Rows; Filled the tables that got them, NotFilled the
+	// others with why.
+	Rows      int               `json:"rows,omitempty"`
+	Filled    []string          `json:"filled,omitempty"`
+	NotFilled map[string]string `json:"not_filled,omitempty"`
+	Total     time.Duration     `json:"total_ns"`
 }
 
 // Run rehearses in on a fresh database of srv.
@@ -192,6 +203,12 @@ func Run(ctx context.Context, srv *Server, in Input, opt Options) (*Result, erro
 		return nil, err
 	}
 	defer r.close(context.WithoutCancel(ctx))
+	if opt.Rows > 0 {
+		res.Rows = opt.Rows
+		if res.Filled, res.NotFilled, err = Fill(ctx, r.conn, opt.Rows); err != nil {
+			return nil, err
+		}
+	}
 
 	before := make([]Schema, len(in.Changes))
 	res.Files = make([]FileResult, len(in.Changes))
@@ -507,7 +524,10 @@ func (r *runner) runStatement(ctx context.Context, st Stmt, held map[Lock]bool) 
 	if err != nil {
 		return sr, classify(ctx, err, st)
 	}
-	if err := r.exec(ctx, st.SQL); err != nil {
+	began := time.Now()
+	err = r.exec(ctx, st.SQL)
+	sr.Duration = time.Since(began)
+	if err != nil {
 		var pe *pgconn.PgError
 		if own && errors.As(err, &pe) && pe.Code == "25001" {
 			r.rollback(ctx)
@@ -562,7 +582,9 @@ func (r *runner) runAlone(ctx context.Context, st Stmt, pre map[uint32]tableStat
 			}
 		}
 	}()
+	began := time.Now()
 	err := r.exec(ctx, st.SQL)
+	sr.Duration = time.Since(began)
 	close(done)
 	wg.Wait()
 	if err != nil {
