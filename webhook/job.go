@@ -44,6 +44,9 @@ type jobRun struct {
 	// noPointer says a decision on this head went against the approval
 	// it carried: nothing may point past it.
 	noPointer bool
+	// fork says the head branch is in another repository (or in one
+	// GitHub no longer shows).
+	fork bool
 }
 
 // Job outcomes, for logs and metrics.

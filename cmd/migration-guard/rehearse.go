@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/internal/rehearse"
+	"github.com/migration-guard/migration-guard/webhook"
 )
 
 type rehearsalOptions struct {
@@ -78,6 +83,54 @@ something does, 2 for usage, I/O, git errors or a rehearsal that could not start
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	addRehearsalFlags(cmd, &opt.rehearsal)
 	return cmd
+}
+
+// serveRehearsal opens the App's rehearsal server: a scratch server by URL
+// or a private cluster, kept for the process so that bases are cached. Nil
+// when neither is configured.
+func serveRehearsal(ctx context.Context, get func(env string) (string, bool)) (webhook.Rehearser, func(), error) {
+	url, _ := get("MIGRATION_GUARD_REHEARSAL_DB")
+	local, err := falseSetting(get, "REHEARSAL_LOCAL_CLUSTER")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	var srv *rehearse.Server
+	switch {
+	case url != "" && local:
+		return nil, func() {}, errors.New("set MIGRATION_GUARD_REHEARSAL_DB or REHEARSAL_LOCAL_CLUSTER, not both")
+	case url != "":
+		srv, err = rehearse.OpenScratch(ctx, url)
+	case local:
+		srv, _, err = rehearse.StartCluster(ctx, rehearse.ClusterOptions{})
+	default:
+		return nil, func() {}, nil
+	}
+	if err != nil {
+		return nil, func() {}, fmt.Errorf("rehearsal server: %w", err)
+	}
+	var mu sync.Mutex
+	return func(ctx context.Context, req analyzer.Request, rep *analyzer.Report) error {
+			// One rehearsal at a time: each holds two connections and a
+			// database, and the machine's cores serve the webhook too.
+			mu.Lock()
+			defer mu.Unlock()
+			_, err := rehearse.Rehearse(ctx, srv, req, rep, rehearse.Options{CacheBase: true, Rows: req.Config.Rehearsal.Rows})
+			return err
+		}, func() {
+			_ = srv.Close(context.Background())
+		}, nil
+}
+
+// falseSetting reads a setting that is false unless turned on.
+func falseSetting(get func(env string) (string, bool), env string) (bool, error) {
+	v, _ := get(env)
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s must be true or false, got %q", env, v)
 }
 
 // runRehearsal rehearses the analyzed change and marks the report. A

@@ -510,9 +510,23 @@ type PROptions struct {
 	Author *User
 	Base   string // default: the repository's default branch
 	Head   string // required: a branch of the same repository
-	Title  string
-	Body   string
-	Draft  bool
+	// HeadRepo, when set, is a fork (Fake.Fork) the head branch is said to
+	// live in; its commits are taken from the repository's own branch, as
+	// GitHub makes a fork's commits reachable through the pull request.
+	HeadRepo *Repo
+	Title    string
+	Body     string
+	Draft    bool
+}
+
+// Fork creates a fork of repo owned by owner: a repository of its own,
+// marked as a fork, for pull requests whose head lives outside repo.
+func (f *Fake) Fork(repo *Repo, owner string) *Repo {
+	r := f.AddRepo(owner + "/" + repo.Name)
+	f.mu.Lock()
+	r.Fork = true
+	f.mu.Unlock()
+	return r
 }
 
 // OpenPR opens a pull request from the head branch's current tip and
@@ -547,6 +561,7 @@ func (f *Fake) OpenPR(repo *Repo, opts PROptions) (*PullRequest, *Delivery) {
 		HeadRef:        opts.Head,
 		BaseSHA:        baseSHA,
 		HeadSHA:        headSHA,
+		HeadRepo:       opts.HeadRepo,
 		Draft:          opts.Draft,
 		State:          "open",
 		MergeableState: "unknown",

@@ -92,7 +92,7 @@ func (f *Fake) renderRepo(r *Repo) map[string]any {
 		"html_url":          htmlURL("%s", full),
 		"url":               f.apiURL("repos/%s", full),
 		"default_branch":    r.DefaultBranch,
-		"fork":              false,
+		"fork":              r.Fork,
 		"archived":          false,
 		"disabled":          false,
 		"is_template":       false,
@@ -160,14 +160,22 @@ func (f *Fake) authorAssociation(repo *Repo, u *User) string {
 	return "NONE"
 }
 
-func (f *Fake) renderPRBranch(pr *PullRequest, ref, sha string) map[string]any {
+func (f *Fake) renderPRBranch(repo *Repo, ref, sha string) map[string]any {
 	return map[string]any{
-		"label": pr.Repo.Owner.Login + ":" + ref,
+		"label": repo.Owner.Login + ":" + ref,
 		"ref":   ref,
 		"sha":   sha,
-		"user":  f.renderUser(pr.Repo.Owner),
-		"repo":  f.renderRepo(pr.Repo),
+		"user":  f.renderUser(repo.Owner),
+		"repo":  f.renderRepo(repo),
 	}
+}
+
+// headRepo is the repository the pull request's head branch lives in.
+func (pr *PullRequest) headRepo() *Repo {
+	if pr.HeadRepo != nil {
+		return pr.HeadRepo
+	}
+	return pr.Repo
 }
 
 func (f *Fake) renderPR(pr *PullRequest, full bool) map[string]any {
@@ -206,8 +214,8 @@ func (f *Fake) renderPR(pr *PullRequest, full bool) map[string]any {
 		"assignees":           []any{},
 		"requested_reviewers": []any{},
 		"requested_teams":     []any{},
-		"head":                f.renderPRBranch(pr, pr.HeadRef, pr.HeadSHA),
-		"base":                f.renderPRBranch(pr, pr.BaseRef, pr.BaseSHA),
+		"head":                f.renderPRBranch(pr.headRepo(), pr.HeadRef, pr.HeadSHA),
+		"base":                f.renderPRBranch(pr.Repo, pr.BaseRef, pr.BaseSHA),
 		"author_association":  f.authorAssociation(pr.Repo, pr.Author),
 		"auto_merge":          nil,
 		"draft":               pr.Draft,
@@ -332,7 +340,7 @@ func (f *Fake) renderPRRef(pr *PullRequest) map[string]any {
 		"url":    f.apiURL("repos/%s/pulls/%d", pr.Repo.FullName(), pr.Number),
 		"id":     pr.ID,
 		"number": pr.Number,
-		"head":   map[string]any{"ref": pr.HeadRef, "sha": pr.HeadSHA, "repo": f.renderMinimalRepo(pr.Repo)},
+		"head":   map[string]any{"ref": pr.HeadRef, "sha": pr.HeadSHA, "repo": f.renderMinimalRepo(pr.headRepo())},
 		"base":   map[string]any{"ref": pr.BaseRef, "sha": pr.BaseSHA, "repo": f.renderMinimalRepo(pr.Repo)},
 	}
 }

@@ -64,6 +64,8 @@ type Repo struct {
 	Name          string
 	Private       bool
 	DefaultBranch string
+	// Fork says the repository is a fork (Fake.Fork).
+	Fork bool
 
 	f        *Fake
 	commits  map[string]*Commit
@@ -89,16 +91,19 @@ type Commit struct {
 
 // PullRequest is a pull request between two branches of one repository.
 type PullRequest struct {
-	ID             int64
-	Number         int
-	Repo           *Repo
-	Author         *User
-	Title          string
-	Body           string
-	BaseRef        string
-	HeadRef        string
-	BaseSHA        string
-	HeadSHA        string
+	ID      int64
+	Number  int
+	Repo    *Repo
+	Author  *User
+	Title   string
+	Body    string
+	BaseRef string
+	HeadRef string
+	BaseSHA string
+	HeadSHA string
+	// HeadRepo is the fork the head branch lives in; nil when it is a
+	// branch of Repo.
+	HeadRepo       *Repo
 	Draft          bool
 	State          string // "open" or "closed"
 	Merged         bool
