@@ -409,3 +409,58 @@ CREATE TABLE small (n int CHECK (n < 10));`
 		t.Errorf("notes:\n%s", notes)
 	}
 }
+
+// TestBaseWithConcurrentIndex: a base migration that cannot run in a
+// transaction ran where it was deployed; the replay runs it without one
+// instead of calling the whole base unusable.
+func TestBaseWithConcurrentIndex(t *testing.T) {
+	srv := scratchServer(t)
+	in := Input{
+		Base: []Part{{Path: "V1__a.sql", Wrapped: true, Statements: []Stmt{
+			{Path: "V1__a.sql", Line: 1, SQL: "CREATE TABLE a (id int)", Index: -1},
+			{Path: "V1__a.sql", Line: 2, SQL: "CREATE INDEX CONCURRENTLY a_id ON a (id)", Index: -1},
+		}}},
+		Changes: []Change{{Path: "V2__b.sql", Up: Part{Path: "V2__b.sql", Statements: []Stmt{{Path: "V2__b.sql", Line: 1, SQL: "DROP INDEX a_id", Index: 0}}}}},
+	}
+	res, err := Run(context.Background(), srv, in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NotRehearsed != "" || res.Files[0].Failed != nil || res.Files[0].NotRehearsed != "" {
+		t.Fatalf("%+v %+v", res, res.Files[0])
+	}
+}
+
+func TestPsqlFileNotRehearsed(t *testing.T) {
+	srv := scratchServer(t)
+	in := Input{Changes: []Change{{Path: "001.sql", Up: Part{Path: "001.sql", NotRunnable: notRunnablePsql}}}}
+	res, err := Run(context.Background(), srv, in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Files[0].NotRehearsed; got != "not rehearsed: 001.sql: "+notRunnablePsql {
+		t.Errorf("%q", got)
+	}
+}
+
+// TestOutsideTransaction: statements PostgreSQL refuses in a transaction
+// run alone in a file the tool runs without one; their locks are sampled,
+// so a lock not seen is no contradiction.
+func TestOutsideTransaction(t *testing.T) {
+	srv := scratchServer(t)
+	rep, res := rehearse(t, srv, "-- +goose NO TRANSACTION\n"+goose("CREATE INDEX CONCURRENTLY orders_total ON orders (total);\nVACUUM orders;", "DROP INDEX CONCURRENTLY orders_total;"), Options{})
+	fr := res.Files[0]
+	if fr.Failed != nil || fr.NotRehearsed != "" || len(fr.Statements) < 2 || !fr.AgainRan || len(fr.DownDifferences) > 0 {
+		t.Fatalf("%+v", fr)
+	}
+	for _, sr := range fr.Statements {
+		if sr.InTransaction {
+			t.Errorf("%s:%d ran in a transaction", sr.Path, sr.Line)
+		}
+	}
+	for _, fd := range findingsOf(&rep.Files[0], "rehearsal-contradicts-model") {
+		if strings.Contains(fd.Message, "took no lock") || strings.Contains(fd.Message, "took only") {
+			t.Errorf("a sampled lock read as a contradiction: %s", fd.Message)
+		}
+	}
+}
