@@ -53,7 +53,7 @@ func BenchmarkRehearse200(b *testing.B) {
 	servers := map[string]func(b *testing.B) *Server{
 		"scratch": func(b *testing.B) *Server { return scratchServer(b) },
 		"cluster": func(b *testing.B) *Server {
-			srv, _, err := StartCluster(ctx, ClusterOptions{Version: 15})
+			srv, _, err := StartCluster(ctx, ClusterOptions{Version: 15, CacheDir: b.TempDir()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -99,13 +99,21 @@ func BenchmarkRehearse200(b *testing.B) {
 // stop and removal.
 func BenchmarkStartCluster(b *testing.B) {
 	ctx := context.Background()
-	for b.Loop() {
-		srv, _, err := StartCluster(ctx, ClusterOptions{Version: 15})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := srv.Close(ctx); err != nil {
-			b.Fatal(err)
-		}
+	for _, cached := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
+			opt := ClusterOptions{Version: 15, CacheDir: "-"}
+			if cached {
+				opt.CacheDir = b.TempDir()
+			}
+			for b.Loop() {
+				srv, _, err := StartCluster(ctx, opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := srv.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

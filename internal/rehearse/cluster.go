@@ -3,8 +3,10 @@ package rehearse
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,8 +29,10 @@ type ClusterOptions struct {
 	// /usr/lib/postgresql/*/bin (Debian, Ubuntu) and
 	// /usr/pgsql-*/bin (RHEL).
 	BinDirs []string
-	// Log receives the server's start-up problems; nil discards them.
-	Log func(string)
+	// CacheDir keeps a freshly initialized data folder, copied at the next
+	// start instead of running initdb again (most of a cold start); ""
+	// means the user's cache folder, "-" no cache.
+	CacheDir string
 }
 
 // Binaries are one PostgreSQL installation's programs.
@@ -122,12 +126,39 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Server, Binaries, e
 		}
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(bin.Dir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	initdb.Dir = dir
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		_ = cleanup()
-		return nil, bin, fmt.Errorf("initdb of the rehearsal cluster: %w: %s", err, lastLines(out, 5))
+	cached := ""
+	if cd := cacheDir(opt.CacheDir); cd != "" {
+		cached = filepath.Join(cd, fmt.Sprintf("pgdata-%d-%x", bin.Version, sha256.Sum256([]byte(bin.Dir))))
+	}
+	fromCache := false
+	if cached != "" {
+		if _, err := os.Stat(filepath.Join(cached, "PG_VERSION")); err == nil {
+			fromCache = copyTree(cached, data, cred) == nil
+			if !fromCache {
+				_ = os.RemoveAll(data)
+			}
+		}
+	}
+	if !fromCache {
+		initdb := exec.CommandContext(ctx, filepath.Join(bin.Dir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+		initdb.Dir = dir
+		initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		if out, err := initdb.CombinedOutput(); err != nil {
+			_ = cleanup()
+			return nil, bin, fmt.Errorf("initdb of the rehearsal cluster: %w: %s", err, lastLines(out, 5))
+		}
+		if cached != "" {
+			// Best effort: a cache that cannot be written only costs the
+			// next start an initdb.
+			tmp := cached + ".tmp-" + randomHex(4)
+			if err := os.MkdirAll(filepath.Dir(cached), 0o700); err == nil && copyTree(data, tmp, nil) == nil {
+				if os.Rename(tmp, cached) != nil {
+					_ = os.RemoveAll(tmp)
+				}
+			} else {
+				_ = os.RemoveAll(tmp)
+			}
+		}
 	}
 	port := 20000 + int(time.Now().UnixNano()%30000)
 	var logBuf bytes.Buffer
@@ -185,7 +216,58 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Server, Binaries, e
 	}
 	s.closeFns = append(s.closeFns, stop)
 	s.SocketDir = dir
+	s.FromCache = fromCache
 	return s, bin, nil
+}
+
+// cacheDir resolves ClusterOptions.CacheDir; "" when there is none.
+func cacheDir(dir string) string {
+	switch dir {
+	case "-":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "migration-guard")
+	}
+	return dir
+}
+
+// copyTree copies a data folder: folders 0700, files 0600 (PostgreSQL
+// refuses a data folder others can read), owned by cred's user when set.
+func copyTree(src, dst string, cred *syscall.Credential) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			if err := os.Mkdir(target, 0o700); err != nil {
+				return err
+			}
+		case d.Type().IsRegular():
+			in, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(target, in, 0o600); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		if cred != nil {
+			return os.Lchown(target, int(cred.Uid), int(cred.Gid))
+		}
+		return nil
+	})
 }
 
 func lastLines(b []byte, n int) string {

@@ -19,7 +19,7 @@ import (
 // it, and checks that it listened on no TCP port and left nothing behind.
 func TestPrivateCluster(t *testing.T) {
 	ctx := context.Background()
-	srv, bin, err := StartCluster(ctx, ClusterOptions{Version: 15, BinDirs: []string{"/usr/local/bin", "/usr/lib/postgresql/15/bin"}})
+	srv, bin, err := StartCluster(ctx, ClusterOptions{Version: 15, BinDirs: []string{"/usr/local/bin", "/usr/lib/postgresql/15/bin"}, CacheDir: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,29 @@ func TestPrivateCluster(t *testing.T) {
 	if c, err := pgx.Connect(ctx, srv.admin.ConnString()); err == nil {
 		c.Close(ctx)
 		t.Error("the cluster still accepts connections after Close")
+	}
+}
+
+// TestClusterCache: the second start copies the data folder the first
+// initialized, and the cluster works as well.
+func TestClusterCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i, want := range []bool{false, true} {
+		srv, _, err := StartCluster(ctx, ClusterOptions{Version: 15, BinDirs: []string{"/usr/lib/postgresql/15/bin"}, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if srv.FromCache != want {
+			t.Errorf("start %d: from cache %v, want %v", i+1, srv.FromCache, want)
+		}
+		_, res := rehearse(t, srv, goose("ALTER TABLE orders ALTER COLUMN total TYPE bigint;", ""), Options{})
+		if sr := res.Files[0].Statements[0]; len(sr.Rewrites) != 1 {
+			t.Errorf("start %d: %+v", i+1, sr)
+		}
+		if err := srv.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -38,8 +38,11 @@ type Server struct {
 	// databases lists every database created, dropped by Close.
 	databases []string
 	closeFns  []func() error
-	// SocketDir is the private cluster's folder, "" for a scratch server.
+	// SocketDir is the private cluster's folder, "" for a scratch server;
+	// FromCache says its data folder was copied from the cache instead of
+	// made by initdb.
 	SocketDir string
+	FromCache bool
 }
 
 // NewServer uses the server behind adminURL. It does not check that the
