@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
@@ -462,5 +464,28 @@ func TestOutsideTransaction(t *testing.T) {
 		if strings.Contains(fd.Message, "took no lock") || strings.Contains(fd.Message, "took only") {
 			t.Errorf("a sampled lock read as a contradiction: %s", fd.Message)
 		}
+	}
+}
+
+func TestRefusesNonSuperuser(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.Scratch(t)
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	role := "mg_test_creator_" + randomHex(4)
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN CREATEDB CREATEROLE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE "+role) })
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := strings.Replace(u, "://"+cfg.User+"@", "://"+role+"@", 1)
+	if _, err := OpenScratch(ctx, as); err == nil || !strings.Contains(err.Error(), "is not a superuser") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -341,8 +341,7 @@ func (s *Server) baseDatabase(ctx context.Context, in Input, opt Options) (db st
 	_, err = admin.Exec(ctx, "ALTER DATABASE "+db+" OWNER TO CURRENT_USER")
 	admin.Close(context.WithoutCancel(ctx))
 	if err != nil {
-		// A role that is no superuser cannot take the database over: the
-		// base is not cached, this rehearsal runs on it as it is.
+		// The base is then not cached: this rehearsal runs on it as it is.
 		return db, false, nil, nil //nolint:nilerr // caching is an optimisation
 	}
 	s.mu.Lock()

@@ -24,8 +24,7 @@ import (
 )
 
 // Server is a PostgreSQL server the rehearsal may create databases and roles
-// on. Its admin connection is a superuser (the private cluster) or a role
-// with CREATEDB and CREATEROLE (a scratch server).
+// on. Its admin connection is a superuser.
 type Server struct {
 	admin *pgx.ConnConfig
 	// role is the unprivileged login the PR's SQL runs as, created on first
@@ -65,8 +64,7 @@ var ErrNotScratch = errors.New("not a scratch server")
 
 // OpenScratch connects to a scratch server given by URL and refuses it when
 // the URL's database holds user tables: a rehearsal must never run where
-// production data may live. The URL's role must be able to create databases
-// and roles.
+// production data may live. The URL's role must be a superuser.
 func OpenScratch(ctx context.Context, url string) (*Server, error) {
 	s, err := NewServer(url)
 	if err != nil {
@@ -92,12 +90,15 @@ func OpenScratch(ctx context.Context, url string) (*Server, error) {
 		return nil, fmt.Errorf("%w: database %q holds tables (%v): give a server that holds no data, the rehearsal creates and drops its own database on it",
 			ErrNotScratch, s.admin.Database, tables)
 	}
-	var super, createDB, createRole bool
-	if err := c.QueryRow(ctx, `SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user`).Scan(&super, &createDB, &createRole); err != nil {
+	var super bool
+	if err := c.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
 		return nil, fmt.Errorf("reading the rehearsal server role's rights: %w", err)
 	}
-	if !super && !(createDB && createRole) {
-		return nil, fmt.Errorf("the role %q of the rehearsal server can neither create databases and roles: grant it CREATEDB and CREATEROLE", s.admin.User)
+	if !super {
+		// It creates a role and a database, hands the database and its
+		// public schema to that role, and watches it from outside: only a
+		// superuser can do all of that on every supported version.
+		return nil, fmt.Errorf("the role %q of the rehearsal server is not a superuser: give a scratch server's superuser (the rehearsed SQL never runs as it)", s.admin.User)
 	}
 	return s, nil
 }
