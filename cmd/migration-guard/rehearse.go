@@ -137,6 +137,9 @@ func falseSetting(get func(env string) (string, bool), env string) (bool, error)
 // rehearsal that was asked for and cannot start is an error, never a
 // report that looks rehearsed.
 func runRehearsal(ctx context.Context, opt rehearsalOptions, req analyzer.Request, rep *analyzer.Report) error {
+	if len(rep.Files) == 0 {
+		return nil // nothing changed: nothing to rehearse, no server to start
+	}
 	var srv *rehearse.Server
 	var err error
 	if opt.db != "" {
