@@ -489,3 +489,26 @@ func TestRefusesNonSuperuser(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestRoleSettingsDoNotCarryOver: one rehearsal's SQL changes its role's
+// settings and password; the next rehearsal on the same server (the App
+// keeps one) runs as if it had not.
+func TestRoleSettingsDoNotCarryOver(t *testing.T) {
+	srv := scratchServer(t)
+	_, res := rehearse(t, srv, goose("ALTER ROLE CURRENT_USER SET search_path = nowhere;\nALTER ROLE CURRENT_USER PASSWORD 'changed';", ""), Options{})
+	if fr := res.Files[0]; fr.Failed != nil || fr.NotRehearsed != "" {
+		t.Fatalf("%+v", fr)
+	}
+	rep, res := rehearse(t, srv, goose("CREATE TABLE notes (id int);", ""), Options{})
+	if fr := res.Files[0]; fr.Failed != nil || fr.NotRehearsed != "" {
+		t.Fatalf("the second rehearsal inherited the first one's role settings: %+v %v", fr, rep.Notes)
+	}
+}
+
+func TestTempFileLimitCannotBeLifted(t *testing.T) {
+	srv := scratchServer(t)
+	_, res := rehearse(t, srv, "-- +goose NO TRANSACTION\n"+goose("SET temp_file_limit = -1;", ""), Options{})
+	if !strings.Contains(res.Files[0].NotRehearsed, "for lack of privilege") {
+		t.Fatalf("%+v", res.Files[0])
+	}
+}

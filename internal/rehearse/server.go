@@ -118,7 +118,16 @@ func (s *Server) connectAdmin(ctx context.Context, db string) (*pgx.Conn, error)
 // ensureRole creates the unprivileged role the PR's SQL runs as.
 func (s *Server) ensureRole(ctx context.Context, admin *pgx.Conn) error {
 	if s.role != "" {
-		return nil
+		// An earlier rehearsal's SQL may have changed its own role's
+		// settings or password (ALTER ROLE CURRENT_USER ...), which every
+		// later connection of the role would inherit: set them back.
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER ROLE %s RESET ALL`, s.role)); err != nil {
+			return fmt.Errorf("resetting the rehearsal role: %w", err)
+		}
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER ROLE %s PASSWORD '%s'`, s.role, s.password)); err != nil {
+			return fmt.Errorf("resetting the rehearsal role: %w", err)
+		}
+		return limitRole(ctx, admin, s.role)
 	}
 	name := "mg_rehearsal_" + randomHex(6)
 	pw := randomHex(16)
@@ -127,6 +136,15 @@ func (s *Server) ensureRole(ctx context.Context, admin *pgx.Conn) error {
 		return fmt.Errorf("creating the rehearsal role: %w", err)
 	}
 	s.role, s.password = name, pw
+	return limitRole(ctx, admin, name)
+}
+
+// limitRole bounds the temporary files the role's sorts and hashes may
+// write: a superuser setting the role cannot lift.
+func limitRole(ctx context.Context, admin *pgx.Conn, role string) error {
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER ROLE %s SET temp_file_limit = '1GB'`, role)); err != nil {
+		return fmt.Errorf("limiting the rehearsal role: %w", err)
+	}
 	return nil
 }
 
