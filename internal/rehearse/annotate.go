@@ -197,12 +197,19 @@ func judgeStatement(st *analyzer.Statement, sr StatementResult) {
 			observed[k] = l.Mode
 		}
 	}
+	heldModes := map[string]bool{}
+	for _, l := range sr.Held {
+		heldModes[relKey(l.Relation)+"\x00"+l.Mode] = true
+	}
 	var more, less []string
 	checked := false
 	for rel, mode := range predicted {
 		checked = true
 		got := observed[rel]
 		switch {
+		case modeRank[got] <= modeRank[mode] && heldModes[rel+"\x00"+mode]:
+			// Held after the statement: an earlier statement of the
+			// transaction may have taken the same mode first.
 		case !sr.InTransaction && modeRank[got] <= modeRank[mode]:
 			// Sampled while running: a short lock can be missed, so
 			// only a stronger lock than predicted is a finding.

@@ -512,3 +512,18 @@ func TestTempFileLimitCannotBeLifted(t *testing.T) {
 		t.Fatalf("%+v", res.Files[0])
 	}
 }
+
+// TestLockHeldFromEarlierStatement: the second statement of a transaction
+// needs a lock the first one already took; it is not new, and no
+// contradiction.
+func TestLockHeldFromEarlierStatement(t *testing.T) {
+	srv := scratchServer(t)
+	rep, res := rehearse(t, srv, goose("ALTER TABLE orders ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;", ""), Options{})
+	fr := res.Files[0]
+	if len(fr.Statements) != 2 || len(fr.Statements[1].Locks) != 0 {
+		t.Fatalf("the second statement's lock was already held: %+v", fr.Statements)
+	}
+	if got := findingsOf(&rep.Files[0], "rehearsal-contradicts-model"); len(got) > 0 {
+		t.Errorf("%+v", got)
+	}
+}

@@ -120,6 +120,10 @@ type StatementResult struct {
 	Phase string `json:"phase"` // "up", "down" or "up-again"
 	Error *Error `json:"error,omitempty"`
 	Locks []Lock `json:"locks,omitempty"`
+	// Held is every lock the transaction holds after the statement: a
+	// lock an earlier statement of the transaction took in the same mode
+	// is held, not new.
+	Held []Lock `json:"held,omitempty"`
 	// Rewrites are tables whose file changed (relfilenode), Scans tables
 	// read whole (sequential scans counted by the statistics collector).
 	Rewrites []string `json:"rewrites,omitempty"`
@@ -554,6 +558,7 @@ func (r *runner) runStatement(ctx context.Context, st Stmt, held map[Lock]bool) 
 	if err != nil {
 		return sr, classify(ctx, err, st)
 	}
+	sr.Held = locks
 	for _, l := range locks {
 		if !held[l] {
 			held[l] = true
