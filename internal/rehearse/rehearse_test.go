@@ -479,7 +479,18 @@ func TestRefusesNonSuperuser(t *testing.T) {
 	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN CREATEDB CREATEROLE"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP ROLE "+role) })
+	t.Cleanup(func() {
+		// Its own connection: admin is closed by then.
+		c, err := pgx.Connect(context.Background(), pgtest.AdminURL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP ROLE "+role); err != nil {
+			t.Errorf("dropping %s: %v", role, err)
+		}
+	})
 	cfg, err := pgx.ParseConfig(u)
 	if err != nil {
 		t.Fatal(err)
