@@ -49,6 +49,21 @@ type Config struct {
 	LockThreshold Duration `yaml:"lock_threshold" json:"lock_threshold,omitempty"`
 	// Approval is read by the App's approval gate.
 	Approval ApprovalConfig `yaml:"approval" json:"approval"`
+	// Rehearsal turns on the App's rehearsal of changed migrations on a
+	// throwaway PostgreSQL (migration-guard rehearse), read from the base
+	// branch like the rest of the configuration.
+	Rehearsal RehearsalConfig `yaml:"rehearsal" json:"rehearsal"`
+}
+
+// RehearsalConfig is the rehearsal's opt-in.
+type RehearsalConfig struct {
+	// Enabled rehearses pull requests from branches of the repository.
+	Enabled bool `yaml:"enabled" json:"enabled,omitempty"`
+	// Forks also rehearses pull requests from forks, whose SQL anyone
+	// may have written.
+	Forks bool `yaml:"forks" json:"forks,omitempty"`
+	// Rows fills the base's tables with this many generated rows first.
+	Rows int `yaml:"rows" json:"rows,omitempty"`
 }
 
 // ProbeEnvPrefix starts every probe variable's name.

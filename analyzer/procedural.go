@@ -193,7 +193,7 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 // thing a body runs.
 func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (*Statement, *stmtContext) {
 	start, end := bs.Src.At(bs.Stmt.Start), bs.Src.At(bs.Stmt.End)
-	st := &Statement{Path: c.stmt.Path, Part: c.part, InTx: true, Findings: []Finding{}, startByte: start}
+	st := &Statement{Path: c.stmt.Path, Part: c.part, InTx: true, Inner: true, Findings: []Finding{}, startByte: start}
 	if run.site == nil && start < end && end <= len(c.text) {
 		// As written in the file (a quoted body shows its quotes doubled).
 		st.SQL = c.text[start:end]

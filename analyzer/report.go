@@ -111,6 +111,10 @@ type Finding struct {
 	Marker Position `json:"marker"`
 	// Suppressed holds the reason given in a migration-guard:ignore comment.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// Rehearsal is "confirmed" or "contradicted" when a rehearsal on a real
+	// PostgreSQL checked the finding's prediction (locks, rewrite, scan);
+	// "" when none did.
+	Rehearsal string `json:"rehearsal,omitempty"`
 	// repeats counts the same finding folded into this one (a called
 	// function that runs the same statement several times); it is said
 	// once in the message instead of as many findings.
@@ -150,7 +154,11 @@ type Statement struct {
 	// "role=admin"); only those away from a new session's default. A SET
 	// in an earlier file counts when the tool runs the files of one run
 	// over one session.
-	Settings  []string  `json:"settings,omitempty"`
+	Settings []string `json:"settings,omitempty"`
+	// Inner says the statement is one that a DO block, a function body or
+	// a called function runs: it is part of the statement before it that
+	// holds it, never run on its own (a rehearsal runs only the outer one).
+	Inner     bool      `json:"inner,omitempty"`
 	Findings  []Finding `json:"findings"`
 	startByte int
 }

@@ -70,8 +70,11 @@ type StatementDoc struct {
 	InTransaction bool   `json:"in_transaction"`
 	// Objects and Settings are the statement's names as they resolve when
 	// it runs, and the session settings that decide it.
-	Objects  []string     `json:"objects,omitempty"`
-	Settings []string     `json:"settings,omitempty"`
+	Objects  []string `json:"objects,omitempty"`
+	Settings []string `json:"settings,omitempty"`
+	// Inner marks a statement a DO block or function body runs, part of
+	// the outer statement before it.
+	Inner    bool         `json:"inner,omitempty"`
 	Findings []FindingDoc `json:"findings"`
 }
 
@@ -92,6 +95,9 @@ type FindingDoc struct {
 	Column           int      `json:"column"`
 	Suppressed       bool     `json:"suppressed"`
 	SuppressedReason string   `json:"suppressed_reason,omitempty"`
+	// Rehearsal is "confirmed" or "contradicted" by a rehearsal on a real
+	// PostgreSQL; absent when none checked the finding.
+	Rehearsal string `json:"rehearsal,omitempty"`
 }
 
 // Summarize answers each of the six questions with what was found. A
@@ -158,7 +164,7 @@ func NewDocument(r *analyzer.Report, version string) Document {
 				Path: s.Path, Part: s.Part,
 				StartLine: s.Start.Line, StartColumn: s.Start.Column, EndLine: s.End.Line, EndColumn: s.End.Column,
 				SQL: s.SQL, Kind: s.Kind, InTransaction: s.InTx, Findings: findingDocs(s.Findings),
-				Objects: s.Objects, Settings: s.Settings,
+				Objects: s.Objects, Settings: s.Settings, Inner: s.Inner,
 			})
 		}
 		doc.Files = append(doc.Files, fd)
@@ -172,7 +178,7 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 		d := FindingDoc{
 			Rule: f.Rule, Question: int(f.Question), AlsoQuestions: []int{}, Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
 			Objects: append([]string{}, f.Objects...), Message: f.Message, Why: f.Why, SafeAlternative: f.SafeAlternative,
-			Line: f.Marker.Line, Column: f.Marker.Column,
+			Line: f.Marker.Line, Column: f.Marker.Column, Rehearsal: f.Rehearsal,
 		}
 		for _, q := range f.AlsoQuestions {
 			d.AlsoQuestions = append(d.AlsoQuestions, int(q))

@@ -199,6 +199,9 @@ func (j *jsonWriter) file(f *FileDoc) {
 			if len(s.Settings) > 0 {
 				j.strings("settings", s.Settings)
 			}
+			if s.Inner {
+				j.bool("inner", true)
+			}
 			j.findings(s.Findings)
 			j.close('}')
 		}
@@ -238,6 +241,9 @@ func (j *jsonWriter) findings(fs []FindingDoc) {
 		j.bool("suppressed", f.Suppressed)
 		if f.SuppressedReason != "" {
 			j.str("suppressed_reason", f.SuppressedReason)
+		}
+		if f.Rehearsal != "" {
+			j.str("rehearsal", f.Rehearsal)
 		}
 		j.close('}')
 	}

@@ -143,6 +143,9 @@ func findingMarkdown(f analyzer.Finding, path string, s *analyzer.Statement) str
 	if f.RequiresApproval {
 		approval = " · **needs approval**"
 	}
+	if f.Rehearsal != "" {
+		approval += " · rehearsal: " + f.Rehearsal
+	}
 	fmt.Fprintf(&b, "#### %s line %d · `%s` · Q%d %s%s%s\n\n", severityBadge(string(f.Severity)), f.Marker.Line, f.Rule, f.Question, f.Question.Short(), alsoQuestions(f), approval)
 	if s != nil {
 		if path != "" && s.Part == "down" {

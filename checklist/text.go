@@ -154,6 +154,9 @@ func writeFinding(b *strings.Builder, p palette, f analyzer.Finding, path, inden
 	if f.RequiresApproval {
 		approval = "  " + p.bold("[needs approval]")
 	}
+	if f.Rehearsal != "" {
+		approval += "  [rehearsal: " + f.Rehearsal + "]"
+	}
 	fmt.Fprintf(b, "%s%s %s  Q%d %s%s  %s:%d:%d%s\n", indent, p.severity(f.Severity), p.bold(f.Rule), f.Question, f.Question.Short(), alsoQuestions(f), path, f.Marker.Line, f.Marker.Column, approval)
 	if f.Suppressed != nil {
 		fmt.Fprintf(b, "%s  %s\n", indent, p.dim(fmt.Sprintf("suppressed at line %d: %s", f.Suppressed.Line, f.Suppressed.Reason)))

@@ -63,6 +63,11 @@ type Config struct {
 
 	Logger  *slog.Logger
 	Version string
+
+	// Rehearse, when set, rehearses the pull requests whose base
+	// configuration opts in (rehearsal.enabled); nil means the App has no
+	// rehearsal server. See webhook/rehearse.go.
+	Rehearse Rehearser
 }
 
 // ConfigError is a configuration problem, said in one line that names the

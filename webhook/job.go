@@ -47,6 +47,9 @@ type jobRun struct {
 	// ownVerdict, once known, is the pull request's own conclusion, which
 	// the run's external id records (its conclusion is the commit's).
 	ownVerdict string
+	// fork says the head branch is in another repository (or in one
+	// GitHub no longer shows).
+	fork bool
 }
 
 // Job outcomes, for logs and metrics.

@@ -104,6 +104,7 @@ func (r *jobRun) openPullRequest(ctx context.Context) (*github.PullRequest, erro
 		return nil, nil
 	}
 	r.head, r.base, r.baseRef = pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), pr.GetBase().GetRef()
+	r.fork = isFork(pr, r.j.Owner, r.j.Repo)
 	r.headOf(r.head)
 	r.log = r.log.With("head_sha", r.head)
 	return pr, nil

@@ -237,6 +237,9 @@ func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Confi
 		return nil, fmt.Errorf("analyzing the migrations: %w", statementLimit(err))
 	}
 	rep.Notes = append(rep.Notes, notes...)
+	if err := r.rehearse(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg}, rep); err != nil {
+		return nil, err
+	}
 	r.log.Debug("analyzed", "changed", len(changed), "files", len(rep.Files), "base_migrations", rep.BaseMigrations, "blobs_fetched", snap.cache.Fetches)
 	return rep, nil
 }

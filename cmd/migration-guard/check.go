@@ -27,6 +27,7 @@ type checkOptions struct {
 	// stdinName is where SQL read from standard input would live (check -).
 	stdinName string
 	failOn    string
+	rehearsal rehearsalOptions
 }
 
 func newCheckCommand() *cobra.Command {
@@ -63,6 +64,8 @@ Exit status: 0 when nothing requires approval, 1 when something does (or, with
 	cmd.Flags().StringVar(&opt.statsPath, "stats", "", "statistics `FILE` written by migration-guard stats (default: stats_file of the configuration)")
 	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
+	cmd.Flags().BoolVar(&opt.rehearsal.on, "rehearse", false, "also apply the migrations to a throwaway PostgreSQL and report what it did (see `migration-guard rehearse --help`)")
+	addRehearsalFlags(cmd, &opt.rehearsal)
 	return cmd
 }
 
@@ -118,6 +121,11 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		return fail("%v", err)
 	}
 	rep.Files = append(rep.Files, settings...)
+	if opt.rehearsal.on {
+		if err := runRehearsal(ctx, opt.rehearsal, req, rep); err != nil {
+			return err
+		}
+	}
 	for _, n := range notes {
 		if n != "" {
 			rep.Notes = append(rep.Notes, n)

@@ -58,6 +58,8 @@ var serveSettings = []setting{
 	{"SETUP_OUTPUT_PATH", "", "file the setup writes the App's credentials to (mode 0600), and serve reads them from"},
 	{"RECONCILE_ON_START", "true", "after starting, redeliver recent failed deliveries and re-run checks left in progress"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"MIGRATION_GUARD_REHEARSAL_DB", "", "URL of a scratch PostgreSQL server for repositories that opt in to rehearsal (rehearsal.enabled)"},
+	{"REHEARSAL_LOCAL_CLUSTER", "false", "rehearse in a private cluster started from this machine's PostgreSQL binaries instead"},
 }
 
 func flagName(env string) string { return strings.ReplaceAll(strings.ToLower(env), "_", "-") }
@@ -98,6 +100,12 @@ Every setting comes from the environment variable of the same name as its flag
 			cfg.Logger = slog.New(webhook.NewRedactingHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: &lv}),
 				cfg.WebhookSecret, string(cfg.PrivateKey)))
 			cfg.Version = version
+			rehearser, closeRehearsal, err := serveRehearsal(context.Background(), get)
+			if err != nil {
+				return &statusError{status: exitError, err: err}
+			}
+			defer closeRehearsal()
+			cfg.Rehearse = rehearser
 			srv, err := webhook.New(cfg)
 			if err != nil {
 				return &statusError{status: exitError, err: err}

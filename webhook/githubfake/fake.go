@@ -519,6 +519,16 @@ type PROptions struct {
 	Draft    bool
 }
 
+// Fork creates a fork of repo owned by owner: a repository of its own,
+// marked as a fork, for pull requests whose head lives outside repo.
+func (f *Fake) Fork(repo *Repo, owner string) *Repo {
+	r := f.AddRepo(owner + "/" + repo.Name)
+	f.mu.Lock()
+	r.Fork = true
+	f.mu.Unlock()
+	return r
+}
+
 // OpenPR opens a pull request from the head branch's current tip and
 // returns it with the pull_request.opened delivery GitHub would send.
 func (f *Fake) OpenPR(repo *Repo, opts PROptions) (*PullRequest, *Delivery) {
