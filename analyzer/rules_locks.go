@@ -284,7 +284,7 @@ func (c *stmtContext) lockFinding(r Rule, msg string, est *Estimate, size sizeNo
 			fd.Severity = Warning
 		}
 	}
-	fd.SafeAlternative = lockSafeWay(c, r)
+	fd.SafeAlternative = safeLockWork(c, r)
 	c.report(fd)
 }
 
@@ -301,30 +301,6 @@ func (c *stmtContext) amendEarlier(q Question, size sizeNote) bool {
 		}
 	}
 	return found
-}
-
-func lockSafeWay(c *stmtContext, r Rule) string {
-	switch r.ID {
-	case ruleBlockingIndexBuild.ID:
-		if is := c.node.GetIndexStmt(); is != nil {
-			t := c.relation(is.GetRelation())
-			cols := indexColumnNames(is)
-			unique := ""
-			if is.GetUnique() {
-				unique = "UNIQUE "
-			}
-			return ownMigrationWithoutTransaction(c.mig.Kind, fmt.Sprintf("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s (%s);",
-				unique, quoteIdent(indexName(is, t, cols)), t.name, strings.Join(cols, ", ")))
-		}
-		if c.node.GetReindexStmt() != nil {
-			return ownMigrationWithoutTransaction(c.mig.Kind, strings.Replace(strings.TrimSpace(c.stmt.SQL), "REINDEX ", "REINDEX (CONCURRENTLY) ", 1))
-		}
-	case ruleTableRewrite.ID:
-		if c.node.GetVacuumStmt() != nil || c.node.GetClusterStmt() != nil {
-			return "-- pg_repack rebuilds a table online, holding ACCESS EXCLUSIVE only for the final swap."
-		}
-	}
-	return r.Safe
 }
 
 // splitQualified splits "schema.name" (as printed by qualified) into its
