@@ -62,6 +62,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			s.replay(m)
 			baseIDs[m.Path] = true
+			s.downParts.count(m)
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -119,6 +120,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		rep.Files = append(rep.Files, f)
 	}
 	s.checkForeignKeyIndexes(rep)
+	if note := s.downParts.note(); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	return rep, nil
 }
 
@@ -148,6 +152,8 @@ type session struct {
 	stats *prodstats.File
 	probe DataProbe
 	ctx   context.Context
+	// downParts is what the base says of the project's down migrations.
+	downParts downHabit
 }
 
 func newSession(cfg Config) *session {

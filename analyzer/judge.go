@@ -137,7 +137,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		}
 		// Flyway's undo migrations are a paid edition's feature that few
 		// teams use: asking for them on every file would be noise.
-		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) {
+		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) && !s.skipMissingDown() {
 			f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
 				"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
 		}

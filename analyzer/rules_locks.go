@@ -110,7 +110,9 @@ func checkLocks(c *stmtContext) {
 		mode := strongestOn(imp, subject)
 		switch imp.Work {
 		case locks.Rewrite:
-			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			if !c.foldRewriteIntoTypeChange(est, size) {
+				c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)", subject, mode, mode.Blocks()), est, size)
+			}
 		case locks.IndexBuild:
 			if mode >= locks.Share && !c.amendEarlier(QConstraints, size) {
 				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)", subject, mode, mode.Blocks()), est, size)

@@ -449,3 +449,70 @@ func safeAddColumnNotNull(c *stmtContext, cd *pg_query.ColumnDef) string {
 	}
 	return "-- Existing rows get <value>, a constant stored once without a rewrite (PostgreSQL 11+); new rows must give one, as before:\n" + add + "\n" + dropSQL
 }
+
+// safeColumnRename writes the expand/contract of a column rename: a new
+// column with the same type, default and NOT NULL, kept in step with the
+// old one by a trigger while old and new code run, backfilled in batches;
+// the old column dropped later. Indexes, constraints, views and identity
+// on the column would have to be rebuilt on the new one, which it does not
+// write: then it prints none and says so.
+func safeColumnRename(c *stmtContext, t tableRef, old, newName string) string {
+	cur := t.column(old)
+	if t.table == nil || cur == nil {
+		return noSafeWay(fmt.Sprintf("%s is not known from the migrations, so what the new column must keep (type, default, NOT NULL, keys, indexes) is unknown.", t.qualifiedColumn(old)))
+	}
+	var keeps []string
+	for _, d := range c.cat.Dependents(catalog.ObjectRef{Kind: "column", Schema: t.table.Schema, Table: t.table.Name, Name: old}) {
+		keeps = append(keeps, d.String())
+	}
+	if cur.Identity != "" {
+		keeps = append(keeps, "its identity")
+	}
+	if cur.Generated != "" {
+		keeps = append(keeps, "its generation expression")
+	}
+	if len(keeps) > 0 {
+		return noSafeWay(fmt.Sprintf("a new column would have to rebuild %s on it, which this expand/contract does not write; "+
+			"deploy code that copes with both names first, or rebuild those by hand on the new column.", joinObjects(keeps)))
+	}
+	fn := qualifiedSibling(t, truncateName(t.rvName()+"_sync_"+newName))
+	trigger := quoteIdent(truncateName(t.rvName() + "_sync_" + newName))
+	o, n := quoteIdent(old), quoteIdent(newName)
+	def := ""
+	if cur.DefaultNode != nil {
+		def = " DEFAULT " + deparseExpr(cur.DefaultNode)
+	}
+	coll := ""
+	if cur.Collation != "" {
+		coll = " COLLATE " + quoteIdent(cur.Collation)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `-- 1. Expand: add the new column and keep both in step while old and new code run.
+ALTER TABLE %[1]s ADD COLUMN %[3]s %[4]s%[8]s%[9]s;
+CREATE FUNCTION %[5]s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    NEW.%[3]s := COALESCE(NEW.%[3]s, NEW.%[2]s);
+    NEW.%[2]s := COALESCE(NEW.%[2]s, NEW.%[3]s);
+  ELSIF NEW.%[2]s IS DISTINCT FROM OLD.%[2]s THEN
+    NEW.%[3]s := NEW.%[2]s;
+  ELSIF NEW.%[3]s IS DISTINCT FROM OLD.%[3]s THEN
+    NEW.%[2]s := NEW.%[3]s;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER %[6]s BEFORE INSERT OR UPDATE ON %[1]s
+  FOR EACH ROW EXECUTE FUNCTION %[5]s();
+-- 2. Backfill in batches, one short transaction each, until it updates 0 rows:
+UPDATE %[1]s SET %[3]s = %[2]s WHERE %[7]s IN (SELECT %[7]s FROM %[1]s WHERE %[3]s IS DISTINCT FROM %[2]s LIMIT 10000);
+`, t.name, o, n, cur.Type.SQL(), fn, trigger, t.rowKey(), coll, def)
+	if cur.NotNull {
+		b.WriteString(notNullAfterBackfill(c, t, newName) + "\n")
+	}
+	fmt.Fprintf(&b, `-- 3. Deploy code that reads and writes %[3]s only.
+-- 4. Contract, in a later release:
+DROP TRIGGER %[2]s ON %[1]s;
+DROP FUNCTION %[4]s();
+ALTER TABLE %[1]s DROP COLUMN %[5]s;`, t.name, trigger, n, fn, o)
+	return b.String()
+}
