@@ -276,6 +276,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			reported[i] = &f.Statements[at]
 		}
 	}
+	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
 // A finding a reviewer must read twice is noise: what one statement does
@@ -87,4 +91,105 @@ func (h *downHabit) note() string {
 	}
 	return fmt.Sprintf("missing-down is off: none of the %d migrations at the base has a down part, so this project does not write them (%s left out)",
 		h.could, plural(h.skipped, "file", "files"))
+}
+
+// foldReplacedDrops turns the drop of a view, index, constraint, function
+// or trigger that a later statement of the same transaction creates again
+// into one info finding: the object is never missing, and it holds no
+// data the new definition could lose. Tables, sequences and types, which
+// hold or shape data, are never folded; nor is a DROP ... CASCADE, whose
+// dependents are not created again, nor a drop outside a transaction.
+// Names must be written the same (schema included) to count as the same
+// object: anything else stays reported.
+func foldReplacedDrops(cfg Config, reported []*Statement, stmts []sqlscript.Statement, states []bool, starts []int) {
+	for i, st := range reported {
+		if st == nil || !states[i] || starts[i] < 0 || stmts[i].Node == nil {
+			continue
+		}
+		key := droppedKey(stmts[i].Node)
+		if key == "" {
+			continue
+		}
+		for j := i + 1; j < len(stmts); j++ {
+			if !states[j] || starts[j] != starts[i] {
+				break
+			}
+			if stmts[j].Node == nil || createdKey(stmts[j].Node) != key || reported[j] == nil {
+				continue
+			}
+			for k := range st.Findings {
+				f := &st.Findings[k]
+				switch f.Rule {
+				case ruleDropView.ID, ruleDropIndex.ID, ruleDropConstraint.ID, ruleDropOther.ID:
+					f.Severity = Info
+					f.RequiresApproval = cfg.NeedsApproval(Info)
+					f.Message += fmt.Sprintf("; replaced: line %d creates it again in the same transaction, so it is never missing and no data is lost", reported[j].Start.Line)
+					f.SafeAlternative = ""
+				}
+			}
+			break
+		}
+	}
+}
+
+// droppedKey names the one object a DROP (without CASCADE) or an ALTER
+// TABLE ... DROP CONSTRAINT removes, for the kinds foldReplacedDrops folds;
+// "" otherwise.
+func droppedKey(n *pg_query.Node) string {
+	if ds := n.GetDropStmt(); ds != nil {
+		if ds.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE || len(ds.GetObjects()) != 1 {
+			return ""
+		}
+		parts := objectNames(ds.GetObjects()[0])
+		if len(parts) == 0 {
+			return ""
+		}
+		switch ds.GetRemoveType() {
+		case pg_query.ObjectType_OBJECT_VIEW:
+			return "view " + qualified(parts...)
+		case pg_query.ObjectType_OBJECT_INDEX:
+			return "index " + qualified(parts...)
+		case pg_query.ObjectType_OBJECT_FUNCTION, pg_query.ObjectType_OBJECT_PROCEDURE:
+			return "function " + qualified(parts...)
+		case pg_query.ObjectType_OBJECT_TRIGGER:
+			if len(parts) < 2 {
+				return ""
+			}
+			return "trigger " + qualified(parts[:len(parts)-1]...) + " " + quoteIdent(parts[len(parts)-1])
+		}
+		return ""
+	}
+	if at := n.GetAlterTableStmt(); at != nil && len(at.GetCmds()) == 1 {
+		ac := at.GetCmds()[0].GetAlterTableCmd()
+		if ac.GetSubtype() == pg_query.AlterTableType_AT_DropConstraint && ac.GetBehavior() != pg_query.DropBehavior_DROP_CASCADE {
+			return "constraint " + rangeVarName(at.GetRelation()) + " " + quoteIdent(ac.GetName())
+		}
+	}
+	return ""
+}
+
+// createdKey names what a statement creates, in droppedKey's terms.
+func createdKey(n *pg_query.Node) string {
+	switch {
+	case n.GetViewStmt() != nil:
+		return "view " + rangeVarName(n.GetViewStmt().GetView())
+	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetIdxname() != "":
+		is := n.GetIndexStmt()
+		return "index " + qualified(is.GetRelation().GetSchemaname(), is.GetIdxname())
+	case n.GetCreateFunctionStmt() != nil:
+		return "function " + qualified(pgtree.Names(n.GetCreateFunctionStmt().GetFuncname())...)
+	case n.GetCreateTrigStmt() != nil:
+		ct := n.GetCreateTrigStmt()
+		return "trigger " + rangeVarName(ct.GetRelation()) + " " + quoteIdent(ct.GetTrigname())
+	case n.GetAlterTableStmt() != nil:
+		at := n.GetAlterTableStmt()
+		for _, cmd := range at.GetCmds() {
+			ac := cmd.GetAlterTableCmd()
+			if ac.GetSubtype() == pg_query.AlterTableType_AT_AddConstraint && ac.GetDef().GetConstraint().GetConname() != "" {
+				// One key per statement: the first constraint it adds.
+				return "constraint " + rangeVarName(at.GetRelation()) + " " + quoteIdent(ac.GetDef().GetConstraint().GetConname())
+			}
+		}
+	}
+	return ""
 }

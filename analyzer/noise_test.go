@@ -60,3 +60,31 @@ func TestMissingDownOffWhenTheProjectNeverWritesThem(t *testing.T) {
 		})
 	}
 }
+
+// A drop that the same transaction creates again is one info finding; a
+// table, a CASCADE, another schema or no transaction keep it reported.
+func TestReplacedDropIsInfo(t *testing.T) {
+	tests := []struct {
+		name, file, rule string
+		replaced         bool
+	}{
+		{"view", goose("DROP VIEW open_orders;\nCREATE VIEW open_orders AS SELECT id, customer_id, note FROM orders WHERE status = 'pending';"), ruleDropView.ID, true},
+		{"index", goose("DROP INDEX orders_customer_id_idx;\nCREATE INDEX orders_customer_id_idx ON orders (customer_id, id);"), ruleDropIndex.ID, true},
+		{"constraint", goose("ALTER TABLE orders DROP CONSTRAINT orders_note_check;\nALTER TABLE orders ADD CONSTRAINT orders_note_check CHECK (length(note) < 2000) NOT VALID;"), ruleDropConstraint.ID, true},
+		{"view with CASCADE", goose("DROP VIEW open_orders CASCADE;\nCREATE VIEW open_orders AS SELECT id FROM orders;"), ruleDropView.ID, false},
+		{"view in another schema", goose("DROP VIEW open_orders;\nCREATE VIEW reporting.open_orders AS SELECT id FROM orders;"), ruleDropView.ID, false},
+		{"table", goose("DROP TABLE reporting.daily;\nCREATE TABLE reporting.daily (day date PRIMARY KEY, total bigint);"), ruleDropTable.ID, false},
+		{"no transaction", "-- +goose NO TRANSACTION\n" + goose("DROP VIEW open_orders;\nCREATE VIEW open_orders AS SELECT id FROM orders;"), ruleDropView.ID, false},
+		{"created before, not after", goose("CREATE INDEX orders_note_idx2 ON orders (note);\nDROP INDEX orders_customer_id_idx;"), ruleDropIndex.ID, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := change{base: shopBase, changed: map[string]string{next: tc.file}}.analyze(t)
+			f := findingOf(t, rep, tc.rule)
+			replaced := strings.Contains(f.Message, "; replaced: line ")
+			if replaced != tc.replaced || (f.Severity == Info) != tc.replaced || (tc.replaced && f.SafeAlternative != "") {
+				t.Errorf("%s: severity %s, message %q; want replaced=%v", tc.rule, f.Severity, f.Message, tc.replaced)
+			}
+		})
+	}
+}
