@@ -213,6 +213,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		partPath = m.DownPath
 	}
 	mode, modeFindings, refused := s.effectiveTxMode(m, mode, sc.Statements)
+	before := catalogBeforeDrops(sc.Statements, cat)
 	if part == "up" {
 		f.TransactionMode = string(mode)
 	}
@@ -276,7 +277,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			reported[i] = &f.Statements[at]
 		}
 	}
-	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts)
+	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts, before, cat)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

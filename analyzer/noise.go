@@ -2,10 +2,12 @@ package analyzer
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
@@ -101,7 +103,12 @@ func (h *downHabit) note() string {
 // dependents are not created again, nor a drop outside a transaction.
 // Names must be written the same (schema included) to count as the same
 // object: anything else stays reported.
-func foldReplacedDrops(cfg Config, reported []*Statement, stmts []sqlscript.Statement, states []bool, starts []int) {
+//
+// An index or constraint is folded only when the new one enforces what
+// the old one did (compared in the catalogs before and after the part):
+// a UNIQUE index re-created without UNIQUE, or a foreign key re-created ON
+// DELETE CASCADE, is a change a reviewer must see.
+func foldReplacedDrops(cfg Config, reported []*Statement, stmts []sqlscript.Statement, states []bool, starts []int, before, after *catalog.Catalog) {
 	for i, st := range reported {
 		if st == nil || !states[i] || starts[i] < 0 || stmts[i].Node == nil {
 			continue
@@ -116,6 +123,9 @@ func foldReplacedDrops(cfg Config, reported []*Statement, stmts []sqlscript.Stat
 			}
 			if stmts[j].Node == nil || createdKey(stmts[j].Node) != key || reported[j] == nil {
 				continue
+			}
+			if !enforcesTheSame(stmts[i].Node, before, after) {
+				break
 			}
 			for k := range st.Findings {
 				f := &st.Findings[k]
@@ -192,4 +202,58 @@ func createdKey(n *pg_query.Node) string {
 		}
 	}
 	return ""
+}
+
+// catalogBeforeDrops keeps the schema as it is before a part that holds a
+// drop foldReplacedDrops may fold; nil otherwise, so that parts without
+// one do not pay for the copy.
+func catalogBeforeDrops(stmts []sqlscript.Statement, cat *catalog.Catalog) *catalog.Catalog {
+	for _, st := range stmts {
+		if st.Node != nil && droppedKey(st.Node) != "" {
+			return cat.Clone()
+		}
+	}
+	return nil
+}
+
+// enforcesTheSame says whether the index or constraint a drop removes is
+// enforced the same by its namesake in the schema after the part. Views,
+// functions and triggers are replaced as CREATE OR REPLACE would.
+func enforcesTheSame(drop *pg_query.Node, before, after *catalog.Catalog) bool {
+	if before == nil || after == nil {
+		return false
+	}
+	if ds := drop.GetDropStmt(); ds != nil {
+		if ds.GetRemoveType() != pg_query.ObjectType_OBJECT_INDEX {
+			return true
+		}
+		schema, name := splitSchema(objectNames(ds.GetObjects()[0]))
+		old, _ := before.IndexByName(schema, name)
+		nw, _ := after.IndexByName(schema, name)
+		if old == nil || nw == nil {
+			return false
+		}
+		if !old.Unique {
+			return true
+		}
+		if !nw.Unique || old.Where != nw.Where || old.NullsNotDistinct != nw.NullsNotDistinct || len(old.Keys) != len(nw.Keys) {
+			return false
+		}
+		for i := range old.Keys {
+			if old.Keys[i].Column != nw.Keys[i].Column || old.Keys[i].Expr != nw.Keys[i].Expr {
+				return false
+			}
+		}
+		return true
+	}
+	at := drop.GetAlterTableStmt()
+	name := at.GetCmds()[0].GetAlterTableCmd().GetName()
+	ot, nt := before.Relation(at.GetRelation()), after.Relation(at.GetRelation())
+	if ot == nil || nt == nil {
+		return false
+	}
+	old, nw := before.ConstraintByName(ot, name), after.ConstraintByName(nt, name)
+	return old != nil && nw != nil && old.Kind == nw.Kind && slices.Equal(old.Columns, nw.Columns) && old.Check == nw.Check &&
+		old.RefSchema == nw.RefSchema && old.RefTable == nw.RefTable && slices.Equal(old.RefColumns, nw.RefColumns) &&
+		old.OnDelete == nw.OnDelete && old.OnUpdate == nw.OnUpdate
 }
