@@ -278,6 +278,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		}
 	}
 	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts, before, cat)
+	foldIntoLaterDrop(reported)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

@@ -3,12 +3,14 @@ package analyzer
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/locks"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
@@ -256,4 +258,57 @@ func enforcesTheSame(drop *pg_query.Node, before, after *catalog.Catalog) bool {
 	return old != nil && nw != nil && old.Kind == nw.Kind && slices.Equal(old.Columns, nw.Columns) && old.Check == nw.Check &&
 		old.RefSchema == nw.RefSchema && old.RefTable == nw.RefTable && slices.Equal(old.RefColumns, nw.RefColumns) &&
 		old.OnDelete == nw.OnDelete && old.OnUpdate == nw.OnUpdate
+}
+
+// foldIntoLaterDrop leaves out the findings on a table that a later DROP
+// TABLE of the same part removes anyway (a column added, changed or
+// constrained, then the table dropped), and says so in the drop's finding.
+// Lock findings stay, and so does every finding of a statement that does
+// more than change the catalog (a rewrite, a scan, an index build): that
+// work is done, under its locks, before the drop all the same.
+// A finding that needs approval is never folded into a drop that does not.
+func foldIntoLaterDrop(reported []*Statement) {
+	for j, dst := range reported {
+		if dst == nil {
+			continue
+		}
+		for k := range dst.Findings {
+			drop := &dst.Findings[k]
+			if drop.Rule != ruleDropTable.ID || len(drop.Objects) == 0 {
+				continue
+			}
+			table := drop.Objects[0]
+			var folded []string
+			for _, st := range reported[:j] {
+				if st == nil || (st.Work != "" && st.Work != string(locks.Metadata)) {
+					continue
+				}
+				kept := st.Findings[:0]
+				for _, f := range st.Findings {
+					if f.Question != QLocks && f.Rule != ruleDropTable.ID && onlyOn(f.Objects, table) && (drop.RequiresApproval || !f.RequiresApproval) {
+						folded = append(folded, fmt.Sprintf("%s on line %d", f.Rule, st.Start.Line))
+						continue
+					}
+					kept = append(kept, f)
+				}
+				st.Findings = kept
+			}
+			if len(folded) > 0 {
+				drop.Message += fmt.Sprintf("; this also settles %s on it earlier in the file (%s)", plural(len(folded), "finding", "findings"), joinObjects(folded))
+			}
+		}
+	}
+}
+
+// onlyOn says every object is the table or one of its columns.
+func onlyOn(objects []string, table string) bool {
+	if len(objects) == 0 {
+		return false
+	}
+	for _, o := range objects {
+		if o != table && !strings.HasPrefix(o, table+".") {
+			return false
+		}
+	}
+	return true
 }

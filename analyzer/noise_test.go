@@ -94,3 +94,27 @@ func TestReplacedDropIsInfo(t *testing.T) {
 		})
 	}
 }
+
+// Findings on a table that the same file drops later are folded into the
+// drop; a statement's findings about work done under locks (a rewrite) and
+// other tables' findings stay.
+func TestFindingsFoldedIntoALaterDropTable(t *testing.T) {
+	rep := change{base: shopBase, changed: map[string]string{next: goose(
+		"SET lock_timeout = '2s';\nALTER TABLE reporting.daily RENAME COLUMN total TO amount;\nALTER TABLE reporting.daily ALTER COLUMN amount TYPE numeric;\nALTER TABLE orders DROP COLUMN note;\nDROP TABLE reporting.daily;")}}.analyze(t)
+	g := without(got(rep), ruleDownIncomplete.ID)
+	want := []string{"type-change-rewrite:danger@4", "drop-column:danger@5", "drop-table:danger@6"}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(g, " "), w) {
+			t.Errorf("findings %v lack %s", g, w)
+		}
+	}
+	for _, f := range g {
+		if strings.HasPrefix(f, "rename-column:") {
+			t.Errorf("%s on a table dropped later is still reported: %v", f, g)
+		}
+	}
+	f := findingOf(t, rep, ruleDropTable.ID)
+	if !strings.Contains(f.Message, "this also settles 1 finding on it earlier in the file (rename-column on line 3)") {
+		t.Errorf("drop message: %s", f.Message)
+	}
+}
