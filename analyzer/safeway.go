@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/layout"
 )
 
 // noSafeWay is the text of a safe way that does not exist: the reason,
@@ -515,4 +516,23 @@ DROP TRIGGER %[2]s ON %[1]s;
 DROP FUNCTION %[4]s();
 ALTER TABLE %[1]s DROP COLUMN %[5]s;`, t.name, trigger, n, fn, o)
 	return b.String()
+}
+
+// safeForeignKeyIndex builds the index a new foreign key needs,
+// CONCURRENTLY, in a migration of its own without a transaction in the
+// layout of the file that added the key: pasted into a migration the tool
+// wraps in a transaction, CONCURRENTLY fails.
+func safeForeignKeyIndex(rep *Report, st *Statement, t *catalog.Table, cols []string) string {
+	name := quoteIdent(truncateName(t.Name + "_" + strings.Join(cols, "_") + "_idx"))
+	if t.Origin.InChangeSet {
+		return fmt.Sprintf("-- %s is created in this change, so it is empty: build the index in the same migration, without CONCURRENTLY:\nCREATE INDEX %s ON %s (%s);",
+			t.QualifiedName(), name, t.QualifiedName(), strings.Join(quoteAll(cols), ", "))
+	}
+	kind := layout.Kind("")
+	for _, f := range rep.Files {
+		if f.Path == st.Path || f.DownPath == st.Path {
+			kind = layout.Kind(f.Layout)
+		}
+	}
+	return ownMigrationWithoutTransaction(kind, fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, t.QualifiedName(), strings.Join(quoteAll(cols), ", ")))
 }
