@@ -117,7 +117,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason
 	if opt.existedAtBase && opt.up {
 		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
-			"%s exists on the base branch and was edited; databases that already ran it will not run it again", m.Path), Position{Line: 1, Column: 1}))
+			"this file exists on the base branch and was edited; databases that already ran it will not run it again"), Position{Line: 1, Column: 1}))
 	}
 
 	lines := sqlscript.NewLines(d.Text)
@@ -139,7 +139,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		// teams use: asking for them on every file would be noise.
 		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) && !s.skipMissingDown() {
 			f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
-				"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
+				"this file has no down migration, so %s cannot roll it back", m.Kind), Position{Line: 1, Column: 1}))
 		}
 	}
 	// When only the down part changed, the up part is already in the schema

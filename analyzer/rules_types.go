@@ -135,7 +135,7 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 	switch {
 	case v.NoImplicitCast && using == nil:
 		report(ruleTypeChangeFails, fmt.Sprintf("changes %s: PostgreSQL has no automatic cast and refuses it without USING", change),
-			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;\n-- (it rewrites the table: see the safe way for rewrites)", t.name, quoteIdent(name), newType.SQL(), quoteIdent(name), newType.SQL()))
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;\n-- (it still rewrites the table under ACCESS EXCLUSIVE, as every type change that converts values does)", t.name, quoteIdent(name), newType.SQL(), quoteIdent(name), newType.SQL()))
 	case v.Narrowing || v.FailsWhen != "" || v.SilentLoss != "":
 		var parts []string
 		if v.FailsWhen != "" {
