@@ -116,8 +116,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	}
 	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason
 	if opt.existedAtBase && opt.up {
-		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
-			"this file exists on the base branch and was edited; databases that already ran it will not run it again"), Position{Line: 1, Column: 1}))
+		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration,
+			"this file exists on the base branch and was edited; databases that already ran it will not run it again", Position{Line: 1, Column: 1}))
 	}
 
 	lines := sqlscript.NewLines(d.Text)

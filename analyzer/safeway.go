@@ -355,8 +355,17 @@ func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newTy
 		return noSafeWay(fmt.Sprintf("%s is not known from the migrations, so what the replacement column must keep (default, NOT NULL, keys, indexes) is unknown.", t.qualifiedColumn(column)))
 	}
 	cur := t.column(column)
+	// The primary key is rebuilt on the new column: a unique index built
+	// concurrently beforehand, swapped in with USING INDEX. Anything else
+	// that depends on the column is not.
+	pk := t.table.PrimaryKey()
 	var keeps []string
+	rebuildKey := false
 	for _, d := range c.cat.Dependents(catalog.ObjectRef{Kind: "column", Schema: t.table.Schema, Table: t.table.Name, Name: column}) {
+		if pk != nil && d.Kind == "constraint" && d.Table == t.table.Name && d.Name == pk.Name && !d.NeedsCascade {
+			rebuildKey = true
+			continue
+		}
 		keeps = append(keeps, d.String())
 	}
 	if cur.Identity != "" {
@@ -395,9 +404,29 @@ UPDATE %[1]s SET %[3]s = %[9]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3
 		fmt.Fprintf(&b, "ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s IS NOT NULL) NOT VALID;\n"+
 			"-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;\n", t.name, check, newCol)
 	}
+	keyIndex := quoteIdent(truncateName(t.rvName() + "_" + column + "_new_key"))
+	if rebuildKey {
+		var keyCols []string
+		for _, k := range pk.Columns {
+			if k == column {
+				keyCols = append(keyCols, newCol)
+			} else {
+				keyCols = append(keyCols, quoteIdent(k))
+			}
+		}
+		include := ""
+		if ix := t.table.Index(pk.Index); ix != nil && len(ix.Include) > 0 {
+			include = " INCLUDE (" + strings.Join(quoteAll(ix.Include), ", ") + ")"
+		}
+		fmt.Fprintf(&b, "-- the primary key's index on the new column, built without blocking writes:\n%s\n",
+			ownMigrationWithoutTransaction(c.mig.Kind, fmt.Sprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s;", keyIndex, t.name, strings.Join(keyCols, ", "), include)))
+	}
 	fmt.Fprintf(&b, "-- 3. Contract: swap the columns in one short transaction; the application keeps using %s.\nBEGIN;\n"+
-		"DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\nALTER TABLE %s DROP COLUMN %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;\n",
-		col, trg, t.name, fn, t.name, col, t.name, newCol, col)
+		"DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\n", col, trg, t.name, fn)
+	if rebuildKey {
+		fmt.Fprintf(&b, "ALTER TABLE %s DROP CONSTRAINT %s;\n", t.name, quoteIdent(pk.Name))
+	}
+	fmt.Fprintf(&b, "ALTER TABLE %s DROP COLUMN %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;\n", t.name, col, t.name, newCol, col)
 	if cur.DefaultNode != nil {
 		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, deparseExpr(cur.DefaultNode))
 	}
@@ -406,6 +435,16 @@ UPDATE %[1]s SET %[3]s = %[9]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3
 			return noSafeWay(fmt.Sprintf("%s is NOT NULL, and PostgreSQL %d cannot use a valid CHECK to skip SET NOT NULL's scan of the new column.", col, c.cfg.PostgresVersion))
 		}
 		fmt.Fprintf(&b, "ALTER TABLE %[1]s ALTER COLUMN %[2]s SET NOT NULL;  -- the valid CHECK spares the scan\nALTER TABLE %[1]s DROP CONSTRAINT %[3]s;\n", t.name, col, check)
+	}
+	if rebuildKey {
+		deferrable := ""
+		if pk.Deferrable {
+			deferrable = " DEFERRABLE"
+			if pk.InitiallyDeferred {
+				deferrable += " INITIALLY DEFERRED"
+			}
+		}
+		fmt.Fprintf(&b, "ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s%s;\n", t.name, quoteIdent(pk.Name), keyIndex, deferrable)
 	}
 	b.WriteString("COMMIT;")
 	return b.String()

@@ -190,8 +190,15 @@ CREATE TABLE metrics_2024 (at date NOT NULL, v int); INSERT INTO metrics_2024 SE
 		{name: "rewrite with no rewrite-free form: no SQL, the reason", rule: ruleTableRewrite.ID, none: true,
 			stmt:   `ALTER TABLE events SET LOGGED;`,
 			schema: `ALTER TABLE events SET UNLOGGED;`},
-		{name: "type change of a key column: no SQL, the reason", rule: ruleTypeRewrite.ID, none: true,
-			stmt: `ALTER TABLE notes ALTER COLUMN id TYPE numeric;`},
+		{name: "integer primary key to bigint, the key rebuilt", rule: ruleTypeRewrite.ID,
+			schema: `CREATE TABLE legacy ("Id" integer, part smallint, v text, PRIMARY KEY (part, "Id") INCLUDE (v));
+INSERT INTO legacy SELECT g, g % 3, 'v' || g FROM generate_series(1, 21000) g;`,
+			stmt: `ALTER TABLE legacy ALTER COLUMN "Id" TYPE bigint;`},
+		{name: "type change of an identity column: no SQL, the reason", rule: ruleTypeRewrite.ID, none: true,
+			stmt: `ALTER TABLE customers ALTER COLUMN id TYPE numeric;`},
+		{name: "type change of a column a foreign key references: no SQL, the reason", rule: ruleTypeRewrite.ID, none: true,
+			schema: `CREATE TABLE parent (id integer PRIMARY KEY); CREATE TABLE child (p integer REFERENCES parent (id));`,
+			stmt:   `ALTER TABLE parent ALTER COLUMN id TYPE bigint;`},
 	}
 }
 
