@@ -92,5 +92,5 @@ func ScratchFrom(t testing.TB, template string, setup ...string) string {
 	if err != nil {
 		t.Fatalf("template URL: %v", err)
 	}
-	return scratch(t, "TEMPLATE "+pgx.Identifier{tu.Path[1:]}.Sanitize()+" STRATEGY FILE_COPY", setup)
+	return scratch(t, "TEMPLATE "+pgx.Identifier{tu.Path[1:]}.Sanitize(), setup)
 }
