@@ -94,6 +94,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			}
 			baseIDs[m.Path] = true
 			baseContent[m.Path] = m
+			s.downParts.count(m)
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -189,6 +190,9 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		}}
 		rep.Files = append(rep.Files, f)
 	}
+	if note := s.downParts.note(); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	return rep, nil
 }
 
@@ -236,6 +240,8 @@ type session struct {
 	// judged counts the statements judged, against maxStatements.
 	judged, maxStatements int
 	overLimit             bool
+	// downParts is what the base says of the project's down migrations.
+	downParts downHabit
 }
 
 func newSession(cfg Config) *session {

@@ -146,8 +146,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	// Flyway runs a repeatable (R__) migration again, whole, whenever its
 	// checksum changes: editing one is how it is meant to be used.
 	if opt.existedAtBase && opt.up && !m.Repeatable {
-		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration, fmt.Sprintf(
-			"%s exists on the base branch and was edited; databases that already ran it will not run it again", m.Path), Position{Line: 1, Column: 1}))
+		f.Findings = append(f.Findings, s.fileFinding(ruleEditedMigration,
+			"this file exists on the base branch and was edited; databases that already ran it will not run it again", Position{Line: 1, Column: 1}))
 	}
 
 	lines := sqlscript.NewLines(d.Text)
@@ -173,9 +173,9 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		f.UpDigest = upDigest(digest)
 		// Flyway's undo migrations are a paid edition's feature that few
 		// teams use: asking for them on every file would be noise.
-		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) {
+		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) && !s.skipMissingDown() {
 			f.Findings = append(f.Findings, s.fileFinding(ruleMissingDown, fmt.Sprintf(
-				"%s has no down migration, so %s cannot roll it back", m.Path, m.Kind), Position{Line: 1, Column: 1}))
+				"this file has no down migration, so %s cannot roll it back", m.Kind), Position{Line: 1, Column: 1}))
 		}
 	}
 	// When only the down part changed, the up part is already in the schema
@@ -249,6 +249,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		partPath = m.DownPath
 	}
 	mode, modeFindings, refused := s.effectiveTxMode(m, mode, sc.Statements)
+	before := catalogBeforeDrops(sc.Statements, cat)
 	if part == "up" {
 		f.TransactionMode = string(mode)
 	}
@@ -340,6 +341,8 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			reported[i] = &f.Statements[at]
 		}
 	}
+	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts, before, cat)
+	foldIntoLaterDrop(reported)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

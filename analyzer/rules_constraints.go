@@ -148,9 +148,7 @@ func checkConstraints(c *stmtContext) {
 		}
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(is.GetRelation().GetLocation())
-		fd.SafeAlternative = fmt.Sprintf("-- look for duplicates first:\nSELECT %[1]s, count(*) FROM %[2]s GROUP BY %[1]s HAVING count(*) > 1;\n"+
-			"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS %[3]s ON %[2]s (%[1]s);\n-- after a failure:\nDROP INDEX CONCURRENTLY IF EXISTS %[3]s;",
-			strings.Join(quoteAll(cols), ", "), t.name, quoteIdent(indexName(is, t, cols)))
+		fd.SafeAlternative = safeUniqueIndex(c, is, t)
 		c.report(fd)
 	case n.GetAlterDomainStmt() != nil:
 		checkDomainConstraint(c, n.GetAlterDomainStmt())
@@ -259,8 +257,7 @@ func checkAddColumnNotNull(c *stmtContext, t tableRef, cd *pg_query.ColumnDef) {
 	fd := ruleAddColumnNotNull.finding(fmt.Sprintf("ADD COLUMN %s %s NOT NULL without a default fails on %s as soon as it holds a row", col, typ, t.name))
 	fd.Objects = []string{t.qualifiedColumn(cd.GetColname())}
 	fd.Marker = c.at(cd.GetLocation())
-	fd.SafeAlternative = fmt.Sprintf("-- PostgreSQL 11+: a constant default is stored once, without a rewrite:\nALTER TABLE %[1]s ADD COLUMN %[2]s %[3]s NOT NULL DEFAULT <value>;\n"+
-		"-- or, without a lasting default:\n%[4]s", t.name, col, typ, notNullSteps(c, t, cd.GetColname(), true, typ))
+	fd.SafeAlternative = safeAddColumnNotNull(c, cd)
 	c.report(fd)
 }
 
@@ -488,8 +485,7 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, dr
 		fd.Message += probeDuplicates(c, t, cols)
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(con.GetLocation())
-		fd.SafeAlternative = fmt.Sprintf("-- a migration without a transaction:\nCREATE UNIQUE INDEX CONCURRENTLY %[1]s ON %[2]s (%[3]s);\n-- then:\nALTER TABLE %[2]s ADD CONSTRAINT %[1]s %[4]s USING INDEX %[1]s;",
-			quoteIdent(truncateName(name)), t.name, strings.Join(quoteAll(cols), ", "), kind)
+		fd.SafeAlternative = safeUniqueConstraint(c, t, con, truncateName(name))
 		c.report(fd)
 	case pg_query.ConstrType_CONSTR_CHECK:
 		if con.GetSkipValidation() {
@@ -505,8 +501,7 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, dr
 		})
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(con.GetLocation())
-		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s) NOT VALID;\n-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
-			t.name, quoteIdent(name), expr)
+		fd.SafeAlternative = safeNotValid(c, con, truncateName(name), "SHARE UPDATE EXCLUSIVE: reads and writes go on")
 		c.report(fd)
 	case pg_query.ConstrType_CONSTR_FOREIGN:
 		if con.GetSkipValidation() {
@@ -517,10 +512,6 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, dr
 		refCols := pgtree.Names(con.GetPkAttrs())
 		if name == "" {
 			name = t.rvName() + "_" + strings.Join(cols, "_") + "_fkey"
-		}
-		refList := ""
-		if len(refCols) > 0 {
-			refList = " (" + strings.Join(quoteAll(refCols), ", ") + ")"
 		}
 		fd := ruleAddForeignKey.finding(fmt.Sprintf("ADD FOREIGN KEY (%s) checks every row of %s against %s while writes to both are blocked, and fails on any orphan",
 			strings.Join(cols, ", "), t.name, ref.name))
@@ -536,9 +527,7 @@ func checkAddConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, dr
 				return p.Orphans(ctx, tn, cols, refName, pk)
 			})
 		}
-		fd.SafeAlternative = fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s FOREIGN KEY (%[3]s) REFERENCES %[4]s%[5]s NOT VALID;\n"+
-			"-- next migration (SHARE UPDATE EXCLUSIVE on %[1]s, ROW SHARE on %[4]s: writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;",
-			t.name, quoteIdent(name), strings.Join(quoteAll(cols), ", "), ref.name, refList)
+		fd.SafeAlternative = safeNotValid(c, con, truncateName(name), fmt.Sprintf("SHARE UPDATE EXCLUSIVE on %s, ROW SHARE on %s: writes go on", t.name, ref.name))
 		c.report(fd)
 	case pg_query.ConstrType_CONSTR_EXCLUSION:
 		fd := ruleAddExclusion.finding(fmt.Sprintf("ADD EXCLUDE on %s builds its index and checks every row under ACCESS EXCLUSIVE; it cannot be added NOT VALID", t.name))
@@ -582,13 +571,6 @@ func indexColumnNames(is *pg_query.IndexStmt) []string {
 		}
 	}
 	return out
-}
-
-func indexName(is *pg_query.IndexStmt, t tableRef, cols []string) string {
-	if is.GetIdxname() != "" {
-		return is.GetIdxname()
-	}
-	return truncateName(t.rvName() + "_" + strings.Join(cols, "_") + "_idx")
 }
 
 // probeDuplicates counts the groups of rows that share the key.

@@ -64,8 +64,9 @@ var (
 	})
 	ruleMissingDown = register(Rule{
 		ID: "missing-down", Question: QTransaction, Severity: Warning,
-		Title:   "No down migration",
-		Why:     "The tool supports rolling back, but this migration cannot be: a failed release has to be repaired by hand, under pressure.",
+		Title: "No down migration",
+		Why: "The tool supports rolling back, but this migration cannot be: a failed release has to be repaired by hand, under pressure. " +
+			"It is not asked of a project whose migrations at the base never have a down part (three or more of them): the notes say so once.",
 		Example: "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;",
 		Safe:    "-- +goose Up\nALTER TABLE orders ADD COLUMN note text;\n-- +goose Down\nALTER TABLE orders DROP COLUMN note;",
 	})

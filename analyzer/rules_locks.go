@@ -118,7 +118,9 @@ func checkLocks(c *stmtContext) {
 		}
 		switch imp.Work {
 		case locks.Rewrite:
-			c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
+			if !c.foldRewriteIntoTypeChange(est, size) {
+				c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
+			}
 		case locks.IndexBuild:
 			if mode >= locks.Share && !c.amendEarlier(QConstraints, ruleBlockingIndexBuild, est, size) {
 				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
@@ -291,7 +293,7 @@ func (c *stmtContext) estimate(subject string, imp locks.Impact) (*Estimate, siz
 func (c *stmtContext) lockFinding(r Rule, msg string, est *Estimate, size sizeNote) {
 	fd := r.finding(msg + "; " + size.text)
 	fd.Severity = c.lockSeverity(r, est, size)
-	fd.SafeAlternative = lockSafeWay(c, r)
+	fd.SafeAlternative = safeLockWork(c, r)
 	c.report(fd)
 }
 
@@ -346,42 +348,6 @@ func (c *stmtContext) amendEarlier(q Question, r Rule, est *Estimate, size sizeN
 		}
 	}
 	return true
-}
-
-func lockSafeWay(c *stmtContext, r Rule) string {
-	switch r.ID {
-	case ruleBlockingIndexBuild.ID:
-		if is := c.node.GetIndexStmt(); is != nil {
-			t := c.relation(is.GetRelation())
-			cols := indexColumnNames(is)
-			unique := ""
-			if is.GetUnique() {
-				unique = "UNIQUE "
-			}
-			return ownMigrationWithoutTransaction(c.mig.Kind, fmt.Sprintf("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s (%s);",
-				unique, quoteIdent(indexName(is, t, cols)), t.name, strings.Join(cols, ", ")))
-		}
-		if c.node.GetReindexStmt() != nil {
-			return ownMigrationWithoutTransaction(c.mig.Kind, strings.Replace(strings.TrimSpace(c.stmt.SQL), "REINDEX ", "REINDEX (CONCURRENTLY) ", 1))
-		}
-	case ruleTableRewrite.ID:
-		if c.node.GetVacuumStmt() != nil || c.node.GetClusterStmt() != nil {
-			return "-- pg_repack rebuilds a table online, holding ACCESS EXCLUSIVE only for the final swap."
-		}
-	case ruleBlockingScan.ID:
-		if t, cmds, ok := c.alterTable(); ok {
-			for _, ac := range cmds {
-				if ac.GetSubtype() == pg_query.AlterTableType_AT_SetNotNull {
-					typ := "<type>"
-					if col := t.column(ac.GetName()); col != nil {
-						typ = col.Type.SQL()
-					}
-					return notNullSteps(c, t, ac.GetName(), false, typ)
-				}
-			}
-		}
-	}
-	return r.Safe
 }
 
 // splitQualified splits "schema.name" (as printed by qualified) into its

@@ -313,8 +313,7 @@ func (s *session) checkForeignKeyIndexes(rep *Report) {
 			fd := ruleFKWithoutIndex.finding(fmt.Sprintf("foreign key %s on %s (%s) has no index leading with its columns: deletes on %s scan %s",
 				quoteIdent(con.Name), t.QualifiedName(), strings.Join(con.Columns, ", "), qualified(con.RefSchema, con.RefTable), t.QualifiedName()))
 			fd.Objects = []string{t.QualifiedName()}
-			fd.SafeAlternative = fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);",
-				quoteIdent(truncateName(t.Name+"_"+strings.Join(con.Columns, "_")+"_idx")), t.QualifiedName(), strings.Join(quoteAll(con.Columns), ", "))
+			fd.SafeAlternative = safeForeignKeyIndex(rep, st, t, con.Columns)
 			c := &stmtContext{cfg: s.cfg, stmt: st, part: st.Part}
 			c.report(fd)
 		}

@@ -152,11 +152,7 @@ func checkRenameStmt(c *stmtContext, rs *pg_query.RenameStmt) {
 			if t.table == nil {
 				fd.Message += unknownNote(t.name)
 			}
-			typ := "<type of " + quoteIdent(old) + ">"
-			if col != nil {
-				typ = col.Type.SQL()
-			}
-			fd.SafeAlternative = columnRenameSafeWay(t, old, newName, typ)
+			fd.SafeAlternative = safeColumnRename(c, t, old, newName)
 		}
 		c.report(fd)
 	case pg_query.ObjectType_OBJECT_SCHEMA:
@@ -242,36 +238,6 @@ func quoteLiteral(s string) string {
 		}
 	}
 	return out + "'"
-}
-
-func columnRenameSafeWay(t tableRef, old, newName, typ string) string {
-	fn := qualifiedSibling(t, t.rv.GetRelname()+"_sync_"+newName)
-	trigger := quoteIdent(t.rv.GetRelname() + "_sync_" + newName)
-	o, n := quoteIdent(old), quoteIdent(newName)
-	key := t.rowKey()
-	return fmt.Sprintf(`-- 1. Expand: add the new column and keep both in step while old and new code run.
-ALTER TABLE %[1]s ADD COLUMN %[3]s %[4]s;
-CREATE FUNCTION %[5]s() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    NEW.%[3]s := COALESCE(NEW.%[3]s, NEW.%[2]s);
-    NEW.%[2]s := COALESCE(NEW.%[2]s, NEW.%[3]s);
-  ELSIF NEW.%[2]s IS DISTINCT FROM OLD.%[2]s THEN
-    NEW.%[3]s := NEW.%[2]s;
-  ELSIF NEW.%[3]s IS DISTINCT FROM OLD.%[3]s THEN
-    NEW.%[2]s := NEW.%[3]s;
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER %[6]s BEFORE INSERT OR UPDATE ON %[1]s
-  FOR EACH ROW EXECUTE FUNCTION %[5]s();
--- 2. Backfill in batches, one short transaction each, until it updates 0 rows:
-UPDATE %[1]s SET %[3]s = %[2]s WHERE %[7]s IN (SELECT %[7]s FROM %[1]s WHERE %[3]s IS DISTINCT FROM %[2]s LIMIT 10000);
--- 3. Deploy code that reads and writes %[3]s only.
--- 4. Contract, in a later release:
-DROP TRIGGER %[6]s ON %[1]s;
-DROP FUNCTION %[5]s();
-ALTER TABLE %[1]s DROP COLUMN %[2]s;`, t.name, o, n, typ, fn, trigger, key)
 }
 
 func enumRenameSafeWay(c *stmtContext, typ, schema, name, oldVal, newVal string) string {

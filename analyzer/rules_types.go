@@ -135,7 +135,7 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 	switch {
 	case v.NoImplicitCast && using == nil:
 		report(ruleTypeChangeFails, fmt.Sprintf("changes %s: PostgreSQL has no automatic cast and refuses it without USING", change),
-			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;\n-- (it rewrites the table: see the safe way for rewrites)", t.name, quoteIdent(name), newType.SQL(), quoteIdent(name), newType.SQL()))
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;\n-- (it still rewrites the table under ACCESS EXCLUSIVE, as every type change that converts values does)", t.name, quoteIdent(name), newType.SQL(), quoteIdent(name), newType.SQL()))
 	case v.Narrowing || v.FailsWhen != "" || v.SilentLoss != "":
 		var parts []string
 		if v.FailsWhen != "" {
@@ -160,46 +160,6 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 	default:
 		report(ruleTypeMetadata, fmt.Sprintf("changes %s: %s", change, v.Reason), "")
 	}
-}
-
-// typeChangeSafeWay writes the safe way for a type change: a CHECK for a
-// length limit, else expand and contract with a second column.
-func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newType catalog.Type, using *pg_query.Node) string {
-	col := quoteIdent(column)
-	if (newType.Name == "varchar" || newType.Name == "bpchar") && len(newType.Mods) == 1 &&
-		(strings.HasPrefix(oldType, "varchar") || oldType == "text" || strings.HasPrefix(oldType, "char")) {
-		n := newType.Mods[0]
-		check := quoteIdent(truncateName(t.rvName() + "_" + column + "_length"))
-		return fmt.Sprintf("-- Count what would not fit first:\nSELECT count(*) FROM %[1]s WHERE char_length(%[2]s) > %[3]d;\n"+
-			"-- Keep the type and enforce the limit without a rewrite:\nALTER TABLE %[1]s ADD CONSTRAINT %[4]s CHECK (char_length(%[2]s) <= %[3]d) NOT VALID;\n"+
-			"-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[4]s;", t.name, col, n, check)
-	}
-	expr := col
-	if using != nil {
-		expr = deparseExpr(using)
-	} else {
-		expr = fmt.Sprintf("%s::%s", col, newType.SQL())
-	}
-	newCol := quoteIdent(truncateName(column + "_new"))
-	fn := qualifiedSibling(t, truncateName(t.rvName()+"_sync_"+column+"_new"))
-	trg := quoteIdent(truncateName(t.rvName() + "_sync_" + column + "_new"))
-	key := t.rowKey()
-	return fmt.Sprintf(`-- 1. Expand: a new column of the new type, kept in step by a trigger.
-ALTER TABLE %[1]s ADD COLUMN %[3]s %[4]s;
-CREATE FUNCTION %[6]s() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  NEW.%[3]s := %[5]s;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER %[7]s BEFORE INSERT OR UPDATE ON %[1]s
-  FOR EACH ROW EXECUTE FUNCTION %[6]s();
--- 2. Backfill in batches, one short transaction each, until it updates 0 rows:
-UPDATE %[1]s SET %[3]s = %[5]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3]s IS NULL AND %[2]s IS NOT NULL LIMIT 10000);
--- 3. Deploy code that reads and writes %[3]s.
--- 4. Contract, in a later release:
-DROP TRIGGER %[7]s ON %[1]s;
-DROP FUNCTION %[6]s();
-ALTER TABLE %[1]s DROP COLUMN %[2]s;`, t.name, col, newCol, newType.SQL(), fromNew(expr, column), fn, trg, key)
 }
 
 // fromNew rewrites an expression so that the column is read from a

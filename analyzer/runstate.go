@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -106,18 +107,25 @@ func checkEnumInTransaction(c *stmtContext) {
 		fd := ruleEnumValueInTransaction.finding(fmt.Sprintf("%s %s, which ALTER TYPE ... ADD VALUE on %s added to %s in the same transaction%s: PostgreSQL refuses it "+
 			"(unsafe use of new value %q of enum type %s) and the deploy fails here", how, quoteLiteral(a.label), a.at.where(c.stmt.Path), typ, c.runsWithOthers(a.at), a.label, a.name))
 		fd.Objects = []string{typ}
-		fd.SafeAlternative = enumSafeWay(c.mig.Kind, typ, a.label)
+		fd.SafeAlternative = enumSafeWay(c.mig.Kind, typ, a.label, c.stmt.SQL)
 		c.report(fd)
 		return
 	}
 }
 
-func enumSafeWay(kind layout.Kind, typ, label string) string {
+// enumSafeWay splits the change in two: the ADD VALUE committed on its own,
+// then the statement that uses the value (use, as written) in a later
+// migration.
+func enumSafeWay(kind layout.Kind, typ, label, use string) string {
 	later := "-- in a later migration, which runs in its own transaction:"
 	if kind == layout.Drizzle {
 		later = "-- drizzle runs all pending migrations in one transaction: use the value only after a run that applied the ADD VALUE has committed (a later deploy):"
 	}
-	return fmt.Sprintf("-- the ADD VALUE alone, committed first:\nALTER TYPE %s ADD VALUE IF NOT EXISTS %s;\n%s\n-- the statements that use %s", typ, quoteLiteral(label), later, quoteLiteral(label))
+	use = strings.TrimSpace(use)
+	if !strings.HasSuffix(use, ";") {
+		use += ";"
+	}
+	return fmt.Sprintf("-- the ADD VALUE alone, committed first:\nALTER TYPE %s ADD VALUE IF NOT EXISTS %s;\n%s\n%s", typ, quoteLiteral(label), later, use)
 }
 
 // enumValueUse says how a statement uses an enum label, "" when it does not:

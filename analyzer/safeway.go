@@ -1,0 +1,577 @@
+package analyzer
+
+// The safe ways printed with findings are built from the statement's own
+// parse tree: a copy of the tree is changed (CONCURRENTLY, NOT VALID, a
+// constraint split into an index and USING INDEX) and deparsed, so that
+// everything the original meant — index method, operator classes,
+// collations, expressions, predicate, ordering, INCLUDE, storage options,
+// tablespace, foreign-key actions, MATCH, DEFERRABLE — is kept, and every
+// identifier is quoted as PostgreSQL needs. Where no faithful rewrite
+// exists, the safe way says so in a comment and holds no SQL: a generic
+// example would be pasted as if it were this statement's.
+//
+// Every builder here is run against a real PostgreSQL by
+// safeway_pg_test.go, which compares the effect with the original's.
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+)
+
+// noSafeWay is the text of a safe way that does not exist: the reason,
+// as a comment, and no SQL.
+func noSafeWay(reason string) string {
+	return "-- No safe rewrite of this statement is printed: " + reason
+}
+
+// deparseStmt prints one statement node as SQL ending in a semicolon.
+func deparseStmt(n *pg_query.Node) (string, error) {
+	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	if err != nil {
+		return "", fmt.Errorf("printing the safe way: %w", err)
+	}
+	return out + ";", nil
+}
+
+func indexNode(is *pg_query.IndexStmt) *pg_query.Node {
+	return &pg_query.Node{Node: &pg_query.Node_IndexStmt{IndexStmt: is}}
+}
+
+func alterNode(at *pg_query.AlterTableStmt) *pg_query.Node {
+	return &pg_query.Node{Node: &pg_query.Node_AlterTableStmt{AlterTableStmt: at}}
+}
+
+// concurrentIndex is the statement's own CREATE INDEX with CONCURRENTLY.
+// IF NOT EXISTS is kept only when the original had it: after a failed
+// concurrent build it would silently keep the INVALID index.
+func concurrentIndex(is *pg_query.IndexStmt) (string, error) {
+	cp := proto.Clone(is).(*pg_query.IndexStmt)
+	cp.Concurrent = true
+	return deparseStmt(indexNode(cp))
+}
+
+// partitioned says the relation is a partitioned table, on which PostgreSQL
+// refuses CREATE INDEX CONCURRENTLY.
+func (r tableRef) partitioned() bool {
+	return r.table != nil && r.table.Kind == catalog.KindPartitionedTable
+}
+
+// safeIndexBuild writes CREATE INDEX ... CONCURRENTLY for an index built
+// under a blocking lock, in a migration of its own without a transaction.
+func safeIndexBuild(c *stmtContext, is *pg_query.IndexStmt) string {
+	t := c.relation(is.GetRelation())
+	if t.partitioned() {
+		return noSafeWay(fmt.Sprintf("%s is partitioned, and PostgreSQL cannot build an index on a partitioned table CONCURRENTLY; "+
+			"build it ON ONLY the parent, CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each one.", t.name))
+	}
+	sql, err := concurrentIndex(is)
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	if is.GetIdxname() != "" {
+		sql += "\n-- if it fails, it leaves an INVALID index behind: drop it before retrying:\n-- DROP INDEX CONCURRENTLY IF EXISTS " +
+			qualifiedIndex(is) + ";"
+	}
+	return ownMigrationWithoutTransaction(c.mig.Kind, sql)
+}
+
+// qualifiedIndex names the index of a CREATE INDEX in its table's schema.
+func qualifiedIndex(is *pg_query.IndexStmt) string {
+	return qualified(is.GetRelation().GetSchemaname(), is.GetIdxname())
+}
+
+// safeReindex adds CONCURRENTLY to the statement's own REINDEX.
+func safeReindex(c *stmtContext, rs *pg_query.ReindexStmt) string {
+	if rs.GetKind() == pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM {
+		return noSafeWay("REINDEX SYSTEM cannot run CONCURRENTLY.")
+	}
+	cp := proto.Clone(rs).(*pg_query.ReindexStmt)
+	for _, p := range cp.GetParams() {
+		if p.GetDefElem().GetDefname() == "concurrently" {
+			return noSafeWay("it is already CONCURRENTLY.")
+		}
+	}
+	cp.Params = append(cp.Params, pg_query.MakeSimpleDefElemNode("concurrently", nil, 0))
+	sql, err := deparseStmt(&pg_query.Node{Node: &pg_query.Node_ReindexStmt{ReindexStmt: cp}})
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	return ownMigrationWithoutTransaction(c.mig.Kind, sql)
+}
+
+// safeUniqueIndex writes the safe way for CREATE UNIQUE INDEX on a table
+// with rows: look for duplicates, build concurrently, drop on failure.
+func safeUniqueIndex(c *stmtContext, is *pg_query.IndexStmt, t tableRef) string {
+	if t.partitioned() {
+		return noSafeWay(fmt.Sprintf("%s is partitioned, and PostgreSQL cannot build an index on a partitioned table CONCURRENTLY.", t.name))
+	}
+	var keys []string
+	for _, p := range is.GetIndexParams() {
+		ie := p.GetIndexElem()
+		if ie.GetName() != "" {
+			keys = append(keys, quoteIdent(ie.GetName()))
+		} else {
+			keys = append(keys, deparseExpr(ie.GetExpr()))
+		}
+	}
+	where := ""
+	if is.GetWhereClause() != nil {
+		where = " WHERE " + deparseExpr(is.GetWhereClause())
+	}
+	rel := rangeVarName(is.GetRelation())
+	sql, err := concurrentIndex(is)
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- look for duplicates first:\nSELECT %[1]s, count(*) FROM %[2]s%[3]s GROUP BY %[1]s HAVING count(*) > 1;\n%[4]s",
+		strings.Join(keys, ", "), rel, where, sql)
+	if is.GetIdxname() != "" {
+		fmt.Fprintf(&b, "\n-- if it fails, it leaves an INVALID index behind: drop it before retrying:\n-- DROP INDEX CONCURRENTLY IF EXISTS %s;", qualifiedIndex(is))
+	}
+	return ownMigrationWithoutTransaction(c.mig.Kind, b.String())
+}
+
+// withConstraintCmd copies the ALTER TABLE statement being judged and lets
+// change edit the copy of the subcommand that adds con. It returns nil
+// when the statement is not such an ALTER TABLE.
+func withConstraintCmd(c *stmtContext, con *pg_query.Constraint, change func(*pg_query.AlterTableCmd, *pg_query.Constraint)) *pg_query.AlterTableStmt {
+	at := c.node.GetAlterTableStmt()
+	if at == nil {
+		return nil
+	}
+	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	for i, cmd := range at.GetCmds() {
+		if cmd.GetAlterTableCmd().GetDef().GetConstraint() == con {
+			ac := cp.Cmds[i].GetAlterTableCmd()
+			change(ac, ac.GetDef().GetConstraint())
+			return cp
+		}
+	}
+	return nil
+}
+
+// validateLater is ALTER TABLE <the statement's table> VALIDATE CONSTRAINT name.
+func validateLater(at *pg_query.AlterTableStmt, name string) (string, error) {
+	v := &pg_query.AlterTableStmt{Relation: proto.Clone(at.GetRelation()).(*pg_query.RangeVar), Objtype: at.GetObjtype(),
+		Cmds: []*pg_query.Node{{Node: &pg_query.Node_AlterTableCmd{AlterTableCmd: &pg_query.AlterTableCmd{
+			Subtype: pg_query.AlterTableType_AT_ValidateConstraint, Name: name, Behavior: pg_query.DropBehavior_DROP_RESTRICT}}}}}
+	return deparseStmt(alterNode(v))
+}
+
+// safeNotValid writes the statement with the CHECK or FOREIGN KEY added
+// NOT VALID (everything else in it as written), then VALIDATE in the next
+// migration. name is the constraint's name, the one PostgreSQL would
+// choose when the statement gives none.
+func safeNotValid(c *stmtContext, con *pg_query.Constraint, name, lockNote string) string {
+	at := withConstraintCmd(c, con, func(_ *pg_query.AlterTableCmd, k *pg_query.Constraint) {
+		k.SkipValidation = true
+		k.InitiallyValid = false
+		k.Conname = name
+	})
+	if at == nil {
+		return noSafeWay("the statement could not be copied.")
+	}
+	add, err := deparseStmt(alterNode(at))
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	validate, err := validateLater(at, name)
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	return fmt.Sprintf("%s\n-- next migration (%s):\n%s", add, lockNote, validate)
+}
+
+// safeUniqueConstraint splits ADD UNIQUE / PRIMARY KEY into a unique index
+// built concurrently (same columns, INCLUDE, NULLS NOT DISTINCT, storage
+// options and tablespace) and ADD CONSTRAINT ... USING INDEX (same name,
+// same DEFERRABLE), the rest of the statement as written.
+func safeUniqueConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, name string) string {
+	if t.partitioned() {
+		return noSafeWay(fmt.Sprintf("%s is partitioned, and PostgreSQL cannot build an index on a partitioned table CONCURRENTLY.", t.name))
+	}
+	at := c.node.GetAlterTableStmt()
+	rel := proto.Clone(at.GetRelation()).(*pg_query.RangeVar)
+	rel.Inh = true
+	is := &pg_query.IndexStmt{Idxname: name, Relation: rel, AccessMethod: "btree", Unique: true, Concurrent: true,
+		NullsNotDistinct: con.GetNullsNotDistinct(), Options: con.GetOptions(), TableSpace: con.GetIndexspace()}
+	elems := func(names []*pg_query.Node) []*pg_query.Node {
+		var out []*pg_query.Node
+		for _, k := range names {
+			out = append(out, &pg_query.Node{Node: &pg_query.Node_IndexElem{IndexElem: &pg_query.IndexElem{Name: k.GetString_().GetSval(),
+				Ordering: pg_query.SortByDir_SORTBY_DEFAULT, NullsOrdering: pg_query.SortByNulls_SORTBY_NULLS_DEFAULT}}})
+		}
+		return out
+	}
+	is.IndexParams = elems(con.GetKeys())
+	is.IndexIncludingParams = elems(con.GetIncluding())
+	build, err := deparseStmt(indexNode(is))
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	using := withConstraintCmd(c, con, func(_ *pg_query.AlterTableCmd, k *pg_query.Constraint) {
+		k.Conname, k.Indexname = name, name
+		k.Keys, k.Including, k.Options, k.Indexspace, k.NullsNotDistinct = nil, nil, nil, "", false
+	})
+	attach, err := deparseStmt(alterNode(using))
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	note := ""
+	if con.GetContype() == pg_query.ConstrType_CONSTR_PRIMARY {
+		note = "-- (ADD PRIMARY KEY USING INDEX also sets NOT NULL on its columns: a scan under ACCESS EXCLUSIVE unless they are NOT NULL already)\n"
+	}
+	return ownMigrationWithoutTransaction(c.mig.Kind, build) +
+		fmt.Sprintf("\n-- if it fails, it leaves an INVALID index behind: drop it before retrying:\n-- DROP INDEX CONCURRENTLY IF EXISTS %s;\n-- then, in the next migration:\n%s%s",
+			qualified(rel.GetSchemaname(), name), note, attach)
+}
+
+// safeLockWork is the safe way for lock work (question 6) on the statement.
+func safeLockWork(c *stmtContext, r Rule) string {
+	switch r.ID {
+	case ruleBlockingIndexBuild.ID:
+		if is := c.node.GetIndexStmt(); is != nil {
+			return safeIndexBuild(c, is)
+		}
+		if rs := c.node.GetReindexStmt(); rs != nil {
+			return safeReindex(c, rs)
+		}
+		return noSafeWay("PostgreSQL has no concurrent form of this statement; run it when the table is quiet, with SET lock_timeout.")
+	case ruleTableRewrite.ID:
+		if c.node.GetVacuumStmt() != nil || c.node.GetClusterStmt() != nil {
+			return "-- pg_repack rebuilds a table online, holding ACCESS EXCLUSIVE only for the final swap."
+		}
+		if c.hasFinding(ruleTypeNarrowing.ID, ruleTypeRewrite.ID) {
+			return "-- See the safe way of the type change on this statement."
+		}
+		if s, ok := safeVolatileDefault(c); ok {
+			return s
+		}
+		return noSafeWay("no form of it avoids the rewrite; run it when the table is quiet, with SET lock_timeout, or rebuild the table online with pg_repack.")
+	case ruleBlockingScan.ID:
+		if at := c.node.GetAlterTableStmt(); at != nil {
+			for _, cmd := range at.GetCmds() {
+				if ac := cmd.GetAlterTableCmd(); ac.GetSubtype() == pg_query.AlterTableType_AT_AttachPartition {
+					part := rangeVarName(ac.GetDef().GetPartitionCmd().GetName())
+					return noSafeWay(fmt.Sprintf("add a CHECK to %s that matches the partition bound first (NOT VALID, then VALIDATE in its own migration), "+
+						"so that ATTACH PARTITION finds it and skips its scan.", part))
+				}
+			}
+		}
+		return noSafeWay("no form of it avoids the scan; run it when the table is quiet, with SET lock_timeout.")
+	}
+	return noSafeWay("none is known for this rule.")
+}
+
+// safeVolatileDefault splits ADD COLUMN ... DEFAULT <volatile> (the only
+// subcommand of the statement) into a column without a default, the
+// default for new rows, and a batched backfill of the existing rows; a NOT
+// NULL follows through a validated CHECK.
+func safeVolatileDefault(c *stmtContext) (string, bool) {
+	t, cmds, ok := c.alterTable()
+	if !ok || len(cmds) != 1 || cmds[0].GetSubtype() != pg_query.AlterTableType_AT_AddColumn {
+		return "", false
+	}
+	cd := cmds[0].GetDef().GetColumnDef()
+	if cd == nil {
+		return "", false
+	}
+	var def *pg_query.Node
+	notNull := false
+	at := proto.Clone(c.node.GetAlterTableStmt()).(*pg_query.AlterTableStmt)
+	ncd := at.Cmds[0].GetAlterTableCmd().GetDef().GetColumnDef()
+	ncd.Constraints = nil
+	for _, cn := range cd.GetConstraints() {
+		switch k := cn.GetConstraint(); k.GetContype() {
+		case pg_query.ConstrType_CONSTR_DEFAULT:
+			def = k.GetRawExpr()
+		case pg_query.ConstrType_CONSTR_NOTNULL:
+			notNull = true
+		case pg_query.ConstrType_CONSTR_NULL:
+		default:
+			// Keys, references, checks, identity and generated columns
+			// change what the split would have to rebuild.
+			return "", false
+		}
+	}
+	if def == nil || cd.GetRawDefault() != nil {
+		return "", false
+	}
+	add, err := deparseStmt(alterNode(at))
+	if err != nil {
+		return "", false
+	}
+	col := quoteIdent(cd.GetColname())
+	expr := deparseExpr(def)
+	key := t.rowKey()
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- Add the column without the volatile default (no rewrite), give new rows the default, then fill the existing rows in batches:\n%s\n", add)
+	fmt.Fprintf(&b, "ALTER TABLE %[1]s ALTER COLUMN %[2]s SET DEFAULT %[3]s;\n"+
+		"-- backfill in batches, one short transaction each, until it updates 0 rows:\n"+
+		"UPDATE %[1]s SET %[2]s = %[3]s WHERE %[4]s IN (SELECT %[4]s FROM %[1]s WHERE %[2]s IS NULL LIMIT 10000);", t.name, col, expr, key)
+	if notNull {
+		b.WriteString("\n" + notNullAfterBackfill(c, t, cd.GetColname()))
+	}
+	return b.String(), true
+}
+
+// notNullAfterBackfill makes a filled column NOT NULL without a long
+// ACCESS EXCLUSIVE scan: a CHECK added NOT VALID, validated under SHARE
+// UPDATE EXCLUSIVE, which SET NOT NULL then trusts (PostgreSQL 12+).
+func notNullAfterBackfill(c *stmtContext, t tableRef, column string) string {
+	col := quoteIdent(column)
+	check := quoteIdent(truncateName(t.rvName() + "_" + column + "_not_null"))
+	s := fmt.Sprintf("ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s IS NOT NULL) NOT VALID;\n"+
+		"-- next migration (VALIDATE takes SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;\n", t.name, check, col)
+	if c.cfg.PostgresVersion >= 12 {
+		return s + fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s SET NOT NULL;  -- PostgreSQL 12+ uses the valid CHECK and skips the scan\n"+
+			"ALTER TABLE %[1]s DROP CONSTRAINT %[3]s;", t.name, col, check)
+	}
+	return s + fmt.Sprintf("-- PostgreSQL %d cannot use the CHECK to skip SET NOT NULL's scan: keep the CHECK as the rule, or SET NOT NULL in a quiet window.", c.cfg.PostgresVersion)
+}
+
+// typeChangeSafeWay writes the safe way for a type change: a CHECK for a
+// length limit, else expand and contract with a second column that a
+// trigger keeps in step, swapped in for the old one in one short
+// transaction, so the application keeps its column name throughout.
+func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newType catalog.Type, using *pg_query.Node) string {
+	col := quoteIdent(column)
+	if (newType.Name == "varchar" || newType.Name == "bpchar") && len(newType.Mods) == 1 &&
+		(strings.HasPrefix(oldType, "varchar") || oldType == "text" || strings.HasPrefix(oldType, "char")) {
+		n := newType.Mods[0]
+		check := quoteIdent(truncateName(t.rvName() + "_" + column + "_length"))
+		return fmt.Sprintf("-- Count what would not fit first:\nSELECT count(*) FROM %[1]s WHERE char_length(%[2]s) > %[3]d;\n"+
+			"-- Keep the type and enforce the limit without a rewrite:\nALTER TABLE %[1]s ADD CONSTRAINT %[4]s CHECK (char_length(%[2]s) <= %[3]d) NOT VALID;\n"+
+			"-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[4]s;", t.name, col, n, check)
+	}
+	if t.table == nil || t.column(column) == nil {
+		return noSafeWay(fmt.Sprintf("%s is not known from the migrations, so what the replacement column must keep (default, NOT NULL, keys, indexes) is unknown.", t.qualifiedColumn(column)))
+	}
+	cur := t.column(column)
+	// The primary key is rebuilt on the new column: a unique index built
+	// concurrently beforehand, swapped in with USING INDEX. Anything else
+	// that depends on the column is not.
+	pk := t.table.PrimaryKey()
+	var keeps []string
+	rebuildKey := false
+	for _, d := range c.cat.Dependents(catalog.ObjectRef{Kind: "column", Schema: t.table.Schema, Table: t.table.Name, Name: column}) {
+		if pk != nil && d.Kind == "constraint" && d.Table == t.table.Name && d.Name == pk.Name && !d.NeedsCascade {
+			rebuildKey = true
+			continue
+		}
+		keeps = append(keeps, d.String())
+	}
+	if cur.Identity != "" {
+		keeps = append(keeps, "its identity")
+	}
+	if cur.Generated != "" {
+		keeps = append(keeps, "its generation expression")
+	}
+	if len(keeps) > 0 {
+		return noSafeWay(fmt.Sprintf("a replacement column would have to rebuild %s on it, which this expand/contract does not write; "+
+			"rebuild those by hand on the new column, or run the rewrite when the table is quiet, with SET lock_timeout.", joinObjects(keeps)))
+	}
+	expr := fmt.Sprintf("%s::%s", col, newType.SQL())
+	if using != nil {
+		expr = deparseExpr(using)
+	}
+	newCol := quoteIdent(truncateName(column + "_new"))
+	fn := qualifiedSibling(t, truncateName(t.rvName()+"_sync_"+column+"_new"))
+	trg := quoteIdent(truncateName(t.rvName() + "_sync_" + column + "_new"))
+	key := t.rowKey()
+	var b strings.Builder
+	fmt.Fprintf(&b, `-- 1. Expand: a new column of the new type, kept in step by a trigger.
+ALTER TABLE %[1]s ADD COLUMN %[3]s %[4]s;
+CREATE FUNCTION %[6]s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.%[3]s := %[5]s;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER %[7]s BEFORE INSERT OR UPDATE ON %[1]s
+  FOR EACH ROW EXECUTE FUNCTION %[6]s();
+-- 2. Backfill in batches, one short transaction each, until it updates 0 rows:
+UPDATE %[1]s SET %[3]s = %[9]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3]s IS NULL AND %[2]s IS NOT NULL LIMIT 10000);
+`, t.name, col, newCol, newType.SQL(), fromNew(expr, column), fn, trg, key, expr)
+	check := quoteIdent(truncateName(t.rvName() + "_" + column + "_new_not_null"))
+	if cur.NotNull {
+		fmt.Fprintf(&b, "ALTER TABLE %[1]s ADD CONSTRAINT %[2]s CHECK (%[3]s IS NOT NULL) NOT VALID;\n"+
+			"-- next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):\nALTER TABLE %[1]s VALIDATE CONSTRAINT %[2]s;\n", t.name, check, newCol)
+	}
+	keyIndex := quoteIdent(truncateName(t.rvName() + "_" + column + "_new_key"))
+	if rebuildKey {
+		var keyCols []string
+		for _, k := range pk.Columns {
+			if k == column {
+				keyCols = append(keyCols, newCol)
+			} else {
+				keyCols = append(keyCols, quoteIdent(k))
+			}
+		}
+		include := ""
+		if ix := t.table.Index(pk.Index); ix != nil && len(ix.Include) > 0 {
+			include = " INCLUDE (" + strings.Join(quoteAll(ix.Include), ", ") + ")"
+		}
+		fmt.Fprintf(&b, "-- the primary key's index on the new column, built without blocking writes:\n%s\n",
+			ownMigrationWithoutTransaction(c.mig.Kind, fmt.Sprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s)%s;", keyIndex, t.name, strings.Join(keyCols, ", "), include)))
+	}
+	fmt.Fprintf(&b, "-- 3. Contract: swap the columns in one short transaction; the application keeps using %s.\nBEGIN;\n"+
+		"DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\n", col, trg, t.name, fn)
+	if rebuildKey {
+		fmt.Fprintf(&b, "ALTER TABLE %s DROP CONSTRAINT %s;\n", t.name, quoteIdent(pk.Name))
+	}
+	fmt.Fprintf(&b, "ALTER TABLE %s DROP COLUMN %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;\n", t.name, col, t.name, newCol, col)
+	if cur.DefaultNode != nil {
+		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, deparseExpr(cur.DefaultNode))
+	}
+	if cur.NotNull {
+		if c.cfg.PostgresVersion < 12 {
+			return noSafeWay(fmt.Sprintf("%s is NOT NULL, and PostgreSQL %d cannot use a valid CHECK to skip SET NOT NULL's scan of the new column.", col, c.cfg.PostgresVersion))
+		}
+		fmt.Fprintf(&b, "ALTER TABLE %[1]s ALTER COLUMN %[2]s SET NOT NULL;  -- the valid CHECK spares the scan\nALTER TABLE %[1]s DROP CONSTRAINT %[3]s;\n", t.name, col, check)
+	}
+	if rebuildKey {
+		deferrable := ""
+		if pk.Deferrable {
+			deferrable = " DEFERRABLE"
+			if pk.InitiallyDeferred {
+				deferrable += " INITIALLY DEFERRED"
+			}
+		}
+		fmt.Fprintf(&b, "ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s%s;\n", t.name, quoteIdent(pk.Name), keyIndex, deferrable)
+	}
+	b.WriteString("COMMIT;")
+	return b.String()
+}
+
+// valuePlaceholder stands for the value the operator must choose; the
+// deparser prints it as a bare identifier, which is then shown as <value>.
+const valuePlaceholder = "mg_value_placeholder"
+
+// safeAddColumnNotNull adds the statement's column with a constant default
+// for the existing rows (PostgreSQL 11+ stores it once, without a rewrite)
+// and then drops the default, so new rows must give a value as the
+// original asked. Everything else in the statement is kept as written.
+func safeAddColumnNotNull(c *stmtContext, cd *pg_query.ColumnDef) string {
+	at := c.node.GetAlterTableStmt()
+	if at == nil {
+		return noSafeWay("the statement could not be copied.")
+	}
+	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	var target *pg_query.ColumnDef
+	for i, cmd := range at.GetCmds() {
+		if cmd.GetAlterTableCmd().GetDef().GetColumnDef() == cd {
+			target = cp.Cmds[i].GetAlterTableCmd().GetDef().GetColumnDef()
+		}
+	}
+	if target == nil {
+		return noSafeWay("the statement could not be copied.")
+	}
+	target.Constraints = append(target.Constraints, &pg_query.Node{Node: &pg_query.Node_Constraint{Constraint: &pg_query.Constraint{
+		Contype: pg_query.ConstrType_CONSTR_DEFAULT, RawExpr: pg_query.MakeColumnRefNode([]*pg_query.Node{pg_query.MakeStrNode(valuePlaceholder)}, 0)}}})
+	add, err := deparseStmt(alterNode(cp))
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	add = strings.Replace(add, valuePlaceholder, "<value>", 1)
+	drop := &pg_query.AlterTableStmt{Relation: cp.GetRelation(), Objtype: cp.GetObjtype(),
+		Cmds: []*pg_query.Node{{Node: &pg_query.Node_AlterTableCmd{AlterTableCmd: &pg_query.AlterTableCmd{
+			Subtype: pg_query.AlterTableType_AT_ColumnDefault, Name: cd.GetColname(), Behavior: pg_query.DropBehavior_DROP_RESTRICT}}}}}
+	dropSQL, err := deparseStmt(alterNode(drop))
+	if err != nil {
+		return noSafeWay(err.Error())
+	}
+	return "-- Existing rows get <value>, a constant stored once without a rewrite (PostgreSQL 11+); new rows must give one, as before:\n" + add + "\n" + dropSQL
+}
+
+// safeColumnRename writes the expand/contract of a column rename: a new
+// column with the same type, default and NOT NULL, kept in step with the
+// old one by a trigger while old and new code run, backfilled in batches;
+// the old column dropped later. Indexes, constraints, views and identity
+// on the column would have to be rebuilt on the new one, which it does not
+// write: then it prints none and says so.
+func safeColumnRename(c *stmtContext, t tableRef, old, newName string) string {
+	cur := t.column(old)
+	if t.table == nil || cur == nil {
+		return noSafeWay(fmt.Sprintf("%s is not known from the migrations, so what the new column must keep (type, default, NOT NULL, keys, indexes) is unknown.", t.qualifiedColumn(old)))
+	}
+	var keeps []string
+	for _, d := range c.cat.Dependents(catalog.ObjectRef{Kind: "column", Schema: t.table.Schema, Table: t.table.Name, Name: old}) {
+		keeps = append(keeps, d.String())
+	}
+	if cur.Identity != "" {
+		keeps = append(keeps, "its identity")
+	}
+	if cur.Generated != "" {
+		keeps = append(keeps, "its generation expression")
+	}
+	if len(keeps) > 0 {
+		return noSafeWay(fmt.Sprintf("a new column would have to rebuild %s on it, which this expand/contract does not write; "+
+			"deploy code that copes with both names first, or rebuild those by hand on the new column.", joinObjects(keeps)))
+	}
+	fn := qualifiedSibling(t, truncateName(t.rvName()+"_sync_"+newName))
+	trigger := quoteIdent(truncateName(t.rvName() + "_sync_" + newName))
+	o, n := quoteIdent(old), quoteIdent(newName)
+	def := ""
+	if cur.DefaultNode != nil {
+		def = " DEFAULT " + deparseExpr(cur.DefaultNode)
+	}
+	coll := ""
+	if cur.Collation != "" {
+		coll = " COLLATE " + quoteIdent(cur.Collation)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `-- 1. Expand: add the new column and keep both in step while old and new code run.
+ALTER TABLE %[1]s ADD COLUMN %[3]s %[4]s%[8]s%[9]s;
+CREATE FUNCTION %[5]s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    NEW.%[3]s := COALESCE(NEW.%[3]s, NEW.%[2]s);
+    NEW.%[2]s := COALESCE(NEW.%[2]s, NEW.%[3]s);
+  ELSIF NEW.%[2]s IS DISTINCT FROM OLD.%[2]s THEN
+    NEW.%[3]s := NEW.%[2]s;
+  ELSIF NEW.%[3]s IS DISTINCT FROM OLD.%[3]s THEN
+    NEW.%[2]s := NEW.%[3]s;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER %[6]s BEFORE INSERT OR UPDATE ON %[1]s
+  FOR EACH ROW EXECUTE FUNCTION %[5]s();
+-- 2. Backfill in batches, one short transaction each, until it updates 0 rows:
+UPDATE %[1]s SET %[3]s = %[2]s WHERE %[7]s IN (SELECT %[7]s FROM %[1]s WHERE %[3]s IS DISTINCT FROM %[2]s LIMIT 10000);
+`, t.name, o, n, cur.Type.SQL(), fn, trigger, t.rowKey(), coll, def)
+	if cur.NotNull {
+		b.WriteString(notNullAfterBackfill(c, t, newName) + "\n")
+	}
+	fmt.Fprintf(&b, `-- 3. Deploy code that reads and writes %[3]s only.
+-- 4. Contract, in a later release:
+DROP TRIGGER %[2]s ON %[1]s;
+DROP FUNCTION %[4]s();
+ALTER TABLE %[1]s DROP COLUMN %[5]s;`, t.name, trigger, n, fn, o)
+	return b.String()
+}
+
+// safeForeignKeyIndex builds the index a new foreign key needs,
+// CONCURRENTLY, in a migration of its own without a transaction in the
+// layout of the file that added the key: pasted into a migration the tool
+// wraps in a transaction, CONCURRENTLY fails.
+func safeForeignKeyIndex(rep *Report, st *Statement, t *catalog.Table, cols []string) string {
+	name := quoteIdent(truncateName(t.Name + "_" + strings.Join(cols, "_") + "_idx"))
+	if t.Origin.InChangeSet {
+		return fmt.Sprintf("-- %s is created in this change, so it is empty: build the index in the same migration, without CONCURRENTLY:\nCREATE INDEX %s ON %s (%s);",
+			t.QualifiedName(), name, t.QualifiedName(), strings.Join(quoteAll(cols), ", "))
+	}
+	kind := layout.Kind("")
+	for _, f := range rep.Files {
+		if f.Path == st.Path || f.DownPath == st.Path {
+			kind = layout.Kind(f.Layout)
+		}
+	}
+	return ownMigrationWithoutTransaction(kind, fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, t.QualifiedName(), strings.Join(quoteAll(cols), ", ")))
+}
