@@ -441,13 +441,19 @@ func ReconcileBox(body string, l *Ledger, now time.Time) (Decision, bool) {
 // recorded without the answers a decision would ask for, and without an
 // analysis: the approval in l is revoked whatever it was given for. ok is
 // false when there is nothing to record: not an untick of the App's
-// comment, no approval in force, or the delivery is in the ledger already
-// (an attempt that got as far as writing it).
+// comment, no approval in force, one given after the untick was accepted
+// (f.Now), or the delivery is in the ledger already (an attempt that got
+// as far as writing it).
 func RevokeUnfinished(f EditFacts, l *Ledger) (Decision, bool) {
 	if !f.Open || !l.NeedsApproval() || !strings.EqualFold(f.CommentAuthor.Login, f.AppLogin) || f.CommentAuthor.Type != "Bot" {
 		return Decision{}, false
 	}
 	if kind, _ := ClassifyEdit(f.Old, f.New); kind != EditUntick || !l.Approved() || l.Seen(f.Delivery) {
+		return Decision{}, false
+	}
+	if l.Approval().At.After(f.Now.UTC().Truncate(time.Second)) {
+		// Approved after the untick was accepted (f.Now): the untick
+		// revoked an earlier approval, if any, not this one.
 		return Decision{}, false
 	}
 	next := l.Clone()

@@ -455,6 +455,8 @@ func TestRevokeUnfinished(t *testing.T) {
 		{"not the App's comment", func(f *EditFacts) { f.CommentAuthor = dAlice }, fx.approved, false},
 		{"a closed pull request", func(f *EditFacts) { f.Open = false }, fx.approved, false},
 		{"nothing needs approval", nil, NewLedger(5, dHead, dBase, "main", &analyzer.Report{}), false},
+		{"approved in the second the untick was accepted", func(f *EditFacts) { f.Now = dNow.Add(-time.Hour) }, fx.approved, true},
+		{"approved after the untick was accepted", func(f *EditFacts) { f.Now = dNow.Add(-2 * time.Hour) }, fx.approved, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

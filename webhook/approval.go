@@ -583,8 +583,7 @@ func (r *jobRun) revokeWithout(ctx context.Context) (recorded, settled bool, err
 	var d checklist.Decision
 	ok, details := false, ""
 	if ed := r.j.Edit; ed != nil {
-		f := fr.editFacts(pr)
-		d, ok = checklist.RevokeUnfinished(f, ledger)
+		d, ok = checklist.RevokeUnfinished(fr.untickFacts(pr), ledger)
 		details = ed.CommentURL
 	} else {
 		mine, err := fr.stickyComments(ctx)

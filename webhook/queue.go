@@ -85,6 +85,10 @@ type Job struct {
 	Deliveries []string
 	Event      string
 	Enqueued   time.Time
+	// Accepted is when the edit a scheduled reconcile carries was
+	// accepted: its revocation is recorded at that time, and does not
+	// touch an approval given after it.
+	Accepted time.Time
 	// Attempt counts the reconciles scheduled for a revocation that could
 	// not be recorded (a sticky job whose Edit is the untick).
 	Attempt int

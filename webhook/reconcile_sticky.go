@@ -104,7 +104,7 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 	// the box shows by now: a tick since then does not undo it.
 	d, act := checklist.Decision{}, false
 	if r.j.Edit != nil {
-		d, act = checklist.RevokeUnfinished(r.editFacts(pr), ledger)
+		d, act = checklist.RevokeUnfinished(r.untickFacts(pr), ledger)
 	}
 	if !act {
 		if !reconcileWanted(mine[0], ledger, r.j.Enqueued) {
@@ -147,18 +147,35 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 
 // pendingUntick is, for a reconcile scheduled after an untick's job could
 // not finish, the amendment that records the untick in the ledger a check
-// builds (checklist.DecideUnchecked: it revokes whatever approval the
-// head carries); nil for any other reconcile.
+// builds (checklist.RevokeUnfinished: it revokes the approval the head
+// carries, unless that was given after the untick); nil for any other
+// reconcile.
 func (r *jobRun) pendingUntick(pr *github.PullRequest) func(*checklist.Ledger) {
 	if r.j.Edit == nil {
 		return nil
 	}
-	f := r.editFacts(pr)
+	f := r.untickFacts(pr)
 	return func(l *checklist.Ledger) {
-		if d := checklist.DecideUnchecked(f, l); d.Outcome == outcomeRevoked {
+		if d, ok := checklist.RevokeUnfinished(f, l); ok {
 			*l = *d.Ledger
 		}
 	}
+}
+
+// untickFacts are the facts of the untick a job carries, at the time it
+// was accepted.
+func (r *jobRun) untickFacts(pr *github.PullRequest) checklist.EditFacts {
+	f := r.editFacts(pr)
+	f.Now = r.j.acceptedAt()
+	return f
+}
+
+// acceptedAt is when the job's edit was accepted.
+func (j *Job) acceptedAt() time.Time {
+	if !j.Accepted.IsZero() {
+		return j.Accepted
+	}
+	return j.Enqueued
 }
 
 // scheduleBoxReconcile queues, after a backoff, a reconcile of the box of
@@ -172,6 +189,7 @@ func (s *Server) scheduleBoxReconcile(j *Job) {
 	nj := &Job{
 		Key: j.Key, Kind: KindSticky, InstallationID: j.InstallationID, Owner: j.Owner, Repo: j.Repo,
 		Number: j.Number, Deliveries: j.Deliveries, Event: "revocation_retry", Attempt: j.Attempt + 1,
+		Accepted: j.acceptedAt(),
 	}
 	if j.Edit != nil && editKindOf(j.Edit) == checklist.EditUntick {
 		nj.Edit = j.Edit
