@@ -268,3 +268,34 @@ func TestUntickRecordedWithoutTheJob(t *testing.T) {
 	g.tick(g.dave, true)
 	g.expect(head, "success", true)
 }
+
+// TestUntickFallbackInProcess: the fallback and the scheduled reconcile
+// in one process (run under the race detector too): every check run
+// write fails, the untick's job is run five times, nothing can be
+// written, a reconcile is scheduled, and once GitHub answers the untick's
+// revocation is recorded.
+func TestUntickFallbackInProcess(t *testing.T) {
+	a := newApprovalEnv(t, "")
+	head := a.pr.HeadSHA
+	a.tick(a.pr, a.carol, true)
+	a.expect(a.pr, head, "success", true)
+
+	a.f.FailNext("checks/update", githubfake.ServerError(http.StatusServiceUnavailable), forever)
+	d := a.tick(a.pr, a.author, false)
+	a.waitFor("the reconcile scheduled", func() bool {
+		return strings.Contains(a.logs.String(), "a revocation could not be recorded; a reconcile of the box is scheduled")
+	})
+	if n := strings.Count(a.logs.String(), "running a job that may revoke an approval again"); n < maxRevocationAttempts-1 {
+		t.Errorf("the job ran again %d times, want %d", n, maxRevocationAttempts-1)
+	}
+	a.f.ClearFaults()
+	a.waitFor("the revocation recorded", func() bool {
+		runs := a.ourRuns(head)
+		return runs[len(runs)-1].Conclusion == "action_required"
+	})
+	a.wait()
+	run := a.expect(a.pr, head, "action_required", false)
+	if revs := revocations(t, run, head); len(revs) != 1 || revs[0].Delivery != d.GUID || revs[0].Login != "alice" {
+		t.Errorf("revocations: %+v", revs)
+	}
+}
