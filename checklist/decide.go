@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/migration-guard/migration-guard/analyzer"
 )
@@ -431,6 +432,63 @@ func ReconcileBox(body string, l *Ledger, now time.Time) (Decision, bool) {
 		return Decision{Kind: EditTick, Outcome: OutcomeRestored, Reason: ReasonTickNotRecorded(), Ledger: next, Render: true}, true
 	}
 	return Decision{}, false
+}
+
+// RevokeUnfinished records the revocation an accepted untick (f, an
+// edit of the App's comment) carries when its job could not finish:
+// GitHub kept failing, or the deadline passed. Revoking needs no
+// authorization (anyone who may edit the comment may untick), so it is
+// recorded without the answers a decision would ask for, and without an
+// analysis: the approval in l is revoked whatever it was given for. ok is
+// false when there is nothing to record: not an untick of the App's
+// comment, no approval in force, one given after the untick was accepted
+// (f.Now), or the delivery is in the ledger already (an attempt that got
+// as far as writing it).
+func RevokeUnfinished(f EditFacts, l *Ledger) (Decision, bool) {
+	if !f.Open || !l.NeedsApproval() || !strings.EqualFold(f.CommentAuthor.Login, f.AppLogin) || f.CommentAuthor.Type != "Bot" {
+		return Decision{}, false
+	}
+	if kind, _ := ClassifyEdit(f.Old, f.New); kind != EditUntick || !l.Approved() || l.Seen(f.Delivery) {
+		return Decision{}, false
+	}
+	if l.Approval().At.After(f.Now.UTC().Truncate(time.Second)) {
+		// Approved after the untick was accepted (f.Now): the untick
+		// revoked an earlier approval, if any, not this one.
+		return Decision{}, false
+	}
+	next := l.Clone()
+	r := f.record(RecordRevocation, l.Fingerprint)
+	r.Reason = ReasonUntickUnfinished()
+	next.Add(r)
+	return Decision{Kind: EditUntick, Outcome: OutcomeRevoked, Reason: r.Reason, Ledger: next, Render: true}, true
+}
+
+// RevokedOutput is the check run output that records a revocation made
+// without an analysis (RevokeUnfinished, or ReconcileBox when the job
+// that applied it could not finish): the run's previous output with its
+// title and summary saying so, and l as the text's last line. The next
+// check or decision renders the whole output again.
+func RevokedOutput(prev CheckOutput, l *Ledger, reason string) CheckOutput {
+	marker := l.Marker()
+	body := strings.TrimRight(prev.Text, "\n")
+	if i := strings.LastIndexByte(body, '\n'); i >= 0 && strings.HasPrefix(body[i+1:], ledgerMarkerPrefix) {
+		body = strings.TrimRight(body[:i], "\n")
+	} else if strings.HasPrefix(body, ledgerMarkerPrefix) {
+		body = ""
+	}
+	body = clip(body, CheckOutputLimit-100-utf8.RuneCountInString(marker))
+	text := marker
+	if body != "" {
+		text = body + "\n\n" + marker
+	}
+	summary := "**The approval was revoked: needs approval again.** " + escapeText(reason) + "\n\n" + prev.Summary
+	return CheckOutput{Title: "Approval revoked: needs approval again", Summary: clip(summary, CheckOutputLimit), Text: text}
+}
+
+// ReasonUntickUnfinished: an untick was accepted, and its job could not
+// finish; the revocation is recorded without it.
+func ReasonUntickUnfinished() string {
+	return "unticked; the service could not finish deciding (GitHub failing or the deadline passed), so the approval is revoked without it"
 }
 
 // ReasonBoxUnticked: the comment showed the box unticked while the ledger

@@ -427,3 +427,63 @@ func TestNewerDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeUnfinished: an accepted untick whose job could not finish is
+// recorded as a revocation without any answer from GitHub, once; nothing
+// else is.
+func TestRevokeUnfinished(t *testing.T) {
+	fx := newDecideFixture(analyzer.ApprovalConfig{})
+	untick := func(t *testing.T) EditFacts {
+		return EditFacts{
+			Old: fx.approvBody, New: setTick(t, fx.approvBody, false), CommentAuthor: Account{Login: dApp, ID: 1, Type: "Bot"}, Sender: dAlice,
+			Delivery: "d-untick", Comment: 99, AppLogin: dApp, Open: true, PR: 5, Head: dHead, BaseRef: "main", Now: dNow,
+		}
+	}
+	seen := fx.approved.Clone()
+	seen.Add(LedgerRecord{Kind: RecordRevocation, Login: "alice", UserID: 7, At: dNow, Delivery: "d-untick"})
+	cases := []struct {
+		name   string
+		facts  func(f *EditFacts)
+		ledger *Ledger
+		act    bool
+	}{
+		{"the author unticks an approval", nil, fx.approved, true},
+		{"nothing approved", nil, fx.open, false},
+		{"recorded already", nil, seen, false},
+		{"a tick", func(f *EditFacts) { f.Old, f.New = fx.openBody, setTick(t, fx.openBody, true) }, fx.approved, false},
+		{"an edit of the text", func(f *EditFacts) { f.New = f.New + "\nmore" }, fx.approved, false},
+		{"not the App's comment", func(f *EditFacts) { f.CommentAuthor = dAlice }, fx.approved, false},
+		{"a closed pull request", func(f *EditFacts) { f.Open = false }, fx.approved, false},
+		{"nothing needs approval", nil, NewLedger(5, dHead, dBase, "main", &analyzer.Report{}), false},
+		{"approved in the second the untick was accepted", func(f *EditFacts) { f.Now = dNow.Add(-time.Hour) }, fx.approved, true},
+		{"approved after the untick was accepted", func(f *EditFacts) { f.Now = dNow.Add(-2 * time.Hour) }, fx.approved, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := untick(t)
+			if c.facts != nil {
+				c.facts(&f)
+			}
+			d, ok := RevokeUnfinished(f, c.ledger)
+			if ok != c.act {
+				t.Fatalf("act = %v, want %v", ok, c.act)
+			}
+			if !ok {
+				return
+			}
+			if d.Outcome != OutcomeRevoked || d.Ledger.Approved() || !d.Ledger.Seen("d-untick") || c.ledger.Seen("d-untick") {
+				t.Errorf("%+v", d)
+			}
+			last := d.Ledger.Records[len(d.Ledger.Records)-1]
+			if last.Kind != RecordRevocation || last.Login != "alice" || last.UserID != 7 || last.Reason != ReasonUntickUnfinished() {
+				t.Errorf("record: %+v", last)
+			}
+			out := RevokedOutput(CheckOutput{Title: "t", Summary: "the summary", Text: "findings\n\n" + c.ledger.Marker()}, d.Ledger, d.Reason)
+			l, ok := ParseLedger(out.Text, dHead)
+			if !ok || l.Approved() || !l.Seen("d-untick") || !strings.HasPrefix(out.Text, "findings\n\n") ||
+				strings.Count(out.Text, ledgerMarkerPrefix) != 1 || !strings.Contains(out.Summary, "the summary") {
+				t.Errorf("output: %+v", out)
+			}
+		})
+	}
+}

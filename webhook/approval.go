@@ -524,3 +524,86 @@ func priorRunsOf(runs []*github.CheckRun, number int) []checklist.PriorRun {
 	}
 	return out
 }
+
+// failClosed is the last step of a job that may carry a revocation (an
+// untick, a reconcile of the box) and could not finish, even run again
+// within its deadline: GitHub kept failing, or the deadline passed. The
+// approval must not stand meanwhile. With a fresh context, it records the
+// revocation in the ledger of the head's check run, without an analysis
+// (revoking needs no authorization: anyone who may edit the comment may
+// untick), which turns the check red. When even that cannot be written,
+// or GitHub cannot say what the head's ledger is, a reconcile of the pull
+// request's box is scheduled: when GitHub answers again, it records the
+// untick's revocation, or the unticked box revokes (ReconcileBox). It
+// reports whether the revocation was recorded.
+func (r *jobRun) failClosed(cause error) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	defer cancel()
+	recorded, settled, err := r.revokeWithout(ctx)
+	switch {
+	case recorded:
+		r.s.reconcile.fallbacks.WithLabelValues("recorded").Inc()
+		r.log.Warn("the job could not finish; the approval was revoked without it", "cause", r.s.scrub(cause.Error()))
+		// The run holds the revocation: nothing may overwrite it with a
+		// failure that has no ledger.
+		r.checkDone = true
+		return true
+	case settled:
+		r.s.reconcile.fallbacks.WithLabelValues("nothing").Inc()
+		return false
+	}
+	attrs := []any{"cause", r.s.scrub(cause.Error())}
+	if err != nil {
+		attrs = append(attrs, "error", r.s.scrub(err.Error()))
+	}
+	r.s.reconcile.fallbacks.WithLabelValues("scheduled").Inc()
+	r.log.Error("a revocation could not be recorded; a reconcile of the box is scheduled", attrs...)
+	r.s.scheduleBoxReconcile(r.j)
+	return false
+}
+
+// revokeWithout records the revocation the job carries in the head's
+// ledger, asking GitHub only what that needs: the pull request, the head's
+// check run, and for a reconcile the comment's box. settled says there is
+// nothing to revoke: the pull request is closed, the head's ledger holds
+// no approval, or holds this revocation already.
+func (r *jobRun) revokeWithout(ctx context.Context) (recorded, settled bool, err error) {
+	fr := &jobRun{s: r.s, j: r.j, gh: r.gh, log: r.log, headOf: func(string) {}}
+	pr, err := fr.openPullRequest(ctx)
+	if err != nil || pr == nil {
+		return false, err == nil, err
+	}
+	latest, state, ledger, err := fr.headRun(ctx)
+	if err != nil || state != checklist.HeadLedger {
+		// Without a ledger of the head's current inputs the head is
+		// checked again (by the scheduled reconcile), and the check
+		// applies the box rule to the approval it carries.
+		return false, state == checklist.HeadNoBox, err
+	}
+	var d checklist.Decision
+	ok, details := false, ""
+	if ed := r.j.Edit; ed != nil {
+		d, ok = checklist.RevokeUnfinished(fr.untickFacts(pr), ledger)
+		details = ed.CommentURL
+	} else {
+		mine, err := fr.stickyComments(ctx)
+		if err != nil {
+			return false, false, err
+		}
+		if len(mine) > 0 {
+			d, ok = checklist.ReconcileBox(mine[0].GetBody(), ledger, time.Now())
+			ok = ok && d.Outcome == outcomeRevoked
+			details = mine[0].GetHTMLURL()
+		}
+	}
+	if !ok {
+		return false, true, nil
+	}
+	prev := checklist.CheckOutput{Title: latest.GetOutput().GetTitle(), Summary: latest.GetOutput().GetSummary(), Text: latest.GetOutput().GetText()}
+	fr.checkRunID, fr.checkDone = latest.GetID(), true
+	if _, err := fr.writeVerdict(ctx, &verdictInput{atHead: true, conclusion: "action_required", out: checklist.RevokedOutput(prev, d.Ledger, d.Reason), details: details}); err != nil {
+		return false, false, err
+	}
+	fr.audit(verdict{d.Outcome, d.Reason}, d.Ledger)
+	return true, false, nil
+}

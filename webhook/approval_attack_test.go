@@ -22,7 +22,7 @@ type gate struct {
 
 // newGate opens alice's pull request dropping a column, against a served
 // binary; carol and dave are writers, alice the author (a writer too).
-func newGate(t *testing.T) *gate {
+func newGate(t *testing.T, env ...string) *gate {
 	t.Helper()
 	f := githubfake.New(t, githubfake.WithResponseValidation())
 	g := &gate{t: t, f: f}
@@ -36,7 +36,7 @@ func newGate(t *testing.T) *gate {
 	g.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Files: map[string]string{"db/migrations/002_drop.sql": dropLegacy}, Author: g.alice, Committer: g.alice})
 	var opened *githubfake.Delivery
 	g.pr, opened = f.OpenPR(g.repo, githubfake.PROptions{Author: g.alice, Head: "drop"})
-	g.p = startProcess(t, f)
+	g.p = startProcess(t, f, env...)
 	g.p.deliver(f, opened)
 	g.expect(g.pr.HeadSHA, "action_required", false)
 	return g

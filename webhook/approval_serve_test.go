@@ -58,9 +58,9 @@ type process struct {
 	t *testing.T
 }
 
-func startProcess(t *testing.T, f *githubfake.Fake) *process {
+func startProcess(t *testing.T, f *githubfake.Fake, env ...string) *process {
 	t.Helper()
-	return &process{Process: servetest.Start(t, servedBinary(t), f, f.URL(), "SETUP_OUTPUT_PATH="), t: t}
+	return &process{Process: servetest.Start(t, servedBinary(t), f, f.URL(), append([]string{"SETUP_OUTPUT_PATH="}, env...)...), t: t}
 }
 
 // deliver sends d and waits until the process has finished one more job.

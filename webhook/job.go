@@ -86,27 +86,26 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 	if j.Number != 0 {
 		log = log.With("pull_request", j.Number)
 	}
-	r := &jobRun{s: s, j: j, gh: s.clients.Installation(j.InstallationID).gh, log: log, headOf: headOf}
-	var outcome string
-	var err error
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				err = fmt.Errorf("internal error: %v", p)
+	gh := s.clients.Installation(j.InstallationID).gh
+	r := &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf}
+	outcome, err := r.run(ctx)
+	if err != nil && j.mayRevoke() {
+		// A revocation that was accepted must take effect: the job is run
+		// again, from the start, while its deadline allows. It is
+		// idempotent: a decision recorded by an earlier attempt is found
+		// in the ledger by its delivery id.
+		for attempt := 1; attempt < maxRevocationAttempts && err != nil && retryableJob(ctx, err); attempt++ {
+			if !sleepCtx(ctx, revocationBackoff(s.p.Limits.RetryBaseDelay, attempt)) {
+				break
 			}
-		}()
-		switch j.Kind {
-		case KindMergeGroup:
-			outcome, err = r.runMergeGroup(ctx)
-		case KindApproval:
-			outcome, err = r.runApproval(ctx)
-		case KindSticky:
-			outcome, err = r.runSticky(ctx)
-		default:
-			outcome, err = r.runPullRequest(ctx)
+			log.Warn("running a job that may revoke an approval again", "attempt", attempt+1, "error", s.scrub(err.Error()))
+			r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf}
+			outcome, err = r.run(ctx)
 		}
-	}()
+		if err != nil && !errors.Is(err, errHeadMoved) {
+			r.failClosed(err)
+		}
+	}
 	if err != nil {
 		outcome = r.finish(ctx, err)
 	}
@@ -126,6 +125,66 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		s.jobDone(j, outcome)
 	}
 	return outcome
+}
+
+// run runs the job once.
+func (r *jobRun) run(ctx context.Context) (outcome string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	switch r.j.Kind {
+	case KindMergeGroup:
+		return r.runMergeGroup(ctx)
+	case KindApproval:
+		return r.runApproval(ctx)
+	case KindSticky:
+		return r.runSticky(ctx)
+	default:
+		return r.runPullRequest(ctx)
+	}
+}
+
+// maxRevocationAttempts bounds the runs of a job that may revoke an
+// approval: a failure that outlasts them (an answer that will not change,
+// or a long outage) is left to the scheduled reconcile of the box rather
+// than hold a worker until the deadline.
+const maxRevocationAttempts = 5
+
+// maxRevocationBackoff caps the wait between two attempts of a job that
+// may revoke an approval, and between two scheduled reconciles of a box.
+const maxRevocationBackoff = 5 * time.Minute
+
+// revocationBackoff is the wait before attempt+1: base doubled per
+// attempt, capped.
+func revocationBackoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(max(attempt-1, 0), 16)
+	if d <= 0 || d > maxRevocationBackoff {
+		d = maxRevocationBackoff
+	}
+	return d
+}
+
+// retryableJob says whether a job that ended in err may be run again:
+// not when its deadline passed or the service is stopping, nor when the
+// head moved (the newer head's job applies the box rule), nor when it is
+// over a work cap (running it again would be over it again).
+func retryableJob(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, errHeadMoved) && !errors.As(err, new(*jobLimitError))
+}
+
+// sleepCtx waits d, or until ctx ends (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // finish closes the check run of a job that could not complete, with a

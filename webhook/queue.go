@@ -34,6 +34,14 @@ const (
 // replaces one.
 func (k JobKind) decision() bool { return k == KindApproval || k == KindSticky }
 
+// mayRevoke says whether the job may carry a revocation: an untick of the
+// sticky comment, or a reconcile of its box. Such a job fails closed: it
+// is run again within its deadline, and if it still cannot finish the
+// revocation is recorded without it, or a reconcile scheduled.
+func (j *Job) mayRevoke() bool {
+	return j.Kind == KindSticky || (j.Kind == KindApproval && j.Edit != nil && editKindOf(j.Edit) == checklist.EditUntick)
+}
+
 // CommentEdit is an edit of the App's sticky comment, from its
 // issue_comment.edited delivery.
 type CommentEdit struct {
@@ -68,13 +76,22 @@ type Job struct {
 	// Before is the head a synchronize event replaced: its check run holds
 	// the ledger an approval is carried from.
 	Before string
-	// Edit is the comment edit an approval job decides on.
+	// Edit is the comment edit an approval job decides on; on a sticky
+	// job, an untick whose job could not finish: its revocation is
+	// recorded whatever the box shows by then.
 	Edit *CommentEdit
 	// Deliveries are the X-GitHub-Delivery ids this job answers, including
 	// those of the jobs it replaced.
 	Deliveries []string
 	Event      string
 	Enqueued   time.Time
+	// Accepted is when the edit a scheduled reconcile carries was
+	// accepted: its revocation is recorded at that time, and does not
+	// touch an approval given after it.
+	Accepted time.Time
+	// Attempt counts the reconciles scheduled for a revocation that could
+	// not be recorded (a sticky job whose Edit is the untick).
+	Attempt int
 }
 
 var (

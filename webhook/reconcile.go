@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,14 @@ type reconciler struct {
 	redeliveries prometheus.Counter
 	reruns       prometheus.Counter
 	stickies     prometheus.Counter
+	// fallbacks counts jobs that may revoke and could not finish, by what
+	// was done instead.
+	fallbacks *prometheus.CounterVec
+
+	// pending holds the reconciles of a box scheduled after a revocation
+	// could not be recorded, one per pull request key.
+	mu      sync.Mutex
+	pending map[string]*Job
 }
 
 func newReconciler(reg *prometheus.Registry) *reconciler {
@@ -59,7 +68,11 @@ func newReconciler(reg *prometheus.Registry) *reconciler {
 		Name: "migration_guard_reconcile_stickies_total",
 		Help: "Sticky comments whose approval box disagreed with the ledger, queued by reconciling.",
 	})
-	reg.MustRegister(r.redeliveries, r.reruns, r.stickies)
+	r.fallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "migration_guard_revocation_fallbacks_total",
+		Help: "Jobs that may revoke an approval and could not finish: revocation recorded without them, nothing to revoke, or a reconcile of the box scheduled.",
+	}, []string{"result"})
+	reg.MustRegister(r.redeliveries, r.reruns, r.stickies, r.fallbacks)
 	return r
 }
 

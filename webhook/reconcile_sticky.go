@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,17 +93,25 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if state != checklist.HeadLedger {
-		return r.checkHead(ctx, pr, nil)
+		return r.checkHead(ctx, pr, r.pendingUntick(pr))
 	}
 	r.checkRunID, r.checkDone = latest.GetID(), true
 	mine, err := r.stickyComments(ctx)
 	if err != nil || len(mine) == 0 {
 		return outcomeUnchanged, err
 	}
-	if !reconcileWanted(mine[0], ledger, r.j.Enqueued) {
-		return outcomeUnchanged, nil
+	// An untick whose job could not finish is recorded as such, whatever
+	// the box shows by now: a tick since then does not undo it.
+	d, act := checklist.Decision{}, false
+	if r.j.Edit != nil {
+		d, act = checklist.RevokeUnfinished(r.untickFacts(pr), ledger)
 	}
-	d, _ := checklist.ReconcileBox(mine[0].GetBody(), ledger, time.Now())
+	if !act {
+		if !reconcileWanted(mine[0], ledger, r.j.Enqueued) {
+			return outcomeUnchanged, nil
+		}
+		d, _ = checklist.ReconcileBox(mine[0].GetBody(), ledger, time.Now())
+	}
 	a, err := r.analyzeHead(ctx, pr)
 	if err != nil {
 		return "", err
@@ -112,7 +121,7 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 		// applies the same rule to the box.
 		r.j.Force = true
 		r.checkRunID, r.checkDone = 0, false
-		return r.checkHead(ctx, pr, nil)
+		return r.checkHead(ctx, pr, r.pendingUntick(pr))
 	}
 	cc := a.texts(d.Ledger)
 	conclusion := checklist.ApprovedConclusion(a.rep, d.Ledger)
@@ -134,4 +143,81 @@ func (r *jobRun) runSticky(ctx context.Context) (string, error) {
 	r.log.Info("approval decision", "edit", d.Kind.String(), "decision", d.Outcome, "reason", d.Reason,
 		"fingerprint", d.Ledger.Fingerprint, "approved", d.Ledger.Approved(), "comment", mine[0].GetID())
 	return d.Outcome, nil
+}
+
+// pendingUntick is, for a reconcile scheduled after an untick's job could
+// not finish, the amendment that records the untick in the ledger a check
+// builds (checklist.RevokeUnfinished: it revokes the approval the head
+// carries, unless that was given after the untick); nil for any other
+// reconcile.
+func (r *jobRun) pendingUntick(pr *github.PullRequest) func(*checklist.Ledger) {
+	if r.j.Edit == nil {
+		return nil
+	}
+	f := r.untickFacts(pr)
+	return func(l *checklist.Ledger) {
+		if d, ok := checklist.RevokeUnfinished(f, l); ok {
+			*l = *d.Ledger
+		}
+	}
+}
+
+// untickFacts are the facts of the untick a job carries, at the time it
+// was accepted.
+func (r *jobRun) untickFacts(pr *github.PullRequest) checklist.EditFacts {
+	f := r.editFacts(pr)
+	f.Now = r.j.acceptedAt()
+	return f
+}
+
+// acceptedAt is when the job's edit was accepted.
+func (j *Job) acceptedAt() time.Time {
+	if !j.Accepted.IsZero() {
+		return j.Accepted
+	}
+	return j.Enqueued
+}
+
+// scheduleBoxReconcile queues, after a backoff, a reconcile of the box of
+// j's pull request: j may carry a revocation that could not be recorded
+// (GitHub failing). The reconcile carries j's untick, if it was one, so
+// that the untick is recorded as such when GitHub answers again; if that
+// job cannot finish either, it schedules the next one. One reconcile per
+// pull request waits at a time; a service that stops forgets it, and the
+// reconcile on start finds the unticked box instead.
+func (s *Server) scheduleBoxReconcile(j *Job) {
+	nj := &Job{
+		Key: j.Key, Kind: KindSticky, InstallationID: j.InstallationID, Owner: j.Owner, Repo: j.Repo,
+		Number: j.Number, Deliveries: j.Deliveries, Event: "revocation_retry", Attempt: j.Attempt + 1,
+		Accepted: j.acceptedAt(),
+	}
+	if j.Edit != nil && editKindOf(j.Edit) == checklist.EditUntick {
+		nj.Edit = j.Edit
+	}
+	s.reconcile.mu.Lock()
+	if s.reconcile.pending == nil {
+		s.reconcile.pending = map[string]*Job{}
+	}
+	if old := s.reconcile.pending[j.Key]; old != nil {
+		if old.Edit == nil {
+			old.Edit = nj.Edit
+		}
+		s.reconcile.mu.Unlock()
+		return
+	}
+	s.reconcile.pending[j.Key] = nj
+	s.reconcile.mu.Unlock()
+	time.AfterFunc(revocationBackoff(s.p.Limits.RetryBaseDelay, nj.Attempt), func() {
+		s.reconcile.mu.Lock()
+		delete(s.reconcile.pending, j.Key)
+		s.reconcile.mu.Unlock()
+		nj.Enqueued = time.Now()
+		switch err := s.queue.Enqueue(nj); {
+		case errors.Is(err, errQueueClosed):
+			s.log.Warn("a scheduled reconcile of a box was dropped: the service is stopping", "pull_request", j.Number, "repository", j.Owner+"/"+j.Repo)
+		case err != nil:
+			s.log.Warn("a scheduled reconcile of a box could not be queued; scheduled again", "pull_request", j.Number, "error", err.Error())
+			s.scheduleBoxReconcile(nj)
+		}
+	})
 }

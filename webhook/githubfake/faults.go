@@ -104,6 +104,14 @@ func (f *Fake) FailNext(match string, fault Fault, count int) {
 	f.faults = append(f.faults, &faultRule{match: match, fault: fault, left: count})
 }
 
+// ClearFaults drops every fault rule still pending: GitHub recovers.
+// Requests held by a Hold fault stay held until it is released.
+func (f *Fake) ClearFaults() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = nil
+}
+
 func (f *Fake) takeFault(rt *route) (Fault, bool) {
 	for _, rule := range f.faults {
 		if rule.left <= 0 {
