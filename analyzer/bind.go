@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -31,10 +32,17 @@ func statementObjects(c *stmtContext) []string {
 		}
 	}
 	if c.node != nil {
-		eachRangeVar(c.node.ProtoReflect(), func(rv *pg_query.RangeVar) {
+		// Every RangeVar, whether held in a Node or directly in a field
+		// (ALTER TABLE's relation).
+		pgtree.WalkMessages(c.node, func(m protoreflect.ProtoMessage) bool {
+			rv, ok := m.(*pg_query.RangeVar)
+			if !ok {
+				return true
+			}
 			if rv.GetRelname() != "" {
 				set[c.relation(rv).name] = true
 			}
+			return false
 		})
 		if ds := c.node.GetDropStmt(); ds != nil {
 			for _, o := range ds.GetObjects() {
@@ -71,34 +79,6 @@ func statementObjects(c *stmtContext) []string {
 	return out
 }
 
-// eachRangeVar calls fn for every RangeVar in a parse tree, whether held in
-// a Node or directly in a field (ALTER TABLE's relation).
-func eachRangeVar(m protoreflect.Message, fn func(*pg_query.RangeVar)) {
-	if !m.IsValid() {
-		return
-	}
-	if rv, ok := m.Interface().(*pg_query.RangeVar); ok {
-		if rv != nil {
-			fn(rv)
-		}
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				eachRangeVar(l.Get(i).Message(), fn)
-			}
-			return true
-		}
-		eachRangeVar(v.Message(), fn)
-		return true
-	})
-}
-
 // digestPart is one up part (or dbmate section) as the tool runs it.
 type digestPart struct {
 	part   layout.Part
@@ -126,7 +106,7 @@ func upDigest(parts []digestPart) string {
 		}
 		var items []item
 		for _, st := range p.script.Statements {
-			items = append(items, item{st.Start, "sql\x00" + normalizeTokens(st.SQL)})
+			items = append(items, item{st.Start, "sql\x00" + sqlscript.Normalize(st.SQL)})
 		}
 		for _, mc := range p.script.MetaCommands {
 			items = append(items, item{mc.Start, "psql\x00" + strings.Join(strings.Fields(mc.Text), " ")})
@@ -137,31 +117,4 @@ func upDigest(parts []digestPart) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// normalizeTokens is a statement as PostgreSQL's scanner reads it:
-// comments dropped, keywords and unquoted identifiers in lower case, one
-// space between tokens. Text the scanner cannot read keeps its words.
-func normalizeTokens(sql string) string {
-	res, err := pg_query.Scan(sql)
-	if err != nil {
-		return strings.Join(strings.Fields(sql), " ")
-	}
-	var parts []string
-	for _, tok := range res.GetTokens() {
-		switch tok.GetToken() {
-		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
-			continue
-		}
-		start, end := int(tok.GetStart()), int(tok.GetEnd())
-		if start < 0 || end > len(sql) || start > end {
-			continue
-		}
-		text := sql[start:end]
-		if tok.GetKeywordKind() != pg_query.KeywordKind_NO_KEYWORD || (tok.GetToken() == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`)) {
-			text = strings.ToLower(text)
-		}
-		parts = append(parts, text)
-	}
-	return strings.Join(parts, " ")
 }

@@ -13,9 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	pg_query "github.com/pganalyze/pg_query_go/v5"
-
 	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
 // CheckRunName is the check run's name: branch protection requires it by
@@ -311,29 +310,7 @@ func annotationLevel(s analyzer.Severity) string {
 // to lower case, as PostgreSQL folds them: two spellings of one statement
 // normalize alike. It uses PostgreSQL's own scanner; text the scanner
 // rejects is only whitespace-collapsed.
-func NormalizeSQL(sql string) string {
-	res, err := pg_query.Scan(sql)
-	if err != nil {
-		return strings.Join(strings.Fields(sql), " ")
-	}
-	var parts []string
-	for _, tok := range res.GetTokens() {
-		switch tok.GetToken() {
-		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
-			continue
-		}
-		start, end := int(tok.GetStart()), int(tok.GetEnd())
-		if start < 0 || end > len(sql) || start > end {
-			continue
-		}
-		text := sql[start:end]
-		if tok.GetKeywordKind() != pg_query.KeywordKind_NO_KEYWORD || (tok.GetToken() == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`)) {
-			text = strings.ToLower(text)
-		}
-		parts = append(parts, text)
-	}
-	return strings.Join(parts, " ")
-}
+func NormalizeSQL(sql string) string { return sqlscript.Normalize(sql) }
 
 // Fingerprinted is a finding with the fingerprint its inline comment
 // carries.

@@ -1,0 +1,37 @@
+package sqlscript
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// Normalize is a statement as PostgreSQL's scanner reads it: comments
+// dropped, keywords and unquoted identifiers folded to lower case as
+// PostgreSQL folds them, one space between tokens. Two spellings of one
+// statement normalize alike; text the scanner rejects is only
+// whitespace-collapsed. Approvals bind to this form, so that reformatting
+// keeps them.
+func Normalize(sql string) string {
+	res, err := pg_query.Scan(sql)
+	if err != nil {
+		return strings.Join(strings.Fields(sql), " ")
+	}
+	var parts []string
+	for _, tok := range res.GetTokens() {
+		switch tok.GetToken() {
+		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
+			continue
+		}
+		start, end := int(tok.GetStart()), int(tok.GetEnd())
+		if start < 0 || end > len(sql) || start > end {
+			continue
+		}
+		text := sql[start:end]
+		if tok.GetKeywordKind() != pg_query.KeywordKind_NO_KEYWORD || (tok.GetToken() == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`)) {
+			text = strings.ToLower(text)
+		}
+		parts = append(parts, text)
+	}
+	return strings.Join(parts, " ")
+}
