@@ -115,6 +115,7 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 	for _, call := range c.cat.Calls(n) {
 		s.judgeCall(c, call, rules, run)
 	}
+	out = append(out, s.judgeTextCalls(c, rules, run)...)
 	s.checkRemoteSQL(c, run)
 	if tr := n.GetCreateTrigStmt(); tr != nil {
 		s.judgeTrigger(c, tr.GetTrigname(), tr.GetFuncname(), "on every change of "+c.relation(tr.GetRelation()).name+" it fires on", rules, run)
