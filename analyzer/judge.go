@@ -107,6 +107,7 @@ var statementRules = []statementRule{
 	checkNonTransactional,
 	checkEnumInTransaction,
 	checkMore,
+	checkFailsAgainstSchema,
 	// Last: it adds its figures to what the others found.
 	checkLocks,
 }
