@@ -59,6 +59,8 @@ func TestFailsAgainstSchema(t *testing.T) {
 		{"a view: not checked", "ALTER TABLE v RENAME COLUMN nope TO x;", "42703", false},
 		{"a temporary table", "CREATE TEMP TABLE t (x int);", "", false},
 		{"inside a DO block", "DO $$ BEGIN ALTER TABLE t ADD COLUMN a text; END $$;", "42701", true},
+		{"inside BEGIN ... EXCEPTION, which catches it", "DO $$ BEGIN BEGIN ALTER TABLE t ADD COLUMN a text; EXCEPTION WHEN duplicate_column THEN NULL; END; END $$;", "", false},
+		{"in an exception handler's action", "DO $$ BEGIN BEGIN PERFORM 1/0; EXCEPTION WHEN division_by_zero THEN ALTER TABLE t ADD COLUMN a text; END; END $$;", "42701", true},
 	}
 	ctx := context.Background()
 	for _, tc := range tests {

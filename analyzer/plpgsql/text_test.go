@@ -1,8 +1,11 @@
 package plpgsql
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
 func TestReadText(t *testing.T) {
@@ -74,4 +77,23 @@ func FuzzReadText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGuarded: statements a BEGIN ... EXCEPTION block protects are marked;
+// those of its handlers, and outside it, are not.
+func TestGuarded(t *testing.T) {
+	const do = "DO $$ BEGIN ALTER TABLE a ADD x int; BEGIN ALTER TABLE b ADD y int; EXCEPTION WHEN duplicate_column THEN DROP TABLE c; END; END $$"
+	tree, err := pg_query.Parse(do)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Read(tree.GetStmts()[0].GetStmt(), Linear(do, 0))
+	var got []string
+	for _, st := range b.Stmts {
+		got = append(got, fmt.Sprintf("%s:%v", st.Stmt.SQL, st.Guarded))
+	}
+	want := "ALTER TABLE a ADD x int:false ALTER TABLE b ADD y int:true DROP TABLE c:false"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
 }
