@@ -76,6 +76,8 @@ func TestTextCalls(t *testing.T) {
 		{"SELECT dblink_exec('DROP TABLE t')", 0},
 		{"CREATE VIEW v AS SELECT run_migration(1, 'DROP TABLE t')", 0},
 		{"CALL apply('DELETE FROM t')", 1},
+		{"INSERT INTO log SELECT run_migration(1, 'DELETE FROM t')", 1},
+		{"ALTER TABLE t ADD COLUMN x int DEFAULT run_migration(1, 'DROP TABLE t')", 0},
 	} {
 		c := New()
 		if got := len(c.TextCalls(parseOne(t, tc.sql), plpgsql.Source{})); got != tc.want {
