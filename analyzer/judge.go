@@ -61,6 +61,9 @@ type stmtContext struct {
 	// src is set for a statement that procedural code runs: the text its
 	// parse tree's locations count in, mapped to the file (see procedural.go).
 	src *plpgsql.Source
+	// guarded is set for a statement of procedural code inside a BEGIN ...
+	// EXCEPTION block: its error may be caught.
+	guarded bool
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -107,6 +110,7 @@ var statementRules = []statementRule{
 	checkNonTransactional,
 	checkEnumInTransaction,
 	checkMore,
+	checkFailsAgainstSchema,
 	// Last: it adds its figures to what the others found.
 	checkLocks,
 }

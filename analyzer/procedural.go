@@ -115,6 +115,7 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 	for _, call := range c.cat.Calls(n) {
 		s.judgeCall(c, call, rules, run)
 	}
+	out = append(out, s.judgeTextCalls(c, rules, run)...)
 	s.checkRemoteSQL(c, run)
 	if tr := n.GetCreateTrigStmt(); tr != nil {
 		s.judgeTrigger(c, tr.GetTrigname(), tr.GetFuncname(), "on every change of "+c.relation(tr.GetRelation()).name+" it fires on", rules, run)
@@ -207,6 +208,7 @@ func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (
 	ic := *c
 	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
 	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
+	ic.guarded = c.guarded || bs.Guarded
 	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0)}
 	return st, &ic
 }

@@ -87,6 +87,7 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 		return
 	}
 	c.runCalls(stmt)
+	c.runTextCalls(stmt)
 }
 
 // runCalls runs the bodies of the migration-created functions a statement

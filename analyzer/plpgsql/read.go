@@ -46,6 +46,10 @@ type Stmt struct {
 	// Comments are the comments written right before it in the body, with
 	// offsets as Src.At gives them (in the outer text).
 	Comments []sqlscript.Comment
+	// Guarded is set for a statement inside a BEGIN ... EXCEPTION block:
+	// an error it raises may be caught there, and does not fail the
+	// migration.
+	Guarded bool
 }
 
 // Body is the procedural code of one DO or CREATE FUNCTION/PROCEDURE.
@@ -60,6 +64,9 @@ type Body struct {
 	// Source is the body's text as PostgreSQL runs it.
 	Source Source
 	Stmts  []Stmt
+
+	// guarded counts the exception blocks being read.
+	guarded int
 }
 
 // maxDepth bounds nesting (EXECUTE of a string holding a DO block...), so
@@ -163,7 +170,7 @@ func (b *Body) addScript(src Source, via string, kind Kind) {
 			cm.Start, cm.End = src.At(cm.Start), src.At(cm.End)
 			cs = append(cs, cm)
 		}
-		b.Stmts = append(b.Stmts, Stmt{Kind: kind, Via: via, Src: src, Stmt: st, Comments: cs})
+		b.Stmts = append(b.Stmts, Stmt{Kind: kind, Via: via, Src: src, Stmt: st, Comments: cs, Guarded: b.guarded > 0})
 	}
 	for _, mc := range sc.MetaCommands {
 		st := sqlscript.Statement{Start: mc.Start, End: mc.End, SQL: mc.Text,
@@ -411,6 +418,12 @@ func (r *plReader) walk(v any, owner, field string, line int) {
 				r.expr(e, owner, field, line)
 			case strings.HasPrefix(k, "PLpgSQL_"):
 				r.walk(x[k], k, "", line)
+			case owner == "PLpgSQL_stmt_block" && k == "body" && x["exceptions"] != nil:
+				// The statements a handler protects; the handlers' own
+				// actions are not.
+				r.body.guarded++
+				r.walk(x[k], owner, k, line)
+				r.body.guarded--
 			default:
 				r.walk(x[k], owner, k, line)
 			}
