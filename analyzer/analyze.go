@@ -128,6 +128,13 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		}
 	}
 	judged := 0
+	if req.Base == nil {
+		// Without a base, the migrations given are the project's history:
+		// they tell whether it writes down parts at all.
+		for _, m := range migrations {
+			s.downParts.count(m)
+		}
+	}
 	for _, m := range migrations {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -93,7 +93,7 @@ func (h *downHabit) note() string {
 	if h.skipped == 0 {
 		return ""
 	}
-	return fmt.Sprintf("missing-down is off: none of the %d migrations at the base has a down part, so this project does not write them (%s left out)",
+	return fmt.Sprintf("missing-down is off: none of the %d migrations read (at the base, or given) has a down part, so this project does not write them (%s left out)",
 		h.could, plural(h.skipped, "file", "files"))
 }
 

@@ -1,8 +1,11 @@
 package analyzer
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // A type change that rewrites the table is one finding, carrying the
@@ -116,5 +119,61 @@ func TestFindingsFoldedIntoALaterDropTable(t *testing.T) {
 	f := findingOf(t, rep, ruleDropTable.ID)
 	if !strings.Contains(f.Message, "this also settles 1 finding on it earlier in the file (rename-column on line 3)") {
 		t.Errorf("drop message: %s", f.Message)
+	}
+}
+
+// TestMissingDownOffWithoutBase: a folder checked on its own (no base) is
+// the project's history: when none of its migrations has a down part,
+// missing-down is off for all of them, said once; one down part anywhere
+// turns it back on.
+func TestMissingDownOffWithoutBase(t *testing.T) {
+	upOnly := func(sql string) string { return "-- +goose Up\n" + sql + "\n" }
+	for _, withDown := range []bool{false, true} {
+		head := fstest.MapFS{}
+		for i, table := range []string{"a", "b", "c", "d", "e"} {
+			body := upOnly("CREATE TABLE " + table + " (id int);")
+			if withDown && i == 2 {
+				body = goose("CREATE TABLE " + table + " (id int);")
+			}
+			head[fmt.Sprintf("db/migrations/0000%d_%s.sql", i+1, table)] = &fstest.MapFile{Data: []byte(body)}
+		}
+		rep, err := Analyze(context.Background(), Request{Head: head, Config: DefaultConfig()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := 0
+		for _, l := range rep.AllFindings() {
+			if l.Finding.Rule == ruleMissingDown.ID {
+				missing++
+			}
+		}
+		noted := strings.Contains(strings.Join(rep.Notes, "\n"), "missing-down is off")
+		if withDown && (missing != 4 || noted) {
+			t.Errorf("one file writes a down part: want missing-down on the 4 others and no note, got %d (notes %q)", missing, rep.Notes)
+		}
+		if !withDown && (missing != 0 || !noted) {
+			t.Errorf("no file writes a down part: want missing-down off and said once, got %d (notes %q)", missing, rep.Notes)
+		}
+	}
+}
+
+// TestDropConstraintReplacedInTheSameStatement: a key dropped and added
+// again by one ALTER TABLE is described as replaced, saying what the new
+// key still rejects, and its safe way keeps the whole statement.
+func TestDropConstraintReplacedInTheSameStatement(t *testing.T) {
+	base := map[string]string{"db/migrations/00001_a.sql": goose("CREATE TABLE items (id bigint, project_id bigint, CONSTRAINT items_pkey PRIMARY KEY (id));")}
+	for _, tc := range []struct{ stmt, want string }{
+		{"ALTER TABLE items DROP CONSTRAINT items_pkey, ADD CONSTRAINT items_pkey PRIMARY KEY (id);", "adds PRIMARY KEY (id) in its place"},
+		{"ALTER TABLE items DROP CONSTRAINT items_pkey, ADD CONSTRAINT items_pkey PRIMARY KEY (id, project_id);", "which rejects duplicates of (id, project_id) only, no longer of (id) alone"},
+		{"ALTER TABLE items DROP CONSTRAINT items_pkey;", "stops rejecting duplicate (id)"},
+	} {
+		rep := change{base: base, changed: map[string]string{"db/migrations/00002_b.sql": goose(tc.stmt)}}.analyze(t)
+		f := findingOf(t, rep, ruleDropConstraint.ID)
+		if !strings.Contains(f.Message, tc.want) {
+			t.Errorf("%s\nmessage %q, want it to say %q", tc.stmt, f.Message, tc.want)
+		}
+		if strings.Contains(tc.stmt, "ADD") && !strings.Contains(f.SafeAlternative, "ADD CONSTRAINT items_pkey PRIMARY KEY") {
+			t.Errorf("%s\nthe safe way lost the key the statement adds:\n%s", tc.stmt, f.SafeAlternative)
+		}
 	}
 }

@@ -2,11 +2,13 @@ package analyzer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 var (
@@ -396,7 +398,11 @@ func checkDropConstraint(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd)
 	case con == nil:
 		fd.Message += unknownNote("the constraint")
 	case con.Kind == catalog.PrimaryKey || con.Kind == catalog.Unique:
-		fd.Message += fmt.Sprintf(": %s stops rejecting duplicate (%s), and its index is dropped with it", t.name, strings.Join(con.Columns, ", "))
+		if again := readdedKey(c, con); again != "" {
+			fd.Message += fmt.Sprintf(": its index is dropped and the same ALTER TABLE adds %s in its place", again)
+		} else {
+			fd.Message += fmt.Sprintf(": %s stops rejecting duplicate (%s), and its index is dropped with it", t.name, strings.Join(con.Columns, ", "))
+		}
 	case con.Kind == catalog.ForeignKey:
 		fd.Message += fmt.Sprintf(": rows of %s may now point at missing rows of %s; the drop locks both tables with ACCESS EXCLUSIVE", t.name, qualified(con.RefSchema, con.RefTable))
 	case con.Kind == catalog.Check:
@@ -407,8 +413,56 @@ func checkDropConstraint(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd)
 		fd.Message += newNote
 	} else {
 		fd.SafeAlternative = fmt.Sprintf("SET lock_timeout = '2s';\nALTER TABLE %s DROP CONSTRAINT %s;", t.name, quoteIdent(name))
+		if _, cmds, _ := c.alterTable(); len(cmds) > 1 {
+			// The statement does more than the drop (a key added in its
+			// place): it is kept whole, so that nothing it does is lost.
+			fd.SafeAlternative = "SET lock_timeout = '2s';\n" + strings.TrimSpace(c.stmt.SQL)
+			if !strings.HasSuffix(fd.SafeAlternative, ";") {
+				fd.SafeAlternative += ";"
+			}
+		}
 	}
 	c.report(fd)
+}
+
+// readdedKey describes the PRIMARY KEY or UNIQUE constraint that the same
+// ALTER TABLE adds on the columns of the one it drops ("PRIMARY KEY (id,
+// project_id)"), "" when it adds none.
+func readdedKey(c *stmtContext, dropped *catalog.Constraint) string {
+	_, cmds, _ := c.alterTable()
+	for _, ac := range cmds {
+		con := ac.GetDef().GetConstraint()
+		if ac.GetSubtype() != pg_query.AlterTableType_AT_AddConstraint || con == nil {
+			continue
+		}
+		kind := ""
+		switch con.GetContype() {
+		case pg_query.ConstrType_CONSTR_PRIMARY:
+			kind = "PRIMARY KEY"
+		case pg_query.ConstrType_CONSTR_UNIQUE:
+			kind = "UNIQUE"
+		default:
+			continue
+		}
+		cols := pgtree.Names(con.GetKeys())
+		if len(cols) == 0 {
+			continue
+		}
+		// Duplicates of the dropped key's columns stay rejected when the
+		// new key's columns are among them.
+		same := true
+		for _, col := range cols {
+			if !slices.Contains(dropped.Columns, col) {
+				same = false
+			}
+		}
+		desc := fmt.Sprintf("%s (%s)", kind, strings.Join(cols, ", "))
+		if !same {
+			desc += fmt.Sprintf(", which rejects duplicates of (%s) only, no longer of (%s) alone", strings.Join(cols, ", "), strings.Join(dropped.Columns, ", "))
+		}
+		return desc
+	}
+	return ""
 }
 
 func checkTruncate(c *stmtContext, ts *pg_query.TruncateStmt) {

@@ -194,6 +194,12 @@ func safeNotValid(c *stmtContext, con *pg_query.Constraint, name, lockNote strin
 // options and tablespace) and ADD CONSTRAINT ... USING INDEX (same name,
 // same DEFERRABLE), the rest of the statement as written.
 func safeUniqueConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, name string) string {
+	if n := len(c.node.GetAlterTableStmt().GetCmds()); n > 1 {
+		// The index would be built before the statement's other changes
+		// (a column it adds, a key it drops under the same name): no
+		// rewrite of this part alone keeps the statement's meaning.
+		return noSafeWay(fmt.Sprintf("this ALTER TABLE makes %d changes at once; split it into one ALTER TABLE per change first, then build the key's index CONCURRENTLY and add the key USING INDEX.", n))
+	}
 	if t.partitioned() {
 		return noSafeWay(fmt.Sprintf("%s is partitioned, and PostgreSQL cannot build an index on a partitioned table CONCURRENTLY.", t.name))
 	}
