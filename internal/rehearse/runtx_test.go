@@ -249,3 +249,54 @@ func TestUnits(t *testing.T) {
 		t.Errorf("units %v, want %v", got, want)
 	}
 }
+
+// Flyway with group=true and undo scripts: each undo runs on its own, newest
+// first, and the up parts run again in one transaction, as at first.
+func TestRunTransactionUndoAndAgain(t *testing.T) {
+	srv := scratchServer(t)
+	ctx := context.Background()
+	init := []byte(enumBase)
+	base := fstest.MapFS{"db/migration/V1__init.sql": {Data: init}}
+	head := fstest.MapFS{"db/migration/V1__init.sql": {Data: init},
+		"db/migration/V2__a.sql": {Data: []byte("ALTER TABLE m ADD COLUMN a text;\n")},
+		"db/migration/U2__a.sql": {Data: []byte("ALTER TABLE m DROP COLUMN a;\n")},
+		"db/migration/V3__b.sql": {Data: []byte("UPDATE m SET x = 'ok';\nALTER TABLE m ADD COLUMN b text;\n")},
+		"db/migration/U3__b.sql": {Data: []byte("ALTER TABLE m DROP COLUMN b;\n")},
+	}
+	req := analyzer.Request{Base: base, Head: head, Config: analyzer.DefaultConfig(),
+		Changed: []string{"db/migration/U2__a.sql", "db/migration/U3__b.sql", "db/migration/V2__a.sql", "db/migration/V3__b.sql"}}
+	req.Config.PostgresVersion = 15
+	flyway(true)(&req.Config)
+	rep, err := analyzer.Analyze(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Rehearse(ctx, srv, req, rep, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 2 || res.Files[0].Path != "db/migration/V2__a.sql" || res.Files[1].Path != "db/migration/V3__b.sql" {
+		t.Fatalf("files %+v", res.Files)
+	}
+	if rep.Files[0].RunTransaction == "" || rep.Files[0].RunTransaction != rep.Files[1].RunTransaction {
+		t.Fatalf("one run transaction: %q %q", rep.Files[0].RunTransaction, rep.Files[1].RunTransaction)
+	}
+	ae := Lock{Relation: "public.m", Kind: "table", Mode: "ACCESS EXCLUSIVE"}
+	for _, fr := range res.Files {
+		if fr.Failed != nil || fr.NotRehearsed != "" || !fr.DownRan || len(fr.DownDifferences) > 0 || !fr.AgainRan || fr.AgainFailed != nil {
+			t.Errorf("%s: %+v", fr.Path, fr)
+		}
+	}
+	// V3's UPDATE holds V2's lock both times the run applies (held, not
+	// new); V3's undo runs in a transaction of its own, where the lock its
+	// DROP COLUMN takes is new.
+	var phases []string
+	for _, sr := range res.Files[1].Statements {
+		if sr.Line == 1 || sr.Phase == "down" {
+			phases = append(phases, fmt.Sprintf("%s:held=%v,new=%v", sr.Phase, hasLock(sr.Held, ae), hasLock(sr.Locks, ae)))
+		}
+	}
+	if want := "[up:held=true,new=false down:held=true,new=true up-again:held=true,new=false]"; fmt.Sprint(phases) != want {
+		t.Errorf("V3 held V2's ACCESS EXCLUSIVE: %v, want %s", phases, want)
+	}
+}
