@@ -271,6 +271,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			s.run.parts[s.runTx] = newPartState()
 		}
 		ps = s.run.parts[s.runTx]
+		f.RunTransaction = s.runTx
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
 	for i, raw := range sc.Statements {

@@ -191,10 +191,14 @@ type File struct {
 	DownPath string `json:"down_path,omitempty"`
 	// InTransaction is true when every statement of the up part runs inside
 	// a transaction, as the tool runs the file.
-	InTransaction     bool        `json:"in_transaction"`
-	TransactionMode   string      `json:"transaction_mode"`
-	TransactionReason string      `json:"transaction_reason"`
-	Statements        []Statement `json:"statements"`
+	InTransaction     bool   `json:"in_transaction"`
+	TransactionMode   string `json:"transaction_mode"`
+	TransactionReason string `json:"transaction_reason"`
+	// RunTransaction names the transaction the tool opens around every
+	// pending migration of the run (drizzle, Flyway with group) when the
+	// up part runs in it, else "": files with the same name share it.
+	RunTransaction string      `json:"run_transaction,omitempty"`
+	Statements     []Statement `json:"statements"`
 	// Findings about the file as a whole (unreadable, no down part, ...).
 	Findings []Finding `json:"findings"`
 	// BlobSHA is the git blob id of the file as it is (for a symbolic link

@@ -60,6 +60,9 @@ func Annotate(rep *analyzer.Report, res *Result) {
 			break
 		}
 		annotateFile(&rep.Files[i], &res.Files[i])
+		if rb := res.Files[i].RolledBack; rb != "" {
+			rep.Notes = append(rep.Notes, "rehearsal: "+rb)
+		}
 		if res.Rows <= 0 {
 			continue
 		}
@@ -115,7 +118,12 @@ func annotateFile(f *analyzer.File, fr *FileResult) {
 		judgeStatement(st, sr)
 	}
 	if e := fr.Failed; e != nil && e.Kind == "fails" {
-		fd := finding(analyzer.RuleRehearsalFails, fmt.Sprintf("PostgreSQL refused this statement at %s:%d: %s", e.Path, e.Line, pgMessage(e)))
+		msg := fmt.Sprintf("PostgreSQL refused this statement at %s:%d: %s", e.Path, e.Line, pgMessage(e))
+		if len(fr.Run) > 1 {
+			msg += fmt.Sprintf("; the tool runs this file in one transaction with the other pending migrations of the run (%s), so the whole run rolls back",
+				strings.Join(others(fr.Run, fr.Path), ", "))
+		}
+		fd := finding(analyzer.RuleRehearsalFails, msg)
 		fd.Marker = analyzer.Position{Line: e.Line, Column: 1}
 		if st := statementAt(f, fr, e); st != nil {
 			st.Findings = append(st.Findings, fd)
@@ -140,6 +148,16 @@ func annotateFile(f *analyzer.File, fr *FileResult) {
 		fd.Marker = analyzer.Position{Line: e.Line, Column: 1}
 		f.Findings = append(f.Findings, fd)
 	}
+}
+
+func others(all []string, self string) []string {
+	var out []string
+	for _, p := range all {
+		if p != self {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func statementAt(f *analyzer.File, fr *FileResult, e *Error) *analyzer.Statement {

@@ -71,7 +71,7 @@ func BaseParts(ms []layout.Migration, skip map[string]bool, maxBytes int) ([]Par
 func Changes(rep *analyzer.Report) []Change {
 	var out []Change
 	for _, f := range rep.Files {
-		c := Change{Path: f.Path}
+		c := Change{Path: f.Path, RunTx: f.RunTransaction}
 		up := Part{Path: f.Path}
 		var down *Part
 		psql := usesPsql(f.Findings)

@@ -72,6 +72,11 @@ type Change struct {
 	Path string
 	Up   Part
 	Down *Part // nil when the migration has no down part
+	// RunTx names the transaction the tool opens around every pending
+	// migration of the run (drizzle, Flyway with group): consecutive
+	// changes with the same RunTx run their up parts in one transaction.
+	// "" when the up part runs on its own.
+	RunTx string
 }
 
 // Input is what to rehearse.
@@ -156,6 +161,13 @@ type FileResult struct {
 	DownFailed  *Error `json:"down_failed,omitempty"`
 	AgainFailed *Error `json:"again_failed,omitempty"`
 	AgainRan    bool   `json:"again_ran"`
+	// RolledBack says why the file's up part, which ran without error, did
+	// not stay applied: a later file of the transaction the tool runs them
+	// in failed, and the whole run rolled back. "" otherwise.
+	RolledBack string `json:"rolled_back,omitempty"`
+	// Run lists the files whose up parts ran in one transaction with this
+	// one, this one included, in order; nil when it ran on its own.
+	Run []string `json:"run,omitempty"`
 }
 
 // Result is a whole rehearsal.
@@ -216,26 +228,46 @@ func Run(ctx context.Context, srv *Server, in Input, opt Options) (*Result, erro
 
 	before := make([]Schema, len(in.Changes))
 	res.Files = make([]FileResult, len(in.Changes))
-	stopped := ""
 	for i, c := range in.Changes {
-		fr := &res.Files[i]
-		fr.Path = c.Path
-		if stopped != "" {
-			fr.NotRehearsed = stopped
+		res.Files[i].Path = c.Path
+	}
+	for _, u := range units(in.Changes) {
+		if u.to-u.from < 2 {
 			continue
 		}
-		if before[i], err = r.schema(ctx); err != nil {
+		var run []string
+		for i := u.from; i < u.to; i++ {
+			run = append(run, in.Changes[i].Path)
+		}
+		for i := u.from; i < u.to; i++ {
+			res.Files[i].Run = run
+		}
+	}
+	stopped := ""
+	for _, u := range units(in.Changes) {
+		if stopped != "" {
+			for i := u.from; i < u.to; i++ {
+				res.Files[i].NotRehearsed = stopped
+			}
+			continue
+		}
+		failed, e, err := r.runUnit(ctx, in.Changes, u, "up", res.Files, before)
+		if err != nil {
 			return nil, err
 		}
-		e := r.runPart(ctx, c.Up, "up", fr)
-		switch {
-		case e == nil:
-		case e.Kind == "fails":
+		if e == nil {
+			continue
+		}
+		c, fr := in.Changes[failed], &res.Files[failed]
+		if e.Kind == "fails" {
 			fr.Failed = e
 			stopped = fmt.Sprintf("not rehearsed: %s, applied before it, fails at deploy", c.Path)
-		default:
+		} else {
 			fr.NotRehearsed = notRehearsed(e)
 			stopped = fmt.Sprintf("not rehearsed: %s, applied before it, could not be rehearsed", c.Path)
+		}
+		for i := u.from; i < failed; i++ {
+			res.Files[i].RolledBack = rolledBack(in.Changes, u, failed, e)
 		}
 	}
 	if stopped == "" {
@@ -243,6 +275,83 @@ func Run(ctx context.Context, srv *Server, in Input, opt Options) (*Result, erro
 	}
 	res.Total = time.Since(start)
 	return res, nil
+}
+
+// unit is changes [from, to) that run as one: a file on its own, or the
+// files of one run transaction.
+type unit struct {
+	from, to int
+	runTx    string
+}
+
+// units groups consecutive changes that share a run transaction.
+func units(cs []Change) []unit {
+	var out []unit
+	for i, c := range cs {
+		if n := len(out); c.RunTx != "" && n > 0 && out[n-1].runTx == c.RunTx && out[n-1].to == i {
+			out[n-1].to = i + 1
+			continue
+		}
+		out = append(out, unit{from: i, to: i + 1, runTx: c.RunTx})
+	}
+	return out
+}
+
+// rolledBack is what a file of a run that failed later is told.
+func rolledBack(cs []Change, u unit, failed int, e *Error) string {
+	why := "fails at deploy"
+	if e.Kind != "fails" {
+		why = "could not be rehearsed"
+	}
+	return fmt.Sprintf("%s ran without error, in the one transaction the tool opens for the %d pending migrations of the run; %s, later in that transaction, %s, so the whole run rolls back and this file does not stay applied either",
+		cs[u.from].Path, u.to-u.from, cs[failed].Path, why)
+}
+
+// runUnit runs the up parts (phase "up" or "up-again") of a unit, the
+// files of a run in one transaction, recording each statement in its file's
+// result. When before is not nil it gets the schema before each file. It
+// returns the file that failed and why; the whole unit is rolled back then.
+func (r *runner) runUnit(ctx context.Context, cs []Change, u unit, phase string, frs []FileResult, before []Schema) (int, *Error, error) {
+	if u.to-u.from == 1 && u.runTx == "" {
+		var err error
+		if before != nil {
+			if before[u.from], err = r.schema(ctx); err != nil {
+				return 0, nil, err
+			}
+		}
+		return u.from, r.runPart(ctx, cs[u.from].Up, phase, &frs[u.from]), nil
+	}
+	if err := r.exec(ctx, "BEGIN"); err != nil {
+		return u.from, classify(ctx, err, Stmt{Path: cs[u.from].Path}), nil
+	}
+	// One lock set for the run: a lock file A took is held, not new, when
+	// file B's statements run.
+	held := map[Lock]bool{}
+	for i := u.from; i < u.to; i++ {
+		if before != nil {
+			var err error
+			if before[i], err = r.schema(ctx); err != nil {
+				r.rollback(ctx)
+				return 0, nil, err
+			}
+		}
+		if e := r.runStatements(ctx, cs[i].Up, phase, &frs[i], &held); e != nil {
+			r.rollback(ctx)
+			return i, e, nil
+		}
+	}
+	if r.conn.PgConn().TxStatus() != 'I' {
+		last := u.to - 1
+		st := Stmt{Path: cs[last].Path}
+		if n := len(cs[last].Up.Statements); n > 0 {
+			st = cs[last].Up.Statements[n-1]
+		}
+		if err := r.exec(ctx, "COMMIT"); err != nil {
+			r.rollback(ctx)
+			return last, classify(ctx, err, st), nil
+		}
+	}
+	return 0, nil, nil
 }
 
 // downAndAgain runs the down parts newest first, comparing the schema each
@@ -271,12 +380,19 @@ func (r *runner) downAndAgain(ctx context.Context, in Input, res *Result, before
 		}
 		fr.DownDifferences = before[i].Diff(after, 20)
 	}
-	for i, c := range in.Changes {
-		fr := &res.Files[i]
-		if !fr.DownRan {
+	for _, u := range units(in.Changes) {
+		for i := u.from; i < u.to; i++ {
+			if !res.Files[i].DownRan {
+				return
+			}
+		}
+		failed, e, err := r.runUnit(ctx, in.Changes, u, "up-again", res.Files, nil)
+		if err != nil {
+			res.Files[u.from].NotRehearsed = fmt.Sprintf("up part after the down part not rehearsed: %v", err)
 			return
 		}
-		if e := r.runPart(ctx, c.Up, "up-again", fr); e != nil {
+		if e != nil {
+			fr := &res.Files[failed]
 			if e.Kind == "fails" {
 				fr.AgainFailed = e
 			} else {
@@ -284,7 +400,9 @@ func (r *runner) downAndAgain(ctx context.Context, in Input, res *Result, before
 			}
 			return
 		}
-		fr.AgainRan = true
+		for i := u.from; i < u.to; i++ {
+			res.Files[i].AgainRan = true
+		}
 	}
 }
 
@@ -473,25 +591,9 @@ func (r *runner) runPart(ctx context.Context, p Part, phase string, fr *FileResu
 		}
 		held = map[Lock]bool{}
 	}
-	for _, st := range p.Statements {
-		if e := r.checkExtension(ctx, st); e != nil {
-			r.rollback(ctx)
-			return e
-		}
-		sr, e := r.runStatement(ctx, st, held)
-		sr.Phase = phase
-		if e != nil {
-			sr.Error = e
-			fr.Statements = append(fr.Statements, sr)
-			r.rollback(ctx)
-			return e
-		}
-		fr.Statements = append(fr.Statements, sr)
-		if r.conn.PgConn().TxStatus() == 'I' {
-			held = nil // the file committed (or never began)
-		} else if held == nil {
-			held = map[Lock]bool{} // the file began its own transaction
-		}
+	if e := r.runStatements(ctx, p, phase, fr, &held); e != nil {
+		r.rollback(ctx)
+		return e
 	}
 	if r.conn.PgConn().TxStatus() != 'I' {
 		last := Stmt{Path: p.Path}
@@ -501,6 +603,34 @@ func (r *runner) runPart(ctx context.Context, p Part, phase string, fr *FileResu
 		if err := r.exec(ctx, "COMMIT"); err != nil {
 			r.rollback(ctx)
 			return classify(ctx, err, last)
+		}
+	}
+	return nil
+}
+
+// runStatements runs a part's statements in the transaction state the
+// session is in, recording each one in fr; *held is the open transaction's
+// locks (nil outside one). It returns the first error without rolling back.
+func (r *runner) runStatements(ctx context.Context, p Part, phase string, fr *FileResult, held *map[Lock]bool) *Error {
+	if p.NotRunnable != "" {
+		return &Error{Message: p.NotRunnable, Path: p.Path, Kind: "not-runnable"}
+	}
+	for _, st := range p.Statements {
+		if e := r.checkExtension(ctx, st); e != nil {
+			return e
+		}
+		sr, e := r.runStatement(ctx, st, *held)
+		sr.Phase = phase
+		if e != nil {
+			sr.Error = e
+			fr.Statements = append(fr.Statements, sr)
+			return e
+		}
+		fr.Statements = append(fr.Statements, sr)
+		if r.conn.PgConn().TxStatus() == 'I' {
+			*held = nil // the file committed (or never began)
+		} else if *held == nil {
+			*held = map[Lock]bool{} // the file began its own transaction
 		}
 	}
 	return nil
