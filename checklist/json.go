@@ -55,6 +55,9 @@ type FileDoc struct {
 	// BlobSHA and UpDigest are what an approval binds to (docs/json.md).
 	BlobSHA  string `json:"blob_sha,omitempty"`
 	UpDigest string `json:"up_digest,omitempty"`
+	// RunTransaction names the transaction the tool runs this file in
+	// together with the other pending files that name it (drizzle).
+	RunTransaction string `json:"run_transaction,omitempty"`
 }
 
 // StatementDoc is one statement.
@@ -157,7 +160,7 @@ func NewDocument(r *analyzer.Report, version string) Document {
 			Path: f.Path, Layout: f.Layout, Version: f.Version, DownPath: f.DownPath,
 			InTransaction: f.InTransaction, TransactionMode: f.TransactionMode, TransactionReason: f.TransactionReason,
 			Findings: findingDocs(f.Findings), Statements: []StatementDoc{},
-			BlobSHA: f.BlobSHA, UpDigest: f.UpDigest,
+			BlobSHA: f.BlobSHA, UpDigest: f.UpDigest, RunTransaction: f.RunTransaction,
 		}
 		for _, s := range f.Statements {
 			fd.Statements = append(fd.Statements, StatementDoc{

@@ -213,6 +213,9 @@ func (j *jsonWriter) file(f *FileDoc) {
 	if f.UpDigest != "" {
 		j.str("up_digest", f.UpDigest)
 	}
+	if f.RunTransaction != "" {
+		j.str("run_transaction", f.RunTransaction)
+	}
 	j.close('}')
 }
 
