@@ -35,6 +35,12 @@ func (r *jobRun) rehearse(ctx context.Context, req analyzer.Request, rep *analyz
 		rep.Notes = append(rep.Notes, "not rehearsed: the pull request comes from a fork, and rehearsal.forks is not set in the base configuration")
 		return nil
 	}
+	if r.j.Kind == KindMergeGroup && !rc.Forks {
+		// A merge queue's commit can hold any queued pull request's SQL,
+		// a fork's among them: it runs only where forks may.
+		rep.Notes = append(rep.Notes, "not rehearsed: a merge queue's commit may hold a fork's pull request, and rehearsal.forks is not set in the base configuration")
+		return nil
+	}
 	if r.s.p.Rehearse == nil {
 		notRehearsed(rep, "not rehearsed: rehearsal.enabled is set, but this App has no rehearsal server (MIGRATION_GUARD_REHEARSAL_DB or REHEARSAL_LOCAL_CLUSTER)")
 		return nil

@@ -85,3 +85,38 @@ func TestRehearsalInCheckRun(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeGroupRehearsedOnlyWhereForksMay: a merge queue's commit may
+// carry a fork's statements, so it is rehearsed only when the base
+// configuration lets forks be rehearsed.
+func TestMergeGroupRehearsedOnlyWhereForksMay(t *testing.T) {
+	for _, c := range []struct {
+		config    string
+		wantCalls int32
+	}{
+		{"rehearsal:\n  enabled: true\n", 0},
+		{"rehearsal:\n  enabled: true\n  forks: true\n", 1},
+	} {
+		e, calls := rehearsalEnv(t, true, c.config)
+		e.repo.CommitOn("typo", map[string]string{"db/migrations/002_typo.sql": typo})
+		pr, _ := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: "typo"})
+		queued := e.repo.CommitWith(githubfake.CommitOptions{Branch: "gh-readonly-queue/main/pr-1", Parent: e.repo.Branch("main"),
+			Files: map[string]string{"db/migrations/002_typo.sql": typo}})
+		d, err := e.f.MergeGroupEvent(pr, queued, e.author)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.deliver(d, http.StatusAccepted)
+		e.wait()
+		run := e.onlyRun(queued)
+		if got := calls.Load(); got != c.wantCalls {
+			t.Errorf("%q: %d rehearsals of the queue's commit, want %d", c.config, got, c.wantCalls)
+		}
+		if c.wantCalls == 0 && !strings.Contains(run.Output.Summary+run.Output.Text, "a merge queue's commit may hold a fork's pull request") {
+			t.Errorf("the check does not say why the queue's commit was not rehearsed:\n%s", run.Output.Summary+run.Output.Text)
+		}
+		if run.Conclusion != "action_required" {
+			t.Errorf("conclusion %s", run.Conclusion)
+		}
+	}
+}
