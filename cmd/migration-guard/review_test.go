@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/migration-guard/migration-guard/checklist"
 	"github.com/migration-guard/migration-guard/webhook/githubfake"
@@ -251,5 +255,120 @@ func TestReviewErrors(t *testing.T) {
 		if strings.Contains(stderr, token) {
 			t.Errorf("%s: the token is in the output", name)
 		}
+	}
+}
+
+// TestReviewTeamsFailClosed: the workflow token cannot read team
+// membership, so a tick that depends on approval.teams cannot be judged:
+// the step fails and the check stays red (docs/review.md says so).
+func TestReviewTeamsFailClosed(t *testing.T) {
+	e := newReviewEnv(t)
+	alice := e.f.AddUser("alice")
+	bob := e.f.AddUser("bob")
+	e.f.SetRole(e.repo, alice, "write")
+	e.f.SetRole(e.repo, bob, "write")
+	e.f.AddTeamMember("acme", "dba", bob, "member", false)
+	e.repo.Commit(map[string]string{".github/migration-guard.yml": "approval:\n  teams: [dba]\n"})
+	e.repo.CommitOn("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	pr, opened := e.f.OpenPR(e.repo, githubfake.PROptions{Author: alice, Head: "drop"})
+	if code, _, stderr := e.review("pull_request_target", e.eventFile(opened), e.token); code != exitApproval {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	sticky := e.sticky(pr)
+	if len(sticky) != 1 {
+		t.Fatalf("%d sticky comments", len(sticky))
+	}
+	d, err := e.f.EditComment(bob, sticky[0].ID, tickBox(t, sticky[0].Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := e.review("issue_comment", e.eventFile(d), e.token)
+	if code != exitApproval {
+		t.Fatalf("bob's tick: exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	runs := e.runs(pr.HeadSHA)
+	if len(runs) != 1 || runs[0].Conclusion != "action_required" {
+		t.Fatalf("after bob's tick: %+v", runs)
+	}
+	if !strings.Contains(stderr, "asking whether @bob is in team acme/dba") || !strings.Contains(stderr, "403") {
+		t.Errorf("the refusal does not say why:\n%s", stderr)
+	}
+}
+
+// TestReviewWorkflowDocumented keeps the documented workflow and the
+// action to what docs/review.md promises: nothing of the pull request is
+// checked out or run, the permissions are the three needed, ticks
+// trigger it, and the action runs `migration-guard review`.
+func TestReviewWorkflowDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/review.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/review.md has no yaml block")
+	}
+	var wf struct {
+		On          map[string]any    `yaml:"on"`
+		Permissions map[string]string `yaml:"permissions"`
+		Jobs        map[string]struct {
+			Steps []map[string]any `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(block), &wf); err != nil {
+		t.Fatalf("the documented workflow does not parse: %v", err)
+	}
+	if _, ok := wf.On["pull_request_target"]; !ok {
+		t.Errorf("not triggered by pull_request_target: %v", wf.On)
+	}
+	if _, ok := wf.On["pull_request"]; ok {
+		t.Errorf("triggered by pull_request, which runs the pull request's workflow")
+	}
+	if _, ok := wf.On["issue_comment"]; !ok {
+		t.Errorf("not triggered by issue_comment (ticks): %v", wf.On)
+	}
+	want := map[string]string{"checks": "write", "pull-requests": "write", "contents": "read"}
+	if !reflect.DeepEqual(wf.Permissions, want) {
+		t.Errorf("permissions %v, want %v", wf.Permissions, want)
+	}
+	if len(wf.Jobs) != 1 {
+		t.Fatalf("%d jobs", len(wf.Jobs))
+	}
+	for name, job := range wf.Jobs {
+		if name == checklist.CheckRunName {
+			t.Errorf("the job is named %q, the check run it writes", name)
+		}
+		if len(job.Steps) != 1 || !strings.HasPrefix(fmt.Sprint(job.Steps[0]["uses"]), "migration-guard/migration-guard@") {
+			t.Errorf("steps %v: want only the action", job.Steps)
+		}
+	}
+	action, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Runs struct {
+			Using string           `yaml:"using"`
+			Steps []map[string]any `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(action, &a); err != nil {
+		t.Fatalf("action.yml does not parse: %v", err)
+	}
+	if a.Runs.Using != "composite" {
+		t.Errorf("action.yml runs %q", a.Runs.Using)
+	}
+	var runs []string
+	for _, s := range a.Runs.Steps {
+		if u := fmt.Sprint(s["uses"]); strings.Contains(u, "checkout") {
+			t.Errorf("action.yml checks out: %v", u)
+		}
+		if r, ok := s["run"].(string); ok {
+			runs = append(runs, r)
+		}
+	}
+	if all := strings.Join(runs, "\n"); !strings.Contains(all, `migration-guard" review`) || !strings.Contains(all, "apps/github-actions") {
+		t.Errorf("action.yml does not run migration-guard review:\n%s", all)
 	}
 }
