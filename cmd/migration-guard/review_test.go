@@ -127,7 +127,7 @@ func tickBox(t *testing.T, body string) string {
 // dropping a column gives the App's red check, inline comment and
 // sticky comment, written as github-actions[bot], and exit 1; a tick by
 // a writer, run from the issue_comment event, turns it green (exit 0);
-// the author's own tick does not.
+// the author's own tick, and a tick in a copy of the comment, do not.
 func TestReviewDropThenTick(t *testing.T) {
 	e := newReviewEnv(t)
 	alice := e.f.AddUser("alice")
@@ -177,6 +177,27 @@ func TestReviewDropThenTick(t *testing.T) {
 		t.Fatalf("after the author's tick: %+v", runs)
 	}
 
+	// A copy of the summary comment posted by a writer, ticked by her, is
+	// not the App's comment: no job, and the check stays red.
+	sticky = e.sticky(pr)
+	copied, _ := e.f.Comment(alice, pr, sticky[0].Body)
+	d, err = e.f.EditComment(alice, copied.ID, tickBox(t, copied.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := e.review("issue_comment", e.eventFile(d), e.token); code != exitOK || !strings.Contains(stdout, "nothing to check (not the App's comment)") {
+		t.Fatalf("a copied comment: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	// A green migration-guard check of another App on the head is not
+	// this mode's: the pull request's own check decides the exit status.
+	e.f.AddCheckRun(e.f.App(), e.repo, pr.HeadSHA, checklist.CheckRunName, "success")
+	if code, _, stderr := e.review("pull_request_target", e.eventFile(opened), e.token); code != exitApproval {
+		t.Fatalf("with another App's green check: exit %d, want 1\n%s", code, stderr)
+	}
+	if runs := e.runs(pr.HeadSHA); len(runs) != 1 || runs[0].Conclusion != "action_required" {
+		t.Fatalf("after the copied comment: %+v", runs)
+	}
+
 	// A writer's tick: green.
 	sticky = e.sticky(pr)
 	d, err = e.f.EditComment(alice, sticky[0].ID, tickBox(t, sticky[0].Body))
@@ -192,7 +213,8 @@ func TestReviewDropThenTick(t *testing.T) {
 	}
 }
 
-// TestReviewSafe: a safe migration is green, exit 0.
+// TestReviewSafe: a safe migration is green, exit 0; closing the pull
+// request needs no check.
 func TestReviewSafe(t *testing.T) {
 	e := newReviewEnv(t)
 	alice := e.f.AddUser("alice")
@@ -208,6 +230,11 @@ func TestReviewSafe(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "success") {
 		t.Errorf("stdout: %q", stdout)
+	}
+	// Closing it needs no check: exit 0.
+	closed := e.f.ClosePR(pr)
+	if code, stdout, stderr := e.review("pull_request_target", e.eventFile(closed), e.token); code != exitOK || !strings.Contains(stdout, "the pull request is closed") {
+		t.Fatalf("closed: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }
 
