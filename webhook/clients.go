@@ -28,6 +28,9 @@ type clients struct {
 	metrics *metrics
 	log     *slog.Logger
 	version string
+	// token, when set, is the workflow token every installation client
+	// uses instead of an installation token (see workflow.go).
+	token string
 
 	mu       sync.Mutex
 	installs map[int64]*installClient
@@ -52,7 +55,7 @@ func newClients(p *parsed, m *metrics) *clients {
 	}
 	return &clients{
 		appID: p.AppID, key: p.key, apiURL: p.apiURL, base: base, limits: p.Limits,
-		metrics: m, log: p.Logger, version: p.Version, installs: map[int64]*installClient{},
+		metrics: m, log: p.Logger, version: p.Version, installs: map[int64]*installClient{}, token: p.workflowToken,
 	}
 }
 
@@ -93,9 +96,16 @@ func (c *clients) Installation(id int64) *installClient {
 		return ic
 	}
 	inner := &metricsTransport{next: c.base, metrics: c.metrics, log: c.log, installation: id, prefix: c.prefix()}
-	atr := ghinstallation.NewAppsTransportFromPrivateKey(inner, c.appID, c.key)
-	atr.BaseURL = strings.TrimSuffix(c.apiURL.String(), "/")
-	itr := ghinstallation.NewFromAppsTransport(atr, id)
+	var itr http.RoundTripper
+	if c.token != "" {
+		// The same job code, authenticated with the workflow's token: the
+		// seam between the App and the CI mode is only this transport.
+		itr = &bearerTransport{next: inner, token: c.token}
+	} else {
+		atr := ghinstallation.NewAppsTransportFromPrivateKey(inner, c.appID, c.key)
+		atr.BaseURL = strings.TrimSuffix(c.apiURL.String(), "/")
+		itr = ghinstallation.NewFromAppsTransport(atr, id)
+	}
 	lim := &limitTransport{next: itr, limits: c.limits, state: &rateState{}, metrics: c.metrics, log: c.log, installation: id, prefix: c.prefix()}
 	etag := newETagTransport(lim)
 	ic := &installClient{gh: c.newGitHub(etag), etag: etag}

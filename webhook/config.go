@@ -68,6 +68,11 @@ type Config struct {
 	// configuration opts in (rehearsal.enabled); nil means the App has no
 	// rehearsal server. See webhook/rehearse.go.
 	Rehearse Rehearser
+
+	// workflowToken, set only by RunWorkflow, replaces the App's
+	// credentials: every job's client authenticates with this one token
+	// (a GitHub Actions workflow's GITHUB_TOKEN).
+	workflowToken string
 }
 
 // ConfigError is a configuration problem, said in one line that names the
@@ -120,7 +125,7 @@ func (c Config) validate() (*parsed, error) {
 			p.appless = true
 		}
 	}
-	if !p.appless {
+	if !p.appless && p.workflowToken == "" {
 		switch {
 		case p.AppID <= 0:
 			return nil, configErr("GITHUB_APP_ID is required (the App's numeric id, on its settings page)")

@@ -149,6 +149,11 @@ func (s *Server) route(event string, body []byte) ([]*Job, routed, error) {
 	if p.Installation != nil {
 		inst = p.Installation.ID
 	}
+	if s.p.workflowToken != "" {
+		// A workflow's event names no installation: its token is the one
+		// client every job uses.
+		inst = workflowInstallation
+	}
 	switch event {
 	case "pull_request":
 		return s.routePullRequest(&p, inst, info)

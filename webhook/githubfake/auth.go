@@ -313,3 +313,25 @@ func (f *Fake) authorizeRepo(cred *credential, op, method string, repo *Repo) *a
 	}
 	return nil
 }
+
+// WorkflowToken issues a GitHub Actions workflow token (GITHUB_TOKEN) for
+// one repository. On GitHub it is an installation token of the GitHub
+// Actions App, bound to the repository whose workflow runs, with the
+// permissions the workflow's `permissions:` grant: so it is here, for
+// actions (added with AddApp), and it is refused on every other
+// repository like any token bound to selected repositories.
+func (f *Fake) WorkflowToken(actions *App, repo *Repo, perms map[string]string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inst := &Installation{
+		ID: f.id(), Account: repo.Owner, App: actions, Permissions: perms,
+		repos: map[int64]*Repo{repo.ID: repo},
+	}
+	f.installs[inst.ID] = inst
+	p := map[string]string{"metadata": "read"}
+	for k, v := range perms {
+		p[k] = v
+	}
+	inst.Permissions = p
+	return f.issueToken(inst, map[int64]bool{repo.ID: true}, p).value
+}
