@@ -767,8 +767,17 @@ func TestDownPartUndoesUpPart(t *testing.T) {
 			}
 		})
 	}
+	// An index is restored whether the down part builds it CONCURRENTLY
+	// or not: how it was built is not part of the schema.
+	rep := change{base: shopBase, changed: map[string]string{next: "-- +goose NO TRANSACTION\n-- +goose Up\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;\n" +
+		"-- +goose Down\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON orders (customer_id);\n"}}.analyze(t)
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Rule == ruleDownIncomplete.ID {
+			t.Errorf("an index rebuilt CONCURRENTLY by the down part was taken for another: %s", l.Finding.Message)
+		}
+	}
 	// golang-migrate: the separate down file is compared too.
-	rep := change{base: map[string]string{"migrations/1_a.up.sql": "CREATE TABLE a (id int);", "migrations/1_a.down.sql": "DROP TABLE a;"},
+	rep = change{base: map[string]string{"migrations/1_a.up.sql": "CREATE TABLE a (id int);", "migrations/1_a.down.sql": "DROP TABLE a;"},
 		changed: map[string]string{"migrations/2_b.up.sql": "ALTER TABLE a ADD COLUMN b int;", "migrations/2_b.down.sql": "ALTER TABLE a DROP COLUMN b;"}}.analyze(t)
 	for _, l := range rep.AllFindings() {
 		if l.Finding.Rule == ruleDownIncomplete.ID {

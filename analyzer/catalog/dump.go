@@ -213,9 +213,9 @@ func (ix *Index) describe() string {
 	if ix.parent.name != "" {
 		fmt.Fprintf(&b, " attached to %s", qualify(ix.parent.schema, ix.parent.name))
 	}
-	if ix.Concurrently {
-		b.WriteString(" concurrently")
-	}
+	// How the index was built (CONCURRENTLY or not) is not part of the
+	// schema: a down part that rebuilds it the other way restores it. The
+	// catalog keeps it in Index.Concurrently for the rules.
 	if !ix.Valid {
 		b.WriteString(" invalid")
 	}
