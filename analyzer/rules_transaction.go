@@ -227,6 +227,8 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 	if inTx {
 		start = 0
 	}
+	// explicit says a BEGIN of the file's own is open.
+	explicit := false
 	for i, st := range stmts {
 		ts := st.Node.GetTransactionStmt()
 		starts[i] = start
@@ -239,6 +241,16 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 		}
 		switch ts.GetKind() {
 		case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
+			if inTx && mode == layout.TxImplicit && !wrapped && !explicit {
+				// In one multi-statement query, a BEGIN turns the implicit
+				// transaction into a regular one: the statements before it
+				// commit with the ones after it, at the COMMIT. Nothing is
+				// ignored.
+				explicit = true
+				starts[i] = start
+				continue
+			}
+			explicit = true
 			if inTx {
 				msg := "BEGIN inside a transaction that is already open; PostgreSQL ignores it"
 				if wrapped {
@@ -258,6 +270,7 @@ func transactionStates(mode layout.TxMode, stmts []sqlscript.Statement, kind lay
 				wrapped = false
 			}
 			states[i] = inTx
+			explicit = false
 			// In a multi-statement query the statements after a COMMIT start
 			// a new implicit transaction.
 			inTx = mode == layout.TxImplicit && parsed > 1 && i < len(stmts)-1
