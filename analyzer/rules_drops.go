@@ -546,6 +546,10 @@ func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 		reportBackfill(c, t, us, why, strings.Join(sets, ", "), t.rowKey(), strings.Join(notDone, " OR "))
 		return
 	}
+	if len(us.GetFromClause()) == 0 && keepsEveryValue(us) {
+		reportNullFill(c, t, us, why, cte, strings.Join(sets, ", "), strings.Join(notDone, " OR "))
+		return
+	}
 	fd := ruleUpdateAll.finding(fmt.Sprintf("%sUPDATE %s %s overwrites %s in every row", ctePrefix(cte), t.name, why, joinObjects(cols)))
 	if len(us.GetFromClause()) > 0 {
 		fd.Message = fmt.Sprintf("%sUPDATE %s ... FROM %s overwrites %s in every row as soon as the join finds one match", ctePrefix(cte), t.name, why, joinObjects(cols))
@@ -565,6 +569,58 @@ func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 		fd.SafeAlternative = fmt.Sprintf("-- Backfill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
 			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);",
 			t.name, strings.Join(sets, ", "), key, strings.Join(notDone, " OR "))
+	}
+	c.report(fd)
+}
+
+// keepsEveryValue says every column the UPDATE sets keeps its value where
+// it has one: SET x = COALESCE(x, ...) (or x = x). Such an UPDATE only
+// fills NULLs; nothing is lost.
+func keepsEveryValue(us *pg_query.UpdateStmt) bool {
+	targets := us.GetTargetList()
+	if len(targets) == 0 {
+		return false
+	}
+	isColumn := func(n *pg_query.Node, name string) bool {
+		names := pgtree.Names(n.GetColumnRef().GetFields())
+		return len(names) > 0 && names[len(names)-1] == name
+	}
+	for _, tgt := range targets {
+		rt := tgt.GetResTarget()
+		if rt == nil || len(rt.GetIndirection()) > 0 {
+			return false
+		}
+		val := rt.GetVal()
+		if isColumn(val, rt.GetName()) {
+			continue
+		}
+		ce := val.GetCoalesceExpr()
+		if ce == nil || len(ce.GetArgs()) < 2 || !isColumn(ce.GetArgs()[0], rt.GetName()) {
+			return false
+		}
+	}
+	return true
+}
+
+// reportNullFill reports an UPDATE of every row that only fills NULLs
+// (SET x = COALESCE(x, 0)) as the write it is, not as lost data: the lock
+// rules add its size and severity, as for a backfill.
+func reportNullFill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why, cte, sets, notDone string) {
+	var cols []string
+	for _, tgt := range us.GetTargetList() {
+		cols = append(cols, quoteIdent(tgt.GetResTarget().GetName()))
+	}
+	fd := ruleBackfill.finding(fmt.Sprintf("%sUPDATE %s %s fills only the NULLs of %s, keeping every value already there: no data is lost, but it writes every row of %s in one transaction and holds a row lock on each until COMMIT",
+		ctePrefix(cte), t.name, why, joinObjects(cols), t.name))
+	fd.Objects = []string{t.name}
+	fd.Marker = c.at(us.GetRelation().GetLocation())
+	if t.table != nil && t.isNew() {
+		fd.Severity = Info
+		fd.Message += newNote
+	} else {
+		key := t.rowKey()
+		fd.SafeAlternative = fmt.Sprintf("-- Fill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
+			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);", t.name, sets, key, notDone)
 	}
 	c.report(fd)
 }

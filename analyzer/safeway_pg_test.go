@@ -160,6 +160,8 @@ func safeCases() []safeCase {
 		{name: "a new enum value used in the transaction that added it, split in two", rule: "enum-value-in-same-transaction",
 			stmt:     "ALTER TYPE mood ADD VALUE 'great';\nUPDATE notes SET feeling = 'great' WHERE id % 10 = 0;",
 			intended: "ALTER TYPE mood ADD VALUE 'great';\nUPDATE notes SET feeling = 'great' WHERE id % 10 = 0;"},
+		{name: "NULLs filled with COALESCE, in batches", rule: ruleBackfill.ID,
+			stmt: `UPDATE "Orders" SET qty = COALESCE(qty, 0);`},
 		{name: "update everything in batches", rule: ruleUpdateAll.ID,
 			stmt: `UPDATE "Orders" SET code = upper(code), qty = coalesce(qty, 0);`},
 		{name: "rename a table, the old name kept as a view", rule: ruleRenameTable.ID,
