@@ -78,13 +78,8 @@ func nonTransactionalReason(n *pg_query.Node, pgVersion int) string {
 				return "REINDEX CONCURRENTLY"
 			}
 		}
-		switch n.GetReindexStmt().GetKind() {
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
-			return "REINDEX SCHEMA"
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
-			return "REINDEX DATABASE"
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
-			return "REINDEX SYSTEM"
+		if scope := reindexManyTables(n.GetReindexStmt()); scope != "" {
+			return scope
 		}
 	case n.GetVacuumStmt() != nil && n.GetVacuumStmt().GetIsVacuumcmd():
 		return "VACUUM"
@@ -181,13 +176,8 @@ func flywayNonTransactional(n *pg_query.Node, pgVersion int) string {
 	case n.GetDropStmt() != nil && n.GetDropStmt().GetConcurrent():
 		return "DROP INDEX CONCURRENTLY"
 	case n.GetReindexStmt() != nil:
-		switch n.GetReindexStmt().GetKind() {
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
-			return "REINDEX SCHEMA"
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
-			return "REINDEX DATABASE"
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
-			return "REINDEX SYSTEM"
+		if scope := reindexManyTables(n.GetReindexStmt()); scope != "" {
+			return scope
 		}
 	case n.GetVacuumStmt() != nil && n.GetVacuumStmt().GetIsVacuumcmd():
 		return "VACUUM"
@@ -357,4 +347,19 @@ func ownMigrationWithoutTransaction(kind layout.Kind, sql string) string {
 		return "-- Outside BEGIN ... COMMIT, in a change of its own:\n" + sql
 	}
 	return fmt.Sprintf("-- %s runs every migration in a transaction; run this statement on its own, outside the tool, before or after the deploy:\n%s", toolName(string(kind)), sql)
+}
+
+// reindexManyTables names a REINDEX of a whole schema, database or system
+// catalog, which PostgreSQL (and Flyway's list) runs outside a
+// transaction; "" for one table or index.
+func reindexManyTables(rs *pg_query.ReindexStmt) string {
+	switch rs.GetKind() {
+	case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
+		return "REINDEX SCHEMA"
+	case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
+		return "REINDEX DATABASE"
+	case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
+		return "REINDEX SYSTEM"
+	}
+	return ""
 }

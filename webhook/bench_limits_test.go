@@ -70,19 +70,7 @@ func BenchmarkPushOf1000Migrations(b *testing.B) {
 		pr, opened := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: branch})
 		before := e.f.Counts()
 		b.StartTimer()
-		if code, err := e.f.Deliver(opened); err != nil || code != http.StatusAccepted {
-			b.Fatalf("delivery: %d %v", code, err)
-		}
-		for {
-			runs := e.f.CheckRuns(e.repo, pr.HeadSHA)
-			if len(runs) == 1 && runs[0].Status == "completed" {
-				if runs[0].Conclusion != "action_required" {
-					b.Fatalf("check: %s %q", runs[0].Conclusion, runs[0].Output.Summary)
-				}
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
+		deliverAndAwaitCheck(b, e, opened, pr.HeadSHA)
 		b.StopTimer()
 		for op, n := range e.f.Counts() {
 			calls += n - before[op]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,9 +39,17 @@ type result struct {
 
 func runBinary(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	return runBinaryWithInput(t, dir, env, nil, args...)
+}
+
+// runBinaryWithInput runs the built binary in dir with stdin as its
+// standard input (none when nil).
+func runBinaryWithInput(t *testing.T, dir string, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
