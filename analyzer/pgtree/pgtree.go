@@ -23,20 +23,31 @@ func visit(m protoreflect.Message, fn func(*pg_query.Node) bool) {
 			return
 		}
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
-			return true
+	eachChild(m, func(c protoreflect.Message) { visit(c, fn) })
+}
+
+// eachChild calls fn for every message m holds (in a field or a list), in
+// the order the fields are declared. protoreflect's Range has no defined
+// order, and protobuf-go varies it from one build of the binary to the
+// next; what the walkers report (a view's dependencies, a statement's
+// objects, the order of findings) must not change with the build.
+func eachChild(m protoreflect.Message, fn func(protoreflect.Message)) {
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() || !m.Has(fd) {
+			continue
 		}
+		v := m.Get(fd)
 		if fd.IsList() {
 			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				visit(l.Get(i).Message(), fn)
+			for k := 0; k < l.Len(); k++ {
+				fn(l.Get(k).Message())
 			}
-			return true
+			continue
 		}
-		visit(v.Message(), fn)
-		return true
-	})
+		fn(v.Message())
+	}
 }
 
 // Names reads a list of String nodes, such as a qualified name or a column
@@ -65,18 +76,5 @@ func visitAll(m protoreflect.Message, fn func(protoreflect.ProtoMessage) bool) {
 	if !m.IsValid() || !fn(m.Interface()) {
 		return
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				visitAll(l.Get(i).Message(), fn)
-			}
-			return true
-		}
-		visitAll(v.Message(), fn)
-		return true
-	})
+	eachChild(m, func(c protoreflect.Message) { visitAll(c, fn) })
 }

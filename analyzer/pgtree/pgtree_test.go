@@ -150,3 +150,23 @@ func TestWalkMessages(t *testing.T) {
 		return true
 	})
 }
+
+// TestWalkOrder: children are visited in the order their fields are
+// declared (a SELECT's targets, then FROM, WHERE, GROUP BY), whatever order
+// protoreflect's Range would use in this build.
+func TestWalkOrder(t *testing.T) {
+	res, err := pg_query.Parse("SELECT a FROM t WHERE b = 1 GROUP BY c HAVING count(d) > 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	Walk(res.GetStmts()[0].GetStmt(), func(n *pg_query.Node) bool {
+		if cr := n.GetColumnRef(); cr != nil {
+			cols = append(cols, strings.Join(Names(cr.GetFields()), "."))
+		}
+		return true
+	})
+	if got := strings.Join(cols, " "); got != "a b c d" {
+		t.Errorf("column references in the order %q, want the fields' declared order %q", got, "a b c d")
+	}
+}
