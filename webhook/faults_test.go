@@ -219,3 +219,34 @@ func TestForbiddenIsNotRateLimit(t *testing.T) {
 		t.Errorf("a 403 was retried: %d requests", n)
 	}
 }
+
+// TestSupersededWhileCreatingItsRun: a push that supersedes a job while
+// GitHub is creating its check run (the run made, the answer not yet read)
+// does not leave that run in progress: the job still learns the run and
+// closes it without a verdict.
+func TestSupersededWhileCreatingItsRun(t *testing.T) {
+	e := newEnv(t, nil)
+	pr, opened := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	old := pr.HeadSHA
+	release := make(chan struct{})
+	fault, created := githubfake.HoldAnswer(release)
+	e.f.FailNext("checks/create", fault, 1)
+	e.deliver(opened, http.StatusAccepted)
+	<-created
+
+	forced := e.repo.CommitWith(githubfake.CommitOptions{Branch: "drop", Parent: e.repo.Branch("main"),
+		Files: map[string]string{"db/migrations/002_drop.sql": "ALTER TABLE users ADD COLUMN note text;\n"}})
+	e.deliver(e.f.Push(pr, forced), http.StatusAccepted)
+	// The newer job has cancelled the older one; only now does GitHub's
+	// answer about the run it created arrive.
+	e.waitFor("the push to supersede the running job", func() bool { return e.srv.queue.Len() == 1 })
+	close(release)
+	e.wait()
+
+	if run := e.onlyRun(old); run.Status != "completed" || run.Conclusion == "action_required" || run.Conclusion == "success" {
+		t.Errorf("old head: %s/%s, want closed without a verdict; logs:\n%s", run.Status, run.Conclusion, e.logs)
+	}
+	if run := e.onlyRun(forced); run.Conclusion != "success" {
+		t.Errorf("new head: %s", run.Conclusion)
+	}
+}

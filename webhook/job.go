@@ -366,7 +366,15 @@ func (r *jobRun) createCheckRun(ctx context.Context, conclusion *string, out che
 	if conclusion != nil {
 		opts.Status, opts.Conclusion, opts.CompletedAt = github.String("completed"), conclusion, &now
 	}
-	run, _, err := r.gh.Checks.CreateCheckRun(ctx, r.j.Owner, r.j.Repo, opts)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("creating the check run on %s: %w", short(r.head), err)
+	}
+	// Once sent, the answer is read even if the job is cancelled meanwhile
+	// (a newer push): a run GitHub created whose id the job never learned
+	// would stay in progress for good. finish then closes it.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	run, _, err := r.gh.Checks.CreateCheckRun(cctx, r.j.Owner, r.j.Repo, opts)
 	if err != nil {
 		return fmt.Errorf("creating the check run on %s: %w", short(r.head), err)
 	}

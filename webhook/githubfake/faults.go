@@ -27,6 +27,10 @@ type Fault struct {
 	hold    <-chan struct{}
 	reached chan struct{}
 	arrive  *sync.Once
+	// holdAnswer, when set, carries the request out and then holds its
+	// answer until it is closed or the client gives up: the change is made
+	// whether or not the client ever reads that it was.
+	holdAnswer <-chan struct{}
 }
 
 const (
@@ -74,6 +78,15 @@ func ServerError(status int) Fault {
 func Hold(release <-chan struct{}) (Fault, <-chan struct{}) {
 	reached := make(chan struct{})
 	return Fault{hold: release, reached: reached, arrive: &sync.Once{}}, reached
+}
+
+// HoldAnswer carries the matching request out (a check run is created, a
+// comment edited) and holds the answer until release is closed or the
+// client gives up, as when a connection drops after GitHub acted. The
+// returned channel is closed once the change is made.
+func HoldAnswer(release <-chan struct{}) (Fault, <-chan struct{}) {
+	reached := make(chan struct{})
+	return Fault{holdAnswer: release, reached: reached, arrive: &sync.Once{}}, reached
 }
 
 // Slow delays the normal answer by d.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -139,6 +140,28 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		hasFault = fault.Status != 0 || fault.resetIn != 0
+	}
+
+	if hasFault && fault.holdAnswer != nil {
+		// The change is made now; the answer waits (or is lost).
+		rec := httptest.NewRecorder()
+		f.mu.Lock()
+		c := &call{f: f, r: r, rt: rt, params: params, query: r.URL.Query(), raw: raw, header: http.Header{}, requestID: reqID, prefix: prefix}
+		rep, window := f.dispatch(c, verrs, Fault{}, false)
+		f.finish(rec, c, rep, window, input)
+		f.mu.Unlock()
+		fault.arrive.Do(func() { close(fault.reached) })
+		select {
+		case <-fault.holdAnswer:
+		case <-r.Context().Done():
+			return
+		}
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return
 	}
 
 	f.mu.Lock()
