@@ -265,7 +265,7 @@ func (b *builder) addColumn(r rel, cd *pg_query.ColumnDef) {
 		b.rewrite(r, b.recurse)
 		b.note(rewrite + "; reads and writes wait for the whole rewrite")
 	} else if def != nil {
-		if isStable(def) {
+		if Stable(def) {
 			b.note("the default " + deparse(def) + " is STABLE, not volatile: it is evaluated once, so every existing row gets the same value, and nothing is rewritten")
 		} else {
 			b.note("PostgreSQL 11+: a non-volatile default is stored once in the catalog, so no rewrite")

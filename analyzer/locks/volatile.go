@@ -87,9 +87,11 @@ func Volatile(expr *pg_query.Node) bool {
 	return volatility(expr) == 'v'
 }
 
-// isStable reports whether the expression is stable but not immutable:
-// worth telling people that existing rows all get the same value.
-func isStable(expr *pg_query.Node) bool { return volatility(expr) == 's' }
+// Stable reports whether the expression is stable but not immutable
+// (now(), CURRENT_USER): evaluated once by ADD COLUMN, so every existing
+// row gets the value it had when the migration ran, while each new row
+// gets its own.
+func Stable(expr *pg_query.Node) bool { return volatility(expr) == 's' }
 
 func volatility(expr *pg_query.Node) byte {
 	v := byte('i')
