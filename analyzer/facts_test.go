@@ -233,7 +233,7 @@ func (fc factCase) change() change {
 func factFindings(rep *Report, keepTimeout bool) []string {
 	var out []string
 	for _, l := range rep.AllFindings() {
-		if l.Finding.Rule == ruleDownIncomplete.ID || (!keepTimeout && l.Finding.Rule == ruleLockTimeout.ID) || l.Finding.Question == QDrops {
+		if l.Finding.Rule == ruleDownIncomplete.ID || l.Finding.Rule == ruleExistingRows.ID || (!keepTimeout && l.Finding.Rule == ruleLockTimeout.ID) || l.Finding.Question == QDrops {
 			continue
 		}
 		where := "file"

@@ -106,6 +106,8 @@ var statementRules = []statementRule{
 	checkDrops,
 	checkTypes,
 	checkConstraints,
+	// After checkConstraints, which says when an ADD COLUMN fails.
+	checkExistingRows,
 	checkRenames,
 	checkNonTransactional,
 	checkEnumInTransaction,
@@ -348,6 +350,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	}
 	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts, before, cat)
 	foldIntoLaterDrop(reported)
+	foldExistingRows(reported)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

@@ -11,7 +11,7 @@ import (
 func placed(rep *Report) []string {
 	var out []string
 	for _, l := range rep.AllFindings() {
-		if l.Statement == nil || l.Finding.Rule == ruleDownIncomplete.ID || l.Finding.Question == QLocks {
+		if l.Statement == nil || l.Finding.Rule == ruleDownIncomplete.ID || l.Finding.Rule == ruleExistingRows.ID || l.Finding.Question == QLocks {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%s@%d:%d", l.Finding.Rule, l.Finding.Severity, l.Finding.Marker.Line, l.Finding.Marker.Column))

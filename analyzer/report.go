@@ -181,6 +181,11 @@ type Estimate struct {
 	LowMS    int64  `json:"low_ms"`
 	HighMS   int64  `json:"high_ms"`
 	Basis    string `json:"basis"`
+	// WALBytes is about how much write-ahead log the work writes, which
+	// every replica must receive and replay (prodstats: RewriteWAL,
+	// IndexBuildWAL, UpdateWAL, DeleteWAL); 0 when it writes none worth
+	// counting.
+	WALBytes int64 `json:"wal_bytes,omitempty"`
 }
 
 // File is one changed migration.

@@ -136,6 +136,19 @@ func checkLocks(c *stmtContext) {
 		}
 	}
 
+	// A concurrent build blocks no one, so no finding above reports it;
+	// the WAL it writes still holds replicas back.
+	if existing && imp.Concurrently && imp.Work == locks.IndexBuild && est != nil && est.WALBytes >= walNotable {
+		_, wal := c.walNote(c.statsTable(subject), imp)
+		rows := ""
+		if est.Rows >= 0 {
+			rows = " (~" + humanCount(est.Rows) + " rows)"
+		}
+		fd := ruleReplicationLag.finding(fmt.Sprintf("builds an index on %s%s without blocking writes, but %s", subject, rows, wal))
+		fd.Objects = []string{subject}
+		c.report(fd)
+	}
+
 	// Statements after an ACCESS EXCLUSIVE lock in the same transaction.
 	if c.inTx && !ps.warnedHeld && len(ps.exclusive) > 0 && (imp.Work != locks.Metadata || touchesOther(imp, ps.exclusive)) &&
 		!c.hasFinding(ruleValidateSameTx.ID, ruleCannotRunInTransaction.ID) {
@@ -262,30 +275,37 @@ type sizeNote struct {
 	text  string
 }
 
-// estimate looks the subject up in the production statistics.
+// estimate looks the subject up in the production statistics, and says
+// how much WAL the work writes (what every replica must replay).
 func (c *stmtContext) estimate(subject string, imp locks.Impact) (*Estimate, sizeNote) {
 	if imp.Work == locks.Metadata || subject == "" {
 		return nil, sizeNote{}
 	}
 	if c.stats == nil {
-		return nil, sizeNote{text: fmt.Sprintf("the size of %s is unknown (no statistics file: run `migration-guard stats`), so this is judged as if it were large", subject)}
+		_, wal := c.walNote(nil, imp)
+		return nil, sizeNote{text: withWAL(fmt.Sprintf("the size of %s is unknown (no statistics file: run `migration-guard stats`), so this is judged as if it were large", subject), wal)}
 	}
-	schema, name := splitQualified(subject)
-	t := c.stats.Table(schema, name)
-	if t == nil && schema == "" {
-		t = c.stats.Table("public", name)
-	}
+	t := c.statsTable(subject)
 	if t == nil {
-		return nil, sizeNote{text: fmt.Sprintf("%s is not in the statistics file (collected %s), so this is judged as if it were large", subject, c.stats.CollectedAt.Format("2006-01-02"))}
+		_, wal := c.walNote(nil, imp)
+		return nil, sizeNote{text: withWAL(fmt.Sprintf("%s is not in the statistics file (collected %s), so this is judged as if it were large", subject, c.stats.CollectedAt.Format("2006-01-02")), wal)}
 	}
 	work := map[locks.Work]prodstats.Work{locks.Scan: prodstats.WorkScan, locks.Rewrite: prodstats.WorkRewrite, locks.IndexBuild: prodstats.WorkIndexBuild, locks.Backfill: prodstats.WorkBackfill}[imp.Work]
 	e := c.stats.Estimate(t, work, max(imp.Scans, 1))
-	est := &Estimate{Relation: subject, Rows: t.Rows, Bytes: e.Bytes, LowMS: e.Low.Milliseconds(), HighMS: e.High.Milliseconds(), Basis: e.Basis}
+	walBytes, wal := c.walNote(t, imp)
+	est := &Estimate{Relation: subject, Rows: t.Rows, Bytes: e.Bytes, LowMS: e.Low.Milliseconds(), HighMS: e.High.Milliseconds(), Basis: e.Basis, WALBytes: walBytes}
 	rows := "unknown rows"
 	if t.Rows >= 0 {
 		rows = "~" + humanCount(t.Rows) + " rows"
 	}
-	return est, sizeNote{known: true, text: fmt.Sprintf("%s: %s, %s; estimated %s to %s (%s)", subject, rows, humanSize(t.TotalBytes), humanDuration(e.Low), humanDuration(e.High), e.Basis)}
+	return est, sizeNote{known: true, text: withWAL(fmt.Sprintf("%s: %s, %s; estimated %s to %s (%s)", subject, rows, humanSize(t.TotalBytes), humanDuration(e.Low), humanDuration(e.High), e.Basis), wal)}
+}
+
+func withWAL(text, wal string) string {
+	if wal == "" {
+		return text
+	}
+	return text + "; " + wal
 }
 
 // lockFinding reports lock work, with its severity set by the estimate: a

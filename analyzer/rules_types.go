@@ -132,6 +132,8 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 	}
 	v := typechange.Classify(col.Type, newType, typechange.Options{PostgresVersion: c.cfg.PostgresVersion, Using: using, TimeZone: tz, Column: name, Catalog: c.cat})
 	change := fmt.Sprintf("%s from %s to %s", qc, col.Type.SQL(), newType.SQL())
+	// What the rows hold afterwards is said once, in the type finding.
+	rows := "; " + typeChangeRows(c.existingRows(t), col.Type, newType, using, v)
 	switch {
 	case v.NoImplicitCast && using == nil:
 		report(ruleTypeChangeFails, fmt.Sprintf("changes %s: PostgreSQL has no automatic cast and refuses it without USING", change),
@@ -152,13 +154,13 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 			msg += "; it rewrites the table under ACCESS EXCLUSIVE"
 		}
 		msg += probeNarrowing(c, t, name, col.Type, newType, v)
-		report(ruleTypeNarrowing, msg, typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
+		report(ruleTypeNarrowing, msg+rows, typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
 	case v.Effect == typechange.Rewrite:
-		report(ruleTypeRewrite, fmt.Sprintf("changes %s: %s", change, v.Reason), typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
+		report(ruleTypeRewrite, fmt.Sprintf("changes %s: %s%s", change, v.Reason, rows), typeChangeSafeWay(c, t, name, col.Type.SQL(), newType, using))
 	case v.Effect == typechange.IndexRebuild:
-		report(ruleTypeRewrite, fmt.Sprintf("changes %s: %s", change, v.Reason), "")
+		report(ruleTypeRewrite, fmt.Sprintf("changes %s: %s%s", change, v.Reason, rows), "")
 	default:
-		report(ruleTypeMetadata, fmt.Sprintf("changes %s: %s", change, v.Reason), "")
+		report(ruleTypeMetadata, fmt.Sprintf("changes %s: %s%s", change, v.Reason, rows), "")
 	}
 }
 

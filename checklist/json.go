@@ -77,7 +77,11 @@ type StatementDoc struct {
 	Settings []string `json:"settings,omitempty"`
 	// Inner marks a statement a DO block or function body runs, part of
 	// the outer statement before it.
-	Inner    bool         `json:"inner,omitempty"`
+	Inner bool `json:"inner,omitempty"`
+	// WALBytes is about how much WAL the statement's rewrite, index build
+	// or UPDATE of every row writes, from the statistics file; absent when
+	// the size is unknown or it writes none worth counting.
+	WALBytes int64        `json:"wal_bytes,omitempty"`
 	Findings []FindingDoc `json:"findings"`
 }
 
@@ -163,11 +167,15 @@ func NewDocument(r *analyzer.Report, version string) Document {
 			BlobSHA: f.BlobSHA, UpDigest: f.UpDigest, RunTransaction: f.RunTransaction,
 		}
 		for _, s := range f.Statements {
+			var wal int64
+			if s.Estimate != nil {
+				wal = s.Estimate.WALBytes
+			}
 			fd.Statements = append(fd.Statements, StatementDoc{
 				Path: s.Path, Part: s.Part,
 				StartLine: s.Start.Line, StartColumn: s.Start.Column, EndLine: s.End.Line, EndColumn: s.End.Column,
 				SQL: s.SQL, Kind: s.Kind, InTransaction: s.InTx, Findings: findingDocs(s.Findings),
-				Objects: s.Objects, Settings: s.Settings, Inner: s.Inner,
+				Objects: s.Objects, Settings: s.Settings, Inner: s.Inner, WALBytes: wal,
 			})
 		}
 		doc.Files = append(doc.Files, fd)

@@ -77,9 +77,11 @@ func (j *jsonWriter) str(k, v string) {
 	j.buf = appendJSONString(j.buf, v)
 }
 
-func (j *jsonWriter) int(k string, v int) {
+func (j *jsonWriter) int(k string, v int) { j.int64(k, int64(v)) }
+
+func (j *jsonWriter) int64(k string, v int64) {
 	j.key(k)
-	j.buf = strconv.AppendInt(j.buf, int64(v), 10)
+	j.buf = strconv.AppendInt(j.buf, v, 10)
 }
 
 func (j *jsonWriter) bool(k string, v bool) {
@@ -201,6 +203,9 @@ func (j *jsonWriter) file(f *FileDoc) {
 			}
 			if s.Inner {
 				j.bool("inner", true)
+			}
+			if s.WALBytes != 0 {
+				j.int64("wal_bytes", s.WALBytes)
 			}
 			j.findings(s.Findings)
 			j.close('}')

@@ -20,7 +20,7 @@ func fillDocument(v reflect.Value, seed int) {
 			"tab\tnl\ncr\rbs\bff\f nul\x00 esc\x1b del\x7f",
 			"é 日本 \u2028 \u2029 invalid \xff\xfe end", "",
 		}[seed%5])
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(seed*7 - 3))
 	case reflect.Bool:
 		v.SetBool(seed%2 == 1)

@@ -18,19 +18,22 @@ import (
 func TestWALEstimatesMatchServer(t *testing.T) {
 	d := newTestDB(t)
 	d.exec(t, "CREATE EXTENSION pg_walinspect",
-		// w has indexes, u has none; 100k rows each (about 8 MB of heap).
+		// w has indexes, u has none, dl is deleted; 100k rows each (about 8 MB
+		// of heap).
 		"CREATE TABLE w (id bigint PRIMARY KEY, a int, b text, c bigint)",
 		"CREATE INDEX w_a_idx ON w (a)",
 		"INSERT INTO w SELECT g, g % 1000, md5(g::text), g * 7 FROM generate_series(1, 100000) g",
 		"CREATE TABLE u (id bigint, a int, b text)",
 		"INSERT INTO u SELECT g, g % 1000, md5(g::text) FROM generate_series(1, 100000) g",
-		"VACUUM (FREEZE, ANALYZE) w", "VACUUM (FREEZE, ANALYZE) u")
+		"CREATE TABLE dl (id bigint PRIMARY KEY, a int, b text)",
+		"INSERT INTO dl SELECT g, g % 1000, md5(g::text) FROM generate_series(1, 100000) g",
+		"VACUUM (FREEZE, ANALYZE) w", "VACUUM (FREEZE, ANALYZE) u", "VACUUM (FREEZE, ANALYZE) dl")
 	f, err := Collect(context.Background(), d.url(), CollectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, u := f.Table("public", "w"), f.Table("public", "u")
-	if w == nil || u == nil || w.Rows != 100000 || w.Indexes != 2 {
+	w, u, dl := f.Table("public", "w"), f.Table("public", "u"), f.Table("public", "dl")
+	if w == nil || u == nil || dl == nil || w.Rows != 100000 || w.Indexes != 2 {
 		t.Fatalf("collected %+v and %+v", w, u)
 	}
 	// A replication slot keeps the server from removing the WAL segments
@@ -67,6 +70,7 @@ func TestWALEstimatesMatchServer(t *testing.T) {
 		{"rewrite of a table without indexes", "ALTER TABLE u ALTER COLUMN a TYPE bigint", func() int64 { return tableNow(t, d, "u").RewriteWAL() }},
 		{"rewrite of a table and its indexes", "ALTER TABLE w ALTER COLUMN a TYPE bigint", func() int64 { return tableNow(t, d, "w").RewriteWAL() }},
 		{"UPDATE of every row of a table with indexes", "UPDATE w SET c = c + 1", func() int64 { return tableNow(t, d, "w").UpdateWAL() }},
+		{"DELETE of every row", "DELETE FROM dl", dl.DeleteWAL},
 	}
 	for _, tc := range cases {
 		estimate := tc.estimate()
