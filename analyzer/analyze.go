@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -48,6 +49,11 @@ type Request struct {
 	// MaxStatements, when positive, bounds the statements judged: beyond
 	// it Analyze stops with a *StatementLimitError rather than a report.
 	MaxStatements int
+	// Cache, when set, keeps the schema the base history builds, keyed by
+	// the configuration and every base migration's content: the next
+	// request over the same history reads it back instead of replaying.
+	// The report is the same with or without it.
+	Cache Cache
 }
 
 // Unseen is a place of the repository that could not be examined.
@@ -87,14 +93,33 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
 		}
 		baseIDs = map[string]bool{}
+		var key string
+		restored := false
+		if req.Cache != nil {
+			var err error
+			if key, err = baseCatalogKey(cfg, set.Migrations); err != nil {
+				slog.Debug("cache: no key for the base", "err", err)
+			} else if cat := restoreBase(req.Cache, key); cat != nil {
+				s.cat, restored = cat, true
+			}
+		}
 		for _, m := range set.Migrations {
-			s.replay(m)
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			if !restored {
+				s.replay(m)
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 			}
 			baseIDs[m.Path] = true
 			baseContent[m.Path] = m
 			s.downParts.count(m)
+		}
+		if key != "" && !restored && !s.expired() {
+			if b, err := s.cat.Encode(); err != nil {
+				slog.Debug("cache: not keeping the base catalog", "err", err)
+			} else {
+				req.Cache.Put(key, b)
+			}
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}

@@ -36,9 +36,10 @@ import (
 // the parser's C code (a function's body is deparsed), which trusts them,
 // so damaged bytes must never reach it.
 
-// encodingVersion changes whenever the layout or the meaning of a field
-// changes: an entry of another version is not decoded.
-const encodingVersion = 1
+// EncodingVersion changes whenever the layout or the meaning of a field
+// changes: an entry of another version is not decoded, and cache keys
+// include it.
+const EncodingVersion = 1
 
 var encodingMagic = []byte("mgcat")
 
@@ -55,7 +56,7 @@ func (c *Catalog) Encode() ([]byte, error) {
 	}
 	e := &encoder{b: make([]byte, 0, 4096)}
 	e.b = append(e.b, encodingMagic...)
-	e.uint(encodingVersion)
+	e.uint(EncodingVersion)
 	if err := e.catalog(c); err != nil {
 		return nil, fmt.Errorf("encoding a catalog: %w", err)
 	}
@@ -82,7 +83,7 @@ func Decode(b []byte) (c *Catalog, err error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrEncoding)
 	}
 	d := &decoder{b: body[len(encodingMagic):]}
-	if v := d.uint(); d.err == nil && v != encodingVersion {
+	if v := d.uint(); d.err == nil && v != EncodingVersion {
 		return nil, fmt.Errorf("%w: version %d", ErrEncoding, v)
 	}
 	c = d.catalog()

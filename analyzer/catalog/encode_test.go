@@ -140,7 +140,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 		}
 	}
 	other := append([]byte(nil), enc[:len(enc)-sha256.Size]...)
-	other[len(encodingMagic)] = encodingVersion + 1
+	other[len(encodingMagic)] = EncodingVersion + 1
 	sum := sha256.Sum256(other)
 	if _, err := Decode(append(other, sum[:]...)); !errors.Is(err, ErrEncoding) || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("another version: %v", err)
@@ -185,7 +185,7 @@ func TestEncodeCoversFields(t *testing.T) {
 			have = append(have, typ.Field(i).Name)
 		}
 		if got := strings.Join(have, " "); got != fields {
-			t.Errorf("%s has fields %q; encode.go handles %q: encode the new ones, bump encodingVersion, and list them here", typ.Name(), got, fields)
+			t.Errorf("%s has fields %q; encode.go handles %q: encode the new ones, bump EncodingVersion, and list them here", typ.Name(), got, fields)
 		}
 	}
 }
