@@ -16,6 +16,7 @@ import (
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/checklist"
+	"github.com/migration-guard/migration-guard/internal/resultcache"
 )
 
 type checkOptions struct {
@@ -28,6 +29,9 @@ type checkOptions struct {
 	stdinName string
 	failOn    string
 	rehearsal rehearsalOptions
+	// noCache and cacheDir: see openCache.
+	noCache  bool
+	cacheDir string
 }
 
 func newCheckCommand() *cobra.Command {
@@ -66,7 +70,13 @@ Exit status: 0 when nothing requires approval, 1 when something does (or, with
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	cmd.Flags().BoolVar(&opt.rehearsal.on, "rehearse", false, "also apply the migrations to a throwaway PostgreSQL and report what it did (see `migration-guard rehearse --help`)")
 	addRehearsalFlags(cmd, &opt.rehearsal)
+	addCacheFlags(cmd, &opt)
 	return cmd
+}
+
+func addCacheFlags(cmd *cobra.Command, opt *checkOptions) {
+	cmd.Flags().BoolVar(&opt.noCache, "no-cache", false, "neither read nor write the cache of replayed histories and reports")
+	cmd.Flags().StringVar(&opt.cacheDir, "cache-dir", "", "cache `FOLDER` (default: $"+resultcache.EnvDir+", else migration-guard in the user cache folder); bounded to 256 MiB")
 }
 
 func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []string) error {
@@ -111,6 +121,35 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	defer closeProbe()
 	req.Probe = probe
 	notes = append(notes, note)
+	// The cache: the schema a base history builds, and the whole output of
+	// a run whose inputs are all content (no data probe, no rehearsal, no
+	// standard input).
+	var cache analyzer.Cache
+	if c := openCache(opt); c != nil {
+		cache = c
+	}
+	req.Cache = cache
+	var outKey string
+	color := opt.format == "text" && colorWanted(out)
+	if cache != nil && probe == nil && stdin == nil && !opt.rehearsal.on {
+		outKey = outputKey(req, opt, color, settings, notes)
+	}
+	if outKey != "" {
+		if b, failed, ok := cachedOutput(cache, outKey); ok {
+			if _, err := out.Write(b); err != nil {
+				return fail("writing the report: %v", err)
+			}
+			if failed {
+				return &statusError{status: exitApproval, err: errApprovalNeeded}
+			}
+			return nil
+		}
+	}
+	var tee *teeBuffer
+	if outKey != "" {
+		tee = &teeBuffer{w: out}
+		out = tee
+	}
 	var rep *analyzer.Report
 	if stdin != nil {
 		rep, err = stdin.analyze(ctx, req)
@@ -143,10 +182,13 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	case "github":
 		err = checklist.WriteGitHubActions(out, rep)
 	default:
-		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: colorWanted(out)})
+		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: color})
 	}
 	if err != nil {
 		return fail("writing the report: %v", err)
+	}
+	if tee != nil {
+		keepOutput(cache, outKey, tee.buf.Bytes(), failing(rep, opt.failOn))
 	}
 	if failing(rep, opt.failOn) {
 		return &statusError{status: exitApproval, err: errApprovalNeeded}
