@@ -82,7 +82,7 @@ func Decode(b []byte) (c *Catalog, err error) {
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], b[len(body):]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrEncoding)
 	}
-	d := &decoder{b: body[len(encodingMagic):]}
+	d := &decoder{b: body[len(encodingMagic):], strings: map[string]string{}}
 	if v := d.uint(); d.err == nil && v != EncodingVersion {
 		return nil, fmt.Errorf("%w: version %d", ErrEncoding, v)
 	}
@@ -370,6 +370,9 @@ func (e *encoder) constraint(k *Constraint) error {
 type decoder struct {
 	b   []byte
 	err error
+	// strings interns what is read: a schema's, a type's, a file's name
+	// recur in every object, and one copy of each is enough.
+	strings map[string]string
 }
 
 func (d *decoder) fail(what string) {
@@ -416,7 +419,21 @@ func (d *decoder) bytes() []byte {
 	return out
 }
 
-func (d *decoder) str() string { return string(d.bytes()) }
+func (d *decoder) str() string {
+	b := d.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := d.strings[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(b) <= 64 {
+		// Long strings (view definitions, expressions) rarely recur.
+		d.strings[s] = s
+	}
+	return s
+}
 
 func (d *decoder) bool() bool {
 	if d.err != nil {
