@@ -73,14 +73,57 @@ func (e *StatementLimitError) Error() string {
 
 // Analyze answers the checklist for every changed migration.
 func Analyze(ctx context.Context, req Request) (*Report, error) {
-	cfg := req.Config
-	if err := cfg.Validate(); err != nil {
+	d, err := Discover(req)
+	if err != nil {
 		return nil, err
 	}
+	return d.Analyze(ctx)
+}
+
+// Discovered is a request with the migrations at its base and head found:
+// its Fingerprint and its Analyze share the one reading of the files.
+type Discovered struct {
+	req Request
+	// base is nil without a base; head is nil when the request gives its
+	// migrations (Request.Migrations).
+	base, head *layout.Set
+}
+
+// Discover validates the configuration and finds the migrations at the
+// request's base and head.
+func Discover(req Request) (*Discovered, error) {
+	if err := req.Config.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Discovered{req: req}
+	locs := req.Config.locations()
+	if req.Base != nil {
+		set, err := layout.Discover(req.Base, locs)
+		if err != nil {
+			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
+		}
+		d.base = set
+	}
+	if req.Migrations == nil {
+		if req.Head == nil {
+			return nil, fmt.Errorf("nothing to analyze: no head and no migrations")
+		}
+		set, err := layout.Discover(req.Head, locs)
+		if err != nil {
+			return nil, fmt.Errorf("finding the migrations of the change: %w", err)
+		}
+		d.head = set
+	}
+	return d, nil
+}
+
+// Analyze answers the checklist for every changed migration.
+func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
+	req := d.req
+	cfg := req.Config
 	s := newSession(cfg)
 	s.stats, s.probe, s.ctx, s.maxStatements = req.Stats, req.Probe, ctx, req.MaxStatements
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
-	locs := cfg.locations()
 
 	var baseIDs map[string]bool
 	// baseContent is what the base's migrations read as: a symbolic link
@@ -88,10 +131,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	// still run other bytes.
 	baseContent := map[string]layout.Migration{}
 	if req.Base != nil {
-		set, err := layout.Discover(req.Base, locs)
-		if err != nil {
-			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
-		}
+		set := d.base
 		baseIDs = map[string]bool{}
 		var key string
 		restored := false
@@ -133,13 +173,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		rep.Notes = append(rep.Notes, problemNote(p))
 	}
 	if migrations == nil {
-		if req.Head == nil {
-			return nil, fmt.Errorf("nothing to analyze: no head and no migrations")
-		}
-		set, err := layout.Discover(req.Head, locs)
-		if err != nil {
-			return nil, fmt.Errorf("finding the migrations of the change: %w", err)
-		}
+		set := d.head
 		migrations = set.Migrations
 		for _, p := range set.Problems {
 			rep.Notes = append(rep.Notes, problemNote(p))

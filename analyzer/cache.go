@@ -117,6 +117,16 @@ func restoreBase(c Cache, key string) *catalog.Catalog {
 // report from the same build. A request with a data probe has none: the
 // rows it counts are not content.
 func Fingerprint(req Request) (string, error) {
+	d, err := Discover(req)
+	if err != nil {
+		return "", err
+	}
+	return d.Fingerprint()
+}
+
+// Fingerprint is the request's Fingerprint, from the files already read.
+func (d *Discovered) Fingerprint() (string, error) {
+	req := d.req
 	if req.Probe != nil {
 		return "", errors.New("a request with a data probe depends on the database's rows")
 	}
@@ -127,28 +137,17 @@ func Fingerprint(req Request) (string, error) {
 	if err := k.value("stats", req.Stats); err != nil {
 		return "", err
 	}
-	locs := req.Config.locations()
-	if req.Base != nil {
-		set, err := layout.Discover(req.Base, locs)
-		if err != nil {
-			return "", fmt.Errorf("finding the migrations at the base: %w", err)
+	for _, side := range []struct {
+		tag string
+		set *layout.Set
+	}{{"base", d.base}, {"head", d.head}} {
+		if side.set == nil {
+			k.field(side.tag, nil)
+			continue
 		}
-		if err := k.set("base", set); err != nil {
+		if err := k.set(side.tag, side.set); err != nil {
 			return "", err
 		}
-	} else {
-		k.field("base", nil)
-	}
-	if req.Migrations == nil && req.Head != nil {
-		set, err := layout.Discover(req.Head, locs)
-		if err != nil {
-			return "", fmt.Errorf("finding the migrations of the change: %w", err)
-		}
-		if err := k.set("head", set); err != nil {
-			return "", err
-		}
-	} else {
-		k.field("head", nil)
 	}
 	if err := k.migrations("given", req.Migrations); err != nil {
 		return "", err

@@ -119,7 +119,13 @@ func mutate(t *testing.T, v reflect.Value, l leaf) {
 	case reflect.Bool:
 		v.SetBool(!v.Bool())
 	case reflect.Slice:
-		v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
+		e := reflect.New(v.Type().Elem()).Elem()
+		if e.Kind() == reflect.String {
+			// "danger" is a valid entry of every list of names in the
+			// configuration (severities, users, teams, roles).
+			e.SetString("danger")
+		}
+		v.Set(reflect.Append(v, e))
 	case reflect.Struct:
 		v.Set(reflect.ValueOf(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)))
 	default:
@@ -238,6 +244,13 @@ func TestFingerprintMisses(t *testing.T) {
 			field = reflect.ValueOf(&r).Elem().FieldByName("Stats")
 		}
 		mutate(t, field, l)
+		// Changes the configuration refuses are made valid.
+		switch l.name {
+		case "config.Migrations":
+			r.Config.Migrations = []layout.Location{{Path: "db/migrations"}}
+		case "config.Approval.MinRole":
+			r.Config.Approval.MinRole = "admin"
+		}
 		check(l.name, r)
 	}
 	r := req()

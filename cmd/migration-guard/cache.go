@@ -44,8 +44,8 @@ func openCache(opt checkOptions) *resultcache.Dir {
 // outputKey is the key of check's whole output: the request's fingerprint
 // and everything check adds to the report or changes in how it is
 // written. It returns "" when the output cannot be cached.
-func outputKey(req analyzer.Request, opt checkOptions, color bool, settings []analyzer.File, notes []string) string {
-	fp, err := analyzer.Fingerprint(req)
+func outputKey(found *analyzer.Discovered, opt checkOptions, color bool, settings []analyzer.File, notes []string) string {
+	fp, err := found.Fingerprint()
 	if err != nil {
 		slog.Debug("cache: not keeping the output", "err", err)
 		return ""
