@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -48,6 +49,11 @@ type Request struct {
 	// MaxStatements, when positive, bounds the statements judged: beyond
 	// it Analyze stops with a *StatementLimitError rather than a report.
 	MaxStatements int
+	// Cache, when set, keeps the schema the base history builds, keyed by
+	// the configuration and every base migration's content: the next
+	// request over the same history reads it back instead of replaying.
+	// The report is the same with or without it.
+	Cache Cache
 }
 
 // Unseen is a place of the repository that could not be examined.
@@ -67,14 +73,57 @@ func (e *StatementLimitError) Error() string {
 
 // Analyze answers the checklist for every changed migration.
 func Analyze(ctx context.Context, req Request) (*Report, error) {
-	cfg := req.Config
-	if err := cfg.Validate(); err != nil {
+	d, err := Discover(req)
+	if err != nil {
 		return nil, err
 	}
+	return d.Analyze(ctx)
+}
+
+// Discovered is a request with the migrations at its base and head found:
+// its Fingerprint and its Analyze share the one reading of the files.
+type Discovered struct {
+	req Request
+	// base is nil without a base; head is nil when the request gives its
+	// migrations (Request.Migrations).
+	base, head *layout.Set
+}
+
+// Discover validates the configuration and finds the migrations at the
+// request's base and head.
+func Discover(req Request) (*Discovered, error) {
+	if err := req.Config.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Discovered{req: req}
+	locs := req.Config.locations()
+	if req.Base != nil {
+		set, err := layout.Discover(req.Base, locs)
+		if err != nil {
+			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
+		}
+		d.base = set
+	}
+	if req.Migrations == nil {
+		if req.Head == nil {
+			return nil, fmt.Errorf("nothing to analyze: no head and no migrations")
+		}
+		set, err := layout.Discover(req.Head, locs)
+		if err != nil {
+			return nil, fmt.Errorf("finding the migrations of the change: %w", err)
+		}
+		d.head = set
+	}
+	return d, nil
+}
+
+// Analyze answers the checklist for every changed migration.
+func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
+	req := d.req
+	cfg := req.Config
 	s := newSession(cfg)
 	s.stats, s.probe, s.ctx, s.maxStatements = req.Stats, req.Probe, ctx, req.MaxStatements
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
-	locs := cfg.locations()
 
 	var baseIDs map[string]bool
 	// baseContent is what the base's migrations read as: a symbolic link
@@ -82,19 +131,35 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 	// still run other bytes.
 	baseContent := map[string]layout.Migration{}
 	if req.Base != nil {
-		set, err := layout.Discover(req.Base, locs)
-		if err != nil {
-			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
-		}
+		set := d.base
 		baseIDs = map[string]bool{}
+		var key string
+		restored := false
+		if req.Cache != nil {
+			var err error
+			if key, err = baseCatalogKey(cfg, set.Migrations); err != nil {
+				slog.Debug("cache: no key for the base", "err", err)
+			} else if cat := restoreBase(req.Cache, key); cat != nil {
+				s.cat, restored = cat, true
+			}
+		}
 		for _, m := range set.Migrations {
-			s.replay(m)
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			if !restored {
+				s.replay(m)
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 			}
 			baseIDs[m.Path] = true
 			baseContent[m.Path] = m
 			s.downParts.count(m)
+		}
+		if key != "" && !restored && !s.expired() {
+			if b, err := s.cat.Encode(); err != nil {
+				slog.Debug("cache: not keeping the base catalog", "err", err)
+			} else {
+				req.Cache.Put(key, b)
+			}
 		}
 		rep.BaseMigrations = len(set.Migrations)
 	}
@@ -108,13 +173,7 @@ func Analyze(ctx context.Context, req Request) (*Report, error) {
 		rep.Notes = append(rep.Notes, problemNote(p))
 	}
 	if migrations == nil {
-		if req.Head == nil {
-			return nil, fmt.Errorf("nothing to analyze: no head and no migrations")
-		}
-		set, err := layout.Discover(req.Head, locs)
-		if err != nil {
-			return nil, fmt.Errorf("finding the migrations of the change: %w", err)
-		}
+		set := d.head
 		migrations = set.Migrations
 		for _, p := range set.Problems {
 			rep.Notes = append(rep.Notes, problemNote(p))

@@ -591,10 +591,14 @@ func (ch change) analyzeWithStats(t *testing.T, stats *prodstats.File) *Report {
 	if ch.cfg != nil {
 		cfg = *ch.cfg
 	}
-	rep, err := Analyze(context.Background(), Request{Base: base, Head: head, Changed: changed, Config: cfg, Stats: stats})
+	req := Request{Base: base, Head: head, Changed: changed, Config: cfg, Stats: stats}
+	rep, err := Analyze(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)
 	}
+	// The same change judged against the base schema read back from a
+	// cache gives the same report, field for field.
+	checkCachedReport(t, req, rep)
 	return rep
 }
 

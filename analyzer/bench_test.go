@@ -108,3 +108,48 @@ func BenchmarkReplayCorpus(b *testing.B) {
 // benchCorpusBytes is the size of the benchmark's history: 5 MB, as the
 // performance target says.
 var benchCorpusBytes = 5 << 20
+
+// BenchmarkCheckBaseWarm is `check --base` over a history of 400
+// migrations with one changed file: cold (the base replayed) and warm
+// (the base schema read back from a filled cache, as a second run on the
+// same base reads it). Discovering the migrations, hashing them for the
+// key and judging the changed file are in both.
+func BenchmarkCheckBaseWarm(b *testing.B) {
+	const n = 400
+	base := fstest.MapFS{}
+	for i := 1; i <= n; i++ {
+		base[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(corpusFile(i))}
+	}
+	head := fstest.MapFS{}
+	for k, v := range base {
+		head[k] = v
+	}
+	change := "db/migrations/99999_change.sql"
+	head[change] = &fstest.MapFile{Data: []byte("-- +goose Up\nALTER TABLE t1 ADD COLUMN extra text;\nCREATE INDEX t2_email_idx ON t2 (email);\n" +
+		"-- +goose Down\nDROP INDEX t2_email_idx;\nALTER TABLE t1 DROP COLUMN extra;\n")}
+	req := Request{Base: base, Head: head, Changed: []string{change}, Config: DefaultConfig()}
+	filled := newMapCache()
+	req.Cache = filled
+	if _, err := Analyze(context.Background(), req); err != nil || filled.puts != 1 {
+		b.Fatalf("filling the cache: %v, %d puts", err, filled.puts)
+	}
+	for _, tc := range []struct {
+		name  string
+		cache Cache
+	}{{"cold", nil}, {"warm", filled}} {
+		b.Run(fmt.Sprintf("migrations=%d/%s", n, tc.name), func(b *testing.B) {
+			r := req
+			r.Cache = tc.cache
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				rep, err := Analyze(context.Background(), r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Files) != 1 || rep.BaseMigrations != n {
+					b.Fatalf("%d files judged, %d base migrations", len(rep.Files), rep.BaseMigrations)
+				}
+			}
+		})
+	}
+}

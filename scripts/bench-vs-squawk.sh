@@ -13,12 +13,15 @@
 # the deploy scripts only, the ones migration-guard runs). migration-guard
 # runs as the corpus runs it, `check --format json FOLDER` from the extracted
 # root; squawk with `--reporter json FILE...`. Outputs go to /dev/null.
-# Runs are cold: migration-guard keeps no cache between runs.
+# migration-guard runs twice per round: cold (--no-cache) and warm (a cache
+# folder of this run's own, filled by one run per folder before the rounds:
+# the second run on unchanged files, docs/performance.md).
 #
 # Wall time is taken with bash's EPOCHREALTIME around each run, peak RSS with
 # /usr/bin/time -f %M. Figures: min and median of $ROUNDS rounds (default 5)
-# per folder, the totals are the sums over folders, and the ratio is
-# migration-guard / squawk (below 1.0: migration-guard is faster).
+# per folder, the totals are the sums over folders, and the ratios are
+# migration-guard / squawk, cold (rc_*) and warm (rw_*) (below 1.0:
+# migration-guard is faster).
 #
 # Usage: scripts/bench-vs-squawk.sh [-b BINARY] [-c CORPUS] [-n ROUNDS] [NAME...]
 set -euo pipefail
@@ -35,7 +38,7 @@ while getopts "b:c:n:h" opt; do
 	c) CORPUS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	h)
-		sed -n '2,23p' "$0"
+		sed -n '2,27p' "$0"
 		exit 0
 		;;
 	*) exit 2 ;;
@@ -101,7 +104,7 @@ stats() {
 		printf "%.4f %.4f %d", t[1], m, r }'
 }
 
-printf '%-18s %6s %9s %9s %9s %9s %7s %7s %8s %8s\n' name files mg_min mg_med sq_min sq_med r_min r_med mg_MiB sq_MiB
+printf '%-18s %6s %9s %9s %9s %9s %9s %9s %6s %6s %6s %6s %7s %7s\n' name files cold_min cold_med warm_min warm_med sq_min sq_med rc_min rc_med rw_min rw_med mg_MiB sq_MiB
 totals="$tmp/totals"
 : >"$totals"
 while IFS='|' read -r name repo commit layout folder; do
@@ -112,17 +115,22 @@ while IFS='|' read -r name repo commit layout folder; do
 	[ "$layout" = sqitch ] && only='*/deploy/*'
 	mapfile -t files < <(cd "$dir" && find "$folder" -name '*.sql' -path "$only" | sort)
 	[ ${#files[@]} -gt 0 ] || die "$name: no .sql file in $folder"
-	: >"$tmp/mg" && : >"$tmp/sq"
+	: >"$tmp/mg" && : >"$tmp/mgw" && : >"$tmp/sq"
+	# The warm runs' cache, filled by one run.
+	(cd "$dir" && "$BIN" check --format json --cache-dir "$tmp/cache" "$folder" >/dev/null 2>&1 || true)
 	for ((i = 0; i < ROUNDS; i++)); do
-		(cd "$dir" && run "$tmp/mg" "$BIN" check --format json "$folder")
+		(cd "$dir" && run "$tmp/mg" "$BIN" check --format json --no-cache "$folder")
+		(cd "$dir" && run "$tmp/mgw" "$BIN" check --format json --cache-dir "$tmp/cache" "$folder")
 		(cd "$dir" && run "$tmp/sq" "$SQUAWK" --reporter json "${files[@]}")
 	done
 	read -r mgmin mgmed mgrss <<<"$(stats "$tmp/mg")"
+	read -r mwmin mwmed mwrss <<<"$(stats "$tmp/mgw")"
 	read -r sqmin sqmed sqrss <<<"$(stats "$tmp/sq")"
-	echo "$mgmin $mgmed $mgrss $sqmin $sqmed $sqrss ${#files[@]}" >>"$totals"
-	awk -v n="$name" -v f="${#files[@]}" -v a="$mgmin" -v b="$mgmed" -v c="$sqmin" -v d="$sqmed" -v r="$mgrss" -v s="$sqrss" \
-		'BEGIN { printf "%-18s %6d %9.4f %9.4f %9.4f %9.4f %7.2f %7.2f %8.1f %8.1f\n", n, f, a, b, c, d, a / c, b / d, r / 1024, s / 1024 }'
+	[ "$mwrss" -gt "$mgrss" ] && mgrss=$mwrss
+	echo "$mgmin $mgmed $mgrss $sqmin $sqmed $sqrss ${#files[@]} $mwmin $mwmed" >>"$totals"
+	awk -v n="$name" -v f="${#files[@]}" -v a="$mgmin" -v b="$mgmed" -v c="$sqmin" -v d="$sqmed" -v r="$mgrss" -v s="$sqrss" -v w="$mwmin" -v x="$mwmed" \
+		'BEGIN { printf "%-18s %6d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %6.2f %6.2f %6.2f %6.2f %7.1f %7.1f\n", n, f, a, b, w, x, c, d, a / c, b / d, w / c, x / d, r / 1024, s / 1024 }'
 done <<<"$ENTRIES"
-awk '{ a += $1; b += $2; if ($3 > r) r = $3; c += $4; d += $5; if ($6 > s) s = $6; f += $7 } END {
-	printf "%-18s %6d %9.4f %9.4f %9.4f %9.4f %7.2f %7.2f %8.1f %8.1f\n", "total", f, a, b, c, d, a / c, b / d, r / 1024, s / 1024 }' "$totals"
-echo "times in seconds (min and median of $ROUNDS rounds; total: sums), r_*: migration-guard / squawk, MiB: peak RSS (max over rounds; total: max over folders)"
+awk '{ a += $1; b += $2; if ($3 > r) r = $3; c += $4; d += $5; if ($6 > s) s = $6; f += $7; w += $8; x += $9 } END {
+	printf "%-18s %6d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %6.2f %6.2f %6.2f %6.2f %7.1f %7.1f\n", "total", f, a, b, w, x, c, d, a / c, b / d, w / c, x / d, r / 1024, s / 1024 }' "$totals"
+echo "times in seconds (min and median of $ROUNDS rounds; total: sums); cold: --no-cache, warm: the second run on the same files; rc_*, rw_*: migration-guard cold, warm / squawk; MiB: peak RSS (max over rounds; total: max over folders)"

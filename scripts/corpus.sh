@@ -118,6 +118,7 @@ summary="$OUT/summary.tsv"
 rules="$OUT/rules.tsv"
 printf 'name\trepo\texpected\tdetected\tfiles\tstatements\tdanger\twarning\tinfo\tsyntax_errors\tlayout_problems\texit\tproblem\n' >"$summary"
 : >"$OUT/findings.tsv"
+rm -rf "$OUT/.cache"
 bad=0
 
 while IFS='|' read -r name repo commit layout folder; do
@@ -137,7 +138,9 @@ while IFS='|' read -r name repo commit layout folder; do
 	json="$OUT/$name.json"
 	err="$OUT/$name.stderr"
 	set +e
-	(cd "$dest" && "$BIN" check --format json "$folder") >"$json" 2>"$err"
+	# A cache folder of this run's own: every run is judged afresh, and the
+	# user's cache is left alone (an older binary ignores the variable).
+	(cd "$dest" && MIGRATION_GUARD_CACHE_DIR="$OUT/.cache" "$BIN" check --format json "$folder") >"$json" 2>"$err"
 	rc=$?
 	set -e
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v4"
+
+	"github.com/migration-guard/migration-guard/analyzer"
 )
 
 // DefaultAPIURL is github.com's REST API. GitHub Enterprise Server's is
@@ -44,6 +46,10 @@ type Config struct {
 	Limits          Limits
 	// Work caps what one job judges (see WorkLimits).
 	Work WorkLimits
+	// CatalogCache keeps the schemas replayed base histories build, so
+	// that the pull requests on one base commit replay it once; nil keeps
+	// none. serve gives it a resultcache.Memory of CATALOG_CACHE_BYTES.
+	CatalogCache analyzer.Cache
 	// InstallationQueueSize is how many jobs of one installation may wait
 	// (QueueSize/4, at least 1): one installation's burst answers 503 to
 	// that installation only.

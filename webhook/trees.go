@@ -232,7 +232,7 @@ func (r *jobRun) analyze(ctx context.Context, snap *snapshot, cfg analyzer.Confi
 	stats, probe, done, notes := r.productionContext(ctx, cfg)
 	defer done()
 	rep, err := analyzer.Analyze(ctx, analyzer.Request{Base: snap.base, Head: snap.head, Changed: changed, Config: cfg, Stats: stats, Probe: probe, Unseen: snap.unseen,
-		MaxStatements: r.s.p.Work.MaxStatements})
+		MaxStatements: r.s.p.Work.MaxStatements, Cache: r.s.p.CatalogCache})
 	if err != nil {
 		return nil, fmt.Errorf("analyzing the migrations: %w", statementLimit(err))
 	}

@@ -49,6 +49,7 @@ func replay(t *testing.T, files []migration) *Catalog {
 			t.Fatalf("%s: %v", f.path, err)
 		}
 	}
+	checkRoundTrip(t, c)
 	return c
 }
 
@@ -65,6 +66,9 @@ func mustApply(t *testing.T, c *Catalog, sql string) {
 	if err := c.ApplySQL("test.sql", sql); err != nil {
 		t.Fatalf("parse %q: %v", sql, err)
 	}
+	// Every catalog a test builds must come back whole from its encoding
+	// (the cache of replayed histories relies on it).
+	checkRoundTrip(t, c)
 }
 
 func parseOne(t *testing.T, sql string) *pg_query.Node {

@@ -18,6 +18,10 @@ type Function struct {
 	Signature string
 	Body      *plpgsql.Body
 	Origin    Origin
+
+	// stmt is the CREATE FUNCTION statement Body was read from: an
+	// encoded catalog (encode.go) keeps it and reads the body again.
+	stmt *pg_query.Node
 }
 
 // QualifiedName is schema.name quoted as needed.
@@ -142,7 +146,7 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 	}
 	key := qname{schema, name}
 	f := &Function{Schema: schema, Name: name, Signature: parameterSignature(cf.GetParameters()),
-		Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin()}
+		Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin(), stmt: stmt}
 	list := c.functions[key]
 	for i, old := range list {
 		if old.Signature == f.Signature {

@@ -16,6 +16,7 @@ import (
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/checklist"
+	"github.com/migration-guard/migration-guard/internal/resultcache"
 )
 
 type checkOptions struct {
@@ -28,6 +29,9 @@ type checkOptions struct {
 	stdinName string
 	failOn    string
 	rehearsal rehearsalOptions
+	// noCache and cacheDir: see openCache.
+	noCache  bool
+	cacheDir string
 }
 
 func newCheckCommand() *cobra.Command {
@@ -66,7 +70,13 @@ Exit status: 0 when nothing requires approval, 1 when something does (or, with
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	cmd.Flags().BoolVar(&opt.rehearsal.on, "rehearse", false, "also apply the migrations to a throwaway PostgreSQL and report what it did (see `migration-guard rehearse --help`)")
 	addRehearsalFlags(cmd, &opt.rehearsal)
+	addCacheFlags(cmd, &opt)
 	return cmd
+}
+
+func addCacheFlags(cmd *cobra.Command, opt *checkOptions) {
+	cmd.Flags().BoolVar(&opt.noCache, "no-cache", false, "neither read nor write the cache of replayed histories and reports")
+	cmd.Flags().StringVar(&opt.cacheDir, "cache-dir", "", "cache `FOLDER` (default: $"+resultcache.EnvDir+", else migration-guard in the user cache folder); bounded to 256 MiB")
 }
 
 func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []string) error {
@@ -96,7 +106,12 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 			req = stdin.req
 		}
 	case opt.base != "":
-		req, configFS, settings, err = baseRequest(ctx, opt, args)
+		var done func()
+		req, configFS, settings, done, err = baseRequest(ctx, opt, args)
+		if err == nil {
+			// The base's files are read until the report is written.
+			defer done()
+		}
 	default:
 		req, configFS, err = pathsRequest(opt, args)
 	}
@@ -111,11 +126,47 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	defer closeProbe()
 	req.Probe = probe
 	notes = append(notes, note)
+	// The cache: the schema a base history builds, and the whole output of
+	// a run whose inputs are all content (no data probe, no rehearsal, no
+	// standard input).
+	var cache analyzer.Cache
+	if c := openCache(opt); c != nil {
+		cache = c
+	}
+	req.Cache = cache
+	// The migrations are found once, for the output's key and the analysis.
+	var found *analyzer.Discovered
+	if stdin == nil {
+		if found, err = analyzer.Discover(req); err != nil {
+			return fail("%v", err)
+		}
+	}
+	var outKey string
+	color := opt.format == "text" && colorWanted(out)
+	if cache != nil && probe == nil && found != nil && !opt.rehearsal.on {
+		outKey = outputKey(found, opt, color, settings, notes)
+	}
+	if outKey != "" {
+		if b, failed, ok := cachedOutput(cache, outKey); ok {
+			if _, err := out.Write(b); err != nil {
+				return fail("writing the report: %v", err)
+			}
+			if failed {
+				return &statusError{status: exitApproval, err: errApprovalNeeded}
+			}
+			return nil
+		}
+	}
+	var tee *teeBuffer
+	if outKey != "" {
+		tee = &teeBuffer{w: out}
+		out = tee
+	}
 	var rep *analyzer.Report
 	if stdin != nil {
 		rep, err = stdin.analyze(ctx, req)
 	} else {
-		rep, err = analyzer.Analyze(ctx, req)
+		rep, err = found.Analyze(ctx)
 	}
 	if err != nil {
 		return fail("%v", err)
@@ -143,10 +194,13 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	case "github":
 		err = checklist.WriteGitHubActions(out, rep)
 	default:
-		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: colorWanted(out)})
+		err = checklist.WriteText(out, rep, checklist.TextOptions{Color: color})
 	}
 	if err != nil {
 		return fail("writing the report: %v", err)
+	}
+	if tee != nil {
+		keepOutput(cache, outKey, tee.buf.Bytes(), failing(rep, opt.failOn))
 	}
 	if failing(rep, opt.failOn) {
 		return &statusError{status: exitApproval, err: errApprovalNeeded}
@@ -198,41 +252,47 @@ func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 	return cfg, nil
 }
 
-// baseRequest judges what changed since a git ref.
+// baseRequest judges what changed since a git ref. done ends the git
+// process that reads the base's files, once they are read.
 //
 // It also judges the guard's own settings, as the App does: a change to the
 // configuration at REF, or to the statistics file it names (within PATHs,
 // when given).
-func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer.Request, fs.FS, []analyzer.File, error) {
+func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyzer.Request, _ fs.FS, _ []analyzer.File, done func(), err error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return analyzer.Request{}, nil, nil, fail("finding the current folder: %v", err)
+		return analyzer.Request{}, nil, nil, nil, fail("finding the current folder: %v", err)
 	}
 	repo, err := openGitRepo(ctx, cwd)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, fail("%v", err)
+		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
 	}
 	commit, err := repo.resolve(ctx, opt.base)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, fail("%v", err)
+		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
 	}
-	base, err := repo.tree(ctx, commit)
+	base, done, err := repo.batchTree(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, fail("reading %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, nil, nil, fail("reading %s: %v", opt.base, err)
 	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
 	changed, err := repo.changedSince(ctx, commit)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, fail("listing changes since %s: %v", opt.base, err)
+		return analyzer.Request{}, nil, nil, nil, fail("listing changes since %s: %v", opt.base, err)
 	}
 	if len(args) > 0 {
 		changed, err = limitToPaths(changed, repo.root, cwd, args)
 		if err != nil {
-			return analyzer.Request{}, nil, nil, err
+			return analyzer.Request{}, nil, nil, nil, err
 		}
 	}
 	cfg, err := loadConfig(opt, base)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, err
+		return analyzer.Request{}, nil, nil, nil, err
 	}
 	if changed == nil {
 		changed = []string{}
@@ -240,7 +300,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer
 	head := newCheckoutFS(repo.root)
 	settings, err := settingsFiles(base, head, cfg)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, err
+		return analyzer.Request{}, nil, nil, nil, err
 	}
 	if len(args) > 0 {
 		var keep []analyzer.File
@@ -251,7 +311,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (analyzer
 		}
 		settings = keep
 	}
-	return analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}, base, settings, nil
+	return analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}, base, settings, done, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths

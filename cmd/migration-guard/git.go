@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/migration-guard/migration-guard/internal/treefs"
 )
@@ -68,8 +71,28 @@ func (g gitRepo) resolve(ctx context.Context, ref string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// tree lists the files of a commit as a lazily read file system.
+// tree lists the files of a commit as a lazily read file system; each
+// file read runs git once.
 func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
+	fetch := func(ctx context.Context, id string) ([]byte, error) {
+		return g.run(ctx, "cat-file", "blob", id)
+	}
+	return g.treeWith(ctx, commit, fetch)
+}
+
+// batchTree is tree with the files read through one `git cat-file
+// --batch` (a history of hundreds of files costs one process, not one
+// each); done ends that process.
+func (g gitRepo) batchTree(ctx context.Context, commit string) (*treefs.FS, func(), error) {
+	b := &blobReader{g: g}
+	t, err := g.treeWith(ctx, commit, b.read)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, b.close, nil
+}
+
+func (g gitRepo) treeWith(ctx context.Context, commit string, fetch treefs.Fetcher) (*treefs.FS, error) {
 	out, err := g.run(ctx, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
 	if err != nil {
 		return nil, err
@@ -98,10 +121,104 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 		// treefs follows it inside the tree, as the tool would.
 		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size, Link: fields[0] == "120000"})
 	}
-	fetch := func(ctx context.Context, id string) ([]byte, error) {
-		return g.run(ctx, "cat-file", "blob", id)
-	}
 	return treefs.New(ctx, entries, fetch, nil), nil
+}
+
+// blobReader reads blobs through one `git cat-file --batch`, started on
+// the first read. Should the process fail or answer out of protocol, it
+// is not used again and each read runs git on its own.
+type blobReader struct {
+	g      gitRepo
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	broken bool
+}
+
+func (b *blobReader) read(ctx context.Context, id string) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.broken && validObjectID(id) {
+		data, err := b.batch(ctx, id)
+		if err == nil {
+			return data, nil
+		}
+		b.broken = true
+		b.stop()
+	}
+	return b.g.run(ctx, "cat-file", "blob", id)
+}
+
+// validObjectID: a hex object id, nothing that could end a request line.
+func validObjectID(id string) bool {
+	if len(id) < 40 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *blobReader) batch(ctx context.Context, id string) ([]byte, error) {
+	if b.cmd == nil {
+		cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
+		cmd.Dir = b.g.root
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
+	}
+	if _, err := io.WriteString(b.in, id+"\n"); err != nil {
+		return nil, err
+	}
+	// "<id> blob <size>\n<content>\n", or "<id> missing\n".
+	header, err := b.out.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	fields := strings.Fields(header)
+	if len(fields) != 3 || fields[0] != id || fields[1] != "blob" {
+		return nil, fmt.Errorf("git cat-file --batch: %q", strings.TrimSpace(header))
+	}
+	size, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil || size < 0 {
+		return nil, fmt.Errorf("git cat-file --batch: size %q", fields[2])
+	}
+	data := make([]byte, size+1)
+	if _, err := io.ReadFull(b.out, data); err != nil {
+		return nil, err
+	}
+	if data[size] != '\n' {
+		return nil, errors.New("git cat-file --batch: no newline after the content")
+	}
+	return data[:size], nil
+}
+
+func (b *blobReader) stop() {
+	if b.cmd == nil {
+		return
+	}
+	b.in.Close()
+	_ = b.cmd.Wait()
+	b.cmd = nil
+}
+
+func (b *blobReader) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stop()
 }
 
 // changedSince lists files added or modified between a commit and the

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "migration-guard")
+	// The binary's cache goes to a folder of the test run, never to the
+	// user's own.
+	os.Setenv("MIGRATION_GUARD_CACHE_DIR", filepath.Join(dir, "cache"))
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

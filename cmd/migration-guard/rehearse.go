@@ -82,6 +82,7 @@ something does, 2 for usage, I/O, git errors or a rehearsal that could not start
 	cmd.Flags().StringVar(&opt.probeDB, "probe-db", os.Getenv("MIGRATION_GUARD_PROBE_DB"),
 		"read-only connection URL to count the rows that would break a statement (default: $MIGRATION_GUARD_PROBE_DB); counts only, never values")
 	addRehearsalFlags(cmd, &opt.rehearsal)
+	addCacheFlags(cmd, &opt)
 	return cmd
 }
 

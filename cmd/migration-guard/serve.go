@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/migration-guard/migration-guard/internal/resultcache"
 	"github.com/migration-guard/migration-guard/webhook"
 )
 
@@ -47,6 +48,7 @@ var serveSettings = []setting{
 	{"MAX_JOB_FILES", strconv.Itoa(webhook.DefaultMaxJobFiles), "changed migration files one check judges at most; more is red, naming this cap"},
 	{"MAX_JOB_BYTES", strconv.Itoa(webhook.DefaultMaxJobBytes), "bytes of changed migration files one check reads at most; more is red, naming this cap"},
 	{"MAX_JOB_STATEMENTS", strconv.Itoa(webhook.DefaultMaxJobStatements), "statements one check judges at most; more is red, naming this cap"},
+	{"CATALOG_CACHE_BYTES", strconv.Itoa(resultcache.DefaultMemoryBytes), "bytes of replayed base schemas kept in memory, least recently used out first (0: none)"},
 	{"SHUTDOWN_TIMEOUT", "30s", "time running jobs get to finish on SIGTERM or SIGINT"},
 	{"WRITE_INTERVAL", "1s", "spacing of one installation's write requests (0: none)"},
 	{"RETRY_BASE_DELAY", "1s", "first retry delay after a 5xx or timeout; doubles per retry"},
@@ -198,6 +200,9 @@ func serveConfig(get func(env string) (string, bool)) (webhook.Config, slog.Leve
 	cfg.UnverifiedBytes = int64(optNum("UNVERIFIED_BYTES"))
 	cfg.Work = webhook.WorkLimits{MaxFiles: num("MAX_JOB_FILES"), MaxBytes: int64(num("MAX_JOB_BYTES")), MaxStatements: num("MAX_JOB_STATEMENTS")}
 	cfg.DedupeSize = num("DEDUPE_SIZE")
+	if n := num("CATALOG_CACHE_BYTES"); n > 0 {
+		cfg.CatalogCache = resultcache.NewMemory(n)
+	}
 	cfg.JobTimeout = dur("JOB_TIMEOUT")
 	cfg.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT")
 	cfg.Limits = webhook.Limits{

@@ -1,0 +1,178 @@
+package analyzer
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/layout"
+)
+
+// Cache keeps results that depend only on the content they were computed
+// from (internal/resultcache: a folder for the CLI, memory for the App).
+// Keys already hold everything the result depends on but the build: the
+// cache itself keeps apart the entries of different builds. A cache only
+// saves work: whatever Get returns is checked, and anything that does
+// not check out is computed again.
+type Cache interface {
+	Get(key string) ([]byte, bool)
+	Put(key string, value []byte)
+}
+
+// cacheFormat changes whenever what a key covers or what an entry holds
+// changes meaning.
+const cacheFormat = "migration-guard analyzer cache 1"
+
+// keyHasher builds a cache key from tagged, length-prefixed fields, so
+// that no two different field lists hash the same bytes.
+type keyHasher struct{ h hash.Hash }
+
+func newKey(kind string) *keyHasher {
+	k := &keyHasher{h: sha256.New()}
+	k.field("format", []byte(cacheFormat))
+	k.field("kind", []byte(kind))
+	return k
+}
+
+func (k *keyHasher) field(tag string, b []byte) {
+	var n [binary.MaxVarintLen64]byte
+	k.h.Write(n[:binary.PutUvarint(n[:], uint64(len(tag)))])
+	k.h.Write([]byte(tag))
+	k.h.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))])
+	k.h.Write(b)
+}
+
+// value hashes v's JSON: every exported field, nil apart from empty.
+func (k *keyHasher) value(tag string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("cache key, %s: %w", tag, err)
+	}
+	k.field(tag, b)
+	return nil
+}
+
+// migrations hashes every field of every migration, in order; the files'
+// bytes by their SHA-256.
+func (k *keyHasher) migrations(tag string, ms []layout.Migration) error {
+	if ms == nil {
+		k.field(tag, nil)
+		return nil
+	}
+	k.field(tag, []byte(fmt.Sprint(len(ms))))
+	for _, m := range ms {
+		up, down := sha256.Sum256(m.Content), sha256.Sum256(m.DownContent)
+		k.field("content", up[:])
+		k.field("down content", down[:])
+		m.Content, m.DownContent = nil, nil
+		if err := k.value("migration", m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *keyHasher) sum() string { return hex.EncodeToString(k.h.Sum(nil)) }
+
+// baseCatalogKey is the key of the schema a base history builds: the
+// configuration (locations, layouts, the file size limit) and every base
+// migration in the order it is replayed. The replay reads nothing else.
+func baseCatalogKey(cfg Config, base []layout.Migration) (string, error) {
+	k := newKey("base catalog")
+	k.field("catalog encoding", []byte(fmt.Sprint(catalog.EncodingVersion)))
+	if err := k.value("config", cfg); err != nil {
+		return "", err
+	}
+	if err := k.migrations("base", base); err != nil {
+		return "", err
+	}
+	return k.sum(), nil
+}
+
+// restoreBase returns the cached schema of the base history, or nil.
+func restoreBase(c Cache, key string) *catalog.Catalog {
+	b, ok := c.Get(key)
+	if !ok {
+		return nil
+	}
+	cat, err := catalog.Decode(b)
+	if err != nil {
+		slog.Debug("cache: ignoring a base catalog entry", "err", err)
+		return nil
+	}
+	return cat
+}
+
+// Fingerprint is a key for everything a request's report depends on:
+// the configuration, the statistics, the migrations at the base and at the
+// head (every field, the files' bytes by hash, in order), the files given
+// and their problems, the changed paths, what could not be examined and
+// the statement limit. Two requests with the same fingerprint get the same
+// report from the same build. A request with a data probe has none: the
+// rows it counts are not content.
+func Fingerprint(req Request) (string, error) {
+	d, err := Discover(req)
+	if err != nil {
+		return "", err
+	}
+	return d.Fingerprint()
+}
+
+// Fingerprint is the request's Fingerprint, from the files already read.
+func (d *Discovered) Fingerprint() (string, error) {
+	req := d.req
+	if req.Probe != nil {
+		return "", errors.New("a request with a data probe depends on the database's rows")
+	}
+	k := newKey("report")
+	if err := k.value("config", req.Config); err != nil {
+		return "", err
+	}
+	if err := k.value("stats", req.Stats); err != nil {
+		return "", err
+	}
+	for _, side := range []struct {
+		tag string
+		set *layout.Set
+	}{{"base", d.base}, {"head", d.head}} {
+		if side.set == nil {
+			k.field(side.tag, nil)
+			continue
+		}
+		if err := k.set(side.tag, side.set); err != nil {
+			return "", err
+		}
+	}
+	if err := k.migrations("given", req.Migrations); err != nil {
+		return "", err
+	}
+	if err := k.value("problems", req.Problems); err != nil {
+		return "", err
+	}
+	if err := k.value("changed", req.Changed); err != nil {
+		return "", err
+	}
+	if err := k.value("unseen", req.Unseen); err != nil {
+		return "", err
+	}
+	if err := k.value("max statements", req.MaxStatements); err != nil {
+		return "", err
+	}
+	return k.sum(), nil
+}
+
+func (k *keyHasher) set(tag string, set *layout.Set) error {
+	if err := k.migrations(tag, set.Migrations); err != nil {
+		return err
+	}
+	if err := k.value(tag+" folders", set.Folders); err != nil {
+		return err
+	}
+	return k.value(tag+" problems", set.Problems)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+
+	"github.com/migration-guard/migration-guard/analyzer"
+	"github.com/migration-guard/migration-guard/internal/resultcache"
+)
+
+// openCache opens the on-disk cache for check, or returns nil (run
+// uncached) when --no-cache is given or the folder cannot be used; the
+// reason is logged at debug level only: a cache never fails a check.
+func openCache(opt checkOptions) *resultcache.Dir {
+	if opt.noCache {
+		return nil
+	}
+	dir := opt.cacheDir
+	if dir == "" {
+		d, err := resultcache.DefaultDir()
+		if err != nil {
+			slog.Debug("cache: off", "err", err)
+			return nil
+		}
+		dir = d
+	}
+	id, err := resultcache.BuildID()
+	if err != nil {
+		slog.Debug("cache: off", "err", err)
+		return nil
+	}
+	c, err := resultcache.OpenDir(dir, id, 0, slog.Default())
+	if err != nil {
+		slog.Debug("cache: off", "err", err)
+		return nil
+	}
+	return c
+}
+
+// outputKey is the key of check's whole output: the request's fingerprint
+// and everything check adds to the report or changes in how it is
+// written. It returns "" when the output cannot be cached.
+func outputKey(found *analyzer.Discovered, opt checkOptions, color bool, settings []analyzer.File, notes []string) string {
+	fp, err := found.Fingerprint()
+	if err != nil {
+		slog.Debug("cache: not keeping the output", "err", err)
+		return ""
+	}
+	parts, err := json.Marshal(struct {
+		Fingerprint, Format, FailOn, Version string
+		Color                                bool
+		Settings                             []analyzer.File
+		Notes                                []string
+	}{fp, opt.format, opt.failOn, version, color, settings, notes})
+	if err != nil {
+		slog.Debug("cache: not keeping the output", "err", err)
+		return ""
+	}
+	sum := sha256.Sum256(append([]byte("check output 1\x00"), parts...))
+	return hex.EncodeToString(sum[:])
+}
+
+// An output entry is one status byte (0: nothing requires approval, 1:
+// something does) and the output's bytes.
+func cachedOutput(c analyzer.Cache, key string) (out []byte, failing, ok bool) {
+	v, ok := c.Get(key)
+	if !ok || len(v) == 0 || v[0] > 1 {
+		return nil, false, false
+	}
+	return v[1:], v[0] == 1, true
+}
+
+func keepOutput(c analyzer.Cache, key string, out []byte, failing bool) {
+	status := byte(0)
+	if failing {
+		status = 1
+	}
+	c.Put(key, append([]byte{status}, out...))
+}
+
+// teeBuffer writes to w and keeps a copy.
+type teeBuffer struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func (t *teeBuffer) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	return t.w.Write(p)
+}

@@ -1,0 +1,235 @@
+// Package resultcache keeps results that depend only on their inputs'
+// content: on disk for the CLI (Dir), in memory for the App (Memory).
+// Both satisfy analyzer.Cache.
+//
+// A cache never decides an answer: an entry that is missing, damaged,
+// written by another build or being written is a miss, and the work is
+// done again. Every error is logged at debug level and the run goes on
+// uncached.
+package resultcache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBytes bounds the on-disk cache: beyond it, the entries used
+// least recently are removed.
+const DefaultMaxBytes = 256 << 20
+
+// EnvDir names the environment variable that moves the on-disk cache.
+const EnvDir = "MIGRATION_GUARD_CACHE_DIR"
+
+// entryMagic starts every entry file; it changes with the file layout.
+var entryMagic = []byte("mgcache1")
+
+// entry file: magic, the SHA-256 of the namespaced key, the payload's
+// length (8 bytes, big-endian), the payload's SHA-256, the payload.
+const headerLen = 8 + sha256.Size + 8 + sha256.Size
+
+// DefaultDir is where the CLI keeps its cache: $MIGRATION_GUARD_CACHE_DIR
+// when set, else migration-guard under the user's cache folder
+// ($XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS).
+func DefaultDir() (string, error) {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user cache folder: %w", err)
+	}
+	return filepath.Join(base, "migration-guard"), nil
+}
+
+// Dir is a cache in a folder, shared by concurrent runs: entries are
+// written to a temporary file and renamed into place, so a reader sees a
+// whole entry or none, and two runs writing the same key both write a
+// whole, equal entry.
+type Dir struct {
+	dir       string
+	namespace string
+	maxBytes  int64
+	log       *slog.Logger
+}
+
+// OpenDir opens (creating it if needed) a cache folder. namespace keeps
+// apart the entries of different builds (see BuildID): an entry is found
+// only by the build that wrote it. maxBytes <= 0 means DefaultMaxBytes.
+func OpenDir(dir, namespace string, maxBytes int64, log *slog.Logger) (*Dir, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if namespace == "" {
+		return nil, errors.New("opening the cache: no build namespace")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the cache folder: %w", err)
+	}
+	return &Dir{dir: dir, namespace: namespace, maxBytes: maxBytes, log: log}, nil
+}
+
+// name is the entry's file name and the hash recorded inside it.
+func (c *Dir) name(key string) ([sha256.Size]byte, string) {
+	h := sha256.New()
+	h.Write([]byte(c.namespace))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum, filepath.Join(c.dir, hex.EncodeToString(sum[:])+".entry")
+}
+
+// Get returns the entry for key, or false. Whatever cannot be read or
+// does not check out is a miss.
+func (c *Dir) Get(key string) ([]byte, bool) {
+	sum, file := c.name(key)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			c.log.Debug("cache: reading an entry", "file", file, "err", err)
+		}
+		return nil, false
+	}
+	payload, err := parseEntry(data, sum)
+	if err != nil {
+		c.log.Debug("cache: ignoring an entry", "file", file, "err", err)
+		return nil, false
+	}
+	// Mark it used: the trim removes the entries used least recently.
+	now := time.Now()
+	if err := os.Chtimes(file, now, now); err != nil {
+		c.log.Debug("cache: touching an entry", "file", file, "err", err)
+	}
+	return payload, true
+}
+
+func parseEntry(data []byte, key [sha256.Size]byte) ([]byte, error) {
+	if len(data) < headerLen || !bytes.Equal(data[:8], entryMagic) {
+		return nil, errors.New("not an entry of this layout")
+	}
+	h := data[8:]
+	if !bytes.Equal(h[:sha256.Size], key[:]) {
+		return nil, errors.New("the entry is another key's")
+	}
+	h = h[sha256.Size:]
+	n := binary.BigEndian.Uint64(h[:8])
+	want := h[8 : 8+sha256.Size]
+	payload := data[headerLen:]
+	if uint64(len(payload)) != n {
+		return nil, fmt.Errorf("truncated: %d bytes of %d", len(payload), n)
+	}
+	if got := sha256.Sum256(payload); !bytes.Equal(got[:], want) {
+		return nil, errors.New("checksum mismatch")
+	}
+	return payload, nil
+}
+
+// Put stores value under key. Failing to is logged at debug level: the
+// run goes on without the cache.
+func (c *Dir) Put(key string, value []byte) {
+	if err := c.put(key, value); err != nil {
+		c.log.Debug("cache: writing an entry", "err", err)
+	}
+}
+
+func (c *Dir) put(key string, value []byte) error {
+	sum, file := c.name(key)
+	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	var hdr [headerLen]byte
+	copy(hdr[:8], entryMagic)
+	copy(hdr[8:], sum[:])
+	binary.BigEndian.PutUint64(hdr[8+sha256.Size:], uint64(len(value)))
+	vsum := sha256.Sum256(value)
+	copy(hdr[8+sha256.Size+8:], vsum[:])
+	_, err = tmp.Write(hdr[:])
+	if err == nil {
+		_, err = tmp.Write(value)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return err
+	}
+	// Writes are rare (a run writes an entry or two, on a miss): listing
+	// the folder after each keeps the bound whatever many short runs do.
+	return c.Trim()
+}
+
+// staleTemp is how old a temporary file must be before a trim removes
+// it: younger ones may be a concurrent run's write in progress.
+const staleTemp = time.Hour
+
+// Trim removes the entries used least recently until the folder holds at
+// most the bound, and temporary files that a crashed run left behind.
+func (c *Dir) Trim() error {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return err
+	}
+	type file struct {
+		path  string
+		size  int64
+		mtime time.Time
+	}
+	var files []file
+	var total int64
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		p := filepath.Join(c.dir, e.Name())
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			if time.Since(info.ModTime()) > staleTemp {
+				_ = os.Remove(p)
+			}
+			continue
+		}
+		if !strings.HasSuffix(e.Name(), ".entry") {
+			continue
+		}
+		files = append(files, file{p, info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	if total <= c.maxBytes {
+		return nil
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if !files[i].mtime.Equal(files[j].mtime) {
+			return files[i].mtime.Before(files[j].mtime)
+		}
+		return files[i].path < files[j].path
+	})
+	for _, f := range files {
+		if total <= c.maxBytes {
+			break
+		}
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		total -= f.size
+	}
+	return nil
+}
