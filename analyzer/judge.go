@@ -164,16 +164,13 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 	}
 	if opt.up {
 		upScript := p.upScript
-		digest := []digestPart{{up, upScript}}
 		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, opt.applied)
 		// dbmate runs each further "-- migrate:up" section of the file on its own.
 		for i, sec := range m.More {
-			secScript := p.sections[i]
-			digest = append(digest, digestPart{sec.Up, secScript})
-			inTx := s.judgePart(&f, m, secScript, lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
+			inTx := s.judgePart(&f, m, p.sections[i], lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
 			f.InTransaction = f.InTransaction && inTx
 		}
-		f.UpDigest = upDigest(digest)
+		f.UpDigest = p.upDigest
 		// Flyway's undo migrations are a paid edition's feature that few
 		// teams use: asking for them on every file would be noise.
 		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) && !s.skipMissingDown() {

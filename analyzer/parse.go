@@ -32,6 +32,7 @@ type parsedFile struct {
 	lines    *sqlscript.Lines
 	upScript *sqlscript.Script
 	sections []*sqlscript.Script // dbmate's further up sections, in m.More's order
+	upDigest string
 	// The down part: in d.Text, or in the separate down file's text.
 	downText   string
 	downLines  *sqlscript.Lines
@@ -67,9 +68,13 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 	p.lines = sqlscript.NewLines(text)
 	if job.up {
 		p.upScript = sqlscript.Split(text, p.up.Start, p.up.End)
+		digest := []digestPart{{p.up, p.upScript}}
 		for _, sec := range m.More {
-			p.sections = append(p.sections, sqlscript.Split(text, sec.Up.Start, sec.Up.End))
+			sc := sqlscript.Split(text, sec.Up.Start, sec.Up.End)
+			p.sections = append(p.sections, sc)
+			digest = append(digest, digestPart{sec.Up, sc})
 		}
+		p.upDigest = upDigest(digest)
 	}
 	if p.down == nil || !job.down {
 		return p
