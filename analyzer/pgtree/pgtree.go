@@ -6,26 +6,38 @@ import (
 	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Walk visits every Node below n (n included) depth first; fn returning
-// false skips the node's children. Reflection keeps it complete for every
-// node type the parser can produce, including ones a later grammar adds.
+// false skips the node's children. The generated children covers every
+// message type of the parser's tree, and reflection (eachChild) whatever
+// a later grammar adds before children_gen.go is generated again.
 func Walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	if n == nil {
 		return
 	}
-	visit(n.ProtoReflect(), fn)
-}
-
-func visit(m protoreflect.Message, fn func(*pg_query.Node) bool) {
-	if node, ok := m.Interface().(*pg_query.Node); ok {
-		if node == nil || !fn(node) {
+	var visit func(m proto.Message)
+	visit = func(m proto.Message) {
+		if node, ok := m.(*pg_query.Node); ok && !fn(node) {
 			return
 		}
+		childrenOf(m, visit)
 	}
-	eachChild(m, func(c protoreflect.Message) { visit(c, fn) })
+	visit(n)
+}
+
+// childrenOf calls fn for every message m holds, in declared order.
+func childrenOf(m proto.Message, fn func(proto.Message)) {
+	if children(m, fn) {
+		return
+	}
+	eachChild(m.ProtoReflect(), func(c protoreflect.Message) {
+		if c.IsValid() {
+			fn(c.Interface())
+		}
+	})
 }
 
 // eachChild calls fn for every message m holds (in a field or a list), in
@@ -125,12 +137,12 @@ func WalkMessages(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
 	if n == nil {
 		return
 	}
-	visitAll(n.ProtoReflect(), fn)
+	visitAll(n, fn)
 }
 
-func visitAll(m protoreflect.Message, fn func(protoreflect.ProtoMessage) bool) {
-	if !m.IsValid() || !fn(m.Interface()) {
+func visitAll(m proto.Message, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(m) {
 		return
 	}
-	eachChild(m, func(c protoreflect.Message) { visitAll(c, fn) })
+	childrenOf(m, func(c proto.Message) { visitAll(c, fn) })
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -215,6 +216,19 @@ func TestEachChildMatchesFieldOrder(t *testing.T) {
 		walk(stmt.ProtoReflect(), naiveChildren, &want)
 		if len(want) < 10 || !slices.Equal(got, want) {
 			t.Errorf("%s:\nvisited %q\nwant    %q", sql, got, want)
+		}
+		// The generated walker, too.
+		var generated []string
+		var visit func(m proto.Message)
+		visit = func(m proto.Message) {
+			generated = append(generated, string(m.ProtoReflect().Descriptor().Name()))
+			if !children(m, visit) {
+				t.Errorf("children does not know %T", m)
+			}
+		}
+		visit(stmt)
+		if !slices.Equal(generated, want) {
+			t.Errorf("%s:\ngenerated walker visited %q\nwant %q", sql, generated, want)
 		}
 	}
 }
