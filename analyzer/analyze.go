@@ -8,8 +8,11 @@ import (
 	"path"
 	"strings"
 
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
@@ -280,6 +283,9 @@ type session struct {
 	overLimit             bool
 	// downParts is what the base says of the project's down migrations.
 	downParts downHabit
+	// bodies are the procedural code of the judged file's statements,
+	// read with its parse (parsedFile.bodies).
+	bodies map[*pg_query.Node]*plpgsql.Body
 }
 
 func newSession(cfg Config) *session {

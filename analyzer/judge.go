@@ -135,6 +135,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 		return f
 	}
 	d, up, down := p.d, p.up, p.down
+	s.bodies = p.bodies
+	defer func() { s.bodies = nil }()
 	for _, pr := range append(p.problems, m.Problems...) {
 		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
 			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, pr.Message, Position{Line: max(pr.Line, 1), Column: 1}))

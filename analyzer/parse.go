@@ -6,6 +6,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 	"github.com/migration-guard/migration-guard/internal/ahead"
 )
@@ -39,6 +40,23 @@ type parsedFile struct {
 	downDerr   *sqlscript.DecodeError
 	downPart   *layout.Part
 	downScript *sqlscript.Script
+	// bodies are the procedural code (DO, CREATE FUNCTION) of the
+	// statements of those scripts, by parse tree: reading a body parses
+	// it, and that too is independent of the schema.
+	bodies map[*pg_query.Node]*plpgsql.Body
+}
+
+// readBodies reads the procedural code of sc's statements of text.
+func (p *parsedFile) readBodies(text string, sc *sqlscript.Script) {
+	for _, st := range sc.Statements {
+		if st.Node == nil || (st.Node.GetDoStmt() == nil && st.Node.GetCreateFunctionStmt() == nil) {
+			continue
+		}
+		if p.bodies == nil {
+			p.bodies = map[*pg_query.Node]*plpgsql.Body{}
+		}
+		p.bodies[st.Node] = plpgsql.Read(st.Node, statementSource(text, st))
+	}
 }
 
 // parseJob says what a migration is parsed for.
@@ -75,6 +93,9 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 			digest = append(digest, digestPart{sec.Up, sc})
 		}
 		p.upDigest = upDigest(digest)
+		for _, d := range digest {
+			p.readBodies(text, d.script)
+		}
 	}
 	if p.down == nil || !job.down {
 		return p
@@ -94,6 +115,7 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 		p.downText, p.downLines, p.downPart = dd.Text, sqlscript.NewLines(dd.Text), whole
 	}
 	p.downScript = sqlscript.Split(p.downText, p.downPart.Start, p.downPart.End)
+	p.readBodies(p.downText, p.downScript)
 	return p
 }
 
