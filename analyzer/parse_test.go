@@ -38,10 +38,10 @@ func mixedHistory(n int) fstest.MapFS {
 // (the App's review), whatever the window.
 func TestParseAheadSameReport(t *testing.T) {
 	defer func(h int) { parseHelpers = h }(parseHelpers)
-	base := mixedHistory(40)
-	head := mixedHistory(48)
+	base := mixedHistory(24)
+	head := mixedHistory(30)
 	head["db/migrations/00005_step.sql"] = &fstest.MapFile{Data: []byte(goose("ALTER TABLE t1 DROP COLUMN email;"))}
-	changed := []string{"db/migrations/00005_step.sql", "other/45_m.up.sql", "other/45_m.down.sql", "db/migrations/00044_step.sql", "db/migrations/00045_step.sql", "db/migrations/00046_step.sql", "db/migrations/99990_binary.sql"}
+	changed := []string{"db/migrations/00005_step.sql", "other/27_m.up.sql", "other/27_m.down.sql", "db/migrations/00023_step.sql", "db/migrations/00024_step.sql", "db/migrations/00025_step.sql", "db/migrations/99990_binary.sql"}
 	for _, req := range []struct {
 		name string
 		req  Request
@@ -66,13 +66,13 @@ func TestParseAheadSameReport(t *testing.T) {
 			if len(inline) < 10000 {
 				t.Fatalf("a report of %d bytes: the history was not read", len(inline))
 			}
-			for _, want := range []string{ruleUnreadableFile.ID, rulePsqlMetaCommand.ID, ruleSyntaxError.ID, "other/45_m.down.sql"} {
+			for _, want := range []string{ruleUnreadableFile.ID, rulePsqlMetaCommand.ID, ruleSyntaxError.ID, "other/27_m.down.sql"} {
 				if !strings.Contains(inline, `"`+want+`"`) {
 					t.Errorf("the report has no %s: the history misses a way through parsing", want)
 				}
 			}
 			for _, helpers := range []int{1, 3, 0} {
-				for round := 0; round < 3; round++ {
+				for round := 0; round < 2; round++ {
 					if got := report(helpers); got != inline {
 						t.Fatalf("%d helpers, round %d: the report differs from parsing inline", helpers, round)
 					}
