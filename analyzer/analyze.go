@@ -9,10 +9,14 @@ import (
 	"path"
 	"strings"
 
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+	"github.com/migration-guard/migration-guard/internal/ahead"
 )
 
 // Request is what to analyze.
@@ -143,9 +147,18 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 				s.cat, restored = cat, true
 			}
 		}
+		var parsed *ahead.Sequence[*parsedFile]
+		if !restored {
+			jobs := make([]parseJob, len(set.Migrations))
+			for i, m := range set.Migrations {
+				jobs[i] = parseJob{m: m}
+			}
+			parsed = parseAhead(jobs, cfg.MaxFileBytes)
+			defer parsed.Stop()
+		}
 		for _, m := range set.Migrations {
 			if !restored {
-				s.replay(m)
+				s.replay(m, parsed.Next())
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
@@ -194,10 +207,12 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 			s.downParts.count(m)
 		}
 	}
-	for _, m := range migrations {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	// What each migration is read for is known before any is: the ones
+	// replayed or judged are parsed ahead, in this order, on the other
+	// cores, while the schema is built from the earlier ones.
+	steps := make([]headStep, len(migrations))
+	var jobs []parseJob
+	for i, m := range migrations {
 		// A migration whose path is not among the changed ones but whose
 		// content is not the base's (a link whose target changed) runs
 		// other bytes all the same.
@@ -205,19 +220,36 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 		if b, ok := baseContent[m.Path]; ok {
 			contentChanged = b.Unreadable != m.Unreadable || (m.Unreadable != "" && b.BlobSHA != m.BlobSHA) || !sameText(b.Content, m.Content)
 		}
-		upChanged := changed == nil || changed[m.Path] || contentChanged
-		downChanged := m.DownPath != "" && (changed == nil || changed[m.DownPath])
-		if !upChanged && !downChanged {
-			if baseIDs == nil || !baseIDs[m.Path] {
-				// Not at the base (or no base) and not changed: it is part of
-				// the schema all the same.
-				s.replay(m)
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
+		st := &steps[i]
+		st.up = changed == nil || changed[m.Path] || contentChanged
+		st.down = m.DownPath != "" && (changed == nil || changed[m.DownPath])
+		st.judge = st.up || st.down
+		// Not changed but not at the base (or no base): it is part of the
+		// schema all the same. Not changed and at the base: the base's
+		// replay applied it.
+		st.replay = !st.judge && (baseIDs == nil || !baseIDs[m.Path])
+		if st.judge || st.replay {
+			jobs = append(jobs, parseJob{m: m, judge: st.judge, up: st.up, down: st.down || st.up})
+		}
+	}
+	parsed := parseAhead(jobs, cfg.MaxFileBytes)
+	defer parsed.Stop()
+	for i, m := range migrations {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st := steps[i]
+		if st.replay {
+			s.replay(m, parsed.Next())
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
 			continue
 		}
+		if !st.judge {
+			continue
+		}
+		upChanged, downChanged := st.up, st.down
 		if req.Base == nil && !m.FollowsSameVersion {
 			// Without a base, each file is judged against what the earlier
 			// ones built, as if they had run in production already; files
@@ -238,7 +270,7 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 			s.cat.ResetSession()
 		}
 		judged++
-		f := s.judge(m, opt)
+		f := s.judge(m, opt, parsed.Next())
 		// judge stops early when the deadline passes: a file cut short
 		// is not a judgement.
 		if err := ctx.Err(); err != nil {
@@ -260,6 +292,12 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 		rep.Notes = append(rep.Notes, note)
 	}
 	return rep, nil
+}
+
+// headStep is what Analyze does with a migration of the change: judge it
+// (and which parts changed), replay it, or neither (the base replayed it).
+type headStep struct {
+	judge, up, down, replay bool
 }
 
 // sameText compares two files' bytes with line endings normalized: a
@@ -308,6 +346,9 @@ type session struct {
 	overLimit             bool
 	// downParts is what the base says of the project's down migrations.
 	downParts downHabit
+	// bodies are the procedural code of the judged file's statements,
+	// read with its parse (parsedFile.bodies).
+	bodies map[*pg_query.Node]*plpgsql.Body
 }
 
 func newSession(cfg Config) *session {
@@ -322,42 +363,24 @@ func (s *session) expired() bool { return s.overLimit || (s.ctx != nil && s.ctx.
 // replay applies a migration's up part to the catalog without judging it.
 // Statements that do not parse are skipped: they did not change the schema
 // PostgreSQL would have, or the migration never applied.
-func (s *session) replay(m layout.Migration) {
-	if m.Unreadable != "" {
+func (s *session) replay(m layout.Migration, p *parsedFile) {
+	if m.Unreadable != "" || p.derr != nil {
 		return
 	}
-	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
-	if derr != nil {
-		return
-	}
-	up, _, _ := s.parts(m, d)
 	s.cat.ResetSession()
 	s.cat.SetPosition(m.Path, 0)
-	// A part with a psql meta-command (a leading \set) cannot parse whole:
-	// it is split (scanned and parsed once) without trying the parser on
-	// the whole part first. A backslash line that turns out to be inside a
-	// string is no meta-command, and the part takes the common path.
-	var sc *sqlscript.Script
-	if sqlscript.MayHoldMetaCommands(d.Text, up.Start, up.End) {
-		sc = sqlscript.Split(d.Text, up.Start, up.End)
-	}
-	if sc == nil || len(sc.MetaCommands) == 0 {
-		if nodes, ok := sqlscript.ParseTrees(d.Text, up.Start, up.End); ok {
-			// The common case: no positions needed, the parser alone will do.
-			for _, n := range nodes {
-				if s.expired() {
-					return
-				}
-				s.cat.Apply(n)
+	if p.script == nil {
+		// The common case: the part parsed whole; no positions needed.
+		for _, n := range p.trees {
+			if s.expired() {
+				return
 			}
-			return
+			s.cat.Apply(n)
 		}
+		return
 	}
-	if sc == nil {
-		sc = sqlscript.Split(d.Text, up.Start, up.End)
-	}
-	lines := sqlscript.NewLines(d.Text)
-	for _, st := range sc.Statements {
+	lines := sqlscript.NewLines(p.d.Text)
+	for _, st := range p.script.Statements {
 		if st.Node == nil {
 			continue
 		}
@@ -422,21 +445,3 @@ func (s *session) appliedStatements(base fs.FS, m layout.Migration) map[string]b
 // normalizedSQL folds white space so that re-indenting a statement does not
 // make it new.
 func normalizedSQL(sql string) string { return strings.Join(strings.Fields(sql), " ") }
-
-// parts returns the up and down parts of a migration with offsets in the
-// decoded text. Discover computed them on the raw bytes; a BOM shifts them.
-func (s *session) parts(m layout.Migration, d *sqlscript.Decoded) (layout.Part, *layout.Part, []layout.Problem) {
-	if d.BOMOffset == 0 && d.Encoding == "utf-8" {
-		return m.Up, m.Down, nil
-	}
-	up, down, problems := layout.Parts(m.Kind, m.Path, []byte(d.Text))
-	if m.DownPath != "" {
-		down = m.Down
-	}
-	if m.Kind == layout.Flyway {
-		// Flyway's directive lives in a .conf file beside the script, which
-		// Discover already read.
-		up.Tx, up.TxReason, up.TxLine, up.TxAcrossRun = m.Up.Tx, m.Up.TxReason, m.Up.TxLine, m.Up.TxAcrossRun
-	}
-	return up, down, problems
-}

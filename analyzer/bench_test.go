@@ -153,3 +153,37 @@ func BenchmarkCheckBaseWarm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckHistory judges every file of a 200-migration history, as
+// `check` over a folder does (up parts only: a down part's check copies
+// the catalog, BenchmarkJudgeOneFile's subject), with the files parsed as each is judged
+// (inline) and parsed ahead on the other cores (ahead, the default; the
+// same as inline with one core). Parsing ahead moves the parser's CPU off
+// the replay's path, not out of the total: compare wall time, or the
+// replay's share of a CPU profile.
+func BenchmarkCheckHistory(b *testing.B) {
+	defer func(h int) { parseHelpers = h }(parseHelpers)
+	head := fstest.MapFS{}
+	for i := 1; i <= 200; i++ {
+		up, _, _ := strings.Cut(corpusFile(i), "-- +goose Down\n")
+		head[fmt.Sprintf("db/migrations/%05d_step.sql", i)] = &fstest.MapFile{Data: []byte(up)}
+	}
+	for _, tc := range []struct {
+		name    string
+		helpers int
+	}{{"inline", -1}, {"ahead", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			parseHelpers = tc.helpers
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				rep, err := Analyze(context.Background(), Request{Head: head, Config: DefaultConfig()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Files) != 200 {
+					b.Fatalf("%d files judged, want 200", len(rep.Files))
+				}
+			}
+		})
+	}
+}

@@ -105,8 +105,9 @@ func upDigest(parts []digestPart) string {
 			text string
 		}
 		var items []item
-		for _, st := range p.script.Statements {
-			items = append(items, item{st.Start, "sql\x00" + sqlscript.Normalize(st.SQL)})
+		for i := range p.script.Statements {
+			st := &p.script.Statements[i]
+			items = append(items, item{st.Start, "sql\x00" + sqlscript.NormalizeStatement(st)})
 		}
 		for _, mc := range p.script.MetaCommands {
 			items = append(items, item{mc.Start, "psql\x00" + strings.Join(strings.Fields(mc.Text), " ")})

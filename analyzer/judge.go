@@ -124,7 +124,7 @@ var downPartRules = []statementRule{
 }
 
 // judge analyzes one changed migration and applies its up part to the catalog.
-func (s *session) judge(m layout.Migration, opt judgeOptions) File {
+func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) File {
 	f := File{Path: m.Path, Layout: string(m.Kind), Version: m.Version, DownPath: m.DownPath, Statements: []Statement{}, Findings: []Finding{}, BlobSHA: m.BlobSHA}
 	if m.Unreadable != "" {
 		// The tool runs it; migration-guard could not read or follow it.
@@ -132,15 +132,16 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 			"%s cannot be checked: %s; %s runs it all the same, so a person must read it", m.Path, m.Unreadable, m.Kind), Position{Line: 1, Column: 1}))
 		return f
 	}
-	d, derr := sqlscript.Decode(m.Content, s.cfg.MaxFileBytes)
-	if derr != nil {
+	if derr := p.derr; derr != nil {
 		f.Findings = append(f.Findings, s.fileFinding(ruleUnreadableFile, derr.Message, Position{Line: derr.Line, Column: derr.Column}))
 		return f
 	}
-	up, down, problems := s.parts(m, d)
-	for _, p := range append(problems, m.Problems...) {
-		if p.Path == "" || p.Path == m.Path || p.Path == m.DownPath {
-			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, p.Message, Position{Line: max(p.Line, 1), Column: 1}))
+	d, up, down := p.d, p.up, p.down
+	s.bodies = p.bodies
+	defer func() { s.bodies = nil }()
+	for _, pr := range append(p.problems, m.Problems...) {
+		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
+			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, pr.Message, Position{Line: max(pr.Line, 1), Column: 1}))
 		}
 	}
 	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason
@@ -156,7 +157,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 			"this file exists on the base branch and was edited; databases that already ran it will not run it again", Position{Line: 1, Column: 1}))
 	}
 
-	lines := sqlscript.NewLines(d.Text)
+	lines := p.lines
 	// The session (search_path, role) is the caller's to reset: tools that
 	// run a whole run over one connection carry it from file to file.
 	// The schema before the up part, to check that the down part undoes it.
@@ -166,17 +167,14 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 		beforeUp = &snap
 	}
 	if opt.up {
-		upScript := sqlscript.Split(d.Text, up.Start, up.End)
-		digest := []digestPart{{up, upScript}}
+		upScript := p.upScript
 		f.InTransaction = s.judgePart(&f, m, upScript, lines, d.Text, "up", up.Tx, s.cat, opt.applied)
 		// dbmate runs each further "-- migrate:up" section of the file on its own.
-		for _, sec := range m.More {
-			secScript := sqlscript.Split(d.Text, sec.Up.Start, sec.Up.End)
-			digest = append(digest, digestPart{sec.Up, secScript})
-			inTx := s.judgePart(&f, m, secScript, lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
+		for i, sec := range m.More {
+			inTx := s.judgePart(&f, m, p.sections[i], lines, d.Text, "up", sec.Up.Tx, s.cat, opt.applied)
 			f.InTransaction = f.InTransaction && inTx
 		}
-		f.UpDigest = upDigest(digest)
+		f.UpDigest = p.upDigest
 		// Flyway's undo migrations are a paid edition's feature that few
 		// teams use: asking for them on every file would be noise.
 		if m.SupportsDown && m.Down == nil && !m.Repeatable && m.Kind != layout.Flyway && changesAnything(upScript) && !s.skipMissingDown() {
@@ -189,26 +187,16 @@ func (s *session) judge(m layout.Migration, opt judgeOptions) File {
 	if down == nil || !opt.down {
 		return f
 	}
-	downText, downLines := d.Text, lines
-	if m.DownPath != "" {
-		dd, derr := sqlscript.Decode(m.DownContent, s.cfg.MaxFileBytes)
-		if derr != nil {
-			fd := s.fileFinding(ruleUnreadableFile, m.DownPath+": "+derr.Message, Position{Line: derr.Line, Column: derr.Column})
-			fd.Severity, fd.RequiresApproval = Warning, false
-			f.Findings = append(f.Findings, fd)
-			return f
-		}
-		// A separate down file is run by the tool like any of its files.
-		_, whole, _ := layout.Parts(m.Kind, m.DownPath, []byte(dd.Text))
-		if whole == nil {
-			whole = &layout.Part{Path: m.DownPath, End: len(dd.Text), Tx: layout.TxNone}
-		}
-		downText, downLines = dd.Text, sqlscript.NewLines(dd.Text)
-		down = whole
+	if derr := p.downDerr; derr != nil {
+		fd := s.fileFinding(ruleUnreadableFile, m.DownPath+": "+derr.Message, Position{Line: derr.Line, Column: derr.Column})
+		fd.Severity, fd.RequiresApproval = Warning, false
+		f.Findings = append(f.Findings, fd)
+		return f
 	}
+	downText, downLines, downScript := p.downText, p.downLines, p.downScript
+	down = p.downPart
 	scratch := s.cat.Clone()
 	scratch.ResetSession()
-	downScript := sqlscript.Split(downText, down.Start, down.End)
 	s.judgePart(&f, m, downScript, downLines, downText, "down", down.Tx, scratch, nil)
 	if beforeUp != nil && parsedWhole(downScript) && !hasSyntaxErrors(&f) {
 		if diffs := schemaDifferences(*beforeUp, scratch, 5); len(diffs) > 0 {

@@ -82,7 +82,7 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 		return nil
 	}
 	n := c.node
-	if b := plpgsql.Read(n, c.source()); b != nil {
+	if b := s.readBody(c); b != nil {
 		line := c.stmt.Start.Line
 		inner := run
 		inner.depth++
@@ -368,11 +368,29 @@ func (c *stmtContext) source() plpgsql.Source {
 	if c.src != nil {
 		return *c.src
 	}
-	start, end := c.raw.LocationBase, c.raw.End
-	if start < 0 || end > len(c.text) || end < start {
+	return statementSource(c.text, c.raw)
+}
+
+// statementSource is the text of a statement of a file as its parse
+// tree's locations count it.
+func statementSource(text string, st sqlscript.Statement) plpgsql.Source {
+	start, end := st.LocationBase, st.End
+	if start < 0 || end > len(text) || end < start {
 		return plpgsql.Source{}
 	}
-	return plpgsql.Linear(c.text[start:end], start)
+	return plpgsql.Linear(text[start:end], start)
+}
+
+// readBody reads the procedural code of c's statement: read ahead with
+// the file's parse when c is a statement of the file, else now.
+func (s *session) readBody(c *stmtContext) *plpgsql.Body {
+	if b, ok := s.bodies[c.node]; ok && c.src == nil && c.raw.Node == c.node {
+		// Each is taken once: whoever reads the statement again gets a
+		// Body of its own.
+		delete(s.bodies, c.node)
+		return b
+	}
+	return plpgsql.Read(c.node, c.source())
 }
 
 // innerSuppressions reads the ignore comments written inside a body right

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -168,5 +169,66 @@ func TestWalkOrder(t *testing.T) {
 	})
 	if got := strings.Join(cols, " "); got != "a b c d" {
 		t.Errorf("column references in the order %q, want the fields' declared order %q", got, "a b c d")
+	}
+}
+
+// naiveChildren is eachChild's definition, field by field in declared
+// order, each asked whether it is set.
+func naiveChildren(m protoreflect.Message, fn func(protoreflect.Message)) {
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() || !m.Has(fd) {
+			continue
+		}
+		v := m.Get(fd)
+		if fd.IsList() {
+			for k := 0; k < v.List().Len(); k++ {
+				fn(v.List().Get(k).Message())
+			}
+			continue
+		}
+		fn(v.Message())
+	}
+}
+
+// TestEachChildMatchesFieldOrder: asking a oneof which member is set visits
+// the same messages in the same order as asking every field, for
+// statements that reach oneofs (Node, A_Const's value) among other fields.
+func TestEachChildMatchesFieldOrder(t *testing.T) {
+	for _, sql := range []string{
+		"SELECT a, f(b, 1), 'x'::text, 1.5, true, B'101', NULL FROM t JOIN u USING (id) WHERE x IN (1, 2) GROUP BY 1 HAVING count(*) > 0 ORDER BY 2 LIMIT 3",
+		"CREATE TABLE s.t (id int PRIMARY KEY, v text CHECK (v <> '') DEFAULT 'a', w numeric(12,2) REFERENCES o (id))",
+		"ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0, ALTER COLUMN d TYPE bigint USING d::bigint",
+		"CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a + 1 $$",
+		"WITH w AS (INSERT INTO t VALUES (1) RETURNING *) UPDATE u SET x = w.a FROM w WHERE u.id = w.a",
+		"CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION f()",
+		"CREATE INDEX CONCURRENTLY i ON t USING gin (lower(a) gin_trgm_ops) INCLUDE (b) WHERE c > 0",
+	} {
+		stmt := parse(t, sql)
+		var got, want []string
+		var walk func(m protoreflect.Message, children func(protoreflect.Message, func(protoreflect.Message)), out *[]string)
+		walk = func(m protoreflect.Message, children func(protoreflect.Message, func(protoreflect.Message)), out *[]string) {
+			*out = append(*out, string(m.Descriptor().Name()))
+			children(m, func(c protoreflect.Message) { walk(c, children, out) })
+		}
+		walk(stmt.ProtoReflect(), eachChild, &got)
+		walk(stmt.ProtoReflect(), naiveChildren, &want)
+		if len(want) < 10 || !slices.Equal(got, want) {
+			t.Errorf("%s:\nvisited %q\nwant    %q", sql, got, want)
+		}
+		// The generated walker, too.
+		var generated []string
+		var visit func(m proto.Message)
+		visit = func(m proto.Message) {
+			generated = append(generated, string(m.ProtoReflect().Descriptor().Name()))
+			if !children(m, visit) {
+				t.Errorf("children does not know %T", m)
+			}
+		}
+		visit(stmt)
+		if !slices.Equal(generated, want) {
+			t.Errorf("%s:\ngenerated walker visited %q\nwant %q", sql, generated, want)
+		}
 	}
 }

@@ -17,13 +17,29 @@ func Normalize(sql string) string {
 	if err != nil {
 		return strings.Join(strings.Fields(sql), " ")
 	}
+	return normalizeTokens(sql, res.GetTokens(), 0)
+}
+
+// NormalizeStatement is Normalize(st.SQL), from the tokens the split
+// already holds when it has them.
+func NormalizeStatement(st *Statement) string {
+	toks, base, err := StatementTokens(st)
+	if err != nil {
+		return strings.Join(strings.Fields(st.SQL), " ")
+	}
+	return normalizeTokens(st.SQL, toks, base)
+}
+
+// normalizeTokens joins the tokens of sql, whose offsets minus base index
+// sql, as Normalize does.
+func normalizeTokens(sql string, toks []*pg_query.ScanToken, base int) string {
 	var parts []string
-	for _, tok := range res.GetTokens() {
+	for _, tok := range toks {
 		switch tok.GetToken() {
 		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
 			continue
 		}
-		start, end := int(tok.GetStart()), int(tok.GetEnd())
+		start, end := int(tok.GetStart())-base, int(tok.GetEnd())-base
 		if start < 0 || end > len(sql) || start > end {
 			continue
 		}

@@ -54,6 +54,33 @@ func TestStatementTokensMatchScan(t *testing.T) {
 	}
 }
 
+// TestNormalizeStatementMatchesNormalize: normalizing from the split's
+// tokens gives what scanning the statement's text again gives.
+func TestNormalizeStatementMatchesNormalize(t *testing.T) {
+	prefix := "-- +goose Up\nSELECT 0;\n"
+	for _, text := range []string{
+		"CREATE TABLE A (Id INT); -- c\n/* b */ ALTER TABLE \"A\" ADD COLUMN x TEXT;",
+		"\\set ON_ERROR_STOP on\nCREATE TABLE a (id int);\n\\echo done\nDROP TABLE a;",
+		"SELECT 1 \\gset\nSELECT :'v', :v;\nSELECT   'Keep Case'   FROM T;",
+		"CREATE TABLE a (id int;\nCREATE TABLE b (id int);\nSELEC 1;",
+		"SELECT 'unterminated",
+	} {
+		full := prefix + text
+		reused := 0
+		for _, st := range Split(full, len(prefix), len(full)).Statements {
+			if st.Tokens != nil {
+				reused++
+			}
+			if got, want := NormalizeStatement(&st), Normalize(st.SQL); got != want {
+				t.Errorf("%q: statement %q normalizes to %q from the split's tokens, %q from its text", text, st.SQL, got, want)
+			}
+		}
+		if !strings.Contains(text, "unterminated") && reused == 0 {
+			t.Errorf("%q: no statement had the split's tokens", text)
+		}
+	}
+}
+
 func TestMayHoldMetaCommands(t *testing.T) {
 	for _, tc := range []struct {
 		text string
