@@ -317,3 +317,26 @@ func TestCloneIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestReindex: rebuilding the indexes from the objects gives what keeping
+// them up to date statement by statement gave, on a clone, without
+// changing the original.
+func TestReindex(t *testing.T) {
+	c := replay(t, replayFiles(t))
+	want := fmt.Sprintf("%+v", plain(c.idx))
+	before := stateOf(c)
+	d := c.Clone()
+	d.reindex()
+	if got := fmt.Sprintf("%+v", plain(d.idx)); got != want {
+		t.Fatalf("rebuilt indexes differ:\n%s", firstDifference(want, got))
+	}
+	if err := checkIndexes(d); err != nil {
+		t.Fatal(err)
+	}
+	if after := stateOf(c); after != before {
+		t.Fatalf("reindexing a clone changed the original:\n%s", firstDifference(before, after))
+	}
+	if stateOf(d) != before {
+		t.Fatalf("reindexing changed the catalog:\n%s", firstDifference(before, stateOf(d)))
+	}
+}

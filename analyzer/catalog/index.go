@@ -436,6 +436,31 @@ func (c *Catalog) ownedSequences(q qname) []*Sequence {
 	return out
 }
 
+// reindex rebuilds every index from the objects, for a catalog whose maps
+// were filled without put (a decoder's): afterwards, every table is c's own
+// and registered under its name.
+func (c *Catalog) reindex() {
+	c.idx = indexes{}
+	for _, t := range c.Tables() {
+		t = c.editTable(t)
+		t.keys = nil
+		c.touch(t)
+	}
+	var domains, sequences []qname
+	for q := range c.domains.All() {
+		domains = append(domains, q)
+	}
+	for q := range c.sequences.All() {
+		sequences = append(sequences, q)
+	}
+	for _, q := range domains {
+		c.reindexDomain(q)
+	}
+	for _, q := range sequences {
+		c.reindexSequence(q)
+	}
+}
+
 func cloneQnames(q []qname) []qname {
 	if q == nil {
 		return nil
