@@ -30,6 +30,8 @@ func (c *Catalog) alterTable(s *pg_query.AlterTableStmt) {
 	if t == nil {
 		return
 	}
+	// The subcommands change t: every closure below works on c's own copy.
+	t = c.editTable(t)
 	recurse := s.GetRelation().GetInh()
 	var steps [passCount][]func()
 	add := func(pass int, f func()) { steps[pass] = append(steps[pass], f) }
@@ -50,8 +52,9 @@ func (c *Catalog) alterTable(s *pg_query.AlterTableStmt) {
 // forColumn runs f on the column of t and, when recursing, on the same column
 // of every partition below t.
 func (c *Catalog) forColumn(t *Table, name string, recurse bool, f func(*Table, *Column)) {
-	if col := t.Column(name); col != nil {
-		f(t, col)
+	if t.Column(name) != nil {
+		t = c.editTable(t)
+		f(t, t.Column(name))
 	}
 	if recurse {
 		for _, p := range c.Partitions(t) {
@@ -248,6 +251,7 @@ func (c *Catalog) addColumnToPartitions(t *Table, col *Column) {
 			DefaultNode: col.DefaultNode, Generated: col.Generated, GeneratedNode: col.GeneratedNode,
 			generatedFrom: cloneStrings(col.generatedFrom),
 			Collation:     col.Collation, Origin: c.origin()}
+		p = c.editTable(p)
 		p.Columns = append(p.Columns, nc)
 		c.touch(p)
 		c.addColumnToPartitions(p, nc)
@@ -257,11 +261,11 @@ func (c *Catalog) addColumnToPartitions(t *Table, col *Column) {
 // validateConstraint marks a constraint valid; PostgreSQL validates the
 // partitions' copies (same name) along with it.
 func (c *Catalog) validateConstraint(t *Table, name string) {
-	k := t.Constraint(name)
-	if k == nil {
+	if t.Constraint(name) == nil {
 		return
 	}
-	k.Validated = true
+	t = c.editTable(t)
+	t.Constraint(name).Validated = true
 	for _, p := range c.Partitions(t) {
 		if pk := p.Constraint(name); pk != nil && (pk.Kind == Check || pk.Kind == ForeignKey) {
 			c.validateConstraint(p, name)
@@ -290,6 +294,7 @@ func (c *Catalog) attachPartition(parent, p *Table) {
 			}
 		}
 	}
+	p = c.editTable(p)
 	p.parent = qname{parent.Schema, parent.Name}
 	p.PartitionOf = parent.QualifiedName()
 	c.touch(p)
@@ -308,6 +313,7 @@ func (c *Catalog) detachPartition(parent, p *Table) {
 	if parent == nil || p == nil || p.parent != (qname{parent.Schema, parent.Name}) {
 		return
 	}
+	p = c.editTable(p)
 	p.parent = qname{}
 	p.PartitionOf = ""
 	for _, ix := range p.Indexes {
@@ -321,10 +327,18 @@ func (c *Catalog) detachPartition(parent, p *Table) {
 // refreshIndexValidity marks an ON ONLY index valid once every partition has
 // an index attached to it, as ALTER INDEX ... ATTACH PARTITION does.
 func (c *Catalog) refreshIndexValidity(t *Table) {
+	var valid []string
 	for _, ix := range t.Indexes {
 		if !ix.Valid && c.indexHasAllPartitions(t, ix) {
-			ix.Valid = true
+			valid = append(valid, ix.Name)
 		}
+	}
+	if len(valid) == 0 {
+		return
+	}
+	t = c.editTable(t)
+	for _, name := range valid {
+		t.Index(name).Valid = true
 	}
 }
 
@@ -344,6 +358,8 @@ func (c *Catalog) alterIndex(s *pg_query.AlterTableStmt) {
 		if cix == nil || ct.parent != (qname{pt.Schema, pt.Name}) || cix.parent.name != "" {
 			continue
 		}
+		ct = c.editTable(ct)
+		cix = ct.Index(cix.Name)
 		cix.parent = qname{pt.Schema, pix.Name}
 		c.touch(ct)
 		c.refreshIndexValidity(pt)

@@ -18,6 +18,11 @@ func (c *Catalog) Apply(stmt *pg_query.Node) {
 	if stmt == nil {
 		return
 	}
+	if testHookBeforeApply != nil {
+		if after := testHookBeforeApply(c, stmt); after != nil {
+			defer after()
+		}
+	}
 	switch n := stmt.Node.(type) {
 	case *pg_query.Node_RawStmt:
 		c.Apply(n.RawStmt.GetStmt())
@@ -72,7 +77,7 @@ func (c *Catalog) createSchema(s *pg_query.CreateSchemaStmt) {
 	if name == "" {
 		return
 	}
-	if existing, ok := c.schemas[name]; ok {
+	if existing := c.schemas.Get(schemaKey(name)); existing != nil {
 		// "public" and schemas only seen in qualified names exist without a
 		// known origin; the first CREATE SCHEMA that succeeds gives them one.
 		if existing.Origin.Path != "" || s.GetIfNotExists() {
@@ -81,9 +86,11 @@ func (c *Catalog) createSchema(s *pg_query.CreateSchemaStmt) {
 		if name == "public" {
 			return
 		}
+		existing = c.editSchema(existing)
 		existing.Origin = c.origin()
+		c.putSchema(existing)
 	} else {
-		c.schemas[name] = &Schema{Name: name, Origin: c.origin()}
+		c.putSchema(&Schema{Name: name, Origin: c.origin(), owner: c.owner})
 	}
 	if len(s.GetSchemaElts()) == 0 {
 		return
@@ -231,7 +238,7 @@ func (c *Catalog) selectStmt(s *pg_query.SelectStmt) {
 // typeNameTaken: enums, domains and tables share pg_type's namespace.
 func (c *Catalog) typeNameTaken(schema, name string) bool {
 	q := qname{schema, name}
-	return c.enums[q] != nil || c.domains[q] != nil || c.tables[q] != nil
+	return c.enums.Has(q) || c.domains.Has(q) || c.tables.Has(q)
 }
 
 func (c *Catalog) createEnum(s *pg_query.CreateEnumStmt) {
@@ -246,7 +253,7 @@ func (c *Catalog) createEnum(s *pg_query.CreateEnumStmt) {
 		return
 	}
 	c.ensureSchema(schema)
-	c.enums[qname{schema, name}] = &Enum{Schema: schema, Name: name, Values: pgtree.Names(s.GetVals()), Origin: c.origin()}
+	c.putEnum(&Enum{Schema: schema, Name: name, Values: pgtree.Names(s.GetVals()), Origin: c.origin(), owner: c.owner})
 }
 
 func (c *Catalog) alterEnum(s *pg_query.AlterEnumStmt) {
@@ -259,7 +266,9 @@ func (c *Catalog) alterEnum(s *pg_query.AlterEnumStmt) {
 		for i, v := range e.Values {
 			if v == s.GetOldVal() {
 				if !containsString(e.Values, s.GetNewVal()) {
+					e = c.editEnum(e)
 					e.Values[i] = s.GetNewVal()
+					c.putEnum(e)
 				}
 				return
 			}
@@ -285,7 +294,9 @@ func (c *Catalog) alterEnum(s *pg_query.AlterEnumStmt) {
 			return
 		}
 	}
+	e = c.editEnum(e)
 	e.Values = append(e.Values[:pos], append([]string{nv}, e.Values[pos:]...)...)
+	c.putEnum(e)
 }
 
 func containsString(list []string, s string) bool {
@@ -323,14 +334,17 @@ func (c *Catalog) createDomain(s *pg_query.CreateDomainStmt) {
 		return
 	}
 	c.ensureSchema(schema)
-	d := &Domain{Schema: schema, Name: name, BaseType: c.resolveType(TypeFromNode(s.GetTypeName())), Origin: c.origin()}
+	d := &Domain{Schema: schema, Name: name, BaseType: c.resolveType(TypeFromNode(s.GetTypeName())), Origin: c.origin(), owner: c.owner}
 	c.putDomain(d)
 	for _, cn := range s.GetConstraints() {
 		c.addDomainConstraint(d, cn.GetConstraint(), true)
 	}
 }
 
+// addDomainConstraint changes d (c's own copy of it) and stores it.
 func (c *Catalog) addDomainConstraint(d *Domain, k *pg_query.Constraint, creating bool) {
+	d = c.editDomain(d)
+	defer c.putDomain(d)
 	switch k.GetContype() {
 	case pg_query.ConstrType_CONSTR_NOTNULL:
 		d.NotNull = true
@@ -353,7 +367,6 @@ func (c *Catalog) addDomainConstraint(d *Domain, k *pg_query.Constraint, creatin
 			Name: name, Kind: Check, Validated: creating || k.GetInitiallyValid(),
 			Check: deparseExpr(k.GetRawExpr()), CheckNode: k.GetRawExpr(), Origin: c.origin(),
 		})
-		c.touchDomain(d)
 	}
 }
 
@@ -363,6 +376,14 @@ func (c *Catalog) alterDomain(s *pg_query.AlterDomainStmt) {
 	if d == nil {
 		return
 	}
+	if s.GetSubtype() == "C" {
+		if k := s.GetDef().GetConstraint(); k != nil {
+			c.addDomainConstraint(d, k, false)
+		}
+		return
+	}
+	d = c.editDomain(d)
+	defer c.putDomain(d)
 	switch s.GetSubtype() {
 	case "T":
 		if s.GetDef() == nil {
@@ -374,15 +395,10 @@ func (c *Catalog) alterDomain(s *pg_query.AlterDomainStmt) {
 		d.NotNull = false
 	case "O":
 		d.NotNull = true
-	case "C":
-		if k := s.GetDef().GetConstraint(); k != nil {
-			c.addDomainConstraint(d, k, false)
-		}
 	case "X":
 		for i, k := range d.Constraints {
 			if k.Name == s.GetName() {
 				d.Constraints = append(d.Constraints[:i], d.Constraints[i+1:]...)
-				c.touchDomain(d)
 				return
 			}
 		}
@@ -408,7 +424,7 @@ func (c *Catalog) createSequence(s *pg_query.CreateSeqStmt) {
 		return
 	}
 	c.ensureSchema(schema)
-	seq := &Sequence{Schema: schema, Name: rv.GetRelname(), Origin: c.origin()}
+	seq := &Sequence{Schema: schema, Name: rv.GetRelname(), Origin: c.origin(), owner: c.owner}
 	c.putSequence(seq)
 	c.sequenceOptions(seq, s.GetOptions())
 }
@@ -422,7 +438,10 @@ func (c *Catalog) alterSequence(s *pg_query.AlterSeqStmt) {
 	c.sequenceOptions(seq, s.GetOptions())
 }
 
+// sequenceOptions applies OWNED BY to seq (c's own copy of it) and stores
+// it.
 func (c *Catalog) sequenceOptions(seq *Sequence, opts []*pg_query.Node) {
+	seq = c.editSequence(seq)
 	for _, o := range opts {
 		de := o.GetDefElem()
 		if de.GetDefname() != "owned_by" {
@@ -447,7 +466,7 @@ func (c *Catalog) sequenceOptions(seq *Sequence, opts []*pg_query.Node) {
 		}
 		seq.OwnedByTable, seq.OwnedByColumn = t.Name, parts[len(parts)-1]
 	}
-	c.touchSequence(seq)
+	c.putSequence(seq)
 }
 
 // ApplySQL parses a migration file and applies each statement in order,

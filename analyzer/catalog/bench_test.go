@@ -64,8 +64,8 @@ func BenchmarkApplyHistory(b *testing.B) {
 				for _, rs := range stmts {
 					c.Apply(rs.GetStmt())
 				}
-				if len(c.tables) < tables {
-					b.Fatalf("%d relations, want at least %d", len(c.tables), tables)
+				if c.tables.Len() < tables {
+					b.Fatalf("%d relations, want at least %d", c.tables.Len(), tables)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(stmts)), "ns/stmt")

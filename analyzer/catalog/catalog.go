@@ -13,10 +13,13 @@
 package catalog
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog/internal/pmap"
 )
 
 // TableKind distinguishes the relations that own columns.
@@ -61,6 +64,8 @@ type Origin struct {
 type Schema struct {
 	Name   string
 	Origin Origin
+
+	owner *pmap.Owner
 }
 
 // Table is any relation with columns: table, partitioned table, view,
@@ -93,6 +98,9 @@ type Table struct {
 	parent qname
 	// keys is what the table contributes to the catalog's indexes.
 	keys *tableKeys
+	// owner is the catalog version that made this object and may change
+	// it in place; any other version copies it first (editTable).
+	owner *pmap.Owner
 }
 
 // Column is one attribute, in table order.
@@ -213,6 +221,8 @@ type Enum struct {
 	Name   string
 	Values []string
 	Origin Origin
+
+	owner *pmap.Owner
 }
 
 // Domain is a CREATE DOMAIN type.
@@ -224,6 +234,8 @@ type Domain struct {
 	Default     string
 	Constraints []*Constraint
 	Origin      Origin
+
+	owner *pmap.Owner
 }
 
 // Sequence is a sequence; OwnedBy* are set for serial and identity columns
@@ -236,22 +248,49 @@ type Sequence struct {
 	// Identity marks the internal sequence of an identity column.
 	Identity bool
 	Origin   Origin
+
+	owner *pmap.Owner
 }
 
 type qname struct{ schema, name string }
 
-// Catalog is the schema model. It is not safe for concurrent mutation.
+var hashSeed = maphash.MakeSeed()
+
+// Hash makes qname a key of the catalog's persistent maps.
+func (q qname) Hash() uint64 {
+	return maphash.String(hashSeed, q.schema)*0x9E3779B97F4A7C15 ^ maphash.String(hashSeed, q.name)
+}
+
+// schemaKey is a schema's key in the schemas map.
+func schemaKey(name string) qname { return qname{name: name} }
+
+// Catalog is the schema model. It is not safe for concurrent use, Clone
+// and Snapshot included.
+//
+// Copies are cheap: the maps are persistent (internal/pmap) and objects
+// are shared between a catalog and its copies until one of them changes
+// an object, which it does on a private copy of it (editTable and its
+// siblings). Every object has an owner, the version of the catalog that
+// made it; a catalog changes in place only what it owns, and Clone and
+// Snapshot give both sides new owners, so that everything they share
+// becomes read-only.
 type Catalog struct {
-	schemas   map[string]*Schema
-	tables    map[qname]*Table
-	enums     map[qname]*Enum
-	domains   map[qname]*Domain
-	sequences map[qname]*Sequence
+	schemas   pmap.Map[qname, *Schema] // keyed by schemaKey
+	tables    pmap.Map[qname, *Table]
+	enums     pmap.Map[qname, *Enum]
+	domains   pmap.Map[qname, *Domain]
+	sequences pmap.Map[qname, *Sequence]
 	// functions are the routines created by the migrations, with the
-	// code they run when called (see procedural.go).
-	functions map[qname][]*Function
+	// code they run when called (see procedural.go). A list is never
+	// changed in place: every change stores a new one.
+	functions pmap.Map[qname, []*Function]
 	// triggerFuncs are the functions a trigger or event trigger runs.
-	triggerFuncs map[qname]bool
+	triggerFuncs pmap.Map[qname, bool]
+	// owner writes the maps and owns the objects this version made.
+	owner *pmap.Owner
+	// copies maps a shared table to this version's private copy of it, so
+	// that a caller still holding the shared one edits the same copy.
+	copies map[*Table]*Table
 	// procedural holds what running procedural code needs: whether to
 	// run it, and how deep calls are nested.
 	procedural proceduralState
@@ -270,17 +309,8 @@ type Catalog struct {
 
 // New returns an empty catalog with the implicit public schema.
 func New() *Catalog {
-	c := &Catalog{
-		schemas:      map[string]*Schema{},
-		tables:       map[qname]*Table{},
-		enums:        map[qname]*Enum{},
-		domains:      map[qname]*Domain{},
-		sequences:    map[qname]*Sequence{},
-		functions:    map[qname][]*Function{},
-		triggerFuncs: map[qname]bool{},
-		idx:          newIndexes(),
-	}
-	c.schemas["public"] = &Schema{Name: "public"}
+	c := &Catalog{owner: pmap.NewOwner()}
+	c.schemas.Set(c.owner, schemaKey("public"), &Schema{Name: "public", owner: c.owner})
 	return c
 }
 
@@ -375,7 +405,7 @@ func (c *Catalog) lookupPath() []string {
 		if s == "$user" {
 			// "$user" is the current user's schema when one by that name
 			// exists; the deploy's own user is unknown.
-			if u := c.currentUser(); u != "" && c.schemas[u] != nil {
+			if u := c.currentUser(); u != "" && c.schemas.Has(schemaKey(u)) {
 				out = append(out, u)
 			}
 			continue
@@ -401,20 +431,20 @@ func (c *Catalog) creationSchema() string {
 }
 
 func (c *Catalog) ensureSchema(name string) {
-	if _, ok := c.schemas[name]; !ok && name != "" {
+	if name != "" && !c.schemas.Has(schemaKey(name)) {
 		// A schema used but never created by a migration: it exists in the
 		// database, but its origin is unknown.
-		c.schemas[name] = &Schema{Name: name}
+		c.schemas.Set(c.owner, schemaKey(name), &Schema{Name: name, owner: c.owner})
 	}
 }
 
 // Schema returns a schema that a migration created or used.
-func (c *Catalog) Schema(name string) *Schema { return c.schemas[name] }
+func (c *Catalog) Schema(name string) *Schema { return c.schemas.Get(schemaKey(name)) }
 
 // Schemas returns the known schemas in name order.
 func (c *Catalog) Schemas() []*Schema {
-	out := make([]*Schema, 0, len(c.schemas))
-	for _, s := range c.schemas {
+	out := make([]*Schema, 0, c.schemas.Len())
+	for _, s := range c.schemas.All() {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -431,10 +461,10 @@ func (c *Catalog) Relation(rv *pg_query.RangeVar) *Table {
 
 func (c *Catalog) relation(schema, name string) *Table {
 	if schema != "" {
-		return c.tables[qname{schema, name}]
+		return c.tables.Get(qname{schema, name})
 	}
 	for _, s := range c.lookupPath() {
-		if t := c.tables[qname{s, name}]; t != nil {
+		if t := c.tables.Get(qname{s, name}); t != nil {
 			return t
 		}
 	}
@@ -446,8 +476,8 @@ func (c *Catalog) Table(schema, name string) *Table { return c.relation(schema, 
 
 // Tables returns every relation ordered by schema and name.
 func (c *Catalog) Tables() []*Table {
-	out := make([]*Table, 0, len(c.tables))
-	for _, t := range c.tables {
+	out := make([]*Table, 0, c.tables.Len())
+	for _, t := range c.tables.All() {
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -476,9 +506,10 @@ func (c *Catalog) indexIn(schema, name string) (*Index, *Table) {
 	// Index names are unique per schema, so there is one table at most,
 	// unless a statement PostgreSQL would have refused got through; the
 	// first in name order then wins.
-	rc := c.idx.refs[refIndexName][qname{schema, name}]
-	if len(rc) == 1 {
-		for t := range rc {
+	rc := c.idx.refs[refIndexName].Get(qname{schema, name})
+	if rc.Len() == 1 {
+		for tq := range rc.All() {
+			t := c.tables.Get(tq)
 			if ix := t.Index(name); ix != nil {
 				return ix, t
 			}
@@ -504,10 +535,10 @@ func (c *Catalog) ConstraintByName(t *Table, name string) *Constraint {
 // Enum returns an enum type; schema "" uses the search path.
 func (c *Catalog) Enum(schema, name string) *Enum {
 	if schema != "" {
-		return c.enums[qname{schema, name}]
+		return c.enums.Get(qname{schema, name})
 	}
 	for _, s := range c.lookupPath() {
-		if e := c.enums[qname{s, name}]; e != nil {
+		if e := c.enums.Get(qname{s, name}); e != nil {
 			return e
 		}
 	}
@@ -517,10 +548,10 @@ func (c *Catalog) Enum(schema, name string) *Enum {
 // Domain returns a domain; schema "" uses the search path.
 func (c *Catalog) Domain(schema, name string) *Domain {
 	if schema != "" {
-		return c.domains[qname{schema, name}]
+		return c.domains.Get(qname{schema, name})
 	}
 	for _, s := range c.lookupPath() {
-		if d := c.domains[qname{s, name}]; d != nil {
+		if d := c.domains.Get(qname{s, name}); d != nil {
 			return d
 		}
 	}
@@ -530,10 +561,10 @@ func (c *Catalog) Domain(schema, name string) *Domain {
 // Sequence returns a sequence; schema "" uses the search path.
 func (c *Catalog) Sequence(schema, name string) *Sequence {
 	if schema != "" {
-		return c.sequences[qname{schema, name}]
+		return c.sequences.Get(qname{schema, name})
 	}
 	for _, s := range c.lookupPath() {
-		if q := c.sequences[qname{s, name}]; q != nil {
+		if q := c.sequences.Get(qname{s, name}); q != nil {
 			return q
 		}
 	}
@@ -542,8 +573,8 @@ func (c *Catalog) Sequence(schema, name string) *Sequence {
 
 // Enums returns every enum ordered by schema and name.
 func (c *Catalog) Enums() []*Enum {
-	out := make([]*Enum, 0, len(c.enums))
-	for _, e := range c.enums {
+	out := make([]*Enum, 0, c.enums.Len())
+	for _, e := range c.enums.All() {
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -554,8 +585,8 @@ func (c *Catalog) Enums() []*Enum {
 
 // Domains returns every domain ordered by schema and name.
 func (c *Catalog) Domains() []*Domain {
-	out := make([]*Domain, 0, len(c.domains))
-	for _, d := range c.domains {
+	out := make([]*Domain, 0, c.domains.Len())
+	for _, d := range c.domains.All() {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -566,8 +597,8 @@ func (c *Catalog) Domains() []*Domain {
 
 // Sequences returns every sequence ordered by schema and name.
 func (c *Catalog) Sequences() []*Sequence {
-	out := make([]*Sequence, 0, len(c.sequences))
-	for _, s := range c.sequences {
+	out := make([]*Sequence, 0, c.sequences.Len())
+	for _, s := range c.sequences.All() {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -601,7 +632,7 @@ func (c *Catalog) Parent(t *Table) *Table {
 	if t == nil || t.parent.name == "" {
 		return nil
 	}
-	return c.tables[t.parent]
+	return c.tables.Get(t.parent)
 }
 
 // ForeignKeyRef is a foreign key together with the table that holds it.
@@ -744,73 +775,132 @@ func tableRef(t *Table) ObjectRef {
 	return ObjectRef{Kind: kind, Schema: t.Schema, Name: t.Name}
 }
 
-// Clone returns an independent copy. Parse-tree nodes are shared because the
-// catalog never modifies them.
+// Clone returns an independent copy. It costs no more than the number of
+// maps: the copy and c share every object and map node, and each makes a
+// private copy of what it changes (c included: Clone gives it a new owner).
+// Parse-tree nodes are shared because the catalog never modifies them.
 func (c *Catalog) Clone() *Catalog {
-	n := c.copyObjects()
-	if !n.copyIndexes(c) {
-		n.reindex()
-	}
-	return n
+	return c.fork()
 }
 
-// Snapshot is a copy of a catalog's objects, without the indexes that
-// lookups need: all it is good for is being compared (ShapeChanges) with
-// the catalog it was taken from, after that catalog changed. Taking one
-// costs a copy of the objects, not the indexes' rebuilding.
+// Snapshot is a copy of a catalog's objects as they were when it was
+// taken: all it is good for is being compared (ShapeChanges) with the
+// catalog it was taken from, after that catalog changed.
 type Snapshot struct{ c *Catalog }
 
-// Snapshot copies the objects of c as they are now.
-func (c *Catalog) Snapshot() Snapshot { return Snapshot{c.copyObjects()} }
+// Snapshot keeps the objects of c as they are now; it costs what Clone
+// costs, and makes c copy what it changes from now on.
+func (c *Catalog) Snapshot() Snapshot { return Snapshot{c.fork()} }
 
-func (c *Catalog) copyObjects() *Catalog {
+// fork returns a copy of c sharing its maps and objects, and makes
+// everything the two share read-only by giving both new owners.
+func (c *Catalog) fork() *Catalog {
 	n := &Catalog{
-		schemas:      make(map[string]*Schema, len(c.schemas)),
-		tables:       make(map[qname]*Table, len(c.tables)),
-		enums:        make(map[qname]*Enum, len(c.enums)),
-		domains:      make(map[qname]*Domain, len(c.domains)),
-		sequences:    make(map[qname]*Sequence, len(c.sequences)),
-		functions:    make(map[qname][]*Function, len(c.functions)),
-		triggerFuncs: make(map[qname]bool, len(c.triggerFuncs)),
+		schemas:      c.schemas,
+		tables:       c.tables,
+		enums:        c.enums,
+		domains:      c.domains,
+		sequences:    c.sequences,
+		functions:    c.functions,
+		triggerFuncs: c.triggerFuncs,
+		owner:        pmap.NewOwner(),
 		searchPath:   cloneStrings(c.searchPath),
 		role:         c.role,
 		sessionUser:  c.sessionUser,
 		path:         c.path,
 		line:         c.line,
 		inChangeSet:  c.inChangeSet,
+		idx:          c.idx,
 	}
-	for k, v := range c.schemas {
-		s := *v
-		n.schemas[k] = &s
+	c.owner, c.copies = pmap.NewOwner(), nil
+	return n
+}
+
+// editTable returns the copy of t that c may change: t itself when c made
+// it, otherwise a private copy, which replaces t in c's tables. Every
+// change to a table or to its columns, constraints or indexes goes through
+// it first; pointers to the children of t must be taken again from the
+// copy.
+func (c *Catalog) editTable(t *Table) *Table {
+	if t == nil || t.owner == c.owner {
+		return t
 	}
-	for k, v := range c.tables {
-		n.tables[k] = v.clone()
+	if n := c.copies[t]; n != nil {
+		return n
 	}
-	for k, v := range c.enums {
-		e := *v
-		e.Values = cloneStrings(v.Values)
-		n.enums[k] = &e
+	n := t.clone()
+	n.owner = c.owner
+	if c.copies == nil {
+		c.copies = map[*Table]*Table{}
 	}
-	for k, v := range c.domains {
-		d := *v
-		d.BaseType = v.BaseType.clone()
-		d.Constraints = nil
-		for _, k := range v.Constraints {
-			d.Constraints = append(d.Constraints, k.clone())
+	c.copies[t] = n
+	// The copy takes t's place and its keys; a table no longer in c has
+	// none left to withdraw (it withdrew them when it left).
+	if q := (qname{t.Schema, t.Name}); c.tables.Get(q) == t {
+		if t.keys != nil {
+			nk := &tableKeys{at: t.keys.at, constraints: cloneQnames(t.keys.constraints)}
+			for kind := range t.keys.refs {
+				nk.refs[kind] = cloneQnames(t.keys.refs[kind])
+			}
+			n.keys = nk
 		}
-		n.domains[k] = &d
-	}
-	for k, v := range c.sequences {
-		s := *v
-		n.sequences[k] = &s
-	}
-	for k, v := range c.functions {
-		n.functions[k] = v // never changed in place: every change stores a new slice
-	}
-	for k, v := range c.triggerFuncs {
-		n.triggerFuncs[k] = v
+		c.tables.Set(c.owner, q, n)
 	}
 	return n
+}
+
+// current is the table c holds for t: its private copy of t, if it made
+// one, or t.
+func (c *Catalog) current(t *Table) *Table {
+	if n := c.copies[t]; n != nil {
+		return n
+	}
+	return t
+}
+
+// editSchema, editEnum, editDomain and editSequence are editTable for the
+// other objects; the caller stores the copy (the maps are keyed by name,
+// and a change may be a rename).
+func (c *Catalog) editSchema(s *Schema) *Schema {
+	if s.owner == c.owner {
+		return s
+	}
+	n := *s
+	n.owner = c.owner
+	return &n
+}
+
+func (c *Catalog) editEnum(e *Enum) *Enum {
+	if e.owner == c.owner {
+		return e
+	}
+	n := *e
+	n.Values = cloneStrings(e.Values)
+	n.owner = c.owner
+	return &n
+}
+
+func (c *Catalog) editDomain(d *Domain) *Domain {
+	if d.owner == c.owner {
+		return d
+	}
+	n := *d
+	n.BaseType = d.BaseType.clone()
+	n.Constraints = nil
+	for _, k := range d.Constraints {
+		n.Constraints = append(n.Constraints, k.clone())
+	}
+	n.owner = c.owner
+	return &n
+}
+
+func (c *Catalog) editSequence(s *Sequence) *Sequence {
+	if s.owner == c.owner {
+		return s
+	}
+	n := *s
+	n.owner = c.owner
+	return &n
 }
 
 func cloneStrings(s []string) []string {
@@ -823,8 +913,7 @@ func cloneStrings(s []string) []string {
 func (t *Table) clone() *Table {
 	n := *t
 	n.keys = nil
-	// One allocation per kind of child rather than one per child: a clone
-	// copies every table of the schema.
+	// One allocation per kind of child rather than one per child.
 	n.Columns = nil
 	if len(t.Columns) > 0 {
 		cols := make([]Column, len(t.Columns))

@@ -31,10 +31,10 @@ func (c *Catalog) RelationNameTaken(schema, name string) bool {
 // RelationKindOf names what holds a relation name of the schema, for
 // messages: "table", "view", "sequence", "index".
 func (c *Catalog) RelationKindOf(schema, name string) string {
-	if t := c.tables[qname{schema, name}]; t != nil {
+	if t := c.tables.Get(qname{schema, name}); t != nil {
 		return t.Kind.String()
 	}
-	if c.sequences[qname{schema, name}] != nil {
+	if c.sequences.Has(qname{schema, name}) {
 		return "sequence"
 	}
 	return "index"

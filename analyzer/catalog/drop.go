@@ -61,7 +61,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 	var out []ObjectRef
 	switch {
 	case isRelationKind(r.Kind):
-		t := c.tables[qname{r.Schema, r.Name}]
+		t := c.tables.Get(qname{r.Schema, r.Name})
 		if t == nil {
 			return nil
 		}
@@ -84,7 +84,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			out = append(out, ObjectRef{Kind: "sequence", Schema: s.Schema, Name: s.Name})
 		}
 	case r.Kind == "column":
-		t := c.tables[qname{r.Schema, r.Table}]
+		t := c.tables.Get(qname{r.Schema, r.Table})
 		if t == nil || t.Column(r.Name) == nil {
 			return nil
 		}
@@ -133,7 +133,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			}
 		}
 	case r.Kind == "constraint":
-		t := c.tables[qname{r.Schema, r.Table}]
+		t := c.tables.Get(qname{r.Schema, r.Table})
 		k := t.Constraint(r.Name)
 		if k == nil {
 			return nil
@@ -176,7 +176,7 @@ func (c *Catalog) directDependents(r ObjectRef) []ObjectRef {
 			}
 		}
 	case r.Kind == "sequence":
-		s := c.sequences[qname{r.Schema, r.Name}]
+		s := c.sequences.Get(qname{r.Schema, r.Name})
 		if s == nil {
 			return nil
 		}
@@ -275,12 +275,12 @@ func (c *Catalog) defaultSequence(t *Table, col *Column) *Sequence {
 		return nil
 	}
 	if schema != "" {
-		return c.sequences[qname{schema, name}]
+		return c.sequences.Get(qname{schema, name})
 	}
-	if s := c.sequences[qname{t.Schema, name}]; s != nil {
+	if s := c.sequences.Get(qname{t.Schema, name}); s != nil {
 		return s
 	}
-	return c.sequences[qname{"public", name}]
+	return c.sequences.Get(qname{"public", name})
 }
 
 // dropObject removes obj and everything that depends on it.
@@ -297,7 +297,7 @@ func (c *Catalog) removeObject(r ObjectRef) {
 	switch {
 	case isRelationKind(r.Kind):
 		q := qname{r.Schema, r.Name}
-		if c.tables[q] == nil {
+		if !c.tables.Has(q) {
 			return
 		}
 		c.deleteTable(q)
@@ -305,7 +305,7 @@ func (c *Catalog) removeObject(r ObjectRef) {
 			c.deleteSequence(qname{s.Schema, s.Name})
 		}
 	case r.Kind == "column":
-		t := c.tables[qname{r.Schema, r.Table}]
+		t := c.editTable(c.tables.Get(qname{r.Schema, r.Table}))
 		if t == nil {
 			return
 		}
@@ -332,10 +332,11 @@ func (c *Catalog) removeObject(r ObjectRef) {
 		t.Indexes = keepI
 		c.touch(t)
 	case r.Kind == "constraint":
-		t := c.tables[qname{r.Schema, r.Table}]
-		if t == nil {
+		t := c.tables.Get(qname{r.Schema, r.Table})
+		if t == nil || t.Constraint(r.Name) == nil {
 			return
 		}
+		t = c.editTable(t)
 		for i, k := range t.Constraints {
 			if k.Name == r.Name {
 				t.Constraints = append(t.Constraints[:i:i], t.Constraints[i+1:]...)
@@ -348,23 +349,26 @@ func (c *Catalog) removeObject(r ObjectRef) {
 		}
 	case r.Kind == "index":
 		if _, t := c.indexIn(r.Schema, r.Name); t != nil {
+			t = c.editTable(t)
 			removeIndex(t, r.Name)
 			c.touch(t)
 		}
 	case r.Kind == "sequence":
 		c.deleteSequence(qname{r.Schema, r.Name})
 	case r.Kind == "default":
-		t := c.tables[qname{r.Schema, r.Table}]
-		if col := t.Column(r.Name); col != nil {
+		t := c.tables.Get(qname{r.Schema, r.Table})
+		if t.Column(r.Name) != nil {
+			t = c.editTable(t)
+			col := t.Column(r.Name)
 			col.Default, col.DefaultNode = "", nil
 			c.touch(t)
 		}
 	case r.Kind == "type":
-		delete(c.enums, qname{r.Schema, r.Name})
+		c.enums.Delete(c.owner, qname{r.Schema, r.Name})
 	case r.Kind == "domain":
 		c.deleteDomain(qname{r.Schema, r.Name})
 	case r.Kind == "schema":
-		delete(c.schemas, r.Name)
+		c.schemas.Delete(c.owner, schemaKey(r.Name))
 	}
 }
 
@@ -434,7 +438,7 @@ func (c *Catalog) dropTarget(kind pg_query.ObjectType, o *pg_query.Node) (Object
 		}
 	case pg_query.ObjectType_OBJECT_SCHEMA:
 		name := o.GetString_().GetSval()
-		if c.schemas[name] != nil {
+		if c.schemas.Has(schemaKey(name)) {
 			return ObjectRef{Kind: "schema", Name: name}, true
 		}
 	}

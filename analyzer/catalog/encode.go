@@ -167,7 +167,7 @@ func (e *encoder) catalog(c *Catalog) error {
 	schemas := c.Schemas()
 	e.uint(uint64(len(schemas)))
 	for _, s := range schemas {
-		if c.schemas[s.Name] != s {
+		if c.schemas.Get(schemaKey(s.Name)) != s {
 			return fmt.Errorf("schema %s is not filed under its name", s.Name)
 		}
 		e.str(s.Name)
@@ -176,7 +176,7 @@ func (e *encoder) catalog(c *Catalog) error {
 	tables := c.Tables()
 	e.uint(uint64(len(tables)))
 	for _, t := range tables {
-		if c.tables[qname{t.Schema, t.Name}] != t {
+		if c.tables.Get(qname{t.Schema, t.Name}) != t {
 			// Decoding files each object under its own name.
 			return fmt.Errorf("table %s is not filed under its name", t.QualifiedName())
 		}
@@ -187,7 +187,7 @@ func (e *encoder) catalog(c *Catalog) error {
 	enums := c.Enums()
 	e.uint(uint64(len(enums)))
 	for _, en := range enums {
-		if c.enums[qname{en.Schema, en.Name}] != en {
+		if c.enums.Get(qname{en.Schema, en.Name}) != en {
 			return fmt.Errorf("type %s is not filed under its name", en.QualifiedName())
 		}
 		e.str(en.Schema)
@@ -198,7 +198,7 @@ func (e *encoder) catalog(c *Catalog) error {
 	domains := c.Domains()
 	e.uint(uint64(len(domains)))
 	for _, d := range domains {
-		if c.domains[qname{d.Schema, d.Name}] != d {
+		if c.domains.Get(qname{d.Schema, d.Name}) != d {
 			return fmt.Errorf("domain %s is not filed under its name", d.QualifiedName())
 		}
 		e.str(d.Schema)
@@ -217,7 +217,7 @@ func (e *encoder) catalog(c *Catalog) error {
 	sequences := c.Sequences()
 	e.uint(uint64(len(sequences)))
 	for _, s := range sequences {
-		if c.sequences[qname{s.Schema, s.Name}] != s {
+		if c.sequences.Get(qname{s.Schema, s.Name}) != s {
 			return fmt.Errorf("sequence %s is not filed under its name", s.QualifiedName())
 		}
 		e.str(s.Schema)
@@ -228,15 +228,15 @@ func (e *encoder) catalog(c *Catalog) error {
 		e.origin(s.Origin)
 	}
 
-	fkeys := make([]qname, 0, len(c.functions))
-	for q := range c.functions {
+	fkeys := make([]qname, 0, c.functions.Len())
+	for q := range c.functions.All() {
 		fkeys = append(fkeys, q)
 	}
 	sort.Slice(fkeys, func(i, j int) bool { return lessQ(fkeys[i], fkeys[j]) })
 	e.uint(uint64(len(fkeys)))
 	for _, q := range fkeys {
 		e.qname(q)
-		list := c.functions[q]
+		list := c.functions.Get(q)
 		e.count(len(list), list == nil)
 		for _, f := range list {
 			if f.stmt == nil {
@@ -251,8 +251,8 @@ func (e *encoder) catalog(c *Catalog) error {
 			}
 		}
 	}
-	tkeys := make([]qname, 0, len(c.triggerFuncs))
-	for q, on := range c.triggerFuncs {
+	tkeys := make([]qname, 0, c.triggerFuncs.Len())
+	for q, on := range c.triggerFuncs.All() {
 		if on {
 			tkeys = append(tkeys, q)
 		}
@@ -537,10 +537,10 @@ func (d *decoder) catalog() *Catalog {
 
 	// The implicit public schema is there only if the encoded catalog
 	// still had it (DROP SCHEMA public).
-	delete(c.schemas, "public")
+	c.schemas.Delete(c.owner, schemaKey("public"))
 	for n := d.length(); n > 0 && d.err == nil; n-- {
-		s := &Schema{Name: d.str(), Origin: d.origin()}
-		c.schemas[s.Name] = s
+		s := &Schema{Name: d.str(), Origin: d.origin(), owner: c.owner}
+		c.schemas.Set(c.owner, schemaKey(s.Name), s)
 	}
 	for n := d.length(); n > 0 && d.err == nil; n-- {
 		t := d.table()
@@ -549,8 +549,8 @@ func (d *decoder) catalog() *Catalog {
 		}
 	}
 	for n := d.length(); n > 0 && d.err == nil; n-- {
-		en := &Enum{Schema: d.str(), Name: d.str(), Values: d.strs(), Origin: d.origin()}
-		c.enums[qname{en.Schema, en.Name}] = en
+		en := &Enum{Schema: d.str(), Name: d.str(), Values: d.strs(), Origin: d.origin(), owner: c.owner}
+		c.enums.Set(c.owner, qname{en.Schema, en.Name}, en)
 	}
 	for n := d.length(); n > 0 && d.err == nil; n-- {
 		dom := &Domain{Schema: d.str(), Name: d.str(), BaseType: d.typ(), NotNull: d.bool(), Default: d.str()}
@@ -576,7 +576,7 @@ func (d *decoder) catalog() *Catalog {
 		q := d.qname()
 		k := d.count()
 		if k < 0 {
-			c.functions[q] = nil
+			c.functions.Set(c.owner, q, nil)
 			continue
 		}
 		list := make([]*Function, k)
@@ -592,10 +592,10 @@ func (d *decoder) catalog() *Catalog {
 			f.Body = plpgsql.Read(f.stmt, plpgsql.Source{})
 			list[i] = f
 		}
-		c.functions[q] = list
+		c.functions.Set(c.owner, q, list)
 	}
 	for n := d.length(); n > 0 && d.err == nil; n-- {
-		c.triggerFuncs[d.qname()] = true
+		c.triggerFuncs.Set(c.owner, d.qname(), true)
 	}
 	if d.err != nil {
 		return nil

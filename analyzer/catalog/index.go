@@ -1,6 +1,12 @@
 package catalog
 
-import "sort"
+import (
+	"sort"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog/internal/pmap"
+)
 
 // The model links objects by name, and PostgreSQL's naming rules ask
 // questions about a whole schema ("is this relation or constraint name
@@ -8,15 +14,15 @@ import "sort"
 // scanning every table made replaying a history quadratic, so the catalog
 // keeps reverse indexes next to the objects.
 //
-// Each table, domain and sequence remembers the keys it contributed. After
-// any change to one of them, touch (touchDomain, touchSequence) withdraws
-// those keys and adds the current ones, so a change costs the size of that
-// one object and no index can keep a key the object no longer has, however
-// the change came about. An object that is no longer in the catalog's maps
-// contributes nothing, so dropping is the same operation as changing. The
-// one obligation is to touch after every change, before the next lookup;
-// the package's tests check the indexes against a scan after every
-// statement they apply.
+// Each table remembers the keys it contributed (the indexes remember the
+// domains' and sequences'). After any change to one of them, touch
+// (reindexDomain, reindexSequence) withdraws those keys and adds the current
+// ones, so a change costs the size of that one object and no index can keep
+// a key the object no longer has, however the change came about. An object
+// that is no longer in the catalog's maps contributes nothing, so dropping
+// is the same operation as changing. The one obligation is to touch after
+// every change, before the next lookup; the package's tests check the
+// indexes against a scan after every statement they apply.
 
 // refKind names a reverse index over tables.
 type refKind int
@@ -43,36 +49,34 @@ const (
 	refKinds
 )
 
-// refCounts counts how many of a table's objects contribute the same key,
-// so that withdrawing one contribution keeps the others.
-type refCounts map[*Table]int
+// refCounts counts, per table (by the name it registered under), how many
+// of the table's objects contribute the same key, so that withdrawing one
+// contribution keeps the others.
+type refCounts = pmap.Map[qname, int]
 
+// indexes are persistent maps, like the objects': a copy of the catalog
+// shares them, and each side copies the nodes it changes. They refer to
+// objects by name, never by pointer, so that a private copy of a table
+// (editTable) takes its place without touching them.
 type indexes struct {
-	refs [refKinds]map[qname]refCounts
+	refs [refKinds]pmap.Map[qname, refCounts]
 	// constraints counts table and domain constraints per (schema, name):
 	// PostgreSQL allows the same name on two tables, and ChooseConstraintName
 	// only needs to know whether any has it.
-	constraints map[qname]int
+	constraints pmap.Map[qname, int]
 	// owned: (schema, table) -> sequences OWNED BY a column of it.
-	owned map[qname]map[*Sequence]struct{}
+	owned pmap.Map[qname, pmap.Map[qname, struct{}]]
 
-	// What each domain and sequence contributed, kept here rather than in
-	// the exported types.
-	domainKeys map[*Domain][]qname
-	ownedBy    map[*Sequence]qname
+	// What each domain and sequence contributed, by its key in the
+	// catalog's maps: domain -> constraint names, sequence -> owning table.
+	domainKeys pmap.Map[qname, []qname]
+	ownedBy    pmap.Map[qname, qname]
 }
 
-func newIndexes() indexes {
-	ix := indexes{constraints: map[qname]int{}, owned: map[qname]map[*Sequence]struct{}{},
-		domainKeys: map[*Domain][]qname{}, ownedBy: map[*Sequence]qname{}}
-	for k := range ix.refs {
-		ix.refs[k] = map[qname]refCounts{}
-	}
-	return ix
-}
-
-// tableKeys is what a table contributed to the indexes when last touched.
+// tableKeys is what a table contributed to the indexes when last touched,
+// and under which name (at) it did.
 type tableKeys struct {
+	at          qname
 	refs        [refKinds][]qname
 	constraints []qname
 }
@@ -111,36 +115,39 @@ func tableContribution(t *Table, k *tableKeys) {
 	}
 }
 
-func (c *Catalog) withdrawTable(t *Table) {
-	k := t.keys
-	if k == nil {
-		return
-	}
+// withdrawKeys takes back what k records. It leaves k as it is: the caller
+// empties it when it owns the table.
+func (c *Catalog) withdrawKeys(k *tableKeys) {
 	for kind := range k.refs {
-		m := c.idx.refs[kind]
 		for _, q := range k.refs[kind] {
-			rc := m[q]
-			if rc[t] <= 1 {
-				delete(rc, t)
-				if len(rc) == 0 {
-					delete(m, q)
-				}
-			} else {
-				rc[t]--
-			}
+			c.uncountRef(refKind(kind), q, k.at)
 		}
-		k.refs[kind] = k.refs[kind][:0]
 	}
 	c.dropConstraintNames(k.constraints)
-	k.constraints = k.constraints[:0]
+}
+
+func (c *Catalog) uncountRef(kind refKind, q, table qname) {
+	m := &c.idx.refs[kind]
+	rc := m.Get(q)
+	switch n := rc.Get(table); {
+	case n > 1:
+		rc.Set(c.owner, table, n-1)
+	default:
+		rc.Delete(c.owner, table)
+	}
+	if rc.Len() == 0 {
+		m.Delete(c.owner, q)
+	} else {
+		m.Set(c.owner, q, rc)
+	}
 }
 
 func (c *Catalog) dropConstraintNames(names []qname) {
 	for _, q := range names {
-		if c.idx.constraints[q] <= 1 {
-			delete(c.idx.constraints, q)
+		if n := c.idx.constraints.Get(q); n > 1 {
+			c.idx.constraints.Set(c.owner, q, n-1)
 		} else {
-			c.idx.constraints[q]--
+			c.idx.constraints.Delete(c.owner, q)
 		}
 	}
 }
@@ -150,136 +157,188 @@ func (c *Catalog) dropConstraintNames(names []qname) {
 // partition parent. It must run before the next lookup that could see the
 // change, because PostgreSQL's name choices inside one statement see the
 // objects created earlier in it.
+//
+// A table c does not own has not changed since c's version began: if it
+// is in c, its keys are current; if it is not, it left through
+// deleteTable or putTable, which withdrew them. Either way there is
+// nothing to do.
 func (c *Catalog) touch(t *Table) {
-	if t == nil {
+	if t == nil || t.owner != c.owner {
 		return
 	}
-	c.withdrawTable(t)
-	if c.tables[qname{t.Schema, t.Name}] != t {
+	if k := t.keys; k != nil {
+		c.withdrawKeys(k)
+		for kind := range k.refs {
+			k.refs[kind] = k.refs[kind][:0]
+		}
+		k.constraints = k.constraints[:0]
+	}
+	at := qname{t.Schema, t.Name}
+	if c.tables.Get(at) != t {
 		return
 	}
 	if t.keys == nil {
 		t.keys = &tableKeys{}
 	}
 	k := t.keys
+	k.at = at
 	tableContribution(t, k)
 	for kind := range k.refs {
 		for _, q := range k.refs[kind] {
-			c.countRef(t, refKind(kind), q)
+			c.countRef(at, refKind(kind), q)
 		}
 	}
 	for _, q := range k.constraints {
-		c.idx.constraints[q]++
+		c.idx.constraints.Set(c.owner, q, c.idx.constraints.Get(q)+1)
 	}
 }
 
-// touchDomain is touch for a domain's constraint names.
-func (c *Catalog) touchDomain(d *Domain) {
-	c.dropConstraintNames(c.idx.domainKeys[d])
-	delete(c.idx.domainKeys, d)
-	if c.domains[qname{d.Schema, d.Name}] != d || len(d.Constraints) == 0 {
+// leave withdraws what a table contributed when it stops being in c under
+// its registered name (dropped, displaced or renamed).
+func (c *Catalog) leave(t *Table) {
+	if t.keys == nil {
+		return
+	}
+	if t.owner == c.owner {
+		c.touch(t)
+		return
+	}
+	// Shared: its keys are those registered, and they stay as they are for
+	// the other versions that still hold it.
+	c.withdrawKeys(t.keys)
+}
+
+// reindexDomain is touch for a domain's constraint names: it brings them
+// up to date with the domain now under q, if any.
+func (c *Catalog) reindexDomain(q qname) {
+	c.dropConstraintNames(c.idx.domainKeys.Get(q))
+	c.idx.domainKeys.Delete(c.owner, q)
+	d := c.domains.Get(q)
+	if d == nil || len(d.Constraints) == 0 {
 		return
 	}
 	keys := make([]qname, 0, len(d.Constraints))
 	for _, k := range d.Constraints {
-		q := qname{d.Schema, k.Name}
-		keys = append(keys, q)
-		c.idx.constraints[q]++
+		n := qname{d.Schema, k.Name}
+		keys = append(keys, n)
+		c.idx.constraints.Set(c.owner, n, c.idx.constraints.Get(n)+1)
 	}
-	c.idx.domainKeys[d] = keys
+	c.idx.domainKeys.Set(c.owner, q, keys)
 }
 
-// touchSequence is touch for a sequence's owner.
-func (c *Catalog) touchSequence(s *Sequence) {
-	if q, ok := c.idx.ownedBy[s]; ok {
-		set := c.idx.owned[q]
-		delete(set, s)
-		if len(set) == 0 {
-			delete(c.idx.owned, q)
+// reindexSequence is touch for a sequence's owner: it brings the owner
+// index up to date with the sequence now under q, if any.
+func (c *Catalog) reindexSequence(q qname) {
+	if tq, ok := c.idx.ownedBy.Lookup(q); ok {
+		set := c.idx.owned.Get(tq)
+		set.Delete(c.owner, q)
+		if set.Len() == 0 {
+			c.idx.owned.Delete(c.owner, tq)
+		} else {
+			c.idx.owned.Set(c.owner, tq, set)
 		}
-		delete(c.idx.ownedBy, s)
+		c.idx.ownedBy.Delete(c.owner, q)
 	}
-	if s.OwnedByTable == "" || c.sequences[qname{s.Schema, s.Name}] != s {
+	s := c.sequences.Get(q)
+	if s == nil || s.OwnedByTable == "" {
 		return
 	}
-	q := qname{s.Schema, s.OwnedByTable}
-	c.idx.ownedBy[s] = q
-	set := c.idx.owned[q]
-	if set == nil {
-		set = map[*Sequence]struct{}{}
-		c.idx.owned[q] = set
-	}
-	set[s] = struct{}{}
+	tq := qname{s.Schema, s.OwnedByTable}
+	c.idx.ownedBy.Set(c.owner, q, tq)
+	set := c.idx.owned.Get(tq)
+	set.Set(c.owner, q, struct{}{})
+	c.idx.owned.Set(c.owner, tq, set)
 }
 
 // putTable registers t under its name; a relation it displaces stops
-// contributing.
+// contributing. t is new or c's own.
 func (c *Catalog) putTable(t *Table) {
 	q := qname{t.Schema, t.Name}
-	old := c.tables[q]
-	c.tables[q] = t
+	old := c.tables.Get(q)
+	if t.owner == nil {
+		t.owner = c.owner
+	}
+	c.tables.Set(c.owner, q, t)
 	if old != nil && old != t {
-		c.touch(old)
+		c.leave(old)
 	}
 	c.touch(t)
 }
 
 func (c *Catalog) deleteTable(q qname) {
-	if t := c.tables[q]; t != nil {
-		delete(c.tables, q)
-		c.touch(t)
+	if t := c.tables.Get(q); t != nil {
+		c.tables.Delete(c.owner, q)
+		c.leave(t)
 	}
 }
 
+// putSequence stores s (new, or c's own copy) under its name.
 func (c *Catalog) putSequence(s *Sequence) {
-	q := qname{s.Schema, s.Name}
-	old := c.sequences[q]
-	c.sequences[q] = s
-	if old != nil && old != s {
-		c.touchSequence(old)
+	if s.owner == nil {
+		s.owner = c.owner
 	}
-	c.touchSequence(s)
+	q := qname{s.Schema, s.Name}
+	c.sequences.Set(c.owner, q, s)
+	c.reindexSequence(q)
 }
 
 func (c *Catalog) deleteSequence(q qname) {
-	if s := c.sequences[q]; s != nil {
-		delete(c.sequences, q)
-		c.touchSequence(s)
+	if c.sequences.Has(q) {
+		c.sequences.Delete(c.owner, q)
+		c.reindexSequence(q)
 	}
 }
 
+// putDomain stores d (new, or c's own copy) under its name.
 func (c *Catalog) putDomain(d *Domain) {
-	q := qname{d.Schema, d.Name}
-	old := c.domains[q]
-	c.domains[q] = d
-	if old != nil && old != d {
-		c.touchDomain(old)
+	if d.owner == nil {
+		d.owner = c.owner
 	}
-	c.touchDomain(d)
+	q := qname{d.Schema, d.Name}
+	c.domains.Set(c.owner, q, d)
+	c.reindexDomain(q)
 }
 
 func (c *Catalog) deleteDomain(q qname) {
-	if d := c.domains[q]; d != nil {
-		delete(c.domains, q)
-		c.touchDomain(d)
+	if c.domains.Has(q) {
+		c.domains.Delete(c.owner, q)
+		c.reindexDomain(q)
 	}
+}
+
+// putEnum and putSchema store a new object or c's own copy.
+func (c *Catalog) putEnum(e *Enum) {
+	if e.owner == nil {
+		e.owner = c.owner
+	}
+	c.enums.Set(c.owner, qname{e.Schema, e.Name}, e)
+}
+
+func (c *Catalog) putSchema(s *Schema) {
+	if s.owner == nil {
+		s.owner = c.owner
+	}
+	c.schemas.Set(c.owner, schemaKey(s.Name), s)
 }
 
 // addConstraint and addIndex append to t and add only what the new object
 // contributes: a table gets its constraints one at a time, and touching the
-// whole table for each would make wide tables quadratic.
-func (c *Catalog) addConstraint(t *Table, k *Constraint) {
+// whole table for each would make wide tables quadratic. They return the
+// table as changed, c's own copy of t.
+func (c *Catalog) addConstraint(t *Table, k *Constraint) *Table {
+	t = c.editTable(t)
 	t.Constraints = append(t.Constraints, k)
 	if !c.indexed(t) {
 		c.touch(t)
-		return
+		return t
 	}
 	q := qname{t.Schema, k.Name}
 	t.keys.constraints = append(t.keys.constraints, q)
-	c.idx.constraints[q]++
+	c.idx.constraints.Set(c.owner, q, c.idx.constraints.Get(q)+1)
 	if k.Kind == ForeignKey {
 		c.addRef(t, refForeignKey, qname{k.RefSchema, k.RefTable})
 	}
+	return t
 }
 
 // MaxColumns is PostgreSQL's limit on a table's columns
@@ -288,61 +347,65 @@ const MaxColumns = 1600
 
 // addColumn is addConstraint for a column: ALTER TABLE ... ADD COLUMN
 // one at a time must not cost the width of the table each time.
-func (c *Catalog) addColumn(t *Table, col *Column) {
+func (c *Catalog) addColumn(t *Table, col *Column) *Table {
+	t = c.editTable(t)
 	t.Columns = append(t.Columns, col)
 	if !c.indexed(t) {
 		c.touch(t)
-		return
+		return t
 	}
 	if _, name, ok := nextvalSequence(col.DefaultNode); ok {
 		c.addRef(t, refNextval, qname{"", name})
 	}
 	c.addRef(t, refColumnType, qname{col.Type.Schema, col.Type.Name})
+	return t
 }
 
-func (c *Catalog) addIndex(t *Table, ix *Index) {
+func (c *Catalog) addIndex(t *Table, ix *Index) *Table {
+	t = c.editTable(t)
 	t.Indexes = append(t.Indexes, ix)
 	if !c.indexed(t) {
 		c.touch(t)
-		return
+		return t
 	}
 	c.addRef(t, refIndexName, qname{t.Schema, ix.Name})
 	if ix.parent.name != "" {
 		c.addRef(t, refIndexParent, ix.parent)
 	}
+	return t
 }
 
 // indexed reports whether t is in the catalog and its keys are current up
 // to the change being made.
 func (c *Catalog) indexed(t *Table) bool {
-	return t.keys != nil && c.tables[qname{t.Schema, t.Name}] == t
+	return t.keys != nil && t.keys.at == (qname{t.Schema, t.Name}) && c.tables.Get(t.keys.at) == t
 }
 
 func (c *Catalog) addRef(t *Table, kind refKind, q qname) {
 	t.keys.refs[kind] = append(t.keys.refs[kind], q)
-	c.countRef(t, kind, q)
+	c.countRef(t.keys.at, kind, q)
 }
 
-func (c *Catalog) countRef(t *Table, kind refKind, q qname) {
-	rc := c.idx.refs[kind][q]
-	if rc == nil {
-		rc = refCounts{}
-		c.idx.refs[kind][q] = rc
-	}
-	rc[t]++
+func (c *Catalog) countRef(table qname, kind refKind, q qname) {
+	m := &c.idx.refs[kind]
+	rc := m.Get(q)
+	rc.Set(c.owner, table, rc.Get(table)+1)
+	m.Set(c.owner, q, rc)
 }
 
 // referrers lists the tables that contribute key q to an index, ordered by
 // schema and name as Tables() orders them, so that results built from them
 // come out in the order a scan of every table would give.
 func (c *Catalog) referrers(kind refKind, q qname) []*Table {
-	rc := c.idx.refs[kind][q]
-	if len(rc) == 0 {
+	rc := c.idx.refs[kind].Get(q)
+	if rc.Len() == 0 {
 		return nil
 	}
-	out := make([]*Table, 0, len(rc))
-	for t := range rc {
-		out = append(out, t)
+	out := make([]*Table, 0, rc.Len())
+	for tq := range rc.All() {
+		if t := c.tables.Get(tq); t != nil {
+			out = append(out, t)
+		}
 	}
 	sortTables(out)
 	return out
@@ -357,13 +420,15 @@ func sortTables(ts []*Table) {
 // ownedSequences lists the sequences owned by a column of the table q, in
 // Sequences() order.
 func (c *Catalog) ownedSequences(q qname) []*Sequence {
-	set := c.idx.owned[q]
-	if len(set) == 0 {
+	set := c.idx.owned.Get(q)
+	if set.Len() == 0 {
 		return nil
 	}
-	out := make([]*Sequence, 0, len(set))
-	for s := range set {
-		out = append(out, s)
+	out := make([]*Sequence, 0, set.Len())
+	for sq := range set.All() {
+		if s := c.sequences.Get(sq); s != nil {
+			out = append(out, s)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return lessQ(qname{out[i].Schema, out[i].Name}, qname{out[j].Schema, out[j].Name})
@@ -371,96 +436,29 @@ func (c *Catalog) ownedSequences(q qname) []*Sequence {
 	return out
 }
 
-// reindex rebuilds every index from the model, for a fresh copy.
+// reindex rebuilds every index from the objects, for a catalog whose maps
+// were filled without put (a decoder's): afterwards, every table is c's own
+// and registered under its name.
 func (c *Catalog) reindex() {
-	c.idx = newIndexes()
-	for _, t := range c.tables {
+	c.idx = indexes{}
+	for _, t := range c.Tables() {
+		t = c.editTable(t)
 		t.keys = nil
 		c.touch(t)
 	}
-	for _, d := range c.domains {
-		c.touchDomain(d)
+	var domains, sequences []qname
+	for q := range c.domains.All() {
+		domains = append(domains, q)
 	}
-	for _, s := range c.sequences {
-		c.touchSequence(s)
+	for q := range c.sequences.All() {
+		sequences = append(sequences, q)
 	}
-}
-
-// copyIndexes gives n, a copy of c's objects (copyObjects), c's indexes
-// with c's objects replaced by n's: a clone need not recompute what every
-// table contributes. It returns false, leaving n's indexes to reindex, if
-// an index names an object that n does not have (an index out of step with
-// the objects, which touch's obligation rules out).
-func (n *Catalog) copyIndexes(c *Catalog) bool {
-	tables := make(map[*Table]*Table, len(c.tables))
-	for k, t := range c.tables {
-		nt := n.tables[k]
-		tables[t] = nt
-		if t.keys != nil {
-			nk := &tableKeys{constraints: cloneQnames(t.keys.constraints)}
-			for kind := range t.keys.refs {
-				nk.refs[kind] = cloneQnames(t.keys.refs[kind])
-			}
-			nt.keys = nk
-		}
+	for _, q := range domains {
+		c.reindexDomain(q)
 	}
-	idx := indexes{
-		constraints: make(map[qname]int, len(c.idx.constraints)),
-		owned:       make(map[qname]map[*Sequence]struct{}, len(c.idx.owned)),
-		domainKeys:  make(map[*Domain][]qname, len(c.idx.domainKeys)),
-		ownedBy:     make(map[*Sequence]qname, len(c.idx.ownedBy)),
+	for _, q := range sequences {
+		c.reindexSequence(q)
 	}
-	for kind := range c.idx.refs {
-		m := make(map[qname]refCounts, len(c.idx.refs[kind]))
-		for q, rc := range c.idx.refs[kind] {
-			nrc := make(refCounts, len(rc))
-			for t, count := range rc {
-				nt := tables[t]
-				if nt == nil {
-					return false
-				}
-				nrc[nt] = count
-			}
-			m[q] = nrc
-		}
-		idx.refs[kind] = m
-	}
-	for q, count := range c.idx.constraints {
-		idx.constraints[q] = count
-	}
-	for d, keys := range c.idx.domainKeys {
-		nd := n.domains[qname{d.Schema, d.Name}]
-		if c.domains[qname{d.Schema, d.Name}] != d || nd == nil {
-			return false
-		}
-		idx.domainKeys[nd] = cloneQnames(keys)
-	}
-	sequences := func(s *Sequence) *Sequence {
-		if c.sequences[qname{s.Schema, s.Name}] != s {
-			return nil
-		}
-		return n.sequences[qname{s.Schema, s.Name}]
-	}
-	for s, q := range c.idx.ownedBy {
-		ns := sequences(s)
-		if ns == nil {
-			return false
-		}
-		idx.ownedBy[ns] = q
-	}
-	for q, set := range c.idx.owned {
-		nset := make(map[*Sequence]struct{}, len(set))
-		for s := range set {
-			ns := sequences(s)
-			if ns == nil {
-				return false
-			}
-			nset[ns] = struct{}{}
-		}
-		idx.owned[q] = nset
-	}
-	n.idx = idx
-	return true
 }
 
 func cloneQnames(q []qname) []qname {
@@ -474,3 +472,7 @@ func cloneQnames(q []qname) []qname {
 // Apply handles, so that every test also checks the indexes against a scan
 // of the model.
 var testHookApplied func(*Catalog)
+
+// testHookBeforeApply, set by this package's tests, runs before every
+// statement Apply handles; the function it returns, if any, runs after.
+var testHookBeforeApply func(*Catalog, *pg_query.Node) func()

@@ -99,16 +99,16 @@ func makeObjectName(name1, name2, label string) string {
 // relationNameTaken reports whether a relation-namespace object (table, view,
 // index, sequence) already uses the name.
 func (c *Catalog) relationNameTaken(schema, name string) bool {
-	if c.tables[qname{schema, name}] != nil || c.sequences[qname{schema, name}] != nil {
+	if c.tables.Has(qname{schema, name}) || c.sequences.Has(qname{schema, name}) {
 		return true
 	}
-	return len(c.idx.refs[refIndexName][qname{schema, name}]) > 0
+	return c.idx.refs[refIndexName].Get(qname{schema, name}).Len() > 0
 }
 
 // constraintNameTaken mirrors ConstraintNameExists: any table or domain
 // constraint in the schema.
 func (c *Catalog) constraintNameTaken(schema, name string) bool {
-	return c.idx.constraints[qname{schema, name}] > 0
+	return c.idx.constraints.Get(qname{schema, name}) > 0
 }
 
 // chooseRelationName is PostgreSQL's ChooseRelationName.

@@ -147,7 +147,7 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 	key := qname{schema, name}
 	f := &Function{Schema: schema, Name: name, Signature: parameterSignature(cf.GetParameters()),
 		Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin(), stmt: stmt}
-	list := c.functions[key]
+	list := c.functions.Get(key)
 	for i, old := range list {
 		if old.Signature == f.Signature {
 			if cf.GetReplace() {
@@ -159,7 +159,7 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 	}
 	// Overloads are kept side by side: without argument types a call cannot
 	// be resolved to one of them, so a call runs them all.
-	c.functions[key] = append(append([]*Function(nil), list...), f)
+	c.functions.Set(c.owner, key, append(append([]*Function(nil), list...), f))
 }
 
 // parameterSignature lists the input argument types of a routine.
@@ -207,16 +207,16 @@ func (c *Catalog) matching(o *pg_query.ObjectWithArgs) []*Function {
 func (c *Catalog) removeFunction(f *Function) {
 	key := qname{f.Schema, f.Name}
 	var keep []*Function
-	for _, g := range c.functions[key] {
+	for _, g := range c.functions.Get(key) {
 		if g != f {
 			keep = append(keep, g)
 		}
 	}
 	if len(keep) == 0 {
-		delete(c.functions, key)
+		c.functions.Delete(c.owner, key)
 		return
 	}
-	c.functions[key] = keep
+	c.functions.Set(c.owner, key, keep)
 }
 
 func isRoutine(t pg_query.ObjectType) bool {
@@ -249,7 +249,7 @@ func (c *Catalog) renameFunction(s *pg_query.RenameStmt) {
 		moved := *f
 		moved.Name = s.GetNewname()
 		key := qname{moved.Schema, moved.Name}
-		c.functions[key] = append(append([]*Function(nil), c.functions[key]...), &moved)
+		c.functions.Set(c.owner, key, append(append([]*Function(nil), c.functions.Get(key)...), &moved))
 		c.retarget(f, &moved)
 	}
 }
@@ -264,7 +264,7 @@ func (c *Catalog) moveFunction(s *pg_query.AlterObjectSchemaStmt) {
 		moved := *f
 		moved.Schema = s.GetNewschema()
 		key := qname{moved.Schema, moved.Name}
-		c.functions[key] = append(append([]*Function(nil), c.functions[key]...), &moved)
+		c.functions.Set(c.owner, key, append(append([]*Function(nil), c.functions.Get(key)...), &moved))
 		c.retarget(f, &moved)
 	}
 }
@@ -272,8 +272,8 @@ func (c *Catalog) moveFunction(s *pg_query.AlterObjectSchemaStmt) {
 // retarget keeps a trigger's function known to be a trigger's after a
 // rename or a move.
 func (c *Catalog) retarget(from, to *Function) {
-	if c.triggerFuncs[qname{from.Schema, from.Name}] {
-		c.triggerFuncs[qname{to.Schema, to.Name}] = true
+	if c.triggerFuncs.Get(qname{from.Schema, from.Name}) {
+		c.triggerFuncs.Set(c.owner, qname{to.Schema, to.Name}, true)
 	}
 }
 
@@ -285,14 +285,14 @@ func (c *Catalog) installTrigger(funcname []*pg_query.Node) {
 		return
 	}
 	if fs := c.FunctionsByName(parts); len(fs) > 0 {
-		c.triggerFuncs[qname{fs[0].Schema, fs[0].Name}] = true
+		c.triggerFuncs.Set(c.owner, qname{fs[0].Schema, fs[0].Name}, true)
 		return
 	}
 	schema := c.creationSchema()
 	if len(parts) > 1 {
 		schema = parts[len(parts)-2]
 	}
-	c.triggerFuncs[qname{schema, parts[len(parts)-1]}] = true
+	c.triggerFuncs.Set(c.owner, qname{schema, parts[len(parts)-1]}, true)
 }
 
 // RunsAsTrigger says whether a trigger or event trigger already installed
@@ -304,9 +304,9 @@ func (c *Catalog) RunsAsTrigger(parts []string) bool {
 		return false
 	}
 	if len(parts) > 1 {
-		return c.triggerFuncs[qname{parts[len(parts)-2], parts[len(parts)-1]}]
+		return c.triggerFuncs.Get(qname{parts[len(parts)-2], parts[len(parts)-1]})
 	}
-	return c.triggerFuncs[qname{c.creationSchema(), parts[0]}]
+	return c.triggerFuncs.Get(qname{c.creationSchema(), parts[0]})
 }
 
 // FunctionsByName resolves a function name as written (qualified or by the
@@ -318,13 +318,13 @@ func (c *Catalog) FunctionsByName(parts []string) []*Function {
 		return nil
 	case 1:
 		for _, s := range c.lookupPath() {
-			if fs := c.functions[qname{s, parts[0]}]; len(fs) > 0 {
+			if fs := c.functions.Get(qname{s, parts[0]}); len(fs) > 0 {
 				return fs
 			}
 		}
 		return nil
 	}
-	return c.functions[qname{parts[len(parts)-2], parts[len(parts)-1]}]
+	return c.functions.Get(qname{parts[len(parts)-2], parts[len(parts)-1]})
 }
 
 // Evaluates says whether the expressions in a statement are evaluated when
@@ -360,7 +360,7 @@ type Call struct {
 // Calls lists the calls of migration-created functions that run when the
 // statement runs (see Evaluates), one per overload of the name called.
 func (c *Catalog) Calls(stmt *pg_query.Node) []Call {
-	if len(c.functions) == 0 || !Evaluates(stmt) {
+	if c.functions.Len() == 0 || !Evaluates(stmt) {
 		return nil
 	}
 	var out []Call

@@ -64,12 +64,13 @@ func (c *Catalog) rename(s *pg_query.RenameStmt) {
 					return
 				}
 			}
+			d = c.editDomain(d)
 			for _, k := range d.Constraints {
 				if k.Name == s.GetSubname() {
 					k.Name = newName
 				}
 			}
-			c.touchDomain(d)
+			c.putDomain(d)
 		}
 	}
 }
@@ -82,6 +83,7 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 	if old == nw {
 		return
 	}
+	t = c.editTable(t)
 	// Gather everything that names the relation before its keys change.
 	fks := c.referrers(refForeignKey, old)
 	views := c.referrers(refDependsOn, old)
@@ -95,10 +97,12 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 	owned := c.ownedSequences(old)
 
 	c.ensureSchema(schema)
-	delete(c.tables, old)
+	// putTable's touch withdraws what t registered under its old name.
+	c.tables.Delete(c.owner, old)
 	t.Schema, t.Name = schema, name
 	c.putTable(t)
 	for _, o := range fks {
+		o = c.editTable(o)
 		for _, k := range o.Constraints {
 			if k.Kind == ForeignKey && k.RefSchema == old.schema && k.RefTable == old.name {
 				k.RefSchema, k.RefTable = schema, name
@@ -107,6 +111,7 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 		c.touch(o)
 	}
 	for _, o := range views {
+		o = c.editTable(o)
 		for i, d := range o.DependsOn {
 			if isRelationKind(d.Kind) && d.Schema == old.schema && d.Name == old.name {
 				o.DependsOn[i].Schema, o.DependsOn[i].Name = schema, name
@@ -119,6 +124,7 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 	}
 	for _, o := range parts {
 		if o.parent == old {
+			o = c.editTable(o)
 			o.parent = nw
 			o.PartitionOf = t.QualifiedName()
 			c.touch(o)
@@ -129,6 +135,7 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 			break
 		}
 		for _, o := range attached[i] {
+			o = c.editTable(o)
 			for _, x := range o.Indexes {
 				if x.parent == (qname{old.schema, ix.Name}) {
 					x.parent.schema = schema
@@ -138,8 +145,9 @@ func (c *Catalog) moveRelation(t *Table, schema, name string) {
 		}
 	}
 	for _, seq := range owned {
+		seq = c.editSequence(seq)
 		seq.OwnedByTable = name
-		c.touchSequence(seq)
+		c.putSequence(seq)
 		if old.schema != schema {
 			c.moveSequence(seq, schema, seq.Name)
 		}
@@ -154,27 +162,31 @@ func (c *Catalog) moveSequence(seq *Sequence, schema, name string) {
 	}
 	type user struct {
 		t   *Table
-		col *Column
+		col string
 	}
 	var users []user
 	for _, t := range c.referrers(refNextval, qname{"", seq.Name}) {
 		for _, col := range t.Columns {
 			if c.defaultSequence(t, col) == seq {
-				users = append(users, user{t, col})
+				users = append(users, user{t, col.Name})
 			}
 		}
 	}
 	c.deleteSequence(qname{seq.Schema, seq.Name})
+	seq = c.editSequence(seq)
 	seq.Schema, seq.Name = schema, name
 	c.putSequence(seq)
 	for _, u := range users {
-		c.setSequenceDefault(u.col, schema, name)
-		c.touch(u.t)
+		t := c.editTable(u.t)
+		c.setSequenceDefault(t.Column(u.col), schema, name)
+		c.touch(t)
 	}
 }
 
 func (c *Catalog) renameIndex(t *Table, ix *Index, name string) {
 	old := qname{t.Schema, ix.Name}
+	t = c.editTable(t)
+	ix = t.Index(ix.Name)
 	ix.Name = name
 	// Renaming an index renames the constraint it backs, and vice versa.
 	if ix.Constraint != "" {
@@ -186,6 +198,7 @@ func (c *Catalog) renameIndex(t *Table, ix *Index, name string) {
 	}
 	c.touch(t)
 	for _, o := range c.referrers(refIndexParent, old) {
+		o = c.editTable(o)
 		for _, x := range o.Indexes {
 			if x.parent == old {
 				x.parent.name = name
@@ -196,11 +209,11 @@ func (c *Catalog) renameIndex(t *Table, ix *Index, name string) {
 }
 
 func (c *Catalog) renameColumn(t *Table, old, name string) {
-	col := t.Column(old)
-	if col == nil || t.Column(name) != nil {
+	if t.Column(old) == nil || t.Column(name) != nil {
 		return
 	}
-	col.Name = name
+	t = c.editTable(t)
+	t.Column(old).Name = name
 	for _, ix := range t.Indexes {
 		for i := range ix.Keys {
 			if ix.Keys[i].Column == old {
@@ -221,6 +234,7 @@ func (c *Catalog) renameColumn(t *Table, old, name string) {
 	}
 	self := qname{t.Schema, t.Name}
 	for _, o := range c.referrers(refForeignKey, self) {
+		o = c.editTable(o)
 		for _, k := range o.Constraints {
 			if k.Kind == ForeignKey && k.RefSchema == t.Schema && k.RefTable == t.Name {
 				renameIn(k.RefColumns, old, name)
@@ -228,6 +242,7 @@ func (c *Catalog) renameColumn(t *Table, old, name string) {
 		}
 	}
 	for _, o := range c.referrers(refDependsOn, self) {
+		o = c.editTable(o)
 		for i, d := range o.DependsOn {
 			if d.Kind == "column" && d.Schema == t.Schema && d.Table == t.Name && d.Name == old {
 				o.DependsOn[i].Name = name
@@ -236,7 +251,9 @@ func (c *Catalog) renameColumn(t *Table, old, name string) {
 	}
 	for _, seq := range c.ownedSequences(self) {
 		if seq.OwnedByColumn == old {
+			seq = c.editSequence(seq)
 			seq.OwnedByColumn = name
+			c.putSequence(seq)
 		}
 	}
 	// Partitions share their parent's columns and follow the rename.
@@ -254,10 +271,11 @@ func renameIn(list []string, old, name string) {
 }
 
 func (c *Catalog) renameConstraint(t *Table, old, name string) {
-	k := t.Constraint(old)
-	if k == nil || t.Constraint(name) != nil {
+	if t.Constraint(old) == nil || t.Constraint(name) != nil {
 		return
 	}
+	t = c.editTable(t)
+	k := t.Constraint(old)
 	if k.Index != "" {
 		if c.relationNameTaken(t.Schema, name) {
 			return
@@ -280,20 +298,23 @@ func (c *Catalog) renameConstraint(t *Table, old, name string) {
 }
 
 func (c *Catalog) renameSchema(old, name string) {
-	s := c.schemas[old]
-	if s == nil || c.schemas[name] != nil {
+	s := c.schemas.Get(schemaKey(old))
+	if s == nil || c.schemas.Has(schemaKey(name)) {
 		return
 	}
-	delete(c.schemas, old)
+	c.schemas.Delete(c.owner, schemaKey(old))
+	s = c.editSchema(s)
 	s.Name = name
-	c.schemas[name] = s
+	c.putSchema(s)
 	for _, t := range c.Tables() {
-		if t.Schema == old {
+		if t = c.current(t); t.Schema == old {
 			c.moveRelation(t, name, t.Name)
 		}
 	}
 	for _, seq := range c.Sequences() {
-		if seq.Schema == old {
+		// Moving a table moved the sequences it owns: those are gone
+		// from the old schema, and seq is what was there before.
+		if seq.Schema == old && c.sequences.Get(qname{seq.Schema, seq.Name}) == seq {
 			c.moveSequence(seq, name, seq.Name)
 		}
 	}
@@ -312,12 +333,14 @@ func (c *Catalog) renameSchema(old, name string) {
 // moveType renames or moves an enum or domain and the column and domain
 // types that refer to it.
 func (c *Catalog) moveType(old, nw qname) {
-	if e := c.enums[old]; e != nil {
-		delete(c.enums, old)
+	if e := c.enums.Get(old); e != nil {
+		c.enums.Delete(c.owner, old)
+		e = c.editEnum(e)
 		e.Schema, e.Name = nw.schema, nw.name
-		c.enums[nw] = e
-	} else if d := c.domains[old]; d != nil {
+		c.putEnum(e)
+	} else if d := c.domains.Get(old); d != nil {
 		c.deleteDomain(old)
+		d = c.editDomain(d)
 		d.Schema, d.Name = nw.schema, nw.name
 		c.putDomain(d)
 	} else {
@@ -325,6 +348,7 @@ func (c *Catalog) moveType(old, nw qname) {
 	}
 	c.ensureSchema(nw.schema)
 	for _, t := range c.referrers(refColumnType, old) {
+		t = c.editTable(t)
 		for _, col := range t.Columns {
 			if col.Type.Schema == old.schema && col.Type.Name == old.name {
 				col.Type.Schema, col.Type.Name = nw.schema, nw.name
@@ -332,9 +356,11 @@ func (c *Catalog) moveType(old, nw qname) {
 		}
 		c.touch(t)
 	}
-	for _, d := range c.domains {
+	for _, d := range c.Domains() {
 		if d.BaseType.Schema == old.schema && d.BaseType.Name == old.name {
+			d = c.editDomain(d)
 			d.BaseType.Schema, d.BaseType.Name = nw.schema, nw.name
+			c.putDomain(d)
 		}
 	}
 }

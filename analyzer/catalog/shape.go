@@ -3,6 +3,8 @@ package catalog
 import (
 	"slices"
 	"strings"
+
+	"github.com/migration-guard/migration-guard/analyzer/catalog/internal/pmap"
 )
 
 // Shape renders the model like Dump but without where each object came
@@ -21,47 +23,50 @@ func (c *Catalog) Shape() string { return c.dump(false) }
 func ShapeChanges(snapshot Snapshot, after *Catalog) (string, string) {
 	before := snapshot.c
 	var b, a strings.Builder
-	for k, s := range before.schemas {
-		if after.schemas[k] == nil {
-			s.dump(&b, false)
+	// The maps share the nodes neither side changed since the snapshot, and
+	// unchanged objects are the same pointers: Diff visits only the rest.
+	pmap.Diff(before.schemas, after.schemas, func(_ qname, x *Schema, inB bool, y *Schema, inA bool) {
+		if inB && !inA {
+			x.dump(&b, false)
 		}
-	}
-	for k, s := range after.schemas {
-		if before.schemas[k] == nil {
-			s.dump(&a, false)
+		if inA && !inB {
+			y.dump(&a, false)
 		}
-	}
+	})
 	diffObjects(before.enums, after.enums, enumShapeEqual, &b, &a)
 	diffObjects(before.domains, after.domains, domainShapeEqual, &b, &a)
 	diffObjects(before.sequences, after.sequences, sequenceShapeEqual, &b, &a)
-	for k, t := range before.tables {
-		if u := after.tables[k]; u == nil || !tableShapeEqual(t, u) {
+	pmap.Diff(before.tables, after.tables, func(_ qname, t *Table, inB bool, u *Table, inA bool) {
+		if inB && inA && tableShapeEqual(t, u) {
+			return
+		}
+		if inB {
 			b.WriteString(t.dump(false))
 		}
-	}
-	for k, u := range after.tables {
-		if t := before.tables[k]; t == nil || !tableShapeEqual(t, u) {
+		if inA {
 			a.WriteString(u.dump(false))
 		}
-	}
+	})
 	return b.String(), a.String()
 }
 
 type dumper interface {
+	comparable
 	dump(b *strings.Builder, withOrigin bool)
 }
 
-func diffObjects[T dumper](before, after map[qname]T, equal func(x, y T) bool, b, a *strings.Builder) {
-	for k, x := range before {
-		if y, ok := after[k]; !ok || !equal(x, y) {
+func diffObjects[T dumper](before, after pmap.Map[qname, T], equal func(x, y T) bool, b, a *strings.Builder) {
+	pmap.Diff(before, after, func(_ qname, x T, inB bool, y T, inA bool) {
+		if inB && inA && (x == y || equal(x, y)) {
+			return
+		}
+		if inB {
 			x.dump(b, false)
 		}
-	}
-	for k, y := range after {
-		if x, ok := before[k]; !ok || !equal(x, y) {
+		if inA {
 			y.dump(a, false)
 		}
-	}
+	})
 }
 
 // The ...ShapeEqual functions compare exactly the fields that dump reads

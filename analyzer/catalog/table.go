@@ -53,7 +53,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt, foreign bool) {
 	if c.relationNameTaken(schema, name) || c.typeNameTaken(schema, name) {
 		return
 	}
-	t := &Table{Schema: schema, Name: name, Kind: KindTable, Unlogged: rv.GetRelpersistence() == "u", Origin: c.origin()}
+	t := &Table{Schema: schema, Name: name, Kind: KindTable, Unlogged: rv.GetRelpersistence() == "u", Origin: c.origin(), owner: c.owner}
 	if foreign {
 		t.Kind = KindForeignTable
 	}
@@ -193,7 +193,7 @@ func (c *Catalog) columnFromDef(t *Table, cd *pg_query.ColumnDef, q *conQueue) (
 		c.setSequenceDefault(col, seqSchema, seqName)
 		return col, func() {
 			c.putSequence(&Sequence{Schema: seqSchema, Name: seqName,
-				OwnedByTable: t.Name, OwnedByColumn: col.Name, Origin: c.origin()})
+				OwnedByTable: t.Name, OwnedByColumn: col.Name, Origin: c.origin(), owner: c.owner})
 		}
 	}
 	if identity {
@@ -290,7 +290,7 @@ func (c *Catalog) createIdentitySequence(t *Table, col *Column, explicit *pg_que
 		name = c.chooseRelationName(t.Name, col.Name, "seq", schema, false)
 	}
 	c.putSequence(&Sequence{Schema: schema, Name: name, OwnedByTable: t.Name,
-		OwnedByColumn: col.Name, Identity: true, Origin: c.origin()})
+		OwnedByColumn: col.Name, Identity: true, Origin: c.origin(), owner: c.owner})
 }
 
 // setSequenceDefault gives col the default that serial produces, spelled as
@@ -410,7 +410,7 @@ func (c *Catalog) addCheck(t *Table, p pendingCon, valid bool) {
 	con := &Constraint{Name: name, Kind: Check, Columns: refs, Validated: valid, Check: deparseExpr(expr),
 		CheckNode: expr, NotNullColumn: notNullCheckColumn(expr), NoInherit: k.GetIsNoInherit(),
 		Deferrable: k.GetDeferrable(), InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
-	c.addConstraint(t, con)
+	t = c.addConstraint(t, con)
 	if !con.NoInherit {
 		c.inheritCheck(t, con)
 	}
@@ -437,6 +437,10 @@ type indexSig struct {
 // transformIndexConstraints does: primary key first, and a constraint that
 // duplicates an earlier one (same columns, method and options) folded into it.
 func (c *Catalog) addIndexConstraints(t *Table, list []pendingCon) {
+	if len(list) == 0 {
+		return
+	}
+	t = c.editTable(t)
 	var ordered []pendingCon
 	for _, p := range list {
 		if p.con.GetContype() == pg_query.ConstrType_CONSTR_PRIMARY {
@@ -599,6 +603,7 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 		exprColumns: exprColumns(keys, k.GetWhereClause())}
 	con := &Constraint{Name: name, Kind: kind, Columns: cols, Validated: true, Index: name,
 		Deferrable: k.GetDeferrable(), InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
+	t = c.editTable(t)
 	if kind == PrimaryKey {
 		for _, col := range cols {
 			if cc := t.Column(col); cc != nil {
@@ -606,8 +611,8 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 			}
 		}
 	}
-	c.addIndex(t, ix)
-	c.addConstraint(t, con)
+	t = c.addIndex(t, ix)
+	t = c.addConstraint(t, con)
 	for _, part := range c.Partitions(t) {
 		c.attachOrCreateIndex(part, t, ix, keyNames)
 	}
@@ -616,6 +621,7 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 // constraintUsingIndex is ADD CONSTRAINT ... PRIMARY KEY/UNIQUE USING INDEX:
 // the index is adopted, and renamed to the constraint's name if one is given.
 func (c *Catalog) constraintUsingIndex(t *Table, k *pg_query.Constraint, kind ConstraintKind) {
+	t = c.editTable(t)
 	ix := t.Index(k.GetIndexname())
 	if ix == nil || !ix.Unique || ix.Constraint != "" || len(ix.Columns()) != len(ix.Keys) || ix.Where != "" {
 		return
@@ -774,7 +780,8 @@ func (c *Catalog) attachOrCreateIndex(p *Table, parent *Table, pix *Index, keyNa
 	}
 	for _, ix := range p.Indexes {
 		if ix.parent.name == "" && indexesMatch(ix, pix) && (pix.Constraint == "" || ix.Constraint != "") {
-			ix.parent = pq
+			p = c.editTable(p)
+			p.Index(ix.Name).parent = pq
 			c.touch(p)
 			return
 		}
@@ -793,6 +800,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 		return
 	}
 	name := c.chooseIndexName(t.Name, t.Schema, indexColumnNames(keyNames), k != nil && k.Kind == Exclude, ix.Primary, k != nil)
+	t = c.editTable(t)
 	child := ix.clone()
 	child.Name = name
 	child.Constraint = ""
@@ -806,7 +814,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 		nk.Index = name
 		nk.Origin = c.origin()
 		child.Constraint = name
-		c.addConstraint(t, nk)
+		t = c.addConstraint(t, nk)
 		if nk.Kind == PrimaryKey {
 			for _, col := range nk.Columns {
 				if cc := t.Column(col); cc != nil {
@@ -815,7 +823,7 @@ func (c *Catalog) createClonedIndex(t *Table, ix *Index, k *Constraint, keyNames
 			}
 		}
 	}
-	c.addIndex(t, child)
+	t = c.addIndex(t, child)
 	if t.Kind == KindPartitionedTable {
 		for _, sub := range c.Partitions(t) {
 			c.attachOrCreateIndex(sub, t, child, keyNames)
@@ -894,7 +902,7 @@ func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: s.GetUnique(), NullsNotDistinct: s.GetNullsNotDistinct(),
 		Method: method, Where: deparseExpr(s.GetWhereClause()), WhereNode: s.GetWhereClause(), Valid: true,
 		Concurrently: s.GetConcurrent(), Origin: c.origin(), exprColumns: exprColumns(keys, s.GetWhereClause())}
-	c.addIndex(t, ix)
+	t = c.addIndex(t, ix)
 	if t.Kind == KindPartitionedTable {
 		if !rv.GetInh() {
 			// CREATE INDEX ON ONLY: invalid until every partition's index is

@@ -15,16 +15,16 @@ func (c *Catalog) createView(v *pg_query.ViewStmt) {
 	if schema == "" {
 		schema = c.creationSchema()
 	}
-	existing := c.tables[qname{schema, rv.GetRelname()}]
+	existing := c.tables.Get(qname{schema, rv.GetRelname()})
 	if existing != nil && (!v.GetReplace() || existing.Kind != KindView) {
 		return
 	}
 	if existing == nil && (c.relationNameTaken(schema, rv.GetRelname()) || c.typeNameTaken(schema, rv.GetRelname())) {
 		return
 	}
-	t := existing
+	t := c.editTable(existing)
 	if t == nil {
-		t = &Table{Schema: schema, Name: rv.GetRelname(), Kind: KindView, Origin: c.origin()}
+		t = &Table{Schema: schema, Name: rv.GetRelname(), Kind: KindView, Origin: c.origin(), owner: c.owner}
 	}
 	c.fillFromQuery(t, v.GetQuery(), pgtree.Names(v.GetAliases()))
 	c.ensureSchema(schema)
@@ -44,7 +44,7 @@ func (c *Catalog) createTableAs(s *pg_query.CreateTableAsStmt) {
 	if c.relationNameTaken(schema, rv.GetRelname()) || c.typeNameTaken(schema, rv.GetRelname()) {
 		return
 	}
-	t := &Table{Schema: schema, Name: rv.GetRelname(), Kind: KindTable, Unlogged: rv.GetRelpersistence() == "u", Origin: c.origin()}
+	t := &Table{Schema: schema, Name: rv.GetRelname(), Kind: KindTable, Unlogged: rv.GetRelpersistence() == "u", Origin: c.origin(), owner: c.owner}
 	if s.GetObjtype() == pg_query.ObjectType_OBJECT_MATVIEW {
 		t.Kind = KindMaterializedView
 	}

@@ -1,0 +1,342 @@
+package catalog
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// stateOf renders everything a catalog holds, beyond what Dump shows:
+// unexported fields, the parse-tree nodes (by address: they are shared and
+// never changed), the functions and the indexes. Two catalogs with the same
+// state behave alike.
+func stateOf(c *Catalog) string {
+	var b strings.Builder
+	b.WriteString(c.Dump())
+	// Parse-tree nodes print by address: fmt would print their text, which
+	// is slow and says nothing more (they are never changed).
+	for _, t := range c.Tables() {
+		v := *t
+		v.Columns, v.Constraints, v.Indexes, v.keys, v.owner = nil, nil, nil, nil, nil
+		fmt.Fprintf(&b, "table %p ", v.Query)
+		v.Query = nil
+		fmt.Fprintf(&b, "%+v\n", v)
+		for _, col := range t.Columns {
+			v := *col
+			fmt.Fprintf(&b, "  column %p %p ", v.DefaultNode, v.GeneratedNode)
+			v.DefaultNode, v.GeneratedNode = nil, nil
+			fmt.Fprintf(&b, "%+v\n", v)
+		}
+		for _, k := range t.Constraints {
+			writeConstraint(&b, k)
+		}
+		for _, ix := range t.Indexes {
+			v := *ix
+			fmt.Fprintf(&b, "  index %p", v.WhereNode)
+			v.WhereNode, v.Keys = nil, nil
+			for _, k := range ix.Keys {
+				fmt.Fprintf(&b, " key %p %q %q %v", k.ExprNode, k.Column, k.Expr, k.Desc)
+			}
+			fmt.Fprintf(&b, " %+v\n", v)
+		}
+		if t.keys != nil {
+			fmt.Fprintf(&b, "  keys %+v\n", *t.keys)
+		}
+	}
+	for _, d := range c.Domains() {
+		v := *d
+		v.Constraints, v.owner = nil, nil
+		fmt.Fprintf(&b, "domain %+v\n", v)
+		for _, k := range d.Constraints {
+			writeConstraint(&b, k)
+		}
+	}
+	for _, e := range c.Enums() {
+		fmt.Fprintf(&b, "enum %s.%s %q %v\n", e.Schema, e.Name, e.Values, e.Origin)
+	}
+	for _, s := range c.Sequences() {
+		v := *s
+		v.owner = nil
+		fmt.Fprintf(&b, "sequence %+v\n", v)
+	}
+	var lines []string
+	for q, fs := range c.functions.All() {
+		lines = append(lines, fmt.Sprintf("function %v %p", q, fs))
+		for _, f := range fs {
+			lines = append(lines, fmt.Sprintf("  %p %s %s %q %v", f.Body, f.Schema, f.Name, f.Signature, f.Origin))
+		}
+	}
+	for q, on := range c.triggerFuncs.All() {
+		lines = append(lines, fmt.Sprintf("trigger function %v %v", q, on))
+	}
+	sort.Strings(lines)
+	b.WriteString(strings.Join(lines, "\n"))
+	fmt.Fprintf(&b, "\nindexes %+v\n", plain(c.idx))
+	fmt.Fprintf(&b, "session %v %q %q %q:%d %v\n", c.searchPath, c.role, c.sessionUser, c.path, c.line, c.inChangeSet)
+	return b.String()
+}
+
+func writeConstraint(b *strings.Builder, k *Constraint) {
+	v := *k
+	fmt.Fprintf(b, "  constraint %p ", v.CheckNode)
+	v.CheckNode = nil
+	fmt.Fprintf(b, "%+v\n", v)
+}
+
+// catalogSize counts a catalog's tables and their columns, constraints and
+// indexes.
+func catalogSize(c *Catalog) int {
+	n := 0
+	for _, t := range c.tables.All() {
+		n += 1 + len(t.Columns) + len(t.Constraints) + len(t.Indexes)
+	}
+	return n
+}
+
+// cloneHookBusy keeps checkCloneIsolation from checking its own work.
+var cloneHookBusy bool
+
+// checkCloneIsolation runs, from TestMain, before every statement that any
+// test of this package applies: it applies the statement to a clone first
+// and checks that the original did not change, then (in the function it
+// returns, after the original applied it) that the clone did not change
+// either and that both came out the same. Every kind of statement the
+// tests apply is thus also applied to a copy of a catalog that shares its
+// objects with another.
+func checkCloneIsolation(c *Catalog, stmt *pg_query.Node) func() {
+	// A check costs the size of the catalog: the few tests that build
+	// large ones (limits, long histories) are left to the others.
+	if cloneHookBusy || c.procedural.depth > 0 || catalogSize(c) > 400 {
+		return nil
+	}
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	before := stateOf(c)
+	cl := c.Clone()
+	cl.procedural = c.procedural
+	cl.procedural.calling = maps.Clone(c.procedural.calling)
+	cl.Apply(stmt)
+	if after := stateOf(c); after != before {
+		panic(fmt.Sprintf("applying %s to a clone changed the original:\n%s", stmtText(stmt), firstDifference(before, after)))
+	}
+	clState := stateOf(cl)
+	return func() {
+		if after := stateOf(cl); after != clState {
+			panic(fmt.Sprintf("applying %s to the original changed its clone:\n%s", stmtText(stmt), firstDifference(clState, after)))
+		}
+		if c.Dump() != cl.Dump() {
+			panic(fmt.Sprintf("%s gives another schema on a clone:\n%s", stmtText(stmt), firstDifference(c.Dump(), cl.Dump())))
+		}
+	}
+}
+
+func stmtText(stmt *pg_query.Node) string {
+	if s := deparseStmt(stmt); s != "" {
+		return s
+	}
+	return fmt.Sprintf("%T", stmt.GetNode())
+}
+
+func firstDifference(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, x, y)
+		}
+	}
+	return "(no line differs)"
+}
+
+const cloneSeedSchema = fuzzSeedSchema + `
+CREATE TYPE app.colour AS ENUM ('red', 'green');
+CREATE DOMAIN app.short AS text CONSTRAINT short_len CHECK (length(VALUE) < 10) NOT NULL;
+CREATE SEQUENCE counter;
+CREATE SEQUENCE app.ticket OWNED BY app.t.x;
+CREATE TABLE shop (id int PRIMARY KEY, code text, owner_id int, colour app.colour, n int DEFAULT nextval('counter'),
+	total numeric GENERATED ALWAYS AS (n * 2) STORED, CONSTRAINT shop_code_key UNIQUE (code));
+CREATE UNIQUE INDEX shop_lower_code ON shop (lower(code)) WHERE id > 0;
+ALTER TABLE shop ADD CONSTRAINT shop_owner_fk FOREIGN KEY (owner_id) REFERENCES users (id) NOT VALID;
+ALTER TABLE shop ADD CONSTRAINT shop_n_check CHECK (n > 0) NOT VALID;
+CREATE MATERIALIZED VIEW shop_codes AS SELECT id, code FROM shop;
+CREATE TABLE events (id int, at date, kind text) PARTITION BY LIST (kind);
+CREATE TABLE events_a PARTITION OF events FOR VALUES IN ('a');
+CREATE TABLE events_b (id int, at date, kind text);
+CREATE INDEX events_at ON ONLY events (at);
+CREATE INDEX events_a_at ON events_a (at);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.n := 1; RETURN NEW; END $$;
+CREATE TRIGGER shop_touch BEFORE UPDATE ON shop FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION add_col() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ALTER TABLE shop ADD COLUMN added int; END $$;
+`
+
+// TestCloneIsolation applies each kind of statement the catalog applies to
+// a clone of a catalog, and checks that the original does not change (its
+// Dump and everything else it holds), that the statement changed the clone,
+// and that the original applying the same statement afterwards leaves the
+// clone as it was and comes out the same.
+func TestCloneIsolation(t *testing.T) {
+	base := New()
+	if err := base.ApplySQL("seed.sql", cloneSeedSchema); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		// Schemas, tables and views.
+		"CREATE SCHEMA billing CREATE TABLE invoice (id int PRIMARY KEY REFERENCES public.users)",
+		"CREATE SCHEMA app",
+		"CREATE TABLE fresh (id serial PRIMARY KEY, u int REFERENCES users, m mood)",
+		"CREATE TABLE users_copy (LIKE users INCLUDING ALL)",
+		"CREATE TABLE events_c PARTITION OF events FOR VALUES IN ('c')",
+		"CREATE FOREIGN TABLE remote (id int) SERVER elsewhere",
+		"CREATE TABLE big AS SELECT id, email FROM users",
+		"SELECT id INTO copied FROM users",
+		"CREATE MATERIALIZED VIEW mv AS SELECT id FROM orders",
+		"CREATE OR REPLACE VIEW v AS SELECT u.id, o.total, o.id AS order_id FROM users u JOIN orders o ON o.user_id = u.id",
+		"CREATE INDEX ON users (lower(email))",
+		"CREATE UNIQUE INDEX CONCURRENTLY users_p ON users (p)",
+		"CREATE INDEX parts_at ON parts (at)",
+		// ALTER TABLE subcommands.
+		"ALTER TABLE users ADD COLUMN nick text NOT NULL DEFAULT '' CHECK (nick <> '') UNIQUE REFERENCES shop (code)",
+		"ALTER TABLE parts ADD COLUMN note text",
+		"ALTER TABLE users ADD COLUMN n2 bigserial",
+		"ALTER TABLE users DROP COLUMN email",
+		"ALTER TABLE users DROP COLUMN id CASCADE",
+		"ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2)",
+		"ALTER TABLE users ALTER COLUMN email SET NOT NULL",
+		"ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL",
+		"ALTER TABLE users ALTER COLUMN email SET DEFAULT 'x'",
+		"ALTER TABLE shop ALTER COLUMN n DROP DEFAULT",
+		"ALTER TABLE shop ALTER COLUMN owner_id SET NOT NULL, ALTER COLUMN owner_id ADD GENERATED ALWAYS AS IDENTITY",
+		"ALTER TABLE orders ALTER COLUMN id SET GENERATED BY DEFAULT",
+		"ALTER TABLE orders ALTER COLUMN id DROP IDENTITY",
+		"ALTER TABLE shop ALTER COLUMN total DROP EXPRESSION",
+		"ALTER TABLE orders ADD CONSTRAINT orders_total_pos CHECK (total > 0)",
+		"ALTER TABLE orders ADD CONSTRAINT orders_user_key UNIQUE (user_id)",
+		"ALTER TABLE app.t ADD PRIMARY KEY (x)",
+		"ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES shop (id)",
+		"ALTER TABLE shop ADD CONSTRAINT shop_pkey2 UNIQUE USING INDEX shop_lower_code",
+		"ALTER TABLE shop VALIDATE CONSTRAINT shop_owner_fk",
+		"ALTER TABLE shop VALIDATE CONSTRAINT shop_n_check",
+		"ALTER TABLE shop DROP CONSTRAINT shop_code_key CASCADE",
+		"ALTER TABLE shop ALTER CONSTRAINT shop_owner_fk DEFERRABLE INITIALLY DEFERRED",
+		"ALTER TABLE users SET UNLOGGED",
+		"ALTER TABLE events ATTACH PARTITION events_b FOR VALUES IN ('b')",
+		"ALTER TABLE parts DETACH PARTITION parts_1",
+		"ALTER INDEX events_at ATTACH PARTITION events_a_at",
+		// Renames and moves.
+		"ALTER TABLE users RENAME TO members",
+		"ALTER TABLE shop RENAME TO store",
+		"ALTER TABLE users RENAME COLUMN id TO user_id",
+		"ALTER TABLE parts RENAME COLUMN at TO day",
+		"ALTER TABLE shop RENAME COLUMN n TO m",
+		"ALTER TABLE orders RENAME CONSTRAINT orders_total_check TO total_ok",
+		"ALTER TABLE users RENAME CONSTRAINT users_pkey TO users_pk",
+		"ALTER INDEX users_email_key RENAME TO users_mail_key",
+		"ALTER INDEX parts_pkey RENAME TO parts_pk",
+		"ALTER SEQUENCE counter RENAME TO counter2",
+		"ALTER SEQUENCE users_id_seq RENAME TO users_seq",
+		"ALTER TABLE shop SET SCHEMA app",
+		"ALTER SEQUENCE counter SET SCHEMA app",
+		"ALTER SCHEMA app RENAME TO application",
+		"ALTER TYPE mood RENAME TO feeling",
+		"ALTER TYPE mood SET SCHEMA app",
+		"ALTER DOMAIN pos RENAME TO positive",
+		"ALTER DOMAIN app.short SET SCHEMA public",
+		"ALTER DOMAIN app.short RENAME CONSTRAINT short_len TO short_ok",
+		// Types, domains, sequences.
+		"CREATE TYPE size AS ENUM ('s', 'm')",
+		"ALTER TYPE mood ADD VALUE 'c' BEFORE 'b'",
+		"ALTER TYPE mood RENAME VALUE 'a' TO 'z'",
+		"CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%')",
+		"ALTER DOMAIN pos SET DEFAULT 1",
+		"ALTER DOMAIN pos DROP DEFAULT",
+		"ALTER DOMAIN pos SET NOT NULL",
+		"ALTER DOMAIN app.short DROP NOT NULL",
+		"ALTER DOMAIN pos ADD CONSTRAINT pos_small CHECK (VALUE < 100) NOT VALID",
+		"ALTER DOMAIN pos VALIDATE CONSTRAINT pos_check",
+		"ALTER DOMAIN pos DROP CONSTRAINT pos_check",
+		"CREATE SEQUENCE s9 OWNED BY orders.total",
+		"ALTER SEQUENCE counter OWNED BY shop.n",
+		"ALTER SEQUENCE app.ticket OWNED BY NONE",
+		// Drops.
+		"DROP TABLE users CASCADE",
+		"DROP TABLE parts",
+		"DROP VIEW v",
+		"DROP MATERIALIZED VIEW shop_codes",
+		"DROP INDEX shop_lower_code",
+		"DROP SEQUENCE counter CASCADE",
+		"DROP TYPE mood CASCADE",
+		"DROP DOMAIN pos CASCADE",
+		"DROP SCHEMA app CASCADE",
+		// Procedural code, triggers and the session.
+		"CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a'",
+		"ALTER FUNCTION touch() RENAME TO touch2",
+		"ALTER FUNCTION touch() SET SCHEMA app",
+		"DROP FUNCTION add_col()",
+		"CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+		"SELECT add_col()",
+		"DO $$ BEGIN CREATE TABLE from_do (id int); END $$",
+		"SET search_path = app, public",
+		"SELECT set_config('search_path', 'app', false)",
+		"SET ROLE admin",
+	} {
+		t.Run(sql, func(t *testing.T) {
+			orig := base.Clone()
+			before, beforeDump := stateOf(orig), orig.Dump()
+			cl := orig.Clone()
+			mustApply(t, cl, sql)
+			if orig.Dump() != beforeDump {
+				t.Fatalf("the original's Dump changed:\n%s", firstDifference(beforeDump, orig.Dump()))
+			}
+			if after := stateOf(orig); after != before {
+				t.Fatalf("the original changed:\n%s", firstDifference(before, after))
+			}
+			clState := stateOf(cl)
+			if clState == before {
+				t.Fatal("the statement changed nothing: it tests nothing")
+			}
+			mustApply(t, orig, sql)
+			if after := stateOf(cl); after != clState {
+				t.Fatalf("applying the statement to the original changed the clone:\n%s", firstDifference(clState, after))
+			}
+			if orig.Dump() != cl.Dump() {
+				t.Fatalf("the original and the clone differ:\n%s", firstDifference(orig.Dump(), cl.Dump()))
+			}
+			if err := checkIndexes(cl); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReindex: rebuilding the indexes from the objects gives what keeping
+// them up to date statement by statement gave, on a clone, without
+// changing the original.
+func TestReindex(t *testing.T) {
+	c := replay(t, replayFiles(t))
+	want := fmt.Sprintf("%+v", plain(c.idx))
+	before := stateOf(c)
+	d := c.Clone()
+	d.reindex()
+	if got := fmt.Sprintf("%+v", plain(d.idx)); got != want {
+		t.Fatalf("rebuilt indexes differ:\n%s", firstDifference(want, got))
+	}
+	if err := checkIndexes(d); err != nil {
+		t.Fatal(err)
+	}
+	if after := stateOf(c); after != before {
+		t.Fatalf("reindexing a clone changed the original:\n%s", firstDifference(before, after))
+	}
+	if stateOf(d) != before {
+		t.Fatalf("reindexing changed the catalog:\n%s", firstDifference(before, stateOf(d)))
+	}
+}
