@@ -89,6 +89,12 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 	gh := s.clients.Installation(j.InstallationID).gh
 	r := &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf}
 	outcome, err := r.run(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errHandBack) {
+		// The queue runs it again (here after a restart, or on another
+		// replica), and that run takes over the check run left in
+		// progress: nothing is closed or recorded now.
+		outcome, err = outcomeHandedBack, nil
+	}
 	if err != nil && j.mayRevoke() {
 		// A revocation that was accepted must take effect: the job is run
 		// again, from the start, while its deadline allows. It is
@@ -125,6 +131,56 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		s.jobDone(j, outcome)
 	}
 	return outcome
+}
+
+// failCrashedJob ends a job that was cut short crashes times (its
+// process killed, or its worker crashed, while it ran) without running it
+// again: it fails closed, with a red check on the head it was for (the
+// run it left in progress, taken over, or a new one), never in progress.
+func (s *Server) failCrashedJob(ctx context.Context, j *Job, crashes int) string {
+	ctx, cancel := context.WithTimeout(ctx, finalWriteTimeout)
+	defer cancel()
+	log := s.log.With("deliveries", j.Deliveries, "event", j.Event, "repository", j.Owner+"/"+j.Repo, "installation", j.InstallationID, "pull_request", j.Number)
+	r := &jobRun{s: s, j: j, gh: s.clients.Installation(j.InstallationID).gh, log: log, headOf: func(string) {}}
+	r.head = j.HeadSHA
+	if r.head == "" && j.Number != 0 {
+		pr, _, err := r.gh.PullRequests.Get(ctx, j.Owner, j.Repo, j.Number)
+		if err != nil {
+			log.Error("could not read the pull request to fail its check", "error", s.scrub(err.Error()))
+			return outcomeFailure
+		}
+		r.head, r.base = pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
+	}
+	if r.head == "" {
+		s.metrics.jobs.WithLabelValues(outcomeFailure).Inc()
+		return outcomeFailure
+	}
+	runs, err := r.appRuns(ctx, r.head)
+	if err != nil {
+		log.Error("could not list the check runs to fail the check", "error", s.scrub(err.Error()))
+		return outcomeFailure
+	}
+	for _, run := range runs {
+		if r.ownsRun(run) && run.GetStatus() != "completed" {
+			r.checkRunID = run.GetID()
+			break
+		}
+	}
+	out := checklist.FailureOutput(fmt.Sprintf("the check was cut short %d times (its process was killed or its worker crashed while it ran), and is not run again", crashes))
+	failure := "failure"
+	if r.checkRunID != 0 {
+		err = r.completeCheckRun(ctx, failure, out, nil, "")
+	} else {
+		err = r.createCheckRun(ctx, &failure, out)
+	}
+	if err != nil {
+		log.Error("could not fail the check of a job cut short", "error", s.scrub(err.Error()))
+	}
+	s.metrics.jobs.WithLabelValues(outcomeFailure).Inc()
+	if s.jobDone != nil {
+		s.jobDone(j, outcomeFailure)
+	}
+	return outcomeFailure
 }
 
 // run runs the job once.
