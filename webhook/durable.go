@@ -74,6 +74,9 @@ type durableQueue struct {
 	depth           func(int)
 	// failCrashed closes the check of a job cut short maxJobCrashes times.
 	failCrashed func(ctx context.Context, j *Job, crashes int) string
+	// closeLeft closes what a job cut short left in progress on the head
+	// it was checking, after its rerun.
+	closeLeft func(ctx context.Context, j *Job, head string)
 
 	closed   atomic.Bool
 	started  atomic.Bool
@@ -97,6 +100,7 @@ func newDurableQueue(ctx context.Context, p *parsed, run func(ctx context.Contex
 		log: p.Logger, replica: p.ReplicaID, capacity: p.QueueSize, perInstallation: p.InstallationQueueSize, run: run,
 		superseded: func(*Job, *Job) {}, depth: func(int) {}, running: map[int64]context.CancelCauseFunc{},
 		failCrashed: func(context.Context, *Job, int) string { return outcomeFailure },
+		closeLeft:   func(context.Context, *Job, string) {},
 	}
 	eng, err := openEngine(ctx, p, &keyWorker{q: q})
 	if err != nil {
@@ -325,12 +329,20 @@ func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error 
 	if cur == nil {
 		return nil
 	}
+	// Every request of this run names it (see withJobAgent).
+	actx := withJobAgent(ctx, q.replica, key, strconv.FormatInt(cur.id, 10)+"."+strconv.Itoa(cur.crashes))
 	var outcome string
 	if cur.crashes >= maxJobCrashes {
 		q.log.Error("a job was cut short too many times; its check is failed", "key", key, "crashes", cur.crashes, "deliveries", cur.job.Deliveries)
-		outcome = q.failCrashed(ctx, cur.job, cur.crashes)
+		outcome = q.failCrashed(actx, cur.job, cur.crashes)
 	} else {
-		outcome = q.runOne(ctx, cur)
+		if cur.crashes > 0 {
+			q.log.Warn("running again a job cut short by a crash", "key", key, "crashes", cur.crashes, "deliveries", cur.job.Deliveries)
+		}
+		outcome = q.runOne(actx, cur)
+	}
+	if cur.crashes > 0 && outcome != outcomeHandedBack {
+		q.closeLeft(actx, cur.job, cur.head)
 	}
 	// The key's next job, or its end, is written with a context of its
 	// own: the job's may have ended.
@@ -389,8 +401,15 @@ func (q *durableQueue) finishKey(ctx context.Context, tx dbtx, job *river.Job[ke
 func (q *durableQueue) runOne(ctx context.Context, cur *queued) string {
 	jctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	// River's own cancellation (its hard stop) hands the job back.
-	stopWatch := context.AfterFunc(ctx, func() { cancel(errHandBack) })
+	// River's cancellation at its hard stop hands the job back; at its
+	// deadline (the job outran even the write closing it) it ends it.
+	stopWatch := context.AfterFunc(ctx, func() {
+		if q.closed.Load() {
+			cancel(errHandBack)
+			return
+		}
+		cancel(context.Cause(ctx))
+	})
 	defer stopWatch()
 	q.mu.Lock()
 	q.running[cur.id] = cancel
@@ -400,8 +419,7 @@ func (q *durableQueue) runOne(ctx context.Context, cur *queued) string {
 		delete(q.running, cur.id)
 		q.mu.Unlock()
 	}()
-	ctx = withJobAgent(jctx, q.replica, cur.job.Key, strconv.FormatInt(cur.id, 10)+"."+strconv.Itoa(cur.crashes))
-	return q.run(ctx, cur.job, func(head string) {
+	return q.run(jctx, cur.job, func(head string) {
 		hctx, hcancel := context.WithTimeout(context.Background(), engineTimeout)
 		defer hcancel()
 		if err := q.eng.withTx(hctx, func(tx dbtx) error {

@@ -251,9 +251,11 @@ func riverConfig(p *parsed, w *keyWorker) *river.Config {
 		Logger:  p.Logger,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Workers}},
 		Workers: workers,
-		// The job's deadline is JOB_TIMEOUT, from the moment it holds its
-		// key's lease (see runJob): waiting for its turn does not count.
-		JobTimeout: -1,
+		// The job's own deadline is JOB_TIMEOUT, from the moment it holds
+		// its key's lease (see runJob): waiting for its turn does not
+		// count. River's bounds the whole run, with the write that closes
+		// a failed check; River rescues only jobs that have one.
+		JobTimeout: riverJobTimeout(p.JobTimeout),
 		// A job whose process died is run again once it cannot be running
 		// anywhere: its deadline and its last write's have passed.
 		RescueStuckJobsAfter: rescueAfter(p.JobTimeout),
@@ -270,13 +272,16 @@ func riverConfig(p *parsed, w *keyWorker) *river.Config {
 }
 
 // rescueAfter is how long a key's River job may run before River hands it
-// to another worker: a job's deadline, the grace of the write that closes
-// its check run, and a margin.
+// to another worker: longer than River lets it run.
 func rescueAfter(jobTimeout time.Duration) time.Duration {
-	return jobTimeout + finalWriteTimeout + rescueMargin
+	return riverJobTimeout(jobTimeout) + 10*time.Second
 }
 
-const rescueMargin = 15 * time.Second
+// riverJobTimeout bounds one run of a key's River job: the job's deadline,
+// the write that closes a failed check, and a margin.
+func riverJobTimeout(jobTimeout time.Duration) time.Duration {
+	return jobTimeout + finalWriteTimeout + 5*time.Second
+}
 
 // openSQLite opens the default queue: River on a SQLite file in dir,
 // which this process alone may use (an exclusive lock on dir/queue.lock;

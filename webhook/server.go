@@ -86,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		dq.superseded = superseded
 		dq.failCrashed = s.failCrashedJob
+		dq.closeLeft = s.closeLeftRuns
 		s.sharedLock = dq.eng.sharedLock()
 		// The queue's depth is read from its database at each scrape.
 		s.metrics.registry.Unregister(s.metrics.queueDepth)
