@@ -118,6 +118,11 @@ func (q *durableQueue) start() error {
 	q.started.Store(true)
 	pctx, stop := context.WithCancel(context.Background())
 	q.stopPoll, q.polled = stop, make(chan struct{})
+	if q.eng.sharedLock() == nil {
+		// One process owns the queue: Enqueue cancels its jobs itself.
+		close(q.polled)
+		return nil
+	}
 	go q.pollCancels(pctx)
 	return nil
 }
