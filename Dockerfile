@@ -18,7 +18,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*' \
- && useradd --uid 65532 --user-group --no-create-home --shell /usr/sbin/nologin nonroot
+ && useradd --uid 65532 --user-group --no-create-home --shell /usr/sbin/nologin nonroot \
+ && mkdir -p /var/lib/migration-guard && chown 65532:65532 /var/lib/migration-guard && chmod 0700 /var/lib/migration-guard
+# The default job queue (QUEUE_DATA_DIR): a volume, so that accepted
+# deliveries outlive the container.
+VOLUME /var/lib/migration-guard
 COPY --from=build /out/migration-guard /usr/local/bin/migration-guard
 USER 65532:65532
 EXPOSE 8080

@@ -30,15 +30,29 @@ func TestKubernetesDeployment(t *testing.T) {
 	var d struct {
 		Spec struct {
 			Replicas int `yaml:"replicas"`
+			Strategy struct {
+				Type string `yaml:"type"`
+			} `yaml:"strategy"`
 			Template struct {
 				Spec struct {
 					SecurityContext struct {
 						RunAsNonRoot bool `yaml:"runAsNonRoot"`
 					} `yaml:"securityContext"`
+					Volumes []struct {
+						Name                  string `yaml:"name"`
+						PersistentVolumeClaim *struct {
+							ClaimName string `yaml:"claimName"`
+						} `yaml:"persistentVolumeClaim"`
+					} `yaml:"volumes"`
 					Containers []struct {
-						Args []string `yaml:"args"`
-						Env  []struct {
+						Args         []string `yaml:"args"`
+						VolumeMounts []struct {
 							Name      string `yaml:"name"`
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+						Env []struct {
+							Name      string `yaml:"name"`
+							Value     string `yaml:"value"`
 							ValueFrom *struct {
 								SecretKeyRef struct{ Name, Key string } `yaml:"secretKeyRef"`
 							} `yaml:"valueFrom"`
@@ -63,7 +77,10 @@ func TestKubernetesDeployment(t *testing.T) {
 	}
 	readYAML(t, "kubernetes/deployment.yaml", &d)
 	if d.Spec.Replicas != 1 {
-		t.Errorf("replicas %d: per-pull-request serialization is in-process, so one replica", d.Spec.Replicas)
+		t.Errorf("replicas %d: the default queue's SQLite file belongs to one process (several replicas share QUEUE_DATABASE_URL)", d.Spec.Replicas)
+	}
+	if d.Spec.Strategy.Type != "Recreate" {
+		t.Errorf("strategy %q: the old pod must release the queue's file before the new one opens it", d.Spec.Strategy.Type)
 	}
 	if !d.Spec.Template.Spec.SecurityContext.RunAsNonRoot {
 		t.Error("the pod must run as non-root")
@@ -88,10 +105,33 @@ func TestKubernetesDeployment(t *testing.T) {
 			t.Errorf("%s must come from a Secret", e.Name)
 		}
 	}
-	for _, name := range []string{"GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_API_URL", "LISTEN_ADDR"} {
+	for _, name := range []string{"GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_API_URL", "LISTEN_ADDR", "QUEUE_DATA_DIR"} {
 		if !env[name] {
 			t.Errorf("env %s missing", name)
 		}
+	}
+	// The queue's directory is on the claim of queue-pvc.yaml.
+	dataDir := ""
+	for _, e := range c.Env {
+		if e.Name == "QUEUE_DATA_DIR" {
+			dataDir = e.Value
+		}
+	}
+	var pvc struct {
+		Kind     string
+		Metadata struct{ Name string }
+	}
+	readYAML(t, "kubernetes/queue-pvc.yaml", &pvc)
+	onClaim := false
+	for _, m := range c.VolumeMounts {
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == m.Name && m.MountPath == dataDir && v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == pvc.Metadata.Name {
+				onClaim = true
+			}
+		}
+	}
+	if pvc.Kind != "PersistentVolumeClaim" || !onClaim {
+		t.Errorf("QUEUE_DATA_DIR %q is not mounted from the claim %q (%s)", dataDir, pvc.Metadata.Name, pvc.Kind)
 	}
 }
 
@@ -100,6 +140,7 @@ func TestCompose(t *testing.T) {
 		Services map[string]struct {
 			Command     []string          `yaml:"command"`
 			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
 			User        string            `yaml:"user"`
 			ReadOnly    bool              `yaml:"read_only"`
 		} `yaml:"services"`
@@ -112,10 +153,19 @@ func TestCompose(t *testing.T) {
 	if strings.Join(s.Command, " ") != "serve" || s.User == "" || s.User == "root" || !s.ReadOnly {
 		t.Errorf("service: %+v", s)
 	}
-	for _, name := range []string{"GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH"} {
+	for _, name := range []string{"GITHUB_APP_ID", "GITHUB_WEBHOOK_SECRET", "GITHUB_PRIVATE_KEY_PATH", "QUEUE_DATA_DIR"} {
 		if s.Environment[name] == "" {
 			t.Errorf("env %s missing", name)
 		}
+	}
+	// A read-only container keeps its queue on a volume.
+	mounted := false
+	for _, v := range s.Volumes {
+		parts := strings.Split(v, ":")
+		mounted = mounted || (len(parts) >= 2 && parts[1] == s.Environment["QUEUE_DATA_DIR"])
+	}
+	if !mounted {
+		t.Errorf("QUEUE_DATA_DIR %q is not on a volume: %v", s.Environment["QUEUE_DATA_DIR"], s.Volumes)
 	}
 }
 

@@ -537,7 +537,11 @@ func priorRunsOf(runs []*github.CheckRun, number int) []checklist.PriorRun {
 // untick's revocation, or the unticked box revokes (ReconcileBox). It
 // reports whether the revocation was recorded.
 func (r *jobRun) failClosed(cause error) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	base := r.values
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(base, finalWriteTimeout)
 	defer cancel()
 	recorded, settled, err := r.revokeWithout(ctx)
 	switch {

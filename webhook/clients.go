@@ -62,7 +62,7 @@ func newClients(p *parsed, m *metrics) *clients {
 func (c *clients) prefix() string { return strings.TrimSuffix(c.apiURL.Path, "/") }
 
 func (c *clients) newGitHub(rt http.RoundTripper) *github.Client {
-	gh := github.NewClient(&http.Client{Transport: rt})
+	gh := github.NewClient(&http.Client{Transport: agentTransport{rt}})
 	// Setting BaseURL directly serves github.com, GitHub Enterprise
 	// Server (https://HOST/api/v3/) and test servers alike.
 	u := *c.apiURL

@@ -222,6 +222,15 @@ func (r *jobRun) writeVerdict(ctx context.Context, own *verdictInput) (string, e
 		return "", err
 	}
 	defer unlock()
+	if r.s.sharedLock != nil {
+		// Replicas sharing a queue: the other pull requests of the commit
+		// may be checked on another one.
+		unlockShared, err := r.s.sharedLock(ctx, key)
+		if err != nil {
+			return "", fmt.Errorf("waiting for the other pull requests of the commit: %w", err)
+		}
+		defer unlockShared()
+	}
 	pulls, err := r.commitPulls(ctx, r.head)
 	if err != nil {
 		return "", err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -69,6 +70,20 @@ type Config struct {
 
 	Logger  *slog.Logger
 	Version string
+
+	// QueueDataDir holds the default queue: River on a SQLite file, for
+	// one replica. QueueDatabaseURL, when set, is the PostgreSQL database
+	// of a queue that several replicas share instead. With neither, jobs
+	// wait in memory (tests; a workflow step).
+	QueueDataDir     string
+	QueueDatabaseURL string
+	// QueuePoolSize bounds the connections to QueueDatabaseURL (2 x Workers
+	// + 8 by default: a running job holds one for its pull request's lease
+	// and one while it writes its commit's conclusion).
+	QueuePoolSize int
+	// ReplicaID names this process in the queue and in the User-Agent of
+	// its jobs' requests (host name and process id by default).
+	ReplicaID string
 
 	// Rehearse, when set, rehearses the pull requests whose base
 	// configuration opts in (rehearsal.enabled); nil means the App has no
@@ -171,6 +186,16 @@ func (c Config) validate() (*parsed, error) {
 	}
 	p.Limits = p.Limits.withDefaults()
 	p.Work = p.Work.withDefaults()
+	if p.QueuePoolSize <= 0 {
+		p.QueuePoolSize = 2*p.Workers + 8
+	}
+	if p.QueueDatabaseURL != "" && p.QueuePoolSize < 2*p.Workers+4 {
+		return nil, configErr("QUEUE_POOL_SIZE must be at least 2 x WORKERS + 4: each running job holds a connection for its pull request's lease and one while it writes its commit's conclusion, and River and the intake need their own")
+	}
+	if p.ReplicaID == "" {
+		host, _ := os.Hostname()
+		p.ReplicaID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
 	if p.InstallationQueueSize <= 0 {
 		p.InstallationQueueSize = max(p.QueueSize/4, 1)
 	}

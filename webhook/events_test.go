@@ -219,8 +219,9 @@ func TestManyFindings(t *testing.T) {
 }
 
 // TestShutdownFinishesRunningJobs: a running job completes during a
-// graceful shutdown; a job that would outlive the deadline is cancelled
-// and its check run closed.
+// graceful shutdown; on the memory queue (a workflow step), a job that
+// would outlive the deadline is cancelled and its check run closed (the
+// durable queue hands it back instead: TestShutdownHandsJobBack).
 func TestShutdownFinishesRunningJobs(t *testing.T) {
 	e := newEnv(t, nil)
 	pr, opened := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
@@ -236,7 +237,7 @@ func TestShutdownFinishesRunningJobs(t *testing.T) {
 		t.Errorf("job cut short: %s/%s", run.Status, run.Conclusion)
 	}
 
-	e2 := newEnv(t, nil)
+	e2 := newEnv(t, func(c *Config) { c.QueueDataDir = "" })
 	pr2, opened2 := e2.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
 	e2.f.FailNext("git/get-tree", githubfake.Slow(5*time.Second), 1)
 	e2.deliver(opened2, http.StatusAccepted)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,11 @@ func newEnv(t *testing.T, tune func(*Config), opts ...githubfake.Option) *env {
 		JobTimeout:    time.Minute,
 		Logger: slog.New(NewRedactingHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 			f.WebhookSecret(), string(f.PrivateKeyPEM()))),
+	}
+	// MIGRATION_GUARD_TEST_QUEUE=sqlite runs the in-process tests on the
+	// served App's queue (River on SQLite) instead of the memory queue.
+	if os.Getenv("MIGRATION_GUARD_TEST_QUEUE") == "sqlite" {
+		cfg.QueueDataDir = t.TempDir()
 	}
 	if tune != nil {
 		tune(&cfg)

@@ -30,6 +30,9 @@ type jobRun struct {
 	log    *slog.Logger
 	headOf func(string)
 	ident  appIdentity
+	// values carries the job context's values (not its deadline) to the
+	// writes made with a fresh one.
+	values context.Context
 
 	head, base string
 	// baseRef is the pull request's base branch, whose configuration
@@ -87,8 +90,14 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		log = log.With("pull_request", j.Number)
 	}
 	gh := s.clients.Installation(j.InstallationID).gh
-	r := &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf}
+	r := &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
 	outcome, err := r.run(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errHandBack) {
+		// The queue runs it again (here after a restart, or on another
+		// replica), and that run takes over the check run left in
+		// progress: nothing is closed or recorded now.
+		outcome, err = outcomeHandedBack, nil
+	}
 	if err != nil && j.mayRevoke() {
 		// A revocation that was accepted must take effect: the job is run
 		// again, from the start, while its deadline allows. It is
@@ -99,7 +108,7 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 				break
 			}
 			log.Warn("running a job that may revoke an approval again", "attempt", attempt+1, "error", s.scrub(err.Error()))
-			r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf}
+			r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
 			outcome, err = r.run(ctx)
 		}
 		if err != nil && !errors.Is(err, errHeadMoved) {
@@ -125,6 +134,87 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		s.jobDone(j, outcome)
 	}
 	return outcome
+}
+
+// failCrashedJob ends a job that was cut short crashes times (its
+// process killed, or its worker crashed, while it ran) without running it
+// again: it fails closed, with a red check on the head it was for (the
+// run it left in progress, taken over, or a new one), never in progress.
+func (s *Server) failCrashedJob(ctx context.Context, j *Job, crashes int) string {
+	ctx, cancel := context.WithTimeout(ctx, finalWriteTimeout)
+	defer cancel()
+	log := s.log.With("deliveries", j.Deliveries, "event", j.Event, "repository", j.Owner+"/"+j.Repo, "installation", j.InstallationID, "pull_request", j.Number)
+	r := &jobRun{s: s, j: j, gh: s.clients.Installation(j.InstallationID).gh, log: log, headOf: func(string) {}}
+	r.head = j.HeadSHA
+	if r.head == "" && j.Number != 0 {
+		pr, _, err := r.gh.PullRequests.Get(ctx, j.Owner, j.Repo, j.Number)
+		if err != nil {
+			log.Error("could not read the pull request to fail its check", "error", s.scrub(err.Error()))
+			return outcomeFailure
+		}
+		r.head, r.base = pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
+	}
+	if r.head == "" {
+		s.metrics.jobs.WithLabelValues(outcomeFailure).Inc()
+		return outcomeFailure
+	}
+	runs, err := r.appRuns(ctx, r.head)
+	if err != nil {
+		log.Error("could not list the check runs to fail the check", "error", s.scrub(err.Error()))
+		return outcomeFailure
+	}
+	for _, run := range runs {
+		if r.ownsRun(run) && run.GetStatus() != "completed" {
+			r.checkRunID = run.GetID()
+			break
+		}
+	}
+	out := checklist.FailureOutput(fmt.Sprintf("the check was cut short %d times (its process was killed or its worker crashed while it ran), and is not run again", crashes))
+	failure := "failure"
+	if r.checkRunID != 0 {
+		err = r.completeCheckRun(ctx, failure, out, nil, "")
+	} else {
+		err = r.createCheckRun(ctx, &failure, out)
+	}
+	if err != nil {
+		log.Error("could not fail the check of a job cut short", "error", s.scrub(err.Error()))
+	}
+	s.metrics.jobs.WithLabelValues(outcomeFailure).Inc()
+	if s.jobDone != nil {
+		s.jobDone(j, outcomeFailure)
+	}
+	return outcomeFailure
+}
+
+// closeLeftRuns closes the runs of j's pull request still in progress on
+// head, where a run of j that a crash cut short was checking: its rerun
+// checked the pull request's head as it is now, and took that run over
+// if the head had not moved; a run left on an older head would otherwise
+// stay in progress for good.
+func (s *Server) closeLeftRuns(ctx context.Context, j *Job, head string) {
+	if j.Number == 0 || head == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	log := s.log.With("repository", j.Owner+"/"+j.Repo, "pull_request", j.Number, "head_sha", head)
+	r := &jobRun{s: s, j: j, gh: s.clients.Installation(j.InstallationID).gh, log: log, headOf: func(string) {}, head: head}
+	runs, err := r.appRuns(ctx, head)
+	if err != nil {
+		log.Error("could not list the runs a job cut short may have left in progress", "error", s.scrub(err.Error()))
+		return
+	}
+	for _, run := range runs {
+		if !r.ownsRun(run) || run.GetStatus() == "completed" {
+			continue
+		}
+		r.checkRunID, r.checkDone = run.GetID(), false
+		if err := r.completeCheckRun(ctx, "cancelled", checklist.SupersededOutput(""), nil, ""); err != nil {
+			log.Error("could not close a run a job cut short left in progress", "check_run", run.GetID(), "error", s.scrub(err.Error()))
+			continue
+		}
+		log.Info("closed a run a job cut short left in progress on an older head", "check_run", run.GetID())
+	}
 }
 
 // run runs the job once.
@@ -231,7 +321,8 @@ func (r *jobRun) finish(ctx context.Context, err error) string {
 		out.Text = strings.TrimRight(out.Text+"\n\n"+p, "\n")
 		out.Text = strings.TrimLeft(out.Text, "\n")
 	}
-	fctx, cancel := context.WithTimeout(context.Background(), finalWriteTimeout)
+	// A fresh deadline, the job's values (the name its requests carry).
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
 	if r.j.Number != 0 && r.head != "" && (r.checkRunID != 0 || conclusion == "failure") {
 		// A pull request's run takes part in its commit's conclusion like

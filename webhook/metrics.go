@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -29,11 +30,11 @@ func newMetrics() *metrics {
 		registry: prometheus.NewRegistry(),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "migration_guard_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by event and outcome (accepted, ignored, duplicate, bad_signature, too_large, queue_full, bad_payload, shutting_down).",
+			Help: "Webhook deliveries received, by event and outcome (accepted, ignored, duplicate, bad_signature, too_large, queue_full, queue_down, bad_payload, shutting_down).",
 		}, []string{"event", "outcome"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "migration_guard_jobs_total",
-			Help: "Jobs finished, by outcome (success, action_required, no_migrations, config_error, unchanged, failure, cancelled, superseded, skipped, dropped; approval jobs: approved, refused, revoked, restored, ignored, duplicate).",
+			Help: "Jobs finished, by outcome (success, action_required, no_migrations, config_error, unchanged, failure, cancelled, superseded, skipped, dropped, handed_back; approval jobs: approved, refused, revoked, restored, ignored, duplicate).",
 		}, []string{"outcome"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "migration_guard_job_duration_seconds",
@@ -138,4 +139,78 @@ func matchRoute(tpl, segs []string) bool {
 		}
 	}
 	return len(segs) == len(tpl)
+}
+
+// queueCollector reports the durable queue's jobs by state at each
+// scrape: the queue's own rows (waiting, running) and River's jobs (one
+// per pull request with work; available, running, scheduled, retryable,
+// completed, discarded, cancelled). A scrape that cannot read the engine
+// reports migration_guard_queue_up 0.
+type queueCollector struct {
+	q                          *durableQueue
+	jobs, riverJobs, up, depth *prometheus.Desc
+}
+
+func newQueueCollector(q *durableQueue) *queueCollector {
+	return &queueCollector{
+		q:         q,
+		jobs:      prometheus.NewDesc("migration_guard_queue_jobs", "Jobs in the durable queue, all replicas, by state (waiting, running).", []string{"state"}, nil),
+		riverJobs: prometheus.NewDesc("migration_guard_queue_river_jobs", "River jobs of the queue (one per pull request with work), all replicas, by River's state.", []string{"state"}, nil),
+		up:        prometheus.NewDesc("migration_guard_queue_up", "Whether the queue's database answered this scrape.", nil, nil),
+		depth:     prometheus.NewDesc("migration_guard_queue_depth", "Jobs waiting to run.", nil, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.jobs
+	ch <- c.riverJobs
+	ch <- c.up
+	ch <- c.depth
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	jobs := map[string]int{"waiting": 0, "running": 0}
+	riverJobs := map[string]int{}
+	for _, st := range []string{"available", "running", "scheduled", "retryable", "completed", "discarded", "cancelled", "pending"} {
+		riverJobs[st] = 0
+	}
+	err := c.q.eng.withTx(ctx, func(tx dbtx) error {
+		if err := tx.query(ctx, "SELECT running, count(*) FROM migration_guard_job GROUP BY running", nil, func(scan func(...any) error) error {
+			var running, n int
+			if err := scan(&running, &n); err != nil {
+				return err
+			}
+			if running != 0 {
+				jobs["running"] += n
+			} else {
+				jobs["waiting"] += n
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.query(ctx, "SELECT CAST(state AS TEXT), count(*) FROM river_job GROUP BY state", nil, func(scan func(...any) error) error {
+			var st string
+			var n int
+			if err := scan(&st, &n); err != nil {
+				return err
+			}
+			riverJobs[st] = n
+			return nil
+		})
+	})
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(jobs["waiting"]))
+	for st, n := range jobs {
+		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(n), st)
+	}
+	for st, n := range riverJobs {
+		ch <- prometheus.MustNewConstMetric(c.riverJobs, prometheus.GaugeValue, float64(n), st)
+	}
 }

@@ -188,41 +188,25 @@ func (q *queue) Enqueue(j *Job) error {
 	if e == nil {
 		e = &queueEntry{installation: j.InstallationID}
 	}
-	replaced := false
-	if j.Kind == KindApproval {
-		q.coalesceEdits(e, j)
-	} else if !j.Kind.decision() {
-		for i, old := range e.waiting {
-			if old.Kind.decision() {
-				continue
-			}
-			j.Force = j.Force || old.Force
-			// The older job's starting point is the one whose check run
-			// exists: the head in between was never checked.
-			if old.Before != "" {
-				j.Before = old.Before
-			}
-			j.Deliveries = append(append([]string(nil), old.Deliveries...), j.Deliveries...)
-			e.waiting[i] = j
-			q.superseded(old, j)
-			replaced = true
-			break
-		}
-	}
-	if !replaced {
-		if q.waitingBy[e.installation] >= q.perInstallation {
+	waiting, gone := foldJob(e.waiting, j)
+	if grow := len(waiting) - len(e.waiting); grow > 0 {
+		if q.waitingBy[e.installation]+grow > q.perInstallation {
 			return errInstallationQueueFull
 		}
-		if q.waiting >= q.capacity {
+		if q.waiting+grow > q.capacity {
 			return errQueueFull
 		}
-		q.entries[j.Key] = e
-		e.waiting = append(e.waiting, j)
-		q.waiting++
-		q.waitingBy[e.installation]++
-		if e.running == nil && !e.isReady {
-			q.makeReady(e, j.Key)
-		}
+	}
+	grow := len(waiting) - len(e.waiting)
+	e.waiting = waiting
+	q.entries[j.Key] = e
+	q.waiting += grow
+	q.waitingBy[e.installation] += grow
+	for _, old := range gone {
+		q.superseded(old, j)
+	}
+	if e.running == nil && !e.isReady {
+		q.makeReady(e, j.Key)
 	}
 	// Only a pull request job is cut short by a push: an approval job
 	// records a decision on the head it read, which the next job carries
@@ -235,6 +219,41 @@ func (q *queue) Enqueue(j *Job) error {
 	return nil
 }
 
+// foldJob adds j to a key's waiting jobs, in arrival order, and returns
+// them with the jobs j superseded. A pull request or merge group job
+// replaces the key's waiting one (there is at most one) where it stands,
+// taking over its deliveries, Force and Before: the newer event describes
+// the newer state, and the job reads the current state from GitHub anyway.
+// Decision jobs (approval, sticky) are never replaced by, nor replace,
+// another kind; approval edits of one comment coalesce (coalesceEdits).
+// Both queue engines call it, so their rules cannot drift apart. It may
+// change j, and never changes waiting.
+func foldJob(waiting []*Job, j *Job) (out, gone []*Job) {
+	switch {
+	case j.Kind == KindApproval:
+		out, gone = coalesceEdits(waiting, j)
+		return append(out, j), gone
+	case j.Kind.decision():
+		return append(waiting[:len(waiting):len(waiting)], j), nil
+	}
+	for i, old := range waiting {
+		if old.Kind.decision() {
+			continue
+		}
+		j.Force = j.Force || old.Force
+		// The older job's starting point is the one whose check run
+		// exists: the head in between was never checked.
+		if old.Before != "" {
+			j.Before = old.Before
+		}
+		j.Deliveries = append(append([]string(nil), old.Deliveries...), j.Deliveries...)
+		out = append(waiting[:0:0], waiting...)
+		out[i] = j
+		return out, []*Job{old}
+	}
+	return append(waiting[:len(waiting):len(waiting)], j), nil
+}
+
 // coalesceEdits folds the queued edits of j's comment into j, the newest:
 // what counts is the comment's latest state, and an edit that waits is
 // superseded by a newer one of the same comment. Decisions are kept: the
@@ -244,14 +263,15 @@ func (q *queue) Enqueue(j *Job) error {
 // (a newer edit of the text must not undo a writer's approval). Older
 // ticks and unticks are superseded by the newer one of their kind, which
 // reads the comment as it is after them. So 60 edits of one comment wait
-// as at most three jobs. Called with q.mu held, before j is added.
-func (q *queue) coalesceEdits(e *queueEntry, j *Job) {
+// as at most three jobs. It returns the waiting jobs kept, before j is
+// added.
+func coalesceEdits(waiting []*Job, j *Job) (kept, gone []*Job) {
 	if j.Edit == nil {
-		return
+		return waiting[:len(waiting):len(waiting)], nil
 	}
 	jKind := editKindOf(j.Edit)
 	keepUntick, keepTick := -1, -1
-	for i, old := range e.waiting {
+	for i, old := range waiting {
 		if old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
 			continue
 		}
@@ -262,24 +282,20 @@ func (q *queue) coalesceEdits(e *queueEntry, j *Job) {
 			keepTick = i
 		}
 	}
-	kept := e.waiting[:0:0]
+	kept = waiting[:0:0]
 	var folded []string
-	for i, old := range e.waiting {
+	for i, old := range waiting {
 		if i == keepUntick || i == keepTick || old.Kind != KindApproval || old.Edit == nil || old.Edit.CommentID != j.Edit.CommentID {
 			kept = append(kept, old)
 			continue
 		}
 		folded = append(folded, old.Deliveries...)
-		q.waiting--
-		q.waitingBy[e.installation]--
-		q.superseded(old, j)
+		gone = append(gone, old)
 	}
 	if len(folded) > 0 {
 		j.Deliveries = append(folded, j.Deliveries...)
 	}
-	e.waiting = kept
-	// The key stays ready (if it was): j is added right after, into the
-	// slot at least one folded edit freed.
+	return kept, gone
 }
 
 func editKindOf(ed *CommentEdit) checklist.EditKind {

@@ -34,11 +34,14 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	clients *clients
-	queue   *queue
+	queue   jobQueue
 	seen    *deliveryLRU
 	// commits serializes the conclusion of a commit shared by several
 	// pull requests (see commit.go).
 	commits commitLocks
+	// sharedLock, when replicas share the queue's PostgreSQL database,
+	// extends commits to all of them (an advisory lock).
+	sharedLock func(ctx context.Context, key string) (func(), error)
 	// unverified bounds the bytes of bodies read but not yet verified.
 	unverified *byteBudget
 	setup      *setupFlow
@@ -71,18 +74,39 @@ func New(cfg Config) (*Server, error) {
 	s.scrubber = NewRedactingHandler(slog.DiscardHandler, p.WebhookSecret, string(p.PrivateKey))
 	s.clients = newClients(p, s.metrics)
 	s.reconcile = newReconciler(s.metrics.registry)
-	s.queue = newQueue(p.Workers, p.QueueSize, p.InstallationQueueSize, s.runJob)
-	s.queue.superseded = func(old, by *Job) {
+	superseded := func(old, by *Job) {
 		s.metrics.jobs.WithLabelValues("superseded").Inc()
 		s.log.Info("job superseded before it ran", "deliveries", old.Deliveries, "by_delivery", lastOf(by.Deliveries), "event", old.Event,
 			"repository", old.Owner+"/"+old.Repo, "pull_request", old.Number, "head_sha", old.HeadSHA, "outcome", "superseded")
 	}
-	s.queue.dropped = func(j *Job) {
-		s.metrics.jobs.WithLabelValues("dropped").Inc()
-		s.log.Error("job dropped at shutdown before it ran: redeliver these deliveries or re-run the check", "deliveries", j.Deliveries,
-			"event", j.Event, "repository", j.Owner+"/"+j.Repo, "pull_request", j.Number, "head_sha", j.HeadSHA, "outcome", "dropped")
+	if p.QueueDataDir != "" || p.QueueDatabaseURL != "" {
+		dq, err := newDurableQueue(context.Background(), p, s.runJob)
+		if err != nil {
+			return nil, err
+		}
+		dq.superseded = superseded
+		dq.failCrashed = s.failCrashedJob
+		dq.closeLeft = s.closeLeftRuns
+		s.sharedLock = dq.eng.sharedLock()
+		// The queue's depth is read from its database at each scrape.
+		s.metrics.registry.Unregister(s.metrics.queueDepth)
+		s.metrics.registry.MustRegister(newQueueCollector(dq))
+		if err := dq.start(); err != nil {
+			dq.eng.close()
+			return nil, err
+		}
+		s.queue = dq
+	} else {
+		mq := newQueue(p.Workers, p.QueueSize, p.InstallationQueueSize, s.runJob)
+		mq.superseded = superseded
+		mq.dropped = func(j *Job) {
+			s.metrics.jobs.WithLabelValues("dropped").Inc()
+			s.log.Error("job dropped at shutdown before it ran: redeliver these deliveries or re-run the check", "deliveries", j.Deliveries,
+				"event", j.Event, "repository", j.Owner+"/"+j.Repo, "pull_request", j.Number, "head_sha", j.HeadSHA, "outcome", "dropped")
+		}
+		mq.depth = func(n int) { s.metrics.queueDepth.Set(float64(n)) }
+		s.queue = mq
 	}
-	s.queue.depth = func(n int) { s.metrics.queueDepth.Set(float64(n)) }
 	if p.SetupEnabled {
 		s.setup = newSetupFlow(p, s.clients, s.log)
 	}
@@ -227,6 +251,8 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	if s.queue.Closed() {
 		status["queue"], code = "shutting down", http.StatusServiceUnavailable
+	} else if err := s.queue.engineReady(r.Context()); err != nil {
+		status["queue"], code = err.Error(), http.StatusServiceUnavailable
 	}
 	if s.p.appless {
 		status["github"], code = "no App credentials yet: finish /setup", http.StatusServiceUnavailable
@@ -275,7 +301,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "head_sha", info.head)
 		}
 		level := slog.LevelInfo
-		if outcome == "bad_signature" || outcome == "too_large" || outcome == "queue_full" || outcome == "busy" {
+		if outcome == "bad_signature" || outcome == "too_large" || outcome == "queue_full" || outcome == "queue_down" || outcome == "busy" {
 			level = slog.LevelWarn
 		}
 		s.log.Log(r.Context(), level, "delivery", attrs...)
@@ -357,8 +383,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			// carries the same id and must be accepted then.
 			s.seen.Release(delivery)
 			outcome = "queue_full"
-			if errors.Is(err, errQueueClosed) {
+			switch {
+			case errors.Is(err, errQueueClosed):
 				outcome = "shutting_down"
+			case errors.Is(err, errEngineDown):
+				outcome = "queue_down"
+				s.log.Error("a delivery could not be committed to the queue; answered 503", "delivery", delivery, "error", err.Error())
+				err = errEngineDown
 			}
 			reply(http.StatusServiceUnavailable, err.Error()+"; redeliver later")
 			return

@@ -94,10 +94,11 @@ func RunWorkflow(ctx context.Context, cfg WorkflowConfig, event string, body []b
 	// Jobs a job queues (another pull request of a shared commit, a
 	// revocation to reconcile) run here too, one at a time, before the
 	// step ends: no service stays behind to run them later.
-	s.queue = newQueue(1, 100, 100, s.runJob)
-	s.queue.dropped = func(j *Job) {
+	mq := newQueue(1, 100, 100, s.runJob)
+	mq.dropped = func(j *Job) {
 		s.log.Error("job not run before the step ended: re-run the workflow", "repository", j.Owner+"/"+j.Repo, "pull_request", j.Number)
 	}
+	s.queue = mq
 	defer func() { _ = s.shutdownQueue() }()
 	id := appIdentity{Slug: "github-actions", BotLogin: ActionsBot}
 	s.identity.Store(&id)

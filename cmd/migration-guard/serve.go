@@ -45,6 +45,10 @@ var serveSettings = []setting{
 	{"UNVERIFIED_BYTES", "", "bytes of delivery bodies read but not yet signature-checked, over all requests at once; beyond, 503 (default: 4 x MAX_BODY_BYTES)"},
 	{"DEDUPE_SIZE", "10000", "delivery ids remembered to drop duplicates"},
 	{"JOB_TIMEOUT", "10m", "deadline of one job; a check not judged in time is red"},
+	{"QUEUE_DATA_DIR", "/var/lib/migration-guard", "directory of the job queue's SQLite file (one replica; keep it on a volume): accepted deliveries survive a restart"},
+	{"QUEUE_DATABASE_URL", "", "PostgreSQL URL of a job queue shared by several replicas, instead of QUEUE_DATA_DIR; its tables are created at start"},
+	{"QUEUE_POOL_SIZE", "", "connections to QUEUE_DATABASE_URL at most (default: 2 x WORKERS + 8; at least 2 x WORKERS + 4)"},
+	{"REPLICA_ID", "", "this process's name in the queue and in the User-Agent of its requests (default: host name and process id)"},
 	{"MAX_JOB_FILES", strconv.Itoa(webhook.DefaultMaxJobFiles), "changed migration files one check judges at most; more is red, naming this cap"},
 	{"MAX_JOB_BYTES", strconv.Itoa(webhook.DefaultMaxJobBytes), "bytes of changed migration files one check reads at most; more is red, naming this cap"},
 	{"MAX_JOB_STATEMENTS", strconv.Itoa(webhook.DefaultMaxJobStatements), "statements one check judges at most; more is red, naming this cap"},
@@ -204,6 +208,13 @@ func serveConfig(get func(env string) (string, bool)) (webhook.Config, slog.Leve
 		cfg.CatalogCache = resultcache.NewMemory(n)
 	}
 	cfg.JobTimeout = dur("JOB_TIMEOUT")
+	cfg.QueueDataDir = str("QUEUE_DATA_DIR")
+	cfg.QueueDatabaseURL = str("QUEUE_DATABASE_URL")
+	cfg.QueuePoolSize = optNum("QUEUE_POOL_SIZE")
+	cfg.ReplicaID = str("REPLICA_ID")
+	if cfg.QueueDataDir == "" && cfg.QueueDatabaseURL == "" {
+		errs = append(errs, "QUEUE_DATA_DIR must name a directory (or QUEUE_DATABASE_URL a PostgreSQL database): accepted deliveries are kept there")
+	}
 	cfg.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT")
 	cfg.Limits = webhook.Limits{
 		WriteInterval:    dur("WRITE_INTERVAL"),

@@ -55,7 +55,10 @@ func (s *served) waitJobs(n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		done := s.Metric("migration_guard_jobs_total", "")
-		if done >= float64(n) && s.Metric("migration_guard_jobs_running", "") == 0 && s.Metric("migration_guard_queue_depth", "") == 0 {
+		// The queue's rows go only after their job ended: none left, none
+		// waits or runs (a row claimed but not yet running included).
+		if done >= float64(n) && s.Metric("migration_guard_jobs_running", "") == 0 && s.Metric("migration_guard_queue_jobs", "") == 0 &&
+			s.Metric("migration_guard_queue_up", "") == 1 {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -78,6 +78,15 @@ func Start(t testing.TB, binary string, f *githubfake.Fake, apiURL string, env .
 		"WRITE_INTERVAL=0",
 		"RETRY_BASE_DELAY=10ms",
 	)
+	// The default queue's file, unless the test names its queue: a
+	// restart that should find it passes the same QUEUE_DATA_DIR again.
+	named := false
+	for _, e := range env {
+		named = named || strings.HasPrefix(e, "QUEUE_DATA_DIR=") || strings.HasPrefix(e, "QUEUE_DATABASE_URL=")
+	}
+	if !named {
+		p.cmd.Env = append(p.cmd.Env, "QUEUE_DATA_DIR="+t.TempDir())
+	}
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stderr = p.Logs
 	if err := p.cmd.Start(); err != nil {

@@ -111,7 +111,9 @@ type Fake struct {
 	spec   *Spec
 	server *httptest.Server
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// seq orders requests' arrivals and answers (see Mutation).
+	seq       uint64
 	nextID    int64
 	clockTick int64
 	app       *App

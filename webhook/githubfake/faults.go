@@ -103,6 +103,9 @@ func Unprocessable(message string) Fault {
 
 type faultRule struct {
 	match string
+	// agent, when set, limits the rule to requests whose User-Agent
+	// contains it (one process of several).
+	agent string
 	fault Fault
 	left  int
 }
@@ -125,9 +128,17 @@ func (f *Fake) ClearFaults() {
 	f.faults = nil
 }
 
-func (f *Fake) takeFault(rt *route) (Fault, bool) {
+// FailNextFrom is FailNext for the requests whose User-Agent contains
+// agent only: the App names its replica there.
+func (f *Fake) FailNextFrom(agent, match string, fault Fault, count int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, &faultRule{match: match, agent: agent, fault: fault, left: count})
+}
+
+func (f *Fake) takeFault(rt *route, userAgent string) (Fault, bool) {
 	for _, rule := range f.faults {
-		if rule.left <= 0 {
+		if rule.left <= 0 || (rule.agent != "" && !strings.Contains(userAgent, rule.agent)) {
 			continue
 		}
 		if rule.match == "*" || rule.match == rt.id || strings.EqualFold(rule.match, rt.method+" "+rt.template) {

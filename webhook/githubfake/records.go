@@ -25,6 +25,13 @@ type Mutation struct {
 	// ObjectID is the id of the created, changed or deleted object.
 	ObjectID int64
 	Status   int
+	// Agent is the request's User-Agent: which client (a replica, a job)
+	// made it.
+	Agent string
+	// Arrived and Answered place the request's arrival and its answer in
+	// one order of the fake's events: two mutations overlapped in time
+	// when each arrived before the other was answered.
+	Arrived, Answered uint64
 }
 
 // Violation is a request that broke GitHub's contract: an operation the

@@ -34,6 +34,8 @@ type call struct {
 	header    http.Header
 	requestID string
 	prefix    string // "/api/v3" when the client used GitHub Enterprise paths
+	// arrived is the request's place in the fake's order of events.
+	arrived uint64
 }
 
 // reply is a handler's answer.
@@ -113,7 +115,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, e := range verrs {
 		f.violate(Violation{OperationID: rt.id, Method: r.Method, Path: r.URL.Path, Message: e.Error()})
 	}
-	fault, hasFault := f.takeFault(rt)
+	fault, hasFault := f.takeFault(rt, r.Header.Get("User-Agent"))
+	f.seq++
+	arrived := f.seq
 	f.mu.Unlock()
 
 	if hasFault && fault.hold != nil {
@@ -146,7 +150,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The change is made now; the answer waits (or is lost).
 		rec := httptest.NewRecorder()
 		f.mu.Lock()
-		c := &call{f: f, r: r, rt: rt, params: params, query: r.URL.Query(), raw: raw, header: http.Header{}, requestID: reqID, prefix: prefix}
+		c := &call{f: f, r: r, rt: rt, params: params, query: r.URL.Query(), raw: raw, header: http.Header{}, requestID: reqID, prefix: prefix, arrived: arrived}
 		rep, window := f.dispatch(c, verrs, Fault{}, false)
 		f.finish(rec, c, rep, window, input)
 		f.mu.Unlock()
@@ -166,7 +170,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := &call{f: f, r: r, rt: rt, params: params, query: r.URL.Query(), raw: raw, header: http.Header{}, requestID: reqID, prefix: prefix}
+	c := &call{f: f, r: r, rt: rt, params: params, query: r.URL.Query(), raw: raw, header: http.Header{}, requestID: reqID, prefix: prefix, arrived: arrived}
 	rep, window := f.dispatch(c, verrs, fault, hasFault)
 	f.finish(w, c, rep, window, input)
 }
@@ -334,7 +338,9 @@ func (f *Fake) finish(w http.ResponseWriter, c *call, rep reply, window *rateWin
 		if len(c.raw) > 0 {
 			_ = json.Unmarshal(c.raw, &decoded)
 		}
-		f.mutations = append(f.mutations, Mutation{Method: c.r.Method, OperationID: c.rt.id, Path: c.r.URL.Path, Body: decoded, ObjectID: rep.objectID, Status: status})
+		f.seq++
+		f.mutations = append(f.mutations, Mutation{Method: c.r.Method, OperationID: c.rt.id, Path: c.r.URL.Path, Body: decoded, ObjectID: rep.objectID, Status: status,
+			Agent: c.r.Header.Get("User-Agent"), Arrived: c.arrived, Answered: f.seq})
 	}
 	if body != nil {
 		h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -1,0 +1,180 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/migration-guard/migration-guard/internal/pgtest"
+	"github.com/migration-guard/migration-guard/webhook/githubfake"
+)
+
+// BenchmarkQueue measures the queue engines in process: 16 concurrent
+// senders post signed deliveries for 200 pull requests to one or two
+// replicas, round robin, through HTTP on loopback. Each job is a 10 ms
+// stand-in for the check (BenchmarkDeliveryToCheck measures a real one),
+// so the figures are the queue's: the deliveries accepted per second (each
+// answered 202 once committed), and the latency from a delivery's 202 to
+// the end of the job that answered it (its own, or the newer one it was
+// folded into), at the median and the 99th percentile. Every accepted
+// delivery must end in a finished job: a lost one fails the benchmark.
+//
+//	go test ./webhook/ -run '^$' -bench BenchmarkQueue -benchtime 2000x
+func BenchmarkQueue(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		replicas int
+		engine   func(b *testing.B) func(*Config)
+	}{
+		{"memory/1", 1, func(*testing.B) func(*Config) { return func(*Config) {} }},
+		{"sqlite/1", 1, func(b *testing.B) func(*Config) {
+			dir := b.TempDir()
+			return func(c *Config) { c.QueueDataDir = dir }
+		}},
+		{"postgres/1", 1, func(b *testing.B) func(*Config) {
+			url := pgtest.Scratch(b)
+			return func(c *Config) { c.QueueDatabaseURL = url }
+		}},
+		{"postgres/2", 2, func(b *testing.B) func(*Config) {
+			url := pgtest.Scratch(b)
+			return func(c *Config) { c.QueueDatabaseURL = url }
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchQueue(b, tc.replicas, tc.engine(b)) })
+	}
+}
+
+func benchQueue(b *testing.B, replicas int, engine func(*Config)) {
+	f := githubfake.New(b)
+	repo := f.AddRepo("acme/billing")
+	f.Install("acme", repo)
+	author := f.AddUser("alice")
+	repo.Commit(map[string]string{"db/migrations/001_users.sql": usersTable})
+	var bodies [][]byte
+	for i := range 200 {
+		repo.CommitOn(fmt.Sprintf("p%d", i), map[string]string{fmt.Sprintf("docs/%d.md", i): "x\n"})
+		_, d := f.OpenPR(repo, githubfake.PROptions{Author: author, Head: fmt.Sprintf("p%d", i)})
+		bodies = append(bodies, d.Payload)
+	}
+	sigs := make([]string, len(bodies))
+	for i, body := range bodies {
+		sigs[i] = githubfake.Sign(f.WebhookSecret(), body)
+	}
+
+	var mu sync.Mutex
+	acceptedAt := map[string]time.Time{}
+	doneAt := map[string]time.Time{}
+	var urls []string
+	for r := range replicas {
+		cfg := Config{AppID: f.App().ID, PrivateKey: f.PrivateKeyPEM(), WebhookSecret: f.WebhookSecret(), APIURL: f.URL(),
+			Workers: 4, QueueSize: 1000000, InstallationQueueSize: 1000000, Limits: Limits{WriteInterval: -1},
+			Logger: slog.New(slog.DiscardHandler), ReplicaID: fmt.Sprintf("bench-%d", r)}
+		engine(&cfg)
+		srv, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stub := func(_ context.Context, j *Job, _ func(string)) string {
+			time.Sleep(10 * time.Millisecond)
+			now := time.Now()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range j.Deliveries {
+				doneAt[d] = now
+			}
+			return outcomeSuccess
+		}
+		switch q := srv.queue.(type) {
+		case *queue:
+			q.mu.Lock()
+			q.run = stub
+			q.mu.Unlock()
+		case *durableQueue:
+			q.run = stub
+		}
+		urls = append(urls, newBenchServer(b, srv)+"/webhook")
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var next, rejected atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				i := int(n) % len(bodies)
+				req, _ := http.NewRequest(http.MethodPost, urls[int(n)%len(urls)], bytes.NewReader(bodies[i]))
+				guid := fmt.Sprintf("q-%d", n)
+				req.Header.Set("X-GitHub-Event", "pull_request")
+				req.Header.Set("X-GitHub-Delivery", guid)
+				req.Header.Set("X-Hub-Signature-256", sigs[i])
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusAccepted:
+					now := time.Now()
+					mu.Lock()
+					acceptedAt[guid] = now
+					mu.Unlock()
+				case http.StatusServiceUnavailable:
+					rejected.Add(1)
+				default:
+					b.Errorf("status %d", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	// Every accepted delivery ends in a finished job.
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		mu.Lock()
+		left := 0
+		for g := range acceptedAt {
+			if _, ok := doneAt[g]; !ok {
+				left++
+			}
+		}
+		mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d accepted deliveries in no finished job after 5 minutes", left, len(acceptedAt))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var lat []time.Duration
+	for g, at := range acceptedAt {
+		lat = append(lat, max(doneAt[g].Sub(at), 0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(acceptedAt))/elapsed.Seconds(), "accepted/s")
+	b.ReportMetric(float64(rejected.Load()), "rejected")
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
+	}
+	b.ReportMetric(0, "ns/op")
+}
