@@ -420,7 +420,7 @@ func TestFactMessages(t *testing.T) {
 		{"drizzle: locks of one migration are held through the next", "work-while-holding-lock",
 			[]string{"taken on line 1 of drizzle/0001_change.sql"}},
 		{"CREATE UNIQUE INDEX builds under SHARE", "blocking-index-build",
-			[]string{"builds an index on public.t under SHARE"}},
+			[]string{"builds index t_email_uq on public.t under SHARE"}},
 	}
 	for _, tt := range tests {
 		fc, ok := byName[tt.caseName]

@@ -137,6 +137,14 @@ func foldReplacedDrops(cfg Config, reported []*Statement, stmts []sqlscript.Stat
 					f.RequiresApproval = cfg.NeedsApproval(Info)
 					f.Message += fmt.Sprintf("; replaced: line %d creates it again in the same transaction, so it is never missing and no data is lost", reported[j].Start.Line)
 					f.SafeAlternative = ""
+				case ruleRenameType.ID:
+					// The enum swap: rename the type away, create the new one
+					// under its name, move the columns. Which values the new
+					// type accepts is judged where the columns change type.
+					f.Severity = Info
+					f.RequiresApproval = cfg.NeedsApproval(Info)
+					f.Message += fmt.Sprintf("; replaced: line %d creates a type under the old name in the same transaction, so casts to that name keep working", reported[j].Start.Line)
+					f.SafeAlternative = ""
 				}
 			}
 			break
@@ -171,6 +179,12 @@ func droppedKey(n *pg_query.Node) string {
 		}
 		return ""
 	}
+	if rs := n.GetRenameStmt(); rs != nil && (rs.GetRenameType() == pg_query.ObjectType_OBJECT_TYPE || rs.GetRenameType() == pg_query.ObjectType_OBJECT_DOMAIN) {
+		if parts := objectNames(rs.GetObject()); len(parts) > 0 {
+			return "type " + qualified(parts...)
+		}
+		return ""
+	}
 	if at := n.GetAlterTableStmt(); at != nil && len(at.GetCmds()) == 1 {
 		ac := at.GetCmds()[0].GetAlterTableCmd()
 		if ac.GetSubtype() == pg_query.AlterTableType_AT_DropConstraint && ac.GetBehavior() != pg_query.DropBehavior_DROP_CASCADE {
@@ -185,6 +199,19 @@ func createdKey(n *pg_query.Node) string {
 	switch {
 	case n.GetViewStmt() != nil:
 		return "view " + rangeVarName(n.GetViewStmt().GetView())
+	case n.GetRenameStmt() != nil && (n.GetRenameStmt().GetRenameType() == pg_query.ObjectType_OBJECT_TYPE || n.GetRenameStmt().GetRenameType() == pg_query.ObjectType_OBJECT_DOMAIN):
+		// Prisma's swap renames the new type to the old name.
+		parts := objectNames(n.GetRenameStmt().GetObject())
+		if len(parts) == 0 {
+			return ""
+		}
+		return "type " + qualified(append(parts[:len(parts)-1:len(parts)-1], n.GetRenameStmt().GetNewname())...)
+	case n.GetCreateEnumStmt() != nil:
+		return "type " + qualified(pgtree.Names(n.GetCreateEnumStmt().GetTypeName())...)
+	case n.GetCreateDomainStmt() != nil:
+		return "type " + qualified(pgtree.Names(n.GetCreateDomainStmt().GetDomainname())...)
+	case n.GetCompositeTypeStmt() != nil:
+		return "type " + rangeVarName(n.GetCompositeTypeStmt().GetTypevar())
 	case n.GetIndexStmt() != nil && n.GetIndexStmt().GetIdxname() != "":
 		is := n.GetIndexStmt()
 		return "index " + qualified(is.GetRelation().GetSchemaname(), is.GetIdxname())
@@ -224,6 +251,9 @@ func catalogBeforeDrops(stmts []sqlscript.Statement, cat *catalog.Catalog) *cata
 func enforcesTheSame(drop *pg_query.Node, before, after *catalog.Catalog) bool {
 	if before == nil || after == nil {
 		return false
+	}
+	if drop.GetRenameStmt() != nil {
+		return true // a type renamed away: casts by name are all it can break
 	}
 	if ds := drop.GetDropStmt(); ds != nil {
 		if ds.GetRemoveType() != pg_query.ObjectType_OBJECT_INDEX {

@@ -177,3 +177,44 @@ func TestDropConstraintReplacedInTheSameStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestEnumSwapRenameIsInfo: renaming a type away and creating a new one
+// under its name in the same transaction (the enum swap Prisma writes) keeps
+// casts by that name working; renamed alone, it breaks them.
+func TestEnumSwapRenameIsInfo(t *testing.T) {
+	swap := `ALTER TYPE order_status RENAME TO order_status_old;
+CREATE TYPE order_status AS ENUM ('pending', 'paid');
+ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
+ALTER TABLE orders ALTER COLUMN status TYPE order_status USING status::text::order_status;
+DROP TYPE order_status_old;`
+	rep := change{base: shopBase, changed: map[string]string{next: goose(swap)}}.analyze(t)
+	f := findingOf(t, rep, ruleRenameType.ID)
+	if f.Severity != Info || !strings.Contains(f.Message, "replaced: line 3 creates a type under the old name") {
+		t.Errorf("enum swap: %s %q", f.Severity, f.Message)
+	}
+	// Prisma's order: the new type is created under another name first and
+	// renamed to the old name after the old one is renamed away.
+	prisma := `CREATE TYPE order_status_new AS ENUM ('pending', 'paid');
+ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
+ALTER TABLE orders ALTER COLUMN status TYPE order_status_new USING status::text::order_status_new;
+ALTER TYPE order_status RENAME TO order_status_old;
+ALTER TYPE order_status_new RENAME TO order_status;
+DROP TYPE order_status_old;`
+	rep = change{base: shopBase, changed: map[string]string{next: goose(prisma)}}.analyze(t)
+	seen := 0
+	for _, l := range rep.AllFindings() {
+		if l.Finding.Rule == ruleRenameType.ID && l.Statement.Start.Line == 5 {
+			seen++
+			if l.Finding.Severity != Info || !strings.Contains(l.Finding.Message, "replaced: line 6") {
+				t.Errorf("prisma's enum swap: %s %q", l.Finding.Severity, l.Finding.Message)
+			}
+		}
+	}
+	if seen != 1 {
+		t.Errorf("prisma's enum swap: %d rename-type findings on line 5, want 1: %v", seen, got(rep))
+	}
+	rep = change{base: shopBase, changed: map[string]string{next: goose("ALTER TYPE order_status RENAME TO order_state;")}}.analyze(t)
+	if f := findingOf(t, rep, ruleRenameType.ID); f.Severity != Warning || strings.Contains(f.Message, "replaced") {
+		t.Errorf("a plain rename: %s %q", f.Severity, f.Message)
+	}
+}

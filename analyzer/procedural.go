@@ -18,7 +18,12 @@ var (
 		ID: "dynamic-sql", Question: QDrops, Severity: Danger,
 		Title: "SQL built at run time",
 		Why: "EXECUTE runs whatever text the code builds while it runs (format(), concatenation, a variable), and dblink's functions run SQL text " +
-			"on a connection of their own, outside the migration's transaction: what it drops, rewrites or locks cannot be known before it runs, so a person must read it.",
+			"on a connection of their own, outside the migration's transaction: what it drops, rewrites or locks cannot be known before it runs, so a person must read it. " +
+			"SQL built by format() or || whose values are all quoted (format's %I and %L, quote_ident(), quote_literal()) and whose fixed text, " +
+			"whatever names and values fill it, parses only as statements that create a table, partition, index or sequence, attach a partition or set storage parameters " +
+			"(a partition helper: format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)', ...)) is a warning without approval: " +
+			"it destroys no data. A raw value (format's %s, an unquoted part of a concatenation) can carry any text, a second statement included " +
+			"(EXECUTE runs every statement of its string), so code the migration runs with one still needs approval.",
 		Example: "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'audit_' || to_char(now(), 'YYYY')); END $$;",
 		Safe: "-- Write the statements out, so that they are reviewed like any other:\n" +
 			"DROP TABLE audit_2023;",
@@ -147,6 +152,20 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 		case bs.Kind == plpgsql.Dynamic:
 			fd := ruleDynamicSQL.finding(fmt.Sprintf("%s %s: the SQL is built at run time, so what it runs cannot be known before it runs; review it by hand",
 				bs.Via, strings.TrimSpace(bs.Stmt.SQL)))
+			// A raw value (format's %s, an unquoted part of a
+			// concatenation) can carry text of its own, another statement
+			// included (EXECUTE runs every statement of its string): only
+			// in a body that runs later is it read as one name or value,
+			// never where the migration runs the code now (a DO block, a
+			// call).
+			if does, ok := createsOnly(bs.Built, run.deferred != ""); ok {
+				// Whatever it is given, its fixed text cannot destroy data:
+				// no approval, but still said (which objects, and what the
+				// locks block, is known only when it runs).
+				fd.Severity = Warning
+				fd.Message = fmt.Sprintf("%s %s builds its SQL at run time, but whatever names and values it is given, its fixed text only %s: it drops, deletes and rewrites nothing; which objects it touches, and what their locks block, is known only when it runs",
+					bs.Via, strings.TrimSpace(bs.Stmt.SQL), does)
+			}
 			s.deliverBody(ic, run, fd)
 		case bs.Stmt.ParseError != nil:
 			fd := ruleSyntaxError.finding("PostgreSQL's parser cannot read this statement of the body: " + bs.Stmt.ParseError.Message)

@@ -218,7 +218,7 @@ func TestProceduralEvasions(t *testing.T) {
 // says how often it runs, at the strongest severity; different statements
 // stay apart.
 func TestCalledRepeatsFold(t *testing.T) {
-	sql := "CREATE FUNCTION part(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE %I ()', t); END $$;\n" +
+	sql := "CREATE FUNCTION part(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS %I', t); END $$;\n" +
 		"CREATE FUNCTION parts() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM part('a'); PERFORM part('b'); PERFORM part('c'); DELETE FROM orders; END $$;\n" +
 		"SELECT parts();"
 	rep := change{base: shopBase, changed: map[string]string{next: goose(sql)}}.analyze(t)

@@ -44,6 +44,21 @@ func Rules() []Rule {
 	return out
 }
 
+// milderWhenNew are the rules whose findings turn info when the object
+// was created earlier in the same change (newNote): a rule page says so
+// only of them. Dropping a schema, a database or a sequence, SQL built at
+// run time, COPY ... PROGRAM and the like are as dangerous on a new object.
+var milderWhenNew = map[string]bool{
+	"drop-table": true, "drop-view": true, "drop-index": true, "drop-type": true, "drop-column": true, "drop-constraint": true,
+	"truncate": true, "delete-without-where": true, "update-without-where": true, "merge-matched": true, "copy-from": true,
+	"rename-table": true, "rename-column": true, "rename-schema": true, "rename-type": true, "rename-constraint": true,
+	"rename-enum-value": true, "domain-constraint": true, "drop-sequence": true,
+}
+
+// MilderWhenNew says whether the rule's findings are info when the object
+// was created earlier in the same change.
+func (r Rule) MilderWhenNew() bool { return milderWhenNew[r.ID] }
+
 // RuleByID finds a rule.
 func RuleByID(id string) (Rule, bool) {
 	r, ok := registry[id]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/analyzer/prodstats"
 )
 
 var (
@@ -81,7 +82,8 @@ var (
 		ID: "drop-sequence", Question: QDrops, Severity: Danger,
 		Title: "DROP SEQUENCE",
 		Why: "Column defaults that call nextval() on it fail (or are dropped with CASCADE), and the sequence's position is lost: " +
-			"recreating it restarts numbering and collides with existing keys.",
+			"recreating it restarts numbering and collides with existing keys. A sequence that no column default of the known schema uses (its serial column " +
+			"changed type, its default dropped) takes no row's value with it: that is a warning.",
 		Example: "DROP SEQUENCE invoice_number_seq;",
 		Safe:    "-- Remove the defaults that use it first; keep its value if it may come back:\nSELECT last_value FROM invoice_number_seq;\nDROP SEQUENCE invoice_number_seq;",
 	})
@@ -200,9 +202,35 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 			checkDropType(c, parts, cascade)
 		case pg_query.ObjectType_OBJECT_SEQUENCE:
 			name := qualified(parts...)
-			fd := ruleDropSequence.finding(fmt.Sprintf("DROP SEQUENCE %s loses its current value; defaults calling nextval() on it stop working", name))
+			fd := ruleDropSequence.finding(fmt.Sprintf("DROP SEQUENCE %s loses its current value", name))
 			fd.Objects = []string{name}
-			fd.SafeAlternative = fmt.Sprintf("-- Remove the column defaults that use it first, and note its value:\nSELECT last_value FROM %s;\nDROP SEQUENCE %s;", name, name)
+			schema, bare := splitSchema(parts)
+			if schema == "" {
+				if s := c.cat.SoleSchema(); s != "" {
+					schema = s
+				} else {
+					schema = "public"
+				}
+			}
+			switch seq := c.cat.Sequence(schema, bare); {
+			case seq == nil:
+				fd.Message += "; defaults calling nextval() on it stop working" + unknownNote(name)
+			case seq.Origin.InChangeSet:
+				fd.Severity = Info
+				fd.Message += newNote
+			default:
+				deps := len(c.cat.Dependents(catalog.ObjectRef{Kind: "sequence", Schema: seq.Schema, Name: seq.Name}))
+				describeDependents(c, &fd, catalog.ObjectRef{Kind: "sequence", Schema: seq.Schema, Name: seq.Name}, cascade)
+				if deps == 0 {
+					// Only code that calls nextval() on it by name can miss it,
+					// and no value of any row goes with it.
+					fd.Severity = Warning
+					fd.Message += "; no column default in the known schema uses it, so no row's value depends on it"
+				}
+			}
+			if fd.Severity != Info {
+				fd.SafeAlternative = fmt.Sprintf("-- Remove the column defaults that use it first, and note its value:\nSELECT last_value FROM %s;\nDROP SEQUENCE %s;", name, name)
+			}
 			c.report(fd)
 		default:
 			kind := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(ds.GetRemoveType().String(), "OBJECT_"), "_", " "))
@@ -219,6 +247,47 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 			c.report(fd)
 		}
 	}
+}
+
+// statsTable finds a table in the statistics file; nil without one, or
+// when the file does not know the table.
+func (c *stmtContext) statsTable(t tableRef) *prodstats.Table {
+	if c.stats == nil || t.isNew() {
+		return nil
+	}
+	schema, name := splitQualified(t.name)
+	if t.table != nil {
+		schema, name = t.table.Schema, t.table.Name
+	}
+	st := c.stats.Table(schema, name)
+	if st == nil && schema == "" {
+		st = c.stats.Table("public", name)
+	}
+	return st
+}
+
+// rowsOf is what the statistics file says of a table's rows, for the first
+// sentence of a finding that loses or overwrites them: " (~200.0M rows,
+// 48.0 GB)"; "" when it says nothing.
+func (c *stmtContext) rowsOf(t tableRef) string {
+	st := c.statsTable(t)
+	if st == nil || st.Rows < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (~%s rows, %s)", humanCount(st.Rows), humanSize(st.TotalBytes))
+}
+
+// valuesOf is what the statistics file says of a column's values: " (~200.0M
+// rows, 12% of them NULL)", or the rows alone without column statistics.
+func (c *stmtContext) valuesOf(t tableRef, col string) string {
+	st := c.statsTable(t)
+	if st == nil || st.Rows < 0 {
+		return ""
+	}
+	if sc := st.Column(col); sc != nil && st.HasStats(col) {
+		return fmt.Sprintf(" (~%s rows, %.0f%% of them NULL)", humanCount(st.Rows), sc.NullFrac*100)
+	}
+	return fmt.Sprintf(" (~%s rows)", humanCount(st.Rows))
 }
 
 func lastName(parts []string) string { return parts[len(parts)-1] }
@@ -242,7 +311,7 @@ func dropRelation(c *stmtContext, r Rule, kind string, t tableRef, cascade bool,
 		fd.Message += unknownNote(t.name)
 	} else {
 		if kind == "table" {
-			fd.Message += fmt.Sprintf(" deletes every row of its %s", plural(len(t.table.Columns), "column", "columns"))
+			fd.Message += fmt.Sprintf(" deletes every row of its %s%s", plural(len(t.table.Columns), "column", "columns"), c.rowsOf(t))
 		}
 		describeDependents(c, &fd, catalog.ObjectRef{Kind: kind, Schema: t.table.Schema, Name: t.table.Name}, cascade)
 		if t.isNew() {
@@ -349,7 +418,7 @@ func checkDropType(c *stmtContext, parts []string, cascade bool) {
 func checkDropColumn(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
 	col := ac.GetName()
 	qc := t.qualifiedColumn(col)
-	fd := ruleDropColumn.finding(fmt.Sprintf("DROP COLUMN %s deletes its data in every row", qc))
+	fd := ruleDropColumn.finding(fmt.Sprintf("DROP COLUMN %s deletes its data in every row%s", qc, c.valuesOf(t, col)))
 	fd.Objects = []string{qc}
 	column := t.column(col)
 	switch {
@@ -469,7 +538,7 @@ func checkTruncate(c *stmtContext, ts *pg_query.TruncateStmt) {
 	cascade := ts.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE
 	for _, rel := range ts.GetRelations() {
 		t := c.relation(rel.GetRangeVar())
-		fd := ruleTruncate.finding(fmt.Sprintf("TRUNCATE %s deletes every row", t.name))
+		fd := ruleTruncate.finding(fmt.Sprintf("TRUNCATE %s deletes every row%s", t.name, c.rowsOf(t)))
 		fd.Objects = []string{t.name}
 		fd.Marker = c.at(rel.GetRangeVar().GetLocation())
 		if t.table == nil {
@@ -505,13 +574,13 @@ func checkTruncate(c *stmtContext, ts *pg_query.TruncateStmt) {
 // (see everyRow), cte names the WITH query it stands in.
 func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt, why, cte string) {
 	t := c.relation(ds.GetRelation())
-	fd := ruleDeleteAll.finding(fmt.Sprintf("%sDELETE FROM %s %s deletes every row", ctePrefix(cte), t.name, why))
+	fd := ruleDeleteAll.finding(fmt.Sprintf("%sDELETE FROM %s %s deletes every row%s", ctePrefix(cte), t.name, why, c.rowsOf(t)))
 	fd.Objects = []string{t.name}
 	if cte != "" {
 		fd.Marker = c.at(ds.GetRelation().GetLocation())
 	}
 	if len(ds.GetUsingClause()) > 0 {
-		fd.Message = fmt.Sprintf("%sDELETE FROM %s ... USING %s deletes every row as soon as the join finds one match", ctePrefix(cte), t.name, why)
+		fd.Message = fmt.Sprintf("%sDELETE FROM %s ... USING %s deletes every row%s as soon as the join finds one match", ctePrefix(cte), t.name, why, c.rowsOf(t))
 	}
 	if t.table == nil {
 		fd.Message += unknownNote(t.name)
@@ -550,9 +619,9 @@ func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 		reportNullFill(c, t, us, why, cte, strings.Join(sets, ", "), strings.Join(notDone, " OR "))
 		return
 	}
-	fd := ruleUpdateAll.finding(fmt.Sprintf("%sUPDATE %s %s overwrites %s in every row", ctePrefix(cte), t.name, why, joinObjects(cols)))
+	fd := ruleUpdateAll.finding(fmt.Sprintf("%sUPDATE %s %s overwrites %s in every row%s", ctePrefix(cte), t.name, why, joinObjects(cols), c.rowsOf(t)))
 	if len(us.GetFromClause()) > 0 {
-		fd.Message = fmt.Sprintf("%sUPDATE %s ... FROM %s overwrites %s in every row as soon as the join finds one match", ctePrefix(cte), t.name, why, joinObjects(cols))
+		fd.Message = fmt.Sprintf("%sUPDATE %s ... FROM %s overwrites %s in every row%s as soon as the join finds one match", ctePrefix(cte), t.name, why, joinObjects(cols), c.rowsOf(t))
 	}
 	fd.Objects = []string{t.name}
 	if cte != "" {

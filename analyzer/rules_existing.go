@@ -184,15 +184,15 @@ func (c *stmtContext) defaultChangeRows(t tableRef, name string, def *pg_query.N
 // existingRows names the rows a table already holds, counted when the
 // statistics file has the table.
 func (c *stmtContext) existingRows(t tableRef) string {
-	if st := c.statsTable(t.name); st != nil && st.Rows >= 0 {
+	if st := c.statsTable(t); st != nil && st.Rows >= 0 {
 		return fmt.Sprintf("the ~%s existing rows", humanCount(st.Rows))
 	}
 	return "the existing rows"
 }
 
-// statsTable looks a relation up in the statistics file; nil when there is
-// none or it lacks the relation.
-func (c *stmtContext) statsTable(subject string) *prodstats.Table {
+// statsTableNamed looks a relation up in the statistics file by the name a
+// message gives it; nil when there is none or it lacks the relation.
+func (c *stmtContext) statsTableNamed(subject string) *prodstats.Table {
 	if c.stats == nil || subject == "" {
 		return nil
 	}

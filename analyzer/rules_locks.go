@@ -119,11 +119,15 @@ func checkLocks(c *stmtContext) {
 		switch imp.Work {
 		case locks.Rewrite:
 			if !c.foldRewriteIntoTypeChange(est, size) {
-				c.lockFinding(ruleTableRewrite, fmt.Sprintf("rewrites %s and rebuilds its indexes under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
+				what := fmt.Sprintf("rewrites %s and rebuilds its indexes", subject)
+				if l, _ := imp.Lock(subject); l.Kind == "index" {
+					what = fmt.Sprintf("rewrites index %s", subject)
+				}
+				c.lockFinding(ruleTableRewrite, fmt.Sprintf("%s under %s (%s)%s", what, mode, mode.Blocks(), held), est, size)
 			}
 		case locks.IndexBuild:
 			if mode >= locks.Share && !c.amendEarlier(QConstraints, ruleBlockingIndexBuild, est, size) {
-				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("builds an index on %s under %s (%s)%s", subject, mode, mode.Blocks(), held), est, size)
+				c.lockFinding(ruleBlockingIndexBuild, fmt.Sprintf("%s under %s (%s)%s", c.indexWork(subject), mode, mode.Blocks(), held), est, size)
 			}
 		case locks.Scan:
 			if mode.BlocksWrites() && !c.amendEarlier(QConstraints, ruleBlockingScan, est, size) {
@@ -139,7 +143,7 @@ func checkLocks(c *stmtContext) {
 	// A concurrent build blocks no one, so no finding above reports it;
 	// the WAL it writes still holds replicas back.
 	if existing && imp.Concurrently && imp.Work == locks.IndexBuild && est != nil && est.WALBytes >= walNotable {
-		_, wal := c.walNote(c.statsTable(subject), imp)
+		_, wal := c.walNote(c.statsTableNamed(subject), imp)
 		rows := ""
 		if est.Rows >= 0 {
 			rows = " (~" + humanCount(est.Rows) + " rows)"
@@ -160,8 +164,20 @@ func checkLocks(c *stmtContext) {
 				first = at
 			}
 		}
-		fd := ruleLockHeldAcross.finding(fmt.Sprintf("runs while ACCESS EXCLUSIVE on %s (taken on %s%s) is still held: %s stays blocked for this statement and every later one until COMMIT",
-			joinObjects(held), first.where(c.stmt.Path), c.runsWithOthers(first), joinObjects(held)))
+		var labels []string
+		for _, rel := range held {
+			labels = append(labels, lockLabel(rel, ps.exclusive[rel].kind))
+		}
+		verb := "stays"
+		if len(held) > 1 {
+			verb = "stay"
+		}
+		runs := "runs"
+		if objs := statementObjects(c); len(objs) > 0 {
+			runs = "runs on " + joinObjects(objs)
+		}
+		fd := ruleLockHeldAcross.finding(fmt.Sprintf("%s while ACCESS EXCLUSIVE on %s (taken on %s%s) is still held: %s %s blocked for this statement and every later one until COMMIT",
+			runs, joinObjects(labels), first.where(c.stmt.Path), c.runsWithOthers(first), joinObjects(held), verb))
 		fd.SafeAlternative = "-- End the transaction after the statement that took the lock, and run this in the next migration."
 		c.report(fd)
 	}
@@ -178,7 +194,9 @@ func checkLocks(c *stmtContext) {
 		}
 		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit && l.Kind != "type" {
 			if _, ok := ps.exclusive[l.Relation]; !ok {
-				ps.exclusive[l.Relation] = c.place()
+				p := c.place()
+				p.kind = l.Kind
+				ps.exclusive[l.Relation] = p
 			}
 		}
 	}
@@ -187,9 +205,42 @@ func checkLocks(c *stmtContext) {
 		l := blocking[0]
 		fd := ruleLockTimeout.finding(fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
 			l.Mode, l.Relation, l.Relation, l.Relation))
+		if l.Kind == "index" {
+			// Planning a query of a table locks every index of it.
+			fd.Message = fmt.Sprintf("takes %s on index %s with no lock_timeout set before it: if any transaction holds a lock on the index, this waits, and every later query of its table queues behind it, since planning a query locks each index of the table (later statements of this part too)",
+				l.Mode, l.Relation)
+		}
 		fd.SafeAlternative = "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\n" + strings.TrimSpace(c.stmt.SQL)
 		c.report(fd)
 	}
+}
+
+// lockLabel names a locked relation for a message: "index x" for an index.
+func lockLabel(rel, kind string) string {
+	if kind == "index" {
+		return "index " + rel
+	}
+	return rel
+}
+
+// indexWork says which index an index build or rebuild is about: "builds
+// index orders_note_idx on public.orders", "rebuilds every index of
+// public.orders".
+func (c *stmtContext) indexWork(subject string) string {
+	switch {
+	case c.node.GetIndexStmt() != nil:
+		if name := c.node.GetIndexStmt().GetIdxname(); name != "" {
+			return fmt.Sprintf("builds index %s on %s", quoteIdent(name), subject)
+		}
+		return fmt.Sprintf("builds an index on %s", subject)
+	case c.node.GetReindexStmt() != nil:
+		rs := c.node.GetReindexStmt()
+		if rs.GetKind() == pg_query.ReindexObjectType_REINDEX_OBJECT_INDEX {
+			return fmt.Sprintf("rebuilds index %s of %s", quoteIdent(rs.GetRelation().GetRelname()), subject)
+		}
+		return fmt.Sprintf("rebuilds every index of %s", subject)
+	}
+	return fmt.Sprintf("builds an index on %s", subject)
 }
 
 // hasFinding says whether the statement already has a finding of one of
@@ -273,6 +324,19 @@ func (c *stmtContext) typeChangeWork(old, new catalog.Type, using *pg_query.Node
 type sizeNote struct {
 	known bool
 	text  string
+	// rows is the row count as text says it ("~200.0M rows") and work the
+	// estimate alone, for a finding whose first sentence said the size
+	// already.
+	rows, work string
+}
+
+// textFor is what to add to a message: the size and the estimate, or the
+// estimate alone when the message says the row count already.
+func (n sizeNote) textFor(msg string) string {
+	if n.known && n.rows != "" && n.work != "" && strings.Contains(msg, "("+n.rows) {
+		return n.work
+	}
+	return n.text
 }
 
 // estimate looks the subject up in the production statistics, and says
@@ -285,20 +349,21 @@ func (c *stmtContext) estimate(subject string, imp locks.Impact) (*Estimate, siz
 		_, wal := c.walNote(nil, imp)
 		return nil, sizeNote{text: withWAL(fmt.Sprintf("the size of %s is unknown (no statistics file: run `migration-guard stats`), so this is judged as if it were large", subject), wal)}
 	}
-	t := c.statsTable(subject)
+	t := c.statsTableNamed(subject)
 	if t == nil {
 		_, wal := c.walNote(nil, imp)
 		return nil, sizeNote{text: withWAL(fmt.Sprintf("%s is not in the statistics file (collected %s), so this is judged as if it were large", subject, c.stats.CollectedAt.Format("2006-01-02")), wal)}
 	}
-	work := map[locks.Work]prodstats.Work{locks.Scan: prodstats.WorkScan, locks.Rewrite: prodstats.WorkRewrite, locks.IndexBuild: prodstats.WorkIndexBuild, locks.Backfill: prodstats.WorkBackfill}[imp.Work]
-	e := c.stats.Estimate(t, work, max(imp.Scans, 1))
+	kind := map[locks.Work]prodstats.Work{locks.Scan: prodstats.WorkScan, locks.Rewrite: prodstats.WorkRewrite, locks.IndexBuild: prodstats.WorkIndexBuild, locks.Backfill: prodstats.WorkBackfill}[imp.Work]
+	e := c.stats.Estimate(t, kind, max(imp.Scans, 1))
 	walBytes, wal := c.walNote(t, imp)
 	est := &Estimate{Relation: subject, Rows: t.Rows, Bytes: e.Bytes, LowMS: e.Low.Milliseconds(), HighMS: e.High.Milliseconds(), Basis: e.Basis, WALBytes: walBytes}
 	rows := "unknown rows"
 	if t.Rows >= 0 {
 		rows = "~" + humanCount(t.Rows) + " rows"
 	}
-	return est, sizeNote{known: true, text: withWAL(fmt.Sprintf("%s: %s, %s; estimated %s to %s (%s)", subject, rows, humanSize(t.TotalBytes), humanDuration(e.Low), humanDuration(e.High), e.Basis), wal)}
+	work := withWAL(fmt.Sprintf("estimated %s to %s (%s)", humanDuration(e.Low), humanDuration(e.High), e.Basis), wal)
+	return est, sizeNote{known: true, text: fmt.Sprintf("%s: %s, %s; %s", subject, rows, humanSize(t.TotalBytes), work), rows: rows, work: work}
 }
 
 func withWAL(text, wal string) string {
@@ -362,7 +427,7 @@ func (c *stmtContext) amendEarlier(q Question, r Rule, est *Estimate, size sizeN
 	}
 	for _, i := range earlier {
 		f := &c.stmt.Findings[i]
-		f.Message += "; " + size.text
+		f.Message += "; " + size.textFor(f.Message)
 		if blocking && !slices.Contains(f.AlsoQuestions, QLocks) {
 			f.AlsoQuestions = append(f.AlsoQuestions, QLocks)
 		}

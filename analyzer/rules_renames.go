@@ -47,8 +47,10 @@ var (
 	})
 	ruleRenameType = register(Rule{
 		ID: "rename-type", Question: QRenames, Severity: Warning,
-		Title:   "Rename a type or domain",
-		Why:     "Columns keep working, but queries and functions of the running application that cast to the type by name (status::order_status) fail.",
+		Title: "Rename a type or domain",
+		Why: "Columns keep working, but queries and functions of the running application that cast to the type by name (status::order_status) fail. " +
+			"When the same transaction creates a new type under the old name (the enum swap: rename away, create, move the columns, drop the old one), " +
+			"casts by name keep working and the finding is info; the values the new type accepts are judged where the columns change type.",
 		Example: "ALTER TYPE order_status RENAME TO purchase_status;",
 		Safe:    "-- Deploy code that no longer names the type first, then rename it.",
 	})

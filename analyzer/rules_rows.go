@@ -317,8 +317,21 @@ func checkCopy(c *stmtContext, cs *pg_query.CopyStmt) {
 		if cs.GetIsFrom() {
 			dir = "reads its input from"
 		}
-		fd := ruleCopyProgram.finding(fmt.Sprintf("COPY ... PROGRAM %s: it %s a shell command run on the database server as PostgreSQL's operating system user",
-			quoteLiteral(cs.GetFilename()), dir))
+		// COPY (query) TO PROGRAM has no table: it copies the query's rows.
+		what, name := "(query)", ""
+		if cs.GetRelation() != nil {
+			name = c.relation(cs.GetRelation()).name
+			what = name
+		}
+		to := "TO"
+		if cs.GetIsFrom() {
+			to = "FROM"
+		}
+		fd := ruleCopyProgram.finding(fmt.Sprintf("COPY %s %s PROGRAM %s: it %s a shell command run on the database server as PostgreSQL's operating system user",
+			what, to, quoteLiteral(cs.GetFilename()), dir))
+		if name != "" {
+			fd.Objects = []string{name}
+		}
 		c.report(fd)
 	}
 	if !cs.GetIsFrom() || cs.GetRelation() == nil {
@@ -387,7 +400,7 @@ func (c *stmtContext) amendBackfill(est *Estimate, size sizeNote) bool {
 		if f.Rule != ruleBackfill.ID {
 			continue
 		}
-		f.Message += "; " + size.text
+		f.Message += "; " + size.textFor(f.Message)
 		if size.known && est != nil {
 			sev := f.Severity
 			switch high := time.Duration(est.HighMS) * time.Millisecond; {

@@ -323,9 +323,37 @@ func checkNonTransactional(c *stmtContext) {
 	if c.fileTx == layout.TxWrapped && c.mig.Kind == layout.Flyway && flywayNonTransactional(c.node, c.cfg.PostgresVersion) == "" {
 		how = "Flyway runs this script inside a transaction: it decides that from its own list of statements (PostgreSQLParser), which does not hold this one"
 	}
+	name, objects := nonTransactionalObject(c)
+	if name != "" {
+		what += " " + name
+	}
 	fd := ruleCannotRunInTransaction.finding(fmt.Sprintf("%s cannot run inside a transaction block, and %s: the deploy fails here", what, how))
-	fd.SafeAlternative = ownMigrationWithoutTransaction(c.mig.Kind, strings.TrimSpace(c.stmt.SQL))
+	fd.Objects = objects
+	fd.SafeAlternative = replaceWithOwnMigration(c, strings.TrimSpace(c.stmt.SQL))
 	c.report(fd)
+}
+
+// nonTransactionalObject names what a statement that cannot run in a
+// transaction is about, for its message ("orders_note_idx on
+// public.orders"), and the objects it touches.
+func nonTransactionalObject(c *stmtContext) (string, []string) {
+	n := c.node
+	switch {
+	case n.GetIndexStmt() != nil:
+		t := c.relation(n.GetIndexStmt().GetRelation())
+		if name := n.GetIndexStmt().GetIdxname(); name != "" {
+			return fmt.Sprintf("%s on %s", quoteIdent(name), t.name), []string{t.name}
+		}
+		return "on " + t.name, []string{t.name}
+	case n.GetDropdbStmt() != nil:
+		db := quoteIdent(n.GetDropdbStmt().GetDbname())
+		return db, []string{db}
+	case n.GetCreatedbStmt() != nil:
+		db := quoteIdent(n.GetCreatedbStmt().GetDbname())
+		return db, []string{db}
+	}
+	objects := statementObjects(c)
+	return joinObjects(objects), objects
 }
 
 // ownMigrationWithoutTransaction writes a statement as a migration of its
@@ -341,12 +369,38 @@ func ownMigrationWithoutTransaction(kind layout.Kind, sql string) string {
 		return "-- A new migration file of its own:\n-- migrate:up transaction:false\n" + sql
 	case layout.GolangMigrate:
 		return "-- A new migration (NNN_name.up.sql) holding only this statement; golang-migrate runs a single statement outside a transaction:\n" + sql
+	case layout.Prisma:
+		// prisma migrate sends migration.sql as one query: alone in its
+		// file, a statement runs outside any transaction.
+		return "-- A migration of its own (prisma migrate dev --create-only) whose migration.sql holds only this statement: prisma migrate sends one statement outside any transaction:\n" + sql
 	case layout.Flyway:
 		return "-- A new migration V<next>__name.sql holding only this statement, with V<next>__name.sql.conf containing executeInTransaction=false:\n" + sql
 	case layout.Sqitch, layout.Plain:
 		return "-- Outside BEGIN ... COMMIT, in a change of its own:\n" + sql
 	}
 	return fmt.Sprintf("-- %s runs every migration in a transaction; run this statement on its own, outside the tool, before or after the deploy:\n%s", toolName(string(kind)), sql)
+}
+
+// replaceWithOwnMigration is the safe way that takes the statement out of
+// its migration and runs sql, its replacement (CONCURRENTLY), in a
+// migration of its own without a transaction: the reader is told to remove
+// the statement, not only to add another.
+func replaceWithOwnMigration(c *stmtContext, sql string) string {
+	index := c.node.GetIndexStmt() != nil
+	if c.mig.Kind == layout.Prisma {
+		if index {
+			return "-- Remove this CREATE INDEX from the migration.sql, and build the index in a migration of its own (prisma migrate dev --create-only) " +
+				"whose migration.sql holds only the CREATE INDEX CONCURRENTLY below: prisma migrate sends one statement outside any transaction. " +
+				"Keep the index's name, so that the @@index or @unique of schema.prisma still matches it:\n" + sql
+		}
+		return "-- Remove this statement from the migration.sql, and put it alone in a migration of its own (prisma migrate dev --create-only): " +
+			"prisma migrate sends one statement outside any transaction:\n" + sql
+	}
+	what := "this statement"
+	if index {
+		what = "this CREATE INDEX"
+	}
+	return fmt.Sprintf("-- Remove %s from this migration, and run this in its place:\n%s", what, ownMigrationWithoutTransaction(c.mig.Kind, sql))
 }
 
 // reindexManyTables names a REINDEX of a whole schema, database or system

@@ -41,6 +41,9 @@ type txPlace struct {
 	tx   string
 	path string
 	line int
+	// kind is the kind of relation locked there ("table", "index"), for
+	// the lock rules' messages.
+	kind string
 }
 
 // where names the place for a message read in file path: "line 3", or

@@ -78,7 +78,7 @@ func safeIndexBuild(c *stmtContext, is *pg_query.IndexStmt) string {
 		sql += "\n-- if it fails, it leaves an INVALID index behind: drop it before retrying:\n-- DROP INDEX CONCURRENTLY IF EXISTS " +
 			qualifiedIndex(is) + ";"
 	}
-	return ownMigrationWithoutTransaction(c.mig.Kind, sql)
+	return replaceWithOwnMigration(c, sql)
 }
 
 // qualifiedIndex names the index of a CREATE INDEX in its table's schema.
@@ -135,7 +135,7 @@ func safeUniqueIndex(c *stmtContext, is *pg_query.IndexStmt, t tableRef) string 
 	if is.GetIdxname() != "" {
 		fmt.Fprintf(&b, "\n-- if it fails, it leaves an INVALID index behind: drop it before retrying:\n-- DROP INDEX CONCURRENTLY IF EXISTS %s;", qualifiedIndex(is))
 	}
-	return ownMigrationWithoutTransaction(c.mig.Kind, b.String())
+	return replaceWithOwnMigration(c, b.String())
 }
 
 // withConstraintCmd copies the ALTER TABLE statement being judged and lets

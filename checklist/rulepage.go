@@ -19,7 +19,7 @@ func RulePage(r analyzer.Rule) string {
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "> %s\n\n", r.Question.Title())
 	fmt.Fprintf(&b, "## Why it matters\n\n%s\n\n", r.Why)
-	if r.Severity != analyzer.Info && (r.Question == analyzer.QDrops || r.Question == analyzer.QRenames) {
+	if r.Severity != analyzer.Info && r.MilderWhenNew() {
 		b.WriteString("When the object was created earlier in the same change, it is new and empty: the finding is `info` and needs no approval.\n\n")
 	}
 	fmt.Fprintf(&b, "## Reported\n\n```sql\n%s\n```\n\n", r.Example)

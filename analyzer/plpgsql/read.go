@@ -43,6 +43,10 @@ type Stmt struct {
 	Stmt sqlscript.Statement
 	// Reason says why a Dynamic or Unreadable entry cannot be read.
 	Reason string
+	// Built is, for a Dynamic entry, the expression whose value is the SQL
+	// text (format('...', ...), a concatenation); nil when that expression
+	// could not be parsed.
+	Built *pg_query.Node
 	// Comments are the comments written right before it in the body, with
 	// offsets as Src.At gives them (in the outer text).
 	Comments []sqlscript.Comment
@@ -525,7 +529,7 @@ func (r *plReader) dynamic(expr Source, via string) {
 		return
 	}
 	st := sqlscript.Statement{Start: 0, End: len(expr.Text), SQL: expr.Text}
-	r.body.Stmts = append(r.body.Stmts, Stmt{Kind: Dynamic, Via: via, Src: expr, Stmt: st,
+	r.body.Stmts = append(r.body.Stmts, Stmt{Kind: Dynamic, Via: via, Src: expr, Stmt: st, Built: val,
 		Reason: "the SQL text is built at run time, so what it runs cannot be known before it runs"})
 }
 
