@@ -9,19 +9,18 @@ package analyzer
 // databases are compared: columns (type, NOT NULL, default, identity,
 // collation), index definitions modulo the index's name, constraint
 // definitions, views, triggers and functions left behind, and a checksum
-// of every table's rows.
+// of every table's rows. Running and comparing is internal/effect's, the
+// same code the corpus run (scripts/corpus-safeways.sh) uses.
 
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/internal/effect"
 	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
@@ -232,7 +231,7 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 				t.Helper()
 				t.Fatalf("rule %s\nstatement:\n%s\nsafe way:\n%s\n\n%s", tc.rule, tc.stmt, safe, fmt.Sprintf(format, args...))
 			}
-			stmts, err := operatorSteps(safe, tc.values)
+			stmts, err := effect.Steps(safe, tc.values)
 			if err != nil {
 				report("the safe way cannot be run: %v", err)
 			}
@@ -255,11 +254,11 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 			// What the original means runs as an operator would run it too:
 			// statement by statement (a new enum value is used only after
 			// the statement that added it committed).
-			intendedSteps, err := operatorSteps(intended, nil)
+			intendedSteps, err := effect.Steps(intended, nil)
 			if err != nil {
 				t.Fatalf("what the original means cannot be run: %v", err)
 			}
-			if err := runOperator(ctx, orig, intendedSteps); err != nil {
+			if err := effect.Run(ctx, orig, intendedSteps); err != nil {
 				t.Fatalf("the original (or what it means) fails: %v\n%s", err, intended)
 			}
 			if tc.after {
@@ -268,18 +267,18 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 			if tc.before != "" {
 				stmts = append([]string{tc.before}, stmts...)
 			}
-			if err := runOperator(ctx, sugg, stmts); err != nil {
+			if err := effect.Run(ctx, sugg, stmts); err != nil {
 				report("running it: %v", err)
 			}
-			want, err := snapshot(ctx, orig, tc.volatile, nil)
+			want, err := effect.Snapshot(ctx, orig, tc.volatile, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			have, err := snapshot(ctx, sugg, tc.volatile, tc.extra)
+			have, err := effect.Snapshot(ctx, sugg, tc.volatile, tc.extra)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := diffLines(want, have); d != "" {
+			if d := effect.Diff(want, have); d != "" {
 				report("the effect differs from the original's (- original, + safe way):\n%s", d)
 			}
 		})
@@ -328,66 +327,8 @@ var docOnly = map[string]bool{
 
 // printsSQL says the rule's page shows SQL in its safe way.
 func printsSQL(r Rule) bool {
-	stmts, err := operatorSteps(r.Safe, nil)
+	stmts, err := effect.Steps(r.Safe, nil)
 	return err == nil && len(stmts) > 0
-}
-
-// operatorSteps splits a safe way into the statements an operator runs,
-// with placeholders filled in. Comments, and the tools' own annotations
-// (-- +goose NO TRANSACTION, -- migrate:up transaction:false), are not
-// statements; a placeholder left unfilled is refused.
-func operatorSteps(safe string, values map[string]string) ([]string, error) {
-	for k, v := range values {
-		safe = strings.ReplaceAll(safe, k, v)
-	}
-	if i := strings.Index(safe, "<"); i >= 0 {
-		if res, err := pg_query.Scan(safe); err == nil {
-			for _, tok := range res.GetTokens() {
-				if tok.GetToken() == pg_query.Token_Op && safe[tok.GetStart():tok.GetEnd()] == "<" &&
-					tok.GetEnd() < int32(len(safe)) && safe[tok.GetEnd()] != ' ' && safe[tok.GetEnd()] != '=' {
-					return nil, fmt.Errorf("a placeholder is left to fill in at %q", safe[tok.GetStart():min(int(tok.GetStart())+20, len(safe))])
-				}
-			}
-		}
-	}
-	parts, err := pg_query.SplitWithParser(safe, true)
-	if err != nil {
-		return nil, fmt.Errorf("splitting: %w", err)
-	}
-	var out []string
-	for _, p := range parts {
-		res, err := pg_query.Parse(p)
-		if err != nil {
-			return nil, fmt.Errorf("%q does not parse: %w", p, err)
-		}
-		if len(res.GetStmts()) > 0 {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// batched says a statement is an UPDATE or DELETE of a batch (a LIMIT in
-// its subquery): the operator repeats it until it changes 0 rows.
-func batched(sql string) bool {
-	res, err := pg_query.Parse(sql)
-	if err != nil || len(res.GetStmts()) != 1 {
-		return false
-	}
-	n := res.GetStmts()[0].GetStmt()
-	if n.GetUpdateStmt() == nil && n.GetDeleteStmt() == nil {
-		return false
-	}
-	toks, err := pg_query.Scan(sql)
-	if err != nil {
-		return false
-	}
-	for _, tok := range toks.GetTokens() {
-		if tok.GetToken() == pg_query.Token_LIMIT {
-			return true
-		}
-	}
-	return false
 }
 
 func connectScratch(t *testing.T, template, schema string) *pgx.Conn {
@@ -406,264 +347,4 @@ func connectScratch(t *testing.T, template, schema string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
-}
-
-// runOperator runs the steps one after the other on one session.
-func runOperator(ctx context.Context, conn *pgx.Conn, steps []string) error {
-	for _, s := range steps {
-		if !batched(s) {
-			if _, err := conn.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
-			continue
-		}
-		for round := 0; ; round++ {
-			if round > 1000 {
-				return fmt.Errorf("%s: still changing rows after 1000 batches", s)
-			}
-			tag, err := conn.Exec(ctx, s)
-			if err != nil {
-				return fmt.Errorf("%s (batch %d): %w", s, round+1, err)
-			}
-			if tag.RowsAffected() == 0 {
-				break
-			}
-		}
-	}
-	return nil
-}
-
-// snapshot describes what a migration leaves in the database, one fact a
-// line, for comparison. Relations in skip are left out.
-func snapshot(ctx context.Context, conn *pgx.Conn, volatile, skip []string) ([]string, error) {
-	const user = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
-	var out []string
-	add := func(q string, f func(pgx.Rows) (string, error)) error {
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			s, err := f(rows)
-			if err != nil {
-				return err
-			}
-			if s != "" {
-				out = append(out, s)
-			}
-		}
-		return rows.Err()
-	}
-	skipped := func(rel string) bool { return slices.Contains(skip, rel) }
-	err := add(`SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, coalesce(pg_get_expr(d.adbin, d.adrelid), ''),
-	  a.attidentity::text, a.attgenerated::text, coalesce(co.collname, '')
-	FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-	LEFT JOIN pg_collation co ON co.oid = a.attcollation AND co.collname <> 'default'
-	WHERE `+user+` AND c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped`, func(r pgx.Rows) (string, error) {
-		var rel, col, typ, def, ident, gen, coll string
-		var notNull bool
-		if err := r.Scan(&rel, &col, &typ, &notNull, &def, &ident, &gen, &coll); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		return fmt.Sprintf("column %s.%s %s notnull=%v default=%q identity=%q generated=%q collate=%q", rel, col, typ, notNull, def, ident, gen, coll), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-	JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var rel, def string
-		var valid bool
-		if err := r.Scan(&rel, &def, &valid); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		res, err := pg_query.Parse(def)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", def, err)
-		}
-		res.GetStmts()[0].GetStmt().GetIndexStmt().Idxname = ""
-		unnamed, err := pg_query.Deparse(res)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("index on %s: %s valid=%v", rel, unnamed, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid), k.convalidated FROM pg_constraint k
-	JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var rel, name, typ, def string
-		var valid bool
-		if err := r.Scan(&rel, &name, &typ, &def, &valid); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		if typ == "c" {
-			name = "(check)" // compared by definition
-		}
-		return fmt.Sprintf("constraint %s on %s %s %s validated=%v", name, rel, typ, def, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT format_type(y.oid, NULL), k.conname, pg_get_constraintdef(k.oid), k.convalidated FROM pg_constraint k
-	JOIN pg_type y ON y.oid = k.contypid JOIN pg_namespace n ON n.oid = y.typnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var typ, name, def string
-		var valid bool
-		if err := r.Scan(&typ, &name, &def, &valid); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("domain constraint %s on %s %s validated=%v", name, typ, def, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE `+user+` AND c.relkind IN ('v', 'm')`, func(r pgx.Rows) (string, error) {
-		var rel, def string
-		if err := r.Scan(&rel, &def); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		return fmt.Sprintf("view %s: %s", rel, strings.Join(strings.Fields(def), " ")), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal
-	UNION ALL SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE `+user+`
-	UNION ALL SELECT 'type ' || format_type(y.oid, NULL) FROM pg_type y JOIN pg_namespace n ON n.oid = y.typnamespace WHERE `+user+` AND y.typtype IN ('e', 'd', 'c') AND y.typrelid = 0
-	UNION ALL SELECT 'schema ' || nspname FROM pg_namespace n WHERE `+user+`
-	UNION ALL SELECT 'sequence ' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user+` AND c.relkind = 'S'`,
-		func(r pgx.Rows) (string, error) {
-			var s string
-			return s, r.Scan(&s)
-		})
-	if err != nil {
-		return nil, err
-	}
-	// Rows: a checksum of every table's rows as jsonb (keys sorted, so
-	// the order of columns does not matter), volatile columns left out and
-	// counted by NULLs instead.
-	var tables []string
-	err = add(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user+` AND c.relkind = 'r' ORDER BY 1`,
-		func(r pgx.Rows) (string, error) {
-			var s string
-			if err := r.Scan(&s); err != nil {
-				return "", err
-			}
-			if !skipped(s) {
-				tables = append(tables, s)
-			}
-			return "", nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	for _, tbl := range tables {
-		drop := ""
-		var nulls []string
-		for _, v := range volatile {
-			if rel, col, ok := strings.Cut(v, "."); ok && rel == tbl {
-				drop += " - " + quoteLiteral(col)
-				nulls = append(nulls, fmt.Sprintf("count(*) FILTER (WHERE t.%s IS NULL)", quoteIdent(col)))
-			}
-		}
-		extra := "0"
-		if len(nulls) > 0 {
-			extra = strings.Join(nulls, " + ")
-		}
-		q := fmt.Sprintf(`SELECT count(*), md5(coalesce(string_agg((to_jsonb(t)%s)::text, E'\n' ORDER BY (to_jsonb(t)%s)::text), '')), %s FROM %s t`,
-			drop, drop, extra, quoteIdent(tbl))
-		var n, nullCount int64
-		var sum string
-		if err := conn.QueryRow(ctx, q).Scan(&n, &sum, &nullCount); err != nil {
-			return nil, fmt.Errorf("%s: %w", q, err)
-		}
-		out = append(out, fmt.Sprintf("rows of %s: %d, checksum %s, NULLs in volatile columns %d", tbl, n, sum, nullCount))
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// diffLines lists the lines only one side has.
-func diffLines(want, have []string) string {
-	var b strings.Builder
-	w, h := map[string]int{}, map[string]int{}
-	for _, s := range want {
-		w[s]++
-	}
-	for _, s := range have {
-		h[s]++
-	}
-	for _, s := range want {
-		if h[s] == 0 {
-			fmt.Fprintf(&b, "- %s\n", s)
-		}
-	}
-	for _, s := range have {
-		if w[s] == 0 {
-			fmt.Fprintf(&b, "+ %s\n", s)
-		}
-	}
-	return b.String()
-}
-
-// The harness itself must see what it is there to see: an index that lost
-// its ordering, a step that fails, a placeholder left unfilled.
-func TestSafeWayHarnessSeesDifferences(t *testing.T) {
-	ctx := context.Background()
-	template := pgtest.Scratch(t, `CREATE TABLE t ("userId" int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 25000) g;`)
-	orig := connectScratch(t, template, "")
-	sugg := connectScratch(t, template, "")
-	if err := runOperator(ctx, orig, []string{`CREATE INDEX t_idx ON t ("userId" DESC) WHERE v > 3`}); err != nil {
-		t.Fatal(err)
-	}
-	if err := runOperator(ctx, sugg, []string{`CREATE INDEX CONCURRENTLY t_other_name ON t ("userId") WHERE v > 3`,
-		`UPDATE t SET v = v + 100000 WHERE ctid IN (SELECT ctid FROM t WHERE v < 100000 LIMIT 10000)`}); err != nil {
-		t.Fatal(err)
-	}
-	want, err := snapshot(ctx, orig, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have, err := snapshot(ctx, sugg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := diffLines(want, have)
-	if !strings.Contains(d, `- index on t: CREATE INDEX ON public.t USING btree ("userId" DESC) WHERE v > 3 valid=true`) ||
-		!strings.Contains(d, `+ index on t: CREATE INDEX ON public.t USING btree ("userId") WHERE v > 3 valid=true`) {
-		t.Errorf("the lost DESC is not seen:\n%s", d)
-	}
-	if !strings.Contains(d, "- rows of t: 25000, checksum") {
-		t.Errorf("changed rows are not seen:\n%s", d)
-	}
-	// The batch ran until it changed 0 rows: every v was moved past 100000.
-	var left int
-	if err := sugg.QueryRow(ctx, `SELECT count(*) FROM t WHERE v < 100000`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("the batch stopped early: %d rows left (%v)", left, err)
-	}
-	if err := runOperator(ctx, sugg, []string{`BEGIN`, `CREATE INDEX CONCURRENTLY t_c ON t (v)`}); err == nil {
-		t.Error("CONCURRENTLY inside BEGIN ran")
-	}
-	if _, err := operatorSteps("UPDATE t SET v = <value>;", nil); err == nil {
-		t.Error("a placeholder left unfilled was run")
-	}
-	if steps, err := operatorSteps("-- +goose NO TRANSACTION\n-- +goose Up\nSELECT 1 WHERE 1 < 2;\n-- next migration:\nSELECT 2;", nil); err != nil || len(steps) != 2 {
-		t.Errorf("steps %q, %v", steps, err)
-	}
 }
