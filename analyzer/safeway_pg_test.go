@@ -45,8 +45,10 @@ type safeCase struct {
 	// extra relations the safe way leaves on purpose (a backup table, a
 	// view that keeps the old name working).
 	extra []string
-	// none says the rule prints no SQL for this statement, only why.
+	// none says the rule prints no SQL for this statement, only why;
+	// why, when set, is part of that reason.
 	none bool
+	why  string
 	// after says the safe way is run after the statement itself (an index
 	// the statement's foreign key needs), not instead of it.
 	after bool
@@ -132,12 +134,31 @@ func safeCases() []safeCase {
 		{name: "varchar narrowed: kept, with a CHECK", rule: ruleTypeNarrowing.ID,
 			stmt:     `ALTER TABLE customers ALTER COLUMN "Name" TYPE varchar(20);`,
 			intended: `ALTER TABLE customers ADD CONSTRAINT "customers_Name_length" CHECK (char_length("Name") <= 20);`},
+		{name: "char(n) to a longer varchar: the type changes, no CHECK stands for it", rule: ruleTypeRewrite.ID,
+			schema: `CREATE TABLE tokens (id bigint PRIMARY KEY, t char(8) NOT NULL); INSERT INTO tokens SELECT g, 't' || g FROM generate_series(1, 3000) g;`,
+			stmt:   `ALTER TABLE tokens ALTER COLUMN t TYPE varchar(12);`},
+		{name: "drop a table and a type an earlier migration dropped already, IF EXISTS kept", rule: ruleDropTable.ID,
+			schema: `CREATE TABLE old_things (id int); DROP TABLE old_things;`,
+			stmt:   `DROP TABLE IF EXISTS old_things;`},
+		{name: "drop a type IF EXISTS ... CASCADE kept", rule: ruleDropType.ID,
+			schema: `CREATE TYPE shade AS ENUM ('light', 'dark'); CREATE TABLE lamps (id int, s shade); INSERT INTO lamps SELECT g, 'dark' FROM generate_series(1, 100) g;`,
+			stmt:   `DROP TYPE IF EXISTS shade CASCADE;`},
 		{name: "text to integer without USING", rule: ruleTypeChangeFails.ID,
 			schema:   `CREATE TABLE codes (id bigint PRIMARY KEY, n text); INSERT INTO codes SELECT g, (g * 3)::text FROM generate_series(1, 5000) g;`,
 			stmt:     `ALTER TABLE codes ALTER COLUMN n TYPE integer;`,
 			intended: `ALTER TABLE codes ALTER COLUMN n TYPE integer USING n::integer;`},
 		{name: "drop column keeps a copy", rule: ruleDropColumn.ID,
 			stmt: `ALTER TABLE customers DROP COLUMN note;`, extra: []string{"customers_note_backup"}},
+		{name: "drop a key that foreign keys use, IF EXISTS ... CASCADE kept", rule: ruleDropConstraint.ID,
+			schema: `CREATE TABLE teams (id integer NOT NULL, CONSTRAINT teams_pkey PRIMARY KEY (id)); CREATE TABLE players (team integer REFERENCES teams (id));
+INSERT INTO teams SELECT g FROM generate_series(1, 40) g; INSERT INTO players SELECT 1 + g % 40 FROM generate_series(1, 300) g;`,
+			stmt: `ALTER TABLE teams DROP CONSTRAINT IF EXISTS teams_pkey CASCADE;`},
+		{name: "drop a column a view uses, CASCADE kept", rule: ruleDropColumn.ID,
+			schema: `CREATE VIEW customer_notes AS SELECT id, note FROM customers;`,
+			stmt:   `ALTER TABLE customers DROP COLUMN IF EXISTS note CASCADE;`, extra: []string{"customers_note_backup"}},
+		{name: "drop a column an earlier migration dropped already, IF EXISTS: the copy only as a comment", rule: ruleDropColumn.ID,
+			schema: `ALTER TABLE events DROP COLUMN body;`,
+			stmt:   `ALTER TABLE events DROP COLUMN IF EXISTS body;`},
 		{name: "drop constraint with a lock timeout", rule: ruleDropConstraint.ID,
 			schema: `ALTER TABLE "Orders" ADD CONSTRAINT orders_total_positive CHECK (total >= 0);`,
 			stmt:   `ALTER TABLE "Orders" DROP CONSTRAINT orders_total_positive;`},
@@ -162,13 +183,36 @@ func safeCases() []safeCase {
 		{name: "NULLs filled with COALESCE, in batches", rule: ruleBackfill.ID,
 			stmt: `UPDATE "Orders" SET qty = COALESCE(qty, 0);`},
 		{name: "update everything in batches", rule: ruleUpdateAll.ID,
-			stmt: `UPDATE "Orders" SET code = upper(code), qty = coalesce(qty, 0);`},
+			stmt: `UPDATE "Orders" SET code = 'K' || id || '-' || total, qty = coalesce(qty, 0);`},
+		{name: "an UPDATE whose values use the table's alias, batched with it", rule: ruleUpdateAll.ID,
+			stmt: `UPDATE "Orders" AS o SET code = (SELECT c.email FROM customers c WHERE c.id = o."userId") || '/' || o.id;`},
+		{name: "a new value computed from the column it replaces: no batch can tell done rows, no SQL", rule: ruleUpdateAll.ID, none: true, why: "computed from total, which the UPDATE sets",
+			stmt: `UPDATE "Orders" ord SET total = ord.total * 2;`},
+		{name: "a backfill whose value reads the column it sets: no SQL", rule: ruleBackfill.ID, none: true, why: `computed from visits`,
+			before: `ALTER TABLE customers ADD COLUMN visits integer;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN visits integer;\nUPDATE customers SET visits = coalesce(visits, 0) + 1;"},
+		{name: "an UPDATE with values from a join: no SQL", rule: ruleUpdateAll.ID, none: true, why: "UPDATE ... FROM",
+			stmt: `UPDATE "Orders" SET code = c.email FROM customers c;`},
 		{name: "rename a table, the old name kept as a view", rule: ruleRenameTable.ID,
 			stmt: `ALTER TABLE events RENAME TO happenings;`, extra: []string{"events"}},
 		{name: "rename a column by expand and contract", rule: ruleRenameColumn.ID,
 			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
 		{name: "rename a NOT NULL column with a default", rule: ruleRenameColumn.ID,
 			stmt: `ALTER TABLE "Orders" RENAME COLUMN placed_at TO "placedOn";`},
+		{name: "rename a column of a table with a trigger on UPDATE: the backfill would fire it, no SQL", rule: ruleRenameColumn.ID, none: true, why: "triggers on UPDATE of public.customers (customers_touch)",
+			schema: `ALTER TABLE customers ADD COLUMN touched_at timestamptz;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();`,
+			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
+		{name: "a trigger dropped again no longer stands in the way", rule: ruleRenameColumn.ID,
+			schema: `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+DROP TRIGGER customers_touch ON customers;`,
+			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
+		{name: "change the type of a column of a table with a trigger on UPDATE: no SQL", rule: ruleTypeRewrite.ID, none: true, why: "orders_stamp",
+			schema: `CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.code := NEW.code || '*'; RETURN NEW; END $$;
+CREATE TRIGGER orders_stamp BEFORE UPDATE OF total ON "Orders" FOR EACH ROW EXECUTE FUNCTION stamp();`,
+			stmt: `ALTER TABLE "Orders" ALTER COLUMN total TYPE bigint;`},
 		{name: "rename an indexed column: no SQL, the reason", rule: ruleRenameColumn.ID, none: true,
 			stmt: `ALTER TABLE events RENAME COLUMN seq TO "position";`},
 		{name: "rename an enum value", rule: ruleRenameEnumValue.ID,
@@ -238,6 +282,9 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 			if tc.none {
 				if len(stmts) > 0 || !strings.HasPrefix(safe, "-- ") {
 					report("expected no SQL, only the reason")
+				}
+				if !strings.Contains(safe, tc.why) {
+					report("expected the reason to say %q", tc.why)
 				}
 				return
 			}

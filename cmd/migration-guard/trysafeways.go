@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -35,8 +35,8 @@ func newTrySafeWaysCommand() *cobra.Command {
 }
 
 // runTrySafeWays writes one TSV line per safe way (path, line, rule,
-// status, rows, reason) after a "# history" line: how many statements of
-// the history applied, and why it stopped ("-" when it did not).
+// status, rows, reason) and, last, a "# history" line: how many statements
+// of the history applied, and why it stopped ("-" when it did not).
 func runTrySafeWays(ctx context.Context, out io.Writer, db string, rows int, folder string) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -59,22 +59,26 @@ func runTrySafeWays(ctx context.Context, out io.Writer, db string, rows int, fol
 		return fail("%v", err)
 	}
 	defer func() { _ = srv.Close(context.WithoutCancel(ctx)) }()
-	res, err := safewayrun.Run(ctx, srv, rep, safewayrun.Options{Rows: rows})
+	// Each outcome is written as soon as it is known; the history's line
+	// comes last, once the whole folder ran.
+	if _, err := fmt.Fprintf(out, "path\tline\trule\tstatus\trows\treason\n"); err != nil {
+		return fail("writing the results: %v", err)
+	}
+	var werr error
+	res, err := safewayrun.Run(ctx, srv, rep, safewayrun.Options{Rows: rows, Progress: func(o safewayrun.Outcome) {
+		if werr == nil {
+			_, werr = fmt.Fprintf(out, "%s\t%d\t%s\t%s\t%s\t%s\n", o.Path, o.Line, o.Rule, o.Status, dash(o.Rows), dash(tsvField(o.Reason)))
+		}
+	}})
 	if err != nil {
 		return fail("%v", err)
 	}
-	w := bufio.NewWriter(out)
 	why := res.NotRunnable
 	if why == "" {
 		why = "-"
 	}
-	fmt.Fprintf(w, "# history\t%d\t%s\n", res.Applied, tsvField(why))
-	fmt.Fprintf(w, "path\tline\trule\tstatus\trows\treason\n")
-	for _, o := range res.Outcomes {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", o.Path, o.Line, o.Rule, o.Status, dash(o.Rows), dash(tsvField(o.Reason)))
-	}
-	if err := w.Flush(); err != nil {
-		return fail("writing the results: %v", err)
+	if _, err := fmt.Fprintf(out, "# history\t%d\t%s\n", res.Applied, tsvField(why)); err != nil || werr != nil {
+		return fail("writing the results: %v", errors.Join(err, werr))
 	}
 	return nil
 }

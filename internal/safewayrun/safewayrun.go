@@ -43,6 +43,9 @@ type Options struct {
 	Rows int
 	// Rehearse bounds the SQL as a rehearsal does (timeouts).
 	Rehearse rehearse.Options
+	// Progress, when set, is told each outcome as it is known (a folder
+	// takes minutes).
+	Progress func(Outcome)
 }
 
 // Outcome is what became of one finding's safe way.
@@ -215,13 +218,20 @@ func (r *runner) classify(st *analyzer.Statement, f *analyzer.Finding) (candidat
 		}
 	}
 	if err != nil {
-		r.res.Outcomes = append(r.res.Outcomes, Outcome{Path: st.Path, Line: st.Start.Line, Rule: f.Rule, Status: Fragment, Reason: oneLine("not a statement an operator runs: " + err.Error())})
+		r.record(Outcome{Path: st.Path, Line: st.Start.Line, Rule: f.Rule, Status: Fragment, Reason: oneLine("not a statement an operator runs: " + err.Error())})
 		return candidate{}, false
 	}
 	if len(steps) == 0 {
 		return candidate{}, false
 	}
 	return candidate{finding: f, steps: steps}, true
+}
+
+func (r *runner) record(o Outcome) {
+	r.res.Outcomes = append(r.res.Outcomes, o)
+	if r.opt.Progress != nil {
+		r.opt.Progress(o)
+	}
 }
 
 // group is a statement and the candidates of its findings.
@@ -232,7 +242,7 @@ type group struct {
 
 func (r *runner) notRunnable(st *analyzer.Statement, cs []candidate, why string) {
 	for _, c := range cs {
-		r.res.Outcomes = append(r.res.Outcomes, Outcome{Path: st.Path, Line: st.Start.Line, Rule: c.finding.Rule, Status: NotRunnable, Reason: oneLine(why)})
+		r.record(Outcome{Path: st.Path, Line: st.Start.Line, Rule: c.finding.Rule, Status: NotRunnable, Reason: oneLine(why)})
 	}
 }
 
@@ -273,7 +283,7 @@ func (r *runner) drop(ctx context.Context, db string, c *pgx.Conn) {
 // database the history built so far (r.prog, nobody connected).
 func (r *runner) statement(ctx context.Context, st *analyzer.Statement, cs []candidate) error {
 	out := func(c candidate, status, rows, reason string) {
-		r.res.Outcomes = append(r.res.Outcomes, Outcome{Path: st.Path, Line: st.Start.Line, Rule: c.finding.Rule, Status: status, Rows: rows, Reason: oneLine(reason)})
+		r.record(Outcome{Path: st.Path, Line: st.Start.Line, Rule: c.finding.Rule, Status: status, Rows: rows, Reason: oneLine(reason)})
 	}
 	var runnable []candidate
 	for _, c := range cs {
