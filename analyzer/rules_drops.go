@@ -380,8 +380,11 @@ func checkDropColumn(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
 		}
 	}
 	if fd.Severity != Info {
-		backup := fmt.Sprintf("CREATE TABLE %s AS SELECT %s, %s FROM %s;", qualifiedSibling(t, lastName([]string{t.rv.GetRelname()})+"_"+col+"_backup"),
-			strings.Join(quoteAll(t.primaryKey()), ", "), quoteIdent(col), t.name)
+		// The key, to join the copy back on, then the column (once, when
+		// it is the key itself).
+		kept := quoteAll(slices.DeleteFunc(slices.Clone(t.primaryKey()), func(k string) bool { return k == col }))
+		backup := fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s;", qualifiedSibling(t, lastName([]string{t.rv.GetRelname()})+"_"+col+"_backup"),
+			strings.Join(append(kept, quoteIdent(col)), ", "), t.name)
 		if len(t.primaryKey()) == 0 {
 			backup = fmt.Sprintf("-- (the table has no known primary key: include the columns that identify a row)\nCREATE TABLE %s AS SELECT %s FROM %s;",
 				qualifiedSibling(t, t.rv.GetRelname()+"_"+col+"_backup"), quoteIdent(col), t.name)
@@ -394,6 +397,12 @@ func checkDropColumn(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
 			backup = "-- " + qc + " is not in the schema the migrations build; where it exists:\n-- " + strings.ReplaceAll(strings.TrimPrefix(backup, "-- "), "\n", "\n-- ")
 		}
 		drop := alterDrop(t, c, ac, "COLUMN")
+		if _, cmds, _ := c.alterTable(); len(cmds) > 1 {
+			// The statement does more (another column dropped, one added
+			// in its place): it runs whole, so that nothing it does is
+			// lost.
+			drop = "-- (the whole statement, which also makes its other changes)\n" + strings.TrimSuffix(strings.TrimSpace(c.stmt.SQL), ";") + ";"
+		}
 		fd.SafeAlternative = fmt.Sprintf("-- Release N: stop reading and writing %[1]s in the application (tell the ORM to ignore the column) and deploy that.\n"+
 			"-- Keep a copy if the data may be needed:\n%[2]s\n-- Release N+1:\n%[3]s", qc, backup, drop)
 	}

@@ -381,6 +381,12 @@ func notNullAfterBackfill(c *stmtContext, t tableRef, column string) string {
 // transaction, so the application keeps its column name throughout.
 func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newType catalog.Type, using *pg_query.Node) string {
 	col := quoteIdent(column)
+	if n := len(c.node.GetAlterTableStmt().GetCmds()); n > 1 {
+		// Each change of the statement would need its own rewrite, in
+		// step with the others: no rewrite of this part alone keeps the
+		// statement's meaning.
+		return noSafeWay(fmt.Sprintf("this ALTER TABLE makes %d changes at once; split it into one ALTER TABLE per change first, then change %s on its own.", n, t.qualifiedColumn(column)))
+	}
 	if newType.Name == "varchar" && len(newType.Mods) == 1 && narrowsText(oldType, int(newType.Mods[0])) {
 		n := newType.Mods[0]
 		check := quoteIdent(truncateName(t.rvName() + "_" + column + "_length"))
@@ -468,7 +474,14 @@ UPDATE %[1]s SET %[3]s = %[9]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3
 	}
 	fmt.Fprintf(&b, "ALTER TABLE %s DROP COLUMN %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;\n", t.name, col, t.name, newCol, col)
 	if cur.DefaultNode != nil {
-		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, deparseExpr(cur.DefaultNode))
+		// A constant default keeps the old type, converted to the new one
+		// as ALTER TYPE converts it ('{}' of a jsonb column stays jsonb's
+		// '{}' on a json one); an expression is kept as written.
+		def := deparseExpr(cur.DefaultNode)
+		if k := cur.DefaultNode.GetAConst(); k != nil && !k.GetIsnull() {
+			def += "::" + cur.Type.SQL()
+		}
+		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, def)
 	}
 	if cur.NotNull {
 		if c.cfg.PostgresVersion < 12 {
@@ -682,7 +695,21 @@ func batchedUpdate(t tableRef, us *pg_query.UpdateStmt, label string) (string, s
 		}
 		v := deparseExpr(val)
 		sets = append(sets, fmt.Sprintf("%s = %s", quoteIdent(rt.GetName()), v))
-		notDone = append(notDone, fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), v))
+		// The value is compared as the column stores it: a json value
+		// with a jsonb column, an enum with a text one, have no "=".
+		// json itself has none: it is compared as text.
+		done := fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), v)
+		if col := t.column(rt.GetName()); col != nil {
+			switch {
+			case col.Type.Name == "json" && col.Type.ArrayDims == 0:
+				done = fmt.Sprintf("%s::text IS DISTINCT FROM ((%s)::json)::text", quoteIdent(rt.GetName()), v)
+			case val.GetAConst().GetSval() != nil || val.GetAConst().GetIsnull():
+				// A quoted literal takes the column's type by itself.
+			default:
+				done = fmt.Sprintf("%s IS DISTINCT FROM (%s)::%s", quoteIdent(rt.GetName()), v, col.Type.SQL())
+			}
+		}
+		notDone = append(notDone, done)
 	}
 	if len(sets) == 0 {
 		return "", "it sets no column."
@@ -735,4 +762,30 @@ func narrowsText(old string, n int) bool {
 		return m > n
 	}
 	return false
+}
+
+// restOfAlter is the statement's ALTER TABLE without the subcommands skip
+// matches: the safe way of one subcommand ends with it, since the rest of
+// the statement still has to run (a SET DEFAULT beside the SET NOT NULL).
+// "" when nothing is left.
+func restOfAlter(c *stmtContext, skip func(*pg_query.AlterTableCmd) bool) string {
+	at := c.node.GetAlterTableStmt()
+	if at == nil {
+		return ""
+	}
+	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	cp.Cmds = nil
+	for _, cmd := range at.GetCmds() {
+		if !skip(cmd.GetAlterTableCmd()) {
+			cp.Cmds = append(cp.Cmds, proto.Clone(cmd).(*pg_query.Node))
+		}
+	}
+	if len(cp.Cmds) == 0 {
+		return ""
+	}
+	sql, err := deparseStmt(alterNode(cp))
+	if err != nil {
+		return ""
+	}
+	return sql
 }

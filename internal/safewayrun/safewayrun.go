@@ -148,6 +148,17 @@ func Run(ctx context.Context, srv *rehearse.Server, rep *analyzer.Report, opt Op
 			}
 			continue
 		}
+		if len(groups) > 0 && usesTempTable(up) {
+			// A temporary table lives in the session that made it, which
+			// a copy of the database does not hold: the file is applied
+			// whole, and its safe ways are not tried.
+			for _, gs := range groups {
+				for _, g := range gs {
+					r.notRunnable(g.st, g.cs, "the file uses a temporary table, which lives in its session only: a copy of the database before the statement cannot hold it")
+				}
+			}
+			groups = nil
+		}
 		if len(groups) == 0 {
 			if e := rehearse.Replay(ctx, conn, up); e != nil {
 				r.res.NotRunnable = e.String()
@@ -184,7 +195,9 @@ func Run(ctx context.Context, srv *rehearse.Server, rep *analyzer.Report, opt Op
 			if r.res.NotRunnable != "" {
 				continue
 			}
-			if e := rehearse.Replay(ctx, conn, rehearse.Part{Path: s.Path, Statements: []rehearse.Stmt{s}}); e != nil {
+			// A statement of a wrapped file runs in a transaction of its
+			// own (LOCK TABLE needs one), or alone where it cannot.
+			if e := rehearse.Replay(ctx, conn, rehearse.Part{Path: s.Path, Wrapped: up.Wrapped && !isTransactionControl(s.SQL), Statements: []rehearse.Stmt{s}}); e != nil {
 				r.res.NotRunnable = e.String()
 				continue
 			}
@@ -607,7 +620,8 @@ func read(ctx context.Context, c *pgx.Conn, spec runSpec) (effectOf, error) {
 		return eff, fmt.Errorf("listing the foreign keys: %w", err)
 	}
 	for _, l := range fks {
-		eff.fkIndexes = append(eff.fkIndexes, "+ "+l)
+		// On a partitioned table the index is printed ON ONLY.
+		eff.fkIndexes = append(eff.fkIndexes, "+ "+l, "+ "+strings.Replace(l, ": CREATE INDEX ON ", ": CREATE INDEX ON ONLY ", 1))
 	}
 	return eff, nil
 }
@@ -838,4 +852,35 @@ func oneLine(s string) string {
 		s = s[:600] + "..."
 	}
 	return s
+}
+
+// isTransactionControl says the statement opens or ends a transaction.
+func isTransactionControl(sql string) bool {
+	res, err := pg_query.Parse(sql)
+	if err != nil {
+		return false
+	}
+	for _, rs := range res.GetStmts() {
+		if rs.GetStmt().GetTransactionStmt() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// usesTempTable says a statement of the part creates a temporary table.
+func usesTempTable(p rehearse.Part) bool {
+	for _, st := range p.Statements {
+		res, err := pg_query.Parse(st.SQL)
+		if err != nil {
+			continue
+		}
+		for _, rs := range res.GetStmts() {
+			n := rs.GetStmt()
+			if n.GetCreateStmt().GetRelation().GetRelpersistence() == "t" || n.GetCreateTableAsStmt().GetInto().GetRel().GetRelpersistence() == "t" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -53,6 +53,11 @@ func TestRunJudgesEachSafeWay(t *testing.T) {
 			stmt(4, "ALTER TABLE t ADD COLUMN r float8 DEFAULT random()",
 				finding("table-rewrite", "ALTER TABLE t ADD COLUMN r float8;\nALTER TABLE t ALTER COLUMN r SET DEFAULT random();\nUPDATE t SET r = random() WHERE id IN (SELECT id FROM t WHERE r IS NULL LIMIT 10);")),
 		}},
+		{Path: "2b.sql", Statements: []analyzer.Statement{
+			stmt(1, "CREATE TEMP TABLE tmp AS SELECT 100 AS x"),
+			stmt(2, "ALTER TABLE t ADD COLUMN z int", finding("temp", "ALTER TABLE t ADD COLUMN z int;")),
+			stmt(3, "UPDATE t SET z = (SELECT x FROM tmp)"),
+		}},
 		{Path: "3.sql", Statements: []analyzer.Statement{
 			stmt(1, "CREATE EXTENSION no_such_extension_here"),
 			stmt(2, "DROP INDEX t_v", finding("drop-index", "DROP INDEX CONCURRENTLY IF EXISTS t_v;")),
@@ -68,7 +73,7 @@ func TestRunJudgesEachSafeWay(t *testing.T) {
 	}
 	want := map[string]string{
 		"blocking-index-build": OK, "lost-desc": Failed, "fails": Failed, "placeholder": NotRunnable, "column": Fragment,
-		"update-without-where": OK, "set-not-null": OK, "table-rewrite": OK, "drop-index": NotRunnable,
+		"update-without-where": OK, "set-not-null": OK, "table-rewrite": OK, "drop-index": NotRunnable, "temp": NotRunnable,
 	}
 	for rule, status := range want {
 		if got[rule].Status != status {
@@ -84,8 +89,11 @@ func TestRunJudgesEachSafeWay(t *testing.T) {
 	if r := got["drop-index"].Reason; !strings.Contains(r, "no_such_extension_here") {
 		t.Errorf("why the history stops is not said: %s", r)
 	}
-	if !strings.Contains(res.NotRunnable, "no_such_extension_here") || res.Applied != 6 {
+	if !strings.Contains(res.NotRunnable, "no_such_extension_here") || res.Applied != 9 {
 		t.Errorf("history: %d applied, stopped: %q", res.Applied, res.NotRunnable)
+	}
+	if r := got["temp"].Reason; !strings.Contains(r, "temporary table") {
+		t.Errorf("temp: %s", r)
 	}
 	if got["blocking-index-build"].Rows != "generated" {
 		t.Errorf("rows: %q", got["blocking-index-build"].Rows)
