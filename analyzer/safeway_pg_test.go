@@ -287,6 +287,9 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 	template := pgtest.Scratch(t, safeSchema)
 	for _, tc := range safeCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each case has databases of its own, copied from the
+			// template: the cases wait on the server in parallel.
+			t.Parallel()
 			schema := safeSchema + tc.schema
 			rep := change{
 				base:    map[string]string{"db/migrations/00001_init.sql": goose(schema)},

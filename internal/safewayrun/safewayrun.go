@@ -840,6 +840,8 @@ func valueOf(ctx context.Context, c *pgx.Conn, typ string) (string, error) {
 		lit = "00000000-0000-0000-0000-000000000000"
 	case name == "json" || name == "jsonb":
 		lit = "{}"
+	case name == "bytea":
+		lit = `\x00`
 	default:
 		return "", fmt.Errorf("no value is made up for type %s", typ)
 	}
