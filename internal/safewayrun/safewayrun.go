@@ -195,9 +195,7 @@ func Run(ctx context.Context, srv *rehearse.Server, rep *analyzer.Report, opt Op
 			if r.res.NotRunnable != "" {
 				continue
 			}
-			// A statement of a wrapped file runs in a transaction of its
-			// own (LOCK TABLE needs one), or alone where it cannot.
-			if e := rehearse.Replay(ctx, conn, rehearse.Part{Path: s.Path, Wrapped: up.Wrapped && !isTransactionControl(s.SQL), Statements: []rehearse.Stmt{s}}); e != nil {
+			if e := applyOne(ctx, conn, s, up.Wrapped); e != nil {
 				r.res.NotRunnable = e.String()
 				continue
 			}
@@ -885,4 +883,32 @@ func usesTempTable(p rehearse.Part) bool {
 		}
 	}
 	return false
+}
+
+// applyOne applies one statement of the history. A statement of a wrapped
+// file runs in a transaction of its own (LOCK TABLE needs one), sent on
+// its own (a comment at its end must not swallow what follows), or alone
+// where PostgreSQL refuses it in a transaction.
+func applyOne(ctx context.Context, conn *pgx.Conn, s rehearse.Stmt, wrapped bool) *rehearse.Error {
+	one := rehearse.Part{Path: s.Path, Statements: []rehearse.Stmt{s}}
+	if !wrapped || isTransactionControl(s.SQL) || conn.PgConn().TxStatus() != 'I' {
+		return rehearse.Replay(ctx, conn, one)
+	}
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		return &rehearse.Error{Path: s.Path, Line: s.Line, Message: err.Error(), Kind: "fails"}
+	}
+	e := rehearse.Replay(ctx, conn, one)
+	if e != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		if e.SQLState == "25001" {
+			return rehearse.Replay(ctx, conn, one)
+		}
+		return e
+	}
+	if conn.PgConn().TxStatus() != 'I' {
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return &rehearse.Error{Path: s.Path, Line: s.Line, Message: err.Error(), Kind: "fails"}
+		}
+	}
+	return nil
 }

@@ -46,6 +46,10 @@ func TestRunJudgesEachSafeWay(t *testing.T) {
 				finding("fails", "CREATE INDEX t_v ON t (nosuchcolumn);"),
 				finding("placeholder", "UPDATE <table> SET v = 1;"),
 				finding("column", "v bigint")),
+			// In a wrapped file applied statement by statement: LOCK TABLE
+			// needs its transaction, and the comment at its end must not
+			// swallow the COMMIT.
+			stmt(1, "LOCK TABLE t IN SHARE MODE -- held to the end of the file"),
 			stmt(2, "UPDATE t SET n = 0",
 				finding("update-without-where", "UPDATE t SET n = 0 WHERE id IN (SELECT id FROM t WHERE n <> 0 LIMIT 7);")),
 			stmt(3, "ALTER TABLE t ALTER COLUMN n SET NOT NULL",
@@ -89,7 +93,7 @@ func TestRunJudgesEachSafeWay(t *testing.T) {
 	if r := got["drop-index"].Reason; !strings.Contains(r, "no_such_extension_here") {
 		t.Errorf("why the history stops is not said: %s", r)
 	}
-	if !strings.Contains(res.NotRunnable, "no_such_extension_here") || res.Applied != 9 {
+	if !strings.Contains(res.NotRunnable, "no_such_extension_here") || res.Applied != 10 {
 		t.Errorf("history: %d applied, stopped: %q", res.Applied, res.NotRunnable)
 	}
 	if r := got["temp"].Reason; !strings.Contains(r, "temporary table") {
