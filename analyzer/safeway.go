@@ -687,6 +687,10 @@ func batchedUpdate(t tableRef, us *pg_query.UpdateStmt, label string) (string, s
 		} else if names := pgtree.Names(val.GetColumnRef().GetFields()); len(names) > 0 && lastName(names) == rt.GetName() {
 			check = nil
 		}
+		if fn := volatileCall(val); fn != "" {
+			return "", fmt.Sprintf("the new value of %s comes from %s(), which gives another value at each call, so a batch cannot tell a row it already updated from one it did not "+
+				"(the batches would never end); batch it by ranges of %s by hand, each range updated once.", quoteIdent(rt.GetName()), fn, t.rowKey())
+		}
 		for _, n := range check {
 			if col := readsSet(n); col != "" {
 				return "", fmt.Sprintf("the new value of %s is computed from %s, which the UPDATE sets, so a batch cannot tell a row it already updated from one it did not "+
@@ -788,4 +792,27 @@ func restOfAlter(c *stmtContext, skip func(*pg_query.AlterTableCmd) bool) string
 		return ""
 	}
 	return sql
+}
+
+// volatileCall names a function in the expression whose value changes from
+// call to call or from transaction to transaction ("" when none).
+func volatileCall(n *pg_query.Node) string {
+	found := ""
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
+		if found != "" {
+			return false
+		}
+		if fc := x.GetFuncCall(); fc != nil {
+			switch name := lastName(pgtree.Names(fc.GetFuncname())); name {
+			case "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "clock_timestamp", "now", "statement_timestamp",
+				"transaction_timestamp", "timeofday", "nextval", "random_normal":
+				found = name
+			}
+		}
+		if x.GetSqlvalueFunction() != nil {
+			found = "CURRENT_TIMESTAMP"
+		}
+		return found == ""
+	})
+	return found
 }
