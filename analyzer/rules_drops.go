@@ -314,7 +314,11 @@ func checkDropIndex(c *stmtContext, ds *pg_query.DropStmt, parts []string, casca
 			fd.Message += newNote
 		}
 	}
-	if fd.Severity != Info {
+	switch {
+	case fd.Severity == Info:
+	case idx != nil && t != nil && t.Kind == catalog.KindPartitionedTable:
+		fd.SafeAlternative = noSafeWay(fmt.Sprintf("%s is an index of the partitioned table %s, which PostgreSQL cannot drop CONCURRENTLY; drop it when the table is quiet, with SET lock_timeout.", display, t.QualifiedName()))
+	default:
 		fd.SafeAlternative = fmt.Sprintf("-- Check pg_stat_user_indexes.idx_scan for it first; then, in a migration run without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS %s;", display)
 	}
 	c.report(fd)
