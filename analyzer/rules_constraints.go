@@ -341,6 +341,11 @@ func checkSetNotNull(c *stmtContext, t tableRef, column string, dropped map[stri
 		typ = col.Type.SQL()
 	}
 	fd.SafeAlternative = notNullSteps(c, t, column, false, typ)
+	if rest := restOfAlter(c, func(ac *pg_query.AlterTableCmd) bool {
+		return ac.GetSubtype() == pg_query.AlterTableType_AT_SetNotNull && ac.GetName() == column
+	}); rest != "" {
+		fd.SafeAlternative += "\n-- the rest of the statement:\n" + rest
+	}
 	c.report(fd)
 }
 

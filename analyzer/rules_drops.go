@@ -154,6 +154,16 @@ func checkDrops(c *stmtContext) {
 
 func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 	cascade := ds.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE
+	// The safe way's own DROP keeps the statement's IF EXISTS and CASCADE:
+	// without them it fails where the statement does not (an object an
+	// earlier migration dropped already, dependents the statement drops).
+	ifExists, cascadeWord := "", ""
+	if ds.GetMissingOk() {
+		ifExists = "IF EXISTS "
+	}
+	if cascade {
+		cascadeWord = " CASCADE"
+	}
 	for _, obj := range ds.GetObjects() {
 		parts := objectNames(obj)
 		if len(parts) == 0 {
@@ -164,9 +174,9 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 			t := c.relationByName(parts)
 			dropRelation(c, ruleDropTable, "table", t, cascade, fmt.Sprintf(
 				"-- Release N: remove every use of %[1]s from the application and deploy that.\n"+
-					"-- Release N+1: hide it without losing it:\nALTER TABLE %[1]s RENAME TO %[2]s;\n"+
-					"-- Release N+2, once nothing broke:\nDROP TABLE %[3]s;",
-				t.name, quoteIdent(lastName(parts)+"_deprecated"), qualifiedSibling(t, lastName(parts)+"_deprecated")))
+					"-- Release N+1: hide it without losing it:\nALTER TABLE %[4]s%[1]s RENAME TO %[2]s;\n"+
+					"-- Release N+2, once nothing broke:\nDROP TABLE %[4]s%[3]s%[5]s;",
+				t.name, quoteIdent(lastName(parts)+"_deprecated"), qualifiedSibling(t, lastName(parts)+"_deprecated"), ifExists, cascadeWord))
 		case pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW:
 			t := c.relationByName(parts)
 			kind := "view"
@@ -174,7 +184,7 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 				kind = "materialized view"
 			}
 			dropRelation(c, ruleDropView, kind, t, cascade, fmt.Sprintf(
-				"-- Release N: stop querying %s in the application. Release N+1:\nDROP %s %s;", t.name, strings.ToUpper(kind), t.name))
+				"-- Release N: stop querying %s in the application. Release N+1:\nDROP %s %s%s%s;", t.name, strings.ToUpper(kind), ifExists, t.name, cascadeWord))
 		case pg_query.ObjectType_OBJECT_INDEX:
 			checkDropIndex(c, ds, parts, cascade)
 		case pg_query.ObjectType_OBJECT_SCHEMA:
@@ -196,10 +206,10 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 			case len(inside) > 0:
 				fd.Message += fmt.Sprintf(" fails while it holds %s (%s)", plural(len(inside), "relation", "relations"), joinObjects(inside))
 			}
-			fd.SafeAlternative = fmt.Sprintf("-- Drop each object in it on its own, reviewed, once the application no longer uses it; then:\nDROP SCHEMA %s;", quoteIdent(name))
+			fd.SafeAlternative = fmt.Sprintf("-- Drop each object in it on its own, reviewed, once the application no longer uses it; then:\nDROP SCHEMA %s%s%s;", ifExists, quoteIdent(name), cascadeWord)
 			c.report(fd)
 		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
-			checkDropType(c, parts, cascade)
+			checkDropType(c, parts, cascade, ds.GetRemoveType() == pg_query.ObjectType_OBJECT_DOMAIN, ifExists, cascadeWord)
 		case pg_query.ObjectType_OBJECT_SEQUENCE:
 			name := qualified(parts...)
 			fd := ruleDropSequence.finding(fmt.Sprintf("DROP SEQUENCE %s loses its current value", name))
@@ -229,7 +239,7 @@ func checkDropStmt(c *stmtContext, ds *pg_query.DropStmt) {
 				}
 			}
 			if fd.Severity != Info {
-				fd.SafeAlternative = fmt.Sprintf("-- Remove the column defaults that use it first, and note its value:\nSELECT last_value FROM %s;\nDROP SEQUENCE %s;", name, name)
+				fd.SafeAlternative = fmt.Sprintf("-- Remove the column defaults that use it first, and note its value:\nSELECT last_value FROM %s;\nDROP SEQUENCE %s%s%s;", name, ifExists, name, cascadeWord)
 			}
 			c.report(fd)
 		default:
@@ -373,13 +383,17 @@ func checkDropIndex(c *stmtContext, ds *pg_query.DropStmt, parts []string, casca
 			fd.Message += newNote
 		}
 	}
-	if fd.Severity != Info {
+	switch {
+	case fd.Severity == Info:
+	case idx != nil && t != nil && t.Kind == catalog.KindPartitionedTable:
+		fd.SafeAlternative = noSafeWay(fmt.Sprintf("%s is an index of the partitioned table %s, which PostgreSQL cannot drop CONCURRENTLY; drop it when the table is quiet, with SET lock_timeout.", display, t.QualifiedName()))
+	default:
 		fd.SafeAlternative = fmt.Sprintf("-- Check pg_stat_user_indexes.idx_scan for it first; then, in a migration run without a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS %s;", display)
 	}
 	c.report(fd)
 }
 
-func checkDropType(c *stmtContext, parts []string, cascade bool) {
+func checkDropType(c *stmtContext, parts []string, cascade, domain bool, ifExists, cascadeWord string) {
 	schema, name := splitSchema(parts)
 	display := c.objectName(parts)
 	fd := ruleDropType.finding(fmt.Sprintf("DROP TYPE %s", display))
@@ -410,7 +424,11 @@ func checkDropType(c *stmtContext, parts []string, cascade bool) {
 		fd.Message += newNote
 	}
 	if fd.Severity != Info {
-		fd.SafeAlternative = fmt.Sprintf("-- Move the columns to another type first, each reviewed on its own; then:\nDROP TYPE %s;", display)
+		keyword := "TYPE"
+		if domain {
+			keyword = "DOMAIN"
+		}
+		fd.SafeAlternative = fmt.Sprintf("-- Move the columns to another type first, each reviewed on its own; then:\nDROP %s %s%s%s;", keyword, ifExists, display, cascadeWord)
 	}
 	c.report(fd)
 }
@@ -435,14 +453,31 @@ func checkDropColumn(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd) {
 		}
 	}
 	if fd.Severity != Info {
-		backup := fmt.Sprintf("CREATE TABLE %s AS SELECT %s, %s FROM %s;", qualifiedSibling(t, lastName([]string{t.rv.GetRelname()})+"_"+col+"_backup"),
-			strings.Join(quoteAll(t.primaryKey()), ", "), quoteIdent(col), t.name)
+		// The key, to join the copy back on, then the column (once, when
+		// it is the key itself).
+		kept := quoteAll(slices.DeleteFunc(slices.Clone(t.primaryKey()), func(k string) bool { return k == col }))
+		backup := fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s;", qualifiedSibling(t, lastName([]string{t.rv.GetRelname()})+"_"+col+"_backup"),
+			strings.Join(append(kept, quoteIdent(col)), ", "), t.name)
 		if len(t.primaryKey()) == 0 {
 			backup = fmt.Sprintf("-- (the table has no known primary key: include the columns that identify a row)\nCREATE TABLE %s AS SELECT %s FROM %s;",
 				qualifiedSibling(t, t.rv.GetRelname()+"_"+col+"_backup"), quoteIdent(col), t.name)
 		}
+		if t.table != nil && column == nil {
+			// The migrations do not have the column (an earlier one
+			// dropped it, or it was never made): the copy is printed for
+			// where it does exist, as a comment, since on the schema the
+			// migrations build it fails.
+			backup = "-- " + qc + " is not in the schema the migrations build; where it exists:\n-- " + strings.ReplaceAll(strings.TrimPrefix(backup, "-- "), "\n", "\n-- ")
+		}
+		drop := alterDrop(t, c, ac, "COLUMN")
+		if _, cmds, _ := c.alterTable(); len(cmds) > 1 {
+			// The statement does more (another column dropped, one added
+			// in its place): it runs whole, so that nothing it does is
+			// lost.
+			drop = "-- (the whole statement, which also makes its other changes)\n" + strings.TrimSuffix(strings.TrimSpace(c.stmt.SQL), ";") + ";"
+		}
 		fd.SafeAlternative = fmt.Sprintf("-- Release N: stop reading and writing %[1]s in the application (tell the ORM to ignore the column) and deploy that.\n"+
-			"-- Keep a copy if the data may be needed:\n%[2]s\n-- Release N+1:\nALTER TABLE %[3]s DROP COLUMN %[4]s;", qc, backup, t.name, quoteIdent(col))
+			"-- Keep a copy if the data may be needed:\n%[2]s\n-- Release N+1:\n%[3]s", qc, backup, drop)
 	}
 	c.report(fd)
 }
@@ -481,7 +516,7 @@ func checkDropConstraint(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd)
 		fd.Severity = Info
 		fd.Message += newNote
 	} else {
-		fd.SafeAlternative = fmt.Sprintf("SET lock_timeout = '2s';\nALTER TABLE %s DROP CONSTRAINT %s;", t.name, quoteIdent(name))
+		fd.SafeAlternative = "SET lock_timeout = '2s';\n" + alterDrop(t, c, ac, "CONSTRAINT")
 		if _, cmds, _ := c.alterTable(); len(cmds) > 1 {
 			// The statement does more than the drop (a key added in its
 			// place): it is kept whole, so that nothing it does is lost.
@@ -600,23 +635,18 @@ func checkDeleteAll(c *stmtContext, ds *pg_query.DeleteStmt, why, cte string) {
 // columns added in this change is lock work, not lost data.
 func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 	t := c.relation(us.GetRelation())
-	var cols, sets, notDone []string
+	var cols []string
 	for _, tgt := range us.GetTargetList() {
-		rt := tgt.GetResTarget()
-		if rt == nil {
-			continue
+		if rt := tgt.GetResTarget(); rt != nil {
+			cols = append(cols, quoteIdent(rt.GetName()))
 		}
-		cols = append(cols, quoteIdent(rt.GetName()))
-		val := deparseExpr(rt.GetVal())
-		sets = append(sets, fmt.Sprintf("%s = %s", quoteIdent(rt.GetName()), val))
-		notDone = append(notDone, fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), val))
 	}
 	if isBackfill(t, us) {
-		reportBackfill(c, t, us, why, strings.Join(sets, ", "), t.rowKey(), strings.Join(notDone, " OR "))
+		reportBackfill(c, t, us, why, len(cols) > 0)
 		return
 	}
 	if len(us.GetFromClause()) == 0 && keepsEveryValue(us) {
-		reportNullFill(c, t, us, why, cte, strings.Join(sets, ", "), strings.Join(notDone, " OR "))
+		reportNullFill(c, t, us, why, cte)
 		return
 	}
 	fd := ruleUpdateAll.finding(fmt.Sprintf("%sUPDATE %s %s overwrites %s in every row%s", ctePrefix(cte), t.name, why, joinObjects(cols), c.rowsOf(t)))
@@ -633,11 +663,8 @@ func checkUpdateAll(c *stmtContext, us *pg_query.UpdateStmt, why, cte string) {
 		fd.Severity = Info
 		fd.Message += newNote
 	}
-	if fd.Severity != Info && len(sets) > 0 {
-		key := t.rowKey()
-		fd.SafeAlternative = fmt.Sprintf("-- Backfill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
-			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);",
-			t.name, strings.Join(sets, ", "), key, strings.Join(notDone, " OR "))
+	if fd.Severity != Info && len(cols) > 0 {
+		fd.SafeAlternative = safeBatchedUpdate(t, us, "Backfill")
 	}
 	c.report(fd)
 }
@@ -674,7 +701,7 @@ func keepsEveryValue(us *pg_query.UpdateStmt) bool {
 // reportNullFill reports an UPDATE of every row that only fills NULLs
 // (SET x = COALESCE(x, 0)) as the write it is, not as lost data: the lock
 // rules add its size and severity, as for a backfill.
-func reportNullFill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why, cte, sets, notDone string) {
+func reportNullFill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why, cte string) {
 	var cols []string
 	for _, tgt := range us.GetTargetList() {
 		cols = append(cols, quoteIdent(tgt.GetResTarget().GetName()))
@@ -687,9 +714,7 @@ func reportNullFill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why, ct
 		fd.Severity = Info
 		fd.Message += newNote
 	} else {
-		key := t.rowKey()
-		fd.SafeAlternative = fmt.Sprintf("-- Fill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
-			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);", t.name, sets, key, notDone)
+		fd.SafeAlternative = safeBatchedUpdate(t, us, "Fill")
 	}
 	c.report(fd)
 }

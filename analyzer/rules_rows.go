@@ -375,7 +375,7 @@ func isBackfill(t tableRef, us *pg_query.UpdateStmt) bool {
 }
 
 // reportBackfill reports the backfill of new columns as lock work.
-func reportBackfill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why string, sets, key string, notDone string) {
+func reportBackfill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why string, hasSets bool) {
 	var cols []string
 	for _, tgt := range us.GetTargetList() {
 		cols = append(cols, quoteIdent(tgt.GetResTarget().GetName()))
@@ -384,9 +384,8 @@ func reportBackfill(c *stmtContext, t tableRef, us *pg_query.UpdateStmt, why str
 		t.name, why, joinObjects(cols), t.name))
 	fd.Objects = []string{t.name}
 	fd.Marker = c.at(us.GetRelation().GetLocation())
-	if sets != "" {
-		fd.SafeAlternative = fmt.Sprintf("-- Backfill in batches, one short transaction each, repeated until it updates 0 rows:\n"+
-			"UPDATE %[1]s SET %[2]s WHERE %[3]s IN (SELECT %[3]s FROM %[1]s WHERE %[4]s LIMIT 10000);", t.name, sets, key, notDone)
+	if hasSets {
+		fd.SafeAlternative = safeBatchedUpdate(t, us, "Backfill")
 	}
 	c.report(fd)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // noSafeWay is the text of a safe way that does not exist: the reason,
@@ -155,6 +156,34 @@ func withConstraintCmd(c *stmtContext, con *pg_query.Constraint, change func(*pg
 		}
 	}
 	return nil
+}
+
+// alterDrop is ALTER TABLE <the statement's table> DROP COLUMN or DROP
+// CONSTRAINT of the subcommand, with the statement's IF EXISTS (of the
+// table and of the subcommand), ONLY and CASCADE kept, so the step does
+// what that part of the statement did: without its CASCADE, a DROP
+// CONSTRAINT of a key fails on the foreign keys that use it; without IF
+// EXISTS, a drop of what an earlier migration dropped already fails.
+func alterDrop(t tableRef, c *stmtContext, ac *pg_query.AlterTableCmd, what string) string {
+	at := c.node.GetAlterTableStmt()
+	var b strings.Builder
+	b.WriteString("ALTER TABLE ")
+	if at.GetMissingOk() {
+		b.WriteString("IF EXISTS ")
+	}
+	if at.GetRelation() != nil && !at.GetRelation().GetInh() {
+		b.WriteString("ONLY ")
+	}
+	fmt.Fprintf(&b, "%s DROP %s ", t.name, what)
+	if ac.GetMissingOk() {
+		b.WriteString("IF EXISTS ")
+	}
+	b.WriteString(quoteIdent(ac.GetName()))
+	if ac.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE {
+		b.WriteString(" CASCADE")
+	}
+	b.WriteString(";")
+	return b.String()
 }
 
 // validateLater is ALTER TABLE <the statement's table> VALIDATE CONSTRAINT name.
@@ -310,6 +339,9 @@ func safeVolatileDefault(c *stmtContext) (string, bool) {
 	if def == nil || cd.GetRawDefault() != nil {
 		return "", false
 	}
+	if why := firesTriggers(t); why != "" {
+		return noSafeWay(why), true
+	}
 	add, err := deparseStmt(alterNode(at))
 	if err != nil {
 		return "", false
@@ -349,8 +381,13 @@ func notNullAfterBackfill(c *stmtContext, t tableRef, column string) string {
 // transaction, so the application keeps its column name throughout.
 func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newType catalog.Type, using *pg_query.Node) string {
 	col := quoteIdent(column)
-	if (newType.Name == "varchar" || newType.Name == "bpchar") && len(newType.Mods) == 1 &&
-		(strings.HasPrefix(oldType, "varchar") || oldType == "text" || strings.HasPrefix(oldType, "char")) {
+	if n := len(c.node.GetAlterTableStmt().GetCmds()); n > 1 {
+		// Each change of the statement would need its own rewrite, in
+		// step with the others: no rewrite of this part alone keeps the
+		// statement's meaning.
+		return noSafeWay(fmt.Sprintf("this ALTER TABLE makes %d changes at once; split it into one ALTER TABLE per change first, then change %s on its own.", n, t.qualifiedColumn(column)))
+	}
+	if newType.Name == "varchar" && len(newType.Mods) == 1 && narrowsText(oldType, int(newType.Mods[0])) {
 		n := newType.Mods[0]
 		check := quoteIdent(truncateName(t.rvName() + "_" + column + "_length"))
 		return fmt.Sprintf("-- Count what would not fit first:\nSELECT count(*) FROM %[1]s WHERE char_length(%[2]s) > %[3]d;\n"+
@@ -361,6 +398,9 @@ func typeChangeSafeWay(c *stmtContext, t tableRef, column, oldType string, newTy
 		return noSafeWay(fmt.Sprintf("%s is not known from the migrations, so what the replacement column must keep (default, NOT NULL, keys, indexes) is unknown.", t.qualifiedColumn(column)))
 	}
 	cur := t.column(column)
+	if why := firesTriggers(t); why != "" {
+		return noSafeWay(why)
+	}
 	// The primary key is rebuilt on the new column: a unique index built
 	// concurrently beforehand, swapped in with USING INDEX. Anything else
 	// that depends on the column is not.
@@ -434,7 +474,14 @@ UPDATE %[1]s SET %[3]s = %[9]s WHERE %[8]s IN (SELECT %[8]s FROM %[1]s WHERE %[3
 	}
 	fmt.Fprintf(&b, "ALTER TABLE %s DROP COLUMN %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;\n", t.name, col, t.name, newCol, col)
 	if cur.DefaultNode != nil {
-		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, deparseExpr(cur.DefaultNode))
+		// A constant default keeps the old type, converted to the new one
+		// as ALTER TYPE converts it ('{}' of a jsonb column stays jsonb's
+		// '{}' on a json one); an expression is kept as written.
+		def := deparseExpr(cur.DefaultNode)
+		if k := cur.DefaultNode.GetAConst(); k != nil && !k.GetIsnull() {
+			def += "::" + cur.Type.SQL()
+		}
+		fmt.Fprintf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n", t.name, col, def)
 	}
 	if cur.NotNull {
 		if c.cfg.PostgresVersion < 12 {
@@ -521,6 +568,9 @@ func safeColumnRename(c *stmtContext, t tableRef, old, newName string) string {
 		return noSafeWay(fmt.Sprintf("a new column would have to rebuild %s on it, which this expand/contract does not write; "+
 			"deploy code that copes with both names first, or rebuild those by hand on the new column.", joinObjects(keeps)))
 	}
+	if why := firesTriggers(t); why != "" {
+		return noSafeWay(why)
+	}
 	fn := qualifiedSibling(t, truncateName(t.rvName()+"_sync_"+newName))
 	trigger := quoteIdent(truncateName(t.rvName() + "_sync_" + newName))
 	o, n := quoteIdent(old), quoteIdent(newName)
@@ -580,4 +630,189 @@ func safeForeignKeyIndex(rep *Report, st *Statement, t *catalog.Table, cols []st
 		}
 	}
 	return ownMigrationWithoutTransaction(kind, fmt.Sprintf("CREATE INDEX CONCURRENTLY %s ON %s (%s);", name, t.QualifiedName(), strings.Join(quoteAll(cols), ", ")))
+}
+
+// batchedUpdate writes the statement's UPDATE in batches of one short
+// transaction each, repeated until it updates 0 rows: each batch takes rows
+// whose columns do not hold their new value yet. The UPDATE keeps its
+// alias, which its values may use. It returns "" and why when no such
+// batch is faithful: when a new value is computed from a column the
+// UPDATE sets (SET n = n + 1, SET tags = tags || ...), a row already
+// updated still differs from its "new" value, so the batches would never
+// end or would apply the change twice; when the values come from a join
+// (FROM), which the batch would lose.
+func batchedUpdate(t tableRef, us *pg_query.UpdateStmt, label string) (string, string) {
+	if len(us.GetFromClause()) > 0 {
+		return "", "its values come from a join (UPDATE ... FROM); write the batches with the join's condition by hand, each taking rows the join matches and that do not hold their new value yet."
+	}
+	alias := us.GetRelation().GetAlias().GetAliasname()
+	set := map[string]bool{}
+	for _, tgt := range us.GetTargetList() {
+		set[tgt.GetResTarget().GetName()] = true
+	}
+	// readsSet says an expression reads a column the UPDATE sets, of the
+	// updated row (unqualified, or qualified with the table or its alias;
+	// an unqualified name in a subquery is counted too: the careful side).
+	readsSet := func(n *pg_query.Node) string {
+		found := ""
+		pgtree.Walk(n, func(x *pg_query.Node) bool {
+			names := pgtree.Names(x.GetColumnRef().GetFields())
+			if len(names) == 0 || found != "" {
+				return found == ""
+			}
+			col := names[len(names)-1]
+			if !set[col] {
+				return true
+			}
+			if len(names) == 1 || names[len(names)-2] == alias || names[len(names)-2] == us.GetRelation().GetRelname() {
+				found = col
+			}
+			return true
+		})
+		return found
+	}
+	var sets, notDone []string
+	for _, tgt := range us.GetTargetList() {
+		rt := tgt.GetResTarget()
+		if rt == nil || len(rt.GetIndirection()) > 0 || rt.GetVal().GetMultiAssignRef() != nil {
+			return "", "it sets part of a column or several columns from one row expression; write the batches by hand."
+		}
+		val := rt.GetVal()
+		// SET x = x and SET x = COALESCE(x, ...) keep every value: only
+		// their other arguments must not read what the UPDATE sets.
+		check := []*pg_query.Node{val}
+		if ce := val.GetCoalesceExpr(); ce != nil && len(ce.GetArgs()) >= 2 && pgtree.Names(ce.GetArgs()[0].GetColumnRef().GetFields()) != nil &&
+			lastName(pgtree.Names(ce.GetArgs()[0].GetColumnRef().GetFields())) == rt.GetName() {
+			check = ce.GetArgs()[1:]
+		} else if names := pgtree.Names(val.GetColumnRef().GetFields()); len(names) > 0 && lastName(names) == rt.GetName() {
+			check = nil
+		}
+		if fn := volatileCall(val); fn != "" {
+			return "", fmt.Sprintf("the new value of %s comes from %s(), which gives another value at each call, so a batch cannot tell a row it already updated from one it did not "+
+				"(the batches would never end); batch it by ranges of %s by hand, each range updated once.", quoteIdent(rt.GetName()), fn, t.rowKey())
+		}
+		for _, n := range check {
+			if col := readsSet(n); col != "" {
+				return "", fmt.Sprintf("the new value of %s is computed from %s, which the UPDATE sets, so a batch cannot tell a row it already updated from one it did not "+
+					"(the batches would never end, or apply the change twice); batch it by ranges of %s by hand, each range updated once.", quoteIdent(rt.GetName()), quoteIdent(col), t.rowKey())
+			}
+		}
+		v := deparseExpr(val)
+		sets = append(sets, fmt.Sprintf("%s = %s", quoteIdent(rt.GetName()), v))
+		// The value is compared as the column stores it: a json value
+		// with a jsonb column, an enum with a text one, have no "=".
+		// json itself has none: it is compared as text.
+		done := fmt.Sprintf("%s IS DISTINCT FROM %s", quoteIdent(rt.GetName()), v)
+		if col := t.column(rt.GetName()); col != nil {
+			switch {
+			case col.Type.Name == "json" && col.Type.ArrayDims == 0:
+				done = fmt.Sprintf("%s::text IS DISTINCT FROM ((%s)::json)::text", quoteIdent(rt.GetName()), v)
+			case val.GetAConst().GetSval() != nil || val.GetAConst().GetIsnull():
+				// A quoted literal takes the column's type by itself.
+			default:
+				done = fmt.Sprintf("%s IS DISTINCT FROM (%s)::%s", quoteIdent(rt.GetName()), v, col.Type.SQL())
+			}
+		}
+		notDone = append(notDone, done)
+	}
+	if len(sets) == 0 {
+		return "", "it sets no column."
+	}
+	rel := t.name
+	if alias != "" {
+		rel += " AS " + quoteIdent(alias)
+	}
+	key := t.rowKey()
+	return fmt.Sprintf("-- %s in batches, one short transaction each, repeated until it updates 0 rows:\n"+
+		"UPDATE %[2]s SET %[3]s WHERE %[4]s IN (SELECT %[4]s FROM %[2]s WHERE %[5]s LIMIT 10000);",
+		label, rel, strings.Join(sets, ", "), key, strings.Join(notDone, " OR ")), ""
+}
+
+// safeBatchedUpdate is batchedUpdate's SQL, or why there is none.
+func safeBatchedUpdate(t tableRef, us *pg_query.UpdateStmt, label string) string {
+	sql, why := batchedUpdate(t, us, label)
+	if sql == "" {
+		return noSafeWay(why)
+	}
+	return sql
+}
+
+// firesTriggers says why a backfill the safe way adds would change more
+// than the statement: the table's triggers on UPDATE (an updated_at
+// stamp, an audit row) fire for every row it writes, where the statement
+// itself (DDL) fires none. "" when the table has no such trigger.
+func firesTriggers(t tableRef) string {
+	if t.table == nil || len(t.table.UpdateTriggers) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("its batched UPDATE would fire the triggers on UPDATE of %s (%s) for every row, which the statement itself does not; "+
+		"backfill with them disabled for the session (SET session_replication_role = replica, which needs a superuser) if that is right, "+
+		"or run the statement when the table is quiet, with SET lock_timeout.", t.name, strings.Join(quoteAll(t.table.UpdateTriggers), ", "))
+}
+
+// narrowsText says a text or varchar column of type old becomes varchar(n)
+// with fewer characters allowed: then keeping the type with a CHECK on
+// the length means the same for every value. Not for char(m), whose
+// values are padded, nor for a wider varchar.
+func narrowsText(old string, n int) bool {
+	if old == "text" || old == "varchar" || old == "character varying" {
+		return true
+	}
+	var m int
+	if _, err := fmt.Sscanf(old, "varchar(%d)", &m); err == nil {
+		return m > n
+	}
+	if _, err := fmt.Sscanf(old, "character varying(%d)", &m); err == nil {
+		return m > n
+	}
+	return false
+}
+
+// restOfAlter is the statement's ALTER TABLE without the subcommands skip
+// matches: the safe way of one subcommand ends with it, since the rest of
+// the statement still has to run (a SET DEFAULT beside the SET NOT NULL).
+// "" when nothing is left.
+func restOfAlter(c *stmtContext, skip func(*pg_query.AlterTableCmd) bool) string {
+	at := c.node.GetAlterTableStmt()
+	if at == nil {
+		return ""
+	}
+	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	cp.Cmds = nil
+	for _, cmd := range at.GetCmds() {
+		if !skip(cmd.GetAlterTableCmd()) {
+			cp.Cmds = append(cp.Cmds, proto.Clone(cmd).(*pg_query.Node))
+		}
+	}
+	if len(cp.Cmds) == 0 {
+		return ""
+	}
+	sql, err := deparseStmt(alterNode(cp))
+	if err != nil {
+		return ""
+	}
+	return sql
+}
+
+// volatileCall names a function in the expression whose value changes from
+// call to call or from transaction to transaction ("" when none).
+func volatileCall(n *pg_query.Node) string {
+	found := ""
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
+		if found != "" {
+			return false
+		}
+		if fc := x.GetFuncCall(); fc != nil {
+			switch name := lastName(pgtree.Names(fc.GetFuncname())); name {
+			case "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4", "clock_timestamp", "now", "statement_timestamp",
+				"transaction_timestamp", "timeofday", "nextval", "random_normal":
+				found = name
+			}
+		}
+		if x.GetSqlvalueFunction() != nil {
+			found = "CURRENT_TIMESTAMP"
+		}
+		return found == ""
+	})
+	return found
 }

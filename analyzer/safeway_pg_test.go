@@ -9,19 +9,18 @@ package analyzer
 // databases are compared: columns (type, NOT NULL, default, identity,
 // collation), index definitions modulo the index's name, constraint
 // definitions, views, triggers and functions left behind, and a checksum
-// of every table's rows.
+// of every table's rows. Running and comparing is internal/effect's, the
+// same code the corpus run (scripts/corpus-safeways.sh) uses.
 
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/internal/effect"
 	"github.com/migration-guard/migration-guard/internal/pgtest"
 )
 
@@ -46,8 +45,10 @@ type safeCase struct {
 	// extra relations the safe way leaves on purpose (a backup table, a
 	// view that keeps the old name working).
 	extra []string
-	// none says the rule prints no SQL for this statement, only why.
+	// none says the rule prints no SQL for this statement, only why;
+	// why, when set, is part of that reason.
 	none bool
+	why  string
 	// after says the safe way is run after the statement itself (an index
 	// the statement's foreign key needs), not instead of it.
 	after bool
@@ -123,6 +124,10 @@ func safeCases() []safeCase {
 			stmt:     `ALTER TABLE "Orders" ALTER COLUMN qty SET NOT NULL;`,
 			intended: `UPDATE "Orders" SET qty = 0 WHERE qty IS NULL; ALTER TABLE "Orders" ALTER COLUMN qty SET NOT NULL;`,
 			values:   map[string]string{"<value>": "0"}},
+		{name: "SET NOT NULL beside a SET DEFAULT: the rest of the statement runs after", rule: ruleSetNotNull.ID,
+			stmt:     `ALTER TABLE "Orders" ALTER COLUMN qty SET NOT NULL, ALTER COLUMN qty SET DEFAULT 1;`,
+			intended: `UPDATE "Orders" SET qty = 0 WHERE qty IS NULL; ALTER TABLE "Orders" ALTER COLUMN qty SET NOT NULL, ALTER COLUMN qty SET DEFAULT 1;`,
+			values:   map[string]string{"<value>": "0"}},
 		{name: "volatile default rewrites the table", rule: ruleTableRewrite.ID,
 			stmt:     `ALTER TABLE customers ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();`,
 			volatile: []string{"customers.token"}},
@@ -133,12 +138,41 @@ func safeCases() []safeCase {
 		{name: "varchar narrowed: kept, with a CHECK", rule: ruleTypeNarrowing.ID,
 			stmt:     `ALTER TABLE customers ALTER COLUMN "Name" TYPE varchar(20);`,
 			intended: `ALTER TABLE customers ADD CONSTRAINT "customers_Name_length" CHECK (char_length("Name") <= 20);`},
+		{name: "char(n) to a longer varchar: the type changes, no CHECK stands for it", rule: ruleTypeRewrite.ID,
+			schema: `CREATE TABLE tokens (id bigint PRIMARY KEY, t char(8) NOT NULL); INSERT INTO tokens SELECT g, 't' || g FROM generate_series(1, 3000) g;`,
+			stmt:   `ALTER TABLE tokens ALTER COLUMN t TYPE varchar(12);`},
+		{name: "drop a table and a type an earlier migration dropped already, IF EXISTS kept", rule: ruleDropTable.ID,
+			schema: `CREATE TABLE old_things (id int); DROP TABLE old_things;`,
+			stmt:   `DROP TABLE IF EXISTS old_things;`},
+		{name: "drop a type IF EXISTS ... CASCADE kept", rule: ruleDropType.ID,
+			schema: `CREATE TYPE shade AS ENUM ('light', 'dark'); CREATE TABLE lamps (id int, s shade); INSERT INTO lamps SELECT g, 'dark' FROM generate_series(1, 100) g;`,
+			stmt:   `DROP TYPE IF EXISTS shade CASCADE;`},
+		{name: "two types changed in one ALTER TABLE: split first, no SQL", rule: ruleTypeRewrite.ID, none: true, why: "makes 2 changes at once",
+			stmt: `ALTER TABLE "Orders" ALTER COLUMN total TYPE bigint, ALTER COLUMN qty TYPE bigint;`},
+		{name: "jsonb to json, the constant default kept as ALTER TYPE converts it", rule: ruleTypeNarrowing.ID,
+			schema: `CREATE TABLE docs (id bigint PRIMARY KEY, body jsonb NOT NULL DEFAULT '{}'); INSERT INTO docs SELECT g, jsonb_build_object('g', g) FROM generate_series(1, 2000) g;`,
+			stmt:   `ALTER TABLE docs ALTER COLUMN body TYPE json USING body::json;`},
 		{name: "text to integer without USING", rule: ruleTypeChangeFails.ID,
 			schema:   `CREATE TABLE codes (id bigint PRIMARY KEY, n text); INSERT INTO codes SELECT g, (g * 3)::text FROM generate_series(1, 5000) g;`,
 			stmt:     `ALTER TABLE codes ALTER COLUMN n TYPE integer;`,
 			intended: `ALTER TABLE codes ALTER COLUMN n TYPE integer USING n::integer;`},
 		{name: "drop column keeps a copy", rule: ruleDropColumn.ID,
 			stmt: `ALTER TABLE customers DROP COLUMN note;`, extra: []string{"customers_note_backup"}},
+		{name: "drop a key that foreign keys use, IF EXISTS ... CASCADE kept", rule: ruleDropConstraint.ID,
+			schema: `CREATE TABLE teams (id integer NOT NULL, CONSTRAINT teams_pkey PRIMARY KEY (id)); CREATE TABLE players (team integer REFERENCES teams (id));
+INSERT INTO teams SELECT g FROM generate_series(1, 40) g; INSERT INTO players SELECT 1 + g % 40 FROM generate_series(1, 300) g;`,
+			stmt: `ALTER TABLE teams DROP CONSTRAINT IF EXISTS teams_pkey CASCADE;`},
+		{name: "drop a column a view uses, CASCADE kept", rule: ruleDropColumn.ID,
+			schema: `CREATE VIEW customer_notes AS SELECT id, note FROM customers;`,
+			stmt:   `ALTER TABLE customers DROP COLUMN IF EXISTS note CASCADE;`, extra: []string{"customers_note_backup"}},
+		{name: "drop a column an earlier migration dropped already, IF EXISTS: the copy only as a comment", rule: ruleDropColumn.ID,
+			schema: `ALTER TABLE events DROP COLUMN body;`,
+			stmt:   `ALTER TABLE events DROP COLUMN IF EXISTS body;`},
+		{name: "drop a column and add one of the same name in one ALTER TABLE: the statement runs whole", rule: ruleDropColumn.ID,
+			stmt: `ALTER TABLE customers DROP COLUMN note, ADD COLUMN note integer;`, extra: []string{"customers_note_backup"}},
+		{name: "drop the key column itself: the copy holds it once", rule: ruleDropColumn.ID,
+			schema: `CREATE TABLE tags (id bigint PRIMARY KEY, label text); INSERT INTO tags SELECT g, 'l' || g FROM generate_series(1, 500) g;`,
+			stmt:   `ALTER TABLE tags DROP COLUMN id;`, extra: []string{"tags_id_backup"}},
 		{name: "drop constraint with a lock timeout", rule: ruleDropConstraint.ID,
 			schema: `ALTER TABLE "Orders" ADD CONSTRAINT orders_total_positive CHECK (total >= 0);`,
 			stmt:   `ALTER TABLE "Orders" DROP CONSTRAINT orders_total_positive;`},
@@ -148,6 +182,9 @@ func safeCases() []safeCase {
 			stmt: `ALTER TABLE events ADD COLUMN id bigserial, ADD PRIMARY KEY (id);`},
 		{name: "drop index concurrently", rule: ruleDropIndex.ID,
 			stmt: `DROP INDEX events_seq_idx;`},
+		{name: "drop an index of a partitioned table: no CONCURRENTLY there, no SQL", rule: ruleDropIndex.ID, none: true, why: "cannot drop CONCURRENTLY",
+			schema: `CREATE TABLE readings (at date NOT NULL, v int) PARTITION BY RANGE (at); CREATE INDEX readings_v_idx ON readings (v);`,
+			stmt:   `DROP INDEX readings_v_idx;`},
 		{name: "drop sequence", rule: ruleDropSequence.ID,
 			stmt: `DROP SEQUENCE invoice_seq;`},
 		{name: "truncate in batches", rule: ruleTruncate.ID,
@@ -160,16 +197,51 @@ func safeCases() []safeCase {
 		{name: "a new enum value used in the transaction that added it, split in two", rule: "enum-value-in-same-transaction",
 			stmt:     "ALTER TYPE mood ADD VALUE 'great';\nUPDATE notes SET feeling = 'great' WHERE id % 10 = 0;",
 			intended: "ALTER TYPE mood ADD VALUE 'great';\nUPDATE notes SET feeling = 'great' WHERE id % 10 = 0;"},
+		{name: "a json value backfilled into a jsonb column: compared as jsonb", rule: ruleBackfill.ID,
+			before: `ALTER TABLE customers ADD COLUMN extra jsonb;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN extra jsonb;\nUPDATE customers SET extra = json_build_object('n', \"Name\");"},
+		{name: "a backfill of a json column: compared as text", rule: ruleBackfill.ID,
+			before: `ALTER TABLE customers ADD COLUMN raw json;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN raw json;\nUPDATE customers SET raw = json_build_object('e', email);"},
+		{name: "a json column backfilled with a quoted literal: compared as text", rule: ruleBackfill.ID,
+			before: `ALTER TABLE customers ADD COLUMN prefs json;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN prefs json;\nUPDATE customers SET prefs = '{\"k\": 1}';"},
 		{name: "NULLs filled with COALESCE, in batches", rule: ruleBackfill.ID,
 			stmt: `UPDATE "Orders" SET qty = COALESCE(qty, 0);`},
 		{name: "update everything in batches", rule: ruleUpdateAll.ID,
-			stmt: `UPDATE "Orders" SET code = upper(code), qty = coalesce(qty, 0);`},
+			stmt: `UPDATE "Orders" SET code = 'K' || id || '-' || total, qty = coalesce(qty, 0);`},
+		{name: "an UPDATE whose values use the table's alias, batched with it", rule: ruleUpdateAll.ID,
+			stmt: `UPDATE "Orders" AS o SET code = (SELECT c.email FROM customers c WHERE c.id = o."userId") || '/' || o.id;`},
+		{name: "a new value computed from the column it replaces: no batch can tell done rows, no SQL", rule: ruleUpdateAll.ID, none: true, why: "computed from total, which the UPDATE sets",
+			stmt: `UPDATE "Orders" ord SET total = ord.total * 2;`},
+		{name: "a backfill whose value reads the column it sets: no SQL", rule: ruleBackfill.ID, none: true, why: `computed from visits`,
+			before: `ALTER TABLE customers ADD COLUMN visits integer;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN visits integer;\nUPDATE customers SET visits = coalesce(visits, 0) + 1;"},
+		{name: "a backfill with a random value: no batch can tell done rows, no SQL", rule: ruleBackfill.ID, none: true, why: "comes from random()",
+			before: `ALTER TABLE customers ADD COLUMN tag text;`,
+			stmt:   "ALTER TABLE customers ADD COLUMN tag text;\nUPDATE customers SET tag = 'tag-' || floor(random() * 10);"},
+		{name: "an UPDATE with values from a join: no SQL", rule: ruleUpdateAll.ID, none: true, why: "UPDATE ... FROM",
+			stmt: `UPDATE "Orders" SET code = c.email FROM customers c;`},
 		{name: "rename a table, the old name kept as a view", rule: ruleRenameTable.ID,
 			stmt: `ALTER TABLE events RENAME TO happenings;`, extra: []string{"events"}},
 		{name: "rename a column by expand and contract", rule: ruleRenameColumn.ID,
 			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
 		{name: "rename a NOT NULL column with a default", rule: ruleRenameColumn.ID,
 			stmt: `ALTER TABLE "Orders" RENAME COLUMN placed_at TO "placedOn";`},
+		{name: "rename a column of a table with a trigger on UPDATE: the backfill would fire it, no SQL", rule: ruleRenameColumn.ID, none: true, why: "triggers on UPDATE of public.customers (customers_touch)",
+			schema: `ALTER TABLE customers ADD COLUMN touched_at timestamptz;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();`,
+			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
+		{name: "a trigger dropped again no longer stands in the way", rule: ruleRenameColumn.ID,
+			schema: `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+DROP TRIGGER customers_touch ON customers;`,
+			stmt: `ALTER TABLE customers RENAME COLUMN note TO remark;`},
+		{name: "change the type of a column of a table with a trigger on UPDATE: no SQL", rule: ruleTypeRewrite.ID, none: true, why: "orders_stamp",
+			schema: `CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.code := NEW.code || '*'; RETURN NEW; END $$;
+CREATE TRIGGER orders_stamp BEFORE UPDATE OF total ON "Orders" FOR EACH ROW EXECUTE FUNCTION stamp();`,
+			stmt: `ALTER TABLE "Orders" ALTER COLUMN total TYPE bigint;`},
 		{name: "rename an indexed column: no SQL, the reason", rule: ruleRenameColumn.ID, none: true,
 			stmt: `ALTER TABLE events RENAME COLUMN seq TO "position";`},
 		{name: "rename an enum value", rule: ruleRenameEnumValue.ID,
@@ -221,6 +293,9 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 	template := pgtest.Scratch(t, safeSchema)
 	for _, tc := range safeCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each case has databases of its own, copied from the
+			// template: the cases wait on the server in parallel.
+			t.Parallel()
 			schema := safeSchema + tc.schema
 			rep := change{
 				base:    map[string]string{"db/migrations/00001_init.sql": goose(schema)},
@@ -232,13 +307,16 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 				t.Helper()
 				t.Fatalf("rule %s\nstatement:\n%s\nsafe way:\n%s\n\n%s", tc.rule, tc.stmt, safe, fmt.Sprintf(format, args...))
 			}
-			stmts, err := operatorSteps(safe, tc.values)
+			stmts, err := effect.Steps(safe, tc.values)
 			if err != nil {
 				report("the safe way cannot be run: %v", err)
 			}
 			if tc.none {
 				if len(stmts) > 0 || !strings.HasPrefix(safe, "-- ") {
 					report("expected no SQL, only the reason")
+				}
+				if !strings.Contains(safe, tc.why) {
+					report("expected the reason to say %q", tc.why)
 				}
 				return
 			}
@@ -255,11 +333,11 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 			// What the original means runs as an operator would run it too:
 			// statement by statement (a new enum value is used only after
 			// the statement that added it committed).
-			intendedSteps, err := operatorSteps(intended, nil)
+			intendedSteps, err := effect.Steps(intended, nil)
 			if err != nil {
 				t.Fatalf("what the original means cannot be run: %v", err)
 			}
-			if err := runOperator(ctx, orig, intendedSteps); err != nil {
+			if err := effect.Run(ctx, orig, intendedSteps); err != nil {
 				t.Fatalf("the original (or what it means) fails: %v\n%s", err, intended)
 			}
 			if tc.after {
@@ -268,18 +346,18 @@ func TestSafeWaysRunOnPostgres(t *testing.T) {
 			if tc.before != "" {
 				stmts = append([]string{tc.before}, stmts...)
 			}
-			if err := runOperator(ctx, sugg, stmts); err != nil {
+			if err := effect.Run(ctx, sugg, stmts); err != nil {
 				report("running it: %v", err)
 			}
-			want, err := snapshot(ctx, orig, tc.volatile, nil)
+			want, err := effect.Snapshot(ctx, orig, tc.volatile, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			have, err := snapshot(ctx, sugg, tc.volatile, tc.extra)
+			have, err := effect.Snapshot(ctx, sugg, tc.volatile, tc.extra)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := diffLines(want, have); d != "" {
+			if d := effect.Diff(want, have); d != "" {
 				report("the effect differs from the original's (- original, + safe way):\n%s", d)
 			}
 		})
@@ -328,66 +406,8 @@ var docOnly = map[string]bool{
 
 // printsSQL says the rule's page shows SQL in its safe way.
 func printsSQL(r Rule) bool {
-	stmts, err := operatorSteps(r.Safe, nil)
+	stmts, err := effect.Steps(r.Safe, nil)
 	return err == nil && len(stmts) > 0
-}
-
-// operatorSteps splits a safe way into the statements an operator runs,
-// with placeholders filled in. Comments, and the tools' own annotations
-// (-- +goose NO TRANSACTION, -- migrate:up transaction:false), are not
-// statements; a placeholder left unfilled is refused.
-func operatorSteps(safe string, values map[string]string) ([]string, error) {
-	for k, v := range values {
-		safe = strings.ReplaceAll(safe, k, v)
-	}
-	if i := strings.Index(safe, "<"); i >= 0 {
-		if res, err := pg_query.Scan(safe); err == nil {
-			for _, tok := range res.GetTokens() {
-				if tok.GetToken() == pg_query.Token_Op && safe[tok.GetStart():tok.GetEnd()] == "<" &&
-					tok.GetEnd() < int32(len(safe)) && safe[tok.GetEnd()] != ' ' && safe[tok.GetEnd()] != '=' {
-					return nil, fmt.Errorf("a placeholder is left to fill in at %q", safe[tok.GetStart():min(int(tok.GetStart())+20, len(safe))])
-				}
-			}
-		}
-	}
-	parts, err := pg_query.SplitWithParser(safe, true)
-	if err != nil {
-		return nil, fmt.Errorf("splitting: %w", err)
-	}
-	var out []string
-	for _, p := range parts {
-		res, err := pg_query.Parse(p)
-		if err != nil {
-			return nil, fmt.Errorf("%q does not parse: %w", p, err)
-		}
-		if len(res.GetStmts()) > 0 {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// batched says a statement is an UPDATE or DELETE of a batch (a LIMIT in
-// its subquery): the operator repeats it until it changes 0 rows.
-func batched(sql string) bool {
-	res, err := pg_query.Parse(sql)
-	if err != nil || len(res.GetStmts()) != 1 {
-		return false
-	}
-	n := res.GetStmts()[0].GetStmt()
-	if n.GetUpdateStmt() == nil && n.GetDeleteStmt() == nil {
-		return false
-	}
-	toks, err := pg_query.Scan(sql)
-	if err != nil {
-		return false
-	}
-	for _, tok := range toks.GetTokens() {
-		if tok.GetToken() == pg_query.Token_LIMIT {
-			return true
-		}
-	}
-	return false
 }
 
 func connectScratch(t *testing.T, template, schema string) *pgx.Conn {
@@ -406,264 +426,4 @@ func connectScratch(t *testing.T, template, schema string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
-}
-
-// runOperator runs the steps one after the other on one session.
-func runOperator(ctx context.Context, conn *pgx.Conn, steps []string) error {
-	for _, s := range steps {
-		if !batched(s) {
-			if _, err := conn.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
-			continue
-		}
-		for round := 0; ; round++ {
-			if round > 1000 {
-				return fmt.Errorf("%s: still changing rows after 1000 batches", s)
-			}
-			tag, err := conn.Exec(ctx, s)
-			if err != nil {
-				return fmt.Errorf("%s (batch %d): %w", s, round+1, err)
-			}
-			if tag.RowsAffected() == 0 {
-				break
-			}
-		}
-	}
-	return nil
-}
-
-// snapshot describes what a migration leaves in the database, one fact a
-// line, for comparison. Relations in skip are left out.
-func snapshot(ctx context.Context, conn *pgx.Conn, volatile, skip []string) ([]string, error) {
-	const user = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
-	var out []string
-	add := func(q string, f func(pgx.Rows) (string, error)) error {
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			s, err := f(rows)
-			if err != nil {
-				return err
-			}
-			if s != "" {
-				out = append(out, s)
-			}
-		}
-		return rows.Err()
-	}
-	skipped := func(rel string) bool { return slices.Contains(skip, rel) }
-	err := add(`SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, coalesce(pg_get_expr(d.adbin, d.adrelid), ''),
-	  a.attidentity::text, a.attgenerated::text, coalesce(co.collname, '')
-	FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-	LEFT JOIN pg_collation co ON co.oid = a.attcollation AND co.collname <> 'default'
-	WHERE `+user+` AND c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped`, func(r pgx.Rows) (string, error) {
-		var rel, col, typ, def, ident, gen, coll string
-		var notNull bool
-		if err := r.Scan(&rel, &col, &typ, &notNull, &def, &ident, &gen, &coll); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		return fmt.Sprintf("column %s.%s %s notnull=%v default=%q identity=%q generated=%q collate=%q", rel, col, typ, notNull, def, ident, gen, coll), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-	JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var rel, def string
-		var valid bool
-		if err := r.Scan(&rel, &def, &valid); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		res, err := pg_query.Parse(def)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", def, err)
-		}
-		res.GetStmts()[0].GetStmt().GetIndexStmt().Idxname = ""
-		unnamed, err := pg_query.Deparse(res)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("index on %s: %s valid=%v", rel, unnamed, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid), k.convalidated FROM pg_constraint k
-	JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var rel, name, typ, def string
-		var valid bool
-		if err := r.Scan(&rel, &name, &typ, &def, &valid); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		if typ == "c" {
-			name = "(check)" // compared by definition
-		}
-		return fmt.Sprintf("constraint %s on %s %s %s validated=%v", name, rel, typ, def, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT format_type(y.oid, NULL), k.conname, pg_get_constraintdef(k.oid), k.convalidated FROM pg_constraint k
-	JOIN pg_type y ON y.oid = k.contypid JOIN pg_namespace n ON n.oid = y.typnamespace WHERE `+user, func(r pgx.Rows) (string, error) {
-		var typ, name, def string
-		var valid bool
-		if err := r.Scan(&typ, &name, &def, &valid); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("domain constraint %s on %s %s validated=%v", name, typ, def, valid), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT c.relname, pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE `+user+` AND c.relkind IN ('v', 'm')`, func(r pgx.Rows) (string, error) {
-		var rel, def string
-		if err := r.Scan(&rel, &def); err != nil {
-			return "", err
-		}
-		if skipped(rel) {
-			return "", nil
-		}
-		return fmt.Sprintf("view %s: %s", rel, strings.Join(strings.Fields(def), " ")), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = add(`SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal
-	UNION ALL SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE `+user+`
-	UNION ALL SELECT 'type ' || format_type(y.oid, NULL) FROM pg_type y JOIN pg_namespace n ON n.oid = y.typnamespace WHERE `+user+` AND y.typtype IN ('e', 'd', 'c') AND y.typrelid = 0
-	UNION ALL SELECT 'schema ' || nspname FROM pg_namespace n WHERE `+user+`
-	UNION ALL SELECT 'sequence ' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user+` AND c.relkind = 'S'`,
-		func(r pgx.Rows) (string, error) {
-			var s string
-			return s, r.Scan(&s)
-		})
-	if err != nil {
-		return nil, err
-	}
-	// Rows: a checksum of every table's rows as jsonb (keys sorted, so
-	// the order of columns does not matter), volatile columns left out and
-	// counted by NULLs instead.
-	var tables []string
-	err = add(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE `+user+` AND c.relkind = 'r' ORDER BY 1`,
-		func(r pgx.Rows) (string, error) {
-			var s string
-			if err := r.Scan(&s); err != nil {
-				return "", err
-			}
-			if !skipped(s) {
-				tables = append(tables, s)
-			}
-			return "", nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	for _, tbl := range tables {
-		drop := ""
-		var nulls []string
-		for _, v := range volatile {
-			if rel, col, ok := strings.Cut(v, "."); ok && rel == tbl {
-				drop += " - " + quoteLiteral(col)
-				nulls = append(nulls, fmt.Sprintf("count(*) FILTER (WHERE t.%s IS NULL)", quoteIdent(col)))
-			}
-		}
-		extra := "0"
-		if len(nulls) > 0 {
-			extra = strings.Join(nulls, " + ")
-		}
-		q := fmt.Sprintf(`SELECT count(*), md5(coalesce(string_agg((to_jsonb(t)%s)::text, E'\n' ORDER BY (to_jsonb(t)%s)::text), '')), %s FROM %s t`,
-			drop, drop, extra, quoteIdent(tbl))
-		var n, nullCount int64
-		var sum string
-		if err := conn.QueryRow(ctx, q).Scan(&n, &sum, &nullCount); err != nil {
-			return nil, fmt.Errorf("%s: %w", q, err)
-		}
-		out = append(out, fmt.Sprintf("rows of %s: %d, checksum %s, NULLs in volatile columns %d", tbl, n, sum, nullCount))
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// diffLines lists the lines only one side has.
-func diffLines(want, have []string) string {
-	var b strings.Builder
-	w, h := map[string]int{}, map[string]int{}
-	for _, s := range want {
-		w[s]++
-	}
-	for _, s := range have {
-		h[s]++
-	}
-	for _, s := range want {
-		if h[s] == 0 {
-			fmt.Fprintf(&b, "- %s\n", s)
-		}
-	}
-	for _, s := range have {
-		if w[s] == 0 {
-			fmt.Fprintf(&b, "+ %s\n", s)
-		}
-	}
-	return b.String()
-}
-
-// The harness itself must see what it is there to see: an index that lost
-// its ordering, a step that fails, a placeholder left unfilled.
-func TestSafeWayHarnessSeesDifferences(t *testing.T) {
-	ctx := context.Background()
-	template := pgtest.Scratch(t, `CREATE TABLE t ("userId" int, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 25000) g;`)
-	orig := connectScratch(t, template, "")
-	sugg := connectScratch(t, template, "")
-	if err := runOperator(ctx, orig, []string{`CREATE INDEX t_idx ON t ("userId" DESC) WHERE v > 3`}); err != nil {
-		t.Fatal(err)
-	}
-	if err := runOperator(ctx, sugg, []string{`CREATE INDEX CONCURRENTLY t_other_name ON t ("userId") WHERE v > 3`,
-		`UPDATE t SET v = v + 100000 WHERE ctid IN (SELECT ctid FROM t WHERE v < 100000 LIMIT 10000)`}); err != nil {
-		t.Fatal(err)
-	}
-	want, err := snapshot(ctx, orig, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have, err := snapshot(ctx, sugg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := diffLines(want, have)
-	if !strings.Contains(d, `- index on t: CREATE INDEX ON public.t USING btree ("userId" DESC) WHERE v > 3 valid=true`) ||
-		!strings.Contains(d, `+ index on t: CREATE INDEX ON public.t USING btree ("userId") WHERE v > 3 valid=true`) {
-		t.Errorf("the lost DESC is not seen:\n%s", d)
-	}
-	if !strings.Contains(d, "- rows of t: 25000, checksum") {
-		t.Errorf("changed rows are not seen:\n%s", d)
-	}
-	// The batch ran until it changed 0 rows: every v was moved past 100000.
-	var left int
-	if err := sugg.QueryRow(ctx, `SELECT count(*) FROM t WHERE v < 100000`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("the batch stopped early: %d rows left (%v)", left, err)
-	}
-	if err := runOperator(ctx, sugg, []string{`BEGIN`, `CREATE INDEX CONCURRENTLY t_c ON t (v)`}); err == nil {
-		t.Error("CONCURRENTLY inside BEGIN ran")
-	}
-	if _, err := operatorSteps("UPDATE t SET v = <value>;", nil); err == nil {
-		t.Error("a placeholder left unfilled was run")
-	}
-	if steps, err := operatorSteps("-- +goose NO TRANSACTION\n-- +goose Up\nSELECT 1 WHERE 1 < 2;\n-- next migration:\nSELECT 2;", nil); err != nil || len(steps) != 2 {
-		t.Errorf("steps %q, %v", steps, err)
-	}
 }

@@ -14,6 +14,7 @@ package catalog
 
 import (
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,7 +94,10 @@ type Table struct {
 	// DependsOn lists the tables and columns a view reads, as far as names
 	// could be resolved.
 	DependsOn []ObjectRef
-	Origin    Origin
+	// UpdateTriggers are the triggers (not constraint triggers) that fire
+	// on UPDATE of the table, by name.
+	UpdateTriggers []string
+	Origin         Origin
 
 	parent qname
 	// keys is what the table contributes to the catalog's indexes.
@@ -913,6 +917,7 @@ func cloneStrings(s []string) []string {
 func (t *Table) clone() *Table {
 	n := *t
 	n.keys = nil
+	n.UpdateTriggers = slices.Clone(t.UpdateTriggers)
 	// One allocation per kind of child rather than one per child.
 	n.Columns = nil
 	if len(t.Columns) > 0 {

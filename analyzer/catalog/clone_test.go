@@ -283,6 +283,7 @@ func TestCloneIsolation(t *testing.T) {
 		"ALTER FUNCTION touch() SET SCHEMA app",
 		"DROP FUNCTION add_col()",
 		"CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+		"DROP TRIGGER shop_touch ON shop",
 		"SELECT add_col()",
 		"DO $$ BEGIN CREATE TABLE from_do (id int); END $$",
 		"SET search_path = app, public",

@@ -39,7 +39,7 @@ import (
 // EncodingVersion changes whenever the layout or the meaning of a field
 // changes: an entry of another version is not decoded, and cache keys
 // include it.
-const EncodingVersion = 1
+const EncodingVersion = 2
 
 var encodingMagic = []byte("mgcat")
 
@@ -337,6 +337,7 @@ func (e *encoder) table(t *Table) error {
 		e.str(r.Name)
 		e.bool(r.NeedsCascade)
 	}
+	e.strs(t.UpdateTriggers)
 	e.origin(t.Origin)
 	e.qname(t.parent)
 	return nil
@@ -670,6 +671,7 @@ func (d *decoder) table() *Table {
 			t.DependsOn[i] = ObjectRef{Kind: d.str(), Schema: d.str(), Table: d.str(), Name: d.str(), NeedsCascade: d.bool()}
 		}
 	}
+	t.UpdateTriggers = d.strs()
 	t.Origin = d.origin()
 	t.parent = d.qname()
 	return t

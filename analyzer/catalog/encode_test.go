@@ -170,7 +170,7 @@ func TestEncodeCoversFields(t *testing.T) {
 	want := map[reflect.Type]string{
 		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx",
 		reflect.TypeOf(Schema{}):     "Name Origin owner",
-		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn Origin parent keys owner",
+		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner",
 		reflect.TypeOf(Column{}):     "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom",
 		reflect.TypeOf(Constraint{}): "Name Kind Columns Validated Check CheckNode NotNullColumn RefSchema RefTable RefColumns OnDelete OnUpdate Index Deferrable InitiallyDeferred NoInherit Origin",
 		reflect.TypeOf(IndexKey{}):   "Column Expr ExprNode Desc",

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -66,6 +67,7 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 		return
 	case stmt.GetDropStmt() != nil:
 		c.dropFunctions(stmt.GetDropStmt())
+		c.dropTableTriggers(stmt.GetDropStmt())
 		return
 	case stmt.GetRenameStmt() != nil:
 		c.renameFunction(stmt.GetRenameStmt())
@@ -75,6 +77,7 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 		return
 	case stmt.GetCreateTrigStmt() != nil:
 		c.installTrigger(stmt.GetCreateTrigStmt().GetFuncname())
+		c.addTableTrigger(stmt.GetCreateTrigStmt())
 		return
 	case stmt.GetCreateEventTrigStmt() != nil:
 		c.installTrigger(stmt.GetCreateEventTrigStmt().GetFuncname())
@@ -380,4 +383,42 @@ func (c *Catalog) Calls(stmt *pg_query.Node) []Call {
 		return true
 	})
 	return out
+}
+
+// triggerUpdate is the UPDATE bit of CreateTrigStmt.events (TRIGGER_TYPE_UPDATE).
+const triggerUpdate = 1 << 4
+
+// addTableTrigger remembers a trigger that fires on UPDATE of its table: an
+// UPDATE a safe way adds (a backfill) fires it where the statement it
+// replaces did not.
+func (c *Catalog) addTableTrigger(ts *pg_query.CreateTrigStmt) {
+	t := c.Relation(ts.GetRelation())
+	if t == nil || ts.GetEvents()&triggerUpdate == 0 || ts.GetIsconstraint() {
+		return
+	}
+	if !slices.Contains(t.UpdateTriggers, ts.GetTrigname()) {
+		t = c.editTable(t)
+		t.UpdateTriggers = append(t.UpdateTriggers, ts.GetTrigname())
+	}
+}
+
+// dropTableTriggers forgets the triggers DROP TRIGGER drops.
+func (c *Catalog) dropTableTriggers(ds *pg_query.DropStmt) {
+	if ds.GetRemoveType() != pg_query.ObjectType_OBJECT_TRIGGER {
+		return
+	}
+	for _, o := range ds.GetObjects() {
+		names := pgtree.Names(o.GetList().GetItems())
+		if len(names) < 2 {
+			continue
+		}
+		rv := &pg_query.RangeVar{Relname: names[len(names)-2], Inh: true, Relpersistence: "p"}
+		if len(names) > 2 {
+			rv.Schemaname = names[len(names)-3]
+		}
+		if t := c.Relation(rv); t != nil && slices.Contains(t.UpdateTriggers, names[len(names)-1]) {
+			t = c.editTable(t)
+			t.UpdateTriggers = slices.DeleteFunc(t.UpdateTriggers, func(n string) bool { return n == names[len(names)-1] })
+		}
+	}
 }

@@ -69,6 +69,6 @@ and locks on production data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newCheckCommand(), newRehearseCommand(), newRulesCommand(), newExplainCommand(), newServeCommand(), newStatsCommand(), newCalibrateCommand(), newMCPCommand(), newReviewCommand())
+	root.AddCommand(newVersionCommand(), newCheckCommand(), newRehearseCommand(), newRulesCommand(), newExplainCommand(), newServeCommand(), newStatsCommand(), newCalibrateCommand(), newMCPCommand(), newReviewCommand(), newTrySafeWaysCommand())
 	return root
 }
