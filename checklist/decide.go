@@ -520,10 +520,10 @@ type PriorStep struct {
 	// Follow is the commit a superseded check of this commit would have
 	// carried its ledger from: look there next.
 	Follow string
-	// Skip says the commit was never checked to the end (no run, or only
-	// runs a newer push superseded without a pointer): look at the commit
-	// before it.
-	Skip bool
+	// LookBefore says the commit was never checked to the end (no run, or
+	// only runs a newer push superseded without a pointer): look at the
+	// commit before it.
+	LookBefore bool
 	// Stop, when set, says why nothing may be carried past this commit.
 	Stop string
 }
@@ -559,7 +559,7 @@ func PriorAt(pr int, sha string, runs []PriorRun) PriorStep {
 		}
 		return PriorStep{Stop: fmt.Sprintf("the check of %s ended as %s without an approval state", short(sha), run.Conclusion)}
 	}
-	return PriorStep{Skip: true}
+	return PriorStep{LookBefore: true}
 }
 
 // NewerDecision says whether any of the other ledgers read holds a

@@ -346,14 +346,14 @@ func TestPriorAt(t *testing.T) {
 	cases := []struct {
 		name string
 		runs []PriorRun
-		want string // ledger, follow:<sha>, skip, stop
+		want string // ledger, follow:<sha>, look before, stop
 	}{
-		{"no runs: never checked", nil, "skip"},
+		{"no runs: never checked", nil, "look before"},
 		{"a ledger", []PriorRun{{ID: 2, Status: "completed", Conclusion: "success", Text: at(fx.approved, dOther)}}, "ledger"},
 		{"superseded, pointing back", []PriorRun{{ID: 2, Status: "completed", Conclusion: "cancelled", Text: PriorText(dBase)}}, "follow:" + dBase},
 		{"failed, pointing back", []PriorRun{{ID: 2, Status: "completed", Conclusion: "failure", Text: "boom\n\n" + PriorText(dBase)}}, "follow:" + dBase},
 		{"superseded without pointer: older runs decide", []PriorRun{{ID: 3, Status: "completed", Conclusion: "cancelled"}, {ID: 2, Status: "completed", Conclusion: "action_required", Text: at(fx.open, dOther)}}, "ledger"},
-		{"only superseded runs", []PriorRun{{ID: 3, Status: "completed", Conclusion: "cancelled"}}, "skip"},
+		{"only superseded runs", []PriorRun{{ID: 3, Status: "completed", Conclusion: "cancelled"}}, "look before"},
 		{"failed without pointer", []PriorRun{{ID: 3, Status: "completed", Conclusion: "failure", Text: "boom"}, {ID: 2, Status: "completed", Conclusion: "success", Text: at(fx.approved, dOther)}}, "stop"},
 		{"nothing needed approval", []PriorRun{{ID: 3, Status: "completed", Conclusion: "success", Text: "no migrations"}}, "stop"},
 		{"another pull request's ledger", []PriorRun{{ID: 3, Status: "completed", Conclusion: "success", Text: at(other, dOther)}}, "stop"},
@@ -370,8 +370,8 @@ func TestPriorAt(t *testing.T) {
 				got = "ledger"
 			case st.Follow != "":
 				got = "follow:" + st.Follow
-			case st.Skip:
-				got = "skip"
+			case st.LookBefore:
+				got = "look before"
 			case st.Stop == "":
 				t.Fatal("no step and no reason")
 			}

@@ -486,6 +486,9 @@ func (r *jobRun) priorLedger(ctx context.Context) (*checklist.Ledger, string, er
 		case st.Stop != "":
 			r.log.Info("no approval state carried", "from_sha", sha, "reason", st.Stop)
 			return nil, "", nil
+		case st.LookBefore:
+			// The commit decided nothing: the next one in the pull
+			// request's list (or the push's before) says what held.
 		}
 	}
 	r.log.Info("no approval state carried", "reason", "too many commits without a finished check")

@@ -199,12 +199,12 @@ func TestPriorRunsOfOwnPullRequest(t *testing.T) {
 		}, checklist.PriorStep{Stop: "the check of 1111111 belongs to another pull request"}},
 		{"only a sibling's run", []*github.CheckRun{
 			run(9, theirs+":success", "success", ledgerOf(2)),
-		}, checklist.PriorStep{Skip: true}},
+		}, checklist.PriorStep{LookBefore: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := checklist.PriorAt(1, sha, priorRunsOf(tc.runs, 1))
 			if (got.Ledger == nil) != (tc.want.Ledger == nil) || (got.Ledger != nil && got.Ledger.PR != 1) ||
-				got.Follow != tc.want.Follow || got.Stop != tc.want.Stop || got.Skip != tc.want.Skip {
+				got.Follow != tc.want.Follow || got.Stop != tc.want.Stop || got.LookBefore != tc.want.LookBefore {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
