@@ -1,5 +1,7 @@
 package catalog
 
+import "github.com/migration-guard/migration-guard/analyzer/catalog/internal/pmap"
+
 // Settle makes everything in the catalog count as existing: objects keep
 // where they came from but are no longer "created in this change". The
 // analyzer calls it between files it judges one by one without a base
@@ -7,24 +9,12 @@ package catalog
 // as if they had already run in production. Only the objects that change
 // are copied (a catalog shares its objects with its copies).
 func (c *Catalog) Settle() {
-	var schemas []*Schema
-	for _, s := range c.schemas.All() {
-		if s.Origin.InChangeSet {
-			schemas = append(schemas, s)
-		}
-	}
-	for _, s := range schemas {
+	for _, s := range inChangeSet(c.schemas, func(s *Schema) bool { return s.Origin.InChangeSet }) {
 		s = c.editSchema(s)
 		s.Origin.InChangeSet = false
 		c.putSchema(s)
 	}
-	var tables []*Table
-	for _, t := range c.tables.All() {
-		if tableInChangeSet(t) {
-			tables = append(tables, t)
-		}
-	}
-	for _, t := range tables {
+	for _, t := range inChangeSet(c.tables, tableInChangeSet) {
 		t = c.editTable(t)
 		t.Origin.InChangeSet = false
 		for _, col := range t.Columns {
@@ -37,24 +27,12 @@ func (c *Catalog) Settle() {
 			ix.Origin.InChangeSet = false
 		}
 	}
-	var enums []*Enum
-	for _, e := range c.enums.All() {
-		if e.Origin.InChangeSet {
-			enums = append(enums, e)
-		}
-	}
-	for _, e := range enums {
+	for _, e := range inChangeSet(c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {
 		e = c.editEnum(e)
 		e.Origin.InChangeSet = false
 		c.putEnum(e)
 	}
-	var domains []*Domain
-	for _, d := range c.domains.All() {
-		if domainInChangeSet(d) {
-			domains = append(domains, d)
-		}
-	}
-	for _, d := range domains {
+	for _, d := range inChangeSet(c.domains, domainInChangeSet) {
 		d = c.editDomain(d)
 		d.Origin.InChangeSet = false
 		for _, k := range d.Constraints {
@@ -62,17 +40,23 @@ func (c *Catalog) Settle() {
 		}
 		c.putDomain(d)
 	}
-	var sequences []*Sequence
-	for _, s := range c.sequences.All() {
-		if s.Origin.InChangeSet {
-			sequences = append(sequences, s)
-		}
-	}
-	for _, s := range sequences {
+	for _, s := range inChangeSet(c.sequences, func(s *Sequence) bool { return s.Origin.InChangeSet }) {
 		s = c.editSequence(s)
 		s.Origin.InChangeSet = false
 		c.putSequence(s)
 	}
+}
+
+// inChangeSet lists the objects of m that in says are part of the change
+// set: collected first, since settling them writes m.
+func inChangeSet[V any](m pmap.Map[qname, V], in func(V) bool) []V {
+	var out []V
+	for _, v := range m.All() {
+		if in(v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func tableInChangeSet(t *Table) bool {
