@@ -66,7 +66,9 @@ func checkExistingRows(c *stmtContext) {
 		switch ac.GetSubtype() {
 		case pg_query.AlterTableType_AT_AddColumn:
 			cd := ac.GetDef().GetColumnDef()
-			if cd == nil || c.addFails(t, cd.GetColname()) {
+			if cd == nil || c.addFails(t, cd.GetColname()) || locks.SkippedAddColumn(t.table, ac) {
+				// A skipped ADD COLUMN IF NOT EXISTS leaves the column
+				// and its rows as they are.
 				continue
 			}
 			head, existing, newRows := addColumnRows(t, cd, rows)
