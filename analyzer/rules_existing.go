@@ -389,7 +389,17 @@ func indexBuildKeys(n *pg_query.Node) (keys []string, all bool) {
 // introduced by its line: what the old rows hold after a migration is one
 // thing for a reviewer to check, however many statements add columns or
 // change defaults. Suppressed findings stay as they are.
-func foldExistingRows(reported []*Statement) {
+func foldExistingRows(reported []*Statement, all []Statement) {
+	// The parts are for this fold only: every finding of the file (those
+	// of code a function runs too) leaves judging as it reads, equal to
+	// its copy from the cache.
+	defer func() {
+		for k := range all {
+			for i := range all[k].Findings {
+				all[k].Findings[i].rows = nil
+			}
+		}
+	}()
 	var sts []*Statement
 	for _, st := range reported {
 		if st != nil && existingRowsIndex(st) >= 0 {
