@@ -67,6 +67,12 @@ func (c *stmtContext) relationByName(parts []string) tableRef {
 // nothing running depends on it yet.
 func (r tableRef) isNew() bool { return r.table != nil && r.table.Origin.InChangeSet }
 
+// provenNewColumn says the table is known with all its columns and has no
+// column of that name, so an ADD COLUMN IF NOT EXISTS of it adds it.
+func (r tableRef) provenNewColumn(name string) bool {
+	return r.table != nil && !r.table.ColumnsUnknown && r.table.Column(name) == nil
+}
+
 // column returns the named column when the table is known.
 func (r tableRef) column(name string) *catalog.Column {
 	if r.table == nil {

@@ -338,7 +338,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 	}
 	foldReplacedDrops(s.cfg, reported, sc.Statements, states, txStarts, before, cat)
 	foldIntoLaterDrop(reported)
-	foldExistingRows(reported)
+	foldExistingRows(reported, f.Statements)
 	if !refused {
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}

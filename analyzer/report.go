@@ -119,6 +119,9 @@ type Finding struct {
 	// function that runs the same statement several times); it is said
 	// once in the message instead of as many findings.
 	repeats int
+	// rows holds what an existing-rows finding says, part by part, for
+	// foldExistingRows.
+	rows *rowsFacts
 }
 
 // Suppression is a reviewed exception written next to the statement.

@@ -110,7 +110,16 @@ func checkConstraints(c *stmtContext) {
 			switch ac.GetSubtype() {
 			case pg_query.AlterTableType_AT_AddColumn:
 				cd := ac.GetDef().GetColumnDef()
-				if cd != nil && c.run != nil {
+				if locks.SkippedAddColumn(t.table, ac) {
+					// PostgreSQL skips it: the column keeps its rows, NULLs
+					// included, and nothing here can fail.
+					continue
+				}
+				if cd != nil && c.run != nil && (!ac.GetMissingOk() || t.provenNewColumn(cd.GetColname())) {
+					// With IF NOT EXISTS on a table whose columns are not
+					// all known, the column may be there already with its
+					// own rows (NULLs included): later statements judge it
+					// as a column that existed, not as one this filled.
 					c.run.addedColumns[columnKey(t, cd.GetColname())] = addedColumn{at: c.place(), filled: nonNullDefault(cd)}
 				}
 				checkAddColumnNotNull(c, t, cd)

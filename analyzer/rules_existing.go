@@ -53,10 +53,7 @@ func checkExistingRows(c *stmtContext) {
 		return
 	}
 	rows := c.existingRows(t)
-	// An entry is an ADD COLUMN (head, existing, newRows) or a default
-	// changed on a column the statement does not add (text).
-	type entry struct{ head, existing, newRows, text string }
-	var entries []entry
+	var parts []rowsPart
 	var objects []string
 	// Columns this statement adds: PostgreSQL fills them from their own
 	// definition before it applies a SET or DROP DEFAULT of the same
@@ -66,45 +63,40 @@ func checkExistingRows(c *stmtContext) {
 		switch ac.GetSubtype() {
 		case pg_query.AlterTableType_AT_AddColumn:
 			cd := ac.GetDef().GetColumnDef()
-			if cd == nil || c.addFails(t, cd.GetColname()) {
+			if cd == nil || c.addFails(t, cd.GetColname()) || locks.SkippedAddColumn(t.table, ac) {
+				// A skipped ADD COLUMN IF NOT EXISTS leaves the column
+				// and its rows as they are.
 				continue
 			}
-			head, existing, newRows := addColumnRows(t, cd, rows)
-			added[cd.GetColname()] = len(entries)
-			entries = append(entries, entry{head: head, existing: existing, newRows: newRows})
+			added[cd.GetColname()] = len(parts)
+			parts = append(parts, addColumnRows(t, cd, rows))
 			objects = append(objects, t.qualifiedColumn(cd.GetColname()))
 		case pg_query.AlterTableType_AT_ColumnDefault:
 			name, def := ac.GetName(), ac.GetDef()
 			if i, ok := added[name]; ok {
-				e := &entries[i]
+				p := &parts[i]
 				if def != nil {
-					e.head += ", then SET DEFAULT " + deparseExpr(def)
-					e.newRows = "only rows inserted later get " + deparseExpr(def) + ": the SET DEFAULT of the same statement does not fill the existing rows"
+					p.what += ", then SET DEFAULT " + deparseExpr(def)
+					p.newRows = "only rows inserted later get " + deparseExpr(def) + ": the SET DEFAULT of the same statement does not fill the existing rows"
 				} else {
-					e.head += ", then DROP DEFAULT"
-					e.newRows = "rows inserted later get NULL"
+					p.what += ", then DROP DEFAULT"
+					p.newRows = "rows inserted later get NULL"
 				}
 				continue
 			}
-			entries = append(entries, entry{text: c.defaultChangeRows(t, name, def, rows)})
+			parts = append(parts, c.defaultChangeRows(t, name, def, rows))
 			objects = append(objects, t.qualifiedColumn(name))
 		}
-	}
-	parts := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if e.text == "" {
-			e.text = e.head + ": " + e.existing + "; " + e.newRows
-		}
-		parts = append(parts, e.text)
 	}
 	if len(parts) == 0 {
 		return
 	}
-	fd := ruleExistingRows.finding(strings.Join(parts, "; and "))
+	fd := ruleExistingRows.finding(renderRows(parts, false))
 	fd.Objects = objects
 	if t.table == nil {
 		fd.Message += unknownNote(t.name)
 	}
+	fd.rows = &rowsFacts{parts: parts, note: fd.Message[len(renderRows(parts, false)):], message: fd.Message}
 	c.report(fd)
 }
 
@@ -119,10 +111,101 @@ func (c *stmtContext) addFails(t tableRef, col string) bool {
 	return false
 }
 
+// rowsPart is one thing an existing-rows finding says: verb ("ADD COLUMN",
+// "SET DEFAULT 'x' on") col what (" DEFAULT 1", " without a default"):
+// existing; newRows. Parts of the same verb, what and outcome are said
+// once for all their columns.
+type rowsPart struct {
+	line              int
+	verb, col, what   string
+	existing, newRows string
+	// raw is a message said as it is, alone.
+	raw bool
+}
+
+func (p rowsPart) outcome() string {
+	if p.newRows == "" {
+		return p.existing
+	}
+	return p.existing + "; " + p.newRows
+}
+
+// rowsFacts keeps the parts of an existing-rows finding for the fold of a
+// part's findings into one, with the message they made: a message changed
+// since (a note added) is folded as it reads.
+type rowsFacts struct {
+	parts []rowsPart
+	// note is said after the parts (the table is not known).
+	note    string
+	message string
+}
+
+// maxRowsListed caps the columns named for one outcome; the finding's
+// Objects list every one.
+const maxRowsListed = 5
+
+// renderRows says the parts, columns changed the same way with the same
+// outcome said once for all of them; lines says each part's line.
+func renderRows(parts []rowsPart, lines bool) string {
+	at := func(p rowsPart) string {
+		if lines {
+			return fmt.Sprintf("line %d: ", p.line)
+		}
+		return ""
+	}
+	type group struct {
+		first rowsPart
+		cols  []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, p := range parts {
+		key := p.verb + "\x00" + p.what + "\x00" + p.outcome()
+		if p.raw {
+			groups = append(groups, &group{first: p})
+			continue
+		}
+		if g, ok := byKey[key]; ok {
+			g.cols = append(g.cols, at(p)+p.col)
+			continue
+		}
+		g := &group{first: p, cols: []string{at(p) + p.col}}
+		byKey[key] = g
+		groups = append(groups, g)
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		p := g.first
+		if p.raw {
+			out = append(out, at(p)+p.existing)
+			continue
+		}
+		if len(g.cols) == 1 {
+			out = append(out, at(p)+p.verb+" "+p.col+p.what+": "+p.outcome())
+			continue
+		}
+		named, more := g.cols, ""
+		if len(named) > maxRowsListed {
+			more = fmt.Sprintf(", and %d more (the finding's objects list them all)", len(named)-maxRowsListed)
+			named = named[:maxRowsListed]
+		}
+		verb := strings.TrimSuffix(p.verb, " on")
+		out = append(out, fmt.Sprintf("%s%s, for %d columns (%s%s): %s", verb, p.what, len(g.cols), strings.Join(named, ", "), more, p.outcome()))
+	}
+	if lines {
+		return strings.Join(out, "; ")
+	}
+	return strings.Join(out, "; and ")
+}
+
 // addColumnRows says what the existing rows hold in a column ADD COLUMN
 // adds (head names the column and its default), and what new rows get.
-func addColumnRows(t tableRef, cd *pg_query.ColumnDef, rows string) (head, existing, newRows string) {
-	col := t.qualifiedColumn(cd.GetColname())
+func addColumnRows(t tableRef, cd *pg_query.ColumnDef, rows string) rowsPart {
+	p := rowsPart{verb: "ADD COLUMN", col: t.qualifiedColumn(cd.GetColname())}
+	set := func(what, existing, newRows string) rowsPart {
+		p.what, p.existing, p.newRows = what, existing, newRows
+		return p
+	}
 	var def, generated *pg_query.Node
 	identity := isSerial(cd.GetTypeName())
 	for _, cn := range cd.GetConstraints() {
@@ -138,36 +221,38 @@ func addColumnRows(t tableRef, cd *pg_query.ColumnDef, rows string) (head, exist
 	}
 	switch {
 	case generated != nil:
-		return "ADD COLUMN " + col + " GENERATED ALWAYS AS (" + deparseExpr(generated) + ") STORED",
-			rows + " get it computed from their own values as the table is rewritten", "new rows get it computed at INSERT and UPDATE"
+		return set(" GENERATED ALWAYS AS ("+deparseExpr(generated)+") STORED",
+			rows+" get it computed from their own values as the table is rewritten", "new rows get it computed at INSERT and UPDATE")
 	case identity:
-		return "ADD COLUMN " + col + " (identity)", rows + " are numbered from the new sequence (1, 2, ...) in the order the rewrite reads them, not by age",
-			"new rows continue from the sequence"
+		return set(" (identity)", rows+" are numbered from the new sequence (1, 2, ...) in the order the rewrite reads them, not by age",
+			"new rows continue from the sequence")
 	case def == nil || isNullConstant(def):
-		return "ADD COLUMN " + col + " without a default", rows + " hold NULL in it", "new rows get NULL too unless the INSERT gives a value"
+		return set(" without a default", rows+" hold NULL in it", "new rows get NULL too unless the INSERT gives a value")
 	}
 	d := deparseExpr(def)
-	head = "ADD COLUMN " + col + " DEFAULT " + d
+	what := " DEFAULT " + d
 	switch {
 	case locks.Volatile(def):
-		return head, fmt.Sprintf("each of %s gets its own value of %s, computed while the table is rewritten (not when the row was created)", rows, d),
-			"each new row gets one at its INSERT"
+		return set(what, fmt.Sprintf("each of %s gets its own value of %s, computed while the table is rewritten (not when the row was created)", rows, d),
+			"each new row gets one at its INSERT")
 	case locks.Stable(def):
-		return head, fmt.Sprintf("%s all hold the one value %s has when the migration runs (evaluated once, stored in the catalog)", rows, d),
-			fmt.Sprintf("each new row gets %s at its INSERT", d)
+		return set(what, fmt.Sprintf("%s all hold the one value %s has when the migration runs (evaluated once, stored in the catalog)", rows, d),
+			fmt.Sprintf("each new row gets %s at its INSERT", d))
 	}
-	return head, fmt.Sprintf("%s read %s (evaluated once and stored in the catalog: nothing is rewritten)", rows, d), fmt.Sprintf("new rows get %s too", d)
+	return set(what, fmt.Sprintf("%s read %s (evaluated once and stored in the catalog: nothing is rewritten)", rows, d), fmt.Sprintf("new rows get %s too", d))
 }
 
 // defaultChangeRows says what SET DEFAULT (def set) or DROP DEFAULT (def
 // nil) leaves in the existing rows.
-func (c *stmtContext) defaultChangeRows(t tableRef, name string, def *pg_query.Node, rows string) string {
-	qc := t.qualifiedColumn(name)
+func (c *stmtContext) defaultChangeRows(t tableRef, name string, def *pg_query.Node, rows string) rowsPart {
+	p := rowsPart{col: t.qualifiedColumn(name)}
 	var msg string
 	if def != nil {
-		msg = fmt.Sprintf("SET DEFAULT %s on %s: only rows inserted later that leave the column out get %s; %s keep what they hold", deparseExpr(def), qc, deparseExpr(def), rows)
+		p.verb = "SET DEFAULT " + deparseExpr(def) + " on"
+		msg = fmt.Sprintf("only rows inserted later that leave the column out get %s; %s keep what they hold", deparseExpr(def), rows)
 	} else {
-		msg = fmt.Sprintf("DROP DEFAULT on %s: rows inserted later that leave the column out get NULL", qc)
+		p.verb = "DROP DEFAULT on"
+		msg = "rows inserted later that leave the column out get NULL"
 		if col := t.column(name); col != nil && col.NotNull {
 			msg += " (the column is NOT NULL, so such INSERTs fail)"
 		}
@@ -178,7 +263,8 @@ func (c *stmtContext) defaultChangeRows(t tableRef, name string, def *pg_query.N
 			msg += fmt.Sprintf(": NULL, since the column was added at %s without a default, wherever nothing has filled them since", a.at.where(c.stmt.Path))
 		}
 	}
-	return msg
+	p.existing = msg
+	return p
 }
 
 // existingRows names the rows a table already holds, counted when the
@@ -303,7 +389,17 @@ func indexBuildKeys(n *pg_query.Node) (keys []string, all bool) {
 // introduced by its line: what the old rows hold after a migration is one
 // thing for a reviewer to check, however many statements add columns or
 // change defaults. Suppressed findings stay as they are.
-func foldExistingRows(reported []*Statement) {
+func foldExistingRows(reported []*Statement, all []Statement) {
+	// The parts are for this fold only: every finding of the file (those
+	// of code a function runs too) leaves judging as it reads, equal to
+	// its copy from the cache.
+	defer func() {
+		for k := range all {
+			for i := range all[k].Findings {
+				all[k].Findings[i].rows = nil
+			}
+		}
+	}()
 	var sts []*Statement
 	for _, st := range reported {
 		if st != nil && existingRowsIndex(st) >= 0 {
@@ -314,11 +410,29 @@ func foldExistingRows(reported []*Statement) {
 		return
 	}
 	first := &sts[0].Findings[existingRowsIndex(sts[0])]
-	parts := []string{fmt.Sprintf("line %d: %s", sts[0].Start.Line, first.Message)}
-	for _, st := range sts[1:] {
+	var parts []rowsPart
+	for k, st := range sts {
 		i := existingRowsIndex(st)
-		f := st.Findings[i]
-		parts = append(parts, fmt.Sprintf("line %d: %s", st.Start.Line, f.Message))
+		f := &st.Findings[i]
+		if f.rows != nil && f.rows.message == f.Message {
+			for _, p := range f.rows.parts {
+				p.line = st.Start.Line
+				// The note names the statement's table: its columns
+				// are said together, apart from other tables'.
+				if p.newRows != "" {
+					p.newRows += f.rows.note
+				} else {
+					p.existing += f.rows.note
+				}
+				parts = append(parts, p)
+			}
+		} else {
+			// Changed since it was made: said as it reads.
+			parts = append(parts, rowsPart{line: st.Start.Line, raw: true, existing: f.Message})
+		}
+		if k == 0 {
+			continue
+		}
 		for _, o := range f.Objects {
 			if !slices.Contains(first.Objects, o) {
 				first.Objects = append(first.Objects, o)
@@ -326,7 +440,8 @@ func foldExistingRows(reported []*Statement) {
 		}
 		st.Findings = slices.Delete(st.Findings, i, i+1)
 	}
-	first.Message = strings.Join(parts, "; ")
+	first.Message = renderRows(parts, true)
+	first.rows = nil
 }
 
 // existingRowsIndex is the index of the statement's unsuppressed

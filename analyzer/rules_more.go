@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/locks"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
@@ -140,7 +141,9 @@ func checkMore(c *stmtContext) {
 				fd.Objects = []string{t.name}
 				c.report(fd)
 			case pg_query.AlterTableType_AT_AddColumn:
-				checkColumnType(c, t, ac.GetDef().GetColumnDef())
+				if !locks.SkippedAddColumn(t.table, ac) {
+					checkColumnType(c, t, ac.GetDef().GetColumnDef())
+				}
 			}
 		}
 	case n.GetCreateStmt() != nil:

@@ -25,5 +25,8 @@ func RulePage(r analyzer.Rule) string {
 	fmt.Fprintf(&b, "## Reported\n\n```sql\n%s\n```\n\n", r.Example)
 	fmt.Fprintf(&b, "## The safe way\n\n```sql\n%s\n```\n\n", r.Safe)
 	b.WriteString("In a report, the safe way is written with the statement's real names.\n")
+	if when := r.WhenNoSafeSQL(); when != "" {
+		fmt.Fprintf(&b, "\n## When no safe SQL is printed\n\n%s\n", when)
+	}
 	return b.String()
 }

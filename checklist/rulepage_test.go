@@ -72,6 +72,9 @@ func TestRulePageMentionsEverything(t *testing.T) {
 				t.Errorf("page of %s lacks %q", r.ID, part)
 			}
 		}
+		if when := r.WhenNoSafeSQL(); when != "" && !strings.Contains(page, "## When no safe SQL is printed\n\n"+when) {
+			t.Errorf("page of %s lacks when no safe SQL is printed", r.ID)
+		}
 	}
 }
 

@@ -133,6 +133,11 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd) {
 	name := cmd.GetName()
 	switch cmd.GetSubtype() {
 	case pg_query.AlterTableType_AT_AddColumn:
+		if SkippedAddColumn(t, cmd) {
+			// The statement's lock is taken all the same (above).
+			b.note(fmt.Sprintf("column %s of %s already exists: IF NOT EXISTS makes this ADD COLUMN a no-op after taking the table lock", catalog.QuoteIdent(cmd.GetDef().GetColumnDef().GetColname()), r.name))
+			return
+		}
 		b.addColumn(r, cmd.GetDef().GetColumnDef())
 	case pg_query.AlterTableType_AT_DropColumn:
 		b.dropColumn(r, name, cmd.GetBehavior() == pg_query.DropBehavior_DROP_CASCADE)
@@ -199,6 +204,18 @@ func (b *builder) alterCmd(r rel, cmd *pg_query.AlterTableCmd) {
 		pg_query.AlterTableType_AT_DropExpression, pg_query.AlterTableType_AT_AlterConstraint:
 		// Catalog changes only.
 	}
+}
+
+// SkippedAddColumn says an ADD COLUMN IF NOT EXISTS names a column t
+// already has: PostgreSQL skips the whole column definition (NOTICE ...
+// already exists, skipping), so its type, default, constraints, sequence
+// and rewrite do not happen (measured on PostgreSQL 15); the statement
+// still takes its lock. t is the table before the statement; nil (not
+// known) never skips.
+func SkippedAddColumn(t *catalog.Table, cmd *pg_query.AlterTableCmd) bool {
+	cd := cmd.GetDef().GetColumnDef()
+	return cmd.GetSubtype() == pg_query.AlterTableType_AT_AddColumn && cmd.GetMissingOk() && cd != nil &&
+		t != nil && t.Column(cd.GetColname()) != nil
 }
 
 // ---------------------------------------------------------------- columns

@@ -271,6 +271,21 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		return
 	}
 	out, err := pg_query.ParsePlPgSqlToJSON(wrapper)
+	rewritten := 0
+	if err != nil && hasOutParameters(cf) && cf.GetReturnType().GetSetof() && strings.HasPrefix(err.Error(), "missing expression") {
+		// The parser pg_query ships sets up no OUT parameters, so it wants
+		// a value after RETURN NEXT, which PostgreSQL forbids in a function
+		// with OUT parameters (it returns their current values). Reading
+		// RETURN NEXT; as RETURN; loses nothing (neither runs SQL) and keeps
+		// every offset; an error that remains is the body's own.
+		var text string
+		if text, rewritten = bareReturnNextAsReturn(b.Source.Text); rewritten > 0 {
+			if w, p, werr := wrap(cf, text); werr == nil {
+				out, err = pg_query.ParsePlPgSqlToJSON(w)
+				prefix = p
+			}
+		}
+	}
 	if err != nil {
 		at := 0
 		var perr *parser.Error
@@ -278,10 +293,9 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 			at = perr.Cursorpos - 1 - prefix
 		}
 		reason := "PostgreSQL's PL/pgSQL parser cannot read this body: " + err.Error()
-		if hasOutParameters(cf) && strings.HasPrefix(err.Error(), "missing expression") {
-			// The parser pg_query ships knows no OUT parameters, so it
-			// rejects a RETURN NEXT or RETURN without a value that
-			// PostgreSQL accepts in such a function.
+		if rewritten == 0 && hasOutParameters(cf) && strings.HasPrefix(err.Error(), "missing expression") {
+			// A RETURN NEXT without a value that the scan above could not
+			// find: the parser used here is stricter than PostgreSQL.
 			reason = "the PL/pgSQL parser used here rejects this body (" + err.Error() +
 				"), possibly a RETURN NEXT without a value, which PostgreSQL accepts in a function with OUT parameters: review the body by hand"
 		}
@@ -611,6 +625,35 @@ func names(nodes []*pg_query.Node) []string {
 		}
 	}
 	return out
+}
+
+// bareReturnNextAsReturn blanks out NEXT in each RETURN NEXT written
+// without a value (RETURN, NEXT and ';' tokens, comments allowed between
+// them), so that the body reads as the same statements at the same offsets,
+// and says how many it changed. Words in strings, quoted identifiers and
+// comments are tokens of their own and are left alone.
+func bareReturnNextAsReturn(body string) (string, int) {
+	res, err := pg_query.Scan(body)
+	if err != nil {
+		return body, 0
+	}
+	var toks []*pg_query.ScanToken
+	for _, t := range res.GetTokens() {
+		if t.GetToken() != pg_query.Token_SQL_COMMENT && t.GetToken() != pg_query.Token_C_COMMENT {
+			toks = append(toks, t)
+		}
+	}
+	out := []byte(body)
+	n := 0
+	for i := 0; i+2 < len(toks); i++ {
+		if toks[i].GetToken() == pg_query.Token_RETURN && toks[i+1].GetToken() == pg_query.Token_NEXT && toks[i+2].GetToken() == pg_query.Token_ASCII_59 {
+			for k := toks[i+1].GetStart(); k < toks[i+1].GetEnd(); k++ {
+				out[k] = ' '
+			}
+			n++
+		}
+	}
+	return string(out), n
 }
 
 func hasOutParameters(cf *pg_query.CreateFunctionStmt) bool {
