@@ -571,3 +571,44 @@ DO $$ BEGIN ALTER TABLE orders DROP COLUMN note; END $$;`
 		}
 	}
 }
+
+// TestOwnQueriesKeepTheirTimeout: the migration's statement_timeout bounds
+// the migration, not the rehearsal's own catalog queries, and is the
+// migration's again afterwards.
+func TestOwnQueriesKeepTheirTimeout(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.Scratch(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	r := &runner{conn: conn}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	setting := func() (string, string) {
+		t.Helper()
+		var timeout, path string
+		if err := conn.QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('search_path')").Scan(&timeout, &path); err != nil {
+			t.Fatal(err)
+		}
+		return timeout, path
+	}
+	exec("SET search_path = public")
+	exec("SET statement_timeout = '4321ms'")
+	restore, err := r.trustedPath(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timeout, path := setting(); timeout != "1min" || path != "pg_catalog, pg_temp" {
+		t.Errorf("during the rehearsal's queries: statement_timeout %q, search_path %q", timeout, path)
+	}
+	restore()
+	if timeout, path := setting(); timeout != "4321ms" || path != "public" {
+		t.Errorf("after: statement_timeout %q, search_path %q, want the migration's 4321ms and public", timeout, path)
+	}
+
+}

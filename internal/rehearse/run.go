@@ -786,19 +786,28 @@ func isTransactionControl(sql string) bool {
 // the rehearsal's own catalog queries, and returns how to put the
 // migration's search_path back. The migration may have put a schema it owns
 // before pg_catalog, with functions or operators shadowing the ones the
-// queries use, to hide a rewrite or a schema difference.
+// queries use, to hide a rewrite or a schema difference. It also gives
+// those queries their own statement_timeout: the migration's (the
+// operator's setting, or whatever the SQL set) bounds the migration's
+// statements, not the rehearsal's reading of the schema, which a busy
+// server could otherwise cut short and report as a schema it could not
+// compare; the rehearsal's budget (ctx) still bounds them.
 func (r *runner) trustedPath(ctx context.Context) (func(), error) {
-	var prev string
-	if err := r.conn.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')", pgx.QueryExecModeSimpleProtocol).Scan(&prev); err != nil {
-		return nil, fmt.Errorf("reading the migration's search_path: %w", err)
-	}
-	if _, err := r.conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)", pgx.QueryExecModeSimpleProtocol); err != nil {
-		return nil, fmt.Errorf("setting search_path for the rehearsal's queries: %w", err)
+	// One statement reads the migration's settings and sets the
+	// rehearsal's: only it runs under the migration's timeout.
+	var prevPath, prevTimeout string
+	if err := r.conn.QueryRow(ctx, `SELECT pg_catalog.current_setting('search_path'), pg_catalog.current_setting('statement_timeout'),
+		pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), pg_catalog.set_config('statement_timeout', $1, false)`,
+		pgx.QueryExecModeSimpleProtocol, fmt.Sprint(ownQueryTimeout.Milliseconds())).Scan(&prevPath, &prevTimeout, nil, nil); err != nil {
+		return nil, fmt.Errorf("setting search_path and statement_timeout for the rehearsal's queries: %w", err)
 	}
 	return func() {
-		_, _ = r.conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, false)", pgx.QueryExecModeSimpleProtocol, prev)
+		_, _ = r.conn.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, false), pg_catalog.set_config('statement_timeout', $2, false)", pgx.QueryExecModeSimpleProtocol, prevPath, prevTimeout)
 	}, nil
 }
+
+// ownQueryTimeout bounds each of the rehearsal's own catalog queries.
+const ownQueryTimeout = 60 * time.Second
 
 type tableState struct {
 	name        string
