@@ -186,3 +186,45 @@ func TestShutdownHandsJobBack(t *testing.T) {
 		t.Errorf("after the restart: %s/%s", run.Status, run.Conclusion)
 	}
 }
+
+// TestLeaseLostHandsJobBack: when the session holding a running job's
+// lease fails (the database cut off), the runner's heartbeat stops the
+// job and hands it back, writing nothing more, before the lock could pass
+// to another runner; once the database is back the queue's rescue finds
+// the job's row running under a free lease and runs it again, which takes
+// its check run over: one run, completed with the real verdict.
+func TestLeaseLostHandsJobBack(t *testing.T) {
+	dbURL := pgtest.Scratch(t)
+	u, _ := url.Parse(dbURL)
+	proxy := newCutProxy(t, u.Host)
+	e := newEnv(t, func(c *Config) { c.QueueDataDir, c.QueueDatabaseURL = "", proxy.viaProxy(dbURL) })
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	fault, reached := githubfake.Hold(release)
+	e.f.FailNext("git/get-tree", fault, 1)
+	pr, d := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	e.deliver(d, http.StatusAccepted)
+	select {
+	case <-reached:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the job did not reach its tree\n%s", e.logs)
+	}
+	proxy.setCut(true)
+	e.waitFor("the job to stop on its lost lease", func() bool {
+		return strings.Contains(e.logs.String(), `"outcome":"handed_back"`)
+	})
+	if run := e.onlyRun(pr.HeadSHA); run.Status == "completed" {
+		t.Fatalf("the job that lost its lease closed its run: %s", run.Conclusion)
+	}
+	proxy.setCut(false)
+	waitUntil(t, "the job run again", 60*time.Second, e.logs.String, func() bool { _, ok := completedRun(e.f, e.repo, pr.HeadSHA); return ok })
+	if run := e.onlyRun(pr.HeadSHA); run.Conclusion != "action_required" {
+		t.Errorf("after the rescue: %s/%s", run.Status, run.Conclusion)
+	}
+	logs := e.logs.String()
+	for _, want := range []string{"lease of its pull request was lost", "running again a job cut short by a crash"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs do not say %q:\n%s", want, logs)
+		}
+	}
+}
