@@ -211,8 +211,8 @@ func TestQueueKillMidJobNewerQueued(t *testing.T) {
 			})
 			e.idle()
 			e.checkSettled(headB, "action_required", headA, headB)
-			if runs := e.runs(headA); len(runs) != 1 || runs[0].Conclusion == "success" {
-				t.Errorf("head A's run after the restart: %+v, want one, closed as not current", runs)
+			if runs := e.runs(headA); len(runs) != 1 || runs[0].Conclusion != "cancelled" {
+				t.Errorf("head A's run after the restart: %+v, want one, closed as superseded (cancelled)", runs)
 			}
 		})
 	}

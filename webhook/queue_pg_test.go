@@ -209,6 +209,15 @@ func TestLeaseLostHandsJobBack(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the job did not reach its tree\n%s", e.logs)
 	}
+	// The server ends a session whose peer vanished within seconds.
+	q := e.srv.queue.(*durableQueue)
+	for name, want := range keepaliveParams {
+		got := ""
+		riverQuery(t, q, "SHOW "+name, func(scan func(...any) error) error { return scan(&got) })
+		if got != want {
+			t.Errorf("%s = %q on the queue's sessions, want %s", name, got, want)
+		}
+	}
 	proxy.setCut(true)
 	e.waitFor("the job to stop on its lost lease", func() bool {
 		return strings.Contains(e.logs.String(), `"outcome":"handed_back"`)

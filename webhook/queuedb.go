@@ -280,8 +280,11 @@ func riverConfig(p *parsed, w *keyWorker) *river.Config {
 		// count. River's bounds the whole run, with the write that closes
 		// a failed check; River rescues only jobs that have one.
 		JobTimeout: riverJobTimeout(p.JobTimeout),
-		// A job whose process died is run again once it cannot be running
-		// anywhere: its deadline and its last write's have passed.
+		// A job whose process died is queued again within seconds by the
+		// queue's own rescue (rescueDead, on the lease); River's, once the
+		// job cannot be running anywhere (its deadline and its last
+		// write's have passed), is a backstop: it ends a River job the
+		// queue already replaced.
 		RescueStuckJobsAfter: rescueAfter(p.JobTimeout),
 		// A key's River job is retried for every crash of the job it runs;
 		// the queue counts crashes per job and fails the job closed
@@ -521,6 +524,9 @@ var keepaliveParams = map[string]string{
 	"tcp_keepalives_idle":     "5",
 	"tcp_keepalives_interval": "2",
 	"tcp_keepalives_count":    "3",
+	// Data the server sent that the peer never acknowledged ends the
+	// session after 10 s too (keepalives only probe an idle one).
+	"tcp_user_timeout": "10000",
 }
 
 // errLeaseLost hands a running job back when its lease's session failed:
