@@ -238,6 +238,7 @@ CREATE TABLE IF NOT EXISTS migration_guard_job (
 );
 CREATE INDEX IF NOT EXISTS migration_guard_job_key ON migration_guard_job (key, id);
 CREATE INDEX IF NOT EXISTS migration_guard_job_waiting ON migration_guard_job (running, installation);
+CREATE INDEX IF NOT EXISTS migration_guard_key_installation ON migration_guard_key (installation);
 `
 	pgSchema = `
 CREATE TABLE IF NOT EXISTS migration_guard_key (
@@ -258,6 +259,7 @@ CREATE TABLE IF NOT EXISTS migration_guard_job (
 );
 CREATE INDEX IF NOT EXISTS migration_guard_job_key ON migration_guard_job (key, id);
 CREATE INDEX IF NOT EXISTS migration_guard_job_waiting ON migration_guard_job (running, installation);
+CREATE INDEX IF NOT EXISTS migration_guard_key_installation ON migration_guard_key (installation);
 `
 )
 
