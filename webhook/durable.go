@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // jobQueue is where accepted work waits: durableQueue (River) in the
@@ -110,21 +111,133 @@ func newDurableQueue(ctx context.Context, p *parsed, run func(ctx context.Contex
 	return q, nil
 }
 
-// start starts River's workers and the watch for cancellations.
+// start starts River's workers, the watch for cancellations and the
+// rescue of jobs whose runner is gone (a first pass before the workers
+// start: after a restart, the jobs the last process left running).
 func (q *durableQueue) start() error {
+	if err := q.rescueDead(context.Background()); err != nil {
+		q.log.Warn("could not look for jobs cut short", "error", err.Error())
+	}
 	if err := q.eng.start(context.Background()); err != nil {
 		return fmt.Errorf("starting the queue's workers: %w", err)
 	}
 	q.started.Store(true)
 	pctx, stop := context.WithCancel(context.Background())
 	q.stopPoll, q.polled = stop, make(chan struct{})
+	rescued := make(chan struct{})
+	go func() {
+		defer close(rescued)
+		q.rescueLoop(pctx)
+	}()
 	if q.eng.sharedLock() == nil {
 		// One process owns the queue: Enqueue cancels its jobs itself.
-		close(q.polled)
+		go func() { <-rescued; close(q.polled) }()
 		return nil
 	}
-	go q.pollCancels(pctx)
+	go func() {
+		q.pollCancels(pctx)
+		<-rescued
+		close(q.polled)
+	}()
 	return nil
+}
+
+// rescueInterval is how often each replica looks for jobs whose runner
+// is gone.
+const rescueInterval = 2 * time.Second
+
+func (q *durableQueue) rescueLoop(ctx context.Context) {
+	t := time.NewTicker(rescueInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := q.rescueDead(ctx); err != nil && ctx.Err() == nil {
+			q.log.Warn("could not look for jobs cut short", "error", err.Error())
+		}
+	}
+}
+
+// rescueDead queues again, at once, the keys whose running job's runner
+// is gone: a row marked running whose key's lease nobody holds. A runner
+// holds the lease from before it marks its row running until after it
+// unmarks it (work), and the lease goes with its process or its database
+// session, so a free lease over a running row is a run cut short, never
+// a live one. The key gets a new River job (its old one, left running in
+// River by the dead process, finds another on the key when River rescues
+// it, and ends); its run counts the crash and takes over the check run
+// left in progress. River's own rescue, after its job timeout, is only a
+// backstop: its rescuer looks every 30 s and cannot be tuned, and a job
+// timeout shorter than a live run's would cut that run.
+func (q *durableQueue) rescueDead(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, engineTimeout)
+	defer cancel()
+	var keys []string
+	if err := q.eng.withTx(ctx, func(tx dbtx) error {
+		keys = nil
+		return tx.query(ctx, "SELECT DISTINCT key FROM migration_guard_job WHERE running = 1", nil,
+			func(scan func(...any) error) error {
+				var k string
+				if err := scan(&k); err != nil {
+					return err
+				}
+				keys = append(keys, k)
+				return nil
+			})
+	}); err != nil {
+		return fmt.Errorf("reading the running jobs: %w", err)
+	}
+	for _, key := range keys {
+		if err := q.rescueKey(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *durableQueue) rescueKey(ctx context.Context, key string) error {
+	_, release, ok, err := q.eng.lease(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Its runner is alive.
+		return nil
+	}
+	defer release()
+	return q.eng.withTx(ctx, func(tx dbtx) error {
+		var riverJob *int64
+		if err := tx.query(ctx, "SELECT river_job_id FROM migration_guard_key WHERE key = ?"+q.eng.forUpdate(), []any{key},
+			func(scan func(...any) error) error { return scan(&riverJob) }); err != nil {
+			return fmt.Errorf("locking %s: %w", key, err)
+		}
+		n := 0
+		var installation int64
+		if err := tx.query(ctx, "SELECT count(*), coalesce(max(installation), 0) FROM migration_guard_job WHERE key = ? AND running = 1", []any{key},
+			func(scan func(...any) error) error { return scan(&n, &installation) }); err != nil {
+			return fmt.Errorf("reading the jobs of %s: %w", key, err)
+		}
+		if n == 0 {
+			// Its run ended meanwhile.
+			return nil
+		}
+		priority, err := keyJobPriority(ctx, tx, installation, key)
+		if err != nil {
+			return err
+		}
+		id, err := tx.insertKeyJob(ctx, keyArgs{Key: key, Installation: installation}, priority)
+		if err != nil {
+			return fmt.Errorf("queueing %s in River again: %w", key, err)
+		}
+		if err := tx.exec(ctx, "INSERT INTO migration_guard_key (key, installation, river_job_id) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET river_job_id = excluded.river_job_id", key, installation, id); err != nil {
+			return fmt.Errorf("queueing %s again: %w", key, err)
+		}
+		q.log.Warn("a job's runner is gone; its pull request is queued again", "key", key)
+		return nil
+	})
 }
 
 // queued is one row of migration_guard_job.
@@ -244,7 +357,11 @@ func (q *durableQueue) Enqueue(j *Job) error {
 			}
 		}
 		if riverJob == nil {
-			id, err := tx.insertKeyJob(ctx, keyArgs{Key: j.Key, Installation: j.InstallationID})
+			priority, err := keyJobPriority(ctx, tx, j.InstallationID, j.Key)
+			if err != nil {
+				return err
+			}
+			id, err := tx.insertKeyJob(ctx, keyArgs{Key: j.Key, Installation: j.InstallationID}, priority)
 			if err != nil {
 				return fmt.Errorf("queueing %s in River: %w", j.Key, err)
 			}
@@ -284,6 +401,22 @@ func (q *durableQueue) Enqueue(j *Job) error {
 	return nil
 }
 
+// keyJobPriority is the River priority of a key's River job inserted now
+// (or put back after a job of the key ran): 1 when no other key of its
+// installation has work, then one lower for each other key up to River's
+// lowest, 4. River serves priorities in order, so a burst of one
+// installation's pull requests waits behind another installation's first
+// ones instead of ahead of them: the in-memory queue's round robin, on
+// state every replica reads from the database.
+func keyJobPriority(ctx context.Context, tx dbtx, installation int64, key string) (int, error) {
+	n := 0
+	if err := tx.query(ctx, "SELECT count(*) FROM migration_guard_key WHERE installation = ? AND key <> ?", []any{installation, key},
+		func(scan func(...any) error) error { return scan(&n) }); err != nil {
+		return 0, fmt.Errorf("counting the keys of installation %d: %w", installation, err)
+	}
+	return min(1+n, 4), nil
+}
+
 // errEngineDown refuses a delivery that could not be committed.
 var errEngineDown = errors.New("the job queue cannot be written")
 
@@ -293,7 +426,7 @@ var errEngineDown = errors.New("the job queue cannot be written")
 // key has none.
 func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error {
 	key := job.Args.Key
-	release, ok, err := q.eng.lease(ctx, key)
+	ctx, release, ok, err := q.eng.lease(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -308,6 +441,11 @@ func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error 
 		if err := tx.query(ctx, "SELECT river_job_id FROM migration_guard_key WHERE key = ?"+q.eng.forUpdate(), []any{key},
 			func(scan func(...any) error) error { return scan(&riverJob) }); err != nil {
 			return fmt.Errorf("locking %s: %w", key, err)
+		}
+		if riverJob == nil || *riverJob != job.ID {
+			// Another River job works the key now (see requeueKey and
+			// rescueDead): this one has nothing to do.
+			return nil
 		}
 		rows, err := q.rows(ctx, tx, key)
 		if err != nil {
@@ -345,6 +483,9 @@ func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error 
 			q.log.Warn("running again a job cut short by a crash", "key", key, "crashes", cur.crashes, "deliveries", cur.job.Deliveries)
 		}
 		outcome = q.runOne(actx, cur)
+		if errors.Is(context.Cause(ctx), errLeaseLost) {
+			q.log.Warn("a running job stopped and was handed back: "+errLeaseLost.Error(), "key", key, "deliveries", cur.job.Deliveries)
+		}
 	}
 	if cur.crashes > 0 && outcome != outcomeHandedBack {
 		q.closeLeft(actx, cur.job, cur.head)
@@ -353,20 +494,23 @@ func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error 
 	// own: the job's may have ended.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineTimeout)
 	defer cancel()
-	more := false
 	err = q.eng.withTx(fctx, func(tx dbtx) error {
-		more = false
 		var riverJob *int64
 		if err := tx.query(fctx, "SELECT river_job_id FROM migration_guard_key WHERE key = ?"+q.eng.forUpdate(), []any{key},
 			func(scan func(...any) error) error { return scan(&riverJob) }); err != nil {
 			return fmt.Errorf("locking %s: %w", key, err)
 		}
 		if outcome == outcomeHandedBack {
-			more = true
-			return tx.exec(fctx, "UPDATE migration_guard_job SET running = 0, owner = '' WHERE id = ?", cur.id)
-		}
-		if err := tx.exec(fctx, "DELETE FROM migration_guard_job WHERE id = ?", cur.id); err != nil {
+			if err := tx.exec(fctx, "UPDATE migration_guard_job SET running = 0, owner = '' WHERE id = ?", cur.id); err != nil {
+				return err
+			}
+		} else if err := tx.exec(fctx, "DELETE FROM migration_guard_job WHERE id = ?", cur.id); err != nil {
 			return err
+		}
+		if riverJob == nil || *riverJob != job.ID {
+			// The key's lease was lost with its connection and another
+			// River job works the key now: it goes on from here.
+			return nil
 		}
 		n := 0
 		if err := tx.query(fctx, "SELECT count(*) FROM migration_guard_job WHERE key = ?", []any{key},
@@ -374,16 +518,97 @@ func (q *durableQueue) work(ctx context.Context, job *river.Job[keyArgs]) error 
 			return err
 		}
 		if n > 0 {
-			more = true
-			return nil
+			return q.requeueKey(fctx, tx, job)
 		}
 		return q.finishKey(fctx, tx, job)
 	})
 	if err != nil {
 		return fmt.Errorf("recording the end of a job of %s: %w", key, err)
 	}
-	if more {
-		return river.JobSnooze(0)
+	return nil
+}
+
+// requeueKey puts a key that has more jobs behind the others: its River
+// job completes and a new one takes its place, at the priority the key's
+// installation has now (keyJobPriority), in the same transaction. A
+// snooze would keep the priority the key had when its first delivery
+// came.
+func (q *durableQueue) requeueKey(ctx context.Context, tx dbtx, job *river.Job[keyArgs]) error {
+	priority, err := keyJobPriority(ctx, tx, job.Args.Installation, job.Args.Key)
+	if err != nil {
+		return err
+	}
+	id, err := tx.insertKeyJob(ctx, job.Args, priority)
+	if err != nil {
+		return fmt.Errorf("queueing %s in River again: %w", job.Args.Key, err)
+	}
+	if err := tx.exec(ctx, "UPDATE migration_guard_key SET river_job_id = ? WHERE key = ?", id, job.Args.Key); err != nil {
+		return fmt.Errorf("queueing %s again: %w", job.Args.Key, err)
+	}
+	// A job River rescued from a live run is no longer running: it finds
+	// another River job on the key when it runs, and ends.
+	_ = tx.completeKeyJob(ctx, job)
+	return q.promoteKeys(ctx, tx, job.Args.Installation)
+}
+
+// promoteKeys gives installation's waiting keys, once one of its keys
+// stopped running, the priorities they would get now: the installation's
+// next key is not left behind other installations' keys that came after
+// it (with priorities fixed at insertion, an installation that keeps one
+// key waiting would starve another's backlog). A River job's priority
+// cannot change: a key that moves up gets a new River job, the waiting
+// one is deleted (unless a worker took it meanwhile). Keys whose row
+// another transaction holds are left as they are, so two keys of one
+// installation ending at once do not wait for each other.
+func (q *durableQueue) promoteKeys(ctx context.Context, tx dbtx, installation int64) error {
+	type keyJob struct {
+		key      string
+		id       int64
+		state    string
+		priority int
+	}
+	var keys []keyJob
+	if err := tx.query(ctx, "SELECT k.key, k.river_job_id, j.state, j.priority FROM migration_guard_key k JOIN river_job j ON j.id = k.river_job_id WHERE k.installation = ? ORDER BY j.priority, j.id"+q.eng.skipLocked(),
+		[]any{installation}, func(scan func(...any) error) error {
+			var k keyJob
+			if err := scan(&k.key, &k.id, &k.state, &k.priority); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			return nil
+		}); err != nil {
+		return fmt.Errorf("reading the keys of installation %d: %w", installation, err)
+	}
+	running := 0
+	for _, k := range keys {
+		if k.state == string(rivertype.JobStateRunning) {
+			running++
+		}
+	}
+	rank := running
+	for _, k := range keys {
+		if k.state == string(rivertype.JobStateRunning) {
+			continue
+		}
+		want := min(1+rank, 4)
+		rank++
+		if want >= k.priority || k.state != string(rivertype.JobStateAvailable) {
+			continue
+		}
+		deleted, err := tx.deleteKeyJob(ctx, k.id)
+		if err != nil {
+			return fmt.Errorf("moving %s up: %w", k.key, err)
+		}
+		if !deleted {
+			continue
+		}
+		id, err := tx.insertKeyJob(ctx, keyArgs{Key: k.key, Installation: installation}, want)
+		if err != nil {
+			return fmt.Errorf("moving %s up: %w", k.key, err)
+		}
+		if err := tx.exec(ctx, "UPDATE migration_guard_key SET river_job_id = ? WHERE key = ?", id, k.key); err != nil {
+			return fmt.Errorf("moving %s up: %w", k.key, err)
+		}
 	}
 	return nil
 }
@@ -398,7 +623,7 @@ func (q *durableQueue) finishKey(ctx context.Context, tx dbtx, job *river.Job[ke
 	// A job River rescued from a live run is no longer running: its
 	// rescue completes itself, finding nothing to do.
 	_ = tx.completeKeyJob(ctx, job)
-	return nil
+	return q.promoteKeys(ctx, tx, job.Args.Installation)
 }
 
 // runOne runs a claimed job, cancellable by a newer push (from any
@@ -438,7 +663,6 @@ func (q *durableQueue) runOne(ctx context.Context, cur *queued) string {
 // pollCancels cuts short the running jobs of this process that a newer
 // push on another replica superseded.
 func (q *durableQueue) pollCancels(ctx context.Context) {
-	defer close(q.polled)
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {

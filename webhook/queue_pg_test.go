@@ -186,3 +186,53 @@ func TestShutdownHandsJobBack(t *testing.T) {
 		t.Errorf("after the restart: %s/%s", run.Status, run.Conclusion)
 	}
 }
+
+// TestLeaseLostHandsJobBack: when the session holding a running job's
+// lease fails (the database cut off), the runner's heartbeat stops the
+// job and hands it back, writing nothing more, before the lock could pass
+// to another runner; once the database is back the job runs again and
+// takes its check run over: one run, completed with the real verdict.
+func TestLeaseLostHandsJobBack(t *testing.T) {
+	dbURL := pgtest.Scratch(t)
+	u, _ := url.Parse(dbURL)
+	proxy := newCutProxy(t, u.Host)
+	e := newEnv(t, func(c *Config) { c.QueueDataDir, c.QueueDatabaseURL = "", proxy.viaProxy(dbURL) })
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	fault, reached := githubfake.Hold(release)
+	e.f.FailNext("git/get-tree", fault, 1)
+	pr, d := e.openPR("drop", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+	e.deliver(d, http.StatusAccepted)
+	select {
+	case <-reached:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the job did not reach its tree\n%s", e.logs)
+	}
+	// The server ends a session whose peer vanished within seconds.
+	q := e.srv.queue.(*durableQueue)
+	for name, want := range keepaliveParams {
+		got := ""
+		riverQuery(t, q, "SHOW "+name, func(scan func(...any) error) error { return scan(&got) })
+		if got != want {
+			t.Errorf("%s = %q on the queue's sessions, want %s", name, got, want)
+		}
+	}
+	proxy.setCut(true)
+	e.waitFor("the job to stop on its lost lease", func() bool {
+		return strings.Contains(e.logs.String(), `"outcome":"handed_back"`)
+	})
+	if run := e.onlyRun(pr.HeadSHA); run.Status == "completed" {
+		t.Fatalf("the job that lost its lease closed its run: %s", run.Conclusion)
+	}
+	proxy.setCut(false)
+	waitUntil(t, "the job run again", 60*time.Second, e.logs.String, func() bool { _, ok := completedRun(e.f, e.repo, pr.HeadSHA); return ok })
+	if run := e.onlyRun(pr.HeadSHA); run.Conclusion != "action_required" {
+		t.Errorf("after the rescue: %s/%s", run.Status, run.Conclusion)
+	}
+	// The job's row went back to waiting (its closing write came through
+	// once the database was back) or stayed running (the rescue ran it as
+	// cut short): either way it ran again, in the one run.
+	if logs := e.logs.String(); !strings.Contains(logs, "lease of its pull request was lost") {
+		t.Errorf("the logs do not say the lease was lost:\n%s", logs)
+	}
+}

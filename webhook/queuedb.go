@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the SQLite engine of the default, single-replica queue
 )
 
@@ -31,8 +32,12 @@ const QueueFile = "queue.sqlite"
 type dbtx interface {
 	exec(ctx context.Context, q string, args ...any) error
 	query(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error
-	// insertKeyJob inserts the River job that works key's entries.
-	insertKeyJob(ctx context.Context, args keyArgs) (int64, error)
+	// insertKeyJob inserts the River job that works key's entries, at
+	// River priority priority (1, the first served, to 4).
+	insertKeyJob(ctx context.Context, args keyArgs, priority int) (int64, error)
+	// deleteKeyJob deletes a River job that waits; false when a worker
+	// took it meanwhile (River does not delete a running job).
+	deleteKeyJob(ctx context.Context, id int64) (bool, error)
 	// completeKeyJob completes the running River job in this transaction,
 	// so that a delivery committed after it starts a new one.
 	completeKeyJob(ctx context.Context, job *river.Job[keyArgs]) error
@@ -44,8 +49,9 @@ type engine interface {
 	name() string
 	withTx(ctx context.Context, fn func(tx dbtx) error) error
 	// lease takes key's lease for a running job; ok is false when another
-	// job holds it.
-	lease(ctx context.Context, key string) (release func(), ok bool, err error)
+	// job holds it. The returned context is ctx, cancelled with
+	// errLeaseLost when the lease goes while held (its connection died).
+	lease(ctx context.Context, key string) (lctx context.Context, release func(), ok bool, err error)
 	ping(ctx context.Context) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
@@ -53,6 +59,9 @@ type engine interface {
 	close()
 	// forUpdate ends a SELECT that locks the key's row until commit.
 	forUpdate() string
+	// skipLocked ends a SELECT of migration_guard_key rows (as k) that
+	// locks those no other transaction holds, and skips the others.
+	skipLocked() string
 	// sharedLock is a lock shared by all replicas, waited for; nil when
 	// one process owns the queue.
 	sharedLock() func(ctx context.Context, key string) (func(), error)
@@ -67,7 +76,7 @@ type riverEngine[TTx any] struct {
 	rollback   func(ctx context.Context, tx TTx)
 	wrap       func(tx TTx) rawTx
 	complete   func(ctx context.Context, tx TTx, job *river.Job[keyArgs]) error
-	leaseFn    func(ctx context.Context, key string) (func(), bool, error)
+	leaseFn    func(ctx context.Context, key string) (context.Context, func(), bool, error)
 	lockFn     func(ctx context.Context, key string) (func(), error)
 	pingFn     func(ctx context.Context) error
 	closeFn    func()
@@ -86,12 +95,20 @@ type riverTx[TTx any] struct {
 	tx TTx
 }
 
-func (t *riverTx[TTx]) insertKeyJob(ctx context.Context, args keyArgs) (int64, error) {
-	res, err := t.e.client.InsertTx(ctx, t.tx, args, nil)
+func (t *riverTx[TTx]) insertKeyJob(ctx context.Context, args keyArgs, priority int) (int64, error) {
+	res, err := t.e.client.InsertTx(ctx, t.tx, args, &river.InsertOpts{Priority: priority})
 	if err != nil {
 		return 0, err
 	}
 	return res.Job.ID, nil
+}
+
+func (t *riverTx[TTx]) deleteKeyJob(ctx context.Context, id int64) (bool, error) {
+	_, err := t.e.client.JobDeleteTx(ctx, t.tx, id)
+	if errors.Is(err, rivertype.ErrJobRunning) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (t *riverTx[TTx]) completeKeyJob(ctx context.Context, job *river.Job[keyArgs]) error {
@@ -103,6 +120,13 @@ func (e *riverEngine[TTx]) sharedLock() func(ctx context.Context, key string) (f
 	return e.lockFn
 }
 func (e *riverEngine[TTx]) forUpdate() string { return e.lockSuffix }
+func (e *riverEngine[TTx]) skipLocked() string {
+	if e.lockSuffix == "" {
+		// SQLite: one transaction at a time holds the whole file.
+		return ""
+	}
+	return e.lockSuffix + " OF k SKIP LOCKED"
+}
 
 func (e *riverEngine[TTx]) withTx(ctx context.Context, fn func(tx dbtx) error) error {
 	tx, err := e.begin(ctx)
@@ -119,7 +143,7 @@ func (e *riverEngine[TTx]) withTx(ctx context.Context, fn func(tx dbtx) error) e
 	return nil
 }
 
-func (e *riverEngine[TTx]) lease(ctx context.Context, key string) (func(), bool, error) {
+func (e *riverEngine[TTx]) lease(ctx context.Context, key string) (context.Context, func(), bool, error) {
 	return e.leaseFn(ctx, key)
 }
 func (e *riverEngine[TTx]) ping(ctx context.Context) error  { return e.pingFn(ctx) }
@@ -214,6 +238,7 @@ CREATE TABLE IF NOT EXISTS migration_guard_job (
 );
 CREATE INDEX IF NOT EXISTS migration_guard_job_key ON migration_guard_job (key, id);
 CREATE INDEX IF NOT EXISTS migration_guard_job_waiting ON migration_guard_job (running, installation);
+CREATE INDEX IF NOT EXISTS migration_guard_key_installation ON migration_guard_key (installation);
 `
 	pgSchema = `
 CREATE TABLE IF NOT EXISTS migration_guard_key (
@@ -234,6 +259,7 @@ CREATE TABLE IF NOT EXISTS migration_guard_job (
 );
 CREATE INDEX IF NOT EXISTS migration_guard_job_key ON migration_guard_job (key, id);
 CREATE INDEX IF NOT EXISTS migration_guard_job_waiting ON migration_guard_job (running, installation);
+CREATE INDEX IF NOT EXISTS migration_guard_key_installation ON migration_guard_key (installation);
 `
 )
 
@@ -256,8 +282,11 @@ func riverConfig(p *parsed, w *keyWorker) *river.Config {
 		// count. River's bounds the whole run, with the write that closes
 		// a failed check; River rescues only jobs that have one.
 		JobTimeout: riverJobTimeout(p.JobTimeout),
-		// A job whose process died is run again once it cannot be running
-		// anywhere: its deadline and its last write's have passed.
+		// A job whose process died is queued again within seconds by the
+		// queue's own rescue (rescueDead, on the lease); River's, once the
+		// job cannot be running anywhere (its deadline and its last
+		// write's have passed), is a backstop: it ends a River job the
+		// queue already replaced.
 		RescueStuckJobsAfter: rescueAfter(p.JobTimeout),
 		// A key's River job is retried for every crash of the job it runs;
 		// the queue counts crashes per job and fails the job closed
@@ -335,14 +364,14 @@ func openSQLite(ctx context.Context, p *parsed, w *keyWorker) (engine, error) {
 			return err
 		},
 		// One process owns the file: a lease is a lock in this process.
-		leaseFn: func(_ context.Context, key string) (func(), bool, error) {
+		leaseFn: func(ctx context.Context, key string) (context.Context, func(), bool, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if held[key] {
-				return nil, false, nil
+				return nil, nil, false, nil
 			}
 			held[key] = true
-			return func() { mu.Lock(); delete(held, key); mu.Unlock() }, true, nil
+			return ctx, func() { mu.Lock(); delete(held, key); mu.Unlock() }, true, nil
 		},
 		pingFn:  db.PingContext,
 		closeFn: closeAll,
@@ -380,6 +409,11 @@ func openPostgres(ctx context.Context, p *parsed, w *keyWorker) (engine, error) 
 		return nil, configErr("QUEUE_DATABASE_URL must be a PostgreSQL URL (postgres://user@host:5432/db)")
 	}
 	cfg.MaxConns = int32(p.QueuePoolSize)
+	for k, v := range keepaliveParams {
+		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > engineTimeout {
 		cfg.ConnConfig.ConnectTimeout = engineTimeout
 	}
@@ -414,21 +448,27 @@ func openPostgres(ctx context.Context, p *parsed, w *keyWorker) (engine, error) 
 		},
 		// A session advisory lock on a connection held for the job: it
 		// goes with the connection when the process dies.
-		leaseFn: func(ctx context.Context, key string) (func(), bool, error) {
+		leaseFn: func(ctx context.Context, key string) (context.Context, func(), bool, error) {
 			conn, err := pool.Acquire(ctx)
 			if err != nil {
-				return nil, false, fmt.Errorf("taking a connection for the lease of %s: %w", key, err)
+				return nil, nil, false, fmt.Errorf("taking a connection for the lease of %s: %w", key, err)
 			}
 			var ok bool
 			if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", leaseClass, key).Scan(&ok); err != nil {
 				conn.Release()
-				return nil, false, fmt.Errorf("taking the lease of %s: %w", key, err)
+				return nil, nil, false, fmt.Errorf("taking the lease of %s: %w", key, err)
 			}
 			if !ok {
 				conn.Release()
-				return nil, false, nil
+				return nil, nil, false, nil
 			}
-			return func() {
+			lctx, lost := context.WithCancelCause(ctx)
+			stop, beat := make(chan struct{}), make(chan struct{})
+			go heartbeat(conn, stop, beat, lost)
+			return lctx, func() {
+				close(stop)
+				<-beat
+				lost(nil)
 				uctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 				defer cancel()
 				if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1, hashtext($2))", leaseClass, key); err != nil {
@@ -462,6 +502,59 @@ func openPostgres(ctx context.Context, p *parsed, w *keyWorker) (engine, error) 
 		closeFn:    pool.Close,
 		lockSuffix: " FOR UPDATE",
 	}, nil
+}
+
+// The lease's session is watched from both ends, so that a replica cut
+// off from the database stops its job before another replica can take
+// the key over:
+//   - the runner pings it every leaseBeat and, when a ping fails or does
+//     not come back within leaseBeatTimeout, cancels its job with
+//     errLeaseLost (detected within leaseBeat+leaseBeatTimeout, 4 s);
+//   - the server ends a session whose peer is gone after TCP keepalives
+//     (keepaliveParams: idle 5 s, then 3 probes 2 s apart, about 11 s
+//     after the peer's last packet), which frees the advisory lock; a
+//     process that dies closes its connections, which frees it at once.
+const (
+	leaseBeat        = 2 * time.Second
+	leaseBeatTimeout = 2 * time.Second
+)
+
+// keepaliveParams are the server's TCP keepalive settings for the queue's
+// sessions (user-settable; ignored on a Unix socket). The URL's own
+// settings win.
+var keepaliveParams = map[string]string{
+	"tcp_keepalives_idle":     "5",
+	"tcp_keepalives_interval": "2",
+	"tcp_keepalives_count":    "3",
+	// Data the server sent that the peer never acknowledged ends the
+	// session after 10 s too (keepalives only probe an idle one).
+	"tcp_user_timeout": "10000",
+}
+
+// errLeaseLost hands a running job back when its lease's session failed:
+// the lock may be gone, and another replica may take the key over.
+var errLeaseLost = fmt.Errorf("%w (the lease of its pull request was lost with its database session)", errHandBack)
+
+// heartbeat pings the lease's connection until stop is closed, and
+// cancels the lease's context when a ping fails.
+func heartbeat(conn *pgxpool.Conn, stop <-chan struct{}, done chan<- struct{}, lost context.CancelCauseFunc) {
+	defer close(done)
+	t := time.NewTicker(leaseBeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(context.Background(), leaseBeatTimeout)
+		err := conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			lost(errLeaseLost)
+			return
+		}
+	}
 }
 
 // migrateLock serializes the start of replicas on one database.

@@ -134,8 +134,8 @@ func TestReplicasShareQueue(t *testing.T) {
 		}
 	}
 
-	// The rescue of a's job comes after JOB_TIMEOUT + 45s, and River's
-	// rescuer looks every 30s.
+	// b's rescue takes a's job over within seconds of the kill (a's lease
+	// goes with its connections); the limit only ends a test that hangs.
 	waitUntil(t, "every pull request's check completed, none in progress", 4*time.Minute, logs, func() bool {
 		for _, pr := range prs {
 			if _, ok := completedRun(f, repo, f.PR(pr).HeadSHA); !ok {
