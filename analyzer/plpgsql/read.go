@@ -71,6 +71,13 @@ type Body struct {
 
 	// guarded counts the exception blocks being read.
 	guarded int
+	// walk and bareless are what Bare needs (bare.go): walk[i] is the
+	// place of Stmts[i] in the parse tree's order, for a body whose
+	// statements were sorted by where they stand (nil when they were not);
+	// bareless is set when the body's statements were read from the text
+	// of the statement, where a reading without it reads the parse tree.
+	walk     []int
+	bareless bool
 }
 
 // maxDepth bounds nesting (EXECUTE of a string holding a DO block...), so
@@ -82,7 +89,11 @@ const maxDepth = 16
 // as the parse tree's locations count it (a zero Source when no text is at
 // hand: offsets then all point at 0).
 func Read(node *pg_query.Node, src Source) *Body {
-	return read(node, src, 0)
+	b := read(node, src, 0)
+	if b != nil {
+		noteRead(node)
+	}
+	return b
 }
 
 func read(node *pg_query.Node, src Source, depth int) *Body {
@@ -190,6 +201,7 @@ func (b *Body) readAtomic(body *pg_query.Node, src Source) {
 	if start >= 0 {
 		b.Source = src.Slice(start, end)
 		b.addScript(b.Source, "", Statement)
+		b.bareless = true
 		return
 	}
 	// RETURN expr, or no text at hand: the parse tree is all there is.
@@ -295,9 +307,7 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 	}
 	r := &plReader{body: b, used: map[int]bool{}, depth: depth}
 	r.walk(tree, "", "", 1)
-	sort.SliceStable(b.Stmts, func(i, j int) bool {
-		return b.Stmts[i].Src.At(b.Stmts[i].Stmt.Start) < b.Stmts[j].Src.At(b.Stmts[j].Stmt.Start)
-	})
+	b.sortByPlace()
 	b.attachComments()
 }
 
