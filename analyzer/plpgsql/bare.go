@@ -44,20 +44,11 @@ func (b *Body) Bare() *Body {
 	if b == nil || b.bareless {
 		return nil
 	}
-	longest := len(b.Source.Text)
-	for i := range b.Stmts {
-		longest = max(longest, len(b.Stmts[i].Src.Text))
-	}
-	// Every Source of a bare body maps each byte to offset 0: they can all
-	// share one array of zeros (no one writes to Offsets; each slice is
-	// capped, so an append could not write to it either).
-	zeros := make([]int, longest+1)
 	zero := func(s Source) Source {
 		if s.Text == "" && s.Offsets == nil && s.Base == 0 {
 			return s // never set: no code
 		}
-		n := len(s.Text) + 1
-		return Source{Text: s.Text, Offsets: zeros[:n:n]}
+		return Source{Text: s.Text, Offsets: zeros(len(s.Text) + 1)}
 	}
 	out := &Body{What: b.What, Language: b.Language, Name: b.Name, Trigger: b.Trigger, Source: zero(b.Source)}
 	if len(b.Stmts) == 0 {
@@ -83,6 +74,23 @@ func (b *Body) Bare() *Body {
 		out.Stmts[at] = s
 	}
 	return out
+}
+
+// zeroOffsets backs the Offsets of every bare Source: each maps every byte
+// to offset 0, so they can all share one array of zeros, which no one
+// writes to (each slice is capped: an append copies it first).
+var zeroOffsets atomic.Pointer[[]int]
+
+// zeros returns n zeros from zeroOffsets, growing it as needed.
+func zeros(n int) []int {
+	if z := zeroOffsets.Load(); z != nil && len(*z) >= n {
+		return (*z)[:n:n]
+	}
+	z := make([]int, max(n, 1<<12))
+	// Goroutines growing it at once each store an array of zeros: any
+	// one will do.
+	zeroOffsets.Store(&z)
+	return z[:n:n]
 }
 
 // readHook, when set, is called with each statement whose body Read

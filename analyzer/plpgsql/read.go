@@ -1,7 +1,6 @@
 package plpgsql
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -264,7 +263,13 @@ func literalSource(src Source, from int, value string) Source {
 				continue
 			}
 			s, e := from+int(t.GetStart()), from+int(t.GetEnd())
-			got, index, ok := decodeLiteral(src.Text[s:e])
+			lit := src.Text[s:e]
+			if at, ok := dollarBody(lit); ok && src.Offsets == nil && lit[at:len(lit)-at] == value {
+				// A dollar-quoted body stands verbatim in a text that
+				// stands verbatim in the file: no offsets to keep.
+				return Source{Text: value, Base: src.Base + s + at}
+			}
+			got, index, ok := decodeLiteral(lit)
 			if ok && got == value {
 				return src.mapped(value, func(k int) int { return s + index[k] })
 			}
@@ -300,13 +305,13 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		b.unreadable(at, reason)
 		return
 	}
-	var tree any
-	if err := json.Unmarshal([]byte(out), &tree); err != nil {
+	tree, err := decodeTree(out)
+	if err != nil {
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
 	}
 	r := &plReader{body: b, used: map[int]bool{}, depth: depth}
-	r.walk(tree, "", "", 1)
+	r.walk(&tree, "", "", 1)
 	b.sortByPlace()
 	b.attachComments()
 }
@@ -315,6 +320,10 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 // written right before it (the parser's copy of a statement leaves them
 // out): ignore directives can stand there.
 func (b *Body) attachComments() {
+	if !strings.Contains(b.Source.Text, "--") && !strings.Contains(b.Source.Text, "/*") {
+		// No comment token can come out of the scanner: spare the scan.
+		return
+	}
 	res, err := pg_query.Scan(b.Source.Text)
 	if err != nil {
 		return
@@ -410,44 +419,46 @@ var viaOf = map[string]string{
 	"PLpgSQL_var":               "CURSOR",
 }
 
-func (r *plReader) walk(v any, owner, field string, line int) {
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			r.walk(e, owner, field, line)
+func (r *plReader) walk(v *jval, owner, field string, line int) {
+	switch v.kind {
+	case jArr:
+		for i := range v.arr {
+			r.walk(&v.arr[i], owner, field, line)
 		}
-	case map[string]any:
-		if n, ok := x["lineno"].(float64); ok && n >= 1 {
-			line = int(n)
+	case jObj:
+		if n := v.get("lineno"); n != nil && n.kind == jNum && n.num >= 1 {
+			line = int(n.num)
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		// Members are sorted by key.
+		for i := range v.obj {
+			k, x := v.obj[i].key, &v.obj[i].val
 			switch {
 			case k == "PLpgSQL_expr":
-				e, _ := x[k].(map[string]any)
-				r.expr(e, owner, field, line)
+				r.expr(x, owner, field, line)
 			case strings.HasPrefix(k, "PLpgSQL_"):
-				r.walk(x[k], k, "", line)
-			case owner == "PLpgSQL_stmt_block" && k == "body" && x["exceptions"] != nil:
+				r.walk(x, k, "", line)
+			case owner == "PLpgSQL_stmt_block" && k == "body" && v.get("exceptions") != nil && v.get("exceptions").kind != jNull:
 				// The statements a handler protects; the handlers' own
 				// actions are not.
 				r.body.guarded++
-				r.walk(x[k], owner, k, line)
+				r.walk(x, owner, k, line)
 				r.body.guarded--
 			default:
-				r.walk(x[k], owner, k, line)
+				r.walk(x, owner, k, line)
 			}
 		}
 	}
 }
 
-func (r *plReader) expr(e map[string]any, owner, field string, line int) {
-	q, _ := e["query"].(string)
-	mode, _ := e["parseMode"].(float64)
+func (r *plReader) expr(e *jval, owner, field string, line int) {
+	var q string
+	var mode float64
+	if x := e.get("query"); x != nil && x.kind == jStr {
+		q = x.str
+	}
+	if x := e.get("parseMode"); x != nil && x.kind == jNum {
+		mode = x.num
+	}
 	if strings.TrimSpace(q) == "" {
 		return
 	}

@@ -174,6 +174,23 @@ func decodeLiteral(lit string) (value string, index []int, ok bool) {
 	return "", nil, false
 }
 
+// dollarBody says where the value of a dollar-quoted literal ($tag$...$tag$)
+// starts; ok is false for any other literal.
+func dollarBody(lit string) (at int, ok bool) {
+	if !strings.HasPrefix(lit, "$") {
+		return 0, false
+	}
+	end := strings.IndexByte(lit[1:], '$')
+	if end < 0 {
+		return 0, false
+	}
+	tag := lit[:end+2]
+	if len(lit) < 2*len(tag) || !strings.HasSuffix(lit, tag) {
+		return 0, false
+	}
+	return len(tag), true
+}
+
 // backslashEscape decodes one escape of an E'...' string at the start of s
 // and says how many bytes it took.
 func backslashEscape(s string) (string, int, bool) {
