@@ -44,13 +44,12 @@ func (b *Body) Bare() *Body {
 	if b == nil || b.bareless {
 		return nil
 	}
-	zero := func(s Source) Source {
-		if s.Text == "" && s.Offsets == nil && s.Base == 0 {
-			return s // never set: no code
-		}
-		return Source{Text: s.Text, Offsets: zeros(len(s.Text) + 1)}
+	zero := func(s Source) Source { return Source{Text: s.Text, Offsets: zeros(len(s.Text) + 1)} }
+	out := &Body{What: b.What, Language: b.Language, Name: b.Name, Trigger: b.Trigger}
+	if b.Source.Text != "" || b.Source.Offsets != nil || b.Source.Base != 0 {
+		// Set (a body with no code leaves it unset, read either way).
+		out.Source = zero(b.Source)
 	}
-	out := &Body{What: b.What, Language: b.Language, Name: b.Name, Trigger: b.Trigger, Source: zero(b.Source)}
 	if len(b.Stmts) == 0 {
 		return out
 	}

@@ -250,10 +250,17 @@ func (d *jdecoder) string() (string, error) {
 			j++
 		case c == '"':
 			d.i = j + 1
-			if !escaped && utf8.ValidString(d.s[start+1:j]) {
-				return d.s[start+1 : j], nil
+			raw := d.s[start+1 : j]
+			if utf8.ValidString(raw) {
+				if !escaped {
+					return raw, nil
+				}
+				if s, ok := unescape(raw); ok {
+					return s, nil
+				}
 			}
-			// encoding/json also turns invalid UTF-8 into U+FFFD.
+			// \u escapes, and invalid UTF-8 (encoding/json turns it into
+			// U+FFFD).
 			var s string
 			if err := json.Unmarshal([]byte(d.s[start:j+1]), &s); err != nil {
 				return "", errJSON
@@ -264,6 +271,42 @@ func (d *jdecoder) string() (string, error) {
 		}
 	}
 	return "", errJSON
+}
+
+// unescape decodes the escapes JSON writes for a quote, a backslash, a
+// slash and the usual control characters; ok is false for \u escapes
+// (pg_query writes them only for other control characters).
+func unescape(raw string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return "", false
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			b.WriteByte(raw[i])
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 // sortMembers orders an object's members by key; of members with the same

@@ -65,6 +65,7 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 		`{"b":1,"a":{"query":"SELECT \"x\"\n\t\\ \u00e9 \ud83d\ude00","parseMode":0},"a":2}`,
 		"{\"query\":\"\xff\xfe\"}", `{"a":"\ud800"}`, `{"a":1e999}`, `{"a":+1}`, `{"a":1.}`, `{"a":01}`,
 		`{"a":.5}`, `{"a":-}`, `{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\x01\"}",
+		`{"q":"a\nb\t\"c\"\\d\/e\bf\fg\rh"}`, `{"q":"end\\"}`, `{"q":"\"}`, "{\"q\":\"\\n\xff\"}",
 		`nul`, `tru`, ``, `{"a":[{"b":[{"c":null}]}]}`, `"\/"`, `{"a":"\q"}`,
 	} {
 		checkDecodeTree(t, text)

@@ -464,18 +464,21 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 	}
 	if via, ok := dynamicFields[owner+"."+field]; ok {
 		at := r.locate(q, line, owner)
-		r.dynamic(r.body.Source.mapped(q, func(k int) int { return at + k }), via)
+		r.dynamic(r.body.Source.shifted(q, at), via)
 		return
 	}
 	if mode == 0 {
 		at := r.locate(q, line, owner)
-		src := r.body.Source.mapped(q, func(k int) int {
-			if owner == "PLpgSQL_stmt_perform" && k >= len("SELECT") {
-				// PERFORM is one byte longer than the SELECT put in its place.
-				return at + k + 1
-			}
-			return at + k
-		})
+		src := r.body.Source.shifted(q, at)
+		if owner == "PLpgSQL_stmt_perform" {
+			src = r.body.Source.mapped(q, func(k int) int {
+				if k >= len("SELECT") {
+					// PERFORM is one byte longer than the SELECT put in its place.
+					return at + k + 1
+				}
+				return at + k
+			})
+		}
 		r.body.addScript(src, viaOf[owner], Statement)
 		return
 	}

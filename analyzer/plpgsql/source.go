@@ -71,6 +71,15 @@ func (s Source) mapped(text string, at func(k int) int) Source {
 	return Source{Text: text, Offsets: offs}
 }
 
+// shifted is mapped for text whose byte k stands at Text[at+k]: a plain
+// slice of the file when s is one, without an offset per byte.
+func (s Source) shifted(text string, at int) Source {
+	if s.Offsets == nil && at >= 0 && at+len(text) <= len(s.Text) && text != "" {
+		return Source{Text: text, Base: s.Base + at}
+	}
+	return s.mapped(text, func(k int) int { return at + k })
+}
+
 // pinned is text that cannot be mapped byte for byte: every byte stands at
 // the file offset of Text[at].
 func (s Source) pinned(text string, at int) Source { return s.spanned(text, at, at) }
