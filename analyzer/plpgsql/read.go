@@ -257,6 +257,16 @@ func atomicRange(text string) (start, end int) {
 // be found or decoded, value is pinned to from.
 func literalSource(src Source, from int, value string) Source {
 	from = clamp(from, len(src.Text))
+	if s, tag, e, ok := dollarQuoteAt(src.Text, from); ok && src.Offsets == nil && src.Text[s+tag:e-tag] == value {
+		// The common case (AS $$...$$), found without the scanner: the
+		// token the scan below would find first.
+		return Source{Text: value, Base: src.Base + s + tag}
+	}
+	return scannedLiteralSource(src, from, value)
+}
+
+// scannedLiteralSource is literalSource with the scanner.
+func scannedLiteralSource(src Source, from int, value string) Source {
 	if res, err := pg_query.Scan(src.Text[from:]); err == nil {
 		for _, t := range res.GetTokens() {
 			if t.GetToken() != pg_query.Token_SCONST {

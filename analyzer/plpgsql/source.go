@@ -200,6 +200,48 @@ func dollarBody(lit string) (at int, ok bool) {
 	return len(tag), true
 }
 
+// dollarQuoteAt finds a dollar-quoted string constant at byte from of
+// text, or after an AS and blanks there, as PostgreSQL's scanner reads it:
+// the constant spans text[start:end], its tag is tag bytes long ($$: 2). It
+// says no (ok false) to anything else, a comment before the constant
+// included: the caller then scans.
+func dollarQuoteAt(text string, from int) (start, tag, end int, ok bool) {
+	i := from
+	if i+2 < len(text) && (text[i] == 'a' || text[i] == 'A') && (text[i+1] == 's' || text[i+1] == 'S') {
+		j := i + 2
+		for j < len(text) && strings.IndexByte(" \t\n\r\f", text[j]) >= 0 {
+			j++
+		}
+		if j == i+2 {
+			return 0, 0, 0, false // "as$$" is one identifier
+		}
+		i = j
+	}
+	if i >= len(text) || text[i] != '$' {
+		return 0, 0, 0, false
+	}
+	// The tag: $$, or $ then a letter, _ or a byte of a multibyte
+	// character, then those or digits, then $ ($1 is a parameter).
+	k := i + 1
+	identByte := func(c byte, first bool) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80 || !first && c >= '0' && c <= '9'
+	}
+	for k < len(text) && identByte(text[k], k == i+1) {
+		k++
+	}
+	if k >= len(text) || text[k] != '$' {
+		return 0, 0, 0, false
+	}
+	delim := text[i : k+1]
+	// Inside the constant every $ starts a token of the scanner, so the
+	// constant ends at the first occurrence of its tag.
+	close := strings.Index(text[k+1:], delim)
+	if close < 0 {
+		return 0, 0, 0, false
+	}
+	return i, len(delim), k + 1 + close + len(delim), true
+}
+
 // backslashEscape decodes one escape of an E'...' string at the start of s
 // and says how many bytes it took.
 func backslashEscape(s string) (string, int, bool) {
