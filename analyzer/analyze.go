@@ -349,6 +349,10 @@ type session struct {
 	// bodies are the procedural code of the judged file's statements,
 	// read with its parse (parsedFile.bodies).
 	bodies map[*pg_query.Node]*plpgsql.Body
+	// bare are the bodies of CREATE FUNCTION statements read while the
+	// file is judged (parsedFile.bare, and those read in procedural code),
+	// as the catalog keeps them: applyOwn hands them to it.
+	bare map[*pg_query.Node]*plpgsql.Body
 }
 
 func newSession(cfg Config) *session {

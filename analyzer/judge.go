@@ -137,8 +137,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 		return f
 	}
 	d, up, down := p.d, p.up, p.down
-	s.bodies = p.bodies
-	defer func() { s.bodies = nil }()
+	s.bodies, s.bare = p.bodies, p.bare
+	defer func() { s.bodies, s.bare = nil, nil }()
 	for _, pr := range append(p.problems, m.Problems...) {
 		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
 			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, pr.Message, Position{Line: max(pr.Line, 1), Column: 1}))
@@ -325,7 +325,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		suppressInner(sups, inner)
 		applySuppressions(c, sups)
 		cat.SetPosition(partPath, line)
-		cat.ApplyOwn(raw.Node)
+		s.applyOwn(cat, raw.Node)
 		index[i] = len(f.Statements)
 		f.Statements = append(f.Statements, st)
 		f.Statements = append(f.Statements, inner...)

@@ -44,6 +44,10 @@ type parsedFile struct {
 	// statements of those scripts, by parse tree: reading a body parses
 	// it, and that too is independent of the schema.
 	bodies map[*pg_query.Node]*plpgsql.Body
+	// bare are the CREATE FUNCTION bodies as the catalog keeps them
+	// (plpgsql.Body.Bare), so that applying the statement does not read
+	// the body again.
+	bare map[*pg_query.Node]*plpgsql.Body
 }
 
 // readBodies reads the procedural code of sc's statements of text.
@@ -55,7 +59,14 @@ func (p *parsedFile) readBodies(text string, sc *sqlscript.Script) {
 		if p.bodies == nil {
 			p.bodies = map[*pg_query.Node]*plpgsql.Body{}
 		}
-		p.bodies[st.Node] = plpgsql.Read(st.Node, statementSource(text, st))
+		b := plpgsql.Read(st.Node, statementSource(text, st))
+		p.bodies[st.Node] = b
+		if st.Node.GetCreateFunctionStmt() != nil {
+			if p.bare == nil {
+				p.bare = map[*pg_query.Node]*plpgsql.Body{}
+			}
+			p.bare[st.Node] = b.Bare()
+		}
 	}
 }
 

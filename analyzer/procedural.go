@@ -199,7 +199,7 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			}
 			line, _ := c.lines.Position(ic.raw.Start)
 			run.cat.SetPosition(c.stmt.Path, line)
-			run.cat.ApplyOwn(bs.Stmt.Node)
+			s.applyOwn(run.cat, bs.Stmt.Node)
 			continue
 		}
 		if run.site == nil {
@@ -409,8 +409,30 @@ func (s *session) readBody(c *stmtContext) *plpgsql.Body {
 		delete(s.bodies, c.node)
 		return b
 	}
-	return plpgsql.Read(c.node, c.source())
+	b := plpgsql.Read(c.node, c.source())
+	if b != nil && c.node.GetCreateFunctionStmt() != nil {
+		if s.bare == nil {
+			s.bare = map[*pg_query.Node]*plpgsql.Body{}
+		}
+		s.bare[c.node] = b.Bare()
+	}
+	return b
 }
+
+// applyOwn applies a statement's own effect to cat (catalog.ApplyOwn),
+// handing it the body of a CREATE FUNCTION read already, as the catalog
+// keeps it: each body is parsed once.
+func (s *session) applyOwn(cat *catalog.Catalog, node *pg_query.Node) {
+	if !reuseBodies {
+		cat.ApplyOwn(node)
+		return
+	}
+	cat.ApplyOwnRead(node, s.bare[node])
+}
+
+// reuseBodies is unset by tests only, to compare with a catalog that reads
+// each body itself.
+var reuseBodies = true
 
 // innerSuppressions reads the ignore comments written inside a body right
 // before one of its statements, at their place in the file.

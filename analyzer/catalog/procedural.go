@@ -41,6 +41,10 @@ type proceduralState struct {
 	// once; budget bounds the statements one statement leads to apply.
 	calling map[*Function]bool
 	budget  int
+	// given and givenBody are a statement being applied by ApplyOwnRead
+	// and its body as the caller read it.
+	given     *pg_query.Node
+	givenBody *plpgsql.Body
 }
 
 // callBudget bounds the statements of procedural code one statement leads
@@ -55,6 +59,27 @@ func (c *Catalog) ApplyOwn(stmt *pg_query.Node) {
 	c.procedural.off = true
 	c.Apply(stmt)
 	c.procedural.off = saved
+}
+
+// ApplyOwnRead is ApplyOwn for a statement whose procedural code the
+// caller has read already: body is what plpgsql.Read(stmt,
+// plpgsql.Source{}) gives for it (plpgsql.Body.Bare of the caller's
+// reading), and is kept instead of reading the code again; nil reads it.
+// Reading a body parses it, which costs more than applying it.
+func (c *Catalog) ApplyOwnRead(stmt *pg_query.Node, body *plpgsql.Body) {
+	c.procedural.given, c.procedural.givenBody = stmt, body
+	c.ApplyOwn(stmt)
+	c.procedural.given, c.procedural.givenBody = nil, nil
+}
+
+// readBody reads the procedural code of a DO or CREATE FUNCTION statement
+// without its text: the bodies kept run from other files, where this one's
+// offsets mean nothing.
+func (c *Catalog) readBody(stmt *pg_query.Node) *plpgsql.Body {
+	if stmt == c.procedural.given && c.procedural.givenBody != nil {
+		return c.procedural.givenBody
+	}
+	return plpgsql.Read(stmt, plpgsql.Source{})
 }
 
 // applyProcedural remembers the functions a statement creates or drops and
@@ -90,7 +115,7 @@ func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
 		c.procedural.budget, c.procedural.calling = callBudget, nil
 	}
 	if stmt.GetDoStmt() != nil {
-		c.runBody(plpgsql.Read(stmt, plpgsql.Source{}))
+		c.runBody(c.readBody(stmt))
 		return
 	}
 	c.runCalls(stmt)
@@ -148,11 +173,10 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 		schema = parts[len(parts)-2]
 	}
 	key := qname{schema, name}
-	f := &Function{Schema: schema, Name: name, Signature: parameterSignature(cf.GetParameters()),
-		Body: plpgsql.Read(stmt, plpgsql.Source{}), Origin: c.origin(), stmt: stmt}
+	sig := parameterSignature(cf.GetParameters())
 	list := c.functions.Get(key)
 	for i, old := range list {
-		if old.Signature == f.Signature {
+		if old.Signature == sig {
 			if cf.GetReplace() {
 				list = append(append([]*Function(nil), list[:i]...), list[i+1:]...)
 				break
@@ -160,6 +184,7 @@ func (c *Catalog) createFunction(stmt *pg_query.Node) {
 			return // PostgreSQL rejects it: the function exists
 		}
 	}
+	f := &Function{Schema: schema, Name: name, Signature: sig, Body: c.readBody(stmt), Origin: c.origin(), stmt: stmt}
 	// Overloads are kept side by side: without argument types a call cannot
 	// be resolved to one of them, so a call runs them all.
 	c.functions.Set(c.owner, key, append(append([]*Function(nil), list...), f))

@@ -1,6 +1,7 @@
 package plpgsql
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,6 +49,9 @@ func FuzzRead(f *testing.F) {
 				b := Read(raw.GetStmt(), Linear(text[start:end], start))
 				if b == nil {
 					continue
+				}
+				if bare := b.Bare(); bare != nil && !reflect.DeepEqual(bare, Read(raw.GetStmt(), Source{})) {
+					t.Fatalf("%q: Bare differs from a reading without text", text)
 				}
 				for _, st := range b.Stmts {
 					for _, off := range []int{st.Src.At(st.Stmt.Start), st.Src.At(st.Stmt.End), st.Src.At(st.Stmt.LocationBase)} {

@@ -1,7 +1,6 @@
 package plpgsql
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,6 +70,13 @@ type Body struct {
 
 	// guarded counts the exception blocks being read.
 	guarded int
+	// walk and bareless are what Bare needs (bare.go): walk[i] is the
+	// place of Stmts[i] in the parse tree's order, for a body whose
+	// statements were sorted by where they stand (nil when they were not);
+	// bareless is set when the body's statements were read from the text
+	// of the statement, where a reading without it reads the parse tree.
+	walk     []int
+	bareless bool
 }
 
 // maxDepth bounds nesting (EXECUTE of a string holding a DO block...), so
@@ -82,7 +88,11 @@ const maxDepth = 16
 // as the parse tree's locations count it (a zero Source when no text is at
 // hand: offsets then all point at 0).
 func Read(node *pg_query.Node, src Source) *Body {
-	return read(node, src, 0)
+	b := read(node, src, 0)
+	if b != nil {
+		noteRead(node)
+	}
+	return b
 }
 
 func read(node *pg_query.Node, src Source, depth int) *Body {
@@ -190,6 +200,7 @@ func (b *Body) readAtomic(body *pg_query.Node, src Source) {
 	if start >= 0 {
 		b.Source = src.Slice(start, end)
 		b.addScript(b.Source, "", Statement)
+		b.bareless = true
 		return
 	}
 	// RETURN expr, or no text at hand: the parse tree is all there is.
@@ -246,13 +257,29 @@ func atomicRange(text string) (start, end int) {
 // be found or decoded, value is pinned to from.
 func literalSource(src Source, from int, value string) Source {
 	from = clamp(from, len(src.Text))
+	if s, tag, e, ok := dollarQuoteAt(src.Text, from); ok && src.Offsets == nil && src.Text[s+tag:e-tag] == value {
+		// The common case (AS $$...$$), found without the scanner: the
+		// token the scan below would find first.
+		return Source{Text: value, Base: src.Base + s + tag}
+	}
+	return scannedLiteralSource(src, from, value)
+}
+
+// scannedLiteralSource is literalSource with the scanner.
+func scannedLiteralSource(src Source, from int, value string) Source {
 	if res, err := pg_query.Scan(src.Text[from:]); err == nil {
 		for _, t := range res.GetTokens() {
 			if t.GetToken() != pg_query.Token_SCONST {
 				continue
 			}
 			s, e := from+int(t.GetStart()), from+int(t.GetEnd())
-			got, index, ok := decodeLiteral(src.Text[s:e])
+			lit := src.Text[s:e]
+			if at, ok := dollarBody(lit); ok && src.Offsets == nil && lit[at:len(lit)-at] == value {
+				// A dollar-quoted body stands verbatim in a text that
+				// stands verbatim in the file: no offsets to keep.
+				return Source{Text: value, Base: src.Base + s + at}
+			}
+			got, index, ok := decodeLiteral(lit)
 			if ok && got == value {
 				return src.mapped(value, func(k int) int { return s + index[k] })
 			}
@@ -302,16 +329,14 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		b.unreadable(at, reason)
 		return
 	}
-	var tree any
-	if err := json.Unmarshal([]byte(out), &tree); err != nil {
+	tree, err := decodeTree(out)
+	if err != nil {
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
 	}
 	r := &plReader{body: b, used: map[int]bool{}, depth: depth}
-	r.walk(tree, "", "", 1)
-	sort.SliceStable(b.Stmts, func(i, j int) bool {
-		return b.Stmts[i].Src.At(b.Stmts[i].Stmt.Start) < b.Stmts[j].Src.At(b.Stmts[j].Stmt.Start)
-	})
+	r.walk(&tree, "", "", 1)
+	b.sortByPlace()
 	b.attachComments()
 }
 
@@ -319,6 +344,10 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 // written right before it (the parser's copy of a statement leaves them
 // out): ignore directives can stand there.
 func (b *Body) attachComments() {
+	if !strings.Contains(b.Source.Text, "--") && !strings.Contains(b.Source.Text, "/*") {
+		// No comment token can come out of the scanner: spare the scan.
+		return
+	}
 	res, err := pg_query.Scan(b.Source.Text)
 	if err != nil {
 		return
@@ -414,61 +443,66 @@ var viaOf = map[string]string{
 	"PLpgSQL_var":               "CURSOR",
 }
 
-func (r *plReader) walk(v any, owner, field string, line int) {
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			r.walk(e, owner, field, line)
+func (r *plReader) walk(v *jval, owner, field string, line int) {
+	switch v.kind {
+	case jArr:
+		for i := range v.arr {
+			r.walk(&v.arr[i], owner, field, line)
 		}
-	case map[string]any:
-		if n, ok := x["lineno"].(float64); ok && n >= 1 {
-			line = int(n)
+	case jObj:
+		if n := v.get("lineno"); n != nil && n.kind == jNum && n.num >= 1 {
+			line = int(n.num)
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		// Members are sorted by key.
+		for i := range v.obj {
+			k, x := v.obj[i].key, &v.obj[i].val
 			switch {
 			case k == "PLpgSQL_expr":
-				e, _ := x[k].(map[string]any)
-				r.expr(e, owner, field, line)
+				r.expr(x, owner, field, line)
 			case strings.HasPrefix(k, "PLpgSQL_"):
-				r.walk(x[k], k, "", line)
-			case owner == "PLpgSQL_stmt_block" && k == "body" && x["exceptions"] != nil:
+				r.walk(x, k, "", line)
+			case owner == "PLpgSQL_stmt_block" && k == "body" && v.get("exceptions") != nil && v.get("exceptions").kind != jNull:
 				// The statements a handler protects; the handlers' own
 				// actions are not.
 				r.body.guarded++
-				r.walk(x[k], owner, k, line)
+				r.walk(x, owner, k, line)
 				r.body.guarded--
 			default:
-				r.walk(x[k], owner, k, line)
+				r.walk(x, owner, k, line)
 			}
 		}
 	}
 }
 
-func (r *plReader) expr(e map[string]any, owner, field string, line int) {
-	q, _ := e["query"].(string)
-	mode, _ := e["parseMode"].(float64)
+func (r *plReader) expr(e *jval, owner, field string, line int) {
+	var q string
+	var mode float64
+	if x := e.get("query"); x != nil && x.kind == jStr {
+		q = x.str
+	}
+	if x := e.get("parseMode"); x != nil && x.kind == jNum {
+		mode = x.num
+	}
 	if strings.TrimSpace(q) == "" {
 		return
 	}
 	if via, ok := dynamicFields[owner+"."+field]; ok {
 		at := r.locate(q, line, owner)
-		r.dynamic(r.body.Source.mapped(q, func(k int) int { return at + k }), via)
+		r.dynamic(r.body.Source.shifted(q, at), via)
 		return
 	}
 	if mode == 0 {
 		at := r.locate(q, line, owner)
-		src := r.body.Source.mapped(q, func(k int) int {
-			if owner == "PLpgSQL_stmt_perform" && k >= len("SELECT") {
-				// PERFORM is one byte longer than the SELECT put in its place.
-				return at + k + 1
-			}
-			return at + k
-		})
+		src := r.body.Source.shifted(q, at)
+		if owner == "PLpgSQL_stmt_perform" {
+			src = r.body.Source.mapped(q, func(k int) int {
+				if k >= len("SELECT") {
+					// PERFORM is one byte longer than the SELECT put in its place.
+					return at + k + 1
+				}
+				return at + k
+			})
+		}
 		r.body.addScript(src, viaOf[owner], Statement)
 		return
 	}

@@ -71,6 +71,15 @@ func (s Source) mapped(text string, at func(k int) int) Source {
 	return Source{Text: text, Offsets: offs}
 }
 
+// shifted is mapped for text whose byte k stands at Text[at+k]: a plain
+// slice of the file when s is one, without an offset per byte.
+func (s Source) shifted(text string, at int) Source {
+	if s.Offsets == nil && at >= 0 && at+len(text) <= len(s.Text) && text != "" {
+		return Source{Text: text, Base: s.Base + at}
+	}
+	return s.mapped(text, func(k int) int { return at + k })
+}
+
 // pinned is text that cannot be mapped byte for byte: every byte stands at
 // the file offset of Text[at].
 func (s Source) pinned(text string, at int) Source { return s.spanned(text, at, at) }
@@ -172,6 +181,65 @@ func decodeLiteral(lit string) (value string, index []int, ok bool) {
 		}
 	}
 	return "", nil, false
+}
+
+// dollarBody says where the value of a dollar-quoted literal ($tag$...$tag$)
+// starts; ok is false for any other literal.
+func dollarBody(lit string) (at int, ok bool) {
+	if !strings.HasPrefix(lit, "$") {
+		return 0, false
+	}
+	end := strings.IndexByte(lit[1:], '$')
+	if end < 0 {
+		return 0, false
+	}
+	tag := lit[:end+2]
+	if len(lit) < 2*len(tag) || !strings.HasSuffix(lit, tag) {
+		return 0, false
+	}
+	return len(tag), true
+}
+
+// dollarQuoteAt finds a dollar-quoted string constant at byte from of
+// text, or after an AS and blanks there, as PostgreSQL's scanner reads it:
+// the constant spans text[start:end], its tag is tag bytes long ($$: 2). It
+// says no (ok false) to anything else, a comment before the constant
+// included: the caller then scans.
+func dollarQuoteAt(text string, from int) (start, tag, end int, ok bool) {
+	i := from
+	if i+2 < len(text) && (text[i] == 'a' || text[i] == 'A') && (text[i+1] == 's' || text[i+1] == 'S') {
+		j := i + 2
+		for j < len(text) && strings.IndexByte(" \t\n\r\f", text[j]) >= 0 {
+			j++
+		}
+		if j == i+2 {
+			return 0, 0, 0, false // "as$$" is one identifier
+		}
+		i = j
+	}
+	if i >= len(text) || text[i] != '$' {
+		return 0, 0, 0, false
+	}
+	// The tag: $$, or $ then a letter, _ or a byte of a multibyte
+	// character, then those or digits, then $ ($1 is a parameter).
+	k := i + 1
+	identByte := func(c byte, first bool) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80 || !first && c >= '0' && c <= '9'
+	}
+	for k < len(text) && identByte(text[k], k == i+1) {
+		k++
+	}
+	if k >= len(text) || text[k] != '$' {
+		return 0, 0, 0, false
+	}
+	delim := text[i : k+1]
+	// Inside the constant every $ starts a token of the scanner, so the
+	// constant ends at the first occurrence of its tag.
+	close := strings.Index(text[k+1:], delim)
+	if close < 0 {
+		return 0, 0, 0, false
+	}
+	return i, len(delim), k + 1 + close + len(delim), true
 }
 
 // backslashEscape decodes one escape of an E'...' string at the start of s

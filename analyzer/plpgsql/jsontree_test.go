@@ -1,0 +1,84 @@
+package plpgsql
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// viaEncodingJSON is what the reader walked before decodeTree: the tree as
+// encoding/json decodes it.
+func viaEncodingJSON(text string) (jval, error) {
+	var tree any
+	if err := json.Unmarshal([]byte(text), &tree); err != nil {
+		return jval{}, err
+	}
+	return fromAny(tree), nil
+}
+
+func checkDecodeTree(t *testing.T, text string) {
+	t.Helper()
+	got, err := decodeTree(text)
+	want, werr := viaEncodingJSON(text)
+	if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+		t.Fatalf("%q: error %v, encoding/json says %v", text, err, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: decoded\n%+v\nencoding/json\n%+v", text, got, want)
+	}
+}
+
+// TestDecodeTreeMatchesEncodingJSON: the parse trees of real bodies, and
+// JSON pg_query does not write (escapes, invalid UTF-8, repeated keys,
+// odd numbers, bad syntax), decode as encoding/json decodes them, errors
+// included.
+func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
+	bodies := 0
+	for _, text := range bareCases {
+		tree, err := pg_query.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf := tree.GetStmts()[0].GetStmt().GetCreateFunctionStmt()
+		b := Read(tree.GetStmts()[0].GetStmt(), Source{})
+		if b.Language != "plpgsql" {
+			continue
+		}
+		wrapper, _, err := wrap(cf, b.Source.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pg_query.ParsePlPgSqlToJSON(wrapper)
+		if err != nil {
+			continue
+		}
+		bodies++
+		checkDecodeTree(t, out)
+	}
+	if bodies < 8 {
+		t.Fatalf("%d bodies' trees checked", bodies)
+	}
+	for _, text := range []string{
+		`{}`, `[]`, ` [ 1 , -2.5e3 , 0 , true , false , null , "x" ] `,
+		`{"b":1,"a":{"query":"SELECT \"x\"\n\t\\ \u00e9 \ud83d\ude00","parseMode":0},"a":2}`,
+		"{\"query\":\"\xff\xfe\"}", `{"a":"\ud800"}`, `{"a":1e999}`, `{"a":+1}`, `{"a":1.}`, `{"a":01}`,
+		`{"a":.5}`, `{"a":-}`, `{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\x01\"}",
+		`{"q":"a\nb\t\"c\"\\d\/e\bf\fg\rh"}`, `{"q":"end\\"}`, `{"q":"\"}`, "{\"q\":\"\\n\xff\"}",
+		`nul`, `tru`, ``, `{"a":[{"b":[{"c":null}]}]}`, `"\/"`, `{"a":"\q"}`,
+	} {
+		checkDecodeTree(t, text)
+	}
+}
+
+// FuzzDecodeTree: any text decodes as encoding/json decodes it.
+func FuzzDecodeTree(f *testing.F) {
+	for _, s := range []string{`{"PLpgSQL_function":{"datums":[{"PLpgSQL_var":{"refname":"found"}}],"action":{"PLpgSQL_stmt_block":{"lineno":1,"body":[]}}}}`,
+		`[1,"a\n",null,{"x":true}]`, `{"a":1,"a":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkDecodeTree(t, s)
+	})
+}
