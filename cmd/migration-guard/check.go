@@ -57,6 +57,7 @@ the schema of every migration found under the current folder.
 Exit status: 0 when nothing requires approval, 1 when something does (or, with
 --fail-on, when a finding reaches that severity), 2 for usage, I/O or git errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tuneMemory(os.Getenv)
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
 		},
 	}
