@@ -264,15 +264,21 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyz
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("finding the current folder: %v", err)
 	}
-	repo, err := openGitRepo(ctx, cwd)
+	repo, commit, err := openAt(ctx, cwd, opt.base)
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
 	}
-	commit, err := repo.resolve(ctx, opt.base)
-	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
-	}
+	// The base's files and the changes since it are listed at the same
+	// time (three git processes), and reported in this order.
+	var changed []string
+	var changedErr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		changed, changedErr = repo.changedSince(ctx, commit)
+	}()
 	base, done, err := repo.batchTree(ctx, commit)
+	<-listed
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("reading %s: %v", opt.base, err)
 	}
@@ -281,8 +287,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyz
 			done()
 		}
 	}()
-	changed, err := repo.changedSince(ctx, commit)
-	if err != nil {
+	if err := changedErr; err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("listing changes since %s: %v", opt.base, err)
 	}
 	if len(args) > 0 {
