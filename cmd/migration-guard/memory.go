@@ -43,8 +43,9 @@ const (
 var memoryTuning struct {
 	mu       sync.Mutex
 	watching bool
-	// lifted, if set, is called when the watch lifts the limit (tests).
-	lifted func()
+	// observed, if set, is called after each reading of the live heap
+	// with whether the settings were lifted (tests).
+	observed func(lifted bool)
 }
 
 // tuneMemory applies the short-lived process's settings, unless the user
@@ -95,15 +96,19 @@ func watchLiveHeap() {
 			debug.SetGCPercent(defaultGCPercent)
 			debug.SetMemoryLimit(math.MaxInt64)
 			memoryTuning.watching = false
-			lifted := memoryTuning.lifted
+			observed := memoryTuning.observed
 			memoryTuning.mu.Unlock()
-			if lifted != nil {
-				lifted()
+			if observed != nil {
+				observed(true)
 			}
 			return
 		}
+		observed := memoryTuning.observed
 		memoryTuning.mu.Unlock()
 		arm()
+		if observed != nil {
+			observed(false)
+		}
 	}
 	arm = func() {
 		runtime.AddCleanup(new(gcSentinel), check, struct{}{})
