@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -557,10 +558,28 @@ func (l *Ledger) Marker() string {
 	return ledgerMarkerPrefix + string(data) + markerSuffix
 }
 
+// hexSHA and hexFP match a commit id and a fingerprint: lowercase hex of
+// 40 and 64 digits. (Plain loops rather than regular expressions compiled
+// when the package loads: every run of the binary pays for those, and most
+// never read a ledger.)
 var (
-	hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	hexFP  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hexSHA = lowerHex(40)
+	hexFP  = lowerHex(64)
 )
+
+type lowerHex int
+
+func (n lowerHex) MatchString(s string) bool {
+	if len(s) != int(n) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseLedger reads the ledger from the text of a check run on head. The
 // ledger counts only as the very last line of the text, where the App
@@ -625,7 +644,10 @@ type Box struct {
 	Fingerprint string
 }
 
-var boxLine = regexp.MustCompile(`^- \[([ xX])\] ` + regexp.QuoteMeta(boxLabel) + `(.*)$`)
+// boxLine is compiled on first use, not when the package loads.
+var boxLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^- \[([ xX])\] ` + regexp.QuoteMeta(boxLabel) + `(.*)$`)
+})
 
 // CanonicalSticky is a sticky comment's body with the approval box
 // unticked and line endings normalized, and the box as found. Only the
@@ -649,7 +671,7 @@ func CanonicalSticky(body string) (string, Box, bool) {
 	var box Box
 	found := 0
 	for i := start + 1; i < len(lines); i++ {
-		m := boxLine.FindStringSubmatch(lines[i])
+		m := boxLine().FindStringSubmatch(lines[i])
 		if m == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -465,7 +466,11 @@ func (r *jobRun) runMergeGroup(ctx context.Context) (string, error) {
 
 // queueBranch is GitHub's name for a merge queue's branch:
 // gh-readonly-queue/<base>/pr-<number>-<sha>.
-var queueBranch = regexp.MustCompile(`^(?:refs/heads/)?gh-readonly-queue/.+/pr-([0-9]+)-[0-9a-f]{40}$`)
+// It is compiled on first use, not when the package loads (every command
+// of the binary would pay for it).
+var queueBranch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:refs/heads/)?gh-readonly-queue/.+/pr-([0-9]+)-[0-9a-f]{40}$`)
+})
 
 // mergeGroupLedger is the approval state of a merge queue's commit: the
 // approval in force on the queued pull request's current head carries
@@ -474,7 +479,7 @@ var queueBranch = regexp.MustCompile(`^(?:refs/heads/)?gh-readonly-queue/.+/pr-(
 // requests' statements too (queued ahead of it) differs, and stays red.
 func (r *jobRun) mergeGroupLedger(ctx context.Context, rep *analyzer.Report) (*checklist.Ledger, error) {
 	baseRef := strings.TrimPrefix(r.j.BaseRef, "refs/heads/")
-	m := queueBranch.FindStringSubmatch(r.j.HeadRef)
+	m := queueBranch().FindStringSubmatch(r.j.HeadRef)
 	if m == nil {
 		return checklist.NewLedger(0, r.head, r.base, baseRef, rep), nil
 	}

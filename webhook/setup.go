@@ -107,7 +107,10 @@ func (f *setupFlow) publicURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
+// setupPage is parsed on first use, not when the package loads (every command
+// of the binary would pay for it).
+var setupPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("setup").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Set up migration-guard</title></head>
 <body>
 <h1>Set up migration-guard</h1>
@@ -121,6 +124,7 @@ var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
 {{end}}
 </body></html>
 `))
+})
 
 func (f *setupFlow) page(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"Path": f.p.SetupOutputPath, "Web": strings.TrimSuffix(f.p.webURL.String(), "/")}
@@ -157,10 +161,13 @@ func (f *setupFlow) render(w http.ResponseWriter, code int, data map[string]any)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = setupPage.Execute(w, data)
+	_ = setupPage().Execute(w, data)
 }
 
-var donePage = template.Must(template.New("done").Parse(`<!doctype html>
+// donePage is parsed on first use, not when the package loads (every command
+// of the binary would pay for it).
+var donePage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("done").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>migration-guard is set up</title></head>
 <body>
 <h1>The GitHub App {{.Slug}} exists</h1>
@@ -168,6 +175,7 @@ var donePage = template.Must(template.New("done").Parse(`<!doctype html>
 <p>Restart the service with <code>SETUP_OUTPUT_PATH={{.Path}}</code> and no other GitHub setting: it reads them from there. Then install the App{{if .HTML}} from <a href="{{.HTML}}">its page</a>{{end}} on the repositories to guard.</p>
 </body></html>
 `))
+})
 
 func (f *setupFlow) callback(w http.ResponseWriter, r *http.Request) {
 	code, state := r.URL.Query().Get("code"), r.URL.Query().Get("state")
@@ -209,7 +217,7 @@ func (f *setupFlow) callback(w http.ResponseWriter, r *http.Request) {
 	f.log.Info("GitHub App created through the manifest flow", "app_id", creds.AppID, "slug", creds.Slug, "path", f.p.SetupOutputPath)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = donePage.Execute(w, map[string]any{"Slug": creds.Slug, "Path": f.p.SetupOutputPath, "HTML": creds.HTMLURL})
+	_ = donePage().Execute(w, map[string]any{"Slug": creds.Slug, "Path": f.p.SetupOutputPath, "HTML": creds.HTMLURL})
 }
 
 // writeCredentials creates path with mode 0600, refusing to replace an

@@ -57,6 +57,7 @@ the schema of every migration found under the current folder.
 Exit status: 0 when nothing requires approval, 1 when something does (or, with
 --fail-on, when a finding reaches that severity), 2 for usage, I/O or git errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tuneMemory(os.Getenv)
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
 		},
 	}
@@ -263,15 +264,21 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyz
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("finding the current folder: %v", err)
 	}
-	repo, err := openGitRepo(ctx, cwd)
+	repo, commit, err := openAt(ctx, cwd, opt.base)
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
 	}
-	commit, err := repo.resolve(ctx, opt.base)
-	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
-	}
+	// The base's files and the changes since it are listed at the same
+	// time (three git processes), and reported in this order.
+	var changed []string
+	var changedErr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		changed, changedErr = repo.changedSince(ctx, commit)
+	}()
 	base, done, err := repo.batchTree(ctx, commit)
+	<-listed
 	if err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("reading %s: %v", opt.base, err)
 	}
@@ -280,8 +287,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyz
 			done()
 		}
 	}()
-	changed, err := repo.changedSince(ctx, commit)
-	if err != nil {
+	if err := changedErr; err != nil {
 		return analyzer.Request{}, nil, nil, nil, fail("listing changes since %s: %v", opt.base, err)
 	}
 	if len(args) > 0 {

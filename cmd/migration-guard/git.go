@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -59,6 +60,31 @@ func openGitRepo(ctx context.Context, dir string) (gitRepo, error) {
 	return gitRepo{root: strings.TrimSpace(string(out))}, nil
 }
 
+// openAt finds the checkout that holds dir and resolves ref in it with one
+// git process, where openGitRepo and resolve take one each (on a warm
+// --base run, every process git starts is a noticeable part of the time).
+// Should that one fail, or answer anything but a folder and a commit id,
+// the two are run in turn, so that what went wrong is said as they say it.
+func openAt(ctx context.Context, dir, ref string) (gitRepo, string, error) {
+	if !strings.HasPrefix(ref, "-") {
+		out, err := gitRepo{root: dir}.run(ctx, "rev-parse", "--show-toplevel", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+		if err == nil {
+			if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) == 2 && lines[0] != "" && validObjectID(lines[1]) {
+				return gitRepo{root: lines[0]}, lines[1], nil
+			}
+		}
+	}
+	repo, err := openGitRepo(ctx, dir)
+	if err != nil {
+		return gitRepo{}, "", err
+	}
+	commit, err := repo.resolve(ctx, ref)
+	if err != nil {
+		return gitRepo{}, "", err
+	}
+	return repo, commit, nil
+}
+
 // resolve turns a ref into a commit id, or says plainly that it is unknown.
 func (g gitRepo) resolve(ctx context.Context, ref string) (string, error) {
 	if strings.HasPrefix(ref, "-") {
@@ -82,11 +108,20 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 
 // batchTree is tree with the files read through one `git cat-file
 // --batch` (a history of hundreds of files costs one process, not one
-// each); done ends that process.
+// each); done ends that process. The process starts now, so that git
+// readies itself while the tree is listed.
 func (g gitRepo) batchTree(ctx context.Context, commit string) (*treefs.FS, func(), error) {
 	b := &blobReader{g: g}
+	b.mu.Lock()
+	if err := b.start(ctx); err != nil {
+		// The first read tries again, and falls back to one process per
+		// file should that fail too.
+		slog.Debug("git cat-file --batch: not started", "err", err)
+	}
+	b.mu.Unlock()
 	t, err := g.treeWith(ctx, commit, b.read)
 	if err != nil {
+		b.close()
 		return nil, nil, err
 	}
 	return t, b.close, nil
@@ -163,22 +198,31 @@ func validObjectID(id string) bool {
 	return true
 }
 
+// start starts the batch process unless it runs; b.mu is held.
+func (b *blobReader) start(ctx context.Context) error {
+	if b.cmd != nil {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
+	cmd.Dir = b.g.root
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
+	return nil
+}
+
 func (b *blobReader) batch(ctx context.Context, id string) ([]byte, error) {
-	if b.cmd == nil {
-		cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
-		cmd.Dir = b.g.root
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			return nil, err
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
+	if err := b.start(ctx); err != nil {
+		return nil, err
 	}
 	if _, err := io.WriteString(b.in, id+"\n"); err != nil {
 		return nil, err
@@ -223,13 +267,21 @@ func (b *blobReader) close() {
 
 // changedSince lists files added or modified between a commit and the
 // working tree, untracked files included, relative to the repository root.
+// The two git processes it takes run at the same time.
 func (g gitRepo) changedSince(ctx context.Context, commit string) ([]string, error) {
+	var untracked []byte
+	var untrackedErr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		untracked, untrackedErr = g.run(ctx, "ls-files", "-z", "--others", "--exclude-standard")
+	}()
 	diff, err := g.run(ctx, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=AM", commit, "--")
+	<-listed
 	if err != nil {
 		return nil, err
 	}
-	untracked, err := g.run(ctx, "ls-files", "-z", "--others", "--exclude-standard")
-	if err != nil {
+	if err := untrackedErr; err != nil {
 		return nil, err
 	}
 	var out []string

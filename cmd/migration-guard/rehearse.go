@@ -71,6 +71,7 @@ database, with statement_timeout, lock_timeout and a total budget.
 Arguments are those of check. Exit status: 0 when nothing requires approval, 1 when
 something does, 2 for usage, I/O, git errors or a rehearsal that could not start.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tuneMemory(os.Getenv)
 			opt.rehearsal.on = true
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), opt, args)
 		},

@@ -35,6 +35,7 @@ needed and not given (or the check failed), 2 usage or environment error.
 This mode is weaker than the App as a gate: see docs/review.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneMemory(os.Getenv)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runReview(ctx, os.Getenv)

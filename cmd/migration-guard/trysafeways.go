@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ func newTrySafeWaysCommand() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tuneMemory(os.Getenv)
 			return runTrySafeWays(cmd.Context(), cmd.OutOrStdout(), db, rows, args[0])
 		},
 	}
