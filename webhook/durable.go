@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,12 +83,21 @@ type durableQueue struct {
 	// it was checking, after its rerun.
 	closeLeft func(ctx context.Context, j *Job, head string)
 
-	closed   atomic.Bool
-	started  atomic.Bool
-	mu       sync.Mutex
-	running  map[int64]context.CancelCauseFunc
-	stopPoll context.CancelFunc
-	polled   chan struct{}
+	closed  atomic.Bool
+	started atomic.Bool
+	// The intake's group commit (see Enqueue): calls waiting for a batch,
+	// whether one is being committed, and the calls not yet answered.
+	bmu      sync.Mutex
+	pending  []*enqueueReq
+	leading  bool
+	inflight sync.WaitGroup
+	// beforeCommit, when set (by tests), runs in each batch's transaction
+	// after its writes; an error fails the batch.
+	beforeCommit func(ctx context.Context, tx dbtx, batch []*enqueueReq) error
+	mu           sync.Mutex
+	running      map[int64]context.CancelCauseFunc
+	stopPoll     context.CancelFunc
+	polled       chan struct{}
 }
 
 type keyWorker struct {
@@ -273,123 +286,137 @@ func (q *durableQueue) rows(ctx context.Context, tx dbtx, key string) ([]*queued
 	return out, nil
 }
 
+// maxBatch bounds the deliveries one intake transaction commits: a batch
+// holds its keys' locks (and, on SQLite, the one connection River also
+// needs) until its commit.
+const maxBatch = 128
+
+// enqueueReq is one Enqueue call in its batch.
+type enqueueReq struct {
+	j *Job
+	// err is the call's answer, gone the waiting jobs j superseded; set
+	// by the batch's commit.
+	err  error
+	gone []*Job
+	// turn gets true when this call is to commit the next batch (then
+	// batch is it, this call first), false when its batch was committed
+	// (or failed) by another.
+	turn  chan bool
+	batch []*enqueueReq
+}
+
 // Enqueue commits j: under the lock of its key's row, j folds into the
 // key's waiting rows, the key gets its River job if it has none, and a
 // running pull request job on another head is told to stop. Only after
 // the commit does the caller answer 202.
+//
+// Calls are committed in groups (group commit): while one call commits
+// a batch, the calls that arrive meanwhile wait, and the first of them
+// then commits them all in one transaction and answers each. A lone
+// delivery is committed at once; under load one commit (one write to
+// disk) serves many deliveries. Each delivery is folded and bounded as
+// if committed alone, in arrival order; a batch that fails fails each of
+// its calls, none of them committed. One batch commits at a time per
+// process: the batch grows with the load instead, which costs the
+// database least (on PostgreSQL, replicas' batches commit side by side).
 func (q *durableQueue) Enqueue(j *Job) error {
+	r := &enqueueReq{j: j, turn: make(chan bool, 1)}
+	q.bmu.Lock()
+	// Checked under bmu: Shutdown closes the engine only once the calls
+	// that passed this check are answered.
 	if q.closed.Load() {
+		q.bmu.Unlock()
 		return errQueueClosed
 	}
+	q.inflight.Add(1)
+	defer q.inflight.Done()
+	var batch []*enqueueReq
+	if !q.leading {
+		// Nothing waits (calls wait only while a batch commits): commit
+		// at once.
+		q.leading = true
+		batch = []*enqueueReq{r}
+	} else {
+		q.pending = append(q.pending, r)
+	}
+	q.bmu.Unlock()
+	if batch == nil {
+		if !<-r.turn {
+			q.answered(r)
+			return r.err
+		}
+		batch = r.batch
+	}
+	q.commitBatchRecovering(batch)
+	q.bmu.Lock()
+	if len(q.pending) > 0 {
+		// The first waiting call commits the next batch: those that came
+		// while this one committed.
+		n := min(len(q.pending), maxBatch)
+		next := q.pending[:n:n]
+		q.pending = append([]*enqueueReq(nil), q.pending[n:]...)
+		next[0].batch = next
+		next[0].turn <- true
+	} else {
+		q.leading = false
+	}
+	q.bmu.Unlock()
+	for _, o := range batch[1:] {
+		o.turn <- false
+	}
+	q.answered(r)
+	return r.err
+}
+
+// answered reports, once its call is answered, what an accepted job
+// superseded.
+func (q *durableQueue) answered(r *enqueueReq) {
+	if r.err != nil {
+		return
+	}
+	for _, old := range r.gone {
+		q.superseded(old, r.j)
+	}
+}
+
+// commitBatchRecovering is commitBatch, and a panic in it (a defect)
+// answers every call of the batch as the queue being down instead of
+// leaving them waiting, and the intake with them: the batch's transaction
+// was rolled back (withTx), or, if it had committed, the deliveries are
+// answered 503 and redelivered, which folds them again.
+func (q *durableQueue) commitBatchRecovering(batch []*enqueueReq) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.log.Error("committing a batch of deliveries panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err := fmt.Errorf("%w: committing the batch failed", errEngineDown)
+			for _, r := range batch {
+				r.err, r.gone = err, nil
+			}
+		}
+	}()
+	q.commitBatch(batch)
+}
+
+// commitBatch commits a batch in one transaction and sets each call's
+// answer: its own refusal (the queue or the installation's share is
+// full), or, when the transaction fails, errEngineDown for every call.
+func (q *durableQueue) commitBatch(batch []*enqueueReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	var gone []*Job
 	var cancelIDs []int64
 	err := q.eng.withTx(ctx, func(tx dbtx) error {
-		gone, cancelIDs = nil, nil
-		if err := tx.exec(ctx, "INSERT INTO migration_guard_key (key, installation) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", j.Key, j.InstallationID); err != nil {
-			return fmt.Errorf("queueing %s: %w", j.Key, err)
+		var err error
+		cancelIDs, err = q.foldBatch(ctx, tx, batch)
+		if err == nil && q.beforeCommit != nil {
+			err = q.beforeCommit(ctx, tx, batch)
 		}
-		var riverJob *int64
-		if err := tx.query(ctx, "SELECT river_job_id FROM migration_guard_key WHERE key = ?"+q.eng.forUpdate(), []any{j.Key},
-			func(scan func(...any) error) error { return scan(&riverJob) }); err != nil {
-			return fmt.Errorf("locking %s: %w", j.Key, err)
-		}
-		rows, err := q.rows(ctx, tx, j.Key)
-		if err != nil {
-			return err
-		}
-		var waiting []*Job
-		idOf := map[*Job]int64{}
-		var runningRows []*queued
-		for _, r := range rows {
-			if r.running {
-				runningRows = append(runningRows, r)
-				continue
-			}
-			waiting = append(waiting, r.job)
-			idOf[r.job] = r.id
-		}
-		out, g := foldJob(waiting, j)
-		gone = g
-		if grow := len(out) - len(waiting); grow > 0 {
-			var all, mine int
-			if err := tx.query(ctx, "SELECT count(*), coalesce(sum(CASE WHEN installation = ? THEN 1 ELSE 0 END), 0) FROM migration_guard_job WHERE running = 0",
-				[]any{j.InstallationID}, func(scan func(...any) error) error { return scan(&all, &mine) }); err != nil {
-				return fmt.Errorf("counting waiting jobs: %w", err)
-			}
-			if mine+grow > q.perInstallation {
-				return errInstallationQueueFull
-			}
-			if all+grow > q.capacity {
-				return errQueueFull
-			}
-		}
-		body, err := json.Marshal(j)
-		if err != nil {
-			return fmt.Errorf("encoding the job: %w", err)
-		}
-		// j replaces a pull request job in its place (its row), or comes
-		// last; folded approval edits go.
-		inserted := false
-		for i, o := range out {
-			if o != j {
-				continue
-			}
-			if j.Kind != KindApproval && len(gone) == 1 && i < len(waiting) && waiting[i] == gone[0] {
-				if err := tx.exec(ctx, "UPDATE migration_guard_job SET body = ? WHERE id = ?", string(body), idOf[gone[0]]); err != nil {
-					return fmt.Errorf("queueing %s: %w", j.Key, err)
-				}
-				inserted = true
-			}
-		}
-		for _, g := range gone {
-			if inserted && g == gone[0] && j.Kind != KindApproval {
-				continue
-			}
-			if err := tx.exec(ctx, "DELETE FROM migration_guard_job WHERE id = ?", idOf[g]); err != nil {
-				return fmt.Errorf("queueing %s: %w", j.Key, err)
-			}
-		}
-		if !inserted {
-			if err := tx.exec(ctx, "INSERT INTO migration_guard_job (key, installation, body) VALUES (?, ?, ?)", j.Key, j.InstallationID, string(body)); err != nil {
-				return fmt.Errorf("queueing %s: %w", j.Key, err)
-			}
-		}
-		if riverJob == nil {
-			priority, err := keyJobPriority(ctx, tx, j.InstallationID, j.Key)
-			if err != nil {
-				return err
-			}
-			id, err := tx.insertKeyJob(ctx, keyArgs{Key: j.Key, Installation: j.InstallationID}, priority)
-			if err != nil {
-				return fmt.Errorf("queueing %s in River: %w", j.Key, err)
-			}
-			if err := tx.exec(ctx, "UPDATE migration_guard_key SET river_job_id = ? WHERE key = ?", id, j.Key); err != nil {
-				return fmt.Errorf("queueing %s: %w", j.Key, err)
-			}
-		}
-		// Only a pull request job is cut short by a push (see queue.Enqueue).
-		if j.Kind == KindPullRequest && j.HeadSHA != "" {
-			for _, r := range runningRows {
-				if r.job.Kind == KindPullRequest && r.head != "" && r.head != j.HeadSHA {
-					if err := tx.exec(ctx, "UPDATE migration_guard_job SET cancel = 1 WHERE id = ?", r.id); err != nil {
-						return fmt.Errorf("superseding the running job of %s: %w", j.Key, err)
-					}
-					cancelIDs = append(cancelIDs, r.id)
-				}
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
-		if errors.Is(err, errQueueFull) || errors.Is(err, errInstallationQueueFull) {
-			return err
+		for _, r := range batch {
+			r.err, r.gone = fmt.Errorf("%w: %w", errEngineDown, err), nil
 		}
-		return fmt.Errorf("%w: %w", errEngineDown, err)
-	}
-	for _, old := range gone {
-		q.superseded(old, j)
+		return
 	}
 	q.mu.Lock()
 	for _, id := range cancelIDs {
@@ -398,6 +425,292 @@ func (q *durableQueue) Enqueue(j *Job) error {
 		}
 	}
 	q.mu.Unlock()
+}
+
+// batchKey is one key of a batch: its River job, and its rows as the
+// batch's deliveries fold into them.
+type batchKey struct {
+	installation int64
+	found        bool
+	riverJob     *int64
+	// waiting are the key's waiting jobs in order; a slot with id 0 is a
+	// job of this batch not written yet.
+	waiting  []*slot
+	running  []*queued
+	deleted  []int64
+	accepted bool
+}
+
+type slot struct {
+	id    int64
+	job   *Job
+	dirty bool
+}
+
+// placeholders is "?, ?, ..., ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// foldBatch writes a batch in tx: it locks the batch's keys in sorted
+// order (two replicas' batches sharing keys wait for each other instead
+// of deadlocking), reads their rows and the waiting jobs' counts once,
+// folds each delivery in arrival order as Enqueue of one would (foldJob,
+// QUEUE_SIZE, INSTALLATION_QUEUE_SIZE, the counts kept exact within the
+// batch), then writes the outcome. It returns the running jobs to cancel.
+func (q *durableQueue) foldBatch(ctx context.Context, tx dbtx, batch []*enqueueReq) ([]int64, error) {
+	byKey := map[string]*batchKey{}
+	var keys []string
+	for _, r := range batch {
+		r.err, r.gone = nil, nil
+		if byKey[r.j.Key] == nil {
+			byKey[r.j.Key] = &batchKey{installation: r.j.InstallationID}
+			keys = append(keys, r.j.Key)
+		}
+	}
+	slices.Sort(keys)
+	if err := q.lockKeys(ctx, tx, keys, byKey); err != nil {
+		return nil, err
+	}
+	keyVals := make([]any, len(keys))
+	for i, k := range keys {
+		keyVals[i] = k
+	}
+	err := tx.query(ctx, "SELECT id, key, body, running, head, crashes FROM migration_guard_job WHERE key IN ("+placeholders(len(keys))+") ORDER BY key, id", keyVals,
+		func(scan func(...any) error) error {
+			var r queued
+			var key, body string
+			var running int
+			if err := scan(&r.id, &key, &body, &running, &r.head, &r.crashes); err != nil {
+				return err
+			}
+			r.job = new(Job)
+			if err := json.Unmarshal([]byte(body), r.job); err != nil {
+				return fmt.Errorf("reading queued job %d: %w", r.id, err)
+			}
+			k := byKey[key]
+			if running != 0 {
+				r.running = true
+				k.running = append(k.running, &r)
+				return nil
+			}
+			k.waiting = append(k.waiting, &slot{id: r.id, job: r.job})
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading the queued jobs: %w", err)
+	}
+	// The waiting jobs in all and per installation, once per batch.
+	all := 0
+	mine := map[int64]int{}
+	if err := tx.query(ctx, "SELECT installation, count(*) FROM migration_guard_job WHERE running = 0 GROUP BY installation", nil,
+		func(scan func(...any) error) error {
+			var inst int64
+			var n int
+			if err := scan(&inst, &n); err != nil {
+				return err
+			}
+			mine[inst] += n
+			all += n
+			return nil
+		}); err != nil {
+		return nil, fmt.Errorf("counting waiting jobs: %w", err)
+	}
+	cancels := map[int64]bool{}
+	for _, r := range batch {
+		j, k := r.j, byKey[r.j.Key]
+		waiting := make([]*Job, len(k.waiting))
+		slotOf := make(map[*Job]*slot, len(k.waiting))
+		for i, s := range k.waiting {
+			waiting[i] = s.job
+			slotOf[s.job] = s
+		}
+		out, gone := foldJob(waiting, j)
+		grow := len(out) - len(waiting)
+		if grow > 0 {
+			if mine[j.InstallationID]+grow > q.perInstallation {
+				r.err = errInstallationQueueFull
+				continue
+			}
+			if all+grow > q.capacity {
+				r.err = errQueueFull
+				continue
+			}
+		}
+		all += grow
+		mine[j.InstallationID] += grow
+		r.gone = gone
+		k.accepted = true
+		// j replaces a pull request job in its place (its row), or comes
+		// last; folded approval edits go.
+		next := make([]*slot, 0, len(out))
+		for i, o := range out {
+			switch {
+			case o != j:
+				next = append(next, slotOf[o])
+			case j.Kind != KindApproval && len(gone) == 1 && i < len(waiting) && waiting[i] == gone[0]:
+				s := slotOf[gone[0]]
+				s.job, s.dirty = j, true
+				next = append(next, s)
+			default:
+				next = append(next, &slot{job: j, dirty: true})
+			}
+		}
+		for _, g := range gone {
+			if s := slotOf[g]; s.job == g && s.id != 0 {
+				k.deleted = append(k.deleted, s.id)
+			}
+		}
+		k.waiting = next
+		// Only a pull request job is cut short by a push (see queue.Enqueue).
+		if j.Kind == KindPullRequest && j.HeadSHA != "" {
+			for _, rr := range k.running {
+				if rr.job.Kind == KindPullRequest && rr.head != "" && rr.head != j.HeadSHA {
+					cancels[rr.id] = true
+				}
+			}
+		}
+	}
+	if err := q.writeBatch(ctx, tx, keys, byKey); err != nil {
+		return nil, err
+	}
+	cancelIDs := slices.Sorted(maps.Keys(cancels))
+	if len(cancelIDs) > 0 {
+		args := make([]any, len(cancelIDs))
+		for i, id := range cancelIDs {
+			args[i] = id
+		}
+		if err := tx.exec(ctx, "UPDATE migration_guard_job SET cancel = 1 WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
+			return nil, fmt.Errorf("superseding running jobs: %w", err)
+		}
+	}
+	return cancelIDs, nil
+}
+
+// lockKeys gives each of keys a row in migration_guard_key and locks
+// them, in the (sorted) order of keys, reading their River jobs.
+func (q *durableQueue) lockKeys(ctx context.Context, tx dbtx, keys []string, byKey map[string]*batchKey) error {
+	missing := keys
+	// A key's row that the key's worker deletes between the insert and
+	// the lock (its last job just ended) is inserted again.
+	for range 3 {
+		args := make([]any, 0, 2*len(missing))
+		for _, k := range missing {
+			args = append(args, k, byKey[k].installation)
+		}
+		if err := tx.exec(ctx, "INSERT INTO migration_guard_key (key, installation) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(missing)), ", ")+" ON CONFLICT (key) DO NOTHING", args...); err != nil {
+			return fmt.Errorf("queueing %s: %w", strings.Join(missing, ", "), err)
+		}
+		args = args[:0]
+		for _, k := range missing {
+			args = append(args, k)
+		}
+		if err := tx.query(ctx, "SELECT key, river_job_id FROM migration_guard_key WHERE key IN ("+placeholders(len(missing))+") ORDER BY key"+q.eng.forUpdate(), args,
+			func(scan func(...any) error) error {
+				var key string
+				var riverJob *int64
+				if err := scan(&key, &riverJob); err != nil {
+					return err
+				}
+				if k := byKey[key]; k != nil {
+					k.found, k.riverJob = true, riverJob
+				}
+				return nil
+			}); err != nil {
+			return fmt.Errorf("locking %s: %w", strings.Join(missing, ", "), err)
+		}
+		var still []string
+		for _, k := range missing {
+			if !byKey[k].found {
+				still = append(still, k)
+			}
+		}
+		if len(still) == 0 {
+			return nil
+		}
+		missing = still
+	}
+	return fmt.Errorf("locking %s: its row keeps disappearing", strings.Join(missing, ", "))
+}
+
+// writeBatch writes the folded rows of a batch's keys and gives each key
+// that got a job and has no River job its River job (startKey).
+func (q *durableQueue) writeBatch(ctx context.Context, tx dbtx, keys []string, byKey map[string]*batchKey) error {
+	var deleted, inserts, updates []any
+	for _, key := range keys {
+		k := byKey[key]
+		for _, id := range k.deleted {
+			deleted = append(deleted, id)
+		}
+		for _, s := range k.waiting {
+			if !s.dirty {
+				continue
+			}
+			body, err := json.Marshal(s.job)
+			if err != nil {
+				return fmt.Errorf("encoding the job: %w", err)
+			}
+			if s.id != 0 {
+				updates = append(updates, s.id, string(body))
+				continue
+			}
+			// Inserted in the key's order: ids grow in a VALUES list's order.
+			inserts = append(inserts, key, s.job.InstallationID, string(body))
+		}
+	}
+	if len(deleted) > 0 {
+		if err := tx.exec(ctx, "DELETE FROM migration_guard_job WHERE id IN ("+placeholders(len(deleted))+")", deleted...); err != nil {
+			return fmt.Errorf("removing superseded jobs: %w", err)
+		}
+	}
+	if len(updates) > 0 {
+		// A newer pull request event takes its predecessor's row: one
+		// statement for the batch (UPDATE ... FROM, on both engines).
+		if err := tx.exec(ctx, "UPDATE migration_guard_job SET body = v.column2 FROM (VALUES "+
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS bigint), CAST(? AS text)), ", len(updates)/2), ", ")+
+			") AS v WHERE migration_guard_job.id = v.column1", updates...); err != nil {
+			return fmt.Errorf("replacing queued jobs: %w", err)
+		}
+	}
+	if len(inserts) > 0 {
+		if err := tx.exec(ctx, "INSERT INTO migration_guard_job (key, installation, body) VALUES "+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(inserts)/3), ", "), inserts...); err != nil {
+			return fmt.Errorf("queueing jobs: %w", err)
+		}
+	}
+	for _, key := range keys {
+		k := byKey[key]
+		switch {
+		case k.riverJob != nil:
+		case k.accepted:
+			if err := q.startKey(ctx, tx, key, k.installation); err != nil {
+				return err
+			}
+		default:
+			// Every delivery of a new key was refused: its row goes.
+			if err := tx.exec(ctx, "DELETE FROM migration_guard_key WHERE key = ? AND river_job_id IS NULL", key); err != nil {
+				return fmt.Errorf("queueing %s: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// startKey inserts the River job of a key that got a job and had none,
+// in the batch's transaction, and names it in the key's row.
+func (q *durableQueue) startKey(ctx context.Context, tx dbtx, key string, installation int64) error {
+	priority, err := keyJobPriority(ctx, tx, installation, key)
+	if err != nil {
+		return err
+	}
+	id, err := tx.insertKeyJob(ctx, keyArgs{Key: key, Installation: installation}, priority)
+	if err != nil {
+		return fmt.Errorf("queueing %s in River: %w", key, err)
+	}
+	if err := tx.exec(ctx, "UPDATE migration_guard_key SET river_job_id = ? WHERE key = ?", id, key); err != nil {
+		return fmt.Errorf("queueing %s: %w", key, err)
+	}
 	return nil
 }
 
@@ -748,10 +1061,17 @@ func (q *durableQueue) engineReady(ctx context.Context) error {
 // a restart or on another replica, takes over their check runs). Waiting
 // jobs stay in the queue's database: nothing is dropped.
 func (q *durableQueue) Shutdown(ctx context.Context) error {
-	if q.closed.Swap(true) {
+	q.bmu.Lock()
+	wasClosed := q.closed.Swap(true)
+	q.bmu.Unlock()
+	if wasClosed {
 		return nil
 	}
-	defer q.eng.close()
+	defer func() {
+		// Calls being committed are answered before the engine goes.
+		q.inflight.Wait()
+		q.eng.close()
+	}()
 	if !q.started.Load() {
 		return nil
 	}

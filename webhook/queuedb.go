@@ -133,10 +133,20 @@ func (e *riverEngine[TTx]) withTx(ctx context.Context, fn func(tx dbtx) error) e
 	if err != nil {
 		return fmt.Errorf("beginning a transaction on the queue's %s: %w", e.engineName, err)
 	}
+	ended := false
+	defer func() {
+		if !ended {
+			// fn panicked: the transaction must not keep its locks, nor
+			// SQLite's one connection, while the panic goes up.
+			e.rollback(context.WithoutCancel(ctx), tx)
+		}
+	}()
 	if err := fn(&riverTx[TTx]{rawTx: e.wrap(tx), e: e, tx: tx}); err != nil {
+		ended = true
 		e.rollback(ctx, tx)
 		return err
 	}
+	ended = true
 	if err := e.commit(ctx, tx); err != nil {
 		return fmt.Errorf("committing to the queue's %s: %w", e.engineName, err)
 	}
