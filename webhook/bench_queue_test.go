@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,7 +33,7 @@ import (
 // folded into), at the median and the 99th percentile. Every accepted
 // delivery must end in a finished job: a lost one fails the benchmark.
 //
-//	go test ./webhook/ -run '^$' -bench BenchmarkQueue -benchtime 2000x
+//	go test ./webhook/ -run '^$' -bench BenchmarkQueue -benchtime 3000x [-bench-senders 64]
 func BenchmarkQueue(b *testing.B) {
 	for _, tc := range []struct {
 		name     string
@@ -114,7 +115,7 @@ func benchQueue(b *testing.B, replicas int, engine func(*Config)) {
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range 16 {
+	for range *benchSenders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -330,3 +331,9 @@ func BenchmarkEnqueue(b *testing.B) {
 		})
 	}
 }
+
+// benchSenders is how many deliveries BenchmarkQueue keeps in flight
+// (GitHub sends a burst's deliveries side by side): group commit batches
+// what arrives while a commit is under way, so the rate it reaches grows
+// with it. docs/performance.md gives figures at 16 and 64.
+var benchSenders = flag.Int("bench-senders", 16, "deliveries BenchmarkQueue keeps in flight")
