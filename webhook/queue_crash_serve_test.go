@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -270,6 +271,51 @@ func TestQueueKillTwoApprovalEdits(t *testing.T) {
 			logs := e.p.Logs.String()
 			if !strings.Contains(logs, untick.GUID) {
 				t.Errorf("the untick was not run after the restart:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestQueueKilledTooOften: a job whose process is killed every time it
+// runs (SIGKILL mid-job, maxJobCrashes times) is not run forever nor left
+// in progress: the run after the last kill fails its check, red, saying
+// why, on the one check run the killed runs took over in turn.
+func TestQueueKilledTooOften(t *testing.T) {
+	for _, engine := range crashEngines(t) {
+		t.Run(engine.name, func(t *testing.T) {
+			e := newCrashEnv(t, engine.name, engine.first)
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			hold := func() <-chan struct{} {
+				fault, reached := githubfake.Hold(release)
+				e.f.FailNext("git/get-tree", fault, 1)
+				return reached
+			}
+			reached := hold()
+			head := e.repo.CommitOn("feat", map[string]string{"db/migrations/002_drop.sql": dropLegacy})
+			_, opened := e.f.OpenPR(e.repo, githubfake.PROptions{Author: e.author, Head: "feat"})
+			e.deliver(opened)
+			waitFor(t, reached, e.p.Logs.String)
+			for kills := 1; kills < maxJobCrashes; kills++ {
+				reached = hold()
+				e.restart(engine.second)
+				waitFor(t, reached, e.p.Logs.String)
+				if runs := e.runs(head); len(runs) != 1 || runs[0].Status == "completed" {
+					t.Fatalf("after kill %d: runs %+v, want the one run, in progress", kills, runs)
+				}
+			}
+			e.restart(engine.second)
+			waitUntil(t, "the check failed after the last kill", 60*time.Second, e.p.Logs.String, func() bool {
+				_, ok := completedRun(e.f, e.repo, head)
+				return ok
+			})
+			e.idle()
+			runs := e.runs(head)
+			if len(runs) != 1 || runs[0].Conclusion != "failure" || !strings.Contains(runs[0].Output.Summary, fmt.Sprintf("cut short %d times", maxJobCrashes)) {
+				t.Errorf("after %d kills: %+v, want one run, failed, saying it was cut short %d times", maxJobCrashes, runs, maxJobCrashes)
+			}
+			if !strings.Contains(e.p.Logs.String(), "a job was cut short too many times") {
+				t.Errorf("the last run did not fail the job as cut short too often:\n%s", e.p.Logs)
 			}
 		})
 	}
