@@ -98,6 +98,18 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		// progress: nothing is closed or recorded now.
 		outcome, err = outcomeHandedBack, nil
 	}
+	// A job whose code panicked (a defect, or a state it was not written
+	// for) is run again a few times, with backoff, from the start: a
+	// panic that came from a passing state goes with it. One that stays
+	// ends below in a failed check, never in progress.
+	for attempt := 1; attempt < maxPanicAttempts && errors.As(err, new(*jobPanicError)) && retryableJob(ctx, err); attempt++ {
+		if !sleepCtx(ctx, revocationBackoff(s.p.Limits.RetryBaseDelay, attempt)) {
+			break
+		}
+		log.Warn("running a job that panicked again", "attempt", attempt+1, "error", s.scrub(err.Error()))
+		r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
+		outcome, err = r.run(ctx)
+	}
 	if err != nil && j.mayRevoke() {
 		// A revocation that was accepted must take effect: the job is run
 		// again, from the start, while its deadline allows. It is
@@ -222,9 +234,12 @@ func (r *jobRun) run(ctx context.Context) (outcome string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error: %v", p)
+			err = &jobPanicError{value: fmt.Sprint(p)}
 		}
 	}()
+	if r.s.jobStarts != nil {
+		r.s.jobStarts(r.j)
+	}
 	switch r.j.Kind {
 	case KindMergeGroup:
 		return r.runMergeGroup(ctx)
@@ -236,6 +251,14 @@ func (r *jobRun) run(ctx context.Context) (outcome string, err error) {
 		return r.runPullRequest(ctx)
 	}
 }
+
+// jobPanicError is a job run that panicked.
+type jobPanicError struct{ value string }
+
+func (e *jobPanicError) Error() string { return "internal error: " + e.value }
+
+// maxPanicAttempts bounds the runs of a job whose code panics.
+const maxPanicAttempts = 3
 
 // maxRevocationAttempts bounds the runs of a job that may revoke an
 // approval: a failure that outlasts them (an answer that will not change,

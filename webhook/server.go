@@ -55,6 +55,9 @@ type Server struct {
 	scrubber *RedactingHandler
 	// jobDone, when set (by tests), hears of every job that ran.
 	jobDone func(j *Job, outcome string)
+	// jobStarts, when set (by tests), is called as each run of a job
+	// starts, where a panic of the job's code would be.
+	jobStarts func(j *Job)
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
