@@ -237,9 +237,7 @@ func (r *jobRun) run(ctx context.Context) (outcome string, err error) {
 			err = &jobPanicError{value: fmt.Sprint(p)}
 		}
 	}()
-	if r.s.jobStarts != nil {
-		r.s.jobStarts(r.j)
-	}
+	r.stage("start")
 	switch r.j.Kind {
 	case KindMergeGroup:
 		return r.runMergeGroup(ctx)
@@ -249,6 +247,13 @@ func (r *jobRun) run(ctx context.Context) (outcome string, err error) {
 		return r.runSticky(ctx)
 	default:
 		return r.runPullRequest(ctx)
+	}
+}
+
+// stage tells a test's hook where the run is.
+func (r *jobRun) stage(name string) {
+	if r.s.jobStage != nil {
+		r.s.jobStage(r.j, name)
 	}
 }
 

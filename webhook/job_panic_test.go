@@ -10,22 +10,29 @@ import (
 // TestJobPanicRetried: a job whose code panics is run again, with
 // backoff, from the start; a panic that passes leaves the real verdict,
 // one that stays fails the check (red, never in progress) after
-// maxPanicAttempts runs. Either way the pull request has one check run.
+// maxPanicAttempts runs. Either way the pull request has one check run,
+// never left in progress, also when the panic came with the run in
+// progress.
 func TestJobPanicRetried(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
+		name string
+		// stage is where the job panics: before anything is written, or
+		// with its check run in progress (the next run takes it over).
+		stage  string
 		panics int64
 		want   string
 		runs   int64
 	}{
-		{"passing", maxPanicAttempts - 1, "action_required", maxPanicAttempts},
-		{"lasting", 1 << 30, "failure", maxPanicAttempts},
+		{"passing", "start", maxPanicAttempts - 1, "action_required", maxPanicAttempts},
+		{"lasting", "start", 1 << 30, "failure", maxPanicAttempts},
+		{"passing mid-run", "check-run", maxPanicAttempts - 1, "action_required", maxPanicAttempts},
+		{"lasting mid-run", "check-run", 1 << 30, "failure", maxPanicAttempts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			var started atomic.Int64
-			e.srv.jobStarts = func(*Job) {
-				if started.Add(1) <= tc.panics {
+			e.srv.jobStage = func(_ *Job, stage string) {
+				if stage == tc.stage && started.Add(1) <= tc.panics {
 					panic("a defect in the job's code")
 				}
 			}

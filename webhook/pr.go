@@ -272,6 +272,7 @@ func (r *jobRun) checkHead(ctx context.Context, pr *github.PullRequest, amend fu
 	if err != nil {
 		return "", err
 	}
+	r.stage("check-run")
 	if !work {
 		r.log.Info("this head and base were checked already; nothing to do", "check_run", r.checkRunID)
 		// The other pull requests of the commit may have changed since.

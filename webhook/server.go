@@ -55,9 +55,10 @@ type Server struct {
 	scrubber *RedactingHandler
 	// jobDone, when set (by tests), hears of every job that ran.
 	jobDone func(j *Job, outcome string)
-	// jobStarts, when set (by tests), is called as each run of a job
-	// starts, where a panic of the job's code would be.
-	jobStarts func(j *Job)
+	// jobStage, when set (by tests), is called as each run of a job
+	// starts ("start") and once its check run is in progress
+	// ("check-run"), where a panic of the job's code would be.
+	jobStage func(j *Job, stage string)
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
