@@ -90,7 +90,10 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		log = log.With("pull_request", j.Number)
 	}
 	gh := s.clients.Installation(j.InstallationID).gh
-	r := &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
+	newRun := func() *jobRun {
+		return &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
+	}
+	r := newRun()
 	outcome, err := r.run(ctx)
 	if err != nil && errors.Is(context.Cause(ctx), errHandBack) {
 		// The queue runs it again (here after a restart, or on another
@@ -98,31 +101,30 @@ func (s *Server) runJob(ctx context.Context, j *Job, headOf func(string)) string
 		// progress: nothing is closed or recorded now.
 		outcome, err = outcomeHandedBack, nil
 	}
-	// A job whose code panicked (a defect, or a state it was not written
-	// for) is run again a few times, with backoff, from the start: a
-	// panic that came from a passing state goes with it. One that stays
-	// ends below in a failed check, never in progress.
-	for attempt := 1; attempt < maxPanicAttempts && errors.As(err, new(*jobPanicError)) && retryableJob(ctx, err); attempt++ {
-		if !sleepCtx(ctx, revocationBackoff(s.p.Limits.RetryBaseDelay, attempt)) {
-			break
-		}
-		log.Warn("running a job that panicked again", "attempt", attempt+1, "error", s.scrub(err.Error()))
-		r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
-		outcome, err = r.run(ctx)
-	}
-	if err != nil && j.mayRevoke() {
-		// A revocation that was accepted must take effect: the job is run
-		// again, from the start, while its deadline allows. It is
-		// idempotent: a decision recorded by an earlier attempt is found
-		// in the ledger by its delivery id.
-		for attempt := 1; attempt < maxRevocationAttempts && err != nil && retryableJob(ctx, err); attempt++ {
+	// rerun runs the job again from the start, after a doubling backoff,
+	// while its error is one again accepts and its deadline allows, up to
+	// attempts runs in all (counted from this call).
+	rerun := func(attempts int, again func(error) bool, what string) {
+		for attempt := 1; attempt < attempts && err != nil && again(err) && retryableJob(ctx, err); attempt++ {
 			if !sleepCtx(ctx, revocationBackoff(s.p.Limits.RetryBaseDelay, attempt)) {
 				break
 			}
-			log.Warn("running a job that may revoke an approval again", "attempt", attempt+1, "error", s.scrub(err.Error()))
-			r = &jobRun{s: s, j: j, gh: gh, log: log, headOf: headOf, values: context.WithoutCancel(ctx)}
+			log.Warn("running a job that "+what+" again", "attempt", attempt+1, "error", s.scrub(err.Error()))
+			r = newRun()
 			outcome, err = r.run(ctx)
 		}
+	}
+	// A job whose code panicked (a defect, or a state it was not written
+	// for) is run again a few times: a panic that came from a passing
+	// state goes with it. One that stays ends below in a failed check,
+	// never in progress.
+	rerun(maxPanicAttempts, func(err error) bool { return errors.As(err, new(*jobPanicError)) }, "panicked")
+	if err != nil && j.mayRevoke() {
+		// A revocation that was accepted must take effect: the job is run
+		// again while its deadline allows. It is idempotent: a decision
+		// recorded by an earlier attempt is found in the ledger by its
+		// delivery id.
+		rerun(maxRevocationAttempts, func(error) bool { return true }, "may revoke an approval")
 		if err != nil && !errors.Is(err, errHeadMoved) {
 			r.failClosed(err)
 		}
