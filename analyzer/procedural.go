@@ -102,6 +102,16 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 			inner.ps = newPartState()
 			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
 			b = nil
+		case run.deferred == "" && b.What != "DO" && storedRuns(c.cat, b.Name) != "":
+			// A new body for a function stored code already calls (a view,
+			// a default, a constraint, ...), or that installed code reaches
+			// through other functions: it runs whenever that code does,
+			// with no call written there.
+			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which %s: ", qualified(b.Name...), line, storedRuns(c.cat, b.Name))
+			inner.cat = c.cat.Clone()
+			inner.ps = newPartState()
+			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
+			b = nil
 		case run.deferred == "":
 			// A function defined now runs when called: judged on a scratch
 			// schema, its findings information only.
@@ -128,7 +138,54 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 	if et := n.GetCreateEventTrigStmt(); et != nil {
 		s.judgeTrigger(c, et.GetTrigname(), et.GetFuncname(), "on every "+et.GetEventname()+" event (DDL) in the database", rules, run)
 	}
+	if use, ok := catalog.StoredUseOf(n); ok && !catalog.Evaluates(n) {
+		// What is stored runs later, when the object is used: judged
+		// here, where it is installed, like a trigger's function. A
+		// statement that also evaluates its expressions now (ALTER TABLE,
+		// CREATE MATERIALIZED VIEW) had its calls judged above.
+		for _, call := range c.cat.StoredCalls(n) {
+			s.judgeStoredCall(c, call, use, rules, run)
+		}
+	}
 	return out
+}
+
+// storedRuns says what already runs the function of this name from
+// installed code (stored.go in package catalog), "" when nothing does.
+func storedRuns(cat *catalog.Catalog, name []string) string {
+	use, through, ok := cat.RunsStored(name)
+	if !ok {
+		return ""
+	}
+	if through != "" {
+		return fmt.Sprintf("%s already installed runs %s, through %s", use.Who, use.When, through)
+	}
+	return fmt.Sprintf("%s already installed runs %s", use.Who, use.When)
+}
+
+// judgeStoredCall judges the body of a migration-created function that
+// stored code calls (a view's query, a default, a constraint, a policy, a
+// rule): it runs whenever the object is used, from now on.
+func (s *session) judgeStoredCall(c *stmtContext, call catalog.Call, use catalog.StoredUse, rules []statementRule, run procRun) {
+	f := call.Function
+	if f.Body == nil || run.calling[f] {
+		return
+	}
+	run.calling[f] = true
+	defer delete(run.calling, f)
+	inner := run
+	inner.depth++
+	inner.cat = c.cat.Clone()
+	inner.ps = newPartState()
+	if inner.site == nil {
+		inner.site, inner.marker = c.stmt, c.at(call.Location)
+		if inner.marker.Line == 0 {
+			inner.marker = c.stmt.Start
+		}
+	}
+	inner.prefix = run.prefix + fmt.Sprintf("%s runs %s() (created at %s) %s, which runs: ",
+		use.Who, f.QualifiedName(), originText(f.Origin), use.When)
+	s.judgeBody(c, f.Body, withoutLockRules(rules), inner)
 }
 
 // judgeBody judges each thing a body runs, in order, against run.cat, and

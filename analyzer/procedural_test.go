@@ -191,8 +191,49 @@ func TestProceduralEvasions(t *testing.T) {
 		{"a new column's default calls the function",
 			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nALTER TABLE customers ADD COLUMN x int DEFAULT f();",
 			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:48"}},
-		{"a view only stores the call", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE VIEW v AS SELECT f();",
-			[]string{"delete-without-where:info@2:50"}},
+		// Stored code (a view, a default, a constraint, a policy, a rule, a
+		// trigger's WHEN) runs the function whenever the object is used,
+		// with no call written there: judged where it is installed.
+		{"a view runs the function on every read", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE VIEW v AS SELECT f();",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:25"}},
+		{"a new table's default runs the function on every insert",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE TABLE audit (id int, x int DEFAULT f());",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:43"}},
+		{"a new table's CHECK runs the function on every row written",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE TABLE audit (id int CHECK (f() = 1));",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:35"}},
+		{"a domain's CHECK runs the function on every value",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE DOMAIN d AS int CHECK (f() = 1);",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:31"}},
+		{"a policy runs the function on every row it checks",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE POLICY p ON customers USING (f() = 1);",
+			[]string{"delete-without-where:info@2:50", "enable-row-level-security:warning@3:1", "delete-without-where:danger@3:37"}},
+		{"a rule's action calls the function",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE RULE r AS ON INSERT TO customers DO ALSO SELECT f();",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@3:56"}},
+		{"a trigger's WHEN calls the function",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\n" +
+				"CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n" +
+				"CREATE TRIGGER tr BEFORE INSERT ON customers FOR EACH ROW WHEN (f() = 1) EXECUTE FUNCTION t();",
+			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@4:65"}},
+		{"replacing the body of a function a view calls",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCREATE VIEW v AS SELECT f();\n" +
+				"CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';",
+			[]string{"delete-without-where:danger@4:61"}},
+		{"renaming a view's function, then replacing it under its new name",
+			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCREATE VIEW v AS SELECT f();\nALTER FUNCTION f() RENAME TO g;\n" +
+				"CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';",
+			[]string{"rename-object:warning@4:1", "delete-without-where:danger@5:61"}},
+		{"replacing a function that a trigger's function calls",
+			"CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1';\n" +
+				"CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM g(); RETURN NEW; END $$;\n" +
+				"CREATE TRIGGER a AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();\n" +
+				"CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS 'DELETE FROM customers RETURNING 1';",
+			[]string{"delete-without-where:danger@5:61"}},
+		{"replacing a function nothing installed calls stays information",
+			"CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1';\n" +
+				"CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS 'DELETE FROM customers RETURNING 1';",
+			[]string{"delete-without-where:info@3:61"}},
 		{"replacing the body of a trigger's function",
 			"CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\nCREATE TRIGGER a AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();\n" +
 				"CREATE OR REPLACE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM customers; RETURN NEW; END $$;",

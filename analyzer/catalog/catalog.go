@@ -290,6 +290,9 @@ type Catalog struct {
 	functions pmap.Map[qname, []*Function]
 	// triggerFuncs are the functions a trigger or event trigger runs.
 	triggerFuncs pmap.Map[qname, bool]
+	// storedFuncs are the functions stored code calls (a view, a default,
+	// a constraint, a policy, a rule: stored.go), with what calls them.
+	storedFuncs pmap.Map[qname, StoredUse]
 	// owner writes the maps and owns the objects this version made.
 	owner *pmap.Owner
 	// copies maps a shared table to this version's private copy of it, so
@@ -807,6 +810,7 @@ func (c *Catalog) fork() *Catalog {
 		sequences:    c.sequences,
 		functions:    c.functions,
 		triggerFuncs: c.triggerFuncs,
+		storedFuncs:  c.storedFuncs,
 		owner:        pmap.NewOwner(),
 		searchPath:   cloneStrings(c.searchPath),
 		role:         c.role,

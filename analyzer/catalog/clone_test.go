@@ -73,6 +73,9 @@ func stateOf(c *Catalog) string {
 	for q, on := range c.triggerFuncs.All() {
 		lines = append(lines, fmt.Sprintf("trigger function %v %v", q, on))
 	}
+	for q, use := range c.storedFuncs.All() {
+		lines = append(lines, fmt.Sprintf("stored code's function %v %v", q, use))
+	}
 	sort.Strings(lines)
 	b.WriteString(strings.Join(lines, "\n"))
 	fmt.Fprintf(&b, "\nindexes %+v\n", plain(c.idx))
@@ -283,6 +286,7 @@ func TestCloneIsolation(t *testing.T) {
 		"ALTER FUNCTION touch() SET SCHEMA app",
 		"DROP FUNCTION add_col()",
 		"CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+		"CREATE VIEW calls_add_col AS SELECT add_col()",
 		"DROP TRIGGER shop_touch ON shop",
 		"SELECT add_col()",
 		"DO $$ BEGIN CREATE TABLE from_do (id int); END $$",

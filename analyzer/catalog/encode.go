@@ -39,7 +39,7 @@ import (
 // EncodingVersion changes whenever the layout or the meaning of a field
 // changes: an entry of another version is not decoded, and cache keys
 // include it.
-const EncodingVersion = 2
+const EncodingVersion = 3
 
 var encodingMagic = []byte("mgcat")
 
@@ -261,6 +261,18 @@ func (e *encoder) catalog(c *Catalog) error {
 	e.uint(uint64(len(tkeys)))
 	for _, q := range tkeys {
 		e.qname(q)
+	}
+	skeys := make([]qname, 0, c.storedFuncs.Len())
+	for q := range c.storedFuncs.All() {
+		skeys = append(skeys, q)
+	}
+	sort.Slice(skeys, func(i, j int) bool { return lessQ(skeys[i], skeys[j]) })
+	e.uint(uint64(len(skeys)))
+	for _, q := range skeys {
+		use := c.storedFuncs.Get(q)
+		e.qname(q)
+		e.str(use.Who)
+		e.str(use.When)
 	}
 	return nil
 }
@@ -597,6 +609,13 @@ func (d *decoder) catalog() *Catalog {
 	}
 	for n := d.length(); n > 0 && d.err == nil; n-- {
 		c.triggerFuncs.Set(c.owner, d.qname(), true)
+	}
+	for n := d.length(); n > 0 && d.err == nil; n-- {
+		q := d.qname()
+		use := StoredUse{Who: d.str(), When: d.str()}
+		if d.err == nil {
+			c.storedFuncs.Set(c.owner, q, use)
+		}
 	}
 	if d.err != nil {
 		return nil

@@ -45,6 +45,9 @@ func checkRoundTrip(t *testing.T, c *Catalog) {
 		d.InChangeSet() != c.InChangeSet() || d.path != c.path || d.line != c.line {
 		t.Fatalf("session state differs: %v %v / %v %v", d.Settings(), d.InChangeSet(), c.Settings(), c.InChangeSet())
 	}
+	if !reflect.DeepEqual(maps.Collect(d.storedFuncs.All()), maps.Collect(c.storedFuncs.All())) {
+		t.Fatalf("stored code's functions: %v, want %v", maps.Collect(d.storedFuncs.All()), maps.Collect(c.storedFuncs.All()))
+	}
 	if d.functions.Len() != c.functions.Len() || !reflect.DeepEqual(maps.Collect(d.triggerFuncs.All()), maps.Collect(c.triggerFuncs.All())) {
 		t.Fatalf("functions: %d, want %d; triggers %v, want %v", d.functions.Len(), c.functions.Len(),
 			maps.Collect(d.triggerFuncs.All()), maps.Collect(c.triggerFuncs.All()))
@@ -101,7 +104,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 }
 
 // TestEncodeSessionState: a session's search path and role, a dropped
-// public schema, functions and triggers come back.
+// public schema, functions, triggers and stored code's calls come back.
 func TestEncodeSessionState(t *testing.T) {
 	c := New()
 	mustApply(t, c, `
@@ -112,9 +115,11 @@ SET ROLE owner;
 CREATE TABLE t (id int PRIMARY KEY, n text DEFAULT 'x' CHECK (n <> ''), g int GENERATED ALWAYS AS (id * 2) STORED);
 CREATE FUNCTION app.f(a int) RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE t SET n = 'y'; RETURN NULL; END $$;
 CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();
+CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE VIEW v AS SELECT g() AS x;
 CREATE INDEX ON t (lower(n)) WHERE id > 0;`)
-	if c.Schema("public") != nil || c.functions.Len() != 1 || c.triggerFuncs.Len() != 1 || c.role == "" {
-		t.Fatalf("setup: public %v, functions %d, triggers %d, role %q", c.Schema("public"), c.functions.Len(), c.triggerFuncs.Len(), c.role)
+	if c.Schema("public") != nil || c.functions.Len() != 2 || c.triggerFuncs.Len() != 1 || c.storedFuncs.Len() != 1 || c.role == "" {
+		t.Fatalf("setup: public %v, functions %d, triggers %d, stored %d, role %q", c.Schema("public"), c.functions.Len(), c.triggerFuncs.Len(), c.storedFuncs.Len(), c.role)
 	}
 	checkRoundTrip(t, c)
 	enc, _ := c.Encode()
@@ -168,7 +173,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // and decoding gives every object the new catalog as its owner.
 func TestEncodeCoversFields(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx",
+		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx",
 		reflect.TypeOf(Schema{}):     "Name Origin owner",
 		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner",
 		reflect.TypeOf(Column{}):     "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom",

@@ -86,6 +86,7 @@ func (c *Catalog) readBody(stmt *pg_query.Node) *plpgsql.Body {
 // runs the code it runs: a DO body, and the bodies of the functions it
 // calls.
 func (c *Catalog) applyProcedural(stmt *pg_query.Node) {
+	c.installStored(stmt)
 	switch {
 	case stmt.GetCreateFunctionStmt() != nil:
 		c.createFunction(stmt)
@@ -297,11 +298,14 @@ func (c *Catalog) moveFunction(s *pg_query.AlterObjectSchemaStmt) {
 	}
 }
 
-// retarget keeps a trigger's function known to be a trigger's after a
-// rename or a move.
+// retarget keeps a trigger's function known to be a trigger's, and stored
+// code's function known to be its, after a rename or a move.
 func (c *Catalog) retarget(from, to *Function) {
 	if c.triggerFuncs.Get(qname{from.Schema, from.Name}) {
 		c.triggerFuncs.Set(c.owner, qname{to.Schema, to.Name}, true)
+	}
+	if use, ok := c.storedFuncs.Lookup(qname{from.Schema, from.Name}); ok {
+		c.storedFuncs.Set(c.owner, qname{to.Schema, to.Name}, use)
 	}
 }
 
@@ -362,7 +366,8 @@ func (c *Catalog) FunctionsByName(parts []string) []*Function {
 // column's default, a CHECK on existing rows, USING) and CREATE INDEX (its
 // expressions, for every row). Definitions that store an expression for
 // later (a view, a function body, a trigger, CREATE TABLE's defaults) run
-// nothing yet.
+// nothing yet: what stored code calls is judged where it is installed
+// (stored.go).
 func Evaluates(stmt *pg_query.Node) bool {
 	if stmt == nil {
 		return false

@@ -1,0 +1,198 @@
+package catalog
+
+import (
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+)
+
+// Stored code: a view's query, a column's default, CHECK or generation
+// expression, a domain's constraint or default, a policy, a rule, a
+// trigger's WHEN condition and a materialized view's query keep the calls
+// they hold, and PostgreSQL runs them later, whenever the object is used:
+// a SELECT of the view, an INSERT that takes the default, a REFRESH. A
+// function such code calls runs then, with no call written where it runs;
+// so, like a trigger's function, it is judged where the object that calls
+// it is created, and again where its body is replaced.
+
+// StoredUse says who runs the calls a statement stores and when: who is
+// "view public.v", when "on every read of it". ok is false for a
+// statement that stores no expression for later.
+type StoredUse struct {
+	Who, When string
+}
+
+// StoredUseOf returns the StoredUse of a statement, and whether it stores
+// expressions that run later.
+func StoredUseOf(stmt *pg_query.Node) (StoredUse, bool) {
+	switch n := stmt.GetNode().(type) {
+	case *pg_query.Node_ViewStmt:
+		return StoredUse{"view " + rangeVarText(n.ViewStmt.GetView()), "on every read of it"}, true
+	case *pg_query.Node_CreateStmt:
+		return StoredUse{"table " + rangeVarText(n.CreateStmt.GetRelation()), "in a default, CHECK or generated column, on every row written"}, true
+	case *pg_query.Node_AlterTableStmt:
+		return StoredUse{"table " + rangeVarText(n.AlterTableStmt.GetRelation()), "in a default, CHECK or generated column, on every row written"}, true
+	case *pg_query.Node_CreateDomainStmt:
+		return StoredUse{"domain " + nameText(n.CreateDomainStmt.GetDomainname()), "on every value of it checked or defaulted"}, true
+	case *pg_query.Node_AlterDomainStmt:
+		return StoredUse{"domain " + nameText(n.AlterDomainStmt.GetTypeName()), "on every value of it checked or defaulted"}, true
+	case *pg_query.Node_CreatePolicyStmt:
+		return StoredUse{"policy " + QuoteIdent(n.CreatePolicyStmt.GetPolicyName()) + " on " + rangeVarText(n.CreatePolicyStmt.GetTable()),
+			"on every row it checks"}, true
+	case *pg_query.Node_AlterPolicyStmt:
+		return StoredUse{"policy " + QuoteIdent(n.AlterPolicyStmt.GetPolicyName()) + " on " + rangeVarText(n.AlterPolicyStmt.GetTable()),
+			"on every row it checks"}, true
+	case *pg_query.Node_RuleStmt:
+		return StoredUse{"rule " + QuoteIdent(n.RuleStmt.GetRulename()) + " on " + rangeVarText(n.RuleStmt.GetRelation()),
+			"on every " + strings.TrimPrefix(n.RuleStmt.GetEvent().String(), "CMD_") + " on it"}, true
+	case *pg_query.Node_CreateTrigStmt:
+		if n.CreateTrigStmt.GetWhenClause() == nil {
+			return StoredUse{}, false
+		}
+		return StoredUse{"trigger " + QuoteIdent(n.CreateTrigStmt.GetTrigname()) + " on " + rangeVarText(n.CreateTrigStmt.GetRelation()),
+			"in its WHEN condition, on every change it fires on"}, true
+	case *pg_query.Node_CreateTableAsStmt:
+		if n.CreateTableAsStmt.GetObjtype() != pg_query.ObjectType_OBJECT_MATVIEW {
+			return StoredUse{}, false
+		}
+		return StoredUse{"materialized view " + rangeVarText(n.CreateTableAsStmt.GetInto().GetRel()), "on every REFRESH of it"}, true
+	}
+	return StoredUse{}, false
+}
+
+// StoredCalls lists the calls of migration-created functions in what a
+// statement stores for later (see StoredUseOf), one per overload.
+func (c *Catalog) StoredCalls(stmt *pg_query.Node) []Call {
+	if c.functions.Len() == 0 {
+		return nil
+	}
+	if _, ok := StoredUseOf(stmt); !ok {
+		return nil
+	}
+	var out []Call
+	pgtree.Walk(stmt, func(n *pg_query.Node) bool {
+		if fc := n.GetFuncCall(); fc != nil {
+			for _, f := range c.FunctionsByName(pgtree.Names(fc.GetFuncname())) {
+				out = append(out, Call{Function: f, Location: fc.GetLocation()})
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// installStored remembers the functions stored code calls: replacing the
+// body of one later changes what runs whenever the object is used.
+func (c *Catalog) installStored(stmt *pg_query.Node) {
+	use, ok := StoredUseOf(stmt)
+	if !ok {
+		return
+	}
+	for _, call := range c.StoredCalls(stmt) {
+		q := qname{call.Function.Schema, call.Function.Name}
+		if _, known := c.storedFuncs.Lookup(q); !known {
+			c.storedFuncs.Set(c.owner, q, use)
+		}
+	}
+}
+
+// RunsStored says who already runs the function of this name from stored
+// code (StoredUseOf), or from a trigger, directly or through the functions
+// its code calls: through names the functions in between, "" when the
+// function is called directly. ok is false when nothing installed runs it.
+// Like triggers, stored calls are never forgotten here (a dropped view
+// leaves its functions judged as stored code's), which is the careful side.
+func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok bool) {
+	if len(parts) == 0 {
+		return StoredUse{}, "", false
+	}
+	target := qname{c.creationSchema(), parts[len(parts)-1]}
+	if len(parts) > 1 {
+		target = qname{parts[len(parts)-2], parts[len(parts)-1]}
+	}
+	if u, found := c.storedFuncs.Lookup(target); found {
+		return u, "", true
+	}
+	// Breadth first from every function installed code runs, through the
+	// calls its body holds, so that the nearest caller is named.
+	type step struct {
+		q       qname
+		root    StoredUse
+		through string
+	}
+	var queue []step
+	for q, u := range c.storedFuncs.All() {
+		queue = append(queue, step{q, u, ""})
+	}
+	for q, on := range c.triggerFuncs.All() {
+		if on {
+			queue = append(queue, step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
+		}
+	}
+	seen := map[qname]bool{}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if seen[s.q] {
+			continue
+		}
+		seen[s.q] = true
+		if s.q == target && s.through != "" {
+			return s.root, s.through, true
+		}
+		for _, f := range c.functions.Get(s.q) {
+			if f.Body == nil {
+				continue
+			}
+			through := f.QualifiedName() + "()"
+			if s.through != "" {
+				through = s.through + ", " + through
+			}
+			for _, bs := range f.Body.Stmts {
+				pgtree.Walk(bs.Stmt.Node, func(n *pg_query.Node) bool {
+					var names []*pg_query.Node
+					if fc := n.GetFuncCall(); fc != nil {
+						names = fc.GetFuncname()
+					} else if cs := n.GetCallStmt(); cs != nil {
+						names = cs.GetFunccall().GetFuncname()
+					}
+					if names == nil {
+						return true
+					}
+					for _, g := range c.FunctionsByName(pgtree.Names(names)) {
+						queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
+					}
+					parts := pgtree.Names(names)
+					if len(parts) > 0 && len(c.FunctionsByName(parts)) == 0 {
+						// Not created yet: the name the body calls is what a
+						// later CREATE gives its code.
+						q := qname{c.creationSchema(), parts[len(parts)-1]}
+						if len(parts) > 1 {
+							q = qname{parts[len(parts)-2], parts[len(parts)-1]}
+						}
+						queue = append(queue, step{q, s.root, through})
+					}
+					return true
+				})
+			}
+		}
+	}
+	return StoredUse{}, "", false
+}
+
+func rangeVarText(rv *pg_query.RangeVar) string {
+	if rv == nil {
+		return "?"
+	}
+	return qualify(rv.GetSchemaname(), rv.GetRelname())
+}
+
+func nameText(names []*pg_query.Node) string {
+	parts := pgtree.Names(names)
+	for i, p := range parts {
+		parts[i] = QuoteIdent(p)
+	}
+	return strings.Join(parts, ".")
+}
