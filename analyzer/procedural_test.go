@@ -216,6 +216,18 @@ func TestProceduralEvasions(t *testing.T) {
 				"CREATE FUNCTION t() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n" +
 				"CREATE TRIGGER tr BEFORE INSERT ON customers FOR EACH ROW WHEN (f() = 1) EXECUTE FUNCTION t();",
 			[]string{"delete-without-where:info@2:50", "delete-without-where:danger@4:65"}},
+		{"an aggregate's state function runs on every use of the aggregate",
+			"CREATE FUNCTION f(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE AGGREGATE agg(int) (sfunc = f, stype = int);",
+			[]string{"delete-without-where:info@2:58", "delete-without-where:danger@3:36"}},
+		{"an operator's function runs on every use of the operator",
+			"CREATE FUNCTION f(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE OPERATOR === (leftarg = int, rightarg = int, function = f);",
+			[]string{"delete-without-where:info@2:58", "delete-without-where:danger@3:64"}},
+		{"a cast's function runs on every value cast",
+			"CREATE FUNCTION f(text) RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';\nCREATE CAST (text AS int) WITH FUNCTION f(text);",
+			[]string{"delete-without-where:info@2:54", "delete-without-where:danger@3:1"}},
+		{"an aggregate of built-in functions runs nothing of the migrations'",
+			"CREATE AGGREGATE agg(int) (sfunc = int4pl, stype = int);",
+			nil},
 		{"replacing the body of a function a view calls",
 			"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCREATE VIEW v AS SELECT f();\n" +
 				"CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM orders RETURNING 1';",

@@ -11,8 +11,10 @@ import (
 // Stored code: a view's query, a column's default, CHECK or generation
 // expression, a domain's constraint or default, a policy, a rule, a
 // trigger's WHEN condition and a materialized view's query keep the calls
-// they hold, and PostgreSQL runs them later, whenever the object is used:
-// a SELECT of the view, an INSERT that takes the default, a REFRESH. A
+// they hold, and an aggregate, an operator and a cast the functions they
+// name; PostgreSQL runs them later, whenever the object is used: a SELECT
+// of the view, an INSERT that takes the default, a REFRESH, a use of the
+// aggregate. A
 // function such code calls runs then, with no call written where it runs;
 // so, like a trigger's function, it is judged where the object that calls
 // it is created, and again where its body is replaced.
@@ -53,6 +55,17 @@ func StoredUseOf(stmt *pg_query.Node) (StoredUse, bool) {
 		}
 		return StoredUse{"trigger " + QuoteIdent(n.CreateTrigStmt.GetTrigname()) + " on " + rangeVarText(n.CreateTrigStmt.GetRelation()),
 			"in its WHEN condition, on every change it fires on"}, true
+	case *pg_query.Node_DefineStmt:
+		switch n.DefineStmt.GetKind() {
+		case pg_query.ObjectType_OBJECT_AGGREGATE:
+			return StoredUse{"aggregate " + nameText(n.DefineStmt.GetDefnames()), "on every use of the aggregate"}, true
+		case pg_query.ObjectType_OBJECT_OPERATOR:
+			return StoredUse{"operator " + strings.Join(pgtree.Names(n.DefineStmt.GetDefnames()), "."), "on every use of the operator (its estimators while a query using it is planned)"}, true
+		}
+		return StoredUse{}, false
+	case *pg_query.Node_CreateCastStmt:
+		return StoredUse{"cast (" + nameText(n.CreateCastStmt.GetSourcetype().GetNames()) + " AS " + nameText(n.CreateCastStmt.GetTargettype().GetNames()) + ")",
+			"on every value cast that way"}, true
 	case *pg_query.Node_CreateTableAsStmt:
 		if n.CreateTableAsStmt.GetObjtype() != pg_query.ObjectType_OBJECT_MATVIEW {
 			return StoredUse{}, false
@@ -72,6 +85,11 @@ func (c *Catalog) StoredCalls(stmt *pg_query.Node) []Call {
 		return nil
 	}
 	var out []Call
+	for _, ref := range functionRefs(stmt) {
+		for _, f := range c.FunctionsByName(ref.names) {
+			out = append(out, Call{Function: f, Location: ref.location})
+		}
+	}
 	pgtree.Walk(stmt, func(n *pg_query.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
 			for _, f := range c.FunctionsByName(pgtree.Names(fc.GetFuncname())) {
@@ -195,4 +213,46 @@ func nameText(names []*pg_query.Node) string {
 		parts[i] = QuoteIdent(p)
 	}
 	return strings.Join(parts, ".")
+}
+
+// definedFunctionArgs are the options of CREATE AGGREGATE and CREATE
+// OPERATOR that name a function PostgreSQL runs when the aggregate or the
+// operator is used (an operator's restrict and join estimators run while a
+// query using it is planned).
+var definedFunctionArgs = map[string]bool{
+	"sfunc": true, "finalfunc": true, "combinefunc": true, "serialfunc": true, "deserialfunc": true,
+	"msfunc": true, "minvfunc": true, "mfinalfunc": true,
+	"function": true, "procedure": true, "restrict": true, "join": true,
+}
+
+type functionRef struct {
+	names    []string
+	location int32
+}
+
+// functionRefs lists the functions a statement names, not as a call, for
+// PostgreSQL to run later: an aggregate's or operator's functions, a cast's.
+func functionRefs(stmt *pg_query.Node) []functionRef {
+	var out []functionRef
+	if ds := stmt.GetDefineStmt(); ds != nil {
+		for _, d := range ds.GetDefinition() {
+			de := d.GetDefElem()
+			if de == nil || !definedFunctionArgs[strings.ToLower(de.GetDefname())] {
+				continue
+			}
+			switch {
+			case de.GetArg().GetTypeName() != nil:
+				tn := de.GetArg().GetTypeName()
+				out = append(out, functionRef{pgtree.Names(tn.GetNames()), tn.GetLocation()})
+			case de.GetArg().GetString_() != nil:
+				out = append(out, functionRef{[]string{de.GetArg().GetString_().GetSval()}, de.GetLocation()})
+			case de.GetArg().GetList() != nil:
+				out = append(out, functionRef{pgtree.Names(de.GetArg().GetList().GetItems()), de.GetLocation()})
+			}
+		}
+	}
+	if cs := stmt.GetCreateCastStmt(); cs != nil && cs.GetFunc() != nil {
+		out = append(out, functionRef{pgtree.Names(cs.GetFunc().GetObjname()), -1})
+	}
+	return out
 }
