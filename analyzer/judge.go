@@ -104,6 +104,7 @@ var statementRules = []statementRule{
 	// First: what psql interpolates changes what the others read.
 	checkPsqlVariables,
 	checkDrops,
+	checkDestructiveFunctions,
 	checkTypes,
 	checkConstraints,
 	// After checkConstraints, which says when an ADD COLUMN fails.

@@ -229,14 +229,21 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			fd.Marker = ic.filePosition(bs.Src.At(bs.Stmt.ParseError.Offset))
 			s.deliverBody(ic, run, fd)
 		case bs.Kind == plpgsql.Expression:
-			// Only the functions it calls run statements: listed when one does.
-			if len(run.cat.Calls(bs.Stmt.Node)) == 0 {
+			// Only the functions it calls do anything (a function the
+			// migrations created, SQL text handed to one no migration
+			// defines, dblink, a built-in that destroys data): listed when
+			// one does. An assignment or a condition calls them as a
+			// PERFORM does.
+			if !callsAnything(bs.Stmt.Node) {
 				continue
 			}
 			st.Kind = "Expression"
-			s.procedural(ic, rules, run)
-			if run.site == nil && len(st.Findings) > 0 {
+			checkDestructiveFunctions(ic)
+			s.routeFindings(ic, run, 0)
+			nested := s.procedural(ic, rules, run)
+			if run.site == nil && (len(st.Findings) > 0 || len(nested) > 0) {
 				out = append(out, *st)
+				out = append(out, nested...)
 			}
 			continue
 		default:
@@ -549,4 +556,14 @@ func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
 		s.deliverBody(c, run, fd)
 		return true
 	})
+}
+
+// callsAnything says whether an expression calls a function at all.
+func callsAnything(n *pg_query.Node) bool {
+	found := false
+	pgtree.Walk(n, func(x *pg_query.Node) bool {
+		found = found || x.GetFuncCall() != nil
+		return !found
+	})
+	return found
 }
