@@ -124,3 +124,20 @@ func TestDynamicSQLRawValueFromTheCall(t *testing.T) {
 		})
 	}
 }
+
+// TestGooseEnvsubNeedsApproval: with ENVSUB on, goose fills environment
+// variables into the statement's text (a quoted value included) before
+// PostgreSQL reads it, so the DELETE the review reads, with its WHERE, is
+// not what runs: the file needs approval.
+func TestGooseEnvsubNeedsApproval(t *testing.T) {
+	up := "-- +goose Up\n-- +goose ENVSUB ON\nDELETE FROM orders WHERE id = '${ORDER_ID}';\n-- +goose Down\nSELECT 1;\n"
+	rep := change{base: shopBase, changed: map[string]string{next: up}}.analyze(t)
+	fd := findingOf(t, rep, ruleDynamicSQL.ID)
+	if fd.Severity != Danger || !fd.RequiresApproval || fd.Marker.Line != 3 || !strings.Contains(fd.Message, "ENVSUB") {
+		t.Errorf("%+v", fd)
+	}
+	off := "-- +goose Up\nDELETE FROM orders WHERE id = '${ORDER_ID}';\n-- +goose Down\nSELECT 1;\n"
+	if rep := (change{base: shopBase, changed: map[string]string{next: off}}).analyze(t); rep.RequiresApproval() {
+		t.Errorf("without ENVSUB the text is what runs: %v", got(rep))
+	}
+}

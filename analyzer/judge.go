@@ -142,7 +142,12 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 	defer func() { s.bodies, s.bare = nil, nil }()
 	for _, pr := range append(p.problems, m.Problems...) {
 		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
-			f.Findings = append(f.Findings, s.fileFinding(ruleLayoutProblem, pr.Message, Position{Line: max(pr.Line, 1), Column: 1}))
+			r := ruleLayoutProblem
+			if pr.RunTimeText {
+				// SQL filled in at run time, as EXECUTE of a built string.
+				r = ruleDynamicSQL
+			}
+			f.Findings = append(f.Findings, s.fileFinding(r, pr.Message, Position{Line: max(pr.Line, 1), Column: 1}))
 		}
 	}
 	f.TransactionMode, f.TransactionReason = string(up.Tx), up.TxReason

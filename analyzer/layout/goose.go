@@ -57,6 +57,10 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 	inBlock, blockLine := false, 0
 	noTxLine := 0
 	sqlBeforeUp := false
+	// goose replaces environment variables ($NAME, ${NAME}, ${NAME:-x})
+	// in the text of statements read while ENVSUB is on, quoted text and
+	// dollar-quoted bodies included.
+	envsub, envLines, envFirst := false, 0, 0
 	eachLine(content, bom, func(l textLine) bool {
 		t := strings.TrimSpace(l.text)
 		if state == start && t == "" {
@@ -104,8 +108,17 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 				if noTxLine == 0 {
 					noTxLine = l.no
 				}
+			case gooseEnvsubOn:
+				envsub = true
+			case gooseEnvsubOff:
+				envsub = false
 			}
 			return true
+		}
+		if envsub && state == up && gooseEnvRef(l.text) {
+			if envLines++; envFirst == 0 {
+				envFirst = l.no
+			}
 		}
 		if state == start && !strings.HasPrefix(t, "--") && !sqlBeforeUp {
 			sqlBeforeUp = true
@@ -115,6 +128,11 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 	})
 	if inBlock {
 		fp.problem(p, blockLine, "-- +goose StatementBegin without StatementEnd: goose refuses the file")
+	}
+	if envLines > 0 {
+		fp.problems = append(fp.problems, Problem{Path: p, Line: envFirst, RunTimeText: true, Message: fmt.Sprintf(
+			"-- +goose ENVSUB ON: goose replaces the environment variables ($NAME, ${NAME}) on %d line(s) of the up part, from line %d, with values of the machine that deploys, inside quoted text too, before PostgreSQL reads the statement: what runs, which rows a WHERE matches or whether a value closes its quote and adds a statement, is not what this review reads",
+			envLines, envFirst)})
 	}
 	if state == start {
 		fp.problem(p, 0, "no -- +goose Up annotation: goose refuses the file; the whole file is treated as the up part")
@@ -140,4 +158,23 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 		fp.down = &Part{Path: p, Start: downStart, End: len(content), Tx: mode, TxReason: reason, TxLine: line}
 	}
 	return fp
+}
+
+// gooseEnvRef says whether a line holds what goose's ENVSUB replaces: a
+// "$" followed by a letter, "_" or "{" ("$$" stands for one "$").
+func gooseEnvRef(line string) bool {
+	for i := 0; i+1 < len(line); i++ {
+		if line[i] != '$' {
+			continue
+		}
+		c := line[i+1]
+		if c == '$' {
+			i++
+			continue
+		}
+		if c == '{' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
 }

@@ -303,6 +303,10 @@ type Problem struct {
 	Path    string
 	Line    int
 	Message string
+	// RunTimeText says the tool fills in text of the file when it runs it
+	// (goose's ENVSUB): what runs is not what the review reads, so it
+	// needs a person, not only a note.
+	RunTimeText bool
 }
 
 func (p Problem) String() string {

@@ -134,6 +134,42 @@ func TestGooseProblems(t *testing.T) {
 	}
 }
 
+// TestGooseEnvsub: goose fills environment variables into the text of the
+// statements it reads while ENVSUB is on, quoted text included: a line of
+// the up part that holds one is a problem that needs a person.
+func TestGooseEnvsub(t *testing.T) {
+	cases := []struct {
+		name, content string
+		line          int // 0: no such problem
+	}{
+		{"in a quoted value", "-- +goose Up\n-- +goose ENVSUB ON\nDELETE FROM t WHERE id = '${ID}';\n", 3},
+		{"bare name", "-- +goose Up\n-- +goose envsub on\nSELECT 1;\nDROP TABLE $T;\n", 4},
+		{"with a default", "-- +goose ENVSUB ON\n-- +goose Up\nSELECT '${X:-1}';\n", 3},
+		{"dollar quote's tag is read as a name", "-- +goose Up\n-- +goose ENVSUB ON\nDO $body$ BEGIN NULL; END $body$;\n", 3},
+		{"switched off before", "-- +goose Up\n-- +goose ENVSUB ON\n-- +goose ENVSUB OFF\nSELECT '${X}';\n", 0},
+		{"off: nothing replaced", "-- +goose Up\nSELECT '${X}';\n", 0},
+		{"no name after $", "-- +goose Up\n-- +goose ENVSUB ON\nSELECT $1, $$x$$;\n", 0},
+		{"only in the down part", "-- +goose Up\nSELECT 1;\n-- +goose Down\n-- +goose ENVSUB ON\nSELECT '$X';\n", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, problems := Parts(Goose, "1_x.sql", []byte(c.content))
+			var got []Problem
+			for _, p := range problems {
+				if p.RunTimeText {
+					got = append(got, p)
+				}
+			}
+			switch {
+			case c.line == 0 && len(got) > 0:
+				t.Errorf("unexpected %v", got)
+			case c.line > 0 && (len(got) != 1 || got[0].Line != c.line || !strings.Contains(got[0].Message, "ENVSUB")):
+				t.Errorf("got %v, want one at line %d", got, c.line)
+			}
+		})
+	}
+}
+
 func TestGooseCRLFAndBOM(t *testing.T) {
 	content := []byte("\xEF\xBB\xBF-- +goose Up\r\nCREATE TABLE t (id int);\r\n-- +goose Down\r\nDROP TABLE t;\r\n")
 	up, down, problems := Parts(Goose, "1_x.sql", content)
