@@ -141,3 +141,16 @@ func TestGooseEnvsubNeedsApproval(t *testing.T) {
 		t.Errorf("without ENVSUB the text is what runs: %v", got(rep))
 	}
 }
+
+// TestFlywayPlaceholderNeedsApproval: Flyway fills ${name} into the text,
+// a quoted value included, before PostgreSQL reads it.
+func TestFlywayPlaceholderNeedsApproval(t *testing.T) {
+	rep := change{
+		base:    map[string]string{"db/migration/V1__base.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"},
+		changed: map[string]string{"db/migration/V2__purge.sql": "DELETE FROM orders WHERE id = '${order_id}';\n"},
+	}.analyze(t)
+	fd := findingOf(t, rep, ruleDynamicSQL.ID)
+	if fd.Severity != Danger || !fd.RequiresApproval || fd.Marker.Line != 1 || !strings.Contains(fd.Message, "Flyway replaces the placeholders") {
+		t.Errorf("%+v", fd)
+	}
+}

@@ -87,6 +87,9 @@ func splitFile(kind Kind, p string, content []byte, opt Options) fileParts {
 			fp.up.Mixed = opt.Mixed
 			fp.up.TxAcrossRun = opt.Group
 			checkFlywayInline(&fp, p, content)
+			if !isDownOnly(kind, p) {
+				checkFlywayPlaceholders(&fp, p, content)
+			}
 		}
 		if isDownOnly(kind, p) {
 			d := fp.up
@@ -170,6 +173,27 @@ func checkFlywayInline(fp *fileParts, p string, content []byte) {
 		}
 		return true
 	})
+}
+
+// checkFlywayPlaceholders reports the placeholders Flyway fills in: it
+// replaces ${name} everywhere in a script's text (placeholderReplacement
+// is on by default), quoted values and comments included, with a value of
+// its configuration or environment, before the statements are read.
+func checkFlywayPlaceholders(fp *fileParts, p string, content []byte) {
+	first, n := 0, 0
+	eachLine(content, bomLen(content), func(l textLine) bool {
+		if i := strings.Index(l.text, "${"); i >= 0 && strings.Index(l.text[i+2:], "}") > 0 {
+			if n++; first == 0 {
+				first = l.no
+			}
+		}
+		return true
+	})
+	if n > 0 {
+		fp.problems = append(fp.problems, Problem{Path: p, Line: first, RunTimeText: true, Message: fmt.Sprintf(
+			"Flyway replaces the placeholders (${name}) on %d line(s), from line %d, with values of its configuration or environment, inside quoted text too, before PostgreSQL reads the statement: what runs, which rows a WHERE matches or whether a value closes its quote and adds a statement, is not what this review reads",
+			n, first)})
+	}
 }
 
 // DetectFile guesses the layout of one .sql file from its name and content.

@@ -170,6 +170,39 @@ func TestGooseEnvsub(t *testing.T) {
 	}
 }
 
+// TestFlywayPlaceholders: Flyway replaces ${name} anywhere in a script,
+// quoted text and comments included; an undo script is a down part.
+func TestFlywayPlaceholders(t *testing.T) {
+	cases := []struct {
+		name, path, content string
+		line                int // 0: no such problem
+	}{
+		{"in a quoted value", "V2__x.sql", "SELECT 1;\nDELETE FROM t WHERE id = '${id}';\n", 2},
+		{"built-in placeholder", "V2__x.sql", "DROP TABLE ${flyway:defaultSchema}.t;\n", 1},
+		{"repeatable", "R__x.sql", "-- ${note}\nSELECT 1;\n", 1},
+		{"no closing brace", "V2__x.sql", "SELECT '${';\n", 0},
+		{"plain dollar", "V2__x.sql", "DO $$ BEGIN NULL; END $$;\n", 0},
+		{"undo script", "U2__x.sql", "DELETE FROM t WHERE id = '${id}';\n", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, problems := Parts(Flyway, "db/migration/"+c.path, []byte(c.content))
+			var got []Problem
+			for _, p := range problems {
+				if p.RunTimeText {
+					got = append(got, p)
+				}
+			}
+			switch {
+			case c.line == 0 && len(got) > 0:
+				t.Errorf("unexpected %v", got)
+			case c.line > 0 && (len(got) != 1 || got[0].Line != c.line || !strings.Contains(got[0].Message, "placeholders")):
+				t.Errorf("got %v, want one at line %d", got, c.line)
+			}
+		})
+	}
+}
+
 func TestGooseCRLFAndBOM(t *testing.T) {
 	content := []byte("\xEF\xBB\xBF-- +goose Up\r\nCREATE TABLE t (id int);\r\n-- +goose Down\r\nDROP TABLE t;\r\n")
 	up, down, problems := Parts(Goose, "1_x.sql", content)
