@@ -73,6 +73,10 @@ type ApprovalEntry struct {
 	// text is the whole normalized text the fingerprint hashes, and file
 	// the whole file binding.
 	text, file string
+	// reach are the objects that the findings needing approval name and
+	// the statement itself does not: what the code it calls (a function
+	// body, which may stand in another file) destroys.
+	reach []string
 }
 
 // ApprovalEntries lists what needs approval in the report, in file and
@@ -119,11 +123,37 @@ func ApprovalEntries(r *analyzer.Report) []ApprovalEntry {
 			if len(rules) > 0 {
 				e := newEntry(s.Path, s.Start.Line, s.SQL, NormalizeSQL(s.SQL), rules)
 				e.Objects, e.Settings = s.Objects, s.Settings
+				e.reach = reachedObjects(s)
 				e.bindFile(fileBinding(f))
 				out = append(out, e)
 			}
 		}
 	}
+	return out
+}
+
+// reachedObjects lists, sorted, the objects the findings of s that need
+// approval name beyond the statement's own: a call's findings name what
+// the called body deletes, and that body may be replaced in another file
+// of the change, which binds nothing of this one.
+func reachedObjects(s *analyzer.Statement) []string {
+	own := map[string]bool{}
+	for _, o := range s.Objects {
+		own[o] = true
+	}
+	var out []string
+	for _, fd := range s.Findings {
+		if !fd.RequiresApproval {
+			continue
+		}
+		for _, o := range fd.Objects {
+			if !own[o] {
+				own[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -211,6 +241,11 @@ func fingerprintOf(entries []ApprovalEntry) string {
 	for i, e := range entries {
 		ids := e.ruleIDs()
 		list := []any{e.Path, e.text, ids, nonNil(e.Objects), nonNil(e.Settings), e.file}
+		if len(e.reach) > 0 {
+			// Only when there are some: an entry without them hashes as
+			// it did before they were bound.
+			list = append(list, e.reach)
+		}
 		key, err := json.Marshal(list)
 		if err != nil {
 			panic(fmt.Sprintf("checklist: encoding an approval entry: %v", err))

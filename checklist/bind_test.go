@@ -177,3 +177,50 @@ func TestOldFingerprintVersionResetsOnce(t *testing.T) {
 		t.Error("the approval given under v2 did not carry")
 	}
 }
+
+// TestFingerprintBindsWhatCalledCodeDestroys: the statement that calls a
+// function is what needs approval, with what the body destroys, and the
+// body may stand in another file of the change, which holds nothing
+// needing approval itself. Pointing the body at another table keeps every
+// approved statement's text: the approval must not carry.
+func TestFingerprintBindsWhatCalledCodeDestroys(t *testing.T) {
+	base := map[string]string{
+		"db/migrations/001_init.up.sql":   "CREATE TABLE sessions (id int);\nCREATE TABLE users (id int);\n",
+		"db/migrations/001_init.down.sql": "DROP TABLE users;\nDROP TABLE sessions;\n",
+	}
+	head := func(body, caller string) map[string]string {
+		out := map[string]string{
+			"db/migrations/002_fn.up.sql":     "CREATE OR REPLACE FUNCTION cleanup() RETURNS void LANGUAGE sql AS '" + body + "';\n",
+			"db/migrations/002_fn.down.sql":   "DROP FUNCTION cleanup();\n",
+			"db/migrations/003_call.up.sql":   caller,
+			"db/migrations/003_call.down.sql": "SELECT 1;\n",
+		}
+		for p, c := range base {
+			out[p] = c
+		}
+		return out
+	}
+	changed := []string{"db/migrations/002_fn.up.sql", "db/migrations/002_fn.down.sql", "db/migrations/003_call.up.sql", "db/migrations/003_call.down.sql"}
+	tests := []struct {
+		name         string
+		body, caller string
+		same         bool
+	}{
+		{"the same body, reformatted", "delete  from sessions", "SELECT cleanup();\n", true},
+		{"the body deletes another table", "DELETE FROM users", "SELECT cleanup();\n", false},
+		{"the body deletes both", "DELETE FROM sessions; DELETE FROM users", "SELECT cleanup();\n", false},
+		{"a view runs it: another table", "DELETE FROM users", "CREATE VIEW v AS SELECT cleanup();\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := ApprovalFingerprint(analyzed(t, base, head("DELETE FROM sessions", tt.caller), changed...))
+			if want == "" {
+				t.Fatal("the call needs no approval")
+			}
+			got := ApprovalFingerprint(analyzed(t, base, head(tt.body, tt.caller), changed...))
+			if (got == want) != tt.same {
+				t.Errorf("same fingerprint = %v, want %v", got == want, tt.same)
+			}
+		})
+	}
+}
