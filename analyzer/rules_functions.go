@@ -18,8 +18,8 @@ var ruleDestructiveFunction = register(Rule{
 		"pg_logical_slot_get_changes, pg_replication_slot_advance) makes the replica or change-data-capture consumer reading from it lose what " +
 		"it had not read. A SELECT that calls one looks like a query, so it is said here, with what it destroys.",
 	Example: "SELECT lo_unlink(avatar_oid) FROM users;",
-	Safe: "-- Write out which objects go, and keep them until the application no longer needs them:\n" +
-		"SELECT lo_unlink(avatar_oid) FROM users WHERE deleted_at < now() - interval '90 days';",
+	Safe: "-- Run it by hand, once a person has checked which large objects, files or changes it destroys and that\n" +
+		"-- nothing still needs them; or limit it in the migration to the rows that no longer point to anything in use.",
 })
 
 // destructiveBuiltins are the built-in functions whose call destroys data
