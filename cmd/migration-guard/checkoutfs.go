@@ -44,6 +44,10 @@ func repositoryOf(dir string) string {
 	}
 }
 
+// ReadsConcurrently implements layout.ConcurrentFS: files on disk may be
+// read by several goroutines at once.
+func (c checkoutFS) ReadsConcurrently() bool { return true }
+
 // ReadFile implements fs.ReadFileFS.
 func (c checkoutFS) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
