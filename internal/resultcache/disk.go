@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -32,11 +33,19 @@ const DefaultMaxBytes = 256 << 20
 const EnvDir = "MIGRATION_GUARD_CACHE_DIR"
 
 // entryMagic starts every entry file; it changes with the file layout.
-var entryMagic = []byte("mgcache1")
+var entryMagic = []byte("mgcache2")
 
 // entry file: magic, the SHA-256 of the namespaced key, the payload's
-// length (8 bytes, big-endian), the payload's SHA-256, the payload.
-const headerLen = 8 + sha256.Size + 8 + sha256.Size
+// length (8 bytes, big-endian), the payload's CRC-32C (4 bytes,
+// big-endian), the payload.
+//
+// The key's SHA-256 is what makes an entry the answer to its key. The
+// payload's checksum only has to catch damage (a torn write, a flipped
+// bit), which CRC-32C is made for; it runs at memory speed where SHA-256
+// took a tenth of a warm run that reads a report of megabytes.
+const headerLen = 8 + sha256.Size + 8 + 4
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // DefaultDir is where the CLI keeps its cache: $MIGRATION_GUARD_CACHE_DIR
 // when set, else migration-guard under the user's cache folder
@@ -127,12 +136,12 @@ func parseEntry(data []byte, key [sha256.Size]byte) ([]byte, error) {
 	}
 	h = h[sha256.Size:]
 	n := binary.BigEndian.Uint64(h[:8])
-	want := h[8 : 8+sha256.Size]
+	want := binary.BigEndian.Uint32(h[8:12])
 	payload := data[headerLen:]
 	if uint64(len(payload)) != n {
 		return nil, fmt.Errorf("truncated: %d bytes of %d", len(payload), n)
 	}
-	if got := sha256.Sum256(payload); !bytes.Equal(got[:], want) {
+	if crc32.Checksum(payload, castagnoli) != want {
 		return nil, errors.New("checksum mismatch")
 	}
 	return payload, nil
@@ -157,8 +166,7 @@ func (c *Dir) put(key string, value []byte) error {
 	copy(hdr[:8], entryMagic)
 	copy(hdr[8:], sum[:])
 	binary.BigEndian.PutUint64(hdr[8+sha256.Size:], uint64(len(value)))
-	vsum := sha256.Sum256(value)
-	copy(hdr[8+sha256.Size+8:], vsum[:])
+	binary.BigEndian.PutUint32(hdr[8+sha256.Size+8:], crc32.Checksum(value, castagnoli))
 	_, err = tmp.Write(hdr[:])
 	if err == nil {
 		_, err = tmp.Write(value)
