@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,7 +46,9 @@ var entryMagic = []byte("mgcache2")
 // took a tenth of a warm run that reads a report of megabytes.
 const headerLen = 8 + sha256.Size + 8 + 4
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is built on first use: a run that neither reads nor writes
+// an entry does not pay for its tables.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // DefaultDir is where the CLI keeps its cache: $MIGRATION_GUARD_CACHE_DIR
 // when set, else migration-guard under the user's cache folder
@@ -141,7 +144,7 @@ func parseEntry(data []byte, key [sha256.Size]byte) ([]byte, error) {
 	if uint64(len(payload)) != n {
 		return nil, fmt.Errorf("truncated: %d bytes of %d", len(payload), n)
 	}
-	if crc32.Checksum(payload, castagnoli) != want {
+	if crc32.Checksum(payload, castagnoli()) != want {
 		return nil, errors.New("checksum mismatch")
 	}
 	return payload, nil
@@ -166,7 +169,7 @@ func (c *Dir) put(key string, value []byte) error {
 	copy(hdr[:8], entryMagic)
 	copy(hdr[8:], sum[:])
 	binary.BigEndian.PutUint64(hdr[8+sha256.Size:], uint64(len(value)))
-	binary.BigEndian.PutUint32(hdr[8+sha256.Size+8:], crc32.Checksum(value, castagnoli))
+	binary.BigEndian.PutUint32(hdr[8+sha256.Size+8:], crc32.Checksum(value, castagnoli()))
 	_, err = tmp.Write(hdr[:])
 	if err == nil {
 		_, err = tmp.Write(value)
