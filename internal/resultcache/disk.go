@@ -15,7 +15,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -127,6 +129,104 @@ func (c *Dir) Get(key string) ([]byte, bool) {
 		c.log.Debug("cache: touching an entry", "file", file, "err", err)
 	}
 	return payload, true
+}
+
+// Open returns the entry for key as a reader of its payload, or false:
+// a miss for the same reasons as Get. The whole entry has been checked
+// (its layout, key, length and checksum) before Open returns, reading
+// through a buffer of its own, so that a payload of megabytes is copied
+// where it goes without ever being held whole in memory. The caller
+// closes the entry.
+func (c *Dir) Open(key string) (*Entry, bool) {
+	sum, file := c.name(key)
+	f, err := os.Open(file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			c.log.Debug("cache: reading an entry", "file", file, "err", err)
+		}
+		return nil, false
+	}
+	e, err := checkEntry(f, sum)
+	if err != nil {
+		f.Close()
+		c.log.Debug("cache: ignoring an entry", "file", file, "err", err)
+		return nil, false
+	}
+	now := time.Now()
+	if err := os.Chtimes(file, now, now); err != nil {
+		c.log.Debug("cache: touching an entry", "file", file, "err", err)
+	}
+	return e, true
+}
+
+// ErrChanged is what reading an entry returns at its end when the bytes
+// read differ from those Open checked: only a writer changing the file
+// in place (never this package, which replaces entries whole) does that.
+var ErrChanged = errors.New("the cache entry changed while it was read")
+
+// Entry is an entry's payload, checked by Open and checked again as it is
+// read: its last Read returns ErrChanged instead of io.EOF when the bytes
+// are no longer the ones checked.
+type Entry struct {
+	f          *os.File
+	r          io.Reader
+	crc        hash.Hash32
+	want       uint32
+	size, read uint64
+}
+
+// Size is the payload's length.
+func (e *Entry) Size() int64 { return int64(e.size) }
+
+func (e *Entry) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.crc.Write(p[:n])
+	e.read += uint64(n)
+	if err == io.EOF && (e.read != e.size || e.crc.Sum32() != e.want) {
+		return n, ErrChanged
+	}
+	return n, err
+}
+
+// Close closes the entry's file.
+func (e *Entry) Close() error { return e.f.Close() }
+
+// checkEntry reads f's header and whole payload, and leaves f at the
+// payload's start.
+func checkEntry(f *os.File, key [sha256.Size]byte) (*Entry, error) {
+	var hdr [headerLen]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || !bytes.Equal(hdr[:8], entryMagic) {
+		return nil, errors.New("not an entry of this layout")
+	}
+	h := hdr[8:]
+	if !bytes.Equal(h[:sha256.Size], key[:]) {
+		return nil, errors.New("the entry is another key's")
+	}
+	h = h[sha256.Size:]
+	n := binary.BigEndian.Uint64(h[:8])
+	want := binary.BigEndian.Uint32(h[8:12])
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if got := st.Size() - headerLen; got < 0 || uint64(got) != n {
+		return nil, fmt.Errorf("truncated or extended: %d bytes of %d", got, n)
+	}
+	crc := crc32.New(castagnoli())
+	read, err := io.CopyBuffer(crc, io.LimitReader(f, int64(n)), make([]byte, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(read) != n {
+		return nil, fmt.Errorf("truncated: %d bytes of %d", read, n)
+	}
+	if crc.Sum32() != want {
+		return nil, errors.New("checksum mismatch")
+	}
+	if _, err := f.Seek(headerLen, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return &Entry{f: f, r: io.LimitReader(f, int64(n)), crc: crc32.New(castagnoli()), want: want, size: n}, nil
 }
 
 func parseEntry(data []byte, key [sha256.Size]byte) ([]byte, error) {
