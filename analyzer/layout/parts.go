@@ -27,6 +27,10 @@ type textLine struct {
 // 1) to the end; fn returns false to stop. A trailing "\r" is left out of
 // the text the way bufio.ScanLines, which goose reads with, leaves it out.
 func eachLine(content []byte, from int, fn func(l textLine) bool) {
+	// One string for the whole file, of which every line's text is a
+	// part: a string per line was an allocation per line, the most of
+	// what reading a history's layout cost.
+	str := string(content[min(from, len(content)):])
 	no := 1
 	for i := from; i < len(content); no++ {
 		j := bytes.IndexByte(content[i:], '\n')
@@ -34,11 +38,11 @@ func eachLine(content []byte, from int, fn func(l textLine) bool) {
 		if j >= 0 {
 			end, next = i+j, i+j+1
 		}
-		text := content[i:end]
+		text := str[i-from : end-from]
 		if len(text) > 0 && text[len(text)-1] == '\r' {
 			text = text[:len(text)-1]
 		}
-		if !fn(textLine{no: no, start: i, end: end, next: next, text: string(text)}) {
+		if !fn(textLine{no: no, start: i, end: end, next: next, text: text}) {
 			return
 		}
 		i = next
