@@ -215,11 +215,19 @@ type signals struct {
 
 func scanSignals(content []byte) signals {
 	var s signals
-	eachLine(content, bomLen(content), func(l textLine) bool {
-		t := strings.TrimSpace(l.text)
-		if !strings.HasPrefix(t, "--") {
-			return true
+	// Only comment lines are looked at, and only they become strings: a
+	// folder's every numbered file is scanned to detect its tool.
+	for i := bomLen(content); i < len(content); {
+		end, next := len(content), len(content)
+		if j := bytes.IndexByte(content[i:], '\n'); j >= 0 {
+			end, next = i+j, i+j+1
 		}
+		line := bytes.TrimSpace(content[i:end])
+		i = next
+		if !bytes.HasPrefix(line, []byte("--")) {
+			continue
+		}
+		t := string(line)
 		switch {
 		case strings.Contains(t, "+goose"):
 			s.goose++
@@ -231,7 +239,6 @@ func scanSignals(content []byte) signals {
 				s.dbmate++
 			}
 		}
-		return true
-	})
+	}
 	return s
 }
