@@ -215,6 +215,11 @@ func (l *listAhead) list(dir string) {
 		if a.err != nil {
 			return
 		}
+		select {
+		case <-l.stopped:
+			return // the walk is over: nothing below is needed
+		default:
+		}
 		for _, e := range a.ents {
 			if e.IsDir() && !l.skip(e.Name()) {
 				l.list(path.Join(dir, e.Name()))
