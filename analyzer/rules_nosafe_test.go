@@ -55,7 +55,7 @@ CREATE TABLE q1 (id int, at date);`)
 			}
 		})
 	}
-	for id := range noSafeSQL {
+	for id := range noSafeSQL() {
 		if _, ok := RuleByID(id); !ok {
 			t.Errorf("noSafeSQL names %s, which is no rule", id)
 		}

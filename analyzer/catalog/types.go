@@ -3,6 +3,7 @@ package catalog
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
@@ -33,23 +34,25 @@ var serialTypes = map[string]string{
 // builtinTypes lists the names, after the parser's own rewriting of SQL
 // standard spellings, that resolve to pg_catalog types. Anything else is
 // treated as a user type (enum, domain, extension type).
-var builtinTypes = map[string]bool{
-	"int2": true, "int4": true, "int8": true, "float4": true, "float8": true,
-	"numeric": true, "varchar": true, "bpchar": true, "text": true, "bool": true,
-	"timestamp": true, "timestamptz": true, "date": true, "time": true,
-	"timetz": true, "interval": true, "uuid": true, "json": true, "jsonb": true,
-	"bytea": true, "bit": true, "varbit": true, "char": true, "name": true,
-	"oid": true, "regclass": true, "regtype": true, "regproc": true, "inet": true,
-	"cidr": true, "macaddr": true, "macaddr8": true, "money": true, "xml": true,
-	"tsvector": true, "tsquery": true, "point": true, "line": true, "lseg": true,
-	"box": true, "path": true, "polygon": true, "circle": true, "int4range": true,
-	"int8range": true, "numrange": true, "tsrange": true, "tstzrange": true,
-	"daterange": true, "int4multirange": true, "int8multirange": true,
-	"nummultirange": true, "tsmultirange": true, "tstzmultirange": true,
-	"datemultirange": true, "pg_lsn": true, "txid_snapshot": true,
-	"pg_snapshot": true, "xid": true, "xid8": true, "cid": true, "tid": true,
-	"jsonpath": true, "record": true, "void": true, "anyelement": true,
-}
+var builtinTypes = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"int2": true, "int4": true, "int8": true, "float4": true, "float8": true,
+		"numeric": true, "varchar": true, "bpchar": true, "text": true, "bool": true,
+		"timestamp": true, "timestamptz": true, "date": true, "time": true,
+		"timetz": true, "interval": true, "uuid": true, "json": true, "jsonb": true,
+		"bytea": true, "bit": true, "varbit": true, "char": true, "name": true,
+		"oid": true, "regclass": true, "regtype": true, "regproc": true, "inet": true,
+		"cidr": true, "macaddr": true, "macaddr8": true, "money": true, "xml": true,
+		"tsvector": true, "tsquery": true, "point": true, "line": true, "lseg": true,
+		"box": true, "path": true, "polygon": true, "circle": true, "int4range": true,
+		"int8range": true, "numrange": true, "tsrange": true, "tstzrange": true,
+		"daterange": true, "int4multirange": true, "int8multirange": true,
+		"nummultirange": true, "tsmultirange": true, "tstzmultirange": true,
+		"datemultirange": true, "pg_lsn": true, "txid_snapshot": true,
+		"pg_snapshot": true, "xid": true, "xid8": true, "cid": true, "tid": true,
+		"jsonpath": true, "record": true, "void": true, "anyelement": true,
+	}
+})
 
 // TypeFromNode converts a parsed type name. Serial pseudo-types are returned
 // unchanged (Name "serial", ...): only CREATE TABLE and ADD COLUMN expand them.
@@ -72,7 +75,7 @@ func TypeFromNode(tn *pg_query.TypeName) Type {
 		t.Name = names[len(names)-1]
 	}
 	if t.Schema == "" || t.Schema == "pg_catalog" {
-		if builtinTypes[t.Name] {
+		if builtinTypes()[t.Name] {
 			t.Schema = "pg_catalog"
 		}
 	}

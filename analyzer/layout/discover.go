@@ -26,6 +26,9 @@ type tree struct {
 	files map[string][]string // folder -> file names, sorted
 	dirs  map[string][]string // folder -> subfolder names, sorted
 	have  map[string]bool     // every file path
+	// regular holds the paths of regular files (no links, pipes or
+	// devices): the only ones read ahead.
+	regular map[string]bool
 }
 
 func (t *tree) hasDir(p string) bool { _, ok := t.dirs[p]; return ok }
@@ -35,11 +38,16 @@ type discoverer struct {
 	fsys  fs.FS
 	cache map[string][]byte
 	set   *Set
+	ahead *readAhead // nil: every file is read when it is needed
 }
 
 // read returns a file's bytes, reading it at most once per Discover call.
 func (d *discoverer) read(p string) ([]byte, error) {
 	if b, ok := d.cache[p]; ok {
+		return b, nil
+	}
+	if b, ok := d.ahead.take(p); ok {
+		d.cache[p] = b
 		return b, nil
 	}
 	b, err := fs.ReadFile(d.fsys, p)
@@ -56,8 +64,13 @@ func (d *discoverer) problem(p string, line int, format string, args ...any) {
 
 // scan lists the subtree under root; a missing root gives a nil tree.
 func (d *discoverer) scan(root string) (*tree, error) {
-	t := &tree{root: root, files: map[string][]string{}, dirs: map[string][]string{}, have: map[string]bool{}}
-	err := fs.WalkDir(d.fsys, root, func(p string, e fs.DirEntry, err error) error {
+	t := &tree{root: root, files: map[string][]string{}, dirs: map[string][]string{}, have: map[string]bool{}, regular: map[string]bool{}}
+	walked := d.fsys
+	if l := newListAhead(d.fsys, root, skipDir); l != nil {
+		defer l.close()
+		walked = l
+	}
+	err := fs.WalkDir(walked, root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if p == root && errors.Is(err, fs.ErrNotExist) {
 				return fs.SkipAll
@@ -80,6 +93,9 @@ func (d *discoverer) scan(root string) (*tree, error) {
 		parent, _ := splitPath(p)
 		t.files[parent] = append(t.files[parent], e.Name())
 		t.have[p] = true
+		if e.Type().IsRegular() {
+			t.regular[p] = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -121,7 +137,8 @@ func under(p, root string) bool {
 // locs is empty, everywhere it can detect), in the order each tool applies
 // them: folders in path order, within a folder the tool's order.
 func Discover(fsys fs.FS, locs []Location) (*Set, error) {
-	d := &discoverer{fsys: fsys, cache: map[string][]byte{}, set: &Set{}}
+	d := &discoverer{fsys: fsys, cache: map[string][]byte{}, set: &Set{}, ahead: newReadAhead(fsys)}
+	defer d.ahead.close()
 	configured := len(locs) > 0
 	if !configured {
 		locs = []Location{{Path: "."}}
@@ -176,6 +193,9 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 	folders = d.dedupe(folders)
 	sort.SliceStable(folders, func(i, j int) bool { return folders[i].path < folders[j].path })
 	folders = d.orderSqitchProjects(folders)
+	for _, f := range folders {
+		d.ahead.start(f.tree, d.cache, loadFiles(f))
+	}
 	for _, f := range folders {
 		ms, err := d.load(f)
 		if d.unreadableMetadata(err, f.path, f.kind) {
@@ -504,6 +524,13 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 	case num == 0:
 		return f, false, nil
 	}
+	var numbered []string
+	for _, n := range t.files[dir] {
+		if _, ok := parseNumbered(n); ok {
+			numbered = append(numbered, path.Join(dir, n))
+		}
+	}
+	d.ahead.start(t, d.cache, numbered)
 	var sig signals
 	var gooseFiles, dbmateFiles, drizzleFiles int
 	for _, n := range t.files[dir] {

@@ -26,6 +26,14 @@ func discover(t *testing.T, fsys fs.FS, locs ...Location) *Set {
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
+	// Read ahead in parallel, the same files give the same set.
+	ahead, err := Discover(concurrentFS{fsys}, locs)
+	if err != nil {
+		t.Fatalf("Discover, reading ahead: %v", err)
+	}
+	if !reflect.DeepEqual(ahead, s) {
+		t.Fatalf("Discover, reading ahead:\n got  %+v\n want %+v", ahead, s)
+	}
 	return s
 }
 
@@ -498,8 +506,21 @@ func (c *countingFS) Open(name string) (fs.File, error) {
 }
 
 func TestReadsOnlyCandidatesOnce(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) { readsOnlyCandidatesOnce(t, ahead) })
+	}
+}
+
+func readsOnlyCandidatesOnce(t *testing.T, ahead bool) {
 	c := &countingFS{FS: os.DirFS("testdata/monorepo"), opened: map[string]int{}}
-	s := discover(t, c)
+	var fsys fs.FS = c
+	if ahead {
+		fsys = concurrentFS{c}
+	}
+	s, err := Discover(fsys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, n := range c.opened {
 		if n != 1 {
 			t.Errorf("%s read %d times", name, n)

@@ -27,6 +27,10 @@ type textLine struct {
 // 1) to the end; fn returns false to stop. A trailing "\r" is left out of
 // the text the way bufio.ScanLines, which goose reads with, leaves it out.
 func eachLine(content []byte, from int, fn func(l textLine) bool) {
+	// One string for the whole file, of which every line's text is a
+	// part: a string per line was an allocation per line, the most of
+	// what reading a history's layout cost.
+	str := string(content[min(from, len(content)):])
 	no := 1
 	for i := from; i < len(content); no++ {
 		j := bytes.IndexByte(content[i:], '\n')
@@ -34,11 +38,11 @@ func eachLine(content []byte, from int, fn func(l textLine) bool) {
 		if j >= 0 {
 			end, next = i+j, i+j+1
 		}
-		text := content[i:end]
+		text := str[i-from : end-from]
 		if len(text) > 0 && text[len(text)-1] == '\r' {
 			text = text[:len(text)-1]
 		}
-		if !fn(textLine{no: no, start: i, end: end, next: next, text: string(text)}) {
+		if !fn(textLine{no: no, start: i, end: end, next: next, text: text}) {
 			return
 		}
 		i = next
@@ -235,11 +239,19 @@ type signals struct {
 
 func scanSignals(content []byte) signals {
 	var s signals
-	eachLine(content, bomLen(content), func(l textLine) bool {
-		t := strings.TrimSpace(l.text)
-		if !strings.HasPrefix(t, "--") {
-			return true
+	// Only comment lines are looked at, and only they become strings: a
+	// folder's every numbered file is scanned to detect its tool.
+	for i := bomLen(content); i < len(content); {
+		end, next := len(content), len(content)
+		if j := bytes.IndexByte(content[i:], '\n'); j >= 0 {
+			end, next = i+j, i+j+1
 		}
+		line := bytes.TrimSpace(content[i:end])
+		i = next
+		if !bytes.HasPrefix(line, []byte("--")) {
+			continue
+		}
+		t := string(line)
 		switch {
 		case strings.Contains(t, "+goose"):
 			s.goose++
@@ -251,7 +263,6 @@ func scanSignals(content []byte) signals {
 				s.dbmate++
 			}
 		}
-		return true
-	})
+	}
 	return s
 }

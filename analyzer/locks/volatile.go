@@ -2,6 +2,7 @@ package locks
 
 import (
 	"strings"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -13,43 +14,45 @@ import (
 // name's overloads ('i' immutable, 's' stable, 'v' volatile). It was read
 // from a PostgreSQL 15 server, and TestVolatilityMatchesServer checks it
 // against the live server's pg_proc. Names not listed count as volatile.
-var builtinVolatility = map[string]byte{
-	// volatile: a new value per row
-	"random": 'v', "gen_random_uuid": 'v', "clock_timestamp": 'v', "timeofday": 'v',
-	"nextval": 'v', "setval": 'v', "currval": 'v', "lastval": 'v', "pg_sleep": 'v',
+var builtinVolatility = sync.OnceValue(func() map[string]byte {
+	return map[string]byte{
+		// volatile: a new value per row
+		"random": 'v', "gen_random_uuid": 'v', "clock_timestamp": 'v', "timeofday": 'v',
+		"nextval": 'v', "setval": 'v', "currval": 'v', "lastval": 'v', "pg_sleep": 'v',
 
-	// stable: one value per statement
-	"now": 's', "statement_timestamp": 's', "transaction_timestamp": 's',
-	"current_setting": 's', "current_database": 's', "current_schema": 's', "version": 's',
-	"to_char": 's', "to_date": 's', "to_number": 's', "to_json": 's', "to_jsonb": 's',
-	"concat": 's', "concat_ws": 's', "format": 's', "convert_from": 's', "convert_to": 's',
-	"json_build_object": 's', "jsonb_build_object": 's', "json_build_array": 's',
-	"jsonb_build_array": 's', "row_to_json": 's', "array_to_json": 's', "array_to_string": 's',
-	"make_timestamptz": 's', "pg_backend_pid": 's', "inet_client_addr": 's',
-	"inet_server_addr": 's', "txid_current": 's', "pg_current_xact_id": 's',
-	"age": 's', "date": 's', "date_part": 's', "date_trunc": 's', "extract": 's',
-	"length": 's', "numeric": 's', "quote_literal": 's', "timestamp": 's',
-	"timestamptz": 's', "timezone": 's', "to_timestamp": 's', "to_tsvector": 's',
+		// stable: one value per statement
+		"now": 's', "statement_timestamp": 's', "transaction_timestamp": 's',
+		"current_setting": 's', "current_database": 's', "current_schema": 's', "version": 's',
+		"to_char": 's', "to_date": 's', "to_number": 's', "to_json": 's', "to_jsonb": 's',
+		"concat": 's', "concat_ws": 's', "format": 's', "convert_from": 's', "convert_to": 's',
+		"json_build_object": 's', "jsonb_build_object": 's', "json_build_array": 's',
+		"jsonb_build_array": 's', "row_to_json": 's', "array_to_json": 's', "array_to_string": 's',
+		"make_timestamptz": 's', "pg_backend_pid": 's', "inet_client_addr": 's',
+		"inet_server_addr": 's', "txid_current": 's', "pg_current_xact_id": 's',
+		"age": 's', "date": 's', "date_part": 's', "date_trunc": 's', "extract": 's',
+		"length": 's', "numeric": 's', "quote_literal": 's', "timestamp": 's',
+		"timestamptz": 's', "timezone": 's', "to_timestamp": 's', "to_tsvector": 's',
 
-	// immutable
-	"abs": 'i', "array_append": 'i', "array_cat": 'i', "array_fill": 'i', "array_length": 'i',
-	"array_prepend": 'i', "ascii": 'i', "bool": 'i', "btrim": 'i', "cardinality": 'i',
-	"ceil": 'i', "ceiling": 'i', "char_length": 'i', "chr": 'i', "daterange": 'i',
-	"decode": 'i', "div": 'i', "encode": 'i', "exp": 'i', "float4": 'i', "float8": 'i',
-	"floor": 'i', "initcap": 'i', "int2": 'i', "int4": 'i', "int4range": 'i', "int8": 'i',
-	"int8range": 'i', "interval": 'i', "json_object": 'i', "jsonb_object": 'i',
-	"jsonb_set": 'i', "jsonb_strip_nulls": 'i', "json_strip_nulls": 'i', "justify_days": 'i',
-	"justify_hours": 'i', "justify_interval": 'i', "left": 'i', "ln": 'i', "log": 'i',
-	"lower": 'i', "lpad": 'i', "ltrim": 'i', "make_date": 'i', "make_interval": 'i',
-	"make_time": 'i', "make_timestamp": 'i', "md5": 'i', "mod": 'i', "normalize": 'i',
-	"numrange": 'i', "octet_length": 'i', "overlay": 'i', "pi": 'i', "position": 'i',
-	"power": 'i', "quote_ident": 'i', "regexp_replace": 'i', "repeat": 'i', "replace": 'i',
-	"reverse": 'i', "right": 'i', "round": 'i', "rpad": 'i', "rtrim": 'i', "sha224": 'i',
-	"sha256": 'i', "sha384": 'i', "sha512": 'i', "sign": 'i', "split_part": 'i', "sqrt": 'i',
-	"starts_with": 'i', "string_to_array": 'i', "strpos": 'i', "substr": 'i',
-	"substring": 'i', "text": 'i', "to_hex": 'i', "translate": 'i', "trunc": 'i',
-	"tsrange": 'i', "tstzrange": 'i', "upper": 'i',
-}
+		// immutable
+		"abs": 'i', "array_append": 'i', "array_cat": 'i', "array_fill": 'i', "array_length": 'i',
+		"array_prepend": 'i', "ascii": 'i', "bool": 'i', "btrim": 'i', "cardinality": 'i',
+		"ceil": 'i', "ceiling": 'i', "char_length": 'i', "chr": 'i', "daterange": 'i',
+		"decode": 'i', "div": 'i', "encode": 'i', "exp": 'i', "float4": 'i', "float8": 'i',
+		"floor": 'i', "initcap": 'i', "int2": 'i', "int4": 'i', "int4range": 'i', "int8": 'i',
+		"int8range": 'i', "interval": 'i', "json_object": 'i', "jsonb_object": 'i',
+		"jsonb_set": 'i', "jsonb_strip_nulls": 'i', "json_strip_nulls": 'i', "justify_days": 'i',
+		"justify_hours": 'i', "justify_interval": 'i', "left": 'i', "ln": 'i', "log": 'i',
+		"lower": 'i', "lpad": 'i', "ltrim": 'i', "make_date": 'i', "make_interval": 'i',
+		"make_time": 'i', "make_timestamp": 'i', "md5": 'i', "mod": 'i', "normalize": 'i',
+		"numrange": 'i', "octet_length": 'i', "overlay": 'i', "pi": 'i', "position": 'i',
+		"power": 'i', "quote_ident": 'i', "regexp_replace": 'i', "repeat": 'i', "replace": 'i',
+		"reverse": 'i', "right": 'i', "round": 'i', "rpad": 'i', "rtrim": 'i', "sha224": 'i',
+		"sha256": 'i', "sha384": 'i', "sha512": 'i', "sign": 'i', "split_part": 'i', "sqrt": 'i',
+		"starts_with": 'i', "string_to_array": 'i', "strpos": 'i', "substr": 'i',
+		"substring": 'i', "text": 'i', "to_hex": 'i', "translate": 'i', "trunc": 'i',
+		"tsrange": 'i', "tstzrange": 'i', "upper": 'i',
+	}
+})
 
 // extensionVolatility covers extension functions common in defaults. They
 // live in whatever schema the extension was installed into, so they are
@@ -70,7 +73,7 @@ func funcVolatility(names []*pg_query.Node) byte {
 	if schema != "" && schema != "pg_catalog" {
 		return 'v'
 	}
-	if v, ok := builtinVolatility[name]; ok {
+	if v, ok := builtinVolatility()[name]; ok {
 		return v
 	}
 	return 'v'

@@ -278,7 +278,7 @@ func convertBuiltin(from, to typ, explicit bool, e env) conv {
 	var c conv
 	sameBase := from.base == to.base
 	if !sameBase {
-		ci, ok := pgCasts[[2]string{from.base, to.base}]
+		ci, ok := pgCasts()[[2]string{from.base, to.base}]
 		switch {
 		case ok && ci.context == 'e' && !explicit:
 			return conv{mech: mechNoPath}
@@ -349,10 +349,10 @@ func whyBuiltin(from, to typ, c conv, sameBase, typmodFunc bool) string {
 	case mechTZ:
 		return "converts every value using the session TimeZone"
 	}
-	if typmodFunc && pgCasts[[2]string{from.base, to.base}].method == 'b' {
+	if typmodFunc && pgCasts()[[2]string{from.base, to.base}].method == 'b' {
 		return fmt.Sprintf("adds a limit that PostgreSQL checks on every value, even when all of them fit (there is no shortcut from %s)", from.sql())
 	}
-	if _, ok := pgCasts[[2]string{from.base, to.base}]; !ok {
+	if _, ok := pgCasts()[[2]string{from.base, to.base}]; !ok {
 		return "converts every value through its text form"
 	}
 	return "converts every value with a function"

@@ -66,12 +66,27 @@ func outputKey(found *analyzer.Discovered, opt checkOptions, color bool, setting
 
 // An output entry is one status byte (0: nothing requires approval, 1:
 // something does) and the output's bytes.
-func cachedOutput(c analyzer.Cache, key string) (out []byte, failing, ok bool) {
-	v, ok := c.Get(key)
-	if !ok || len(v) == 0 || v[0] > 1 {
-		return nil, false, false
+//
+// writeCachedOutput copies the output kept under key to out and says
+// whether it required approval; ok is false when there is none (nothing
+// was written then). The entry is copied as it is read, never held whole:
+// the output of a long history is megabytes. An error comes only after
+// some of it was written: the entry changed on disk as it was read, or
+// out failed.
+func writeCachedOutput(c *resultcache.Dir, key string, out io.Writer) (failing, ok bool, err error) {
+	e, ok := c.Open(key)
+	if !ok {
+		return false, false, nil
 	}
-	return v[1:], v[0] == 1, true
+	defer e.Close()
+	var status [1]byte
+	if _, err := io.ReadFull(e, status[:]); err != nil || status[0] > 1 {
+		return false, false, nil
+	}
+	if _, err := io.Copy(out, e); err != nil {
+		return false, true, err
+	}
+	return status[0] == 1, true, nil
 }
 
 func keepOutput(c analyzer.Cache, key string, out []byte, failing bool) {

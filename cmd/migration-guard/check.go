@@ -131,8 +131,9 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	// a run whose inputs are all content (no data probe, no rehearsal, no
 	// standard input).
 	var cache analyzer.Cache
-	if c := openCache(opt); c != nil {
-		cache = c
+	dir := openCache(opt)
+	if dir != nil {
+		cache = dir
 	}
 	req.Cache = cache
 	// The migrations are found once, for the output's key and the analysis.
@@ -148,9 +149,9 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		outKey = outputKey(found, opt, color, settings, notes)
 	}
 	if outKey != "" {
-		if b, failed, ok := cachedOutput(cache, outKey); ok {
-			if _, err := out.Write(b); err != nil {
-				return fail("writing the report: %v", err)
+		if failed, ok, err := writeCachedOutput(dir, outKey, out); ok {
+			if err != nil {
+				return fail("writing the report from the cache: %v", err)
 			}
 			if failed {
 				return &statusError{status: exitApproval, err: errApprovalNeeded}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/migration-guard/migration-guard/analyzer/layout"
@@ -44,6 +46,10 @@ func repositoryOf(dir string) string {
 	}
 }
 
+// ReadsConcurrently implements layout.ConcurrentFS: files on disk may be
+// read by several goroutines at once.
+func (c checkoutFS) ReadsConcurrently() bool { return true }
+
 // ReadFile implements fs.ReadFileFS.
 func (c checkoutFS) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
@@ -55,7 +61,11 @@ func (c checkoutFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	if fi.Mode()&fs.ModeSymlink == 0 {
-		return fs.ReadFile(c.FS, name)
+		b, err := readFile(full)
+		if pe, ok := err.(*fs.PathError); ok {
+			pe.Path = name // as os.DirFS says it
+		}
+		return b, err
 	}
 	target, err := os.Readlink(full)
 	if err != nil {
@@ -89,6 +99,52 @@ func (c checkoutFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	return b, nil
+}
+
+// ReadDir implements fs.ReadDirFS, as os.DirFS does, with openPlain.
+func (c checkoutFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := openPlain(filepath.Join(c.root, filepath.FromSlash(name)), true)
+	if err != nil {
+		err.(*fs.PathError).Path = name
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if pe, ok := err.(*fs.PathError); ok {
+		pe.Path = name
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
+}
+
+// readFile is os.ReadFile with openPlain.
+func readFile(name string) ([]byte, error) {
+	f, err := openPlain(name, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := 0
+	if st, err := f.Stat(); err == nil && int64(int(st.Size())) == st.Size() {
+		size = int(st.Size())
+	}
+	b := make([]byte, 0, max(size+1, 512))
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // Open keeps fs.ReadFile and Open consistent: a file is opened through
