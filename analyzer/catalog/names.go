@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // maxIdentLen is NAMEDATALEN-1: PostgreSQL truncates longer names.
@@ -39,7 +41,7 @@ func isReservedWord(s string) bool {
 		return v.(bool)
 	}
 	reserved := false
-	if res, err := pg_query.Scan(s); err == nil && len(res.GetTokens()) == 1 {
+	if res, err := pgtree.Scan(s); err == nil && len(res.GetTokens()) == 1 {
 		k := res.GetTokens()[0].GetKeywordKind()
 		reserved = k != pg_query.KeywordKind_NO_KEYWORD && k != pg_query.KeywordKind_UNRESERVED_KEYWORD
 	}
