@@ -313,7 +313,7 @@ func deparseExpr(n *pg_query.Node) string {
 	tree := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
 		SelectStmt: &pg_query.SelectStmt{TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}}}},
 	}}}}}
-	out, err := pg_query.Deparse(tree)
+	out, err := pgtree.Deparse(tree)
 	if err != nil {
 		return ""
 	}
@@ -325,7 +325,7 @@ func deparseStmt(n *pg_query.Node) string {
 	if n == nil {
 		return ""
 	}
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return ""
 	}

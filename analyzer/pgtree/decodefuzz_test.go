@@ -1,6 +1,7 @@
 package pgtree
 
 import (
+	"bytes"
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -10,14 +11,26 @@ import (
 
 // FuzzDecodeSQL: for any text the parser accepts, the generated decoder
 // and proto.Unmarshal read the same tree from its bytes, and the same
-// tokens from the scanner's.
+// tokens from the scanner's; the generated encoder writes the tree as
+// proto.Marshal does, and the generated copy equals it.
 func FuzzDecodeSQL(f *testing.F) {
 	for _, s := range statements {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
 		if b, err := parser.ParseToProtobuf(sql); err == nil {
-			same(t, b, &pg_query.ParseResult{}, &pg_query.ParseResult{})
+			tree := &pg_query.ParseResult{}
+			same(t, b, &pg_query.ParseResult{}, tree)
+			// The generated encoder writes the tree back as
+			// proto.Marshal does.
+			if want, err := proto.Marshal(tree); err == nil {
+				if got, _, err := marshal(nil, tree); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("encoded tree differs from proto.Marshal's (%v)", err)
+				}
+			}
+			if !proto.Equal(Clone(tree), tree) {
+				t.Fatal("the copy of the tree differs from it")
+			}
 		}
 		if b, err := parser.ScanToProtobuf(sql); err == nil {
 			same(t, b, &pg_query.ScanResult{}, &pg_query.ScanResult{})

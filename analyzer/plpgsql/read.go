@@ -413,7 +413,7 @@ func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
 }
 
 func deparse(n *pg_query.Node) string {
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return ""
 	}
