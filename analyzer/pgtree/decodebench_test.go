@@ -80,3 +80,62 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMarshal: the generated encoder against proto.Marshal, on the
+// parse trees of the same texts.
+func BenchmarkMarshal(b *testing.B) {
+	var trees []*pg_query.ParseResult
+	for _, t := range benchTexts(b) {
+		tree, err := pg_query.Parse(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trees = append(trees, tree)
+	}
+	for _, c := range []struct {
+		name    string
+		marshal func(proto.Message) ([]byte, error)
+	}{
+		{"generated", Marshal},
+		{"proto.Marshal", proto.Marshal},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, tree := range trees {
+					if _, err := c.marshal(tree); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClone: the generated deep copy against proto.Clone.
+func BenchmarkClone(b *testing.B) {
+	var trees []*pg_query.ParseResult
+	for _, t := range benchTexts(b) {
+		tree, err := pg_query.Parse(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trees = append(trees, tree)
+	}
+	for _, c := range []struct {
+		name  string
+		clone func(*pg_query.ParseResult) *pg_query.ParseResult
+	}{
+		{"generated", Clone[*pg_query.ParseResult]},
+		{"proto.Clone", func(m *pg_query.ParseResult) *pg_query.ParseResult { return proto.Clone(m).(*pg_query.ParseResult) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, tree := range trees {
+					c.clone(tree)
+				}
+			}
+		})
+	}
+}
