@@ -3,6 +3,7 @@ package pgtree
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -24,9 +25,11 @@ func Parse(sql string) (*pg_query.ParseResult, error) {
 		return nil, err
 	}
 	tree := &pg_query.ParseResult{}
-	if decodeParseResult(b, tree, 0) == nil {
+	err = decodeParseResult(b, tree, 0)
+	if err == nil {
 		return tree, nil
 	}
+	slog.Debug("parse tree left to proto.Unmarshal", "err", err)
 	tree = &pg_query.ParseResult{}
 	return tree, proto.Unmarshal(b, tree)
 }
@@ -39,9 +42,11 @@ func Scan(sql string) (*pg_query.ScanResult, error) {
 		return nil, err
 	}
 	res := &pg_query.ScanResult{}
-	if decodeScanResult(b, res, 0) == nil {
+	err = decodeScanResult(b, res, 0)
+	if err == nil {
 		return res, nil
 	}
+	slog.Debug("scan result left to proto.Unmarshal", "err", err)
 	res = &pg_query.ScanResult{}
 	return res, proto.Unmarshal(b, res)
 }
