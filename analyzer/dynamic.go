@@ -200,7 +200,7 @@ func createsOnly(n *pg_query.Node, rawAsToken bool) (does string, ok bool) {
 	seen := map[string]bool{}
 	parsed := false
 	for _, text := range fillings(pieces) {
-		tree, err := pg_query.Parse(text)
+		tree, err := pgtree.Parse(text)
 		if err != nil || len(tree.GetStmts()) == 0 {
 			continue
 		}

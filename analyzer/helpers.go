@@ -7,6 +7,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // tableRef resolves a relation against the catalog and says how to name it.
@@ -126,7 +127,7 @@ func deparseExpr(n *pg_query.Node) string {
 		Op:          pg_query.SetOperation_SETOP_NONE,
 	}
 	tree := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}}}}
-	out, err := pg_query.Deparse(tree)
+	out, err := pgtree.Deparse(tree)
 	if err != nil {
 		return "<expression>"
 	}

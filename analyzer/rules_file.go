@@ -6,6 +6,7 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -75,7 +76,7 @@ var (
 // grammarMajor is the PostgreSQL major version whose grammar the linked
 // pg_query parses (16 for pg_query_go v5).
 var grammarMajor = sync.OnceValue(func() int {
-	tree, err := pg_query.Parse("SELECT 1")
+	tree, err := pgtree.Parse("SELECT 1")
 	if err != nil {
 		return 0
 	}

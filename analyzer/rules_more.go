@@ -263,7 +263,7 @@ func checkIdentifierLength(c *stmtContext) {
 	if err != nil || c.raw.SQL != c.stmt.SQL {
 		// (The statement's text is the split's; should it ever differ,
 		// its own scan is the truth.)
-		res, serr := pg_query.Scan(c.stmt.SQL)
+		res, serr := pgtree.Scan(c.stmt.SQL)
 		if serr != nil {
 			return
 		}

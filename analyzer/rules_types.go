@@ -169,7 +169,7 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 // identifiers, strings and type names that contain the column's name stay
 // as they are.
 func fromNew(expr, column string) string {
-	res, err := pg_query.Scan(expr)
+	res, err := pgtree.Scan(expr)
 	if err != nil {
 		return expr
 	}

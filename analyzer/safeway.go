@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
@@ -33,7 +32,7 @@ func noSafeWay(reason string) string {
 
 // deparseStmt prints one statement node as SQL ending in a semicolon.
 func deparseStmt(n *pg_query.Node) (string, error) {
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return "", fmt.Errorf("printing the safe way: %w", err)
 	}
@@ -52,7 +51,7 @@ func alterNode(at *pg_query.AlterTableStmt) *pg_query.Node {
 // IF NOT EXISTS is kept only when the original had it: after a failed
 // concurrent build it would silently keep the INVALID index.
 func concurrentIndex(is *pg_query.IndexStmt) (string, error) {
-	cp := proto.Clone(is).(*pg_query.IndexStmt)
+	cp := pgtree.Clone(is)
 	cp.Concurrent = true
 	return deparseStmt(indexNode(cp))
 }
@@ -92,7 +91,7 @@ func safeReindex(c *stmtContext, rs *pg_query.ReindexStmt) string {
 	if rs.GetKind() == pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM {
 		return noSafeWay("REINDEX SYSTEM cannot run CONCURRENTLY.")
 	}
-	cp := proto.Clone(rs).(*pg_query.ReindexStmt)
+	cp := pgtree.Clone(rs)
 	for _, p := range cp.GetParams() {
 		if p.GetDefElem().GetDefname() == "concurrently" {
 			return noSafeWay("it is already CONCURRENTLY.")
@@ -147,7 +146,7 @@ func withConstraintCmd(c *stmtContext, con *pg_query.Constraint, change func(*pg
 	if at == nil {
 		return nil
 	}
-	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	cp := pgtree.Clone(at)
 	for i, cmd := range at.GetCmds() {
 		if cmd.GetAlterTableCmd().GetDef().GetConstraint() == con {
 			ac := cp.Cmds[i].GetAlterTableCmd()
@@ -188,7 +187,7 @@ func alterDrop(t tableRef, c *stmtContext, ac *pg_query.AlterTableCmd, what stri
 
 // validateLater is ALTER TABLE <the statement's table> VALIDATE CONSTRAINT name.
 func validateLater(at *pg_query.AlterTableStmt, name string) (string, error) {
-	v := &pg_query.AlterTableStmt{Relation: proto.Clone(at.GetRelation()).(*pg_query.RangeVar), Objtype: at.GetObjtype(),
+	v := &pg_query.AlterTableStmt{Relation: pgtree.Clone(at.GetRelation()), Objtype: at.GetObjtype(),
 		Cmds: []*pg_query.Node{{Node: &pg_query.Node_AlterTableCmd{AlterTableCmd: &pg_query.AlterTableCmd{
 			Subtype: pg_query.AlterTableType_AT_ValidateConstraint, Name: name, Behavior: pg_query.DropBehavior_DROP_RESTRICT}}}}}
 	return deparseStmt(alterNode(v))
@@ -233,7 +232,7 @@ func safeUniqueConstraint(c *stmtContext, t tableRef, con *pg_query.Constraint, 
 		return noSafeWay(fmt.Sprintf("%s is partitioned, and PostgreSQL cannot build an index on a partitioned table CONCURRENTLY.", t.name))
 	}
 	at := c.node.GetAlterTableStmt()
-	rel := proto.Clone(at.GetRelation()).(*pg_query.RangeVar)
+	rel := pgtree.Clone(at.GetRelation())
 	rel.Inh = true
 	is := &pg_query.IndexStmt{Idxname: name, Relation: rel, AccessMethod: "btree", Unique: true, Concurrent: true,
 		NullsNotDistinct: con.GetNullsNotDistinct(), Options: con.GetOptions(), TableSpace: con.GetIndexspace()}
@@ -320,7 +319,7 @@ func safeVolatileDefault(c *stmtContext) (string, bool) {
 	}
 	var def *pg_query.Node
 	notNull := false
-	at := proto.Clone(c.node.GetAlterTableStmt()).(*pg_query.AlterTableStmt)
+	at := pgtree.Clone(c.node.GetAlterTableStmt())
 	ncd := at.Cmds[0].GetAlterTableCmd().GetDef().GetColumnDef()
 	ncd.Constraints = nil
 	for _, cn := range cd.GetConstraints() {
@@ -516,7 +515,7 @@ func safeAddColumnNotNull(c *stmtContext, cd *pg_query.ColumnDef) string {
 	if at == nil {
 		return noSafeWay("the statement could not be copied.")
 	}
-	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	cp := pgtree.Clone(at)
 	var target *pg_query.ColumnDef
 	for i, cmd := range at.GetCmds() {
 		if cmd.GetAlterTableCmd().GetDef().GetColumnDef() == cd {
@@ -777,11 +776,11 @@ func restOfAlter(c *stmtContext, skip func(*pg_query.AlterTableCmd) bool) string
 	if at == nil {
 		return ""
 	}
-	cp := proto.Clone(at).(*pg_query.AlterTableStmt)
+	cp := pgtree.Clone(at)
 	cp.Cmds = nil
 	for _, cmd := range at.GetCmds() {
 		if !skip(cmd.GetAlterTableCmd()) {
-			cp.Cmds = append(cp.Cmds, proto.Clone(cmd).(*pg_query.Node))
+			cp.Cmds = append(cp.Cmds, pgtree.Clone(cmd))
 		}
 	}
 	if len(cp.Cmds) == 0 {

@@ -473,7 +473,7 @@ func (c *Catalog) sequenceOptions(seq *Sequence, opts []*pg_query.Node) {
 // recording path and line as the origin. It is what a caller does by hand
 // when it needs to judge each statement before applying it.
 func (c *Catalog) ApplySQL(path, sql string) error {
-	res, err := pg_query.Parse(sql)
+	res, err := pgtree.Parse(sql)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 	"sort"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 )
 
@@ -126,14 +126,14 @@ func (e *encoder) strs(s []string) {
 	}
 }
 
-var marshalNode = proto.MarshalOptions{Deterministic: true}
-
 func (e *encoder) node(n *pg_query.Node) error {
 	if n == nil {
 		e.uint(0)
 		return nil
 	}
-	b, err := marshalNode.Marshal(n)
+	// pgtree.Marshal writes proto.Marshal's bytes (deterministic: the
+	// parse tree has no maps) without protobuf-go's per-type set-up.
+	b, err := pgtree.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("a parse tree: %w", err)
 	}
@@ -510,7 +510,7 @@ func (d *decoder) node() *pg_query.Node {
 	raw := d.b[:n-1]
 	d.b = d.b[n-1:]
 	node := new(pg_query.Node)
-	if err := proto.Unmarshal(raw, node); err != nil {
+	if err := pgtree.Unmarshal(raw, node); err != nil {
 		d.fail("bad parse tree")
 		return nil
 	}

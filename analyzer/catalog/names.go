@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // maxIdentLen is NAMEDATALEN-1: PostgreSQL truncates longer names.
@@ -39,7 +41,7 @@ func isReservedWord(s string) bool {
 		return v.(bool)
 	}
 	reserved := false
-	if res, err := pg_query.Scan(s); err == nil && len(res.GetTokens()) == 1 {
+	if res, err := pgtree.Scan(s); err == nil && len(res.GetTokens()) == 1 {
 		k := res.GetTokens()[0].GetKeywordKind()
 		reserved = k != pg_query.KeywordKind_NO_KEYWORD && k != pg_query.KeywordKind_UNRESERVED_KEYWORD
 	}
@@ -311,7 +313,7 @@ func deparseExpr(n *pg_query.Node) string {
 	tree := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
 		SelectStmt: &pg_query.SelectStmt{TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}}}},
 	}}}}}
-	out, err := pg_query.Deparse(tree)
+	out, err := pgtree.Deparse(tree)
 	if err != nil {
 		return ""
 	}
@@ -323,7 +325,7 @@ func deparseStmt(n *pg_query.Node) string {
 	if n == nil {
 		return ""
 	}
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return ""
 	}

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
@@ -238,7 +237,7 @@ func (c *Catalog) applyColumnConstraints(t *Table, col *Column, cons []*pg_query
 		case pg_query.ConstrType_CONSTR_ATTR_DEFERRABLE, pg_query.ConstrType_CONSTR_ATTR_NOT_DEFERRABLE,
 			pg_query.ConstrType_CONSTR_ATTR_DEFERRED, pg_query.ConstrType_CONSTR_ATTR_IMMEDIATE:
 			if n := len(queued); n > 0 {
-				queued[n-1] = proto.Clone(queued[n-1]).(*pg_query.Constraint)
+				queued[n-1] = pgtree.Clone(queued[n-1])
 				applyDeferral(queued[n-1], k.GetContype())
 			}
 		default:

@@ -103,7 +103,7 @@ func nextvalSequence(n *pg_query.Node) (string, string, bool) {
 
 // parseExpr parses a standalone SQL expression.
 func parseExpr(sql string) *pg_query.Node {
-	res, err := pg_query.Parse("SELECT " + sql)
+	res, err := pgtree.Parse("SELECT " + sql)
 	if err != nil || len(res.GetStmts()) != 1 {
 		return nil
 	}

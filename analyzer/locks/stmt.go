@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
@@ -951,7 +950,7 @@ func (b *builder) createSchema(s *pg_query.CreateSchemaStmt) {
 		schema = s.GetAuthrole().GetRolename()
 	}
 	for _, e := range s.GetSchemaElts() {
-		e = proto.Clone(e).(*pg_query.Node)
+		e = pgtree.Clone(e)
 		var rv *pg_query.RangeVar
 		switch x := e.GetNode().(type) {
 		case *pg_query.Node_CreateStmt:

@@ -146,7 +146,7 @@ func deparse(expr *pg_query.Node) string {
 	res := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
 		SelectStmt: &pg_query.SelectStmt{TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: expr}}}}},
 	}}}}}
-	s, err := pg_query.Deparse(res)
+	s, err := pgtree.Deparse(res)
 	if err != nil {
 		return "(expression)"
 	}

@@ -10,6 +10,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/pganalyze/pg_query_go/v5/parser"
 
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -232,7 +233,7 @@ func atomicRange(text string) (start, end int) {
 	if text == "" {
 		return -1, -1
 	}
-	res, err := pg_query.Scan(text)
+	res, err := pgtree.Scan(text)
 	if err != nil {
 		return -1, -1
 	}
@@ -267,7 +268,7 @@ func literalSource(src Source, from int, value string) Source {
 
 // scannedLiteralSource is literalSource with the scanner.
 func scannedLiteralSource(src Source, from int, value string) Source {
-	if res, err := pg_query.Scan(src.Text[from:]); err == nil {
+	if res, err := pgtree.Scan(src.Text[from:]); err == nil {
 		for _, t := range res.GetTokens() {
 			if t.GetToken() != pg_query.Token_SCONST {
 				continue
@@ -348,7 +349,7 @@ func (b *Body) attachComments() {
 		// No comment token can come out of the scanner: spare the scan.
 		return
 	}
-	res, err := pg_query.Scan(b.Source.Text)
+	res, err := pgtree.Scan(b.Source.Text)
 	if err != nil {
 		return
 	}
@@ -412,7 +413,7 @@ func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
 }
 
 func deparse(n *pg_query.Node) string {
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return ""
 	}
@@ -523,7 +524,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 	}
 	text := "SELECT " + exprText
 	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
-	tree, err := pg_query.Parse(text)
+	tree, err := pgtree.Parse(text)
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
@@ -533,7 +534,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 
 // assignmentValue returns where the value of "target := value" starts.
 func assignmentValue(q string) int {
-	res, err := pg_query.Scan(q)
+	res, err := pgtree.Scan(q)
 	if err != nil {
 		return -1
 	}
@@ -557,7 +558,7 @@ func assignmentValue(q string) int {
 // any statement; anything else is built at run time.
 func (r *plReader) dynamic(expr Source, via string) {
 	text := "SELECT " + expr.Text
-	tree, err := pg_query.Parse(text)
+	tree, err := pgtree.Parse(text)
 	var val *pg_query.Node
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if sel := tree.GetStmts()[0].GetStmt().GetSelectStmt(); sel != nil && len(sel.GetTargetList()) == 1 && sel.GetFromClause() == nil {
@@ -667,7 +668,7 @@ func names(nodes []*pg_query.Node) []string {
 // and says how many it changed. Words in strings, quoted identifiers and
 // comments are tokens of their own and are left alone.
 func bareReturnNextAsReturn(body string) (string, int) {
-	res, err := pg_query.Scan(body)
+	res, err := pgtree.Scan(body)
 	if err != nil {
 		return body, 0
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // Normalize is a statement as PostgreSQL's scanner reads it: comments
@@ -13,7 +15,7 @@ import (
 // whitespace-collapsed. Approvals bind to this form, so that reformatting
 // keeps them.
 func Normalize(sql string) string {
-	res, err := pg_query.Scan(sql)
+	res, err := pgtree.Scan(sql)
 	if err != nil {
 		return strings.Join(strings.Fields(sql), " ")
 	}

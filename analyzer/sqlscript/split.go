@@ -7,6 +7,8 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/pganalyze/pg_query_go/v5/parser"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // Statement is one SQL statement of a file, as PostgreSQL's parser sees it.
@@ -44,7 +46,7 @@ func StatementTokens(st *Statement) ([]*pg_query.ScanToken, int, error) {
 	if st.Tokens != nil {
 		return st.Tokens, st.TokenBase, nil
 	}
-	res, err := pg_query.Scan(st.SQL)
+	res, err := pgtree.Scan(st.SQL)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -100,7 +102,7 @@ func Split(text string, start, end int) *Script {
 	part := text[start:end]
 	sc := &Script{}
 
-	tokens, lexErr := pg_query.Scan(part)
+	tokens, lexErr := pgtree.Scan(part)
 	var toks []*pg_query.ScanToken
 	if lexErr == nil {
 		toks = tokens.GetTokens()
@@ -120,7 +122,7 @@ func Split(text string, start, end int) *Script {
 		clean, vars = interpolateVariables(clean, toks)
 	}
 
-	if tree, err := pg_query.Parse(clean); err == nil {
+	if tree, err := pgtree.Parse(clean); err == nil {
 		for _, raw := range tree.GetStmts() {
 			s := int(raw.GetStmtLocation())
 			e := s + int(raw.GetStmtLen())
@@ -147,7 +149,7 @@ func Split(text string, start, end int) *Script {
 			if st.SQL == "" {
 				continue
 			}
-			tree, perr := pg_query.Parse(clean[st.Start:st.End])
+			tree, perr := pgtree.Parse(clean[st.Start:st.End])
 			switch {
 			case perr != nil:
 				st.ParseError = parseErrorAt(clean, st.Start, perr)
@@ -376,7 +378,7 @@ func ParseTrees(text string, start, end int) (nodes []*pg_query.Node, ok bool) {
 	if start < 0 || end > len(text) || end < start {
 		return nil, false
 	}
-	tree, err := pg_query.Parse(text[start:end])
+	tree, err := pgtree.Parse(text[start:end])
 	if err != nil {
 		return nil, false
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -158,7 +159,7 @@ func usingText(n *pg_query.Node) string {
 	sel := &pg_query.SelectStmt{TargetList: []*pg_query.Node{
 		{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}},
 	}}
-	out, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{
+	out, err := pgtree.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{
 		{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}},
 	}})
 	if err != nil {

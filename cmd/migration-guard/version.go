@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/spf13/cobra"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -13,7 +14,7 @@ var version = "dev"
 
 // grammarVersion asks the linked parser which PostgreSQL grammar it is.
 func grammarVersion() string {
-	tree, err := pg_query.Parse("SELECT 1")
+	tree, err := pgtree.Parse("SELECT 1")
 	if err != nil {
 		return "unknown"
 	}

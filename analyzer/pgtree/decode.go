@@ -1,0 +1,157 @@
+package pgtree
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"unicode/utf8"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/pganalyze/pg_query_go/v5/parser"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// Parse is pg_query.Parse: the same tree, the same errors. protobuf-go
+// sets up each message type the first time it decodes one, which costs a
+// short run more than the C parser itself; the decoder generated in
+// decode_gen.go reads the parser's bytes straight into the structs.
+// Whatever it cannot read (a field it does not know, a wire type that does
+// not match, nesting deeper than protobuf-go allows) is decoded again by
+// proto.Unmarshal, which is always right, only slower.
+func Parse(sql string) (*pg_query.ParseResult, error) {
+	b, err := parser.ParseToProtobuf(sql)
+	if err != nil {
+		return nil, err
+	}
+	tree := &pg_query.ParseResult{}
+	err = decodeParseResult(b, tree, 0)
+	if err == nil {
+		return tree, nil
+	}
+	slog.Debug("parse tree left to proto.Unmarshal", "err", err)
+	tree = &pg_query.ParseResult{}
+	return tree, proto.Unmarshal(b, tree)
+}
+
+// Scan is pg_query.Scan through the generated decoder, with the same
+// fallback as Parse.
+func Scan(sql string) (*pg_query.ScanResult, error) {
+	b, err := parser.ScanToProtobuf(sql)
+	if err != nil {
+		return nil, err
+	}
+	res := &pg_query.ScanResult{}
+	err = decodeScanResult(b, res, 0)
+	if err == nil {
+		return res, nil
+	}
+	slog.Debug("scan result left to proto.Unmarshal", "err", err)
+	res = &pg_query.ScanResult{}
+	return res, proto.Unmarshal(b, res)
+}
+
+// maxDepth is protobuf-go's default recursion limit: a tree nested deeper
+// is left to proto.Unmarshal, which then says what it says about it.
+const maxDepth = 10000
+
+var (
+	errDepth   = errors.New("pgtree: decode: nested too deeply")
+	errInvalid = errors.New("pgtree: decode: string field holds invalid UTF-8")
+)
+
+// fieldError reports a field the decoder does not know, or a known field
+// whose wire type is not the one its kind is written with.
+func fieldError(msg string, num protowire.Number, typ protowire.Type) error {
+	return fmt.Errorf("pgtree: decode %s: field %d with wire type %d is not one the decoder reads", msg, num, typ)
+}
+
+func wireError(n int) error {
+	return fmt.Errorf("pgtree: decode: %w", protowire.ParseError(n))
+}
+
+// varintField reads a field written as a varint.
+func varintField(b []byte, typ protowire.Type) (uint64, []byte, error) {
+	if typ != protowire.VarintType {
+		return 0, nil, errors.New("pgtree: decode: a varint field with another wire type")
+	}
+	v, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		return 0, nil, wireError(n)
+	}
+	return v, b[n:], nil
+}
+
+// fixed64Field reads a field written as eight bytes (a double).
+func fixed64Field(b []byte, typ protowire.Type) (uint64, []byte, error) {
+	if typ != protowire.Fixed64Type {
+		return 0, nil, errors.New("pgtree: decode: a fixed64 field with another wire type")
+	}
+	v, n := protowire.ConsumeFixed64(b)
+	if n < 0 {
+		return 0, nil, wireError(n)
+	}
+	return v, b[n:], nil
+}
+
+// lenField reads the contents of a length-delimited field.
+func lenField(b []byte, typ protowire.Type) ([]byte, []byte, error) {
+	if typ != protowire.BytesType {
+		return nil, nil, errors.New("pgtree: decode: a length-delimited field with another wire type")
+	}
+	v, n := protowire.ConsumeBytes(b)
+	if n < 0 {
+		return nil, nil, wireError(n)
+	}
+	return v, b[n:], nil
+}
+
+// stringField reads a string field. pg_query.proto is proto3, whose
+// strings protobuf-go requires to be valid UTF-8: one that is not is an
+// error here too, and proto.Unmarshal then gives its own.
+func stringField(b []byte, typ protowire.Type) (string, []byte, error) {
+	v, rest, err := lenField(b, typ)
+	if err != nil {
+		return "", nil, err
+	}
+	if !utf8.Valid(v) {
+		return "", nil, errInvalid
+	}
+	return string(v), rest, nil
+}
+
+// varintList reads one field of a repeated varint field, packed (the way
+// pg_query writes it) or one value at a time (which a reader must accept
+// as well).
+func varintList(b []byte, typ protowire.Type, add func(uint64)) ([]byte, error) {
+	if typ == protowire.VarintType {
+		v, rest, err := varintField(b, typ)
+		if err != nil {
+			return nil, err
+		}
+		add(v)
+		return rest, nil
+	}
+	packed, rest, err := lenField(b, typ)
+	if err != nil {
+		return nil, err
+	}
+	for len(packed) > 0 {
+		v, n := protowire.ConsumeVarint(packed)
+		if n < 0 {
+			return nil, wireError(n)
+		}
+		add(v)
+		packed = packed[n:]
+	}
+	return rest, nil
+}
+
+// Unmarshal is proto.Unmarshal for the messages of pg_query.proto (a
+// Node, a ParseResult...), through the generated decoder where it can.
+func Unmarshal(b []byte, m proto.Message) error {
+	if ok, err := unmarshal(b, m); ok && err == nil {
+		return nil
+	}
+	return proto.Unmarshal(b, m)
+}
