@@ -311,6 +311,15 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 			blobs.close()
 		}
 	}()
+	var ks *keyStart
+	if keyed {
+		ks = startContentKey(ctx, repo)
+		defer func() {
+			if ks != nil {
+				ks.abandon()
+			}
+		}()
+	}
 	ch, err := repo.readChange(ctx, commit)
 	if err != nil {
 		var le *listError
@@ -341,7 +350,8 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 	out := &baseCheck{done: blobs.close, warm: func() { go blobs.warm(ctx) }}
 	if keyed {
 		rel, rerr := filepath.Rel(repo.root, cwd)
-		k, kerr := newContentKey(ctx, repo, ch, keyInputs{opt: opt, root: repo.root, cwd: filepath.ToSlash(rel), commit: commit, args: args, color: color, cfg: cfg})
+		k, kerr := newContentKey(ctx, repo, ch, keyInputs{opt: opt, root: repo.root, cwd: filepath.ToSlash(rel), commit: commit, args: args, color: color, cfg: cfg}, ks)
+		ks = nil
 		switch {
 		case rerr != nil:
 			slog.Debug("cache: no content key", "err", rerr)

@@ -115,21 +115,52 @@ type keyInputs struct {
 	cfg       analyzer.Config
 }
 
+// keyStart is the part of the key's work that needs nothing from git but
+// the checkout's root: the walk of the working tree, and check-attr's
+// start-up. It runs while git lists the base and the changes.
+type keyStart struct {
+	walked chan walkDone
+	attrs  *attrQuery
+}
+
+type walkDone struct {
+	w   *walked
+	err error
+}
+
+func startContentKey(ctx context.Context, g gitRepo) *keyStart {
+	ks := &keyStart{walked: make(chan walkDone, 1), attrs: g.startAttrQuery(ctx)}
+	go func() {
+		w, err := walkCheckout(g.root)
+		ks.walked <- walkDone{w, err}
+	}()
+	return ks
+}
+
+// abandon ends what start began when no key is built.
+func (ks *keyStart) abandon() {
+	ks.attrs.abandon()
+	<-ks.walked
+}
+
 // newContentKey builds the key, or returns an error saying why there is
-// none (the run then reads every file, as without it).
-func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs) (*contentKey, error) {
+// none (the run then reads every file, as without it). It ends what ks
+// began.
+func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs, ks *keyStart) (*contentKey, error) {
 	if ch.special {
+		ks.abandon()
 		return nil, errors.New("a symbolic link or submodule changed")
 	}
 	base := map[string]treefs.Entry{}
 	for _, e := range ch.entries {
 		if e.Link || e.Submodule {
+			ks.abandon()
 			return nil, fmt.Errorf("%s is a symbolic link or submodule at the base", e.Path)
 		}
 		base[e.Path] = e
 	}
 	// The files git may vouch for; check-attr says which of them a filter
-	// or an encoding may rewrite, while the working tree is walked.
+	// or an encoding may rewrite.
 	var candidates []string
 	for _, e := range ch.entries {
 		if !ch.differs[e.Path] && !ch.untracked[e.Path] && ch.tags[e.Path] == 'H' && e.Size >= 0 {
@@ -142,15 +173,18 @@ func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs) 
 	}
 	attrs := make(chan attrResult, 1)
 	go func() {
-		r, err := g.rewrittenByAttributes(ctx, candidates)
+		r, err := ks.attrs.ask(candidates)
 		attrs <- attrResult{r, err}
 	}()
-
 	var locs []string
 	for _, l := range in.cfg.Migrations {
 		locs = append(locs, layout.ScanRoot(l.Path))
 	}
-	w, err := walkCheckout(in.root, locs)
+	wd := <-ks.walked
+	w, err := wd.w, wd.err
+	if err == nil {
+		err = w.extend(in.root, locs)
+	}
 	ar := <-attrs
 	if err != nil {
 		return nil, err
@@ -198,9 +232,12 @@ func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs) 
 	addrOf := func(p string) (string, error) {
 		full := filepath.Join(in.root, filepath.FromSlash(p))
 		if e, ok := base[p]; ok && !ar.rewritten[p] && ch.tags[p] == 'H' && !ch.differs[p] && !ch.untracked[p] {
-			st, err := os.Lstat(full)
-			if err != nil {
-				return "", fmt.Errorf("reading %s: %w", p, err)
+			st, ok := w.info[p]
+			if !ok {
+				var err error
+				if st, err = os.Lstat(full); err != nil {
+					return "", fmt.Errorf("reading %s: %w", p, err)
+				}
 			}
 			// Changed since the index was written, yet with a modification
 			// time from before it: a time put back, which git's own
@@ -272,109 +309,167 @@ func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs) 
 
 // walked is the working tree as discovery can see it.
 type walked struct {
-	files []string            // every regular file, in walk order
-	order []string            // every folder listed, in walk order
-	dirs  map[string][]string // folder -> entry names, sorted
+	files []string               // every regular file, in walk order
+	info  map[string]fs.FileInfo // each file's lstat
+	order []string               // every folder listed, in walk order
+	dirs  map[string][]string    // folder -> entry names, sorted
+	// skipped are the folders passed over, in walk order.
+	skipped []string
 }
 
 // walkCheckout lists the working tree from its root, skipping .git at the
-// root and, below it, the folders discovery skips unless a configured
-// location lies inside them. A symbolic link or a special file ends it with
-// an error: checkoutFS follows links, and the key does not.
-func walkCheckout(root string, locs []string) (*walked, error) {
-	w := &walked{dirs: map[string][]string{}}
-	leadsTo := func(dir string) bool {
-		for _, l := range locs {
-			if l == dir || dir == "." || strings.HasPrefix(l, dir+"/") {
-				return true
-			}
-		}
-		return false
-	}
-	var walk func(dir string) error
-	walk = func(dir string) error {
-		es, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
-		if err != nil {
-			return fmt.Errorf("listing %s: %w", dir, err)
-		}
-		w.order = append(w.order, dir)
-		// The names as os.ReadDir gives them, .git included: contentCheck
-		// compares them with what discovery lists.
-		names := make([]string, 0, len(es))
-		for _, e := range es {
-			if dir == "." && e.Name() == ".git" && leadsTo(".git") {
-				return errors.New("a configured location inside .git")
-			}
-			names = append(names, e.Name())
-		}
-		w.dirs[dir] = names
-		for _, e := range es {
-			if dir == "." && e.Name() == ".git" {
-				continue
-			}
-			p := path.Join(dir, e.Name())
-			switch t := e.Type(); {
-			case t.IsDir():
-				if layout.SkipsFolder(e.Name()) && !leadsTo(p) {
-					continue
-				}
-				if err := walk(p); err != nil {
-					return err
-				}
-			case t.IsRegular():
-				w.files = append(w.files, p)
-			default:
-				return fmt.Errorf("%s is a symbolic link or special file", p)
-			}
-			if len(w.files)+len(w.order) > maxKeyFiles {
-				return fmt.Errorf("more than %d files", maxKeyFiles)
-			}
-		}
-		return nil
-	}
-	if err := walk("."); err != nil {
+// root and, below it, the folders discovery skips (extend walks those a
+// configured location lies in). A symbolic link or a special file ends it
+// with an error: checkoutFS follows links, and the key does not.
+func walkCheckout(root string) (*walked, error) {
+	w := &walked{dirs: map[string][]string{}, info: map[string]fs.FileInfo{}}
+	if err := w.walk(root, "."); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// rewrittenByAttributes lists the paths a filter or a working-tree-encoding
-// attribute applies to (from any attributes file git reads: the tree's,
+// extend walks the skipped folders that lead to a configured location.
+func (w *walked) extend(root string, locs []string) error {
+	leadsTo := func(dir string) bool {
+		for _, l := range locs {
+			if l == dir || strings.HasPrefix(l, dir+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < len(w.skipped); i++ {
+		d := w.skipped[i]
+		if !leadsTo(d) {
+			continue
+		}
+		if d == ".git" {
+			return errors.New("a configured location inside .git")
+		}
+		// Below it, the same rule: its own skipped folders are appended
+		// and looked at in turn.
+		if err := w.walk(root, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *walked) walk(root, dir string) error {
+	es, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	w.order = append(w.order, dir)
+	// The names as os.ReadDir gives them, .git included: contentCheck
+	// compares them with what discovery lists.
+	names := make([]string, 0, len(es))
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	w.dirs[dir] = names
+	for _, e := range es {
+		p := path.Join(dir, e.Name())
+		switch t := e.Type(); {
+		case t.IsDir():
+			if dir == "." && e.Name() == ".git" || layout.SkipsFolder(e.Name()) {
+				w.skipped = append(w.skipped, p)
+				continue
+			}
+			if err := w.walk(root, p); err != nil {
+				return err
+			}
+		case t.IsRegular():
+			if dir == "." && e.Name() == ".git" {
+				continue // a linked worktree's or submodule's pointer
+			}
+			info, err := e.Info()
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", p, err)
+			}
+			w.files = append(w.files, p)
+			w.info[p] = info
+		default:
+			return fmt.Errorf("%s is a symbolic link or special file", p)
+		}
+		if len(w.files)+len(w.order) > maxKeyFiles {
+			return fmt.Errorf("more than %d files", maxKeyFiles)
+		}
+	}
+	return nil
+}
+
+// attrQuery is a `git check-attr` started ahead of its question.
+type attrQuery struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser
+	err    error
+	once   sync.Once
+}
+
+func (g gitRepo) startAttrQuery(ctx context.Context) *attrQuery {
+	q := &attrQuery{}
+	q.cmd = exec.CommandContext(ctx, "git", "check-attr", "-z", "--stdin", "filter", "working-tree-encoding")
+	q.cmd.Dir = g.root
+	if q.stdin, q.err = q.cmd.StdinPipe(); q.err != nil {
+		return q
+	}
+	if q.stdout, q.err = q.cmd.StdoutPipe(); q.err != nil {
+		return q
+	}
+	q.err = q.cmd.Start()
+	return q
+}
+
+// abandon ends the process unasked.
+func (q *attrQuery) abandon() {
+	q.once.Do(func() {
+		if q.err == nil {
+			q.stdin.Close()
+			_ = q.cmd.Wait()
+		}
+	})
+}
+
+// ask lists the paths a filter or a working-tree-encoding attribute
+// applies to (from any attributes file git reads: the tree's,
 // info/attributes, the user's, the system's).
-func (g gitRepo) rewrittenByAttributes(ctx context.Context, paths []string) (map[string]bool, error) {
+func (q *attrQuery) ask(paths []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	if len(paths) == 0 {
-		return out, nil
+	var err error
+	asked := false
+	q.once.Do(func() {
+		asked = true
+		if err = q.err; err != nil {
+			return
+		}
+		out, err = q.run(paths)
+	})
+	if !asked {
+		return nil, errors.New("asked twice")
 	}
-	cmd := exec.CommandContext(ctx, "git", "check-attr", "-z", "--stdin", "filter", "working-tree-encoding")
-	cmd.Dir = g.root
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
+	return out, err
+}
+
+func (q *attrQuery) run(paths []string) (map[string]bool, error) {
 	written := make(chan error, 1)
 	go func() {
-		bw := bufio.NewWriterSize(stdin, 64<<10)
+		bw := bufio.NewWriterSize(q.stdin, 64<<10)
 		for _, p := range paths {
 			bw.WriteString(p)
 			bw.WriteByte(0)
 		}
 		err := bw.Flush()
-		if cerr := stdin.Close(); err == nil {
+		if cerr := q.stdin.Close(); err == nil {
 			err = cerr
 		}
 		written <- err
 	}()
-	all, readErr := io.ReadAll(stdout)
+	all, readErr := io.ReadAll(q.stdout)
 	werr := <-written
-	if err := cmd.Wait(); err != nil {
+	if err := q.cmd.Wait(); err != nil {
 		return nil, err
 	}
 	if readErr != nil {
@@ -391,6 +486,7 @@ func (g gitRepo) rewrittenByAttributes(ctx context.Context, paths []string) (map
 	if len(recs) != 3*2*len(paths) {
 		return nil, fmt.Errorf("%d fields for %d paths", len(recs), len(paths))
 	}
+	out := map[string]bool{}
 	for i := 0; i < len(recs); i += 3 {
 		if v := string(recs[i+2]); v != "unspecified" {
 			out[string(recs[i])] = true

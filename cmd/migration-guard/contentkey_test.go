@@ -180,11 +180,12 @@ func keyOf(t *testing.T, dir string) (*contentKey, *gitChange) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ks := startContentKey(ctx, repo)
 	ch, err := repo.readChange(ctx, commit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := newContentKey(ctx, repo, ch, keyInputs{opt: checkOptions{base: "main", format: "json"}, root: repo.root, cwd: ".", commit: commit})
+	k, err := newContentKey(ctx, repo, ch, keyInputs{opt: checkOptions{base: "main", format: "json"}, root: repo.root, cwd: ".", commit: commit}, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,11 +275,12 @@ func TestContentKeyAddresses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			ks := startContentKey(ctx, repo)
 			ch, err := repo.readChange(ctx, commit)
 			if err != nil {
 				t.Fatal(err)
 			}
-			k, err := newContentKey(ctx, repo, ch, keyInputs{opt: checkOptions{base: "main", format: "json"}, root: repo.root, cwd: ".", commit: commit})
+			k, err := newContentKey(ctx, repo, ch, keyInputs{opt: checkOptions{base: "main", format: "json"}, root: repo.root, cwd: ".", commit: commit}, ks)
 			if tc.none {
 				if err == nil {
 					t.Fatal("a key, want none")
@@ -376,5 +378,52 @@ func TestContentCheck(t *testing.T) {
 				t.Errorf("mismatch %q, want one: %v", c.mismatch(), tc.bad)
 			}
 		})
+	}
+}
+
+// TestWalkCheckout: the walk skips what discovery skips, unless a
+// configured location lies inside it, and stops at a symbolic link.
+func TestWalkCheckout(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"db/1.sql":                   "SELECT 1;",
+		".db/migrations/1.sql":       "SELECT 1;",
+		"node_modules/pkg/x.sql":     "SELECT 1;",
+		"vendor/db/migrations/1.sql": "SELECT 1;",
+		".git/HEAD":                  "ref: refs/heads/main\n",
+	})
+	for _, tc := range []struct {
+		locs []string
+		want []string
+	}{
+		{nil, []string{"db/1.sql"}},
+		{[]string{".db/migrations"}, []string{"db/1.sql", ".db/migrations/1.sql"}},
+		{[]string{"vendor/db/migrations", "db"}, []string{"db/1.sql", "vendor/db/migrations/1.sql"}},
+	} {
+		w, err := walkCheckout(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.extend(dir, tc.locs); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(w.files, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%v: files %v, want %v", tc.locs, w.files, tc.want)
+		}
+		for _, p := range w.files {
+			if w.info[p] == nil {
+				t.Errorf("%s: no lstat", p)
+			}
+		}
+	}
+	w, _ := walkCheckout(dir)
+	if err := w.extend(dir, []string{".git/x"}); err == nil {
+		t.Error("a location inside .git walked")
+	}
+	if err := os.Symlink("db/1.sql", filepath.Join(dir, "link.sql")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := walkCheckout(dir); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symbolic link: %v", err)
 	}
 }
