@@ -92,6 +92,9 @@ type contentKey struct {
 	dirs map[string][]string
 	// absent are files the key saw missing.
 	absent map[string]bool
+	// entries are the folders' entries as the walk read them: the run
+	// lists a folder from here, as the key saw it, instead of again.
+	entries map[string][]fs.DirEntry
 }
 
 // keyFields hashes tagged, length-prefixed fields.
@@ -193,7 +196,7 @@ func newContentKey(ctx context.Context, g gitRepo, ch *gitChange, in keyInputs, 
 		return nil, fmt.Errorf("git check-attr: %w", ar.err)
 	}
 
-	k := &contentKey{addr: map[string]string{}, dirs: w.dirs, absent: map[string]bool{}}
+	k := &contentKey{addr: map[string]string{}, dirs: w.dirs, absent: map[string]bool{}, entries: w.entries}
 	h := keyFields{sha256.New()}
 	h.add("format", []byte(contentKeyFormat))
 	opts, err := json.Marshal(struct {
@@ -313,6 +316,8 @@ type walked struct {
 	info  map[string]fs.FileInfo // each file's lstat
 	order []string               // every folder listed, in walk order
 	dirs  map[string][]string    // folder -> entry names, sorted
+	// entries are each folder's entries, as os.ReadDir gave them.
+	entries map[string][]fs.DirEntry
 	// skipped are the folders passed over, in walk order.
 	skipped []string
 }
@@ -322,7 +327,7 @@ type walked struct {
 // configured location lies in). A symbolic link or a special file ends it
 // with an error: checkoutFS follows links, and the key does not.
 func walkCheckout(root string) (*walked, error) {
-	w := &walked{dirs: map[string][]string{}, info: map[string]fs.FileInfo{}}
+	w := &walked{dirs: map[string][]string{}, info: map[string]fs.FileInfo{}, entries: map[string][]fs.DirEntry{}}
 	if err := w.walk(root, "."); err != nil {
 		return nil, err
 	}
@@ -369,6 +374,8 @@ func (w *walked) walk(root, dir string) error {
 		names = append(names, e.Name())
 	}
 	w.dirs[dir] = names
+	w.entries[dir] = make([]fs.DirEntry, len(es))
+	copy(w.entries[dir], es)
 	for _, e := range es {
 		p := path.Join(dir, e.Name())
 		switch t := e.Type(); {
@@ -537,8 +544,12 @@ func (c *contentCheck) ReadFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// ReadDir implements fs.ReadDirFS.
+// ReadDir implements fs.ReadDirFS. A folder the key listed is given as the
+// key saw it: the run then judges what the key names.
 func (c *contentCheck) ReadDir(name string) ([]fs.DirEntry, error) {
+	if es, ok := c.key.entries[name]; ok {
+		return append([]fs.DirEntry(nil), es...), nil
+	}
 	es, err := fs.ReadDir(c.FS, name)
 	if err != nil {
 		c.fail("listing " + name + ": " + err.Error())

@@ -344,9 +344,21 @@ func TestContentCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
-		{"a file added since", func(t *testing.T, dir string, c *contentCheck) {
+		{"a file added since: the folder as the key saw it", func(t *testing.T, dir string, c *contentCheck) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00011_new.sql": "SELECT 1;\n"})
-			if _, err := c.ReadDir("db/migrations"); err != nil {
+			es, err := c.ReadDir("db/migrations")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				if e.Name() == "00011_new.sql" {
+					t.Error("a file the key did not see is listed")
+				}
+			}
+		}, false},
+		{"a folder the key did not see", func(t *testing.T, dir string, c *contentCheck) {
+			writeFiles(t, dir, map[string]string{"db/more/1.sql": "SELECT 1;\n"})
+			if _, err := c.ReadDir("db/more"); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
