@@ -293,6 +293,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 	if err != nil {
 		return nil, fail("finding the current folder: %v", err)
 	}
+	idx := startIndexList(ctx, cwd)
 	repo, commit, err := openAt(ctx, cwd, opt.base)
 	if err != nil {
 		return nil, fail("%v", err)
@@ -320,7 +321,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 			}
 		}()
 	}
-	ch, err := repo.readChange(ctx, commit)
+	ch, err := repo.readChange(ctx, commit, idx)
 	if err != nil {
 		var le *listError
 		if errors.As(err, &le) && le.tree {

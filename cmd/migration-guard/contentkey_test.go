@@ -181,7 +181,7 @@ func keyOf(t *testing.T, dir string) (*contentKey, *gitChange) {
 		t.Fatal(err)
 	}
 	ks := startContentKey(ctx, repo)
-	ch, err := repo.readChange(ctx, commit)
+	ch, err := repo.readChange(ctx, commit, startIndexList(ctx, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestContentKeyAddresses(t *testing.T) {
 				t.Fatal(err)
 			}
 			ks := startContentKey(ctx, repo)
-			ch, err := repo.readChange(ctx, commit)
+			ch, err := repo.readChange(ctx, commit, startIndexList(ctx, dir))
 			if err != nil {
 				t.Fatal(err)
 			}

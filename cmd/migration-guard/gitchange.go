@@ -55,24 +55,40 @@ type listError struct {
 func (e *listError) Error() string { return e.err.Error() }
 func (e *listError) Unwrap() error { return e.err }
 
-// readChange asks git, with three processes at the same time, for the
-// base's files, the changes since it and the index.
-func (g gitRepo) readChange(ctx context.Context, commit string) (*gitChange, error) {
+// indexList is `git ls-files` of the whole checkout, started before the
+// checkout's root is known: it needs no commit, so it runs while rev-parse
+// resolves the base.
+type indexList struct {
+	out []byte
+	err error
+}
+
+// startIndexList lists, from any folder of a checkout, every tracked file
+// with its tag and every untracked one, by their paths from the root.
+func startIndexList(ctx context.Context, dir string) <-chan indexList {
+	ch := make(chan indexList, 1)
+	go func() {
+		out, err := gitRepo{root: dir}.run(ctx, append(append([]string{}, fullStatCheck...), "ls-files", "-z", "-v", "--cached", "--others", "--exclude-standard", "--full-name", "--", ":/")...)
+		ch <- indexList{out, err}
+	}()
+	return ch
+}
+
+// readChange asks git, with two processes at the same time, for the base's
+// files and the changes since it, and takes the index from idx.
+func (g gitRepo) readChange(ctx context.Context, commit string, idx <-chan indexList) (*gitChange, error) {
 	c := &gitChange{differs: map[string]bool{}, tags: map[string]byte{}, untracked: map[string]bool{}}
 	var diffErr, indexErr error
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 1)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		c.diff, diffErr = g.run(ctx, append(append([]string{}, fullStatCheck...), "diff", "--raw", "-z", "--no-renames", "--no-abbrev", commit, "--")...)
 	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
-		c.index, indexErr = g.run(ctx, append(append([]string{}, fullStatCheck...), "ls-files", "-z", "-v", "--cached", "--others", "--exclude-standard")...)
-	}()
 	var err error
 	c.listing, c.entries, err = g.listTree(ctx, commit)
 	<-done
-	<-done
+	il := <-idx
+	c.index, indexErr = il.out, il.err
 	if err != nil {
 		return nil, &listError{tree: true, err: err}
 	}
