@@ -294,8 +294,16 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 		return nil, fail("finding the current folder: %v", err)
 	}
 	idx := startIndexList(ctx, cwd)
+	var early *keyStart
+	var rootKnown func(string) *keyStart
+	if keyed {
+		early, rootKnown = startContentKeyAt(ctx, cwd)
+	}
 	repo, commit, err := openAt(ctx, cwd, opt.base)
 	if err != nil {
+		if early != nil {
+			early.abandon()
+		}
 		return nil, fail("%v", err)
 	}
 	// The base's blobs are read through one `git cat-file --batch`.
@@ -314,7 +322,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 	}()
 	var ks *keyStart
 	if keyed {
-		ks = startContentKey(ctx, repo)
+		ks = rootKnown(repo.root)
 		defer func() {
 			if ks != nil {
 				ks.abandon()

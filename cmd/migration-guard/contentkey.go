@@ -122,6 +122,7 @@ type keyInputs struct {
 // the checkout's root: the walk of the working tree, and check-attr's
 // start-up. It runs while git lists the base and the changes.
 type keyStart struct {
+	dir    string
 	walked chan walkDone
 	attrs  *attrQuery
 }
@@ -131,13 +132,36 @@ type walkDone struct {
 	err error
 }
 
-func startContentKey(ctx context.Context, g gitRepo) *keyStart {
-	ks := &keyStart{walked: make(chan walkDone, 1), attrs: g.startAttrQuery(ctx)}
+// startContentKey starts the walk and check-attr in the checkout whose root
+// is dir.
+func startContentKey(ctx context.Context, dir string) *keyStart {
+	ks := &keyStart{dir: dir, walked: make(chan walkDone, 1), attrs: gitRepo{root: dir}.startAttrQuery(ctx)}
 	go func() {
-		w, err := walkCheckout(g.root)
+		w, err := walkCheckout(dir)
 		ks.walked <- walkDone{w, err}
 	}()
 	return ks
+}
+
+// startContentKeyAt starts it for the checkout that holds cwd: early, in
+// cwd itself, when cwd looks like the root (it holds .git), so that it
+// runs while rev-parse finds the root; once the root is known, rootKnown
+// keeps it if cwd is the root, and starts it again at the root otherwise.
+func startContentKeyAt(ctx context.Context, cwd string) (early *keyStart, rootKnown func(root string) *keyStart) {
+	if _, err := os.Lstat(filepath.Join(cwd, ".git")); err == nil {
+		early = startContentKey(ctx, cwd)
+	}
+	return early, func(root string) *keyStart {
+		if early != nil {
+			a, aerr := os.Stat(early.dir)
+			b, berr := os.Stat(root)
+			if aerr == nil && berr == nil && os.SameFile(a, b) {
+				return early
+			}
+			early.abandon()
+		}
+		return startContentKey(ctx, root)
+	}
 }
 
 // abandon ends what start began when no key is built.

@@ -180,7 +180,7 @@ func keyOf(t *testing.T, dir string) (*contentKey, *gitChange) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks := startContentKey(ctx, repo)
+	ks := startContentKey(ctx, repo.root)
 	ch, err := repo.readChange(ctx, commit, startIndexList(ctx, dir))
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestContentKeyAddresses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ks := startContentKey(ctx, repo)
+			ks := startContentKey(ctx, repo.root)
 			ch, err := repo.readChange(ctx, commit, startIndexList(ctx, dir))
 			if err != nil {
 				t.Fatal(err)
@@ -437,5 +437,32 @@ func TestWalkCheckout(t *testing.T) {
 	}
 	if _, err := walkCheckout(dir); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a symbolic link: %v", err)
+	}
+}
+
+// TestContentKeyFromSubfolder: run from a folder below the root (the key's
+// work then starts once rev-parse has found the root), and from the root
+// with a PATH: the same answers as without the cache, and the two are kept
+// apart.
+func TestContentKeyFromSubfolder(t *testing.T) {
+	dir := keyRepo(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	for _, run := range []struct {
+		in   string
+		args []string
+	}{
+		{"db", nil},
+		{"db/migrations", nil},
+		{".", []string{"README.md"}},
+		{".", nil},
+	} {
+		args := append([]string{"check", "--base", "main", "--format", "json"}, run.args...)
+		want := runBinary(t, filepath.Join(dir, run.in), nil, append(args, "--no-cache")...)
+		for pass := 0; pass < 2; pass++ {
+			got := runBinary(t, filepath.Join(dir, run.in), nil, append(args, "--cache-dir", cache)...)
+			if got.stdout != want.stdout || got.status != want.status || got.stderr != want.stderr {
+				t.Fatalf("from %s %v, pass %d: status %d (want %d)\n%s\nwant\n%s", run.in, run.args, pass, got.status, want.status, got.stdout, want.stdout)
+			}
+		}
 	}
 }
