@@ -25,9 +25,11 @@
 # reference, if scripts/bench-vs-squawk.sh installed it ($SQUAWK_DIR, same
 # default); it is skipped otherwise.
 #
-# Wall time is taken with bash's EPOCHREALTIME around each run, peak RSS with
-# /usr/bin/time -f %M. Figures: min and median of $ROUNDS rounds (default 9),
-# in milliseconds.
+# Wall time is taken with bash's EPOCHREALTIME around each run, peak RSS and
+# CPU time (user and system, of the process and the git processes it waited
+# for) with /usr/bin/time. Figures: min and median of $ROUNDS rounds (default
+# 9), in milliseconds. On a shared machine CPU time moves less with the load
+# than wall time does.
 #
 # Usage: scripts/bench-base-warm.sh [-b BINARY] [-c CORPUS] [-n ROUNDS] [NAME]
 set -euo pipefail
@@ -44,7 +46,7 @@ while getopts "b:c:n:h" opt; do
 	c) CORPUS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	h)
-		sed -n '2,32p' "$0"
+		sed -n '2,34p' "$0"
 		exit 0
 		;;
 	*) exit 2 ;;
@@ -109,23 +111,29 @@ else
 fi
 cp "$repo/$changed" "$tmp/changed.sql"
 
-# run OUTFILE CMD...: appends "milliseconds rss_kib" of one run, from the
-# repository's root, to OUTFILE.
+# run OUTFILE CMD...: appends "milliseconds rss_kib cpu_milliseconds" of one
+# run, from the repository's root, to OUTFILE.
 run() {
 	local out=$1
 	shift
 	local t0 t1
 	t0=$EPOCHREALTIME
-	(cd "$repo" && /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>&1) || true
+	(cd "$repo" && /usr/bin/time -f '%M %U %S' -o "$tmp/rss" "$@" >/dev/null 2>&1) || true
 	t1=$EPOCHREALTIME
-	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) * 1000 }') $(tail -n1 "$tmp/rss")" >>"$out"
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) * 1000 }') $(tail -n1 "$tmp/rss" | awk '{ printf "%d %.0f", $1, ($2 + $3) * 1000 }')" >>"$out"
 }
 
-# stats FILE: "min median max_rss" of the runs in FILE.
+# median: the median of the numbers on standard input.
+median() {
+	sort -n | awk '{ t[NR] = $1 } END { printf "%.2f", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
+}
+
+# stats FILE: "min median max_rss cpu_min cpu_median" of the runs in FILE.
 stats() {
-	sort -n "$1" | awk '{ t[NR] = $1; if ($2 > r) r = $2 } END {
-		m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-		printf "%.2f %.2f %.1f", t[1], m, r / 1024 }'
+	local r c
+	r=$(awk '{ if ($2 > r) r = $2 } END { printf "%.1f", r / 1024 }' "$1")
+	c=$(awk '{ print $3 }' "$1" | sort -n | head -n1)
+	echo "$(awk '{ print $1 }' "$1" | sort -n | head -n1) $(awk '{ print $1 }' "$1" | median) $r $c $(awk '{ print $3 }' "$1" | median)"
 }
 
 # edit N: the changed file with a comment of its own, so that its bytes,
@@ -152,12 +160,12 @@ for ((i = 0; i < ROUNDS; i++)); do
 done
 
 echo "$NAME: $files migrations at base, one changed ($changed); $ROUNDS rounds; $BIN"
-printf '%-8s %9s %9s %7s\n' run min_ms med_ms MiB
+printf '%-8s %9s %9s %7s %11s %11s\n' run min_ms med_ms MiB cpu_min_ms cpu_med_ms
 for k in cold base output sq; do
 	[ -s "$tmp/$k" ] || continue
-	read -r a b r <<<"$(stats "$tmp/$k")"
+	read -r a b r c d <<<"$(stats "$tmp/$k")"
 	label=$k
 	[ "$k" = sq ] && label=squawk
-	printf '%-8s %9s %9s %7s\n' "$label" "$a" "$b" "$r"
+	printf '%-8s %9s %9s %7s %11s %11s\n' "$label" "$a" "$b" "$r" "$c" "$d"
 done
 echo "cold: --no-cache; base: the base's schema from the cache, the changed file edited since; output: the second run on unchanged files; squawk: the changed file alone"

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/migration-guard/migration-guard/analyzer"
 	"github.com/migration-guard/migration-guard/internal/resultcache"
@@ -106,4 +108,49 @@ type teeBuffer struct {
 func (t *teeBuffer) Write(p []byte) (int, error) {
 	t.buf.Write(p)
 	return t.w.Write(p)
+}
+
+// answerByContent writes the output kept under a content key, and what the
+// run that made it wrote to standard error; done is false when there is
+// none.
+func answerByContent(c analyzer.Cache, key string, out io.Writer) (done bool, err error) {
+	v, ok := c.Get(key)
+	if !ok {
+		return false, nil
+	}
+	failed, stderr, b, ok := decodeContentEntry(v)
+	if !ok {
+		return false, nil
+	}
+	if _, err := os.Stderr.Write(stderr); err != nil {
+		return true, fail("writing the report: %v", err)
+	}
+	if _, err := out.Write(b); err != nil {
+		return true, fail("writing the report: %v", err)
+	}
+	if failed {
+		return true, &statusError{status: exitApproval, err: errApprovalNeeded}
+	}
+	return true, nil
+}
+
+// keepByContent keeps a --base run's output under its content key, when it
+// has one and every file the run read was what the key saw. What the run
+// wrote to standard error is kept with it: the notes, as loadStats and
+// openProbe write them.
+func keepByContent(c analyzer.Cache, bc *baseCheck, notes []string, out []byte, failing bool) {
+	if bc == nil || bc.key == nil {
+		return
+	}
+	if why := bc.check.mismatch(); why != "" {
+		slog.Debug("cache: not keeping the output by content", "why", why)
+		return
+	}
+	var stderr []byte
+	for _, n := range notes {
+		if n != "" {
+			stderr = fmt.Appendf(stderr, "migration-guard: %s\n", n)
+		}
+	}
+	c.Put(bc.key.key, encodeContentEntry(failing, stderr, out))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/checklist"
 	"github.com/migration-guard/migration-guard/internal/resultcache"
+	"github.com/migration-guard/migration-guard/internal/treefs"
 )
 
 type checkOptions struct {
@@ -100,6 +102,16 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	var settings []analyzer.File
 	var err error
 	var stdin *stdinProposal
+	var bc *baseCheck
+	// The cache: the schema a base history builds, and the whole output of
+	// a run whose inputs are all content (no data probe, no rehearsal, no
+	// standard input).
+	var cache analyzer.Cache
+	dir := openCache(opt)
+	if dir != nil {
+		cache = dir
+	}
+	color := opt.format == "text" && colorWanted(out)
 	switch {
 	case containsStdin(args):
 		stdin, configFS, err = stdinRequest(opt, args)
@@ -107,11 +119,17 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 			req = stdin.req
 		}
 	case opt.base != "":
-		var done func()
-		req, configFS, settings, done, err = baseRequest(ctx, opt, args)
+		bc, err = baseRequest(ctx, opt, args, cache != nil && opt.probeDB == "" && !opt.rehearsal.on, color)
 		if err == nil {
 			// The base's files are read until the report is written.
-			defer done()
+			defer bc.done()
+			req, configFS, settings = bc.req, bc.configFS, bc.settings
+			if bc.key != nil {
+				if done, err := answerByContent(cache, bc.key.key, out); done {
+					return err
+				}
+				bc.warm()
+			}
 		}
 	default:
 		req, configFS, err = pathsRequest(opt, args)
@@ -127,14 +145,6 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	defer closeProbe()
 	req.Probe = probe
 	notes = append(notes, note)
-	// The cache: the schema a base history builds, and the whole output of
-	// a run whose inputs are all content (no data probe, no rehearsal, no
-	// standard input).
-	var cache analyzer.Cache
-	dir := openCache(opt)
-	if dir != nil {
-		cache = dir
-	}
 	req.Cache = cache
 	// The migrations are found once, for the output's key and the analysis.
 	var found *analyzer.Discovered
@@ -144,14 +154,24 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 		}
 	}
 	var outKey string
-	color := opt.format == "text" && colorWanted(out)
 	if cache != nil && probe == nil && found != nil && !opt.rehearsal.on {
 		outKey = outputKey(found, opt, color, settings, notes)
 	}
 	if outKey != "" {
-		if failed, ok, err := writeCachedOutput(dir, outKey, out); ok {
+		w := out
+		var kept *teeBuffer
+		if bc != nil && bc.key != nil {
+			// A hit is kept under the content address too, which needs
+			// its bytes.
+			kept = &teeBuffer{w: out}
+			w = kept
+		}
+		if failed, ok, err := writeCachedOutput(dir, outKey, w); ok {
 			if err != nil {
 				return fail("writing the report from the cache: %v", err)
+			}
+			if kept != nil {
+				keepByContent(cache, bc, notes, kept.buf.Bytes(), failed)
 			}
 			if failed {
 				return &statusError{status: exitApproval, err: errApprovalNeeded}
@@ -203,6 +223,7 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 	}
 	if tee != nil {
 		keepOutput(cache, outKey, tee.buf.Bytes(), failing(rep, opt.failOn))
+		keepByContent(cache, bc, notes, tee.buf.Bytes(), failing(rep, opt.failOn))
 	}
 	if failing(rep, opt.failOn) {
 		return &statusError{status: exitApproval, err: errApprovalNeeded}
@@ -254,60 +275,117 @@ func loadConfig(opt checkOptions, fsys fs.FS) (analyzer.Config, error) {
 	return cfg, nil
 }
 
-// baseRequest judges what changed since a git ref. done ends the git
-// process that reads the base's files, once they are read.
+// baseCheck is a --base run's request, and what comes with it.
+type baseCheck struct {
+	req      analyzer.Request
+	configFS fs.FS
+	settings []analyzer.File
+	// done ends the git process that reads the base's files, once the
+	// report is written.
+	done func()
+	// key, when set, answers the run from the cache before any migration
+	// is read (contentkey.go); check, the head as the run reads it, says
+	// whether the output may be kept under it.
+	key   *contentKey
+	check *contentCheck
+	// warm starts reading the base's files ahead, once the output is not
+	// in the cache.
+	warm func()
+}
+
+// baseRequest judges what changed since a git ref. When keyed is true, it
+// also builds the output's key from git's content addresses.
 //
 // It also judges the guard's own settings, as the App does: a change to the
 // configuration at REF, or to the statistics file it names (within PATHs,
 // when given).
-func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyzer.Request, _ fs.FS, _ []analyzer.File, done func(), err error) {
+func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, color bool) (_ *baseCheck, err error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("finding the current folder: %v", err)
+		return nil, fail("finding the current folder: %v", err)
+	}
+	idx := startIndexList(ctx, cwd)
+	var early *keyStart
+	var rootKnown func(string) *keyStart
+	if keyed {
+		early, rootKnown = startContentKeyAt(ctx, cwd)
 	}
 	repo, commit, err := openAt(ctx, cwd, opt.base)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("%v", err)
+		if early != nil {
+			early.abandon()
+		}
+		return nil, fail("%v", err)
 	}
-	// The base's files and the changes since it are listed at the same
-	// time (three git processes), and reported in this order.
-	var changed []string
-	var changedErr error
-	listed := make(chan struct{})
-	go func() {
-		defer close(listed)
-		changed, changedErr = repo.changedSince(ctx, commit)
-	}()
-	base, done, err := repo.batchTree(ctx, commit)
-	<-listed
-	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("reading %s: %v", opt.base, err)
+	// The base's blobs are read through one `git cat-file --batch`.
+	// Without a content key, the process starts now, so that git readies
+	// itself while the tree, the changes and the index are listed; with
+	// one, only once the key is not in the cache (a warm run may need no
+	// blob at all).
+	blobs := &blobReader{g: repo}
+	if !keyed {
+		blobs = newBlobReader(ctx, repo)
 	}
 	defer func() {
 		if err != nil {
-			done()
+			blobs.close()
 		}
 	}()
-	if err := changedErr; err != nil {
-		return analyzer.Request{}, nil, nil, nil, fail("listing changes since %s: %v", opt.base, err)
+	var ks *keyStart
+	if keyed {
+		ks = rootKnown(repo.root)
+		defer func() {
+			if ks != nil {
+				ks.abandon()
+			}
+		}()
 	}
+	ch, err := repo.readChange(ctx, commit, idx)
+	if err != nil {
+		var le *listError
+		if errors.As(err, &le) && le.tree {
+			return nil, fail("reading %s: %v", opt.base, le.err)
+		}
+		if errors.As(err, &le) {
+			err = le.err
+		}
+		return nil, fail("listing changes since %s: %v", opt.base, err)
+	}
+	base := treefs.New(ctx, ch.entries, blobs.read, nil)
+	changed := ch.changed
 	if len(args) > 0 {
 		changed, err = limitToPaths(changed, repo.root, cwd, args)
 		if err != nil {
-			return analyzer.Request{}, nil, nil, nil, err
+			return nil, err
 		}
 	}
 	cfg, err := loadConfig(opt, base)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, err
+		return nil, err
 	}
 	if changed == nil {
 		changed = []string{}
 	}
-	head := newCheckoutFS(repo.root)
+	var head fs.FS = newCheckoutFS(repo.root)
+	out := &baseCheck{done: blobs.close, warm: func() { go blobs.warm(ctx) }}
+	if keyed {
+		rel, rerr := filepath.Rel(repo.root, cwd)
+		k, kerr := newContentKey(ctx, repo, ch, keyInputs{opt: opt, root: repo.root, cwd: filepath.ToSlash(rel), commit: commit, args: args, color: color, cfg: cfg}, ks)
+		ks = nil
+		switch {
+		case rerr != nil:
+			slog.Debug("cache: no content key", "err", rerr)
+		case kerr != nil:
+			slog.Debug("cache: no content key", "err", kerr)
+		default:
+			out.key = k
+			out.check = &contentCheck{FS: head, key: k}
+			head = out.check
+		}
+	}
 	settings, err := settingsFiles(base, head, cfg)
 	if err != nil {
-		return analyzer.Request{}, nil, nil, nil, err
+		return nil, err
 	}
 	if len(args) > 0 {
 		var keep []analyzer.File
@@ -318,7 +396,9 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string) (_ analyz
 		}
 		settings = keep
 	}
-	return analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}, base, settings, done, nil
+	out.req = analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}
+	out.configFS, out.settings = base, settings
+	return out, nil
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,8 @@ var errGitMissing = errors.New("git is not installed (or not on PATH): --base re
 // gitRepo runs git in one checkout.
 type gitRepo struct {
 	root string
+	// index is the index file's path, when known (openAt).
+	index string
 }
 
 func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
@@ -38,7 +41,7 @@ func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
 			if i := strings.IndexByte(msg, '\n'); i >= 0 {
 				msg = msg[:i]
 			}
-			return nil, fmt.Errorf("git %s: %s", args[0], msg)
+			return nil, fmt.Errorf("git %s: %s", subcommand(args), msg)
 		}
 		if errors.Is(err, exec.ErrNotFound) {
 			return nil, errGitMissing
@@ -46,6 +49,18 @@ func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("running git: %w", err)
 	}
 	return out, nil
+}
+
+// subcommand is git's command in args, after any "-c name=value".
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-c" {
+			i++
+			continue
+		}
+		return args[i]
+	}
+	return ""
 }
 
 // openGitRepo finds the checkout that holds dir.
@@ -67,10 +82,14 @@ func openGitRepo(ctx context.Context, dir string) (gitRepo, error) {
 // the two are run in turn, so that what went wrong is said as they say it.
 func openAt(ctx context.Context, dir, ref string) (gitRepo, string, error) {
 	if !strings.HasPrefix(ref, "-") {
-		out, err := gitRepo{root: dir}.run(ctx, "rev-parse", "--show-toplevel", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+		out, err := gitRepo{root: dir}.run(ctx, "rev-parse", "--show-toplevel", "--git-path", "index", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 		if err == nil {
-			if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) == 2 && lines[0] != "" && validObjectID(lines[1]) {
-				return gitRepo{root: lines[0]}, lines[1], nil
+			if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) == 3 && lines[0] != "" && lines[1] != "" && validObjectID(lines[2]) {
+				index := lines[1]
+				if !filepath.IsAbs(index) {
+					index = filepath.Join(dir, index)
+				}
+				return gitRepo{root: lines[0], index: index}, lines[2], nil
 			}
 		}
 	}
@@ -106,11 +125,11 @@ func (g gitRepo) tree(ctx context.Context, commit string) (*treefs.FS, error) {
 	return g.treeWith(ctx, commit, fetch)
 }
 
-// batchTree is tree with the files read through one `git cat-file
-// --batch` (a history of hundreds of files costs one process, not one
-// each); done ends that process. The process starts now, so that git
-// readies itself while the tree is listed.
-func (g gitRepo) batchTree(ctx context.Context, commit string) (*treefs.FS, func(), error) {
+// newBlobReader reads blobs through one `git cat-file --batch` (a history
+// of hundreds of files costs one process, not one each); close ends it.
+// The process starts now, so that git readies itself while the tree is
+// listed.
+func newBlobReader(ctx context.Context, g gitRepo) *blobReader {
 	b := &blobReader{g: g}
 	b.mu.Lock()
 	if err := b.start(ctx); err != nil {
@@ -119,18 +138,23 @@ func (g gitRepo) batchTree(ctx context.Context, commit string) (*treefs.FS, func
 		slog.Debug("git cat-file --batch: not started", "err", err)
 	}
 	b.mu.Unlock()
-	t, err := g.treeWith(ctx, commit, b.read)
-	if err != nil {
-		b.close()
-		return nil, nil, err
-	}
-	return t, b.close, nil
+	return b
 }
 
 func (g gitRepo) treeWith(ctx context.Context, commit string, fetch treefs.Fetcher) (*treefs.FS, error) {
-	out, err := g.run(ctx, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
+	_, entries, err := g.listTree(ctx, commit)
 	if err != nil {
 		return nil, err
+	}
+	return treefs.New(ctx, entries, fetch, nil), nil
+}
+
+// listTree lists every file of a commit: git's output as it came, and its
+// entries.
+func (g gitRepo) listTree(ctx context.Context, commit string) ([]byte, []treefs.Entry, error) {
+	out, err := g.run(ctx, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
+	if err != nil {
+		return nil, nil, err
 	}
 	var entries []treefs.Entry
 	for _, rec := range bytes.Split(out, []byte{0}) {
@@ -156,7 +180,7 @@ func (g gitRepo) treeWith(ctx context.Context, commit string, fetch treefs.Fetch
 		// treefs follows it inside the tree, as the tool would.
 		entries = append(entries, treefs.Entry{Path: string(p), ID: fields[2], Size: size, Link: fields[0] == "120000"})
 	}
-	return treefs.New(ctx, entries, fetch, nil), nil
+	return out, entries, nil
 }
 
 // blobReader reads blobs through one `git cat-file --batch`, started on
@@ -169,6 +193,8 @@ type blobReader struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	broken bool
+	// closed: the run is over; warm starts nothing more.
+	closed bool
 }
 
 func (b *blobReader) read(ctx context.Context, id string) ([]byte, error) {
@@ -183,6 +209,18 @@ func (b *blobReader) read(ctx context.Context, id string) ([]byte, error) {
 		b.stop()
 	}
 	return b.g.run(ctx, "cat-file", "blob", id)
+}
+
+// warm starts the batch process unless it runs.
+func (b *blobReader) warm(ctx context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.broken || b.closed {
+		return
+	}
+	if err := b.start(ctx); err != nil {
+		slog.Debug("git cat-file --batch: not started", "err", err)
+	}
 }
 
 // validObjectID: a hex object id, nothing that could end a request line.
@@ -262,6 +300,7 @@ func (b *blobReader) stop() {
 func (b *blobReader) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
 	b.stop()
 }
 
