@@ -113,3 +113,47 @@ func TestDropMessagesNameTheResolvedSchema(t *testing.T) {
 		t.Errorf("not found: %v", want)
 	}
 }
+
+// ReachedCode lists, for the statement that runs them, the bodies it does
+// not contain, transitively and each once, normalized; a statement that
+// reaches none has none.
+func TestReachedCode(t *testing.T) {
+	files := map[string]string{
+		"db/1_init.sql": "CREATE TABLE sessions (id int, token text);\n" +
+			"CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ UPDATE  sessions SET token = NULL -- all\n$$;\n" +
+			"CREATE FUNCTION cleanup(n int) RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM purge();\n  PERFORM purge();\nEND\n$$;\n",
+		"db/2_call.sql": "SELECT cleanup(1);\nSELECT 1;\n",
+	}
+	fsys := fstest.MapFS{}
+	for p, s := range files {
+		fsys[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	rep, err := Analyze(context.Background(), Request{Head: fsys, Changed: []string{"db/2_call.sql"}, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"SELECT cleanup(1);": {
+			"public.cleanup(int4)\x00plpgsql\x00begin perform purge ( ) ; perform purge ( ) ; end",
+			"public.purge()\x00sql\x00update sessions set token = null",
+		},
+		"SELECT 1;": nil,
+	}
+	seen := 0
+	for _, f := range rep.Files {
+		for i := range f.Statements {
+			s := &f.Statements[i]
+			w, ok := want[s.SQL]
+			if !ok {
+				continue
+			}
+			seen++
+			if got := s.ReachedCode(); strings.Join(got, "\n") != strings.Join(w, "\n") || len(got) != len(w) {
+				t.Errorf("%s reaches %q, want %q", s.SQL, got, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("found %d of the %d statements: %+v", seen, len(want), rep.Files)
+	}
+}
