@@ -157,3 +157,32 @@ func TestReachedCode(t *testing.T) {
 		t.Fatalf("found %d of the %d statements: %+v", seen, len(want), rep.Files)
 	}
 }
+
+// A body that stands in the base history, replayed once and then restored
+// from the cache of base schemas, is bound the same: a cached schema must
+// not change what an approval binds.
+func TestReachedCodeFromCachedBase(t *testing.T) {
+	base := fstest.MapFS{"db/1_init.sql": &fstest.MapFile{Data: []byte("CREATE TABLE sessions (id int, token text);\n" +
+		"CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS 'UPDATE sessions SET token = NULL';\n")}}
+	head := fstest.MapFS{"db/2_call.sql": &fstest.MapFile{Data: []byte("SELECT purge();\n")}}
+	for p, f := range base {
+		head[p] = f
+	}
+	req := Request{Base: base, Head: head, Changed: []string{"db/2_call.sql"}, Config: DefaultConfig()}
+	want, err := Analyze(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range want.Files {
+		for i := range f.Statements {
+			if f.Statements[i].SQL == "SELECT purge();" {
+				got = f.Statements[i].ReachedCode()
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != "public.purge()\x00sql\x00update sessions set token = null" {
+		t.Fatalf("SELECT purge() reaches %q", got)
+	}
+	checkCachedReport(t, req, want)
+}
