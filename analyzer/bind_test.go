@@ -113,3 +113,76 @@ func TestDropMessagesNameTheResolvedSchema(t *testing.T) {
 		t.Errorf("not found: %v", want)
 	}
 }
+
+// ReachedCode lists, for the statement that runs them, the bodies it does
+// not contain, transitively and each once, normalized; a statement that
+// reaches none has none.
+func TestReachedCode(t *testing.T) {
+	files := map[string]string{
+		"db/1_init.sql": "CREATE TABLE sessions (id int, token text);\n" +
+			"CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ UPDATE  sessions SET token = NULL -- all\n$$;\n" +
+			"CREATE FUNCTION cleanup(n int) RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM purge();\n  PERFORM purge();\nEND\n$$;\n",
+		"db/2_call.sql": "SELECT cleanup(1);\nSELECT 1;\n",
+	}
+	fsys := fstest.MapFS{}
+	for p, s := range files {
+		fsys[p] = &fstest.MapFile{Data: []byte(s)}
+	}
+	rep, err := Analyze(context.Background(), Request{Head: fsys, Changed: []string{"db/2_call.sql"}, Config: DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"SELECT cleanup(1);": {
+			"public.cleanup(int4)\x00plpgsql\x00begin perform purge ( ) ; perform purge ( ) ; end",
+			"public.purge()\x00sql\x00update sessions set token = null",
+		},
+		"SELECT 1;": nil,
+	}
+	seen := 0
+	for _, f := range rep.Files {
+		for i := range f.Statements {
+			s := &f.Statements[i]
+			w, ok := want[s.SQL]
+			if !ok {
+				continue
+			}
+			seen++
+			if got := s.ReachedCode(); strings.Join(got, "\n") != strings.Join(w, "\n") || len(got) != len(w) {
+				t.Errorf("%s reaches %q, want %q", s.SQL, got, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("found %d of the %d statements: %+v", seen, len(want), rep.Files)
+	}
+}
+
+// A body that stands in the base history, replayed once and then restored
+// from the cache of base schemas, is bound the same: a cached schema must
+// not change what an approval binds.
+func TestReachedCodeFromCachedBase(t *testing.T) {
+	base := fstest.MapFS{"db/1_init.sql": &fstest.MapFile{Data: []byte("CREATE TABLE sessions (id int, token text);\n" +
+		"CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS 'UPDATE sessions SET token = NULL';\n")}}
+	head := fstest.MapFS{"db/2_call.sql": &fstest.MapFile{Data: []byte("SELECT purge();\n")}}
+	for p, f := range base {
+		head[p] = f
+	}
+	req := Request{Base: base, Head: head, Changed: []string{"db/2_call.sql"}, Config: DefaultConfig()}
+	want, err := Analyze(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range want.Files {
+		for i := range f.Statements {
+			if f.Statements[i].SQL == "SELECT purge();" {
+				got = f.Statements[i].ReachedCode()
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != "public.purge()\x00sql\x00update sessions set token = null" {
+		t.Fatalf("SELECT purge() reaches %q", got)
+	}
+	checkCachedReport(t, req, want)
+}

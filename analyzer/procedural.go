@@ -185,6 +185,7 @@ func (s *session) judgeStoredCall(c *stmtContext, call catalog.Call, use catalog
 	}
 	inner.prefix = run.prefix + fmt.Sprintf("%s runs %s() (created at %s) %s, which runs: ",
 		use.Who, f.QualifiedName(), originText(f.Origin), use.When)
+	noteReached(inner.site, f)
 	s.judgeBody(c, f.Body, withoutLockRules(rules), inner)
 }
 
@@ -389,6 +390,7 @@ func (s *session) judgeCall(c *stmtContext, call catalog.Call, rules []statement
 	if f.Body.What == "PROCEDURE" {
 		inner.prefix = run.prefix + fmt.Sprintf("calls procedure %s() (created at %s), which runs: ", f.QualifiedName(), originText(f.Origin))
 	}
+	noteReached(inner.site, f)
 	s.judgeBody(c, f.Body, rules, inner)
 }
 
@@ -412,7 +414,28 @@ func (s *session) judgeTriggerFunction(c *stmtContext, trigger string, f *catalo
 	}
 	inner.prefix = run.prefix + fmt.Sprintf("trigger %s runs %s() (created at %s) %s, which runs: ",
 		quoteIdent(trigger), f.QualifiedName(), originText(f.Origin), when)
+	noteReached(inner.site, f)
 	s.judgeBody(c, f.Body, withoutLockRules(rules), inner)
+}
+
+// noteReached records on the statement the body of f, which code it runs
+// runs and it does not contain (Statement.ReachedCode): the findings
+// judged in that body land on the statement, and an approval of the
+// statement must bind the body they come from, which may stand in another
+// file of the change or be edited by a later push.
+func noteReached(site *Statement, f *catalog.Function) {
+	b := f.Body
+	text := b.Source.Text
+	if text == "" {
+		// A body read from the parse tree only (RETURN expr): the
+		// statements it runs are all there is.
+		parts := make([]string, len(b.Stmts))
+		for i, bs := range b.Stmts {
+			parts[i] = bs.Stmt.SQL
+		}
+		text = strings.Join(parts, ";\n")
+	}
+	site.reached = append(site.reached, fmt.Sprintf("%s(%s)\x00%s\x00%s", f.QualifiedName(), f.Signature, b.Language, sqlscript.Normalize(text)))
 }
 
 // withoutLockRules leaves out question 6 for code that runs later, row by

@@ -5,6 +5,11 @@
 // system at the base and at the head of a change, the output a Report.
 package analyzer
 
+import (
+	"slices"
+	"sort"
+)
+
 // Question is one of the six points of the checklist.
 type Question int
 
@@ -164,6 +169,26 @@ type Statement struct {
 	Inner     bool      `json:"inner,omitempty"`
 	Findings  []Finding `json:"findings"`
 	startByte int
+	// reached is the code the statement runs without containing it, one
+	// entry per body (ReachedCode).
+	reached []string
+}
+
+// ReachedCode is the code the statement runs that it does not contain:
+// the body of each function the analysis followed from it, transitively
+// (a call, a trigger it creates, stored code it installs, and what those
+// bodies call in turn), as "schema.name(signature)", the language and the
+// body's text normalized by PostgreSQL's scanner (comments, spacing and
+// keyword case left out), sorted, each once. Nil when it reaches none.
+// The body may stand in another file, so an approval of the statement
+// binds it: the same call of an edited body is not what was approved.
+func (s *Statement) ReachedCode() []string {
+	if len(s.reached) == 0 {
+		return nil
+	}
+	out := append([]string(nil), s.reached...)
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // LockInfo is one lock a statement takes.

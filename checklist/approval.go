@@ -73,10 +73,16 @@ type ApprovalEntry struct {
 	// text is the whole normalized text the fingerprint hashes, and file
 	// the whole file binding.
 	text, file string
+	// Reached is the start of the digest of the code the statement runs
+	// without containing it (the bodies of the functions it reaches,
+	// which may stand in another file); empty when it reaches none. The
+	// fingerprint hashes the whole digest, kept in reached.
+	Reached string `json:"reached,omitempty"`
 	// reach are the objects that the findings needing approval name and
 	// the statement itself does not: what the code it calls (a function
 	// body, which may stand in another file) destroys.
-	reach []string
+	reach   []string
+	reached string
 }
 
 // ApprovalEntries lists what needs approval in the report, in file and
@@ -124,6 +130,7 @@ func ApprovalEntries(r *analyzer.Report) []ApprovalEntry {
 				e := newEntry(s.Path, s.Start.Line, s.SQL, NormalizeSQL(s.SQL), rules)
 				e.Objects, e.Settings = s.Objects, s.Settings
 				e.reach = reachedObjects(s)
+				e.bindReached(s.ReachedCode())
 				e.bindFile(fileBinding(f))
 				out = append(out, e)
 			}
@@ -155,6 +162,21 @@ func reachedObjects(s *analyzer.Statement) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// bindReached binds the entry to the code its statement runs and does not
+// contain: the normalized text of each function body reached from it.
+func (e *ApprovalEntry) bindReached(code []string) {
+	if len(code) == 0 {
+		return
+	}
+	data, err := json.Marshal(code)
+	if err != nil {
+		panic(fmt.Sprintf("checklist: encoding the code a statement reaches: %v", err))
+	}
+	h := sha256.Sum256(data)
+	e.reached = hex.EncodeToString(h[:])
+	e.Reached = e.reached[:fileShown]
 }
 
 // fileBinding is what binds a file: the digest of what its up part runs,
@@ -217,14 +239,17 @@ const FingerprintVersion = 2
 
 // ApprovalFingerprint is what an approval binds to: SHA-256 over the
 // sorted list of (path, normalized statement text, sorted ids of the rules
-// requiring approval, resolved objects, settings, file binding) of every
-// statement that needs approval. Comments, spacing, keyword case and lines
-// do not change it; a changed, added or removed statement, another path or
-// rule, a statement that now resolves to another object (a SET
-// search_path or SET ROLE above it, in its file or, for tools that run a
-// run over one session, an earlier one), any other change to what the up
-// part of its file runs, or other bytes in a file that could not be read,
-// do. "" when nothing needs approval.
+// requiring approval, resolved objects, settings, file binding, and, only
+// for a statement that has them, the objects its findings name beyond its
+// own and the normalized bodies of the functions it runs without
+// containing them) of every statement that needs approval. Comments,
+// spacing, keyword case and lines do not change it; a changed, added or
+// removed statement, another path or rule, a statement that now resolves
+// to another object (a SET search_path or SET ROLE above it, in its file
+// or, for tools that run a run over one session, an earlier one), any
+// other change to what the up part of its file runs, an edited body of a
+// function it runs (in whichever file), or other bytes in a file that
+// could not be read, do. "" when nothing needs approval.
 func ApprovalFingerprint(r *analyzer.Report) string {
 	return fingerprintOf(ApprovalEntries(r))
 }
@@ -241,10 +266,13 @@ func fingerprintOf(entries []ApprovalEntry) string {
 	for i, e := range entries {
 		ids := e.ruleIDs()
 		list := []any{e.Path, e.text, ids, nonNil(e.Objects), nonNil(e.Settings), e.file}
-		if len(e.reach) > 0 {
+		if len(e.reach) > 0 || e.reached != "" {
 			// Only when there are some: an entry without them hashes as
 			// it did before they were bound.
-			list = append(list, e.reach)
+			list = append(list, nonNil(e.reach))
+		}
+		if e.reached != "" {
+			list = append(list, e.reached)
 		}
 		key, err := json.Marshal(list)
 		if err != nil {
@@ -531,6 +559,9 @@ func DiffStatements(old, cur *Ledger) *StatementChanges {
 			} else {
 				what = append(what, "another statement of its file changed")
 			}
+		}
+		if prev.Reached != e.Reached {
+			what = append(what, "the function bodies it runs changed")
 		}
 		if len(what) > 0 {
 			ch.Changed = append(ch.Changed, fmt.Sprintf("%s (%s)", entryLabel(e), strings.Join(what, "; ")))

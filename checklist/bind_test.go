@@ -224,3 +224,114 @@ func TestFingerprintBindsWhatCalledCodeDestroys(t *testing.T) {
 		})
 	}
 }
+
+// TestFingerprintBindsReachedBodies: a call, a trigger or stored code runs
+// a body it does not contain, which may stand in another file of the
+// change. Any edit of what such a body runs (another column of the same
+// table, another WHERE, one more statement, a body reached through another
+// function) must drop the approval of the statement that runs it; spacing,
+// comments and keyword case, which the body's normalized text leaves out,
+// keep it.
+func TestFingerprintBindsReachedBodies(t *testing.T) {
+	base := map[string]string{
+		"db/migrations/001_init.up.sql":   "CREATE TABLE sessions (id int, token text, user_id int);\nCREATE TABLE users (id int);\n",
+		"db/migrations/001_init.down.sql": "DROP TABLE users;\nDROP TABLE sessions;\n",
+	}
+	fn := func(name, body string) string {
+		return "CREATE OR REPLACE FUNCTION " + name + "() RETURNS void LANGUAGE plpgsql AS $fn$\nBEGIN\n" + body + "\nEND\n$fn$;\n"
+	}
+	head := func(functions, caller string) map[string]string {
+		out := map[string]string{
+			"db/migrations/002_fn.up.sql":     functions,
+			"db/migrations/002_fn.down.sql":   "SELECT 1;\n",
+			"db/migrations/003_call.up.sql":   caller,
+			"db/migrations/003_call.down.sql": "SELECT 1;\n",
+		}
+		for p, c := range base {
+			out[p] = c
+		}
+		return out
+	}
+	changed := []string{"db/migrations/002_fn.up.sql", "db/migrations/002_fn.down.sql", "db/migrations/003_call.up.sql", "db/migrations/003_call.down.sql"}
+	const call = "SELECT cleanup();\n"
+	trigger := "CREATE TRIGGER t AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION cleanup();\n"
+	trigFn := func(body string) string {
+		return "CREATE OR REPLACE FUNCTION cleanup() RETURNS trigger LANGUAGE plpgsql AS $fn$\nBEGIN\n" + body + "\nRETURN NEW;\nEND\n$fn$;\n"
+	}
+	tests := []struct {
+		name           string
+		before, after  string
+		caller         string
+		same           bool
+		changedEntries int
+	}{
+		{"another column of the same table",
+			fn("cleanup", "UPDATE sessions SET token = NULL;"), fn("cleanup", "UPDATE sessions SET user_id = NULL;"), call, false, 1},
+		{"another WHERE",
+			fn("cleanup", "DELETE FROM sessions WHERE now() > '2020-01-01';"), fn("cleanup", "DELETE FROM sessions WHERE now() > '2090-01-01';"), call, false, 1},
+		{"a statement added to the body",
+			fn("cleanup", "DELETE FROM sessions WHERE now() > '2020-01-01';"), fn("cleanup", "DELETE FROM sessions WHERE now() > '2020-01-01';\nDELETE FROM sessions;"), call, false, 1},
+		{"a harmless statement added to the body",
+			fn("cleanup", "UPDATE sessions SET token = NULL;"), fn("cleanup", "UPDATE sessions SET token = NULL;\nPERFORM 1;"), call, false, 1},
+		{"a condition changed in the body",
+			fn("cleanup", "IF now() < '2030-01-01' THEN UPDATE sessions SET token = NULL; END IF;"), fn("cleanup", "IF now() > '2030-01-01' THEN UPDATE sessions SET token = NULL; END IF;"), call, false, 1},
+		{"the body of a function reached through another",
+			fn("purge", "UPDATE sessions SET token = NULL;") + fn("cleanup", "PERFORM purge();"),
+			fn("purge", "UPDATE sessions SET user_id = NULL;") + fn("cleanup", "PERFORM purge();"), call, false, 1},
+		{"a trigger's function",
+			trigFn("UPDATE sessions SET token = NULL;"), trigFn("UPDATE sessions SET user_id = NULL;"), trigger, false, 1},
+		{"a view's function",
+			fn("cleanup", "UPDATE sessions SET token = NULL;"), fn("cleanup", "UPDATE sessions SET user_id = NULL;"), "CREATE VIEW v AS SELECT cleanup();\n", false, 1},
+		{"the same body, spacing, comments and case changed",
+			fn("cleanup", "UPDATE sessions SET token = NULL;"), fn("cleanup", "-- tokens go\nupdate   sessions\n  set token = null; /* all of them */"), call, true, 0},
+	}
+	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := analyzed(t, base, head(tt.before, tt.caller), changed...)
+			after := analyzed(t, base, head(tt.after, tt.caller), changed...)
+			want, got := ApprovalFingerprint(before), ApprovalFingerprint(after)
+			if want == "" || got == "" {
+				t.Fatalf("the statement needs no approval: before %q after %q", want, got)
+			}
+			if (got == want) != tt.same {
+				t.Errorf("same fingerprint = %v, want %v", got == want, tt.same)
+			}
+			// Carried across the push: the approval holds only when the
+			// fingerprint does, and a reset names the statement whose
+			// reached code changed.
+			prior := NewLedger(7, strings.Repeat("a", 40), strings.Repeat("c", 40), "main", before)
+			prior.Add(LedgerRecord{Kind: RecordApproval, Login: "carol", UserID: 3, At: t0, Fingerprint: prior.Fingerprint, Head: prior.Head, PR: 7, BaseRef: "main"})
+			cur := NewLedger(7, strings.Repeat("b", 40), strings.Repeat("c", 40), "main", after)
+			cur.Carry(prior, t0.Add(time.Hour))
+			if cur.Approved() != tt.same {
+				t.Fatalf("approved after the push = %v, want %v", cur.Approved(), tt.same)
+			}
+			if tt.same {
+				return
+			}
+			last := cur.Records[len(cur.Records)-1]
+			if last.Kind != RecordReset || last.Changes == nil || len(last.Changes.Changed) != tt.changedEntries {
+				t.Fatalf("reset %+v", last)
+			}
+			if got := last.Changes.Changed[0]; !strings.Contains(got, "003_call.up.sql") || !strings.Contains(got, "the function bodies it runs changed") {
+				t.Errorf("change line %q", got)
+			}
+		})
+	}
+}
+
+// An entry that reaches no function body hashes as it did before bodies
+// were bound: approvals in force over such statements do not reset.
+func TestFingerprintWithoutReachedCodeUnchanged(t *testing.T) {
+	rep := analyzed(t, nil, map[string]string{"db/001_drop.sql": "DROP TABLE scratch;\n"})
+	entries := ApprovalEntries(rep)
+	if len(entries) != 1 || entries[0].Reached != "" {
+		t.Fatalf("entries %+v", entries)
+	}
+	// Computed by the code before bodies were bound.
+	const want = "150fbcc1949fab6969b2bfcd199ea2b1b629edc4e88390fdbdf5d5e0c87a45eb"
+	if got := ApprovalFingerprint(rep); got != want {
+		t.Errorf("fingerprint %s, want %s", got, want)
+	}
+}

@@ -225,6 +225,37 @@ func TestServeSearchPathResetsApproval(t *testing.T) {
 	g.requireRed(pr, "billing.scratch", "was reset", "now on `billing.scratch`, was on `public.scratch`", "search_path=billing")
 }
 
+// A call approved in one file runs a body written in another: a push that
+// edits only the body (the same table, another column) resets the
+// approval and says the body changed; a push that only respaces and
+// comments the body keeps it.
+func TestServeCalledBodyResetsApproval(t *testing.T) {
+	base := map[string]string{
+		"db/migrations/001_init.up.sql":   "CREATE TABLE sessions (id int, token text, user_id int);\n",
+		"db/migrations/001_init.down.sql": "DROP TABLE sessions;\n",
+		"README.md":                       "# billing\n",
+	}
+	fn := func(body string) string {
+		return "CREATE OR REPLACE FUNCTION cleanup() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n" + body + "\nEND\n$$;\n"
+	}
+	g := newFileGate(t, base)
+	pr := g.open("cleanup", map[string]string{
+		"db/migrations/002_fn.up.sql":     fn("UPDATE sessions SET token = NULL;"),
+		"db/migrations/002_fn.down.sql":   "DROP FUNCTION cleanup();\n",
+		"db/migrations/003_call.up.sql":   "SELECT cleanup();\n",
+		"db/migrations/003_call.down.sql": "SELECT 1;\n",
+	})
+	g.requireRed(pr, "public.sessions")
+	g.approve(pr)
+
+	before := pr.HeadSHA
+	g.push(pr, map[string]string{"db/migrations/002_fn.up.sql": fn("-- Tokens expire.\nupdate sessions\n  set token = null;")})
+	g.requireGreen(pr, "Approved by @carol", "approval carried from "+before[:7])
+
+	g.push(pr, map[string]string{"db/migrations/002_fn.up.sql": fn("UPDATE sessions SET user_id = NULL;")})
+	g.requireRed(pr, "was reset", "db/migrations/003_call.up.sql:1", "the function bodies it runs changed")
+}
+
 // A tree GitHub will not list in full hides migrations that run: it needs
 // approval, not a note.
 func TestServeTruncatedListingNeedsApproval(t *testing.T) {
