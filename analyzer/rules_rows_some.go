@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // A DELETE or UPDATE with a WHERE is judged here when everyRow does not
@@ -74,7 +76,7 @@ func checkDeleteSome(c *stmtContext, ds *pg_query.DeleteStmt, cte string) {
 	}
 	using := ""
 	if len(ds.GetUsingClause()) > 0 {
-		using = " ... USING"
+		using = " ... USING ..."
 	}
 	fd := ruleDeleteRows.finding(fmt.Sprintf("%sDELETE FROM %s%s WHERE %s deletes the existing rows it matches, up to every row of %s%s; how many it reaches cannot be known from the SQL",
 		ctePrefix(cte), t.name, using, clipSQL(deparseExpr(ds.GetWhereClause())), t.name, c.rowsOf(t)))
@@ -119,12 +121,12 @@ func checkUpdateSome(c *stmtContext, us *pg_query.UpdateStmt, cte string) {
 		return
 	}
 	cols := oldColumns(t, us.GetTargetList())
-	if len(cols) == 0 || (len(us.GetFromClause()) == 0 && keepsEveryValue(us)) {
+	if len(cols) == 0 || (len(us.GetFromClause()) == 0 && keepsEveryValue(us)) || fillsOnlyNulls(us) {
 		return
 	}
 	from := ""
 	if len(us.GetFromClause()) > 0 {
-		from = " ... FROM"
+		from = " ... FROM ..."
 	}
 	fd := ruleUpdateRows.finding(fmt.Sprintf("%sUPDATE %s%s WHERE %s overwrites %s in the existing rows it matches, up to every row of %s%s; how many it reaches cannot be known from the SQL",
 		ctePrefix(cte), t.name, from, clipSQL(deparseExpr(us.GetWhereClause())), joinObjects(cols), t.name, c.rowsOf(t)))
@@ -137,6 +139,47 @@ func checkUpdateSome(c *stmtContext, us *pg_query.UpdateStmt, cte string) {
 	}
 	fd.SafeAlternative = noSafeWay(rowsNoSQL)
 	c.report(fd)
+}
+
+// fillsOnlyNulls says the WHERE holds only where every column the UPDATE
+// sets is NULL (x IS NULL, ANDed with anything): such an UPDATE replaces
+// NULLs and nothing else. An unqualified column is the target's: the
+// target has it (SET names it), and PostgreSQL rejects a name that a
+// FROM table has too as ambiguous.
+func fillsOnlyNulls(us *pg_query.UpdateStmt) bool {
+	rv := us.GetRelation()
+	null := map[string]bool{}
+	var walk func(n *pg_query.Node)
+	walk = func(n *pg_query.Node) {
+		if be := n.GetBoolExpr(); be != nil && be.GetBoolop() == pg_query.BoolExprType_AND_EXPR {
+			for _, a := range be.GetArgs() {
+				walk(a)
+			}
+			return
+		}
+		nt := n.GetNullTest()
+		if nt == nil || nt.GetNulltesttype() != pg_query.NullTestType_IS_NULL || nt.GetArg().GetColumnRef() == nil {
+			return
+		}
+		parts := pgtree.Names(nt.GetArg().GetColumnRef().GetFields())
+		switch {
+		case len(parts) == 1:
+			null[parts[0]] = true
+		case len(parts) == 2 && (parts[0] == rv.GetAlias().GetAliasname() || (rv.GetAlias() == nil && parts[0] == rv.GetRelname())):
+			null[parts[1]] = true
+		}
+	}
+	walk(us.GetWhereClause())
+	if len(us.GetTargetList()) == 0 {
+		return false
+	}
+	for _, tgt := range us.GetTargetList() {
+		rt := tgt.GetResTarget()
+		if rt == nil || !null[rt.GetName()] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkUpsert reports an INSERT ... ON CONFLICT DO UPDATE into a table that
