@@ -281,6 +281,9 @@ func TestStatsSayWhatIsLost(t *testing.T) {
 		{"truncate", "TRUNCATE orders;", "~200.0M rows"},
 		{"delete-without-where", "DELETE FROM orders;", "~200.0M rows"},
 		{"update-without-where", "UPDATE orders SET note = 'x';", "~200.0M rows"},
+		{"delete-rows", "DELETE FROM orders WHERE id > 0;", "~200.0M rows"},
+		{"update-rows", "UPDATE orders SET note = 'x' WHERE id > 0;", "~200.0M rows"},
+		{"update-rows", "INSERT INTO orders (id, customer_id, note) OVERRIDING SYSTEM VALUE SELECT id, customer_id, note FROM orders ON CONFLICT (id) DO UPDATE SET note = excluded.note || 'x';", "~200.0M rows"},
 		{"drop-table", "DROP TABLE customers CASCADE;", "~1.0k rows"},
 	} {
 		rep := change{base: shopBase, changed: map[string]string{next: goose(tc.sql)}}.analyzeWithStats(t, stats)

@@ -43,7 +43,7 @@ BEGIN
   EXCEPTION WHEN others THEN
     DROP TABLE customers CASCADE;
   END;
-END $$;`, []string{"truncate:danger@7:16", "drop-table:danger@14:5"}},
+END $$;`, []string{"truncate:danger@7:16", "update-rows:danger@12:5", "drop-table:danger@14:5"}},
 		{"EXECUTE of a constant", "DO $$ BEGIN EXECUTE 'ALTER TABLE customers DROP COLUMN name'; END $$;",
 			[]string{"drop-column:danger@2:22"}},
 		{"EXECUTE built at run time", "DO $$ DECLARE t text := 'customers'; BEGIN EXECUTE format('DROP TABLE %I', t); END $$;",
@@ -58,7 +58,13 @@ END $$;`, []string{"truncate:danger@7:16", "drop-table:danger@14:5"}},
 		{"quoted dollar tag inside the body", "DO $a$ BEGIN EXECUTE $x$DROP TABLE orders$x$; END $a$;",
 			[]string{"drop-table:danger@2:25"}},
 		{"body in single quotes", "DO 'BEGIN DELETE FROM orders WHERE note = ''x''; DELETE FROM customers; END';",
-			[]string{"delete-without-where:danger@2:50"}},
+			[]string{"delete-rows:danger@2:11", "delete-without-where:danger@2:50"}},
+		{"DO block that deletes some rows", "DO $$ BEGIN\n  DELETE FROM orders WHERE id > 0;\nEND $$;",
+			[]string{"delete-rows:danger@3:3"}},
+		{"DO block that updates some rows", "DO $$ BEGIN\n  UPDATE customers SET email = NULL WHERE id > 0;\nEND $$;",
+			[]string{"update-rows:danger@3:3"}},
+		{"function that deletes some rows, called", "CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS 'DELETE FROM orders WHERE id > 0';\nSELECT purge();",
+			[]string{"delete-rows:info@2:55", "delete-rows:danger@3:8"}},
 		{"function created, not called", "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  DELETE FROM orders;\nEND $$;",
 			[]string{"delete-without-where:info@4:3"}},
 		{"function created and called by SELECT", "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  DELETE FROM orders;\nEND $$;\nSELECT purge();",

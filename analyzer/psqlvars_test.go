@@ -46,7 +46,7 @@ func TestPsqlVariables(t *testing.T) {
 			[]string{"psql-variable:warning@1"}, ""},
 		{"a DELETE whose value is a literal variable keeps the usual rules",
 			change{base: plainBase, changed: map[string]string{plain: "DELETE FROM events WHERE kind = :'kind';\n"}},
-			[]string{"psql-variable:warning@1"}, "depends on psql variable :'kind'"},
+			[]string{"psql-variable:warning@1", "delete-rows:danger@1"}, "depends on psql variable :'kind'"},
 		{"a variable \\set in the file is pointed at",
 			change{base: plainBase, changed: map[string]string{plain: "\\set tbl events\nDROP TABLE :tbl;\n"}},
 			[]string{"psql-meta-command:warning@1", "psql-variable:danger@2", "drop-table:danger@2"}, ":tbl is \\set earlier in the file"},

@@ -23,6 +23,8 @@ var noSafeSQL = sync.OnceValue(func() map[string]string {
 	return map[string]string{
 		"backfill":             batchesByHand,
 		"update-without-where": batchesByHand,
+		"delete-rows":          rowsNone,
+		"update-rows":          rowsNone,
 		"drop-index": "No SQL is printed for an index of a partitioned table: PostgreSQL cannot DROP INDEX CONCURRENTLY there. " +
 			"Drop it when the table is quiet, with SET lock_timeout.",
 		"blocking-index-build": "No SQL is printed for an index on a partitioned table, which PostgreSQL cannot build CONCURRENTLY " +
@@ -42,6 +44,10 @@ var noSafeSQL = sync.OnceValue(func() map[string]string {
 		"rename-column":       "No expand/contract SQL is printed " + expandContractNone,
 	}
 })
+
+// rowsNone says why delete-rows and update-rows never print SQL.
+const rowsNone = "No SQL is printed: which rows are meant is the author's to say, and how many the WHERE (or the conflicts of an INSERT ... ON CONFLICT DO UPDATE) " +
+	"reaches depends on production data. The report says to count them on production first (SELECT count(*) with the same condition) and to keep a copy of them."
 
 const typeChangeNone = "No expand/contract SQL is printed when the ALTER TABLE makes several changes at once (each would need its own rewrite in step with the others: " +
 	"split it into one ALTER TABLE per change first); when the column is NOT NULL and PostgreSQL is older than 12, which cannot use a valid CHECK to skip SET NOT NULL's scan; " +

@@ -63,8 +63,8 @@ var (
 	})
 )
 
-// rowWrite is a DELETE, UPDATE or MERGE a statement runs, at its top or in
-// one of its WITH queries.
+// rowWrite is a DELETE, UPDATE, MERGE or INSERT ... ON CONFLICT DO UPDATE
+// a statement runs, at its top or in one of its WITH queries.
 type rowWrite struct {
 	node *pg_query.Node
 	cte  string // the WITH query's name, "" at the top
@@ -112,12 +112,20 @@ func rowWrites(n *pg_query.Node) []rowWrite {
 	switch n.Node.(type) {
 	case *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
 		out = append(out, rowWrite{node: n})
+	case *pg_query.Node_InsertStmt:
+		if isUpsert(n) {
+			out = append(out, rowWrite{node: n})
+		}
 	}
 	pgtree.Walk(n, func(x *pg_query.Node) bool {
 		if cte := x.GetCommonTableExpr(); cte != nil {
 			switch q := cte.GetCtequery(); q.Node.(type) {
 			case *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
 				out = append(out, rowWrite{node: q, cte: cte.GetCtename()})
+			case *pg_query.Node_InsertStmt:
+				if isUpsert(q) {
+					out = append(out, rowWrite{node: q, cte: cte.GetCtename()})
+				}
 			}
 		}
 		return true
@@ -134,14 +142,20 @@ func checkRowWrites(c *stmtContext) {
 			ds := w.node.GetDeleteStmt()
 			if every, why := everyRow(c, ds.GetRelation(), ds.GetWhereClause(), len(ds.GetUsingClause()) > 0); every {
 				checkDeleteAll(c, ds, why, w.cte)
+			} else {
+				checkDeleteSome(c, ds, w.cte)
 			}
 		case w.node.GetUpdateStmt() != nil:
 			us := w.node.GetUpdateStmt()
 			if every, why := everyRow(c, us.GetRelation(), us.GetWhereClause(), len(us.GetFromClause()) > 0); every {
 				checkUpdateAll(c, us, why, w.cte)
+			} else {
+				checkUpdateSome(c, us, w.cte)
 			}
 		case w.node.GetMergeStmt() != nil:
 			checkMerge(c, w.node.GetMergeStmt(), w.cte)
+		case w.node.GetInsertStmt() != nil:
+			checkUpsert(c, w.node.GetInsertStmt(), w.cte)
 		}
 	}
 }
@@ -236,9 +250,9 @@ func checkMerge(c *stmtContext, ms *pg_query.MergeStmt, cte string) {
 		if w.GetCondition() != nil {
 			fd.Message += fmt.Sprintf(" and where %s", deparseExpr(w.GetCondition()))
 		}
-		if verb == "overwrites" && !always {
-			fd.Severity = Warning
-		}
+		// Overwriting the matched rows is as destructive as deleting them,
+		// and as an UPDATE or INSERT ... ON CONFLICT DO UPDATE of existing
+		// rows (update-rows): how many the join matches is production's.
 		switch {
 		case t.table == nil:
 			fd.Message += unknownNote(t.name)
