@@ -171,7 +171,7 @@ type Statement struct {
 	startByte int
 	// reached is the code the statement runs without containing it, one
 	// entry per body (ReachedCode).
-	reached []string
+	reached []reachedBody
 }
 
 // ReachedCode is the code the statement runs that it does not contain:
@@ -186,7 +186,10 @@ func (s *Statement) ReachedCode() []string {
 	if len(s.reached) == 0 {
 		return nil
 	}
-	out := append([]string(nil), s.reached...)
+	out := make([]string, len(s.reached))
+	for i, r := range s.reached {
+		out[i] = r.text()
+	}
 	sort.Strings(out)
 	return slices.Compact(out)
 }
