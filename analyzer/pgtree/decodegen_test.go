@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"os"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -19,22 +16,7 @@ import (
 // pg_query this module builds with (go test ./analyzer/pgtree/ -update
 // after upgrading it).
 func TestDecodeUpToDate(t *testing.T) {
-	src, err := generateDecode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile("decode_gen.go", src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	have, err := os.ReadFile("decode_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(have, src) {
-		t.Error("decode_gen.go is stale: run go test ./analyzer/pgtree/ -update")
-	}
+	checkGenerated(t, "decode_gen.go", generateDecode)
 }
 
 // generateDecode writes one function per message type of pg_query.proto
@@ -44,18 +26,10 @@ func TestDecodeUpToDate(t *testing.T) {
 // a later pg_query cannot yield a decoder that leaves fields out.
 func generateDecode() ([]byte, error) {
 	var b bytes.Buffer
-	msgs := pg_query.File_pg_query_proto.Messages()
-	var names []string
-	byName := map[string]protoreflect.MessageDescriptor{}
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		if md.Messages().Len() > 0 {
-			return nil, fmt.Errorf("%s: nested message types are not generated", md.Name())
-		}
-		names = append(names, string(md.Name()))
-		byName[string(md.Name())] = md
+	names, byName, err := messageTypes()
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	b.WriteString(`
 // unmarshal decodes b into m, a message of pg_query.proto that it first
 // empties, and says whether it knew m's type.

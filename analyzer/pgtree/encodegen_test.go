@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
-	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -19,22 +17,7 @@ import (
 // pg_query this module builds with (go test ./analyzer/pgtree/ -update
 // after upgrading it).
 func TestEncodeUpToDate(t *testing.T) {
-	src, err := generateEncode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile("encode_gen.go", src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	have, err := os.ReadFile("encode_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(have, src) {
-		t.Error("encode_gen.go is stale: run go test ./analyzer/pgtree/ -update")
-	}
+	checkGenerated(t, "encode_gen.go", generateEncode)
 }
 
 // generateEncode writes one function per message type of pg_query.proto
@@ -44,18 +27,10 @@ func TestEncodeUpToDate(t *testing.T) {
 // without the per-type set-up protobuf-go pays on first use. A field of a
 // kind it has no code for is an error.
 func generateEncode() ([]byte, error) {
-	msgs := pg_query.File_pg_query_proto.Messages()
-	var names []string
-	byName := map[string]protoreflect.MessageDescriptor{}
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		if md.Messages().Len() > 0 {
-			return nil, fmt.Errorf("%s: nested message types are not generated", md.Name())
-		}
-		names = append(names, string(md.Name()))
-		byName[string(md.Name())] = md
+	names, byName, err := messageTypes()
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	var b bytes.Buffer
 	b.WriteString(`
 // marshal appends m, a message of pg_query.proto, to b, and says whether

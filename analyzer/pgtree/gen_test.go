@@ -22,22 +22,7 @@ var update = flag.Bool("update", false, "rewrite children_gen.go from pg_query's
 // the pg_query this module builds with (go test ./analyzer/pgtree/ -update
 // after upgrading it).
 func TestChildrenUpToDate(t *testing.T) {
-	src, err := generateChildren()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile("children_gen.go", src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	have, err := os.ReadFile("children_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(have, src) {
-		t.Error("children_gen.go is stale: run go test ./analyzer/pgtree/ -update")
-	}
+	checkGenerated(t, "children_gen.go", generateChildren)
 }
 
 // generateChildren writes a type switch over every message type of
@@ -159,4 +144,44 @@ func writeOneof(b *strings.Builder, msg protoreflect.ProtoMessage, t reflect.Typ
 		fmt.Fprintf(b, "\t\tswitch x := v.%s.(type) {\n%s\t\t}\n", iface, cases.String())
 	}
 	return nil
+}
+
+// checkGenerated fails unless file holds what generate writes now, and
+// rewrites it first under -update.
+func checkGenerated(t *testing.T, file string, generate func() ([]byte, error)) {
+	t.Helper()
+	src, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(file, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(have, src) {
+		t.Errorf("%s is stale: run go test ./analyzer/pgtree/ -update", file)
+	}
+}
+
+// messageTypes lists pg_query.proto's message types by name, sorted. The
+// generators write one function per type and know no nested types.
+func messageTypes() ([]string, map[string]protoreflect.MessageDescriptor, error) {
+	msgs := pg_query.File_pg_query_proto.Messages()
+	var names []string
+	byName := map[string]protoreflect.MessageDescriptor{}
+	for i := 0; i < msgs.Len(); i++ {
+		md := msgs.Get(i)
+		if md.Messages().Len() > 0 {
+			return nil, nil, fmt.Errorf("%s: nested message types are not generated", md.Name())
+		}
+		names = append(names, string(md.Name()))
+		byName[string(md.Name())] = md
+	}
+	sort.Strings(names)
+	return names, byName, nil
 }
