@@ -24,9 +24,25 @@ func RulePage(r analyzer.Rule) string {
 	}
 	fmt.Fprintf(&b, "## Reported\n\n```sql\n%s\n```\n\n", r.Example)
 	fmt.Fprintf(&b, "## The safe way\n\n```sql\n%s\n```\n\n", r.Safe)
-	b.WriteString("In a report, the safe way is written with the statement's real names.\n")
+	if adviceOnly(r.Safe) {
+		b.WriteString("In a report, the safe way is written for the statement itself: SQL with its real names where the rule has a rewrite for it, advice where it has none.\n")
+	} else {
+		b.WriteString("In a report, the safe way is written with the statement's real names.\n")
+	}
 	if when := r.WhenNoSafeSQL(); when != "" {
 		fmt.Fprintf(&b, "\n## When no safe SQL is printed\n\n%s\n", when)
 	}
 	return b.String()
+}
+
+// adviceOnly says whether a safe way is comments only: the page shows what
+// a person does, and a report may print advice alone, with no SQL to fill
+// with the statement's names.
+func adviceOnly(safe string) bool {
+	for _, line := range strings.Split(safe, "\n") {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
+			return false
+		}
+	}
+	return true
 }
