@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // messagesOf is every message reachable from m, by identity.
@@ -50,31 +49,7 @@ func sameClone(t *testing.T, name string, m proto.Message) {
 }
 
 func TestCloneEveryField(t *testing.T) {
-	msgs := pg_query.File_pg_query_proto.Messages()
-	first := func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor { return od.Fields().Get(0) }
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := mt.New()
-		populate(m, 2, first)
-		sameClone(t, string(md.Name()), m.Interface())
-	}
-	node := (&pg_query.Node{}).ProtoReflect()
-	members := node.Descriptor().Oneofs().ByName("node").Fields()
-	for k := 0; k < members.Len(); k++ {
-		fd := members.Get(k)
-		m := node.New()
-		populate(m, 2, func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor {
-			if od.Parent() == node.Descriptor() {
-				return fd
-			}
-			return od.Fields().Get(k % od.Fields().Len())
-		})
-		sameClone(t, "Node."+string(fd.Name()), m.Interface())
-	}
+	eachFilledMessage(t, func(name string, m proto.Message) { sameClone(t, name, m) })
 	for _, sql := range statements {
 		tree, err := pg_query.Parse(sql)
 		if err != nil {

@@ -126,14 +126,9 @@ func writeCloner(b *bytes.Buffer, md protoreflect.MessageDescriptor) error {
 }
 
 func writeOneofCloner(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflect.Type, od protoreflect.OneofDescriptor) error {
-	iface := ""
-	for i := 0; i < goType.NumField(); i++ {
-		if goType.Field(i).Tag.Get("protobuf_oneof") == string(od.Name()) {
-			iface = goType.Field(i).Name
-		}
-	}
-	if iface == "" {
-		return fmt.Errorf("no Go field for oneof %s", od.Name())
+	iface, err := oneofField(goType, od)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(w, "\tswitch x := m.%s.(type) {\n", iface)
 	members := od.Fields()
@@ -142,15 +137,9 @@ func writeOneofCloner(w *strings.Builder, msg protoreflect.ProtoMessage, goType 
 		if fd.Kind() != protoreflect.MessageKind {
 			return fmt.Errorf("field %s: only oneofs of messages are generated", fd.Name())
 		}
-		m := msg.ProtoReflect().Type().New()
-		m.Set(fd, m.NewField(fd))
-		wrapper := reflect.ValueOf(m.Interface()).Elem().FieldByName(iface).Elem().Type().Elem()
-		if wrapper.NumField() != 1 {
-			return fmt.Errorf("oneof %s: wrapper %s has %d fields", od.Name(), wrapper.Name(), wrapper.NumField())
-		}
-		inner := wrapper.Field(0)
-		if inner.Type.Kind() != reflect.Pointer || inner.Type.Elem().Kind() != reflect.Struct {
-			return fmt.Errorf("oneof %s: wrapper %s holds %s", od.Name(), wrapper.Name(), inner.Type)
+		wrapper, inner, err := oneofMember(msg, iface, fd)
+		if err != nil {
+			return err
 		}
 		elem := inner.Type.Elem().Name()
 		fmt.Fprintf(w, "\tcase *pg_query.%s:\n\t\tif x != nil {\n\t\t\ty := clone%[2]s(x.%[3]s, ok)\n\t\t\tif y == nil {\n\t\t\t\ty = &pg_query.%[2]s{}\n\t\t\t}\n\t\t\tc.%[4]s = &pg_query.%[1]s{%[3]s: y}\n\t\t}\n", wrapper.Name(), elem, inner.Name, iface)

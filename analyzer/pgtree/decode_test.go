@@ -434,7 +434,6 @@ func scalar(fd protoreflect.FieldDescriptor, k int) protoreflect.Value {
 // encoded by protobuf-go, comes back equal, and every member of Node's
 // oneof. The parser's trees reach only some of them.
 func TestDecodeEveryField(t *testing.T) {
-	msgs := pg_query.File_pg_query_proto.Messages()
 	check := func(name string, msg proto.Message) {
 		t.Helper()
 		b, err := proto.Marshal(msg)
@@ -451,36 +450,7 @@ func TestDecodeEveryField(t *testing.T) {
 			t.Errorf("%s: decoded message differs from the one encoded", name)
 		}
 	}
-	first := func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor { return od.Fields().Get(0) }
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := mt.New()
-		populate(m, 2, first)
-		fields := md.Fields()
-		for k := 0; k < fields.Len(); k++ {
-			if fd := fields.Get(k); fd.ContainingOneof() == nil && !m.Has(fd) {
-				t.Fatalf("%s.%s: populate left it unset", md.Name(), fd.Name())
-			}
-		}
-		check(string(md.Name()), m.Interface())
-	}
-	node := (&pg_query.Node{}).ProtoReflect()
-	members := node.Descriptor().Oneofs().ByName("node").Fields()
-	for k := 0; k < members.Len(); k++ {
-		fd := members.Get(k)
-		m := node.New()
-		populate(m, 2, func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor {
-			if od.Parent() == node.Descriptor() {
-				return fd
-			}
-			return od.Fields().Get(k % od.Fields().Len())
-		})
-		check("Node."+string(fd.Name()), m.Interface())
-	}
+	eachFilledMessage(t, check)
 }
 
 // TestDecodeRejects: what the decoder does not read is an error, never a
@@ -528,5 +498,43 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	if err := decodeNode(nested, &pg_query.Node{}, 0); !errors.Is(err, errDepth) {
 		t.Errorf("nesting beyond the limit: %v", err)
+	}
+}
+
+// eachFilledMessage calls check with every message type of pg_query.proto,
+// every field filled in (the first member of each oneof), and with a Node
+// for each member of its oneof.
+func eachFilledMessage(t *testing.T, check func(name string, m proto.Message)) {
+	t.Helper()
+	msgs := pg_query.File_pg_query_proto.Messages()
+	first := func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor { return od.Fields().Get(0) }
+	for i := 0; i < msgs.Len(); i++ {
+		md := msgs.Get(i)
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mt.New()
+		populate(m, 2, first)
+		fields := md.Fields()
+		for k := 0; k < fields.Len(); k++ {
+			if fd := fields.Get(k); fd.ContainingOneof() == nil && !m.Has(fd) {
+				t.Fatalf("%s.%s: populate left it unset", md.Name(), fd.Name())
+			}
+		}
+		check(string(md.Name()), m.Interface())
+	}
+	node := (&pg_query.Node{}).ProtoReflect()
+	members := node.Descriptor().Oneofs().ByName("node").Fields()
+	for k := 0; k < members.Len(); k++ {
+		fd := members.Get(k)
+		m := node.New()
+		populate(m, 2, func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor {
+			if od.Parent() == node.Descriptor() {
+				return fd
+			}
+			return od.Fields().Get(k % od.Fields().Len())
+		})
+		check("Node."+string(fd.Name()), m.Interface())
 	}
 }

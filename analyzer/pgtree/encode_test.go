@@ -9,8 +9,6 @@ import (
 	"github.com/pganalyze/pg_query_go/v5/parser"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // sameBytes requires the generated encoder to write m as proto.Marshal
@@ -61,31 +59,7 @@ func TestEncodeMatchesMarshal(t *testing.T) {
 // TestEncodeEveryField: every field of every message type, and every
 // member of Node's oneof, filled in, encodes to proto.Marshal's bytes.
 func TestEncodeEveryField(t *testing.T) {
-	msgs := pg_query.File_pg_query_proto.Messages()
-	first := func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor { return od.Fields().Get(0) }
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := mt.New()
-		populate(m, 2, first)
-		sameBytes(t, string(md.Name()), m.Interface())
-	}
-	node := (&pg_query.Node{}).ProtoReflect()
-	members := node.Descriptor().Oneofs().ByName("node").Fields()
-	for k := 0; k < members.Len(); k++ {
-		fd := members.Get(k)
-		m := node.New()
-		populate(m, 2, func(od protoreflect.OneofDescriptor) protoreflect.FieldDescriptor {
-			if od.Parent() == node.Descriptor() {
-				return fd
-			}
-			return od.Fields().Get(k % od.Fields().Len())
-		})
-		sameBytes(t, "Node."+string(fd.Name()), m.Interface())
-	}
+	eachFilledMessage(t, func(name string, m proto.Message) { sameBytes(t, name, m) })
 }
 
 // TestEncodeEdges: what Go code may build by hand, written as
