@@ -578,23 +578,14 @@ var remoteSQL = map[string]bool{"dblink_exec": true, "dblink": true, "dblink_sen
 // runs on a connection the migration opens, maybe to this very database,
 // outside its transaction.
 func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
-	if !catalog.Evaluates(c.node) {
-		return
-	}
-	pgtree.Walk(c.node, func(n *pg_query.Node) bool {
-		fc := n.GetFuncCall()
-		if fc == nil {
-			return true
-		}
-		parts := pgtree.Names(fc.GetFuncname())
-		if len(parts) == 0 || !remoteSQL[parts[len(parts)-1]] {
-			return true
+	evaluatedCalls(c.node, func(fc *pg_query.FuncCall, parts []string) {
+		if !remoteSQL[parts[len(parts)-1]] {
+			return
 		}
 		fd := ruleDynamicSQL.finding(fmt.Sprintf("%s() runs SQL text on another connection (maybe to this same database), outside this migration's transaction and outside this review: review by hand what it runs",
 			parts[len(parts)-1]))
 		fd.Marker = c.at(fc.GetLocation())
 		s.deliverBody(c, run, fd)
-		return true
 	})
 }
 

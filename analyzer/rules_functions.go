@@ -44,27 +44,35 @@ var destructiveBuiltins = map[string]string{
 // checkDestructiveFunctions reports calls of destructive built-in
 // functions in what a statement evaluates when it runs.
 func checkDestructiveFunctions(c *stmtContext) {
-	if !catalog.Evaluates(c.node) {
-		return
-	}
-	pgtree.Walk(c.node, func(n *pg_query.Node) bool {
-		fc := n.GetFuncCall()
-		if fc == nil {
-			return true
-		}
-		parts := pgtree.Names(fc.GetFuncname())
-		if len(parts) == 0 || len(parts) > 2 || (len(parts) == 2 && parts[0] != "pg_catalog") {
+	evaluatedCalls(c.node, func(fc *pg_query.FuncCall, parts []string) {
+		if len(parts) > 2 || (len(parts) == 2 && parts[0] != "pg_catalog") {
 			// A function of another schema, named so, is not the
 			// built-in one (pg_catalog comes first on every search path).
-			return true
+			return
 		}
 		what, ok := destructiveBuiltins[parts[len(parts)-1]]
 		if !ok {
-			return true
+			return
 		}
 		fd := ruleDestructiveFunction.finding(fmt.Sprintf("%s() %s", parts[len(parts)-1], what))
 		fd.Marker = c.at(fc.GetLocation())
 		c.report(fd)
+	})
+}
+
+// evaluatedCalls calls fn for every function call a statement evaluates
+// when it runs (none for one that only stores expressions), with the
+// call's name as written.
+func evaluatedCalls(node *pg_query.Node, fn func(fc *pg_query.FuncCall, parts []string)) {
+	if !catalog.Evaluates(node) {
+		return
+	}
+	pgtree.Walk(node, func(n *pg_query.Node) bool {
+		if fc := n.GetFuncCall(); fc != nil {
+			if parts := pgtree.Names(fc.GetFuncname()); len(parts) > 0 {
+				fn(fc, parts)
+			}
+		}
 		return true
 	})
 }
