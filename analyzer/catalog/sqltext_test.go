@@ -43,6 +43,24 @@ func TestBuiltinFunctionsMatchPostgres(t *testing.T) {
 	}
 }
 
+// TestIsBuiltinFunctionFindsEveryName checks the binary search over the
+// list: every name of the file is found, and a name between two of them is
+// not (an unsorted file would lose some).
+func TestIsBuiltinFunctionFindsEveryName(t *testing.T) {
+	names := strings.Fields(builtinFunctionNames)
+	if len(names) < 2000 {
+		t.Fatalf("builtin_functions.txt holds %d names", len(names))
+	}
+	for _, n := range names {
+		if !IsBuiltinFunction([]string{n}) {
+			t.Errorf("IsBuiltinFunction(%q) = false for a name of the list", n)
+		}
+		if IsBuiltinFunction([]string{n + "_not_builtin"}) {
+			t.Errorf("IsBuiltinFunction(%q) = true", n+"_not_builtin")
+		}
+	}
+}
+
 func TestIsBuiltinFunction(t *testing.T) {
 	for _, tc := range []struct {
 		name []string
