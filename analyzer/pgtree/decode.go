@@ -14,22 +14,69 @@ import (
 
 // Parse is pg_query.Parse: the same tree, the same errors. The tree is
 // read from the JSON pg_query writes (jsondecode.go), which costs the C
-// library a third of packing it as protobuf. Whatever that JSON does not
-// say exactly (an Integer of 0 or below, whose value it leaves out) or the
-// decoder does not read is parsed again into protobuf, which is always
-// right, only slower. Both calls run the same raw parser first, so a
-// syntax error is the same error from either.
+// library a third of packing it as protobuf. A statement holding an
+// Integer of 0 or below, whose value that JSON leaves out, is parsed again
+// on its own into protobuf; whatever the JSON decoder does not read sends
+// the whole text to protobuf, which is always right, only slower. Both
+// calls run the same raw parser first, so a syntax error is the same
+// error from either.
 func Parse(sql string) (*pg_query.ParseResult, error) {
 	text, err := parser.ParseToJSON(sql)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := parseJSONTree(text)
+	tree, inexact, err := parseJSONTree(text)
+	for _, i := range inexact {
+		if err != nil {
+			break
+		}
+		err = reparseStatement(sql, tree.Stmts[i])
+	}
 	if err == nil {
 		return tree, nil
 	}
 	slog.Debug("parse tree read from protobuf instead of JSON", "err", err)
 	return parseProtobuf(sql)
+}
+
+// reparseStatement replaces the tree of raw, a statement of sql, by the one
+// protobuf gives for it. PostgreSQL's grammar reads each statement of a
+// text independently of the ones before it, so the statement is parsed
+// alone and its locations (byte offsets into the text) moved by where it
+// starts. It is parsed after one space: a location of 0 is then never a
+// place in the text but what a node the grammar gives no location holds,
+// and stays 0 as it is in the whole text.
+func reparseStatement(sql string, raw *pg_query.RawStmt) error {
+	start, end := int(raw.StmtLocation), len(sql)
+	if raw.StmtLen > 0 {
+		end = start + int(raw.StmtLen)
+	}
+	if start < 0 || start > end || end > len(sql) {
+		return fmt.Errorf("pgtree: statement at %d of length %d is outside the text of %d bytes", raw.StmtLocation, raw.StmtLen, len(sql))
+	}
+	alone, err := parseProtobuf(" " + sql[start:end])
+	if err != nil {
+		return fmt.Errorf("pgtree: parsing the statement at %d alone: %w", start, err)
+	}
+	if len(alone.Stmts) != 1 {
+		return fmt.Errorf("pgtree: the statement at %d is %d statements alone", start, len(alone.Stmts))
+	}
+	stmt := alone.Stmts[0].Stmt
+	if !moveLocations(stmt, int32(start-1)) {
+		return fmt.Errorf("pgtree: the statement at %d holds a location that cannot be moved", start)
+	}
+	raw.Stmt = stmt
+	return nil
+}
+
+// moveLocations adds by to every location above 0 in m and the messages
+// in it, and says whether it knew them all.
+func moveLocations(m proto.Message, by int32) bool {
+	ok := moveOwnLocations(m, by)
+	known := children(m, func(c proto.Message) {
+		ok = ok && moveLocations(c, by)
+	})
+	return ok && known
 }
 
 // parseProtobuf is pg_query.Parse through the decoder generated in

@@ -37,20 +37,83 @@ var (
 	errJSONRange = errors.New("pgtree: decode JSON: a number out of its field's range")
 )
 
-// parseJSONTree reads the JSON of a whole parse tree.
-func parseJSONTree(text string) (*pg_query.ParseResult, error) {
+// parseJSONTree reads the JSON of a whole parse tree. inexact lists the
+// statements that hold an Integer whose value the JSON leaves out: their
+// trees must come from elsewhere.
+func parseJSONTree(text string) (tree *pg_query.ParseResult, inexact []int, err error) {
 	r := &jsonReader{s: text}
-	tree := &pg_query.ParseResult{}
-	if err := r.end(jsonParseResult(r, tree, 0)); err != nil {
+	tree = &pg_query.ParseResult{}
+	if err := r.openObject(); err != nil {
+		return nil, nil, err
+	}
+	for first := true; ; first = false {
+		key, more, err := r.nextKey(first)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !more {
+			break
+		}
+		switch key {
+		case "version":
+			if tree.Version, err = r.int32Value(); err != nil {
+				return nil, nil, err
+			}
+		case "stmts":
+			if inexact, err = r.statements(tree); err != nil {
+				return nil, nil, err
+			}
+		default:
+			return nil, nil, unknownKey("ParseResult", key)
+		}
+	}
+	if err := r.end(nil); err != nil {
+		return nil, nil, err
+	}
+	return tree, inexact, nil
+}
+
+// statements reads the array of a tree's statements, and says which of
+// them hold an Integer without its value.
+func (r *jsonReader) statements(tree *pg_query.ParseResult) (inexact []int, err error) {
+	if err := r.openArray(); err != nil {
 		return nil, err
 	}
-	return tree, nil
+	for first := true; ; first = false {
+		more, err := r.nextElement(first)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return inexact, nil
+		}
+		raw := &pg_query.RawStmt{}
+		r.unwrittenInteger = false
+		if err := jsonRawStmt(r, raw, 1); err != nil {
+			return nil, err
+		}
+		if r.unwrittenInteger {
+			inexact = append(inexact, len(tree.Stmts))
+		}
+		tree.Stmts = append(tree.Stmts, raw)
+	}
 }
 
 // jsonReader reads one JSON text from its start.
 type jsonReader struct {
 	s   string
 	pos int
+	// unwrittenInteger is set by an Integer read without its value.
+	unwrittenInteger bool
+}
+
+// exact is end for a message read whole: every Integer in it must have
+// had its value.
+func (r *jsonReader) exact(err error) error {
+	if err == nil && r.unwrittenInteger {
+		return errJSONInteger
+	}
+	return r.end(err)
 }
 
 // end passes on err, the outcome of reading one value, and then requires

@@ -14,775 +14,1262 @@ func jsonUnmarshal(text string, m proto.Message) (bool, error) {
 	switch v := m.(type) {
 	case *pg_query.A_ArrayExpr:
 		*v = pg_query.A_ArrayExpr{}
-		return true, r.end(jsonA_ArrayExpr(r, v, 0))
+		return true, r.exact(jsonA_ArrayExpr(r, v, 0))
 	case *pg_query.A_Const:
 		*v = pg_query.A_Const{}
-		return true, r.end(jsonA_Const(r, v, 0))
+		return true, r.exact(jsonA_Const(r, v, 0))
 	case *pg_query.A_Expr:
 		*v = pg_query.A_Expr{}
-		return true, r.end(jsonA_Expr(r, v, 0))
+		return true, r.exact(jsonA_Expr(r, v, 0))
 	case *pg_query.A_Indices:
 		*v = pg_query.A_Indices{}
-		return true, r.end(jsonA_Indices(r, v, 0))
+		return true, r.exact(jsonA_Indices(r, v, 0))
 	case *pg_query.A_Indirection:
 		*v = pg_query.A_Indirection{}
-		return true, r.end(jsonA_Indirection(r, v, 0))
+		return true, r.exact(jsonA_Indirection(r, v, 0))
 	case *pg_query.A_Star:
 		*v = pg_query.A_Star{}
-		return true, r.end(jsonA_Star(r, v, 0))
+		return true, r.exact(jsonA_Star(r, v, 0))
 	case *pg_query.AccessPriv:
 		*v = pg_query.AccessPriv{}
-		return true, r.end(jsonAccessPriv(r, v, 0))
+		return true, r.exact(jsonAccessPriv(r, v, 0))
 	case *pg_query.Aggref:
 		*v = pg_query.Aggref{}
-		return true, r.end(jsonAggref(r, v, 0))
+		return true, r.exact(jsonAggref(r, v, 0))
 	case *pg_query.Alias:
 		*v = pg_query.Alias{}
-		return true, r.end(jsonAlias(r, v, 0))
+		return true, r.exact(jsonAlias(r, v, 0))
 	case *pg_query.AlterCollationStmt:
 		*v = pg_query.AlterCollationStmt{}
-		return true, r.end(jsonAlterCollationStmt(r, v, 0))
+		return true, r.exact(jsonAlterCollationStmt(r, v, 0))
 	case *pg_query.AlterDatabaseRefreshCollStmt:
 		*v = pg_query.AlterDatabaseRefreshCollStmt{}
-		return true, r.end(jsonAlterDatabaseRefreshCollStmt(r, v, 0))
+		return true, r.exact(jsonAlterDatabaseRefreshCollStmt(r, v, 0))
 	case *pg_query.AlterDatabaseSetStmt:
 		*v = pg_query.AlterDatabaseSetStmt{}
-		return true, r.end(jsonAlterDatabaseSetStmt(r, v, 0))
+		return true, r.exact(jsonAlterDatabaseSetStmt(r, v, 0))
 	case *pg_query.AlterDatabaseStmt:
 		*v = pg_query.AlterDatabaseStmt{}
-		return true, r.end(jsonAlterDatabaseStmt(r, v, 0))
+		return true, r.exact(jsonAlterDatabaseStmt(r, v, 0))
 	case *pg_query.AlterDefaultPrivilegesStmt:
 		*v = pg_query.AlterDefaultPrivilegesStmt{}
-		return true, r.end(jsonAlterDefaultPrivilegesStmt(r, v, 0))
+		return true, r.exact(jsonAlterDefaultPrivilegesStmt(r, v, 0))
 	case *pg_query.AlterDomainStmt:
 		*v = pg_query.AlterDomainStmt{}
-		return true, r.end(jsonAlterDomainStmt(r, v, 0))
+		return true, r.exact(jsonAlterDomainStmt(r, v, 0))
 	case *pg_query.AlterEnumStmt:
 		*v = pg_query.AlterEnumStmt{}
-		return true, r.end(jsonAlterEnumStmt(r, v, 0))
+		return true, r.exact(jsonAlterEnumStmt(r, v, 0))
 	case *pg_query.AlterEventTrigStmt:
 		*v = pg_query.AlterEventTrigStmt{}
-		return true, r.end(jsonAlterEventTrigStmt(r, v, 0))
+		return true, r.exact(jsonAlterEventTrigStmt(r, v, 0))
 	case *pg_query.AlterExtensionContentsStmt:
 		*v = pg_query.AlterExtensionContentsStmt{}
-		return true, r.end(jsonAlterExtensionContentsStmt(r, v, 0))
+		return true, r.exact(jsonAlterExtensionContentsStmt(r, v, 0))
 	case *pg_query.AlterExtensionStmt:
 		*v = pg_query.AlterExtensionStmt{}
-		return true, r.end(jsonAlterExtensionStmt(r, v, 0))
+		return true, r.exact(jsonAlterExtensionStmt(r, v, 0))
 	case *pg_query.AlterFdwStmt:
 		*v = pg_query.AlterFdwStmt{}
-		return true, r.end(jsonAlterFdwStmt(r, v, 0))
+		return true, r.exact(jsonAlterFdwStmt(r, v, 0))
 	case *pg_query.AlterForeignServerStmt:
 		*v = pg_query.AlterForeignServerStmt{}
-		return true, r.end(jsonAlterForeignServerStmt(r, v, 0))
+		return true, r.exact(jsonAlterForeignServerStmt(r, v, 0))
 	case *pg_query.AlterFunctionStmt:
 		*v = pg_query.AlterFunctionStmt{}
-		return true, r.end(jsonAlterFunctionStmt(r, v, 0))
+		return true, r.exact(jsonAlterFunctionStmt(r, v, 0))
 	case *pg_query.AlterObjectDependsStmt:
 		*v = pg_query.AlterObjectDependsStmt{}
-		return true, r.end(jsonAlterObjectDependsStmt(r, v, 0))
+		return true, r.exact(jsonAlterObjectDependsStmt(r, v, 0))
 	case *pg_query.AlterObjectSchemaStmt:
 		*v = pg_query.AlterObjectSchemaStmt{}
-		return true, r.end(jsonAlterObjectSchemaStmt(r, v, 0))
+		return true, r.exact(jsonAlterObjectSchemaStmt(r, v, 0))
 	case *pg_query.AlterOpFamilyStmt:
 		*v = pg_query.AlterOpFamilyStmt{}
-		return true, r.end(jsonAlterOpFamilyStmt(r, v, 0))
+		return true, r.exact(jsonAlterOpFamilyStmt(r, v, 0))
 	case *pg_query.AlterOperatorStmt:
 		*v = pg_query.AlterOperatorStmt{}
-		return true, r.end(jsonAlterOperatorStmt(r, v, 0))
+		return true, r.exact(jsonAlterOperatorStmt(r, v, 0))
 	case *pg_query.AlterOwnerStmt:
 		*v = pg_query.AlterOwnerStmt{}
-		return true, r.end(jsonAlterOwnerStmt(r, v, 0))
+		return true, r.exact(jsonAlterOwnerStmt(r, v, 0))
 	case *pg_query.AlterPolicyStmt:
 		*v = pg_query.AlterPolicyStmt{}
-		return true, r.end(jsonAlterPolicyStmt(r, v, 0))
+		return true, r.exact(jsonAlterPolicyStmt(r, v, 0))
 	case *pg_query.AlterPublicationStmt:
 		*v = pg_query.AlterPublicationStmt{}
-		return true, r.end(jsonAlterPublicationStmt(r, v, 0))
+		return true, r.exact(jsonAlterPublicationStmt(r, v, 0))
 	case *pg_query.AlterRoleSetStmt:
 		*v = pg_query.AlterRoleSetStmt{}
-		return true, r.end(jsonAlterRoleSetStmt(r, v, 0))
+		return true, r.exact(jsonAlterRoleSetStmt(r, v, 0))
 	case *pg_query.AlterRoleStmt:
 		*v = pg_query.AlterRoleStmt{}
-		return true, r.end(jsonAlterRoleStmt(r, v, 0))
+		return true, r.exact(jsonAlterRoleStmt(r, v, 0))
 	case *pg_query.AlterSeqStmt:
 		*v = pg_query.AlterSeqStmt{}
-		return true, r.end(jsonAlterSeqStmt(r, v, 0))
+		return true, r.exact(jsonAlterSeqStmt(r, v, 0))
 	case *pg_query.AlterStatsStmt:
 		*v = pg_query.AlterStatsStmt{}
-		return true, r.end(jsonAlterStatsStmt(r, v, 0))
+		return true, r.exact(jsonAlterStatsStmt(r, v, 0))
 	case *pg_query.AlterSubscriptionStmt:
 		*v = pg_query.AlterSubscriptionStmt{}
-		return true, r.end(jsonAlterSubscriptionStmt(r, v, 0))
+		return true, r.exact(jsonAlterSubscriptionStmt(r, v, 0))
 	case *pg_query.AlterSystemStmt:
 		*v = pg_query.AlterSystemStmt{}
-		return true, r.end(jsonAlterSystemStmt(r, v, 0))
+		return true, r.exact(jsonAlterSystemStmt(r, v, 0))
 	case *pg_query.AlterTSConfigurationStmt:
 		*v = pg_query.AlterTSConfigurationStmt{}
-		return true, r.end(jsonAlterTSConfigurationStmt(r, v, 0))
+		return true, r.exact(jsonAlterTSConfigurationStmt(r, v, 0))
 	case *pg_query.AlterTSDictionaryStmt:
 		*v = pg_query.AlterTSDictionaryStmt{}
-		return true, r.end(jsonAlterTSDictionaryStmt(r, v, 0))
+		return true, r.exact(jsonAlterTSDictionaryStmt(r, v, 0))
 	case *pg_query.AlterTableCmd:
 		*v = pg_query.AlterTableCmd{}
-		return true, r.end(jsonAlterTableCmd(r, v, 0))
+		return true, r.exact(jsonAlterTableCmd(r, v, 0))
 	case *pg_query.AlterTableMoveAllStmt:
 		*v = pg_query.AlterTableMoveAllStmt{}
-		return true, r.end(jsonAlterTableMoveAllStmt(r, v, 0))
+		return true, r.exact(jsonAlterTableMoveAllStmt(r, v, 0))
 	case *pg_query.AlterTableSpaceOptionsStmt:
 		*v = pg_query.AlterTableSpaceOptionsStmt{}
-		return true, r.end(jsonAlterTableSpaceOptionsStmt(r, v, 0))
+		return true, r.exact(jsonAlterTableSpaceOptionsStmt(r, v, 0))
 	case *pg_query.AlterTableStmt:
 		*v = pg_query.AlterTableStmt{}
-		return true, r.end(jsonAlterTableStmt(r, v, 0))
+		return true, r.exact(jsonAlterTableStmt(r, v, 0))
 	case *pg_query.AlterTypeStmt:
 		*v = pg_query.AlterTypeStmt{}
-		return true, r.end(jsonAlterTypeStmt(r, v, 0))
+		return true, r.exact(jsonAlterTypeStmt(r, v, 0))
 	case *pg_query.AlterUserMappingStmt:
 		*v = pg_query.AlterUserMappingStmt{}
-		return true, r.end(jsonAlterUserMappingStmt(r, v, 0))
+		return true, r.exact(jsonAlterUserMappingStmt(r, v, 0))
 	case *pg_query.AlternativeSubPlan:
 		*v = pg_query.AlternativeSubPlan{}
-		return true, r.end(jsonAlternativeSubPlan(r, v, 0))
+		return true, r.exact(jsonAlternativeSubPlan(r, v, 0))
 	case *pg_query.ArrayCoerceExpr:
 		*v = pg_query.ArrayCoerceExpr{}
-		return true, r.end(jsonArrayCoerceExpr(r, v, 0))
+		return true, r.exact(jsonArrayCoerceExpr(r, v, 0))
 	case *pg_query.ArrayExpr:
 		*v = pg_query.ArrayExpr{}
-		return true, r.end(jsonArrayExpr(r, v, 0))
+		return true, r.exact(jsonArrayExpr(r, v, 0))
 	case *pg_query.BitString:
 		*v = pg_query.BitString{}
-		return true, r.end(jsonBitString(r, v, 0))
+		return true, r.exact(jsonBitString(r, v, 0))
 	case *pg_query.BoolExpr:
 		*v = pg_query.BoolExpr{}
-		return true, r.end(jsonBoolExpr(r, v, 0))
+		return true, r.exact(jsonBoolExpr(r, v, 0))
 	case *pg_query.Boolean:
 		*v = pg_query.Boolean{}
-		return true, r.end(jsonBoolean(r, v, 0))
+		return true, r.exact(jsonBoolean(r, v, 0))
 	case *pg_query.BooleanTest:
 		*v = pg_query.BooleanTest{}
-		return true, r.end(jsonBooleanTest(r, v, 0))
+		return true, r.exact(jsonBooleanTest(r, v, 0))
 	case *pg_query.CTECycleClause:
 		*v = pg_query.CTECycleClause{}
-		return true, r.end(jsonCTECycleClause(r, v, 0))
+		return true, r.exact(jsonCTECycleClause(r, v, 0))
 	case *pg_query.CTESearchClause:
 		*v = pg_query.CTESearchClause{}
-		return true, r.end(jsonCTESearchClause(r, v, 0))
+		return true, r.exact(jsonCTESearchClause(r, v, 0))
 	case *pg_query.CallContext:
 		*v = pg_query.CallContext{}
-		return true, r.end(jsonCallContext(r, v, 0))
+		return true, r.exact(jsonCallContext(r, v, 0))
 	case *pg_query.CallStmt:
 		*v = pg_query.CallStmt{}
-		return true, r.end(jsonCallStmt(r, v, 0))
+		return true, r.exact(jsonCallStmt(r, v, 0))
 	case *pg_query.CaseExpr:
 		*v = pg_query.CaseExpr{}
-		return true, r.end(jsonCaseExpr(r, v, 0))
+		return true, r.exact(jsonCaseExpr(r, v, 0))
 	case *pg_query.CaseTestExpr:
 		*v = pg_query.CaseTestExpr{}
-		return true, r.end(jsonCaseTestExpr(r, v, 0))
+		return true, r.exact(jsonCaseTestExpr(r, v, 0))
 	case *pg_query.CaseWhen:
 		*v = pg_query.CaseWhen{}
-		return true, r.end(jsonCaseWhen(r, v, 0))
+		return true, r.exact(jsonCaseWhen(r, v, 0))
 	case *pg_query.CheckPointStmt:
 		*v = pg_query.CheckPointStmt{}
-		return true, r.end(jsonCheckPointStmt(r, v, 0))
+		return true, r.exact(jsonCheckPointStmt(r, v, 0))
 	case *pg_query.ClosePortalStmt:
 		*v = pg_query.ClosePortalStmt{}
-		return true, r.end(jsonClosePortalStmt(r, v, 0))
+		return true, r.exact(jsonClosePortalStmt(r, v, 0))
 	case *pg_query.ClusterStmt:
 		*v = pg_query.ClusterStmt{}
-		return true, r.end(jsonClusterStmt(r, v, 0))
+		return true, r.exact(jsonClusterStmt(r, v, 0))
 	case *pg_query.CoalesceExpr:
 		*v = pg_query.CoalesceExpr{}
-		return true, r.end(jsonCoalesceExpr(r, v, 0))
+		return true, r.exact(jsonCoalesceExpr(r, v, 0))
 	case *pg_query.CoerceToDomain:
 		*v = pg_query.CoerceToDomain{}
-		return true, r.end(jsonCoerceToDomain(r, v, 0))
+		return true, r.exact(jsonCoerceToDomain(r, v, 0))
 	case *pg_query.CoerceToDomainValue:
 		*v = pg_query.CoerceToDomainValue{}
-		return true, r.end(jsonCoerceToDomainValue(r, v, 0))
+		return true, r.exact(jsonCoerceToDomainValue(r, v, 0))
 	case *pg_query.CoerceViaIO:
 		*v = pg_query.CoerceViaIO{}
-		return true, r.end(jsonCoerceViaIO(r, v, 0))
+		return true, r.exact(jsonCoerceViaIO(r, v, 0))
 	case *pg_query.CollateClause:
 		*v = pg_query.CollateClause{}
-		return true, r.end(jsonCollateClause(r, v, 0))
+		return true, r.exact(jsonCollateClause(r, v, 0))
 	case *pg_query.CollateExpr:
 		*v = pg_query.CollateExpr{}
-		return true, r.end(jsonCollateExpr(r, v, 0))
+		return true, r.exact(jsonCollateExpr(r, v, 0))
 	case *pg_query.ColumnDef:
 		*v = pg_query.ColumnDef{}
-		return true, r.end(jsonColumnDef(r, v, 0))
+		return true, r.exact(jsonColumnDef(r, v, 0))
 	case *pg_query.ColumnRef:
 		*v = pg_query.ColumnRef{}
-		return true, r.end(jsonColumnRef(r, v, 0))
+		return true, r.exact(jsonColumnRef(r, v, 0))
 	case *pg_query.CommentStmt:
 		*v = pg_query.CommentStmt{}
-		return true, r.end(jsonCommentStmt(r, v, 0))
+		return true, r.exact(jsonCommentStmt(r, v, 0))
 	case *pg_query.CommonTableExpr:
 		*v = pg_query.CommonTableExpr{}
-		return true, r.end(jsonCommonTableExpr(r, v, 0))
+		return true, r.exact(jsonCommonTableExpr(r, v, 0))
 	case *pg_query.CompositeTypeStmt:
 		*v = pg_query.CompositeTypeStmt{}
-		return true, r.end(jsonCompositeTypeStmt(r, v, 0))
+		return true, r.exact(jsonCompositeTypeStmt(r, v, 0))
 	case *pg_query.Constraint:
 		*v = pg_query.Constraint{}
-		return true, r.end(jsonConstraint(r, v, 0))
+		return true, r.exact(jsonConstraint(r, v, 0))
 	case *pg_query.ConstraintsSetStmt:
 		*v = pg_query.ConstraintsSetStmt{}
-		return true, r.end(jsonConstraintsSetStmt(r, v, 0))
+		return true, r.exact(jsonConstraintsSetStmt(r, v, 0))
 	case *pg_query.ConvertRowtypeExpr:
 		*v = pg_query.ConvertRowtypeExpr{}
-		return true, r.end(jsonConvertRowtypeExpr(r, v, 0))
+		return true, r.exact(jsonConvertRowtypeExpr(r, v, 0))
 	case *pg_query.CopyStmt:
 		*v = pg_query.CopyStmt{}
-		return true, r.end(jsonCopyStmt(r, v, 0))
+		return true, r.exact(jsonCopyStmt(r, v, 0))
 	case *pg_query.CreateAmStmt:
 		*v = pg_query.CreateAmStmt{}
-		return true, r.end(jsonCreateAmStmt(r, v, 0))
+		return true, r.exact(jsonCreateAmStmt(r, v, 0))
 	case *pg_query.CreateCastStmt:
 		*v = pg_query.CreateCastStmt{}
-		return true, r.end(jsonCreateCastStmt(r, v, 0))
+		return true, r.exact(jsonCreateCastStmt(r, v, 0))
 	case *pg_query.CreateConversionStmt:
 		*v = pg_query.CreateConversionStmt{}
-		return true, r.end(jsonCreateConversionStmt(r, v, 0))
+		return true, r.exact(jsonCreateConversionStmt(r, v, 0))
 	case *pg_query.CreateDomainStmt:
 		*v = pg_query.CreateDomainStmt{}
-		return true, r.end(jsonCreateDomainStmt(r, v, 0))
+		return true, r.exact(jsonCreateDomainStmt(r, v, 0))
 	case *pg_query.CreateEnumStmt:
 		*v = pg_query.CreateEnumStmt{}
-		return true, r.end(jsonCreateEnumStmt(r, v, 0))
+		return true, r.exact(jsonCreateEnumStmt(r, v, 0))
 	case *pg_query.CreateEventTrigStmt:
 		*v = pg_query.CreateEventTrigStmt{}
-		return true, r.end(jsonCreateEventTrigStmt(r, v, 0))
+		return true, r.exact(jsonCreateEventTrigStmt(r, v, 0))
 	case *pg_query.CreateExtensionStmt:
 		*v = pg_query.CreateExtensionStmt{}
-		return true, r.end(jsonCreateExtensionStmt(r, v, 0))
+		return true, r.exact(jsonCreateExtensionStmt(r, v, 0))
 	case *pg_query.CreateFdwStmt:
 		*v = pg_query.CreateFdwStmt{}
-		return true, r.end(jsonCreateFdwStmt(r, v, 0))
+		return true, r.exact(jsonCreateFdwStmt(r, v, 0))
 	case *pg_query.CreateForeignServerStmt:
 		*v = pg_query.CreateForeignServerStmt{}
-		return true, r.end(jsonCreateForeignServerStmt(r, v, 0))
+		return true, r.exact(jsonCreateForeignServerStmt(r, v, 0))
 	case *pg_query.CreateForeignTableStmt:
 		*v = pg_query.CreateForeignTableStmt{}
-		return true, r.end(jsonCreateForeignTableStmt(r, v, 0))
+		return true, r.exact(jsonCreateForeignTableStmt(r, v, 0))
 	case *pg_query.CreateFunctionStmt:
 		*v = pg_query.CreateFunctionStmt{}
-		return true, r.end(jsonCreateFunctionStmt(r, v, 0))
+		return true, r.exact(jsonCreateFunctionStmt(r, v, 0))
 	case *pg_query.CreateOpClassItem:
 		*v = pg_query.CreateOpClassItem{}
-		return true, r.end(jsonCreateOpClassItem(r, v, 0))
+		return true, r.exact(jsonCreateOpClassItem(r, v, 0))
 	case *pg_query.CreateOpClassStmt:
 		*v = pg_query.CreateOpClassStmt{}
-		return true, r.end(jsonCreateOpClassStmt(r, v, 0))
+		return true, r.exact(jsonCreateOpClassStmt(r, v, 0))
 	case *pg_query.CreateOpFamilyStmt:
 		*v = pg_query.CreateOpFamilyStmt{}
-		return true, r.end(jsonCreateOpFamilyStmt(r, v, 0))
+		return true, r.exact(jsonCreateOpFamilyStmt(r, v, 0))
 	case *pg_query.CreatePLangStmt:
 		*v = pg_query.CreatePLangStmt{}
-		return true, r.end(jsonCreatePLangStmt(r, v, 0))
+		return true, r.exact(jsonCreatePLangStmt(r, v, 0))
 	case *pg_query.CreatePolicyStmt:
 		*v = pg_query.CreatePolicyStmt{}
-		return true, r.end(jsonCreatePolicyStmt(r, v, 0))
+		return true, r.exact(jsonCreatePolicyStmt(r, v, 0))
 	case *pg_query.CreatePublicationStmt:
 		*v = pg_query.CreatePublicationStmt{}
-		return true, r.end(jsonCreatePublicationStmt(r, v, 0))
+		return true, r.exact(jsonCreatePublicationStmt(r, v, 0))
 	case *pg_query.CreateRangeStmt:
 		*v = pg_query.CreateRangeStmt{}
-		return true, r.end(jsonCreateRangeStmt(r, v, 0))
+		return true, r.exact(jsonCreateRangeStmt(r, v, 0))
 	case *pg_query.CreateRoleStmt:
 		*v = pg_query.CreateRoleStmt{}
-		return true, r.end(jsonCreateRoleStmt(r, v, 0))
+		return true, r.exact(jsonCreateRoleStmt(r, v, 0))
 	case *pg_query.CreateSchemaStmt:
 		*v = pg_query.CreateSchemaStmt{}
-		return true, r.end(jsonCreateSchemaStmt(r, v, 0))
+		return true, r.exact(jsonCreateSchemaStmt(r, v, 0))
 	case *pg_query.CreateSeqStmt:
 		*v = pg_query.CreateSeqStmt{}
-		return true, r.end(jsonCreateSeqStmt(r, v, 0))
+		return true, r.exact(jsonCreateSeqStmt(r, v, 0))
 	case *pg_query.CreateStatsStmt:
 		*v = pg_query.CreateStatsStmt{}
-		return true, r.end(jsonCreateStatsStmt(r, v, 0))
+		return true, r.exact(jsonCreateStatsStmt(r, v, 0))
 	case *pg_query.CreateStmt:
 		*v = pg_query.CreateStmt{}
-		return true, r.end(jsonCreateStmt(r, v, 0))
+		return true, r.exact(jsonCreateStmt(r, v, 0))
 	case *pg_query.CreateSubscriptionStmt:
 		*v = pg_query.CreateSubscriptionStmt{}
-		return true, r.end(jsonCreateSubscriptionStmt(r, v, 0))
+		return true, r.exact(jsonCreateSubscriptionStmt(r, v, 0))
 	case *pg_query.CreateTableAsStmt:
 		*v = pg_query.CreateTableAsStmt{}
-		return true, r.end(jsonCreateTableAsStmt(r, v, 0))
+		return true, r.exact(jsonCreateTableAsStmt(r, v, 0))
 	case *pg_query.CreateTableSpaceStmt:
 		*v = pg_query.CreateTableSpaceStmt{}
-		return true, r.end(jsonCreateTableSpaceStmt(r, v, 0))
+		return true, r.exact(jsonCreateTableSpaceStmt(r, v, 0))
 	case *pg_query.CreateTransformStmt:
 		*v = pg_query.CreateTransformStmt{}
-		return true, r.end(jsonCreateTransformStmt(r, v, 0))
+		return true, r.exact(jsonCreateTransformStmt(r, v, 0))
 	case *pg_query.CreateTrigStmt:
 		*v = pg_query.CreateTrigStmt{}
-		return true, r.end(jsonCreateTrigStmt(r, v, 0))
+		return true, r.exact(jsonCreateTrigStmt(r, v, 0))
 	case *pg_query.CreateUserMappingStmt:
 		*v = pg_query.CreateUserMappingStmt{}
-		return true, r.end(jsonCreateUserMappingStmt(r, v, 0))
+		return true, r.exact(jsonCreateUserMappingStmt(r, v, 0))
 	case *pg_query.CreatedbStmt:
 		*v = pg_query.CreatedbStmt{}
-		return true, r.end(jsonCreatedbStmt(r, v, 0))
+		return true, r.exact(jsonCreatedbStmt(r, v, 0))
 	case *pg_query.CurrentOfExpr:
 		*v = pg_query.CurrentOfExpr{}
-		return true, r.end(jsonCurrentOfExpr(r, v, 0))
+		return true, r.exact(jsonCurrentOfExpr(r, v, 0))
 	case *pg_query.DeallocateStmt:
 		*v = pg_query.DeallocateStmt{}
-		return true, r.end(jsonDeallocateStmt(r, v, 0))
+		return true, r.exact(jsonDeallocateStmt(r, v, 0))
 	case *pg_query.DeclareCursorStmt:
 		*v = pg_query.DeclareCursorStmt{}
-		return true, r.end(jsonDeclareCursorStmt(r, v, 0))
+		return true, r.exact(jsonDeclareCursorStmt(r, v, 0))
 	case *pg_query.DefElem:
 		*v = pg_query.DefElem{}
-		return true, r.end(jsonDefElem(r, v, 0))
+		return true, r.exact(jsonDefElem(r, v, 0))
 	case *pg_query.DefineStmt:
 		*v = pg_query.DefineStmt{}
-		return true, r.end(jsonDefineStmt(r, v, 0))
+		return true, r.exact(jsonDefineStmt(r, v, 0))
 	case *pg_query.DeleteStmt:
 		*v = pg_query.DeleteStmt{}
-		return true, r.end(jsonDeleteStmt(r, v, 0))
+		return true, r.exact(jsonDeleteStmt(r, v, 0))
 	case *pg_query.DiscardStmt:
 		*v = pg_query.DiscardStmt{}
-		return true, r.end(jsonDiscardStmt(r, v, 0))
+		return true, r.exact(jsonDiscardStmt(r, v, 0))
 	case *pg_query.DistinctExpr:
 		*v = pg_query.DistinctExpr{}
-		return true, r.end(jsonDistinctExpr(r, v, 0))
+		return true, r.exact(jsonDistinctExpr(r, v, 0))
 	case *pg_query.DoStmt:
 		*v = pg_query.DoStmt{}
-		return true, r.end(jsonDoStmt(r, v, 0))
+		return true, r.exact(jsonDoStmt(r, v, 0))
 	case *pg_query.DropOwnedStmt:
 		*v = pg_query.DropOwnedStmt{}
-		return true, r.end(jsonDropOwnedStmt(r, v, 0))
+		return true, r.exact(jsonDropOwnedStmt(r, v, 0))
 	case *pg_query.DropRoleStmt:
 		*v = pg_query.DropRoleStmt{}
-		return true, r.end(jsonDropRoleStmt(r, v, 0))
+		return true, r.exact(jsonDropRoleStmt(r, v, 0))
 	case *pg_query.DropStmt:
 		*v = pg_query.DropStmt{}
-		return true, r.end(jsonDropStmt(r, v, 0))
+		return true, r.exact(jsonDropStmt(r, v, 0))
 	case *pg_query.DropSubscriptionStmt:
 		*v = pg_query.DropSubscriptionStmt{}
-		return true, r.end(jsonDropSubscriptionStmt(r, v, 0))
+		return true, r.exact(jsonDropSubscriptionStmt(r, v, 0))
 	case *pg_query.DropTableSpaceStmt:
 		*v = pg_query.DropTableSpaceStmt{}
-		return true, r.end(jsonDropTableSpaceStmt(r, v, 0))
+		return true, r.exact(jsonDropTableSpaceStmt(r, v, 0))
 	case *pg_query.DropUserMappingStmt:
 		*v = pg_query.DropUserMappingStmt{}
-		return true, r.end(jsonDropUserMappingStmt(r, v, 0))
+		return true, r.exact(jsonDropUserMappingStmt(r, v, 0))
 	case *pg_query.DropdbStmt:
 		*v = pg_query.DropdbStmt{}
-		return true, r.end(jsonDropdbStmt(r, v, 0))
+		return true, r.exact(jsonDropdbStmt(r, v, 0))
 	case *pg_query.ExecuteStmt:
 		*v = pg_query.ExecuteStmt{}
-		return true, r.end(jsonExecuteStmt(r, v, 0))
+		return true, r.exact(jsonExecuteStmt(r, v, 0))
 	case *pg_query.ExplainStmt:
 		*v = pg_query.ExplainStmt{}
-		return true, r.end(jsonExplainStmt(r, v, 0))
+		return true, r.exact(jsonExplainStmt(r, v, 0))
 	case *pg_query.FetchStmt:
 		*v = pg_query.FetchStmt{}
-		return true, r.end(jsonFetchStmt(r, v, 0))
+		return true, r.exact(jsonFetchStmt(r, v, 0))
 	case *pg_query.FieldSelect:
 		*v = pg_query.FieldSelect{}
-		return true, r.end(jsonFieldSelect(r, v, 0))
+		return true, r.exact(jsonFieldSelect(r, v, 0))
 	case *pg_query.FieldStore:
 		*v = pg_query.FieldStore{}
-		return true, r.end(jsonFieldStore(r, v, 0))
+		return true, r.exact(jsonFieldStore(r, v, 0))
 	case *pg_query.Float:
 		*v = pg_query.Float{}
-		return true, r.end(jsonFloat(r, v, 0))
+		return true, r.exact(jsonFloat(r, v, 0))
 	case *pg_query.FromExpr:
 		*v = pg_query.FromExpr{}
-		return true, r.end(jsonFromExpr(r, v, 0))
+		return true, r.exact(jsonFromExpr(r, v, 0))
 	case *pg_query.FuncCall:
 		*v = pg_query.FuncCall{}
-		return true, r.end(jsonFuncCall(r, v, 0))
+		return true, r.exact(jsonFuncCall(r, v, 0))
 	case *pg_query.FuncExpr:
 		*v = pg_query.FuncExpr{}
-		return true, r.end(jsonFuncExpr(r, v, 0))
+		return true, r.exact(jsonFuncExpr(r, v, 0))
 	case *pg_query.FunctionParameter:
 		*v = pg_query.FunctionParameter{}
-		return true, r.end(jsonFunctionParameter(r, v, 0))
+		return true, r.exact(jsonFunctionParameter(r, v, 0))
 	case *pg_query.GrantRoleStmt:
 		*v = pg_query.GrantRoleStmt{}
-		return true, r.end(jsonGrantRoleStmt(r, v, 0))
+		return true, r.exact(jsonGrantRoleStmt(r, v, 0))
 	case *pg_query.GrantStmt:
 		*v = pg_query.GrantStmt{}
-		return true, r.end(jsonGrantStmt(r, v, 0))
+		return true, r.exact(jsonGrantStmt(r, v, 0))
 	case *pg_query.GroupingFunc:
 		*v = pg_query.GroupingFunc{}
-		return true, r.end(jsonGroupingFunc(r, v, 0))
+		return true, r.exact(jsonGroupingFunc(r, v, 0))
 	case *pg_query.GroupingSet:
 		*v = pg_query.GroupingSet{}
-		return true, r.end(jsonGroupingSet(r, v, 0))
+		return true, r.exact(jsonGroupingSet(r, v, 0))
 	case *pg_query.ImportForeignSchemaStmt:
 		*v = pg_query.ImportForeignSchemaStmt{}
-		return true, r.end(jsonImportForeignSchemaStmt(r, v, 0))
+		return true, r.exact(jsonImportForeignSchemaStmt(r, v, 0))
 	case *pg_query.IndexElem:
 		*v = pg_query.IndexElem{}
-		return true, r.end(jsonIndexElem(r, v, 0))
+		return true, r.exact(jsonIndexElem(r, v, 0))
 	case *pg_query.IndexStmt:
 		*v = pg_query.IndexStmt{}
-		return true, r.end(jsonIndexStmt(r, v, 0))
+		return true, r.exact(jsonIndexStmt(r, v, 0))
 	case *pg_query.InferClause:
 		*v = pg_query.InferClause{}
-		return true, r.end(jsonInferClause(r, v, 0))
+		return true, r.exact(jsonInferClause(r, v, 0))
 	case *pg_query.InferenceElem:
 		*v = pg_query.InferenceElem{}
-		return true, r.end(jsonInferenceElem(r, v, 0))
+		return true, r.exact(jsonInferenceElem(r, v, 0))
 	case *pg_query.InlineCodeBlock:
 		*v = pg_query.InlineCodeBlock{}
-		return true, r.end(jsonInlineCodeBlock(r, v, 0))
+		return true, r.exact(jsonInlineCodeBlock(r, v, 0))
 	case *pg_query.InsertStmt:
 		*v = pg_query.InsertStmt{}
-		return true, r.end(jsonInsertStmt(r, v, 0))
+		return true, r.exact(jsonInsertStmt(r, v, 0))
 	case *pg_query.IntList:
 		*v = pg_query.IntList{}
-		return true, r.end(jsonIntList(r, v, 0))
+		return true, r.exact(jsonIntList(r, v, 0))
 	case *pg_query.Integer:
 		*v = pg_query.Integer{}
-		return true, r.end(jsonInteger(r, v, 0))
+		return true, r.exact(jsonInteger(r, v, 0))
 	case *pg_query.IntoClause:
 		*v = pg_query.IntoClause{}
-		return true, r.end(jsonIntoClause(r, v, 0))
+		return true, r.exact(jsonIntoClause(r, v, 0))
 	case *pg_query.JoinExpr:
 		*v = pg_query.JoinExpr{}
-		return true, r.end(jsonJoinExpr(r, v, 0))
+		return true, r.exact(jsonJoinExpr(r, v, 0))
 	case *pg_query.JsonAggConstructor:
 		*v = pg_query.JsonAggConstructor{}
-		return true, r.end(jsonJsonAggConstructor(r, v, 0))
+		return true, r.exact(jsonJsonAggConstructor(r, v, 0))
 	case *pg_query.JsonArrayAgg:
 		*v = pg_query.JsonArrayAgg{}
-		return true, r.end(jsonJsonArrayAgg(r, v, 0))
+		return true, r.exact(jsonJsonArrayAgg(r, v, 0))
 	case *pg_query.JsonArrayConstructor:
 		*v = pg_query.JsonArrayConstructor{}
-		return true, r.end(jsonJsonArrayConstructor(r, v, 0))
+		return true, r.exact(jsonJsonArrayConstructor(r, v, 0))
 	case *pg_query.JsonArrayQueryConstructor:
 		*v = pg_query.JsonArrayQueryConstructor{}
-		return true, r.end(jsonJsonArrayQueryConstructor(r, v, 0))
+		return true, r.exact(jsonJsonArrayQueryConstructor(r, v, 0))
 	case *pg_query.JsonConstructorExpr:
 		*v = pg_query.JsonConstructorExpr{}
-		return true, r.end(jsonJsonConstructorExpr(r, v, 0))
+		return true, r.exact(jsonJsonConstructorExpr(r, v, 0))
 	case *pg_query.JsonFormat:
 		*v = pg_query.JsonFormat{}
-		return true, r.end(jsonJsonFormat(r, v, 0))
+		return true, r.exact(jsonJsonFormat(r, v, 0))
 	case *pg_query.JsonIsPredicate:
 		*v = pg_query.JsonIsPredicate{}
-		return true, r.end(jsonJsonIsPredicate(r, v, 0))
+		return true, r.exact(jsonJsonIsPredicate(r, v, 0))
 	case *pg_query.JsonKeyValue:
 		*v = pg_query.JsonKeyValue{}
-		return true, r.end(jsonJsonKeyValue(r, v, 0))
+		return true, r.exact(jsonJsonKeyValue(r, v, 0))
 	case *pg_query.JsonObjectAgg:
 		*v = pg_query.JsonObjectAgg{}
-		return true, r.end(jsonJsonObjectAgg(r, v, 0))
+		return true, r.exact(jsonJsonObjectAgg(r, v, 0))
 	case *pg_query.JsonObjectConstructor:
 		*v = pg_query.JsonObjectConstructor{}
-		return true, r.end(jsonJsonObjectConstructor(r, v, 0))
+		return true, r.exact(jsonJsonObjectConstructor(r, v, 0))
 	case *pg_query.JsonOutput:
 		*v = pg_query.JsonOutput{}
-		return true, r.end(jsonJsonOutput(r, v, 0))
+		return true, r.exact(jsonJsonOutput(r, v, 0))
 	case *pg_query.JsonReturning:
 		*v = pg_query.JsonReturning{}
-		return true, r.end(jsonJsonReturning(r, v, 0))
+		return true, r.exact(jsonJsonReturning(r, v, 0))
 	case *pg_query.JsonValueExpr:
 		*v = pg_query.JsonValueExpr{}
-		return true, r.end(jsonJsonValueExpr(r, v, 0))
+		return true, r.exact(jsonJsonValueExpr(r, v, 0))
 	case *pg_query.List:
 		*v = pg_query.List{}
-		return true, r.end(jsonList(r, v, 0))
+		return true, r.exact(jsonList(r, v, 0))
 	case *pg_query.ListenStmt:
 		*v = pg_query.ListenStmt{}
-		return true, r.end(jsonListenStmt(r, v, 0))
+		return true, r.exact(jsonListenStmt(r, v, 0))
 	case *pg_query.LoadStmt:
 		*v = pg_query.LoadStmt{}
-		return true, r.end(jsonLoadStmt(r, v, 0))
+		return true, r.exact(jsonLoadStmt(r, v, 0))
 	case *pg_query.LockStmt:
 		*v = pg_query.LockStmt{}
-		return true, r.end(jsonLockStmt(r, v, 0))
+		return true, r.exact(jsonLockStmt(r, v, 0))
 	case *pg_query.LockingClause:
 		*v = pg_query.LockingClause{}
-		return true, r.end(jsonLockingClause(r, v, 0))
+		return true, r.exact(jsonLockingClause(r, v, 0))
 	case *pg_query.MergeAction:
 		*v = pg_query.MergeAction{}
-		return true, r.end(jsonMergeAction(r, v, 0))
+		return true, r.exact(jsonMergeAction(r, v, 0))
 	case *pg_query.MergeStmt:
 		*v = pg_query.MergeStmt{}
-		return true, r.end(jsonMergeStmt(r, v, 0))
+		return true, r.exact(jsonMergeStmt(r, v, 0))
 	case *pg_query.MergeWhenClause:
 		*v = pg_query.MergeWhenClause{}
-		return true, r.end(jsonMergeWhenClause(r, v, 0))
+		return true, r.exact(jsonMergeWhenClause(r, v, 0))
 	case *pg_query.MinMaxExpr:
 		*v = pg_query.MinMaxExpr{}
-		return true, r.end(jsonMinMaxExpr(r, v, 0))
+		return true, r.exact(jsonMinMaxExpr(r, v, 0))
 	case *pg_query.MultiAssignRef:
 		*v = pg_query.MultiAssignRef{}
-		return true, r.end(jsonMultiAssignRef(r, v, 0))
+		return true, r.exact(jsonMultiAssignRef(r, v, 0))
 	case *pg_query.NamedArgExpr:
 		*v = pg_query.NamedArgExpr{}
-		return true, r.end(jsonNamedArgExpr(r, v, 0))
+		return true, r.exact(jsonNamedArgExpr(r, v, 0))
 	case *pg_query.NextValueExpr:
 		*v = pg_query.NextValueExpr{}
-		return true, r.end(jsonNextValueExpr(r, v, 0))
+		return true, r.exact(jsonNextValueExpr(r, v, 0))
 	case *pg_query.Node:
 		*v = pg_query.Node{}
-		return true, r.end(jsonNode(r, v, 0))
+		return true, r.exact(jsonNode(r, v, 0))
 	case *pg_query.NotifyStmt:
 		*v = pg_query.NotifyStmt{}
-		return true, r.end(jsonNotifyStmt(r, v, 0))
+		return true, r.exact(jsonNotifyStmt(r, v, 0))
 	case *pg_query.NullIfExpr:
 		*v = pg_query.NullIfExpr{}
-		return true, r.end(jsonNullIfExpr(r, v, 0))
+		return true, r.exact(jsonNullIfExpr(r, v, 0))
 	case *pg_query.NullTest:
 		*v = pg_query.NullTest{}
-		return true, r.end(jsonNullTest(r, v, 0))
+		return true, r.exact(jsonNullTest(r, v, 0))
 	case *pg_query.ObjectWithArgs:
 		*v = pg_query.ObjectWithArgs{}
-		return true, r.end(jsonObjectWithArgs(r, v, 0))
+		return true, r.exact(jsonObjectWithArgs(r, v, 0))
 	case *pg_query.OidList:
 		*v = pg_query.OidList{}
-		return true, r.end(jsonOidList(r, v, 0))
+		return true, r.exact(jsonOidList(r, v, 0))
 	case *pg_query.OnConflictClause:
 		*v = pg_query.OnConflictClause{}
-		return true, r.end(jsonOnConflictClause(r, v, 0))
+		return true, r.exact(jsonOnConflictClause(r, v, 0))
 	case *pg_query.OnConflictExpr:
 		*v = pg_query.OnConflictExpr{}
-		return true, r.end(jsonOnConflictExpr(r, v, 0))
+		return true, r.exact(jsonOnConflictExpr(r, v, 0))
 	case *pg_query.OpExpr:
 		*v = pg_query.OpExpr{}
-		return true, r.end(jsonOpExpr(r, v, 0))
+		return true, r.exact(jsonOpExpr(r, v, 0))
 	case *pg_query.PLAssignStmt:
 		*v = pg_query.PLAssignStmt{}
-		return true, r.end(jsonPLAssignStmt(r, v, 0))
+		return true, r.exact(jsonPLAssignStmt(r, v, 0))
 	case *pg_query.Param:
 		*v = pg_query.Param{}
-		return true, r.end(jsonParam(r, v, 0))
+		return true, r.exact(jsonParam(r, v, 0))
 	case *pg_query.ParamRef:
 		*v = pg_query.ParamRef{}
-		return true, r.end(jsonParamRef(r, v, 0))
+		return true, r.exact(jsonParamRef(r, v, 0))
 	case *pg_query.ParseResult:
 		*v = pg_query.ParseResult{}
-		return true, r.end(jsonParseResult(r, v, 0))
+		return true, r.exact(jsonParseResult(r, v, 0))
 	case *pg_query.PartitionBoundSpec:
 		*v = pg_query.PartitionBoundSpec{}
-		return true, r.end(jsonPartitionBoundSpec(r, v, 0))
+		return true, r.exact(jsonPartitionBoundSpec(r, v, 0))
 	case *pg_query.PartitionCmd:
 		*v = pg_query.PartitionCmd{}
-		return true, r.end(jsonPartitionCmd(r, v, 0))
+		return true, r.exact(jsonPartitionCmd(r, v, 0))
 	case *pg_query.PartitionElem:
 		*v = pg_query.PartitionElem{}
-		return true, r.end(jsonPartitionElem(r, v, 0))
+		return true, r.exact(jsonPartitionElem(r, v, 0))
 	case *pg_query.PartitionRangeDatum:
 		*v = pg_query.PartitionRangeDatum{}
-		return true, r.end(jsonPartitionRangeDatum(r, v, 0))
+		return true, r.exact(jsonPartitionRangeDatum(r, v, 0))
 	case *pg_query.PartitionSpec:
 		*v = pg_query.PartitionSpec{}
-		return true, r.end(jsonPartitionSpec(r, v, 0))
+		return true, r.exact(jsonPartitionSpec(r, v, 0))
 	case *pg_query.PrepareStmt:
 		*v = pg_query.PrepareStmt{}
-		return true, r.end(jsonPrepareStmt(r, v, 0))
+		return true, r.exact(jsonPrepareStmt(r, v, 0))
 	case *pg_query.PublicationObjSpec:
 		*v = pg_query.PublicationObjSpec{}
-		return true, r.end(jsonPublicationObjSpec(r, v, 0))
+		return true, r.exact(jsonPublicationObjSpec(r, v, 0))
 	case *pg_query.PublicationTable:
 		*v = pg_query.PublicationTable{}
-		return true, r.end(jsonPublicationTable(r, v, 0))
+		return true, r.exact(jsonPublicationTable(r, v, 0))
 	case *pg_query.Query:
 		*v = pg_query.Query{}
-		return true, r.end(jsonQuery(r, v, 0))
+		return true, r.exact(jsonQuery(r, v, 0))
 	case *pg_query.RTEPermissionInfo:
 		*v = pg_query.RTEPermissionInfo{}
-		return true, r.end(jsonRTEPermissionInfo(r, v, 0))
+		return true, r.exact(jsonRTEPermissionInfo(r, v, 0))
 	case *pg_query.RangeFunction:
 		*v = pg_query.RangeFunction{}
-		return true, r.end(jsonRangeFunction(r, v, 0))
+		return true, r.exact(jsonRangeFunction(r, v, 0))
 	case *pg_query.RangeSubselect:
 		*v = pg_query.RangeSubselect{}
-		return true, r.end(jsonRangeSubselect(r, v, 0))
+		return true, r.exact(jsonRangeSubselect(r, v, 0))
 	case *pg_query.RangeTableFunc:
 		*v = pg_query.RangeTableFunc{}
-		return true, r.end(jsonRangeTableFunc(r, v, 0))
+		return true, r.exact(jsonRangeTableFunc(r, v, 0))
 	case *pg_query.RangeTableFuncCol:
 		*v = pg_query.RangeTableFuncCol{}
-		return true, r.end(jsonRangeTableFuncCol(r, v, 0))
+		return true, r.exact(jsonRangeTableFuncCol(r, v, 0))
 	case *pg_query.RangeTableSample:
 		*v = pg_query.RangeTableSample{}
-		return true, r.end(jsonRangeTableSample(r, v, 0))
+		return true, r.exact(jsonRangeTableSample(r, v, 0))
 	case *pg_query.RangeTblEntry:
 		*v = pg_query.RangeTblEntry{}
-		return true, r.end(jsonRangeTblEntry(r, v, 0))
+		return true, r.exact(jsonRangeTblEntry(r, v, 0))
 	case *pg_query.RangeTblFunction:
 		*v = pg_query.RangeTblFunction{}
-		return true, r.end(jsonRangeTblFunction(r, v, 0))
+		return true, r.exact(jsonRangeTblFunction(r, v, 0))
 	case *pg_query.RangeTblRef:
 		*v = pg_query.RangeTblRef{}
-		return true, r.end(jsonRangeTblRef(r, v, 0))
+		return true, r.exact(jsonRangeTblRef(r, v, 0))
 	case *pg_query.RangeVar:
 		*v = pg_query.RangeVar{}
-		return true, r.end(jsonRangeVar(r, v, 0))
+		return true, r.exact(jsonRangeVar(r, v, 0))
 	case *pg_query.RawStmt:
 		*v = pg_query.RawStmt{}
-		return true, r.end(jsonRawStmt(r, v, 0))
+		return true, r.exact(jsonRawStmt(r, v, 0))
 	case *pg_query.ReassignOwnedStmt:
 		*v = pg_query.ReassignOwnedStmt{}
-		return true, r.end(jsonReassignOwnedStmt(r, v, 0))
+		return true, r.exact(jsonReassignOwnedStmt(r, v, 0))
 	case *pg_query.RefreshMatViewStmt:
 		*v = pg_query.RefreshMatViewStmt{}
-		return true, r.end(jsonRefreshMatViewStmt(r, v, 0))
+		return true, r.exact(jsonRefreshMatViewStmt(r, v, 0))
 	case *pg_query.ReindexStmt:
 		*v = pg_query.ReindexStmt{}
-		return true, r.end(jsonReindexStmt(r, v, 0))
+		return true, r.exact(jsonReindexStmt(r, v, 0))
 	case *pg_query.RelabelType:
 		*v = pg_query.RelabelType{}
-		return true, r.end(jsonRelabelType(r, v, 0))
+		return true, r.exact(jsonRelabelType(r, v, 0))
 	case *pg_query.RenameStmt:
 		*v = pg_query.RenameStmt{}
-		return true, r.end(jsonRenameStmt(r, v, 0))
+		return true, r.exact(jsonRenameStmt(r, v, 0))
 	case *pg_query.ReplicaIdentityStmt:
 		*v = pg_query.ReplicaIdentityStmt{}
-		return true, r.end(jsonReplicaIdentityStmt(r, v, 0))
+		return true, r.exact(jsonReplicaIdentityStmt(r, v, 0))
 	case *pg_query.ResTarget:
 		*v = pg_query.ResTarget{}
-		return true, r.end(jsonResTarget(r, v, 0))
+		return true, r.exact(jsonResTarget(r, v, 0))
 	case *pg_query.ReturnStmt:
 		*v = pg_query.ReturnStmt{}
-		return true, r.end(jsonReturnStmt(r, v, 0))
+		return true, r.exact(jsonReturnStmt(r, v, 0))
 	case *pg_query.RoleSpec:
 		*v = pg_query.RoleSpec{}
-		return true, r.end(jsonRoleSpec(r, v, 0))
+		return true, r.exact(jsonRoleSpec(r, v, 0))
 	case *pg_query.RowCompareExpr:
 		*v = pg_query.RowCompareExpr{}
-		return true, r.end(jsonRowCompareExpr(r, v, 0))
+		return true, r.exact(jsonRowCompareExpr(r, v, 0))
 	case *pg_query.RowExpr:
 		*v = pg_query.RowExpr{}
-		return true, r.end(jsonRowExpr(r, v, 0))
+		return true, r.exact(jsonRowExpr(r, v, 0))
 	case *pg_query.RowMarkClause:
 		*v = pg_query.RowMarkClause{}
-		return true, r.end(jsonRowMarkClause(r, v, 0))
+		return true, r.exact(jsonRowMarkClause(r, v, 0))
 	case *pg_query.RuleStmt:
 		*v = pg_query.RuleStmt{}
-		return true, r.end(jsonRuleStmt(r, v, 0))
+		return true, r.exact(jsonRuleStmt(r, v, 0))
 	case *pg_query.SQLValueFunction:
 		*v = pg_query.SQLValueFunction{}
-		return true, r.end(jsonSQLValueFunction(r, v, 0))
+		return true, r.exact(jsonSQLValueFunction(r, v, 0))
 	case *pg_query.ScalarArrayOpExpr:
 		*v = pg_query.ScalarArrayOpExpr{}
-		return true, r.end(jsonScalarArrayOpExpr(r, v, 0))
+		return true, r.exact(jsonScalarArrayOpExpr(r, v, 0))
 	case *pg_query.ScanResult:
 		*v = pg_query.ScanResult{}
-		return true, r.end(jsonScanResult(r, v, 0))
+		return true, r.exact(jsonScanResult(r, v, 0))
 	case *pg_query.ScanToken:
 		*v = pg_query.ScanToken{}
-		return true, r.end(jsonScanToken(r, v, 0))
+		return true, r.exact(jsonScanToken(r, v, 0))
 	case *pg_query.SecLabelStmt:
 		*v = pg_query.SecLabelStmt{}
-		return true, r.end(jsonSecLabelStmt(r, v, 0))
+		return true, r.exact(jsonSecLabelStmt(r, v, 0))
 	case *pg_query.SelectStmt:
 		*v = pg_query.SelectStmt{}
-		return true, r.end(jsonSelectStmt(r, v, 0))
+		return true, r.exact(jsonSelectStmt(r, v, 0))
 	case *pg_query.SetOperationStmt:
 		*v = pg_query.SetOperationStmt{}
-		return true, r.end(jsonSetOperationStmt(r, v, 0))
+		return true, r.exact(jsonSetOperationStmt(r, v, 0))
 	case *pg_query.SetToDefault:
 		*v = pg_query.SetToDefault{}
-		return true, r.end(jsonSetToDefault(r, v, 0))
+		return true, r.exact(jsonSetToDefault(r, v, 0))
 	case *pg_query.SortBy:
 		*v = pg_query.SortBy{}
-		return true, r.end(jsonSortBy(r, v, 0))
+		return true, r.exact(jsonSortBy(r, v, 0))
 	case *pg_query.SortGroupClause:
 		*v = pg_query.SortGroupClause{}
-		return true, r.end(jsonSortGroupClause(r, v, 0))
+		return true, r.exact(jsonSortGroupClause(r, v, 0))
 	case *pg_query.StatsElem:
 		*v = pg_query.StatsElem{}
-		return true, r.end(jsonStatsElem(r, v, 0))
+		return true, r.exact(jsonStatsElem(r, v, 0))
 	case *pg_query.String:
 		*v = pg_query.String{}
-		return true, r.end(jsonString(r, v, 0))
+		return true, r.exact(jsonString(r, v, 0))
 	case *pg_query.SubLink:
 		*v = pg_query.SubLink{}
-		return true, r.end(jsonSubLink(r, v, 0))
+		return true, r.exact(jsonSubLink(r, v, 0))
 	case *pg_query.SubPlan:
 		*v = pg_query.SubPlan{}
-		return true, r.end(jsonSubPlan(r, v, 0))
+		return true, r.exact(jsonSubPlan(r, v, 0))
 	case *pg_query.SubscriptingRef:
 		*v = pg_query.SubscriptingRef{}
-		return true, r.end(jsonSubscriptingRef(r, v, 0))
+		return true, r.exact(jsonSubscriptingRef(r, v, 0))
 	case *pg_query.TableFunc:
 		*v = pg_query.TableFunc{}
-		return true, r.end(jsonTableFunc(r, v, 0))
+		return true, r.exact(jsonTableFunc(r, v, 0))
 	case *pg_query.TableLikeClause:
 		*v = pg_query.TableLikeClause{}
-		return true, r.end(jsonTableLikeClause(r, v, 0))
+		return true, r.exact(jsonTableLikeClause(r, v, 0))
 	case *pg_query.TableSampleClause:
 		*v = pg_query.TableSampleClause{}
-		return true, r.end(jsonTableSampleClause(r, v, 0))
+		return true, r.exact(jsonTableSampleClause(r, v, 0))
 	case *pg_query.TargetEntry:
 		*v = pg_query.TargetEntry{}
-		return true, r.end(jsonTargetEntry(r, v, 0))
+		return true, r.exact(jsonTargetEntry(r, v, 0))
 	case *pg_query.TransactionStmt:
 		*v = pg_query.TransactionStmt{}
-		return true, r.end(jsonTransactionStmt(r, v, 0))
+		return true, r.exact(jsonTransactionStmt(r, v, 0))
 	case *pg_query.TriggerTransition:
 		*v = pg_query.TriggerTransition{}
-		return true, r.end(jsonTriggerTransition(r, v, 0))
+		return true, r.exact(jsonTriggerTransition(r, v, 0))
 	case *pg_query.TruncateStmt:
 		*v = pg_query.TruncateStmt{}
-		return true, r.end(jsonTruncateStmt(r, v, 0))
+		return true, r.exact(jsonTruncateStmt(r, v, 0))
 	case *pg_query.TypeCast:
 		*v = pg_query.TypeCast{}
-		return true, r.end(jsonTypeCast(r, v, 0))
+		return true, r.exact(jsonTypeCast(r, v, 0))
 	case *pg_query.TypeName:
 		*v = pg_query.TypeName{}
-		return true, r.end(jsonTypeName(r, v, 0))
+		return true, r.exact(jsonTypeName(r, v, 0))
 	case *pg_query.UnlistenStmt:
 		*v = pg_query.UnlistenStmt{}
-		return true, r.end(jsonUnlistenStmt(r, v, 0))
+		return true, r.exact(jsonUnlistenStmt(r, v, 0))
 	case *pg_query.UpdateStmt:
 		*v = pg_query.UpdateStmt{}
-		return true, r.end(jsonUpdateStmt(r, v, 0))
+		return true, r.exact(jsonUpdateStmt(r, v, 0))
 	case *pg_query.VacuumRelation:
 		*v = pg_query.VacuumRelation{}
-		return true, r.end(jsonVacuumRelation(r, v, 0))
+		return true, r.exact(jsonVacuumRelation(r, v, 0))
 	case *pg_query.VacuumStmt:
 		*v = pg_query.VacuumStmt{}
-		return true, r.end(jsonVacuumStmt(r, v, 0))
+		return true, r.exact(jsonVacuumStmt(r, v, 0))
 	case *pg_query.Var:
 		*v = pg_query.Var{}
-		return true, r.end(jsonVar(r, v, 0))
+		return true, r.exact(jsonVar(r, v, 0))
 	case *pg_query.VariableSetStmt:
 		*v = pg_query.VariableSetStmt{}
-		return true, r.end(jsonVariableSetStmt(r, v, 0))
+		return true, r.exact(jsonVariableSetStmt(r, v, 0))
 	case *pg_query.VariableShowStmt:
 		*v = pg_query.VariableShowStmt{}
-		return true, r.end(jsonVariableShowStmt(r, v, 0))
+		return true, r.exact(jsonVariableShowStmt(r, v, 0))
 	case *pg_query.ViewStmt:
 		*v = pg_query.ViewStmt{}
-		return true, r.end(jsonViewStmt(r, v, 0))
+		return true, r.exact(jsonViewStmt(r, v, 0))
 	case *pg_query.WindowClause:
 		*v = pg_query.WindowClause{}
-		return true, r.end(jsonWindowClause(r, v, 0))
+		return true, r.exact(jsonWindowClause(r, v, 0))
 	case *pg_query.WindowDef:
 		*v = pg_query.WindowDef{}
-		return true, r.end(jsonWindowDef(r, v, 0))
+		return true, r.exact(jsonWindowDef(r, v, 0))
 	case *pg_query.WindowFunc:
 		*v = pg_query.WindowFunc{}
-		return true, r.end(jsonWindowFunc(r, v, 0))
+		return true, r.exact(jsonWindowFunc(r, v, 0))
 	case *pg_query.WithCheckOption:
 		*v = pg_query.WithCheckOption{}
-		return true, r.end(jsonWithCheckOption(r, v, 0))
+		return true, r.exact(jsonWithCheckOption(r, v, 0))
 	case *pg_query.WithClause:
 		*v = pg_query.WithClause{}
-		return true, r.end(jsonWithClause(r, v, 0))
+		return true, r.exact(jsonWithClause(r, v, 0))
 	case *pg_query.XmlExpr:
 		*v = pg_query.XmlExpr{}
-		return true, r.end(jsonXmlExpr(r, v, 0))
+		return true, r.exact(jsonXmlExpr(r, v, 0))
 	case *pg_query.XmlSerialize:
 		*v = pg_query.XmlSerialize{}
-		return true, r.end(jsonXmlSerialize(r, v, 0))
+		return true, r.exact(jsonXmlSerialize(r, v, 0))
 	default:
 		return false, nil
 	}
+}
+
+// moveOwnLocations adds by to the locations above 0 m holds itself (not
+// those of the messages in it), and says whether it knows every location
+// of m.
+func moveOwnLocations(m proto.Message, by int32) bool {
+	switch v := m.(type) {
+	case *pg_query.A_ArrayExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.A_Const:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.A_Expr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.Aggref:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ArrayCoerceExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ArrayExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.BoolExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.BooleanTest:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CTECycleClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CTESearchClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CaseExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CaseWhen:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CoalesceExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CoerceToDomain:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CoerceToDomainValue:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CoerceViaIO:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CollateClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CollateExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ColumnDef:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ColumnRef:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.CommonTableExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.Constraint:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ConvertRowtypeExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.DefElem:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.DistinctExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.FuncCall:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.FuncExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.GroupingFunc:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.GroupingSet:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.InferClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonAggConstructor:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonArrayConstructor:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonArrayQueryConstructor:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonConstructorExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonFormat:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonIsPredicate:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.JsonObjectConstructor:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.MinMaxExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.NamedArgExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.NullIfExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.NullTest:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.OnConflictClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.OpExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PLAssignStmt:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.Param:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ParamRef:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PartitionBoundSpec:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PartitionElem:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PartitionRangeDatum:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PartitionSpec:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.PublicationObjSpec:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RangeTableFunc:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RangeTableFuncCol:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RangeTableSample:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RangeVar:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RelabelType:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ResTarget:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RoleSpec:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.RowExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.SQLValueFunction:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.ScalarArrayOpExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.SetToDefault:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.SortBy:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.SubLink:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.TableFunc:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.TypeCast:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.TypeName:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.Var:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.WindowDef:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.WindowFunc:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.WithClause:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.XmlExpr:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.XmlSerialize:
+		if v.Location > 0 {
+			v.Location += by
+		}
+	case *pg_query.A_Indices,
+		*pg_query.A_Indirection,
+		*pg_query.A_Star,
+		*pg_query.AccessPriv,
+		*pg_query.Alias,
+		*pg_query.AlterCollationStmt,
+		*pg_query.AlterDatabaseRefreshCollStmt,
+		*pg_query.AlterDatabaseSetStmt,
+		*pg_query.AlterDatabaseStmt,
+		*pg_query.AlterDefaultPrivilegesStmt,
+		*pg_query.AlterDomainStmt,
+		*pg_query.AlterEnumStmt,
+		*pg_query.AlterEventTrigStmt,
+		*pg_query.AlterExtensionContentsStmt,
+		*pg_query.AlterExtensionStmt,
+		*pg_query.AlterFdwStmt,
+		*pg_query.AlterForeignServerStmt,
+		*pg_query.AlterFunctionStmt,
+		*pg_query.AlterObjectDependsStmt,
+		*pg_query.AlterObjectSchemaStmt,
+		*pg_query.AlterOpFamilyStmt,
+		*pg_query.AlterOperatorStmt,
+		*pg_query.AlterOwnerStmt,
+		*pg_query.AlterPolicyStmt,
+		*pg_query.AlterPublicationStmt,
+		*pg_query.AlterRoleSetStmt,
+		*pg_query.AlterRoleStmt,
+		*pg_query.AlterSeqStmt,
+		*pg_query.AlterStatsStmt,
+		*pg_query.AlterSubscriptionStmt,
+		*pg_query.AlterSystemStmt,
+		*pg_query.AlterTSConfigurationStmt,
+		*pg_query.AlterTSDictionaryStmt,
+		*pg_query.AlterTableCmd,
+		*pg_query.AlterTableMoveAllStmt,
+		*pg_query.AlterTableSpaceOptionsStmt,
+		*pg_query.AlterTableStmt,
+		*pg_query.AlterTypeStmt,
+		*pg_query.AlterUserMappingStmt,
+		*pg_query.AlternativeSubPlan,
+		*pg_query.BitString,
+		*pg_query.Boolean,
+		*pg_query.CallContext,
+		*pg_query.CallStmt,
+		*pg_query.CaseTestExpr,
+		*pg_query.CheckPointStmt,
+		*pg_query.ClosePortalStmt,
+		*pg_query.ClusterStmt,
+		*pg_query.CommentStmt,
+		*pg_query.CompositeTypeStmt,
+		*pg_query.ConstraintsSetStmt,
+		*pg_query.CopyStmt,
+		*pg_query.CreateAmStmt,
+		*pg_query.CreateCastStmt,
+		*pg_query.CreateConversionStmt,
+		*pg_query.CreateDomainStmt,
+		*pg_query.CreateEnumStmt,
+		*pg_query.CreateEventTrigStmt,
+		*pg_query.CreateExtensionStmt,
+		*pg_query.CreateFdwStmt,
+		*pg_query.CreateForeignServerStmt,
+		*pg_query.CreateForeignTableStmt,
+		*pg_query.CreateFunctionStmt,
+		*pg_query.CreateOpClassItem,
+		*pg_query.CreateOpClassStmt,
+		*pg_query.CreateOpFamilyStmt,
+		*pg_query.CreatePLangStmt,
+		*pg_query.CreatePolicyStmt,
+		*pg_query.CreatePublicationStmt,
+		*pg_query.CreateRangeStmt,
+		*pg_query.CreateRoleStmt,
+		*pg_query.CreateSchemaStmt,
+		*pg_query.CreateSeqStmt,
+		*pg_query.CreateStatsStmt,
+		*pg_query.CreateStmt,
+		*pg_query.CreateSubscriptionStmt,
+		*pg_query.CreateTableAsStmt,
+		*pg_query.CreateTableSpaceStmt,
+		*pg_query.CreateTransformStmt,
+		*pg_query.CreateTrigStmt,
+		*pg_query.CreateUserMappingStmt,
+		*pg_query.CreatedbStmt,
+		*pg_query.CurrentOfExpr,
+		*pg_query.DeallocateStmt,
+		*pg_query.DeclareCursorStmt,
+		*pg_query.DefineStmt,
+		*pg_query.DeleteStmt,
+		*pg_query.DiscardStmt,
+		*pg_query.DoStmt,
+		*pg_query.DropOwnedStmt,
+		*pg_query.DropRoleStmt,
+		*pg_query.DropStmt,
+		*pg_query.DropSubscriptionStmt,
+		*pg_query.DropTableSpaceStmt,
+		*pg_query.DropUserMappingStmt,
+		*pg_query.DropdbStmt,
+		*pg_query.ExecuteStmt,
+		*pg_query.ExplainStmt,
+		*pg_query.FetchStmt,
+		*pg_query.FieldSelect,
+		*pg_query.FieldStore,
+		*pg_query.Float,
+		*pg_query.FromExpr,
+		*pg_query.FunctionParameter,
+		*pg_query.GrantRoleStmt,
+		*pg_query.GrantStmt,
+		*pg_query.ImportForeignSchemaStmt,
+		*pg_query.IndexElem,
+		*pg_query.IndexStmt,
+		*pg_query.InferenceElem,
+		*pg_query.InlineCodeBlock,
+		*pg_query.InsertStmt,
+		*pg_query.IntList,
+		*pg_query.Integer,
+		*pg_query.IntoClause,
+		*pg_query.JoinExpr,
+		*pg_query.JsonArrayAgg,
+		*pg_query.JsonKeyValue,
+		*pg_query.JsonObjectAgg,
+		*pg_query.JsonOutput,
+		*pg_query.JsonReturning,
+		*pg_query.JsonValueExpr,
+		*pg_query.List,
+		*pg_query.ListenStmt,
+		*pg_query.LoadStmt,
+		*pg_query.LockStmt,
+		*pg_query.LockingClause,
+		*pg_query.MergeAction,
+		*pg_query.MergeStmt,
+		*pg_query.MergeWhenClause,
+		*pg_query.MultiAssignRef,
+		*pg_query.NextValueExpr,
+		*pg_query.Node,
+		*pg_query.NotifyStmt,
+		*pg_query.ObjectWithArgs,
+		*pg_query.OidList,
+		*pg_query.OnConflictExpr,
+		*pg_query.ParseResult,
+		*pg_query.PartitionCmd,
+		*pg_query.PrepareStmt,
+		*pg_query.PublicationTable,
+		*pg_query.RTEPermissionInfo,
+		*pg_query.RangeFunction,
+		*pg_query.RangeSubselect,
+		*pg_query.RangeTblEntry,
+		*pg_query.RangeTblFunction,
+		*pg_query.RangeTblRef,
+		*pg_query.ReassignOwnedStmt,
+		*pg_query.RefreshMatViewStmt,
+		*pg_query.ReindexStmt,
+		*pg_query.RenameStmt,
+		*pg_query.ReplicaIdentityStmt,
+		*pg_query.ReturnStmt,
+		*pg_query.RowCompareExpr,
+		*pg_query.RowMarkClause,
+		*pg_query.RuleStmt,
+		*pg_query.ScanResult,
+		*pg_query.ScanToken,
+		*pg_query.SecLabelStmt,
+		*pg_query.SelectStmt,
+		*pg_query.SetOperationStmt,
+		*pg_query.SortGroupClause,
+		*pg_query.StatsElem,
+		*pg_query.String,
+		*pg_query.SubPlan,
+		*pg_query.SubscriptingRef,
+		*pg_query.TableLikeClause,
+		*pg_query.TableSampleClause,
+		*pg_query.TargetEntry,
+		*pg_query.TransactionStmt,
+		*pg_query.TriggerTransition,
+		*pg_query.TruncateStmt,
+		*pg_query.UnlistenStmt,
+		*pg_query.UpdateStmt,
+		*pg_query.VacuumRelation,
+		*pg_query.VacuumStmt,
+		*pg_query.VariableSetStmt,
+		*pg_query.VariableShowStmt,
+		*pg_query.ViewStmt,
+		*pg_query.WindowClause,
+		*pg_query.WithCheckOption:
+		// No location of their own.
+	case *pg_query.Query, *pg_query.RawStmt:
+		return false
+	default:
+		return false
+	}
+	return true
 }
 
 func jsonA_ArrayExpr(r *jsonReader, m *pg_query.A_ArrayExpr, depth int) error {
@@ -6738,8 +7225,8 @@ func jsonInteger(r *jsonReader, m *pg_query.Integer, depth int) error {
 	for first := true; ; first = false {
 		key, more, err := r.nextKey(first)
 		if err != nil || !more {
-			if err == nil && !seen {
-				err = errJSONInteger
+			if !seen {
+				r.unwrittenInteger = true
 			}
 			return err
 		}

@@ -43,9 +43,12 @@ func jsonUnmarshal(text string, m proto.Message) (bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&b, "\tcase *pg_query.%s:\n\t\t*v = pg_query.%[1]s{}\n\t\treturn true, r.end(json%[1]s(r, v, 0))\n", goType.Name())
+		fmt.Fprintf(&b, "\tcase *pg_query.%s:\n\t\t*v = pg_query.%[1]s{}\n\t\treturn true, r.exact(json%[1]s(r, v, 0))\n", goType.Name())
 	}
 	b.WriteString("\tdefault:\n\t\treturn false, nil\n\t}\n}\n")
+	if err := writeMoveLocations(&b, names, byName); err != nil {
+		return nil, err
+	}
 	for _, name := range names {
 		if err := writeJSONDecoder(&b, byName[name]); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -55,8 +58,8 @@ func jsonUnmarshal(text string, m proto.Message) (bool, error) {
 }
 
 // integerMessage is the message whose value pg_query's JSON leaves out
-// when it is not positive (_outInteger): its decoder fails where the value
-// is missing.
+// when it is not positive (_outInteger): its decoder tells the reader
+// where the value is missing (the value may be 0 or any negative number).
 const integerMessage = "Integer"
 
 func writeJSONDecoder(b *bytes.Buffer, md protoreflect.MessageDescriptor) error {
@@ -87,7 +90,7 @@ func writeJSONDecoder(b *bytes.Buffer, md protoreflect.MessageDescriptor) error 
 	end := "\t\t\treturn err\n"
 	if integer {
 		b.WriteString("\tseen := false\n")
-		end = "\t\t\tif err == nil && !seen {\n\t\t\t\terr = errJSONInteger\n\t\t\t}\n\t\t\treturn err\n"
+		end = "\t\t\tif !seen {\n\t\t\t\tr.unwrittenInteger = true\n\t\t\t}\n\t\t\treturn err\n"
 	}
 	if fields.Len() == 0 {
 		fmt.Fprintf(b, "\tkey, more, err := r.nextKey(true)\n\tif err != nil || !more {\n\t\treturn err\n\t}\n\treturn unknownKey(%q, key)\n}\n", name)
@@ -189,5 +192,56 @@ func writeJSONOneofMember(w *strings.Builder, msg protoreflect.ProtoMessage, goT
 	fmt.Fprintf(w, "\t\t\tif m.%s != nil {\n\t\t\t\treturn oneofTwice(%q, key)\n\t\t\t}\n", iface, goType.Name())
 	fmt.Fprintf(w, "\t\t\tx := &pg_query.%s{}\n\t\t\tm.%s = &pg_query.%s{%s: x}\n", elem, iface, wrapper.Name(), inner.Name)
 	fmt.Fprintf(w, "\t\t\tif err = json%s(r, x, depth+1); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n", elem)
+	return nil
+}
+
+// writeMoveLocations writes moveOwnLocations: a type switch that adds to
+// each location of a message (an int32 field named location) above 0: -1
+// is no location, and 0 is also what a node the grammar gives no location
+// holds (makeNode zeroes it). A field whose name says location otherwise (RawStmt's and
+// Query's stmt_location, which say where a statement starts in a text
+// holding several) makes it answer false, as does a type it does not know.
+func writeMoveLocations(b *bytes.Buffer, names []string, byName map[string]protoreflect.MessageDescriptor) error {
+	b.WriteString(`
+// moveOwnLocations adds by to the locations above 0 m holds itself (not
+// those of the messages in it), and says whether it knows every location
+// of m.
+func moveOwnLocations(m proto.Message, by int32) bool {
+	switch v := m.(type) {
+`)
+	var none, refused []string
+	for _, name := range names {
+		md := byName[name]
+		goType, _, err := goTypeOf(md)
+		if err != nil {
+			return err
+		}
+		var moves strings.Builder
+		known := true
+		for i := 0; i < md.Fields().Len(); i++ {
+			fd := md.Fields().Get(i)
+			switch {
+			case fd.Name() == "location" && fd.Kind() == protoreflect.Int32Kind:
+				goName, err := goField(goType, fd)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(&moves, "\t\tif v.%s > 0 {\n\t\t\tv.%[1]s += by\n\t\t}\n", goName)
+			case strings.Contains(string(fd.Name()), "location") && fd.Kind() != protoreflect.StringKind && fd.Kind() != protoreflect.MessageKind:
+				known = false
+			}
+		}
+		switch {
+		case !known:
+			refused = append(refused, "*pg_query."+goType.Name())
+		case moves.Len() == 0:
+			none = append(none, "*pg_query."+goType.Name())
+		default:
+			fmt.Fprintf(b, "\tcase *pg_query.%s:\n%s", goType.Name(), moves.String())
+		}
+	}
+	fmt.Fprintf(b, "\tcase %s:\n\t\t// No location of their own.\n", strings.Join(none, ",\n\t\t"))
+	fmt.Fprintf(b, "\tcase %s:\n\t\treturn false\n", strings.Join(refused, ", "))
+	b.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	return nil
 }
