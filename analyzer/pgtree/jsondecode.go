@@ -157,6 +157,11 @@ func (r *jsonReader) skipSpace() {
 
 // next skips white space and says whether c comes next, consuming it.
 func (r *jsonReader) next(c byte) bool {
+	// pg_query writes no white space: look at the next byte first.
+	if r.pos < len(r.s) && r.s[r.pos] == c {
+		r.pos++
+		return true
+	}
 	r.skipSpace()
 	if r.pos < len(r.s) && r.s[r.pos] == c {
 		r.pos++
@@ -333,7 +338,10 @@ func (r *jsonReader) uint32Value() (uint32, error) {
 // does not know); values is protoc-gen-go's name-to-number map.
 func (r *jsonReader) enumValue(values map[string]int32) (int32, error) {
 	r.skipSpace()
-	if r.pos < len(r.s) && r.s[r.pos] != '"' {
+	if r.pos == len(r.s) {
+		return 0, r.syntax("an enum value")
+	}
+	if r.s[r.pos] != '"' {
 		return r.int32Value()
 	}
 	r.pos++
