@@ -14,12 +14,13 @@ import (
 
 // Parse is pg_query.Parse: the same tree, the same errors. The tree is
 // read from the JSON pg_query writes (jsondecode.go), which costs the C
-// library a third of packing it as protobuf. A statement holding an
-// Integer of 0 or below, whose value that JSON leaves out, is parsed again
-// on its own into protobuf; whatever the JSON decoder does not read sends
-// the whole text to protobuf, which is always right, only slower. Both
-// calls run the same raw parser first, so a syntax error is the same
-// error from either.
+// library a third of packing it as protobuf. That JSON leaves out the
+// value of an Integer of 0 or below; unless every such Integer of a
+// statement is a constant that is 0 (zeroConstantsOnly), the statement is
+// parsed again on its own into protobuf. Whatever the JSON decoder does
+// not read sends the whole text to protobuf, which is always right, only
+// slower. Both calls run the same raw parser first, so a syntax error is
+// the same error from either.
 func Parse(sql string) (*pg_query.ParseResult, error) {
 	text, err := parser.ParseToJSON(sql)
 	if err != nil {
@@ -30,13 +31,45 @@ func Parse(sql string) (*pg_query.ParseResult, error) {
 		if err != nil {
 			break
 		}
-		err = reparseStatement(sql, tree.Stmts[i])
+		if !zeroConstantsOnly(sql, tree.Stmts[i].Stmt) {
+			err = reparseStatement(sql, tree.Stmts[i])
+		}
 	}
 	if err == nil {
 		return tree, nil
 	}
 	slog.Debug("parse tree read from protobuf instead of JSON", "err", err)
 	return parseProtobuf(sql)
+}
+
+// zeroConstantsOnly says whether every Integer that the JSON of n left
+// without its value (read as 0) is the value of a constant that starts
+// with a digit, and so is 0 indeed. In PostgreSQL's grammar an integer
+// constant's location is where its literal starts, and a literal is never
+// negative: a negative constant (doNegate, a signed number) is located at
+// its minus sign. Any other Integer read as 0 (an array bound, a sequence
+// option, a constant after a minus sign) may have been negative.
+func zeroConstantsOnly(sql string, n *pg_query.Node) bool {
+	var visit func(m proto.Message) bool
+	visit = func(m proto.Message) bool {
+		switch v := m.(type) {
+		case *pg_query.A_Const:
+			if x, ok := v.Val.(*pg_query.A_Const_Ival); ok && x.Ival != nil && x.Ival.Ival == 0 {
+				at := int(v.Location)
+				return at >= 0 && at < len(sql) && sql[at] >= '0' && sql[at] <= '9'
+			}
+		case *pg_query.Integer:
+			if v.Ival == 0 {
+				return false
+			}
+		}
+		ok := true
+		known := children(m, func(c proto.Message) {
+			ok = ok && visit(c)
+		})
+		return ok && known
+	}
+	return visit(n)
 }
 
 // reparseStatement replaces the tree of raw, a statement of sql, by the one

@@ -348,6 +348,44 @@ func TestJSONDecodeMatchesProtobuf(t *testing.T) {
 	}
 }
 
+// TestZeroConstantsOnly: which statements need no second parse for the
+// Integers their JSON leaves out; Parse gives the protobuf tree for each.
+func TestZeroConstantsOnly(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		zero bool
+	}{
+		{"SELECT 0", true},
+		{"SELECT 00, 0x0, 0o0, 0b0, 0_0, 0000000000000000000000", true},
+		{"SELECT 1 - 0, +0, 0 + 1, f(0), a[0], a[0:0] FROM t LIMIT 0 OFFSET 0", true},
+		{"CREATE TABLE t (a int DEFAULT 0, b varchar(0), c numeric(10, 0), d interval second(0))", true},
+		{"SELECT -0", false},
+		{"SELECT -1", false},
+		{"SELECT - /* c */ 1", false},
+		{"SELECT -(1)", false},
+		{"SELECT 0, -1", false},
+		{"CREATE TABLE t (a int[])", false},
+		{"CREATE TABLE t (a int[0], b int DEFAULT 0)", false},
+		{"CREATE TABLE t (a int ARRAY)", false},
+		{"CREATE SEQUENCE s START 0", false},
+		{"CREATE SEQUENCE s INCREMENT -1", false},
+		{"ALTER TABLE t ALTER COLUMN a SET STATISTICS -1", false},
+	} {
+		text, err := parser.ParseToJSON(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, inexact, err := parseJSONTree(text)
+		if err != nil || len(inexact) != 1 {
+			t.Fatalf("%s: statements %v without Integer values (%v)", c.sql, inexact, err)
+		}
+		if got := zeroConstantsOnly(c.sql, tree.Stmts[0].Stmt); got != c.zero {
+			t.Errorf("%s: zero constants only %v, want %v", c.sql, got, c.zero)
+		}
+		jsonSame(t, c.sql, c.sql)
+	}
+}
+
 // TestReparseStatement: every statement of every text at hand, parsed
 // alone and its locations moved, is the statement parsed in its text.
 func TestReparseStatement(t *testing.T) {
