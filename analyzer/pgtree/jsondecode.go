@@ -28,8 +28,9 @@ import (
 var (
 	errJSONSyntax = errors.New("pgtree: decode JSON: not the JSON pg_query writes")
 	// pg_query writes an Integer's value only when it is positive
-	// (_outInteger), so {} is 0 or any negative number: the tree must come
-	// from protobuf.
+	// (_outInteger), so {} is 0 or any negative number: a message read
+	// whole that holds one is refused (Parse instead tells 0 where it can,
+	// and parses the statement again where it cannot).
 	errJSONInteger = errors.New("pgtree: decode JSON: an Integer without its value (0 or negative)")
 	// pg_query writes doubles with %f and leaves a bitmapset's member 0
 	// out: neither says what protobuf holds.
@@ -60,7 +61,7 @@ func parseJSONTree(text string) (tree *pg_query.ParseResult, inexact []int, err 
 				return nil, nil, err
 			}
 		case "stmts":
-			if inexact, err = r.statements(tree); err != nil {
+			if inexact, err = r.statements(tree, inexact); err != nil {
 				return nil, nil, err
 			}
 		default:
@@ -73,9 +74,9 @@ func parseJSONTree(text string) (tree *pg_query.ParseResult, inexact []int, err 
 	return tree, inexact, nil
 }
 
-// statements reads the array of a tree's statements, and says which of
-// them hold an Integer without its value.
-func (r *jsonReader) statements(tree *pg_query.ParseResult) (inexact []int, err error) {
+// statements reads an array of statements into tree, and adds to inexact
+// the index of each that holds an Integer without its value.
+func (r *jsonReader) statements(tree *pg_query.ParseResult, inexact []int) ([]int, error) {
 	if err := r.openArray(); err != nil {
 		return nil, err
 	}

@@ -655,6 +655,12 @@ func TestJSONDecodeRejects(t *testing.T) {
 			t.Errorf("%s: statements %v left to protobuf (%v), want [1]", node, inexact, err)
 		}
 	}
+	// A second stmts key adds to the first (pg_query writes one; nothing
+	// read is lost either way).
+	twice := `{"stmts":[{"stmt":{"Integer":{"ival":1}}}],"stmts":[{"stmt":{"Integer":{}}}]}`
+	if tree, inexact, err := parseJSONTree(twice); err != nil || len(tree.GetStmts()) != 2 || len(inexact) != 1 || inexact[0] != 1 {
+		t.Errorf("stmts twice: statements %v left to protobuf (%v)", inexact, err)
+	}
 	deep := strings.Repeat(`{"List":{"items":[`, maxDepth) + `{}` + strings.Repeat(`]}}`, maxDepth)
 	if _, err := jsonUnmarshal(deep, &pg_query.Node{}); !errors.Is(err, errDepth) {
 		t.Errorf("nesting beyond the limit: %v", err)
