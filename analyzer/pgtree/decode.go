@@ -12,14 +12,113 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Parse is pg_query.Parse: the same tree, the same errors. protobuf-go
-// sets up each message type the first time it decodes one, which costs a
-// short run more than the C parser itself; the decoder generated in
-// decode_gen.go reads the parser's bytes straight into the structs.
-// Whatever it cannot read (a field it does not know, a wire type that does
-// not match, nesting deeper than protobuf-go allows) is decoded again by
-// proto.Unmarshal, which is always right, only slower.
+// Parse is pg_query.Parse: the same tree, the same errors. The tree is
+// read from the JSON pg_query writes (jsondecode.go), which costs the C
+// library a third of packing it as protobuf. That JSON leaves out the
+// value of an Integer of 0 or below; unless every such Integer of a
+// statement is a constant that is 0 (zeroConstantsOnly), the statement is
+// parsed again on its own into protobuf. Whatever the JSON decoder does
+// not read sends the whole text to protobuf, which is always right, only
+// slower. Both calls run the same raw parser first, so a syntax error is
+// the same error from either.
 func Parse(sql string) (*pg_query.ParseResult, error) {
+	text, err := parser.ParseToJSON(sql)
+	if err != nil {
+		return nil, err
+	}
+	tree, inexact, err := parseJSONTree(text)
+	for _, i := range inexact {
+		if err != nil {
+			break
+		}
+		if !zeroConstantsOnly(sql, tree.Stmts[i].Stmt) {
+			err = reparseStatement(sql, tree.Stmts[i])
+		}
+	}
+	if err == nil {
+		return tree, nil
+	}
+	slog.Debug("parse tree read from protobuf instead of JSON", "err", err)
+	return parseProtobuf(sql)
+}
+
+// zeroConstantsOnly says whether every Integer that the JSON of n left
+// without its value (read as 0) is the value of a constant that starts
+// with a digit, and so is 0 indeed. In PostgreSQL's grammar an integer
+// constant's location is where its literal starts, and a literal is never
+// negative: a negative constant (doNegate, a signed number) is located at
+// its minus sign. Any other Integer read as 0 (an array bound, a sequence
+// option, a constant after a minus sign) may have been negative.
+func zeroConstantsOnly(sql string, n *pg_query.Node) bool {
+	var visit func(m proto.Message) bool
+	visit = func(m proto.Message) bool {
+		switch v := m.(type) {
+		case *pg_query.A_Const:
+			if x, ok := v.Val.(*pg_query.A_Const_Ival); ok && x.Ival != nil && x.Ival.Ival == 0 {
+				at := int(v.Location)
+				return at >= 0 && at < len(sql) && sql[at] >= '0' && sql[at] <= '9'
+			}
+		case *pg_query.Integer:
+			if v.Ival == 0 {
+				return false
+			}
+		}
+		ok := true
+		known := children(m, func(c proto.Message) {
+			ok = ok && visit(c)
+		})
+		return ok && known
+	}
+	return visit(n)
+}
+
+// reparseStatement replaces the tree of raw, a statement of sql, by the one
+// protobuf gives for it. PostgreSQL's grammar reads each statement of a
+// text independently of the ones before it, so the statement is parsed
+// alone and its locations (byte offsets into the text) moved by where it
+// starts. It is parsed after one space: a location of 0 is then never a
+// place in the text but what a node the grammar gives no location holds,
+// and stays 0 as it is in the whole text.
+func reparseStatement(sql string, raw *pg_query.RawStmt) error {
+	start, end := int(raw.StmtLocation), len(sql)
+	if raw.StmtLen > 0 {
+		end = start + int(raw.StmtLen)
+	}
+	if start < 0 || start > end || end > len(sql) {
+		return fmt.Errorf("pgtree: statement at %d of length %d is outside the text of %d bytes", raw.StmtLocation, raw.StmtLen, len(sql))
+	}
+	alone, err := parseProtobuf(" " + sql[start:end])
+	if err != nil {
+		return fmt.Errorf("pgtree: parsing the statement at %d alone: %w", start, err)
+	}
+	if len(alone.Stmts) != 1 {
+		return fmt.Errorf("pgtree: the statement at %d is %d statements alone", start, len(alone.Stmts))
+	}
+	stmt := alone.Stmts[0].Stmt
+	if !moveLocations(stmt, int32(start-1)) {
+		return fmt.Errorf("pgtree: the statement at %d holds a location that cannot be moved", start)
+	}
+	raw.Stmt = stmt
+	return nil
+}
+
+// moveLocations adds by to every location above 0 in m and the messages
+// in it, and says whether it knew them all.
+func moveLocations(m proto.Message, by int32) bool {
+	ok := moveOwnLocations(m, by)
+	known := children(m, func(c proto.Message) {
+		ok = ok && moveLocations(c, by)
+	})
+	return ok && known
+}
+
+// parseProtobuf is pg_query.Parse through the decoder generated in
+// decode_gen.go: protobuf-go sets up each message type the first time it
+// decodes one, which costs a short run more than the C parser itself.
+// Whatever the generated decoder cannot read (a field it does not know, a
+// wire type that does not match, nesting deeper than protobuf-go allows)
+// is decoded again by proto.Unmarshal, which is always right, only slower.
+func parseProtobuf(sql string) (*pg_query.ParseResult, error) {
 	b, err := parser.ParseToProtobuf(sql)
 	if err != nil {
 		return nil, err

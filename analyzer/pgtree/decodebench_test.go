@@ -27,19 +27,22 @@ func benchTexts(b *testing.B) []string {
 	return texts
 }
 
-// BenchmarkParse: Parse against pg_query.Parse, the C parser included,
-// over the same texts (after the first iteration protobuf-go's set-up is
-// paid; the cold difference is what scripts/decodeprobe measures).
+// BenchmarkParse: Parse (from pg_query's JSON) against the protobuf path
+// and pg_query.Parse, the C parser included, over the same texts (after
+// the first iteration protobuf-go's set-up is paid; the cold difference is
+// what scripts/decodeprobe measures).
 func BenchmarkParse(b *testing.B) {
 	texts := benchTexts(b)
 	for _, c := range []struct {
 		name  string
 		parse func(string) (*pg_query.ParseResult, error)
 	}{
-		{"generated", Parse},
+		{"json", Parse},
+		{"protobuf", parseProtobuf},
 		{"pg_query", pg_query.Parse},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				for _, t := range texts {
 					if _, err := c.parse(t); err != nil {
@@ -78,6 +81,27 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDecodeJSON: the JSON decoding alone, from the JSON of the same
+// texts (against BenchmarkDecode's generated, from their protobuf).
+func BenchmarkDecodeJSON(b *testing.B) {
+	var trees []string
+	for _, t := range benchTexts(b) {
+		tree, err := parser.ParseToJSON(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trees = append(trees, tree)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, tree := range trees {
+			if _, _, err := parseJSONTree(tree); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
 
