@@ -1,8 +1,10 @@
 package analyzer
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -95,6 +97,111 @@ func baseCatalogKey(cfg Config, base []layout.Migration) (string, error) {
 	return k.sum(), nil
 }
 
+// baseCatalogKey is the key of the schema the request's base builds: the
+// summary's when the base came from the cache.
+func (d *Discovered) baseCatalogKey() (string, error) {
+	if d.keys != nil {
+		return d.keys.CatalogKey, nil
+	}
+	return baseCatalogKey(d.req.Config, d.base.Migrations)
+}
+
+// baseSummary is what discovery found at a base, kept under the base's id
+// (Request.BaseID) without the files' text: what stands for the text is
+// kept instead, computed from it when it was read.
+type baseSummary struct {
+	// Set is the base's set, every migration's Content and DownContent
+	// left out.
+	Set layout.Set
+	// Sums are the SHA-256 of each migration's Content, in Set's order.
+	Sums [][sha256.Size]byte
+	Keys baseKeys
+}
+
+// baseKeys stand for a base's set, with its text, in keys: CatalogKey is
+// its baseCatalogKey, Digest its setDigest.
+type baseKeys struct {
+	CatalogKey, Digest string
+}
+
+// baseSummaryKey is the key of a base's summary: the configuration (which
+// says where discovery looks) and the base's id (everything it reads).
+func baseSummaryKey(req Request) (string, error) {
+	k := newKey("base summary")
+	if err := k.value("config", req.Config); err != nil {
+		return "", err
+	}
+	k.field("base id", []byte(req.BaseID))
+	return k.sum(), nil
+}
+
+// restoreBaseSummary returns the cached summary of the request's base, or
+// nil.
+func restoreBaseSummary(req Request) *baseSummary {
+	if req.Cache == nil || req.BaseID == "" {
+		return nil
+	}
+	key, err := baseSummaryKey(req)
+	if err != nil {
+		slog.Debug("cache: no key for the base's summary", "err", err)
+		return nil
+	}
+	b, ok := req.Cache.Get(key)
+	if !ok {
+		return nil
+	}
+	var sum baseSummary
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&sum); err != nil || len(sum.Sums) != len(sum.Set.Migrations) || sum.Keys.CatalogKey == "" || sum.Keys.Digest == "" {
+		slog.Debug("cache: ignoring a base summary entry", "err", err)
+		return nil
+	}
+	return &sum
+}
+
+// keepBaseSummary keeps what discovery found at the request's base, read
+// with its text, under the base's id, and returns the keys it computed.
+func keepBaseSummary(req Request, set *layout.Set) *baseKeys {
+	if req.Cache == nil || req.BaseID == "" {
+		return nil
+	}
+	key, err := baseSummaryKey(req)
+	if err != nil {
+		slog.Debug("cache: no key for the base's summary", "err", err)
+		return nil
+	}
+	sum := baseSummary{Set: *set, Sums: make([][sha256.Size]byte, len(set.Migrations))}
+	if sum.Keys.CatalogKey, err = baseCatalogKey(req.Config, set.Migrations); err != nil {
+		slog.Debug("cache: not keeping the base's summary", "err", err)
+		return nil
+	}
+	if sum.Keys.Digest, err = setDigest(set); err != nil {
+		slog.Debug("cache: not keeping the base's summary", "err", err)
+		return nil
+	}
+	sum.Set.Migrations = make([]layout.Migration, len(set.Migrations))
+	for i, m := range set.Migrations {
+		sum.Sums[i] = sha256.Sum256(m.Content)
+		m.Content, m.DownContent = nil, nil
+		sum.Set.Migrations[i] = m
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&sum); err != nil {
+		slog.Debug("cache: not keeping the base's summary", "err", err)
+		return &sum.Keys
+	}
+	req.Cache.Put(key, b.Bytes())
+	return &sum.Keys
+}
+
+// setDigest is a key for every field of a set, the files' bytes by hash.
+func setDigest(set *layout.Set) (string, error) {
+	k := newKey("migration set")
+	if err := k.set("set", set); err != nil {
+		return "", err
+	}
+	return k.sum(), nil
+}
+
 // restoreBase returns the cached schema of the base history, or nil.
 func restoreBase(c Cache, key string) *catalog.Catalog {
 	b, ok := c.Get(key)
@@ -137,17 +244,23 @@ func (d *Discovered) Fingerprint() (string, error) {
 	if err := k.value("stats", req.Stats); err != nil {
 		return "", err
 	}
-	for _, side := range []struct {
-		tag string
-		set *layout.Set
-	}{{"base", d.base}, {"head", d.head}} {
-		if side.set == nil {
-			k.field(side.tag, nil)
-			continue
-		}
-		if err := k.set(side.tag, side.set); err != nil {
+	// The base by its digest, which a base from the cache carries.
+	switch {
+	case d.keys != nil:
+		k.field("base", []byte(d.keys.Digest))
+	case d.base != nil:
+		digest, err := setDigest(d.base)
+		if err != nil {
 			return "", err
 		}
+		k.field("base", []byte(digest))
+	default:
+		k.field("base", nil)
+	}
+	if d.head == nil {
+		k.field("head", nil)
+	} else if err := k.set("head", d.head); err != nil {
+		return "", err
 	}
 	if err := k.migrations("given", req.Migrations); err != nil {
 		return "", err

@@ -86,6 +86,10 @@ func TestContentKeySameOutput(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00002_orders.sql": "-- +goose Up\nCREATE TABLE payments (id bigint PRIMARY KEY);\n-- +goose Down\nDROP TABLE payments;\n"})
 			commit()
 		}, true},
+		{"a new base commit changing no migration", func(t *testing.T) {
+			writeFiles(t, dir, map[string]string{"README.md": "# app, moved on\n"})
+			commit()
+		}, false},
 		{"an untracked new file", func(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00005_more.sql": "-- +goose Up\nCREATE TABLE audit (id int);\n-- +goose Down\nSELECT 1;\n"})
 		}, true},
