@@ -29,7 +29,7 @@ type Cache interface {
 
 // cacheFormat changes whenever what a key covers or what an entry holds
 // changes meaning.
-const cacheFormat = "migration-guard analyzer cache 1"
+const cacheFormat = "migration-guard analyzer cache 2"
 
 // keyHasher builds a cache key from tagged, length-prefixed fields, so
 // that no two different field lists hash the same bytes.
@@ -62,22 +62,20 @@ func (k *keyHasher) value(tag string, v any) error {
 
 // migrations hashes every field of every migration, in order; the files'
 // bytes by their SHA-256.
-func (k *keyHasher) migrations(tag string, ms []layout.Migration) error {
+func (k *keyHasher) migrations(tag string, ms []layout.Migration) {
 	if ms == nil {
 		k.field(tag, nil)
-		return nil
+		return
 	}
 	k.field(tag, []byte(fmt.Sprint(len(ms))))
-	for _, m := range ms {
-		up, down := sha256.Sum256(m.Content), sha256.Sum256(m.DownContent)
+	var b []byte
+	for i := range ms {
+		up, down := sha256.Sum256(ms[i].Content), sha256.Sum256(ms[i].DownContent)
 		k.field("content", up[:])
 		k.field("down content", down[:])
-		m.Content, m.DownContent = nil, nil
-		if err := k.value("migration", m); err != nil {
-			return err
-		}
+		b = appendMigration(b[:0], &ms[i])
+		k.field("migration", b)
 	}
-	return nil
 }
 
 func (k *keyHasher) sum() string { return hex.EncodeToString(k.h.Sum(nil)) }
@@ -91,9 +89,7 @@ func baseCatalogKey(cfg Config, base []layout.Migration) (string, error) {
 	if err := k.value("config", cfg); err != nil {
 		return "", err
 	}
-	if err := k.migrations("base", base); err != nil {
-		return "", err
-	}
+	k.migrations("base", base)
 	return k.sum(), nil
 }
 
@@ -262,9 +258,7 @@ func (d *Discovered) Fingerprint() (string, error) {
 	} else if err := k.set("head", d.head); err != nil {
 		return "", err
 	}
-	if err := k.migrations("given", req.Migrations); err != nil {
-		return "", err
-	}
+	k.migrations("given", req.Migrations)
 	if err := k.value("problems", req.Problems); err != nil {
 		return "", err
 	}
@@ -281,9 +275,7 @@ func (d *Discovered) Fingerprint() (string, error) {
 }
 
 func (k *keyHasher) set(tag string, set *layout.Set) error {
-	if err := k.migrations(tag, set.Migrations); err != nil {
-		return err
-	}
+	k.migrations(tag, set.Migrations)
 	if err := k.value(tag+" folders", set.Folders); err != nil {
 		return err
 	}

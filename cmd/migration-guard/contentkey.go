@@ -552,6 +552,15 @@ func (c *contentCheck) mismatch() string {
 	return c.bad
 }
 
+// ReadsConcurrently implements layout.ConcurrentFS as the checked file
+// system does, so that discovery reads ahead through the check too: the
+// comparisons only read the key, and the first difference is kept under
+// a lock.
+func (c *contentCheck) ReadsConcurrently() bool {
+	cf, ok := c.FS.(layout.ConcurrentFS)
+	return ok && cf.ReadsConcurrently()
+}
+
 // ReadFile implements fs.ReadFileFS.
 func (c *contentCheck) ReadFile(name string) ([]byte, error) {
 	b, err := fs.ReadFile(c.FS, name)
