@@ -470,3 +470,55 @@ func TestContentKeyFromSubfolder(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmBaseReadsNoBlob: once a run has kept the base's migrations and
+// schema, a run after an edit of the change (its output not in the cache)
+// reads no file of the base: it starts no `git cat-file`. The run that
+// fills the cache does, which shows that git's log below sees it.
+func TestWarmBaseReadsNoBlob(t *testing.T) {
+	dir := keyRepo(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	log := filepath.Join(t.TempDir(), "git.log")
+	script := "#!/bin/sh\necho \"$*\" >>'" + log + "'\nexec '" + realGit + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"NO_COLOR=1", "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	args := []string{"check", "--base", "main", "--format", "json"}
+	for _, run := range []struct {
+		name      string
+		edit      string
+		readsBlob bool
+	}{
+		{"the run that fills the cache", "", true},
+		{"a run after an edit of the change", "-- +goose Up\nALTER TABLE orders ALTER COLUMN total TYPE bigint;\n-- +goose Down\nSELECT 1;\n", false},
+		{"a run after another edit", "-- +goose Up\nALTER TABLE orders DROP COLUMN total;\n-- +goose Down\nSELECT 1;\n", false},
+	} {
+		if run.edit != "" {
+			writeFiles(t, dir, map[string]string{"db/migrations/00010_change.sql": run.edit})
+		}
+		want := runBinary(t, dir, nil, append(args, "--no-cache")...)
+		if err := os.WriteFile(log, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := runBinary(t, dir, env, append(args, "--cache-dir", cache)...)
+		if got.stdout != want.stdout || got.status != want.status {
+			t.Fatalf("%s: status %d (want %d)\n%s\nwant\n%s", run.name, got.status, want.status, got.stdout, want.stdout)
+		}
+		calls, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(calls), "ls-tree") {
+			t.Fatalf("%s: the log holds no git call:\n%s", run.name, calls)
+		}
+		if reads := strings.Contains(string(calls), "cat-file"); reads != run.readsBlob {
+			t.Errorf("%s: git cat-file started: %v, want %v; git calls:\n%s", run.name, reads, run.readsBlob, calls)
+		}
+	}
+}
