@@ -303,6 +303,15 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 		return nil, fail("finding the current folder: %v", err)
 	}
 	idx := startIndexList(ctx, cwd)
+	// The base's listing and the changes since it are asked for the ref as
+	// given, beside the rev-parse that resolves it, rather than after it:
+	// a git start-up less on the way. Should the ref move in between, the
+	// run still judges what git listed, and the content key holds that
+	// listing and those changes as git printed them.
+	var changes <-chan changeRead
+	if !strings.HasPrefix(opt.base, "-") {
+		changes = startChange(ctx, cwd, opt.base+"^{commit}", idx)
+	}
 	var early *keyStart
 	var rootKnown func(string) *keyStart
 	if keyed {
@@ -338,7 +347,13 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 			}
 		}()
 	}
-	ch, err := repo.readChange(ctx, commit, idx)
+	var ch *gitChange
+	if changes != nil {
+		r := <-changes
+		ch, err = r.ch, r.err
+	} else {
+		ch, err = repo.readChange(ctx, commit, idx)
+	}
 	if err != nil {
 		var le *listError
 		if errors.As(err, &le) && le.tree {

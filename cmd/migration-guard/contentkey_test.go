@@ -522,3 +522,35 @@ func TestWarmBaseReadsNoBlob(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseFromSubfolderRelativeDiff: from a folder below the root, with
+// diff.relative set (git diff then prints paths from the current folder,
+// and only below it), check --base judges what it judges from the root.
+// The base file rewritten with CRLF line endings reads as the base's, so
+// only git's list of changes has it judged.
+func TestBaseFromSubfolderRelativeDiff(t *testing.T) {
+	dir := keyRepo(t)
+	orders := filepath.Join(dir, "db/migrations/00002_orders.sql")
+	b, err := os.ReadFile(orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(orders, []byte(strings.ReplaceAll(string(b), "\n", "\r\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"check", "--base", "main", "--format", "json"}
+	want := runBinary(t, dir, nil, append(args, "--no-cache")...)
+	if !strings.Contains(want.stdout, "00002_orders.sql") || !strings.Contains(want.stdout, "00010_change.sql") {
+		t.Fatalf("the changed files are not judged:\n%s", want.stdout)
+	}
+	git(t, dir, "config", "diff.relative", "true")
+	cache := filepath.Join(t.TempDir(), "cache")
+	for _, in := range []string{"db/migrations", "db"} {
+		for _, extra := range [][]string{{"--no-cache"}, {"--cache-dir", cache}, {"--cache-dir", cache}} {
+			got := runBinary(t, filepath.Join(dir, in), nil, append(args, extra...)...)
+			if got.stdout != want.stdout || got.status != want.status {
+				t.Fatalf("from %s %v: status %d (want %d)\n%s\nwant\n%s", in, extra, got.status, want.status, got.stdout, want.stdout)
+			}
+		}
+	}
+}
