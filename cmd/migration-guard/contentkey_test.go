@@ -554,3 +554,36 @@ func TestBaseFromSubfolderRelativeDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrQuery: paths sent ahead and paths asked with the question are
+// answered together, each once, from the tree's and info/attributes.
+func TestAttrQuery(t *testing.T) {
+	dir := keyRepo(t)
+	writeFiles(t, dir, map[string]string{
+		".gitattributes":       "*.enc working-tree-encoding=UTF-16\n",
+		".git/info/attributes": "db/x.sql filter=upper\n",
+	})
+	for _, tc := range []struct {
+		name       string
+		ahead, ask []string
+	}{
+		{"all asked at once", nil, []string{"db/x.sql", "b.enc", "c.sql"}},
+		{"some sent ahead", []string{"c.sql", "db/x.sql"}, []string{"db/x.sql", "b.enc"}},
+		{"all sent ahead, twice", []string{"db/x.sql", "b.enc", "c.sql", "c.sql"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := gitRepo{root: dir}.startAttrQuery(context.Background())
+			q.send(tc.ahead)
+			got, err := q.ask(tc.ask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || !got["db/x.sql"] || !got["b.enc"] {
+				t.Errorf("rewritten %v, want db/x.sql and b.enc", got)
+			}
+			if _, err := q.ask(nil); err == nil {
+				t.Error("asked twice without an error")
+			}
+		})
+	}
+}
