@@ -1,10 +1,8 @@
 package analyzer
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -146,12 +144,12 @@ func restoreBaseSummary(req Request) *baseSummary {
 	if !ok {
 		return nil
 	}
-	var sum baseSummary
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&sum); err != nil || len(sum.Sums) != len(sum.Set.Migrations) || sum.Keys.CatalogKey == "" || sum.Keys.Digest == "" {
+	sum, err := readSummary(b)
+	if err != nil || sum.Keys.CatalogKey == "" || sum.Keys.Digest == "" {
 		slog.Debug("cache: ignoring a base summary entry", "err", err)
 		return nil
 	}
-	return &sum
+	return sum
 }
 
 // keepBaseSummary keeps what discovery found at the request's base, read
@@ -180,12 +178,7 @@ func keepBaseSummary(req Request, set *layout.Set) *baseKeys {
 		m.Content, m.DownContent = nil, nil
 		sum.Set.Migrations[i] = m
 	}
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(&sum); err != nil {
-		slog.Debug("cache: not keeping the base's summary", "err", err)
-		return &sum.Keys
-	}
-	req.Cache.Put(key, b.Bytes())
+	req.Cache.Put(key, appendSummary(nil, &sum))
 	return &sum.Keys
 }
 

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/migration-guard/migration-guard/analyzer/layout"
@@ -100,5 +101,86 @@ func TestMigrationKeyCoversEveryField(t *testing.T) {
 	}
 	if keyOf(layout.Migration{}) == keyOf(layout.Migration{Problems: []layout.Problem{}}) {
 		t.Error("no problems and an empty list of problems: the same key")
+	}
+}
+
+// fullSummary has every list with one element, every pointer set.
+func fullSummary() baseSummary {
+	m := fullMigration()
+	m.Content, m.DownContent = nil, nil
+	return baseSummary{
+		Set: layout.Set{
+			Migrations: []layout.Migration{m},
+			Folders: []layout.Folder{{Path: "db", Kind: layout.Dbmate, Detected: "configured", Configured: true,
+				Options: layout.Options{Transaction: layout.TransactionNone, MultiStatement: true}}},
+			Problems: []layout.Problem{{Path: "db/x", Line: 1, Message: "m", RunTimeText: true}},
+		},
+		Sums: [][32]byte{{1, 2, 3}},
+		Keys: baseKeys{CatalogKey: "c", Digest: "d"},
+	}
+}
+
+// TestSummaryRoundTrip: every field of a base's summary, changed at any
+// depth, is read back as written (nil lists as nil, empty ones as empty);
+// the text is never kept. A summary cut short or with bytes after it is
+// not read.
+func TestSummaryRoundTrip(t *testing.T) {
+	sum := fullSummary()
+	check := func(name string) {
+		t.Helper()
+		b := appendSummary(nil, &sum)
+		got, err := readSummary(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(*got, sum) {
+			t.Fatalf("%s: read back\n%+v\nwant\n%+v", name, *got, sum)
+		}
+		for _, cut := range []int{1, len(b) / 2, len(b) - 1} {
+			if _, err := readSummary(b[:cut]); err == nil {
+				t.Fatalf("%s: %d bytes of %d read", name, cut, len(b))
+			}
+		}
+		if _, err := readSummary(append(b, 0)); err == nil {
+			t.Fatalf("%s: a byte after the end read", name)
+		}
+	}
+	check("the full summary")
+	leaves := 0
+	eachLeaf(reflect.ValueOf(&sum).Elem(), "summary", func(name string, v reflect.Value) {
+		if strings.Contains(name, "Content") {
+			return // never kept
+		}
+		if v.Kind() == reflect.Array {
+			v.Index(0).SetUint(v.Index(0).Uint() + 1)
+			check(name)
+			return
+		}
+		leaves++
+		saved := reflect.New(v.Type()).Elem()
+		saved.Set(v)
+		changeLeaf(t, name, v)
+		if v.Kind() == reflect.Slice && v.Len() > 0 && v.Index(v.Len()-1).Kind() == reflect.Array {
+			// A sum per migration: the added one goes with a migration.
+			v.Set(saved)
+			return
+		}
+		if strings.HasSuffix(name, "Migrations (length)") {
+			sum.Sums = append(sum.Sums, [32]byte{})
+			check(name)
+			sum.Sums = sum.Sums[:1]
+		} else {
+			check(name)
+		}
+		v.Set(saved)
+	})
+	if leaves < 50 {
+		t.Fatalf("only %d leaves walked", leaves)
+	}
+	empty := baseSummary{Set: layout.Set{Migrations: []layout.Migration{}, Folders: []layout.Folder{}}, Keys: baseKeys{CatalogKey: "c", Digest: "d"}, Sums: [][32]byte{}}
+	b := appendSummary(nil, &empty)
+	got, err := readSummary(b)
+	if err != nil || got.Set.Migrations == nil || got.Set.Folders == nil || got.Set.Problems != nil {
+		t.Errorf("empty lists read back as %+v (%v)", got, err)
 	}
 }
