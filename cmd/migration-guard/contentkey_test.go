@@ -130,7 +130,35 @@ func TestContentKeySameOutput(t *testing.T) {
 				t.Fatalf("no CRLF in the checkout: %q", b)
 			}
 		}, true},
+		{"core.autocrlf off again", func(t *testing.T) {
+			git(t, dir, "config", "core.autocrlf", "false")
+			for _, p := range []string{"db/migrations/00001_users.sql", "db/migrations/00002_orders.sql", "db/migrations/00003_index.sql"} {
+				recheckout(t, dir, p)
+			}
+		}, false},
+		{"a filter from info/attributes that rewrites a file at checkout", func(t *testing.T) {
+			// ROT13 both ways, as LFS gives back on clean what it replaced
+			// on checkout: git sees no change, the file keeps the blob's
+			// size, and nothing the key walks changed but its bytes. Only
+			// its attribute says git cannot vouch for it.
+			git(t, dir, "config", "filter.rot13.smudge", "tr a-zA-Z n-za-mN-ZA-M")
+			git(t, dir, "config", "filter.rot13.clean", "tr a-zA-Z n-za-mN-ZA-M")
+			writeFiles(t, dir, map[string]string{".git/info/attributes": "db/migrations/00002_orders.sql filter=rot13\n"})
+			recheckout(t, dir, "db/migrations/00002_orders.sql")
+		}, true},
+		{"the filter from a .gitattributes only in the working tree", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(dir, ".git/info/attributes")); err != nil {
+				t.Fatal(err)
+			}
+			recheckout(t, dir, "db/migrations/00002_orders.sql")
+			writeFiles(t, dir, map[string]string{".gitattributes": "db/migrations/00003_index.sql filter=rot13\n"})
+			recheckout(t, dir, "db/migrations/00003_index.sql")
+		}, true},
 		{"a symbolic link", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(dir, ".gitattributes")); err != nil {
+				t.Fatal(err)
+			}
+			recheckout(t, dir, "db/migrations/00003_index.sql")
 			if err := os.Symlink("00003_index.sql", filepath.Join(dir, "db/migrations/00007_link.sql")); err != nil {
 				t.Fatal(err)
 			}
@@ -152,6 +180,21 @@ func TestContentKeySameOutput(t *testing.T) {
 		}
 		prev = got
 	}
+}
+
+// recheckout writes a tracked file again from the index, through
+// whatever conversion git now applies, and says what it wrote.
+func recheckout(t *testing.T, dir, p string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, p)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "checkout", "-q", "--", p)
+	b, err := os.ReadFile(filepath.Join(dir, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s checked out as %q", p, b)
 }
 
 // TestContentKeySHA256 runs the same in a SHA-256 repository (64-hex ids),
