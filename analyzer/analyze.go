@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -58,6 +59,14 @@ type Request struct {
 	// request over the same history reads it back instead of replaying.
 	// The report is the same with or without it.
 	Cache Cache
+	// BaseID, when set, names everything Base holds: two requests whose
+	// bases have the same BaseID have the same files, byte for byte (the
+	// CLI gives a digest of the base commit's listing, every blob id in
+	// it). With Cache, what discovery finds at the base is then kept under
+	// it without the files' text, so that a request over a base seen
+	// before reads the base's files only when its schema is not in the
+	// cache or a migration's text must be compared with the head's.
+	BaseID string
 }
 
 // Unseen is a place of the repository that could not be examined.
@@ -91,6 +100,13 @@ type Discovered struct {
 	// base is nil without a base; head is nil when the request gives its
 	// migrations (Request.Migrations).
 	base, head *layout.Set
+	// summary is set when base came from the cache (Request.BaseID):
+	// its migrations then carry no text, and summary the keys and sums
+	// that stand for it; fullBase reads the text when it is needed.
+	summary *baseSummary
+	// keys stand for the base's set in keys, when known without hashing
+	// it again (Request.BaseID).
+	keys *baseKeys
 }
 
 // Discover validates the configuration and finds the migrations at the
@@ -102,11 +118,16 @@ func Discover(req Request) (*Discovered, error) {
 	d := &Discovered{req: req}
 	locs := req.Config.locations()
 	if req.Base != nil {
-		set, err := layout.Discover(req.Base, locs)
-		if err != nil {
-			return nil, fmt.Errorf("finding the migrations at the base: %w", err)
+		if sum := restoreBaseSummary(req); sum != nil {
+			d.base, d.summary, d.keys = &sum.Set, sum, &sum.Keys
+		} else {
+			set, err := layout.Discover(req.Base, locs)
+			if err != nil {
+				return nil, fmt.Errorf("finding the migrations at the base: %w", err)
+			}
+			d.base = set
+			d.keys = keepBaseSummary(req, set)
 		}
-		d.base = set
 	}
 	if req.Migrations == nil {
 		if req.Head == nil {
@@ -130,23 +151,30 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 	rep := &Report{PostgresVersion: cfg.PostgresVersion}
 
 	var baseIDs map[string]bool
-	// baseContent is what the base's migrations read as: a symbolic link
-	// reads as its target, so a migration whose path did not change can
-	// still run other bytes.
-	baseContent := map[string]layout.Migration{}
+	// base is what the base's migrations read as: a symbolic link reads
+	// as its target, so a migration whose path did not change can still
+	// run other bytes.
+	base := &baseTexts{d: d}
 	if req.Base != nil {
-		set := d.base
 		baseIDs = map[string]bool{}
 		var key string
 		restored := false
 		if req.Cache != nil {
 			var err error
-			if key, err = baseCatalogKey(cfg, set.Migrations); err != nil {
+			if key, err = d.baseCatalogKey(); err != nil {
 				slog.Debug("cache: no key for the base", "err", err)
 			} else if cat := restoreBase(req.Cache, key); cat != nil {
 				s.cat, restored = cat, true
 			}
 		}
+		if !restored {
+			// The replay reads every base migration's text.
+			if err := d.fullBase(); err != nil {
+				return nil, err
+			}
+		}
+		set := d.base
+		base.index()
 		var parsed *ahead.Sequence[*parsedFile]
 		if !restored {
 			jobs := make([]parseJob, len(set.Migrations))
@@ -164,7 +192,6 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 				}
 			}
 			baseIDs[m.Path] = true
-			baseContent[m.Path] = m
 			s.downParts.count(m)
 		}
 		if key != "" && !restored && !s.expired() {
@@ -217,8 +244,15 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 		// content is not the base's (a link whose target changed) runs
 		// other bytes all the same.
 		contentChanged := false
-		if b, ok := baseContent[m.Path]; ok {
-			contentChanged = b.Unreadable != m.Unreadable || (m.Unreadable != "" && b.BlobSHA != m.BlobSHA) || !sameText(b.Content, m.Content)
+		if b, ok := base.byPath[m.Path]; ok {
+			contentChanged = b.Unreadable != m.Unreadable || (m.Unreadable != "" && b.BlobSHA != m.BlobSHA)
+			if !contentChanged {
+				same, err := base.same(m)
+				if err != nil {
+					return nil, err
+				}
+				contentChanged = !same
+			}
 		}
 		st := &steps[i]
 		st.up = changed == nil || changed[m.Path] || contentChanged
@@ -292,6 +326,60 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 		rep.Notes = append(rep.Notes, note)
 	}
 	return rep, nil
+}
+
+// baseTexts compares head migrations with the base's, by path.
+type baseTexts struct {
+	d      *Discovered
+	byPath map[string]layout.Migration
+	// sums is the SHA-256 of each base migration's text while the base
+	// is the cache's, without text; nil once it has its text.
+	sums map[string][sha256.Size]byte
+}
+
+// index lists the base's migrations by path (the last of a path wins).
+func (t *baseTexts) index() {
+	t.byPath, t.sums = map[string]layout.Migration{}, nil
+	if t.d.summary != nil {
+		t.sums = map[string][sha256.Size]byte{}
+	}
+	for i, m := range t.d.base.Migrations {
+		t.byPath[m.Path] = m
+		if t.sums != nil {
+			t.sums[m.Path] = t.d.summary.Sums[i]
+		}
+	}
+}
+
+// same says whether head migration m reads as the base's migration at its
+// path did. Without the base's text, the bytes are compared by SHA-256;
+// only a file whose bytes differ (line endings, which sameText forgives)
+// needs the base's text, and then the base is read.
+func (t *baseTexts) same(m layout.Migration) (bool, error) {
+	if sum, ok := t.sums[m.Path]; ok {
+		if sha256.Sum256(m.Content) == sum {
+			return true, nil
+		}
+		if err := t.d.fullBase(); err != nil {
+			return false, err
+		}
+		t.index()
+	}
+	return sameText(t.byPath[m.Path].Content, m.Content), nil
+}
+
+// fullBase reads the base's migrations with their text when they came
+// from the cache without it.
+func (d *Discovered) fullBase() error {
+	if d.summary == nil {
+		return nil
+	}
+	set, err := layout.Discover(d.req.Base, d.req.Config.locations())
+	if err != nil {
+		return fmt.Errorf("finding the migrations at the base: %w", err)
+	}
+	d.base, d.summary = set, nil
+	return nil
 }
 
 // headStep is what Analyze does with a migration of the change: judge it

@@ -27,7 +27,7 @@ type Cache interface {
 
 // cacheFormat changes whenever what a key covers or what an entry holds
 // changes meaning.
-const cacheFormat = "migration-guard analyzer cache 1"
+const cacheFormat = "migration-guard analyzer cache 2"
 
 // keyHasher builds a cache key from tagged, length-prefixed fields, so
 // that no two different field lists hash the same bytes.
@@ -60,22 +60,20 @@ func (k *keyHasher) value(tag string, v any) error {
 
 // migrations hashes every field of every migration, in order; the files'
 // bytes by their SHA-256.
-func (k *keyHasher) migrations(tag string, ms []layout.Migration) error {
+func (k *keyHasher) migrations(tag string, ms []layout.Migration) {
 	if ms == nil {
 		k.field(tag, nil)
-		return nil
+		return
 	}
 	k.field(tag, []byte(fmt.Sprint(len(ms))))
-	for _, m := range ms {
-		up, down := sha256.Sum256(m.Content), sha256.Sum256(m.DownContent)
+	var b []byte
+	for i := range ms {
+		up, down := sha256.Sum256(ms[i].Content), sha256.Sum256(ms[i].DownContent)
 		k.field("content", up[:])
 		k.field("down content", down[:])
-		m.Content, m.DownContent = nil, nil
-		if err := k.value("migration", m); err != nil {
-			return err
-		}
+		b = appendMigration(b[:0], &ms[i])
+		k.field("migration", b)
 	}
-	return nil
 }
 
 func (k *keyHasher) sum() string { return hex.EncodeToString(k.h.Sum(nil)) }
@@ -89,7 +87,105 @@ func baseCatalogKey(cfg Config, base []layout.Migration) (string, error) {
 	if err := k.value("config", cfg); err != nil {
 		return "", err
 	}
-	if err := k.migrations("base", base); err != nil {
+	k.migrations("base", base)
+	return k.sum(), nil
+}
+
+// baseCatalogKey is the key of the schema the request's base builds: the
+// summary's when the base came from the cache.
+func (d *Discovered) baseCatalogKey() (string, error) {
+	if d.keys != nil {
+		return d.keys.CatalogKey, nil
+	}
+	return baseCatalogKey(d.req.Config, d.base.Migrations)
+}
+
+// baseSummary is what discovery found at a base, kept under the base's id
+// (Request.BaseID) without the files' text: what stands for the text is
+// kept instead, computed from it when it was read.
+type baseSummary struct {
+	// Set is the base's set, every migration's Content and DownContent
+	// left out.
+	Set layout.Set
+	// Sums are the SHA-256 of each migration's Content, in Set's order.
+	Sums [][sha256.Size]byte
+	Keys baseKeys
+}
+
+// baseKeys stand for a base's set, with its text, in keys: CatalogKey is
+// its baseCatalogKey, Digest its setDigest.
+type baseKeys struct {
+	CatalogKey, Digest string
+}
+
+// baseSummaryKey is the key of a base's summary: the configuration (which
+// says where discovery looks) and the base's id (everything it reads).
+func baseSummaryKey(req Request) (string, error) {
+	k := newKey("base summary")
+	if err := k.value("config", req.Config); err != nil {
+		return "", err
+	}
+	k.field("base id", []byte(req.BaseID))
+	return k.sum(), nil
+}
+
+// restoreBaseSummary returns the cached summary of the request's base, or
+// nil.
+func restoreBaseSummary(req Request) *baseSummary {
+	if req.Cache == nil || req.BaseID == "" {
+		return nil
+	}
+	key, err := baseSummaryKey(req)
+	if err != nil {
+		slog.Debug("cache: no key for the base's summary", "err", err)
+		return nil
+	}
+	b, ok := req.Cache.Get(key)
+	if !ok {
+		return nil
+	}
+	sum, err := readSummary(b)
+	if err != nil || sum.Keys.CatalogKey == "" || sum.Keys.Digest == "" {
+		slog.Debug("cache: ignoring a base summary entry", "err", err)
+		return nil
+	}
+	return sum
+}
+
+// keepBaseSummary keeps what discovery found at the request's base, read
+// with its text, under the base's id, and returns the keys it computed.
+func keepBaseSummary(req Request, set *layout.Set) *baseKeys {
+	if req.Cache == nil || req.BaseID == "" {
+		return nil
+	}
+	key, err := baseSummaryKey(req)
+	if err != nil {
+		slog.Debug("cache: no key for the base's summary", "err", err)
+		return nil
+	}
+	sum := baseSummary{Set: *set, Sums: make([][sha256.Size]byte, len(set.Migrations))}
+	if sum.Keys.CatalogKey, err = baseCatalogKey(req.Config, set.Migrations); err != nil {
+		slog.Debug("cache: not keeping the base's summary", "err", err)
+		return nil
+	}
+	if sum.Keys.Digest, err = setDigest(set); err != nil {
+		slog.Debug("cache: not keeping the base's summary", "err", err)
+		return nil
+	}
+	sum.Set.Migrations = make([]layout.Migration, len(set.Migrations))
+	for i, m := range set.Migrations {
+		sum.Sums[i] = sha256.Sum256(m.Content)
+		m.Content, m.DownContent = nil, nil
+		sum.Set.Migrations[i] = m
+	}
+	req.Cache.Put(key, appendSummary(nil, &sum))
+	return &sum.Keys
+}
+
+// setDigest is a key for every field of a set, the files' bytes by hash.
+func setDigest(set *layout.Set) (string, error) {
+	k := newKey("migration set")
+	if err := k.set("set", set); err != nil {
 		return "", err
 	}
 	return k.sum(), nil
@@ -137,21 +233,25 @@ func (d *Discovered) Fingerprint() (string, error) {
 	if err := k.value("stats", req.Stats); err != nil {
 		return "", err
 	}
-	for _, side := range []struct {
-		tag string
-		set *layout.Set
-	}{{"base", d.base}, {"head", d.head}} {
-		if side.set == nil {
-			k.field(side.tag, nil)
-			continue
-		}
-		if err := k.set(side.tag, side.set); err != nil {
+	// The base by its digest, which a base from the cache carries.
+	switch {
+	case d.keys != nil:
+		k.field("base", []byte(d.keys.Digest))
+	case d.base != nil:
+		digest, err := setDigest(d.base)
+		if err != nil {
 			return "", err
 		}
+		k.field("base", []byte(digest))
+	default:
+		k.field("base", nil)
 	}
-	if err := k.migrations("given", req.Migrations); err != nil {
+	if d.head == nil {
+		k.field("head", nil)
+	} else if err := k.set("head", d.head); err != nil {
 		return "", err
 	}
+	k.migrations("given", req.Migrations)
 	if err := k.value("problems", req.Problems); err != nil {
 		return "", err
 	}
@@ -168,9 +268,7 @@ func (d *Discovered) Fingerprint() (string, error) {
 }
 
 func (k *keyHasher) set(tag string, set *layout.Set) error {
-	if err := k.migrations(tag, set.Migrations); err != nil {
-		return err
-	}
+	k.migrations(tag, set.Migrations)
 	if err := k.value(tag+" folders", set.Folders); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -128,7 +130,6 @@ func runCheck(ctx context.Context, out io.Writer, opt checkOptions, args []strin
 				if done, err := answerByContent(cache, bc.key.key, out); done {
 					return err
 				}
-				bc.warm()
 			}
 		}
 	default:
@@ -288,9 +289,6 @@ type baseCheck struct {
 	// whether the output may be kept under it.
 	key   *contentKey
 	check *contentCheck
-	// warm starts reading the base's files ahead, once the output is not
-	// in the cache.
-	warm func()
 }
 
 // baseRequest judges what changed since a git ref. When keyed is true, it
@@ -305,6 +303,15 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 		return nil, fail("finding the current folder: %v", err)
 	}
 	idx := startIndexList(ctx, cwd)
+	// The base's listing and the changes since it are asked for the ref as
+	// given, beside the rev-parse that resolves it, rather than after it:
+	// a git start-up less on the way. Should the ref move in between, the
+	// run still judges what git listed, and the content key holds that
+	// listing and those changes as git printed them.
+	var changes <-chan changeRead
+	if !strings.HasPrefix(opt.base, "-") {
+		changes = startChange(ctx, cwd, opt.base+"^{commit}", idx)
+	}
 	var early *keyStart
 	var rootKnown func(string) *keyStart
 	if keyed {
@@ -320,8 +327,8 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 	// The base's blobs are read through one `git cat-file --batch`.
 	// Without a content key, the process starts now, so that git readies
 	// itself while the tree, the changes and the index are listed; with
-	// one, only once the key is not in the cache (a warm run may need no
-	// blob at all).
+	// one, only at the first read: a warm run may need no blob at all (the
+	// output, or the base's migrations and schema, from the cache).
 	blobs := &blobReader{g: repo}
 	if !keyed {
 		blobs = newBlobReader(ctx, repo)
@@ -340,7 +347,13 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 			}
 		}()
 	}
-	ch, err := repo.readChange(ctx, commit, idx)
+	var ch *gitChange
+	if changes != nil {
+		r := <-changes
+		ch, err = r.ch, r.err
+	} else {
+		ch, err = repo.readChange(ctx, commit, idx)
+	}
 	if err != nil {
 		var le *listError
 		if errors.As(err, &le) && le.tree {
@@ -367,7 +380,7 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 		changed = []string{}
 	}
 	var head fs.FS = newCheckoutFS(repo.root)
-	out := &baseCheck{done: blobs.close, warm: func() { go blobs.warm(ctx) }}
+	out := &baseCheck{done: blobs.close}
 	if keyed {
 		rel, rerr := filepath.Rel(repo.root, cwd)
 		k, kerr := newContentKey(ctx, repo, ch, keyInputs{opt: opt, root: repo.root, cwd: filepath.ToSlash(rel), commit: commit, args: args, color: color, cfg: cfg}, ks)
@@ -396,9 +409,17 @@ func baseRequest(ctx context.Context, opt checkOptions, args []string, keyed, co
 		}
 		settings = keep
 	}
-	out.req = analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg}
+	out.req = analyzer.Request{Base: base, Head: head, Changed: changed, Config: cfg, BaseID: baseID(ch.listing)}
 	out.configFS, out.settings = base, settings
 	return out, nil
+}
+
+// baseID names the base's files for the analyzer's cache: a digest of the
+// base commit's listing, which gives every file's blob id (and the base's
+// files are read by those ids, as git stores them).
+func baseID(listing []byte) string {
+	sum := sha256.Sum256(listing)
+	return "git ls-tree " + hex.EncodeToString(sum[:])
 }
 
 // limitToPaths keeps changed files (relative to root) under the given paths

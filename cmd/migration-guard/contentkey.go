@@ -138,6 +138,11 @@ func startContentKey(ctx context.Context, dir string) *keyStart {
 	ks := &keyStart{dir: dir, walked: make(chan walkDone, 1), attrs: gitRepo{root: dir}.startAttrQuery(ctx)}
 	go func() {
 		w, err := walkCheckout(dir)
+		if err == nil {
+			// The files discovery may read: git looks up their attributes
+			// while the base and the changes are listed.
+			ks.attrs.send(w.files)
+		}
 		ks.walked <- walkDone{w, err}
 	}()
 	return ks
@@ -431,42 +436,100 @@ func (w *walked) walk(root, dir string) error {
 	return nil
 }
 
-// attrQuery is a `git check-attr` started ahead of its question.
+// attrQuery is a `git check-attr` started ahead of its question. Paths
+// may be sent before it (the walk's files, once walked), so that git
+// answers while the base and the changes are listed; ask sends the rest
+// and collects every answer.
 type attrQuery struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout io.ReadCloser
-	err    error
-	once   sync.Once
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	// answers is standard output, read whole by a goroutine started with
+	// the process (so that git never waits on a full pipe while paths are
+	// still sent).
+	answers chan attrAnswers
+	err     error
+	once    sync.Once
+	// mu guards what was sent: the paths (each once, in order), the
+	// writer, and whether standard input is closed.
+	mu     sync.Mutex
+	in     *bufio.Writer
+	sent   map[string]bool
+	nsent  int
+	werr   error
+	closed bool
+}
+
+type attrAnswers struct {
+	b   []byte
+	err error
 }
 
 func (g gitRepo) startAttrQuery(ctx context.Context) *attrQuery {
-	q := &attrQuery{}
+	q := &attrQuery{sent: map[string]bool{}, answers: make(chan attrAnswers, 1)}
 	q.cmd = exec.CommandContext(ctx, "git", "check-attr", "-z", "--stdin", "filter", "working-tree-encoding")
 	q.cmd.Dir = g.root
 	if q.stdin, q.err = q.cmd.StdinPipe(); q.err != nil {
 		return q
 	}
-	if q.stdout, q.err = q.cmd.StdoutPipe(); q.err != nil {
+	stdout, err := q.cmd.StdoutPipe()
+	if q.err = err; err != nil {
 		return q
 	}
-	q.err = q.cmd.Start()
+	if q.err = q.cmd.Start(); q.err != nil {
+		return q
+	}
+	q.in = bufio.NewWriterSize(q.stdin, 64<<10)
+	go func() {
+		b, err := io.ReadAll(stdout)
+		q.answers <- attrAnswers{b, err}
+	}()
 	return q
+}
+
+// send asks about paths not sent yet, unless the question is closed.
+func (q *attrQuery) send(paths []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil || q.closed || q.werr != nil {
+		return
+	}
+	for _, p := range paths {
+		if q.sent[p] {
+			continue
+		}
+		q.sent[p] = true
+		q.nsent++
+		q.in.WriteString(p)
+		q.in.WriteByte(0)
+	}
+	q.werr = q.in.Flush()
+}
+
+// close ends the question: nothing is sent after it.
+func (q *attrQuery) close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if err := q.stdin.Close(); q.werr == nil {
+		q.werr = err
+	}
+	return q.werr
 }
 
 // abandon ends the process unasked.
 func (q *attrQuery) abandon() {
 	q.once.Do(func() {
 		if q.err == nil {
-			q.stdin.Close()
+			q.close()
+			<-q.answers
 			_ = q.cmd.Wait()
 		}
 	})
 }
 
-// ask lists the paths a filter or a working-tree-encoding attribute
-// applies to (from any attributes file git reads: the tree's,
-// info/attributes, the user's, the system's).
+// ask lists, of the paths sent before and these, those a filter or a
+// working-tree-encoding attribute applies to (from any attributes file git
+// reads: the tree's, info/attributes, the user's, the system's).
 func (q *attrQuery) ask(paths []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	var err error
@@ -485,37 +548,25 @@ func (q *attrQuery) ask(paths []string) (map[string]bool, error) {
 }
 
 func (q *attrQuery) run(paths []string) (map[string]bool, error) {
-	written := make(chan error, 1)
-	go func() {
-		bw := bufio.NewWriterSize(q.stdin, 64<<10)
-		for _, p := range paths {
-			bw.WriteString(p)
-			bw.WriteByte(0)
-		}
-		err := bw.Flush()
-		if cerr := q.stdin.Close(); err == nil {
-			err = cerr
-		}
-		written <- err
-	}()
-	all, readErr := io.ReadAll(q.stdout)
-	werr := <-written
+	q.send(paths)
+	werr := q.close()
+	a := <-q.answers
 	if err := q.cmd.Wait(); err != nil {
 		return nil, err
 	}
-	if readErr != nil {
-		return nil, readErr
+	if a.err != nil {
+		return nil, a.err
 	}
 	if werr != nil {
 		return nil, werr
 	}
-	// "<path>\0<attribute>\0<value>\0", two per path.
-	recs := bytes.Split(all, []byte{0})
+	// "<path>\0<attribute>\0<value>\0", two per path sent.
+	recs := bytes.Split(a.b, []byte{0})
 	if len(recs) > 0 && len(recs[len(recs)-1]) == 0 {
 		recs = recs[:len(recs)-1]
 	}
-	if len(recs) != 3*2*len(paths) {
-		return nil, fmt.Errorf("%d fields for %d paths", len(recs), len(paths))
+	if len(recs) != 3*2*q.nsent {
+		return nil, fmt.Errorf("%d fields for %d paths", len(recs), q.nsent)
 	}
 	out := map[string]bool{}
 	for i := 0; i < len(recs); i += 3 {
@@ -550,6 +601,15 @@ func (c *contentCheck) mismatch() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bad
+}
+
+// ReadsConcurrently implements layout.ConcurrentFS as the checked file
+// system does, so that discovery reads ahead through the check too: the
+// comparisons only read the key, and the first difference is kept under
+// a lock.
+func (c *contentCheck) ReadsConcurrently() bool {
+	cf, ok := c.FS.(layout.ConcurrentFS)
+	return ok && cf.ReadsConcurrently()
 }
 
 // ReadFile implements fs.ReadFileFS.

@@ -86,6 +86,10 @@ func TestContentKeySameOutput(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00002_orders.sql": "-- +goose Up\nCREATE TABLE payments (id bigint PRIMARY KEY);\n-- +goose Down\nDROP TABLE payments;\n"})
 			commit()
 		}, true},
+		{"a new base commit changing no migration", func(t *testing.T) {
+			writeFiles(t, dir, map[string]string{"README.md": "# app, moved on\n"})
+			commit()
+		}, false},
 		{"an untracked new file", func(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00005_more.sql": "-- +goose Up\nCREATE TABLE audit (id int);\n-- +goose Down\nSELECT 1;\n"})
 		}, true},
@@ -126,7 +130,35 @@ func TestContentKeySameOutput(t *testing.T) {
 				t.Fatalf("no CRLF in the checkout: %q", b)
 			}
 		}, true},
+		{"core.autocrlf off again", func(t *testing.T) {
+			git(t, dir, "config", "core.autocrlf", "false")
+			for _, p := range []string{"db/migrations/00001_users.sql", "db/migrations/00002_orders.sql", "db/migrations/00003_index.sql"} {
+				recheckout(t, dir, p)
+			}
+		}, false},
+		{"a filter from info/attributes that rewrites a file at checkout", func(t *testing.T) {
+			// ROT13 both ways, as LFS gives back on clean what it replaced
+			// on checkout: git sees no change, the file keeps the blob's
+			// size, and nothing the key walks changed but its bytes. Only
+			// its attribute says git cannot vouch for it.
+			git(t, dir, "config", "filter.rot13.smudge", "tr a-zA-Z n-za-mN-ZA-M")
+			git(t, dir, "config", "filter.rot13.clean", "tr a-zA-Z n-za-mN-ZA-M")
+			writeFiles(t, dir, map[string]string{".git/info/attributes": "db/migrations/00002_orders.sql filter=rot13\n"})
+			recheckout(t, dir, "db/migrations/00002_orders.sql")
+		}, true},
+		{"the filter from a .gitattributes only in the working tree", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(dir, ".git/info/attributes")); err != nil {
+				t.Fatal(err)
+			}
+			recheckout(t, dir, "db/migrations/00002_orders.sql")
+			writeFiles(t, dir, map[string]string{".gitattributes": "db/migrations/00003_index.sql filter=rot13\n"})
+			recheckout(t, dir, "db/migrations/00003_index.sql")
+		}, true},
 		{"a symbolic link", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(dir, ".gitattributes")); err != nil {
+				t.Fatal(err)
+			}
+			recheckout(t, dir, "db/migrations/00003_index.sql")
 			if err := os.Symlink("00003_index.sql", filepath.Join(dir, "db/migrations/00007_link.sql")); err != nil {
 				t.Fatal(err)
 			}
@@ -148,6 +180,21 @@ func TestContentKeySameOutput(t *testing.T) {
 		}
 		prev = got
 	}
+}
+
+// recheckout writes a tracked file again from the index, through
+// whatever conversion git now applies, and says what it wrote.
+func recheckout(t *testing.T, dir, p string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, p)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "checkout", "-q", "--", p)
+	b, err := os.ReadFile(filepath.Join(dir, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s checked out as %q", p, b)
 }
 
 // TestContentKeySHA256 runs the same in a SHA-256 repository (64-hex ids),
@@ -464,5 +511,122 @@ func TestContentKeyFromSubfolder(t *testing.T) {
 				t.Fatalf("from %s %v, pass %d: status %d (want %d)\n%s\nwant\n%s", run.in, run.args, pass, got.status, want.status, got.stdout, want.stdout)
 			}
 		}
+	}
+}
+
+// TestWarmBaseReadsNoBlob: once a run has kept the base's migrations and
+// schema, a run after an edit of the change (its output not in the cache)
+// reads no file of the base: it starts no `git cat-file`. The run that
+// fills the cache does, which shows that git's log below sees it.
+func TestWarmBaseReadsNoBlob(t *testing.T) {
+	dir := keyRepo(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	log := filepath.Join(t.TempDir(), "git.log")
+	script := "#!/bin/sh\necho \"$*\" >>'" + log + "'\nexec '" + realGit + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"NO_COLOR=1", "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	args := []string{"check", "--base", "main", "--format", "json"}
+	for _, run := range []struct {
+		name      string
+		edit      string
+		readsBlob bool
+	}{
+		{"the run that fills the cache", "", true},
+		{"a run after an edit of the change", "-- +goose Up\nALTER TABLE orders ALTER COLUMN total TYPE bigint;\n-- +goose Down\nSELECT 1;\n", false},
+		{"a run after another edit", "-- +goose Up\nALTER TABLE orders DROP COLUMN total;\n-- +goose Down\nSELECT 1;\n", false},
+	} {
+		if run.edit != "" {
+			writeFiles(t, dir, map[string]string{"db/migrations/00010_change.sql": run.edit})
+		}
+		want := runBinary(t, dir, nil, append(args, "--no-cache")...)
+		if err := os.WriteFile(log, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := runBinary(t, dir, env, append(args, "--cache-dir", cache)...)
+		if got.stdout != want.stdout || got.status != want.status {
+			t.Fatalf("%s: status %d (want %d)\n%s\nwant\n%s", run.name, got.status, want.status, got.stdout, want.stdout)
+		}
+		calls, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(calls), "ls-tree") {
+			t.Fatalf("%s: the log holds no git call:\n%s", run.name, calls)
+		}
+		if reads := strings.Contains(string(calls), "cat-file"); reads != run.readsBlob {
+			t.Errorf("%s: git cat-file started: %v, want %v; git calls:\n%s", run.name, reads, run.readsBlob, calls)
+		}
+	}
+}
+
+// TestBaseFromSubfolderRelativeDiff: from a folder below the root, with
+// diff.relative set (git diff then prints paths from the current folder,
+// and only below it), check --base judges what it judges from the root.
+// The base file rewritten with CRLF line endings reads as the base's, so
+// only git's list of changes has it judged.
+func TestBaseFromSubfolderRelativeDiff(t *testing.T) {
+	dir := keyRepo(t)
+	orders := filepath.Join(dir, "db/migrations/00002_orders.sql")
+	b, err := os.ReadFile(orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(orders, []byte(strings.ReplaceAll(string(b), "\n", "\r\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"check", "--base", "main", "--format", "json"}
+	want := runBinary(t, dir, nil, append(args, "--no-cache")...)
+	if !strings.Contains(want.stdout, "00002_orders.sql") || !strings.Contains(want.stdout, "00010_change.sql") {
+		t.Fatalf("the changed files are not judged:\n%s", want.stdout)
+	}
+	git(t, dir, "config", "diff.relative", "true")
+	cache := filepath.Join(t.TempDir(), "cache")
+	for _, in := range []string{"db/migrations", "db"} {
+		for _, extra := range [][]string{{"--no-cache"}, {"--cache-dir", cache}, {"--cache-dir", cache}} {
+			got := runBinary(t, filepath.Join(dir, in), nil, append(args, extra...)...)
+			if got.stdout != want.stdout || got.status != want.status {
+				t.Fatalf("from %s %v: status %d (want %d)\n%s\nwant\n%s", in, extra, got.status, want.status, got.stdout, want.stdout)
+			}
+		}
+	}
+}
+
+// TestAttrQuery: paths sent ahead and paths asked with the question are
+// answered together, each once, from the tree's and info/attributes.
+func TestAttrQuery(t *testing.T) {
+	dir := keyRepo(t)
+	writeFiles(t, dir, map[string]string{
+		".gitattributes":       "*.enc working-tree-encoding=UTF-16\n",
+		".git/info/attributes": "db/x.sql filter=upper\n",
+	})
+	for _, tc := range []struct {
+		name       string
+		ahead, ask []string
+	}{
+		{"all asked at once", nil, []string{"db/x.sql", "b.enc", "c.sql"}},
+		{"some sent ahead", []string{"c.sql", "db/x.sql"}, []string{"db/x.sql", "b.enc"}},
+		{"all sent ahead, twice", []string{"db/x.sql", "b.enc", "c.sql", "c.sql"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := gitRepo{root: dir}.startAttrQuery(context.Background())
+			q.send(tc.ahead)
+			got, err := q.ask(tc.ask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || !got["db/x.sql"] || !got["b.enc"] {
+				t.Errorf("rewritten %v, want db/x.sql and b.enc", got)
+			}
+			if _, err := q.ask(nil); err == nil {
+				t.Error("asked twice without an error")
+			}
+		})
 	}
 }

@@ -193,8 +193,6 @@ type blobReader struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	broken bool
-	// closed: the run is over; warm starts nothing more.
-	closed bool
 }
 
 func (b *blobReader) read(ctx context.Context, id string) ([]byte, error) {
@@ -209,18 +207,6 @@ func (b *blobReader) read(ctx context.Context, id string) ([]byte, error) {
 		b.stop()
 	}
 	return b.g.run(ctx, "cat-file", "blob", id)
-}
-
-// warm starts the batch process unless it runs.
-func (b *blobReader) warm(ctx context.Context) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.broken || b.closed {
-		return
-	}
-	if err := b.start(ctx); err != nil {
-		slog.Debug("git cat-file --batch: not started", "err", err)
-	}
 }
 
 // validObjectID: a hex object id, nothing that could end a request line.
@@ -300,7 +286,6 @@ func (b *blobReader) stop() {
 func (b *blobReader) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.closed = true
 	b.stop()
 }
 

@@ -74,6 +74,27 @@ func startIndexList(ctx context.Context, dir string) <-chan indexList {
 	return ch
 }
 
+// changeRead is readChange's answer.
+type changeRead struct {
+	ch  *gitChange
+	err error
+}
+
+// startChange runs readChange from any folder of a checkout, for a
+// revision git resolves itself (REF^{commit}): it needs neither the root
+// nor the commit id, so it runs while rev-parse finds them. Paths come
+// back from the root all the same: ls-tree is asked for the full tree,
+// and diff's paths are the root's unless diff.relative says otherwise,
+// which --no-relative overrides.
+func startChange(ctx context.Context, dir, rev string, idx <-chan indexList) <-chan changeRead {
+	out := make(chan changeRead, 1)
+	go func() {
+		ch, err := gitRepo{root: dir}.readChange(ctx, rev, idx)
+		out <- changeRead{ch, err}
+	}()
+	return out
+}
+
 // readChange asks git, with two processes at the same time, for the base's
 // files and the changes since it, and takes the index from idx.
 func (g gitRepo) readChange(ctx context.Context, commit string, idx <-chan indexList) (*gitChange, error) {
@@ -82,7 +103,7 @@ func (g gitRepo) readChange(ctx context.Context, commit string, idx <-chan index
 	done := make(chan struct{}, 1)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		c.diff, diffErr = g.run(ctx, append(append([]string{}, fullStatCheck...), "diff", "--raw", "-z", "--no-renames", "--no-abbrev", commit, "--")...)
+		c.diff, diffErr = g.run(ctx, append(append([]string{}, fullStatCheck...), "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-relative", commit, "--")...)
 	}()
 	var err error
 	c.listing, c.entries, err = g.listTree(ctx, commit)
