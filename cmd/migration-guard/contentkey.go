@@ -466,8 +466,7 @@ type attrAnswers struct {
 
 func (g gitRepo) startAttrQuery(ctx context.Context) *attrQuery {
 	q := &attrQuery{sent: map[string]bool{}, answers: make(chan attrAnswers, 1)}
-	q.cmd = exec.CommandContext(ctx, "git", "check-attr", "-z", "--stdin", "filter", "working-tree-encoding")
-	q.cmd.Dir = g.root
+	q.cmd = g.command(ctx, "check-attr", "-z", "--stdin", "filter", "working-tree-encoding")
 	if q.stdin, q.err = q.cmd.StdinPipe(); q.err != nil {
 		return q
 	}

@@ -90,6 +90,27 @@ func TestContentKeySameOutput(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"README.md": "# app, moved on\n"})
 			commit()
 		}, false},
+		{"a replacement object of the same size for a base blob", func(t *testing.T) {
+			// git replace makes every reader that honours replacements see
+			// other bytes under the blob id the base commit lists, which is
+			// what the caches key the base's files by (and ls-tree --long
+			// then shows the same size).
+			name := "db/migrations/00001_users.sql"
+			blob := strings.TrimSpace(gitOutput(t, dir, "rev-parse", "HEAD:"+name))
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			swapped := strings.Replace(string(b), "users (id int PRIMARY KEY, email text, legacy text)", "orders (id int PRIMARY KEY, email text, total text)", 1)
+			if swapped == string(b) || len(swapped) != len(b) {
+				t.Fatalf("the replacement must keep the size: %q", b)
+			}
+			other := filepath.Join(t.TempDir(), "other.sql")
+			if err := os.WriteFile(other, []byte(swapped), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			git(t, dir, "replace", blob, strings.TrimSpace(gitOutput(t, dir, "hash-object", "-w", other)))
+		}, false},
 		{"an untracked new file", func(t *testing.T) {
 			writeFiles(t, dir, map[string]string{"db/migrations/00005_more.sql": "-- +goose Up\nCREATE TABLE audit (id int);\n-- +goose Down\nSELECT 1;\n"})
 		}, true},

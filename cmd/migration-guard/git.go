@@ -28,9 +28,18 @@ type gitRepo struct {
 	index string
 }
 
-func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+// command is git with args in the checkout. Replacement objects
+// (refs/replace) are ignored: the base's files are named by the blob ids
+// its commit lists (the caches key them so), and with replacements git
+// would read other bytes under the same ids.
+func (g gitRepo) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects"}, args...)...)
 	cmd.Dir = g.root
+	return cmd
+}
+
+func (g gitRepo) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := g.command(ctx, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -227,8 +236,7 @@ func (b *blobReader) start(ctx context.Context) error {
 	if b.cmd != nil {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
-	cmd.Dir = b.g.root
+	cmd := b.g.command(ctx, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return err
