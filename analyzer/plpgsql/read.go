@@ -89,14 +89,15 @@ const maxDepth = 16
 // as the parse tree's locations count it (a zero Source when no text is at
 // hand: offsets then all point at 0).
 func Read(node *pg_query.Node, src Source) *Body {
-	b := read(node, src, 0)
+	b := readWith(nil, node, src, 0)
 	if b != nil {
 		noteRead(node)
 	}
 	return b
 }
 
-func read(node *pg_query.Node, src Source, depth int) *Body {
+// readWith is Read with what m kept (nil: nothing).
+func readWith(m *Memo, node *pg_query.Node, src Source, depth int) *Body {
 	switch {
 	case node.GetDoStmt() != nil:
 		b := &Body{What: "DO", Language: "plpgsql"}
@@ -114,7 +115,7 @@ func read(node *pg_query.Node, src Source, depth int) *Body {
 			return b
 		}
 		b.Source = literalSource(src, int(code.GetLocation()), code.GetArg().GetString_().GetSval())
-		b.readBody(nil, depth)
+		b.readBody(m, nil, depth)
 		return b
 	case node.GetCreateFunctionStmt() != nil:
 		cf := node.GetCreateFunctionStmt()
@@ -145,24 +146,27 @@ func read(node *pg_query.Node, src Source, depth int) *Body {
 				return b
 			}
 			b.Source = literalSource(src, int(code.GetLocation()), items[0].GetString_().GetSval())
-			b.readBody(cf, depth)
+			b.readBody(m, cf, depth)
 		}
 		return b
 	}
 	return nil
 }
 
-// readBody reads Source in the body's language.
-func (b *Body) readBody(cf *pg_query.CreateFunctionStmt, depth int) {
+// readBody reads Source in the body's language, or takes what m kept of
+// the same reading.
+func (b *Body) readBody(m *Memo, cf *pg_query.CreateFunctionStmt, depth int) {
 	if depth > maxDepth {
 		b.unreadable(0, "procedural code nested too deep to follow")
 		return
 	}
 	switch b.Language {
 	case "sql":
-		b.addScript(b.Source, "", Statement)
+		m.reuse(b, memoKey{language: b.Language, text: b.Source.Text}, func() { b.addScript(b.Source, "", Statement) })
 	case "plpgsql":
-		b.readPlpgsql(cf, depth)
+		head := signature(cf)
+		key := memoKey{language: b.Language, head: head, text: b.Source.Text, out: hasOutParameters(cf), setof: cf.GetReturnType().GetSetof()}
+		m.reuse(b, key, func() { b.readPlpgsql(cf, head, depth) })
 	case "c", "internal":
 		b.unreadable(0, fmt.Sprintf("LANGUAGE %s runs compiled code, not SQL: what it does cannot be read here", b.Language))
 	default:
@@ -292,8 +296,9 @@ func scannedLiteralSource(src Source, from int, value string) Source {
 
 // readPlpgsql parses the body with PostgreSQL's PL/pgSQL parser and collects
 // what it runs.
-func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
-	wrapper, prefix, err := wrap(cf, b.Source.Text)
+// head is signature(cf).
+func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, head string, depth int) {
+	wrapper, prefix, err := wrap(head, b.Source.Text)
 	if err != nil {
 		b.unreadable(0, err.Error())
 		return
@@ -308,7 +313,7 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		// every offset; an error that remains is the body's own.
 		var text string
 		if text, rewritten = bareReturnNextAsReturn(b.Source.Text); rewritten > 0 {
-			if w, p, werr := wrap(cf, text); werr == nil {
+			if w, p, werr := wrap(head, text); werr == nil {
 				out, err = pg_query.ParsePlPgSqlToJSON(w)
 				prefix = p
 			}
@@ -374,17 +379,31 @@ func (b *Body) attachComments() {
 	}
 }
 
-// wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: the
-// function's own parameters and result type (they declare variables the
-// body uses: NEW and OLD of a trigger, OUT parameters), LANGUAGE plpgsql and
-// the body under a dollar tag it does not contain. The text is built from
-// the parse tree, never from the user's text, because that parser aborts the
-// process on a function it does not expect. prefix is the length before the
-// body.
-func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
+// wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: head
+// (signature's), then the body under a dollar tag it does not contain.
+// prefix is the length before the body.
+func wrap(head, body string) (string, int, error) {
 	if strings.IndexByte(body, 0) >= 0 {
 		return "", 0, fmt.Errorf("the body holds a NUL byte")
 	}
+	if head == "" {
+		return "", 0, fmt.Errorf("the function's signature could not be rebuilt for the PL/pgSQL parser")
+	}
+	tag := "$mg$"
+	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
+		tag = "$mg" + strconv.Itoa(n) + "$"
+	}
+	prefix := head + " AS " + tag
+	return prefix + body + tag, len(prefix), nil
+}
+
+// signature is the CREATE FUNCTION that wrap puts the body in: the
+// function's own parameters and result type (they declare variables the
+// body uses: NEW and OLD of a trigger, OUT parameters) and LANGUAGE
+// plpgsql. The text is built from the parse tree, never from the user's
+// text, because that parser aborts the process on a function it does not
+// expect. It is "" when the tree cannot be deparsed.
+func signature(cf *pg_query.CreateFunctionStmt) string {
 	fn := &pg_query.CreateFunctionStmt{
 		Funcname:   []*pg_query.Node{pg_query.MakeStrNode("migration_guard_body")},
 		ReturnType: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("void")}, Typemod: -1},
@@ -400,16 +419,7 @@ func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
 		}
 	}
 	fn.Options = []*pg_query.Node{{Node: &pg_query.Node_DefElem{DefElem: &pg_query.DefElem{Defname: "language", Arg: pg_query.MakeStrNode("plpgsql"), Defaction: pg_query.DefElemAction_DEFELEM_UNSPEC}}}}
-	head := deparse(&pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}})
-	if head == "" {
-		return "", 0, fmt.Errorf("the function's signature could not be rebuilt for the PL/pgSQL parser")
-	}
-	tag := "$mg$"
-	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
-		tag = "$mg" + strconv.Itoa(n) + "$"
-	}
-	prefix := head + " AS " + tag
-	return prefix + body + tag, len(prefix), nil
+	return deparse(&pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}})
 }
 
 func deparse(n *pg_query.Node) string {
