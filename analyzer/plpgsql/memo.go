@@ -6,6 +6,7 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
 )
 
@@ -25,9 +26,13 @@ import (
 // by moving those offsets. A body with an offset per byte (a quoted body
 // with escapes) is read afresh each time.
 //
-// Each Body handed out has statements, sources and comments of its own.
-// The parse trees (Stmt.Stmt.Node, Stmt.Built) and the slices of
-// sqlscript.Statement (tokens, comments, variables) are shared between
+// Within the bodies it reads, it keeps each inner statement's split and
+// each expression's parse by text, which hold no offsets in the file:
+// different bodies run many of the same statements and expressions.
+//
+// Each Body handed out has statements, sources, comments and parse errors
+// of its own. The parse trees (Stmt.Stmt.Node, Stmt.Built) and the slices
+// of sqlscript.Statement (tokens, comments, variables) are shared between
 // them: nothing writes to a parse tree once it is parsed (the rules that
 // rewrite a statement clone it first, pgtree.Clone), which Bare relies on
 // too.
@@ -35,6 +40,19 @@ type Memo struct {
 	mu    sync.Mutex
 	kept  map[memoKey]*keptRead
 	count int
+	// scripts and trees keep the split of each statement text and the
+	// parse of each expression that a PL/pgSQL body runs, by text: bodies
+	// that differ share many (RETURN NEW, the same UPDATE in a function
+	// and its replacement). They hold no offsets in the file.
+	scripts map[string]*sqlscript.Script
+	trees   map[string]parsedText
+	texts   int
+}
+
+// parsedText is what pgtree.Parse gave for a text.
+type parsedText struct {
+	tree *pg_query.ParseResult
+	err  error
 }
 
 // memoKey is everything reading a body depends on: for PL/pgSQL, head is
@@ -55,7 +73,9 @@ type keptRead struct {
 }
 
 // NewMemo returns an empty Memo.
-func NewMemo() *Memo { return &Memo{kept: map[memoKey]*keptRead{}} }
+func NewMemo() *Memo {
+	return &Memo{kept: map[memoKey]*keptRead{}, scripts: map[string]*sqlscript.Script{}, trees: map[string]parsedText{}}
+}
 
 // Read is Read, reusing what m kept.
 func (m *Memo) Read(node *pg_query.Node, src Source) *Body {
@@ -74,6 +94,60 @@ func (m *Memo) Reused() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.count
+}
+
+// ReusedTexts counts the statement texts and expressions handed out
+// from what m kept rather than split or parsed.
+func (m *Memo) ReusedTexts() int {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.texts
+}
+
+// split is sqlscript.Split of the whole text, kept by text. Callers copy
+// the statements out and change none of the script.
+func (m *Memo) split(text string) *sqlscript.Script {
+	if m == nil {
+		return sqlscript.Split(text, 0, len(text))
+	}
+	m.mu.Lock()
+	sc, ok := m.scripts[text]
+	if ok {
+		m.texts++
+	}
+	m.mu.Unlock()
+	if ok {
+		return sc
+	}
+	sc = sqlscript.Split(text, 0, len(text))
+	m.mu.Lock()
+	m.scripts[text] = sc
+	m.mu.Unlock()
+	return sc
+}
+
+// parse is pgtree.Parse, kept by text.
+func (m *Memo) parse(text string) (*pg_query.ParseResult, error) {
+	if m == nil {
+		return pgtree.Parse(text)
+	}
+	m.mu.Lock()
+	p, ok := m.trees[text]
+	if ok {
+		m.texts++
+	}
+	m.mu.Unlock()
+	if ok {
+		return p.tree, p.err
+	}
+	p.tree, p.err = pgtree.Parse(text)
+	m.mu.Lock()
+	m.trees[text] = p
+	m.mu.Unlock()
+	return p.tree, p.err
 }
 
 // Kept returns the statements of each body m keeps, as first read, for

@@ -1,6 +1,7 @@
 package plpgsql
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,51 +68,77 @@ func TestMemoSameAsReading(t *testing.T) {
 			verbatim++
 		}
 	}
+	if memo.ReusedTexts() == 0 {
+		t.Error("the memo handed out no statement or expression it kept, where the cases share some")
+	}
 	if memo.Reused() < 2*verbatim {
 		t.Errorf("the memo handed out %d bodies, want at least %d (two for each of %d verbatim bodies)", memo.Reused(), 2*verbatim, verbatim)
 	}
 }
 
-// TestMemoSharesNothingWritable: two bodies the memo handed out for one
-// text share no statement, source or comment: changing one leaves the
-// other, and what the memo hands out next, as they were. Only the parse
-// trees are shared, which nothing writes to.
+// TestMemoSharesNothingWritable: two bodies the memo handed out, for one
+// text or for two texts that run the same statements (one that does not
+// parse among them), share no statement, source, comment or parse error:
+// changing one leaves the other, and what the memo hands out next, as
+// they were. Only the parse trees are shared, which nothing writes to.
 func TestMemoSharesNothingWritable(t *testing.T) {
-	text := bareCases[1]
-	memo := NewMemo()
-	node, src := statementAt(t, text, 0)
-	first := memo.Read(node, src)
-	node2, src2 := statementAt(t, "SELECT 1;\n"+text, 1)
-	second := memo.Read(node2, src2)
-	if memo.Reused() != 1 {
-		t.Fatalf("the memo handed out %d bodies, want 1", memo.Reused())
-	}
-	before, beforeSecond := dumpBody(first), dumpBody(second)
-	for _, b := range []*Body{first, second} {
-		for i := range b.Stmts {
-			s := &b.Stmts[i]
-			s.Via = "changed"
-			s.Src.Base += 1000
-			for k := range s.Src.Offsets {
-				s.Src.Offsets[k] += 1000
+	other := "DO $$ BEGIN EXECUTE 'SELEC 1'; DELETE FROM z; END $$"
+	for _, pair := range [][2]string{
+		{bareCases[1], bareCases[1]},
+		{other, "DO $$ DECLARE n int; BEGIN DELETE FROM z; EXECUTE 'SELEC 1'; END $$"},
+	} {
+		memo := NewMemo()
+		node, src := statementAt(t, pair[0], 0)
+		first := memo.Read(node, src)
+		node2, src2 := statementAt(t, "SELECT 1;\n"+pair[1], 1)
+		second := memo.Read(node2, src2)
+		if memo.Reused()+memo.ReusedTexts() == 0 {
+			t.Fatalf("%q: the memo handed out nothing it kept", pair[1])
+		}
+		before, beforeSecond := dumpWithErrors(first), dumpWithErrors(second)
+		errors := 0
+		for _, b := range []*Body{first, second} {
+			for i := range b.Stmts {
+				s := &b.Stmts[i]
+				s.Via = "changed"
+				s.Src.Base += 1000
+				for k := range s.Src.Offsets {
+					s.Src.Offsets[k] += 1000
+				}
+				for k := range s.Comments {
+					s.Comments[k].Start += 1000
+				}
+				if s.Stmt.ParseError != nil {
+					s.Stmt.ParseError.Offset += 1000
+					s.Stmt.ParseError.Message = "changed"
+					errors++
+				}
 			}
-			for k := range s.Comments {
-				s.Comments[k].Start += 1000
-			}
-			if s.Stmt.ParseError != nil {
-				s.Stmt.ParseError.Offset += 1000
+			b.Stmts = append(b.Stmts, Stmt{Via: "added"})
+			if b == first {
+				if after := dumpWithErrors(second); after != beforeSecond {
+					t.Fatalf("changing one body changed the other:\n%s\nwas\n%s", after, beforeSecond)
+				}
 			}
 		}
-		b.Stmts = append(b.Stmts, Stmt{Via: "added"})
-		if b == first {
-			if after := dumpBody(second); after != beforeSecond {
-				t.Fatalf("changing one body changed the other:\n%s\nwas\n%s", after, beforeSecond)
-			}
+		if pair[0] == other && errors != 2 {
+			t.Errorf("%d parse errors changed, want 2 (one in each body)", errors)
+		}
+		if again := memo.Read(node, src); dumpWithErrors(again) != before {
+			t.Errorf("changing the bodies handed out changed what the memo kept:\n%s\nwas\n%s", dumpWithErrors(again), before)
 		}
 	}
-	if again := memo.Read(node, src); dumpBody(again) != before {
-		t.Errorf("changing the bodies handed out changed what the memo kept:\n%s\nwas\n%s", dumpBody(again), before)
+}
+
+// dumpWithErrors is dumpBody with each statement's parse error.
+func dumpWithErrors(b *Body) string {
+	out := dumpBody(b)
+	for _, s := range b.Stmts {
+		if s.Stmt.ParseError != nil {
+			out += fmt.Sprintf("  error %+v\n", *s.Stmt.ParseError)
+		}
 	}
+	return out
 }
 
 // TestMemoNil: a nil memo reads each body afresh.

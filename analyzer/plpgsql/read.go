@@ -162,11 +162,11 @@ func (b *Body) readBody(m *Memo, cf *pg_query.CreateFunctionStmt, depth int) {
 	}
 	switch b.Language {
 	case "sql":
-		m.reuse(b, memoKey{language: b.Language, text: b.Source.Text}, func() { b.addScript(b.Source, "", Statement) })
+		m.reuse(b, memoKey{language: b.Language, text: b.Source.Text}, func() { b.addScript(nil, b.Source, "", Statement) })
 	case "plpgsql":
 		head := signature(cf)
 		key := memoKey{language: b.Language, head: head, text: b.Source.Text, out: hasOutParameters(cf), setof: cf.GetReturnType().GetSetof()}
-		m.reuse(b, key, func() { b.readPlpgsql(cf, head, depth) })
+		m.reuse(b, key, func() { b.readPlpgsql(m, cf, head, depth) })
 	case "c", "internal":
 		b.unreadable(0, fmt.Sprintf("LANGUAGE %s runs compiled code, not SQL: what it does cannot be read here", b.Language))
 	default:
@@ -180,10 +180,16 @@ func (b *Body) unreadable(at int, reason string) {
 	b.Stmts = append(b.Stmts, Stmt{Kind: Unreadable, Src: b.Source, Stmt: st, Reason: reason})
 }
 
-// addScript splits src into statements and adds them.
-func (b *Body) addScript(src Source, via string, kind Kind) {
-	sc := sqlscript.Split(src.Text, 0, len(src.Text))
+// addScript splits src into statements and adds them, with m's split of
+// the same text when it kept one.
+func (b *Body) addScript(m *Memo, src Source, via string, kind Kind) {
+	sc := m.split(src.Text)
 	for _, st := range sc.Statements {
+		if st.ParseError != nil {
+			// Its own: the split may be m's, shared.
+			pe := *st.ParseError
+			st.ParseError = &pe
+		}
 		var cs []sqlscript.Comment
 		for _, cm := range st.CommentsBefore {
 			cm.Start, cm.End = src.At(cm.Start), src.At(cm.End)
@@ -204,7 +210,7 @@ func (b *Body) readAtomic(body *pg_query.Node, src Source) {
 	start, end := atomicRange(src.Text)
 	if start >= 0 {
 		b.Source = src.Slice(start, end)
-		b.addScript(b.Source, "", Statement)
+		b.addScript(nil, b.Source, "", Statement)
 		b.bareless = true
 		return
 	}
@@ -296,8 +302,8 @@ func scannedLiteralSource(src Source, from int, value string) Source {
 
 // readPlpgsql parses the body with PostgreSQL's PL/pgSQL parser and collects
 // what it runs.
-// head is signature(cf).
-func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, head string, depth int) {
+// head is signature(cf); m keeps the inner statements' splits and parses.
+func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string, depth int) {
 	wrapper, prefix, err := wrap(head, b.Source.Text)
 	if err != nil {
 		b.unreadable(0, err.Error())
@@ -340,7 +346,7 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, head string, depth i
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
 	}
-	r := &plReader{body: b, used: map[int]bool{}, depth: depth}
+	r := &plReader{body: b, used: map[int]bool{}, depth: depth, memo: m}
 	r.walk(&tree, "", "", 1)
 	b.sortByPlace()
 	b.attachComments()
@@ -435,6 +441,8 @@ type plReader struct {
 	body  *Body
 	used  map[int]bool // body offsets already matched to a query
 	depth int
+	// memo keeps the splits and parses of inner statements (nil: none).
+	memo *Memo
 }
 
 // dynamicFields are the expressions whose value is SQL text run by EXECUTE.
@@ -514,7 +522,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 				return at + k
 			})
 		}
-		r.body.addScript(src, viaOf[owner], Statement)
+		r.body.addScript(r.memo, src, viaOf[owner], Statement)
 		return
 	}
 	// An expression: PostgreSQL evaluates it as SELECT expr; an assignment
@@ -534,7 +542,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 	}
 	text := "SELECT " + exprText
 	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
-	tree, err := pgtree.Parse(text)
+	tree, err := r.memo.parse(text)
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
@@ -568,7 +576,7 @@ func assignmentValue(q string) int {
 // any statement; anything else is built at run time.
 func (r *plReader) dynamic(expr Source, via string) {
 	text := "SELECT " + expr.Text
-	tree, err := pgtree.Parse(text)
+	tree, err := r.memo.parse(text)
 	var val *pg_query.Node
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if sel := tree.GetStmts()[0].GetStmt().GetSelectStmt(); sel != nil && len(sel.GetTargetList()) == 1 && sel.GetFromClause() == nil {
@@ -580,11 +588,11 @@ func (r *plReader) dynamic(expr Source, via string) {
 	}
 	if c := val.GetAConst(); c != nil && c.GetSval() != nil {
 		s := int(c.GetLocation()) - len("SELECT ")
-		r.body.addScript(literalSource(expr, s, c.GetSval().GetSval()), via, Statement)
+		r.body.addScript(r.memo, literalSource(expr, s, c.GetSval().GetSval()), via, Statement)
 		return
 	}
 	if s, ok := constantConcat(val); ok {
-		r.body.addScript(expr.spanned(s, 0, len(expr.Text)), via, Statement)
+		r.body.addScript(r.memo, expr.spanned(s, 0, len(expr.Text)), via, Statement)
 		return
 	}
 	st := sqlscript.Statement{Start: 0, End: len(expr.Text), SQL: expr.Text}
