@@ -305,7 +305,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			continue
 		}
 		st.Kind = nodeKind(raw.Node)
-		if applied[normalizedSQL(raw.SQL)] {
+		// (Without a base version there is nothing to look up: the text,
+		// a whole function's for some, is not folded for nothing.)
+		if len(applied) > 0 && applied[normalizedSQL(raw.SQL)] {
 			// Unchanged by the edit: it ran already and is in the catalog.
 			index[i] = len(f.Statements)
 			f.Statements = append(f.Statements, st)
