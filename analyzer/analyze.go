@@ -263,7 +263,7 @@ func (d *Discovered) Analyze(ctx context.Context) (*Report, error) {
 		// replay applied it.
 		st.replay = !st.judge && (baseIDs == nil || !baseIDs[m.Path])
 		if st.judge || st.replay {
-			jobs = append(jobs, parseJob{m: m, judge: st.judge, up: st.up, down: st.down || st.up})
+			jobs = append(jobs, parseJob{m: m, judge: st.judge, up: st.up, down: st.down || st.up, reads: s.reads})
 		}
 	}
 	parsed := parseAhead(jobs, cfg.MaxFileBytes)
@@ -441,10 +441,13 @@ type session struct {
 	// file is judged (parsedFile.bare, and those read in procedural code),
 	// as the catalog keeps them: applyOwn hands them to it.
 	bare map[*pg_query.Node]*plpgsql.Body
+	// reads keeps what reading each body gave, for the bodies the run
+	// reads again (plpgsql.Memo).
+	reads *plpgsql.Memo
 }
 
 func newSession(cfg Config) *session {
-	return &session{cfg: cfg, cat: catalog.New(), run: newRunState()}
+	return &session{cfg: cfg, cat: catalog.New(), run: newRunState(), reads: newBodyMemo()}
 }
 
 // expired says the job's deadline passed (or it was cancelled): the

@@ -29,9 +29,11 @@ type judgeOptions struct {
 
 // stmtContext is what a rule sees of one statement.
 type stmtContext struct {
-	cfg   Config
+	// cfg and mig are pointers: a context is copied for every statement
+	// procedural code runs (innerStatement), and neither changes.
+	cfg   *Config
 	cat   *catalog.Catalog // the schema just before the statement
-	mig   layout.Migration
+	mig   *layout.Migration
 	file  *File
 	stmt  *Statement
 	node  *pg_query.Node
@@ -284,7 +286,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
-		c := &stmtContext{cfg: s.cfg, cat: cat, mig: m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
+		c := &stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
 			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
@@ -303,7 +305,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			continue
 		}
 		st.Kind = nodeKind(raw.Node)
-		if applied[normalizedSQL(raw.SQL)] {
+		// (Without a base version there is nothing to look up: the text,
+		// a whole function's for some, is not folded for nothing.)
+		if len(applied) > 0 && applied[normalizedSQL(raw.SQL)] {
 			// Unchanged by the edit: it ran already and is in the catalog.
 			index[i] = len(f.Statements)
 			f.Statements = append(f.Statements, st)
@@ -349,7 +353,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		checkStatementsWithoutTransaction(f, sc.Statements, states, reported, s.cfg)
 	}
 	if open := unclosedTransaction(mode, sc.Statements); open >= 0 && reported[open] != nil {
-		c := &stmtContext{cfg: s.cfg, stmt: reported[open], part: part}
+		c := &stmtContext{cfg: &s.cfg, stmt: reported[open], part: part}
 		c.report(ruleBeginWithoutCommit.finding(beginWithoutCommitMessage(mode, m.Kind)))
 	}
 	for _, mc := range sc.MetaCommands {
@@ -431,7 +435,7 @@ func (s *session) reportMetaCommand(f *File, path, part string, mc sqlscript.Met
 		fd.Severity = Danger
 		fd.Message += "; it runs SQL or commands that are not in this file and were not reviewed"
 	}
-	c := &stmtContext{cfg: s.cfg, stmt: &st, part: part}
+	c := &stmtContext{cfg: &s.cfg, stmt: &st, part: part}
 	c.report(fd)
 	// Keep statements in file order.
 	at := len(f.Statements)

@@ -48,6 +48,9 @@ type parsedFile struct {
 	// (plpgsql.Body.Bare), so that applying the statement does not read
 	// the body again.
 	bare map[*pg_query.Node]*plpgsql.Body
+	// reads is the run's memo of the bodies read, shared with the other
+	// files parsed ahead.
+	reads *plpgsql.Memo
 }
 
 // readBodies reads the procedural code of sc's statements of text.
@@ -59,7 +62,7 @@ func (p *parsedFile) readBodies(text string, sc *sqlscript.Script) {
 		if p.bodies == nil {
 			p.bodies = map[*pg_query.Node]*plpgsql.Body{}
 		}
-		b := plpgsql.Read(st.Node, statementSource(text, st))
+		b := p.reads.Read(st.Node, statementSource(text, st))
 		p.bodies[st.Node] = b
 		if st.Node.GetCreateFunctionStmt() != nil {
 			if p.bare == nil {
@@ -75,12 +78,14 @@ type parseJob struct {
 	m layout.Migration
 	// judge is false for a replay; up and down say which parts are judged.
 	judge, up, down bool
+	// reads is the run's memo of the bodies read (nil: none).
+	reads *plpgsql.Memo
 }
 
 // parseMigration decodes and parses what job needs of its migration.
 func parseMigration(job parseJob, maxBytes int) *parsedFile {
 	m := job.m
-	p := &parsedFile{}
+	p := &parsedFile{reads: job.reads}
 	if m.Unreadable != "" {
 		return p
 	}

@@ -293,7 +293,10 @@ func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (
 	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
 	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
 	ic.guarded = c.guarded || bs.Guarded
-	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0)}
+	// The body's split scanned the statement already: its tokens spare
+	// the rules reading tokens a scan of their own.
+	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0),
+		Tokens: bs.Stmt.Tokens, TokenBase: bs.Stmt.TokenBase}
 	return st, &ic
 }
 
@@ -513,7 +516,7 @@ func (s *session) readBody(c *stmtContext) *plpgsql.Body {
 		delete(s.bodies, c.node)
 		return b
 	}
-	b := plpgsql.Read(c.node, c.source())
+	b := s.reads.Read(c.node, c.source())
 	if b != nil && c.node.GetCreateFunctionStmt() != nil {
 		if s.bare == nil {
 			s.bare = map[*pg_query.Node]*plpgsql.Body{}
@@ -537,6 +540,11 @@ func (s *session) applyOwn(cat *catalog.Catalog, node *pg_query.Node) {
 // reuseBodies is unset by tests only, to compare with a catalog that reads
 // each body itself.
 var reuseBodies = true
+
+// newBodyMemo makes each run's memo of the bodies read. Tests replace it,
+// to compare with a run that reads every body afresh (a nil memo) and to
+// look into the memo.
+var newBodyMemo = plpgsql.NewMemo
 
 // innerSuppressions reads the ignore comments written inside a body right
 // before one of its statements, at their place in the file.

@@ -84,6 +84,14 @@ END $$;`, []string{"truncate:danger@7:16", "update-rows:danger@12:5", "drop-tabl
 			[]string{"unreadable-body:danger@2:56"}},
 		{"dynamic SQL in an uncalled function", "CREATE FUNCTION f(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || t; END $$;",
 			[]string{"dynamic-sql:info@2:77"}},
+		{"a name over 63 bytes in a DO block", "DO $$\nBEGIN\n  ALTER TABLE orders ADD COLUMN orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx text;\nEND $$;",
+			[]string{"identifier-too-long:warning@4:33"}},
+		{"a name over 63 bytes in a body in single quotes", "DO 'BEGIN ALTER TABLE orders ADD COLUMN orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx text; END';",
+			[]string{"identifier-too-long:warning@2:41"}},
+		{"a name over 63 bytes in a function, called", "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ ALTER TABLE orders ADD COLUMN orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx text $$;\nSELECT f();",
+			[]string{"identifier-too-long:info@2:83", "identifier-too-long:warning@3:8"}},
+		{"a name over 63 bytes in an expression", "DO $$ BEGIN PERFORM 1 AS orders_customer_id_and_note_and_status_for_the_customer_overview_screen_idx; END $$;",
+			[]string{"identifier-too-long:warning@2:26"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -134,7 +134,7 @@ func checkStatementsWithoutTransaction(f *File, stmts []sqlscript.Statement, sta
 		if reported[i] == nil || reported[first] == nil {
 			return
 		}
-		c := &stmtContext{cfg: cfg, stmt: reported[i], part: reported[i].Part}
+		c := &stmtContext{cfg: &cfg, stmt: reported[i], part: reported[i].Part}
 		c.report(ruleNoTransaction.finding(fmt.Sprintf(
 			"runs outside a transaction after line %d already committed on its own: if this fails, the migration is left half applied",
 			reported[first].Start.Line)))

@@ -317,7 +317,7 @@ func (s *session) checkForeignKeyIndexes(rep *Report) {
 				quoteIdent(con.Name), t.QualifiedName(), strings.Join(con.Columns, ", "), qualified(con.RefSchema, con.RefTable), t.QualifiedName()))
 			fd.Objects = []string{t.QualifiedName()}
 			fd.SafeAlternative = safeForeignKeyIndex(rep, st, t, con.Columns)
-			c := &stmtContext{cfg: s.cfg, stmt: st, part: st.Part}
+			c := &stmtContext{cfg: &s.cfg, stmt: st, part: st.Part}
 			c.report(fd)
 		}
 	}

@@ -312,11 +312,13 @@ type Catalog struct {
 	inChangeSet       bool
 
 	idx indexes
+	// calls is shared with the catalog's copies (bodyCalls).
+	calls *bodyCalls
 }
 
 // New returns an empty catalog with the implicit public schema.
 func New() *Catalog {
-	c := &Catalog{owner: pmap.NewOwner()}
+	c := &Catalog{owner: pmap.NewOwner(), calls: newBodyCalls()}
 	c.schemas.Set(c.owner, schemaKey("public"), &Schema{Name: "public", owner: c.owner})
 	return c
 }
@@ -819,6 +821,7 @@ func (c *Catalog) fork() *Catalog {
 		line:         c.line,
 		inChangeSet:  c.inChangeSet,
 		idx:          c.idx,
+		calls:        c.calls,
 	}
 	c.owner, c.copies = pmap.NewOwner(), nil
 	return n

@@ -2,10 +2,12 @@ package catalog
 
 import (
 	"strings"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 )
 
 // Stored code: a view's query, a column's default, CHECK or generation
@@ -168,32 +170,20 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 			if s.through != "" {
 				through = s.through + ", " + through
 			}
-			for _, bs := range f.Body.Stmts {
-				pgtree.Walk(bs.Stmt.Node, func(n *pg_query.Node) bool {
-					var names []*pg_query.Node
-					if fc := n.GetFuncCall(); fc != nil {
-						names = fc.GetFuncname()
-					} else if cs := n.GetCallStmt(); cs != nil {
-						names = cs.GetFunccall().GetFuncname()
+			for _, parts := range c.calls.of(f.Body) {
+				called := c.FunctionsByName(parts)
+				for _, g := range called {
+					queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
+				}
+				if len(parts) > 0 && len(called) == 0 {
+					// Not created yet: the name the body calls is what a
+					// later CREATE gives its code.
+					q := qname{c.creationSchema(), parts[len(parts)-1]}
+					if len(parts) > 1 {
+						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
 					}
-					if names == nil {
-						return true
-					}
-					for _, g := range c.FunctionsByName(pgtree.Names(names)) {
-						queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
-					}
-					parts := pgtree.Names(names)
-					if len(parts) > 0 && len(c.FunctionsByName(parts)) == 0 {
-						// Not created yet: the name the body calls is what a
-						// later CREATE gives its code.
-						q := qname{c.creationSchema(), parts[len(parts)-1]}
-						if len(parts) > 1 {
-							q = qname{parts[len(parts)-2], parts[len(parts)-1]}
-						}
-						queue = append(queue, step{q, s.root, through})
-					}
-					return true
-				})
+					queue = append(queue, step{q, s.root, through})
+				}
 			}
 		}
 	}
@@ -255,4 +245,34 @@ func functionRefs(stmt *pg_query.Node) []functionRef {
 		out = append(out, functionRef{pgtree.Names(cs.GetFunc().GetObjname()), -1})
 	}
 	return out
+}
+
+// bodyCalls keeps, for a catalog and its copies, the names of the
+// functions each body calls (plpgsql.Body.CalledNames): RunsStored asks
+// them of every function installed code reaches, at every new function
+// judged, and a body's statements never change once read. Safe for
+// concurrent use; a nil *bodyCalls keeps nothing.
+type bodyCalls struct {
+	mu     sync.Mutex
+	byBody map[*plpgsql.Body][][]string
+}
+
+func newBodyCalls() *bodyCalls { return &bodyCalls{byBody: map[*plpgsql.Body][][]string{}} }
+
+// of returns the names of the functions b calls.
+func (k *bodyCalls) of(b *plpgsql.Body) [][]string {
+	if k == nil {
+		return b.CalledNames()
+	}
+	k.mu.Lock()
+	names, ok := k.byBody[b]
+	k.mu.Unlock()
+	if ok {
+		return names
+	}
+	names = b.CalledNames()
+	k.mu.Lock()
+	k.byBody[b] = names
+	k.mu.Unlock()
+	return names
 }

@@ -46,7 +46,7 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 		if b.Language != "plpgsql" {
 			continue
 		}
-		wrapper, _, err := wrap(cf, b.Source.Text)
+		wrapper, _, err := wrap(signature(cf), b.Source.Text)
 		if err != nil {
 			t.Fatal(err)
 		}

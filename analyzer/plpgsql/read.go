@@ -89,14 +89,15 @@ const maxDepth = 16
 // as the parse tree's locations count it (a zero Source when no text is at
 // hand: offsets then all point at 0).
 func Read(node *pg_query.Node, src Source) *Body {
-	b := read(node, src, 0)
+	b := readWith(nil, node, src, 0)
 	if b != nil {
 		noteRead(node)
 	}
 	return b
 }
 
-func read(node *pg_query.Node, src Source, depth int) *Body {
+// readWith is Read with what m kept (nil: nothing).
+func readWith(m *Memo, node *pg_query.Node, src Source, depth int) *Body {
 	switch {
 	case node.GetDoStmt() != nil:
 		b := &Body{What: "DO", Language: "plpgsql"}
@@ -114,7 +115,7 @@ func read(node *pg_query.Node, src Source, depth int) *Body {
 			return b
 		}
 		b.Source = literalSource(src, int(code.GetLocation()), code.GetArg().GetString_().GetSval())
-		b.readBody(nil, depth)
+		b.readBody(m, nil, depth)
 		return b
 	case node.GetCreateFunctionStmt() != nil:
 		cf := node.GetCreateFunctionStmt()
@@ -145,24 +146,27 @@ func read(node *pg_query.Node, src Source, depth int) *Body {
 				return b
 			}
 			b.Source = literalSource(src, int(code.GetLocation()), items[0].GetString_().GetSval())
-			b.readBody(cf, depth)
+			b.readBody(m, cf, depth)
 		}
 		return b
 	}
 	return nil
 }
 
-// readBody reads Source in the body's language.
-func (b *Body) readBody(cf *pg_query.CreateFunctionStmt, depth int) {
+// readBody reads Source in the body's language, or takes what m kept of
+// the same reading.
+func (b *Body) readBody(m *Memo, cf *pg_query.CreateFunctionStmt, depth int) {
 	if depth > maxDepth {
 		b.unreadable(0, "procedural code nested too deep to follow")
 		return
 	}
 	switch b.Language {
 	case "sql":
-		b.addScript(b.Source, "", Statement)
+		m.reuse(b, memoKey{language: b.Language, text: b.Source.Text}, func() { b.addScript(nil, b.Source, "", Statement) })
 	case "plpgsql":
-		b.readPlpgsql(cf, depth)
+		head := signature(cf)
+		key := memoKey{language: b.Language, head: head, text: b.Source.Text, out: hasOutParameters(cf), setof: cf.GetReturnType().GetSetof()}
+		m.reuse(b, key, func() { b.readPlpgsql(m, cf, head, depth) })
 	case "c", "internal":
 		b.unreadable(0, fmt.Sprintf("LANGUAGE %s runs compiled code, not SQL: what it does cannot be read here", b.Language))
 	default:
@@ -176,10 +180,16 @@ func (b *Body) unreadable(at int, reason string) {
 	b.Stmts = append(b.Stmts, Stmt{Kind: Unreadable, Src: b.Source, Stmt: st, Reason: reason})
 }
 
-// addScript splits src into statements and adds them.
-func (b *Body) addScript(src Source, via string, kind Kind) {
-	sc := sqlscript.Split(src.Text, 0, len(src.Text))
+// addScript splits src into statements and adds them, with m's split of
+// the same text when it kept one.
+func (b *Body) addScript(m *Memo, src Source, via string, kind Kind) {
+	sc := m.split(src.Text)
 	for _, st := range sc.Statements {
+		if st.ParseError != nil {
+			// Its own: the split may be m's, shared.
+			pe := *st.ParseError
+			st.ParseError = &pe
+		}
 		var cs []sqlscript.Comment
 		for _, cm := range st.CommentsBefore {
 			cm.Start, cm.End = src.At(cm.Start), src.At(cm.End)
@@ -200,7 +210,7 @@ func (b *Body) readAtomic(body *pg_query.Node, src Source) {
 	start, end := atomicRange(src.Text)
 	if start >= 0 {
 		b.Source = src.Slice(start, end)
-		b.addScript(b.Source, "", Statement)
+		b.addScript(nil, b.Source, "", Statement)
 		b.bareless = true
 		return
 	}
@@ -292,8 +302,9 @@ func scannedLiteralSource(src Source, from int, value string) Source {
 
 // readPlpgsql parses the body with PostgreSQL's PL/pgSQL parser and collects
 // what it runs.
-func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
-	wrapper, prefix, err := wrap(cf, b.Source.Text)
+// head is signature(cf); m keeps the inner statements' splits and parses.
+func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string, depth int) {
+	wrapper, prefix, err := wrap(head, b.Source.Text)
 	if err != nil {
 		b.unreadable(0, err.Error())
 		return
@@ -308,7 +319,7 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		// every offset; an error that remains is the body's own.
 		var text string
 		if text, rewritten = bareReturnNextAsReturn(b.Source.Text); rewritten > 0 {
-			if w, p, werr := wrap(cf, text); werr == nil {
+			if w, p, werr := wrap(head, text); werr == nil {
 				out, err = pg_query.ParsePlPgSqlToJSON(w)
 				prefix = p
 			}
@@ -335,7 +346,7 @@ func (b *Body) readPlpgsql(cf *pg_query.CreateFunctionStmt, depth int) {
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
 	}
-	r := &plReader{body: b, used: map[int]bool{}, depth: depth}
+	r := &plReader{body: b, used: map[int]bool{}, depth: depth, memo: m}
 	r.walk(&tree, "", "", 1)
 	b.sortByPlace()
 	b.attachComments()
@@ -374,17 +385,31 @@ func (b *Body) attachComments() {
 	}
 }
 
-// wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: the
-// function's own parameters and result type (they declare variables the
-// body uses: NEW and OLD of a trigger, OUT parameters), LANGUAGE plpgsql and
-// the body under a dollar tag it does not contain. The text is built from
-// the parse tree, never from the user's text, because that parser aborts the
-// process on a function it does not expect. prefix is the length before the
-// body.
-func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
+// wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: head
+// (signature's), then the body under a dollar tag it does not contain.
+// prefix is the length before the body.
+func wrap(head, body string) (string, int, error) {
 	if strings.IndexByte(body, 0) >= 0 {
 		return "", 0, fmt.Errorf("the body holds a NUL byte")
 	}
+	if head == "" {
+		return "", 0, fmt.Errorf("the function's signature could not be rebuilt for the PL/pgSQL parser")
+	}
+	tag := "$mg$"
+	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
+		tag = "$mg" + strconv.Itoa(n) + "$"
+	}
+	prefix := head + " AS " + tag
+	return prefix + body + tag, len(prefix), nil
+}
+
+// signature is the CREATE FUNCTION that wrap puts the body in: the
+// function's own parameters and result type (they declare variables the
+// body uses: NEW and OLD of a trigger, OUT parameters) and LANGUAGE
+// plpgsql. The text is built from the parse tree, never from the user's
+// text, because that parser aborts the process on a function it does not
+// expect. It is "" when the tree cannot be deparsed.
+func signature(cf *pg_query.CreateFunctionStmt) string {
 	fn := &pg_query.CreateFunctionStmt{
 		Funcname:   []*pg_query.Node{pg_query.MakeStrNode("migration_guard_body")},
 		ReturnType: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("void")}, Typemod: -1},
@@ -400,16 +425,7 @@ func wrap(cf *pg_query.CreateFunctionStmt, body string) (string, int, error) {
 		}
 	}
 	fn.Options = []*pg_query.Node{{Node: &pg_query.Node_DefElem{DefElem: &pg_query.DefElem{Defname: "language", Arg: pg_query.MakeStrNode("plpgsql"), Defaction: pg_query.DefElemAction_DEFELEM_UNSPEC}}}}
-	head := deparse(&pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}})
-	if head == "" {
-		return "", 0, fmt.Errorf("the function's signature could not be rebuilt for the PL/pgSQL parser")
-	}
-	tag := "$mg$"
-	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
-		tag = "$mg" + strconv.Itoa(n) + "$"
-	}
-	prefix := head + " AS " + tag
-	return prefix + body + tag, len(prefix), nil
+	return deparse(&pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}})
 }
 
 func deparse(n *pg_query.Node) string {
@@ -425,6 +441,8 @@ type plReader struct {
 	body  *Body
 	used  map[int]bool // body offsets already matched to a query
 	depth int
+	// memo keeps the splits and parses of inner statements (nil: none).
+	memo *Memo
 }
 
 // dynamicFields are the expressions whose value is SQL text run by EXECUTE.
@@ -504,7 +522,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 				return at + k
 			})
 		}
-		r.body.addScript(src, viaOf[owner], Statement)
+		r.body.addScript(r.memo, src, viaOf[owner], Statement)
 		return
 	}
 	// An expression: PostgreSQL evaluates it as SELECT expr; an assignment
@@ -524,7 +542,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 	}
 	text := "SELECT " + exprText
 	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
-	tree, err := pgtree.Parse(text)
+	tree, err := r.memo.parse(text)
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
@@ -558,7 +576,7 @@ func assignmentValue(q string) int {
 // any statement; anything else is built at run time.
 func (r *plReader) dynamic(expr Source, via string) {
 	text := "SELECT " + expr.Text
-	tree, err := pgtree.Parse(text)
+	tree, err := r.memo.parse(text)
 	var val *pg_query.Node
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if sel := tree.GetStmts()[0].GetStmt().GetSelectStmt(); sel != nil && len(sel.GetTargetList()) == 1 && sel.GetFromClause() == nil {
@@ -570,11 +588,11 @@ func (r *plReader) dynamic(expr Source, via string) {
 	}
 	if c := val.GetAConst(); c != nil && c.GetSval() != nil {
 		s := int(c.GetLocation()) - len("SELECT ")
-		r.body.addScript(literalSource(expr, s, c.GetSval().GetSval()), via, Statement)
+		r.body.addScript(r.memo, literalSource(expr, s, c.GetSval().GetSval()), via, Statement)
 		return
 	}
 	if s, ok := constantConcat(val); ok {
-		r.body.addScript(expr.spanned(s, 0, len(expr.Text)), via, Statement)
+		r.body.addScript(r.memo, expr.spanned(s, 0, len(expr.Text)), via, Statement)
 		return
 	}
 	st := sqlscript.Statement{Start: 0, End: len(expr.Text), SQL: expr.Text}

@@ -19,7 +19,7 @@ func ReadText(src Source, at int, value string, name []string) *Body {
 	}
 	b := &Body{What: "TEXT", Language: "sql", Name: name}
 	b.Source = literalSource(src, at, value)
-	b.addScript(b.Source, "", Statement)
+	b.addScript(nil, b.Source, "", Statement)
 	if len(b.Stmts) == 0 {
 		return nil
 	}
