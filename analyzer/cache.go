@@ -129,15 +129,25 @@ func baseSummaryKey(req Request) (string, error) {
 	return k.sum(), nil
 }
 
-// restoreBaseSummary returns the cached summary of the request's base, or
-// nil.
-func restoreBaseSummary(req Request) *baseSummary {
+// summaryKey is the cache key of the request's base summary, when the
+// request has a cache and names its base (Request.BaseID).
+func summaryKey(req Request) (string, bool) {
 	if req.Cache == nil || req.BaseID == "" {
-		return nil
+		return "", false
 	}
 	key, err := baseSummaryKey(req)
 	if err != nil {
 		slog.Debug("cache: no key for the base's summary", "err", err)
+		return "", false
+	}
+	return key, true
+}
+
+// restoreBaseSummary returns the cached summary of the request's base, or
+// nil.
+func restoreBaseSummary(req Request) *baseSummary {
+	key, ok := summaryKey(req)
+	if !ok {
 		return nil
 	}
 	b, ok := req.Cache.Get(key)
@@ -155,14 +165,11 @@ func restoreBaseSummary(req Request) *baseSummary {
 // keepBaseSummary keeps what discovery found at the request's base, read
 // with its text, under the base's id, and returns the keys it computed.
 func keepBaseSummary(req Request, set *layout.Set) *baseKeys {
-	if req.Cache == nil || req.BaseID == "" {
+	key, ok := summaryKey(req)
+	if !ok {
 		return nil
 	}
-	key, err := baseSummaryKey(req)
-	if err != nil {
-		slog.Debug("cache: no key for the base's summary", "err", err)
-		return nil
-	}
+	var err error
 	sum := baseSummary{Set: *set, Sums: make([][sha256.Size]byte, len(set.Migrations))}
 	if sum.Keys.CatalogKey, err = baseCatalogKey(req.Config, set.Migrations); err != nil {
 		slog.Debug("cache: not keeping the base's summary", "err", err)

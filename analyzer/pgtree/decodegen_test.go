@@ -92,20 +92,14 @@ func writeDecoder(b *bytes.Buffer, md protoreflect.MessageDescriptor) error {
 // and set, append or merge it the way proto.Unmarshal does (the last
 // value of a scalar wins, a message met twice is merged).
 func writeField(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflect.Type, fd protoreflect.FieldDescriptor) error {
-	if fd.IsMap() || fd.IsExtension() {
-		return fmt.Errorf("field %s: maps and extensions are not generated", fd.Name())
-	}
-	if od := fd.ContainingOneof(); od != nil {
-		if od.IsSynthetic() || fd.Kind() != protoreflect.MessageKind {
-			return fmt.Errorf("field %s: only oneofs of messages are generated", fd.Name())
-		}
-		return writeOneofMember(w, msg, goType, od, fd)
-	}
-	goName, err := goField(goType, fd)
+	od, f, err := generatedField(goType, fd)
 	if err != nil {
 		return err
 	}
-	f, _ := goType.FieldByName(goName)
+	if od != nil {
+		return writeOneofMember(w, msg, goType, od, fd)
+	}
+	goName := f.Name
 	if fd.IsList() {
 		switch fd.Kind() {
 		case protoreflect.MessageKind:

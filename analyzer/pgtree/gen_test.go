@@ -98,6 +98,27 @@ func children(m proto.Message, fn func(proto.Message)) bool {
 	return format.Source(b.Bytes())
 }
 
+// generatedField checks that the wire-code generators have code for fd: a
+// member of a oneof (of messages) is returned as its oneof, any other
+// field as its Go struct field.
+func generatedField(goType reflect.Type, fd protoreflect.FieldDescriptor) (protoreflect.OneofDescriptor, reflect.StructField, error) {
+	if fd.IsMap() || fd.IsExtension() {
+		return nil, reflect.StructField{}, fmt.Errorf("field %s: maps and extensions are not generated", fd.Name())
+	}
+	if od := fd.ContainingOneof(); od != nil {
+		if od.IsSynthetic() || fd.Kind() != protoreflect.MessageKind {
+			return nil, reflect.StructField{}, fmt.Errorf("field %s: only oneofs of messages are generated", fd.Name())
+		}
+		return od, reflect.StructField{}, nil
+	}
+	goName, err := goField(goType, fd)
+	if err != nil {
+		return nil, reflect.StructField{}, err
+	}
+	f, _ := goType.FieldByName(goName)
+	return nil, f, nil
+}
+
 // goField is the Go name of a field that is in no oneof.
 func goField(t reflect.Type, fd protoreflect.FieldDescriptor) (string, error) {
 	for i := 0; i < t.NumField(); i++ {

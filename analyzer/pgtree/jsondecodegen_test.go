@@ -107,20 +107,14 @@ func writeJSONDecoder(b *bytes.Buffer, md protoreflect.MessageDescriptor) error 
 // writeJSONField writes the body of one case: read the field's value and
 // set or append it.
 func writeJSONField(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflect.Type, fd protoreflect.FieldDescriptor) error {
-	if fd.IsMap() || fd.IsExtension() {
-		return fmt.Errorf("field %s: maps and extensions are not generated", fd.Name())
-	}
-	if od := fd.ContainingOneof(); od != nil {
-		if od.IsSynthetic() || fd.Kind() != protoreflect.MessageKind {
-			return fmt.Errorf("field %s: only oneofs of messages are generated", fd.Name())
-		}
-		return writeJSONOneofMember(w, msg, goType, od, fd)
-	}
-	goName, err := goField(goType, fd)
+	od, f, err := generatedField(goType, fd)
 	if err != nil {
 		return err
 	}
-	f, _ := goType.FieldByName(goName)
+	if od != nil {
+		return writeJSONOneofMember(w, msg, goType, od, fd)
+	}
+	goName := f.Name
 	check := "; err != nil {\n\t\t\t\treturn err\n\t\t\t}\n"
 	if fd.IsList() {
 		switch fd.Kind() {
