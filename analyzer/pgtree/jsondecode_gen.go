@@ -1316,45 +1316,65 @@ func jsonA_Const(r *jsonReader, m *pg_query.A_Const, depth int) error {
 			if m.Val != nil {
 				return oneofTwice("A_Const", key)
 			}
-			x := &pg_query.Integer{}
-			m.Val = &pg_query.A_Const_Ival{Ival: x}
-			if err = jsonInteger(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.A_Const_Ival
+				x pg_query.Integer
+			}{}
+			p.w.Ival = &p.x
+			m.Val = &p.w
+			if err = jsonInteger(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "fval":
 			if m.Val != nil {
 				return oneofTwice("A_Const", key)
 			}
-			x := &pg_query.Float{}
-			m.Val = &pg_query.A_Const_Fval{Fval: x}
-			if err = jsonFloat(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.A_Const_Fval
+				x pg_query.Float
+			}{}
+			p.w.Fval = &p.x
+			m.Val = &p.w
+			if err = jsonFloat(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "boolval":
 			if m.Val != nil {
 				return oneofTwice("A_Const", key)
 			}
-			x := &pg_query.Boolean{}
-			m.Val = &pg_query.A_Const_Boolval{Boolval: x}
-			if err = jsonBoolean(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.A_Const_Boolval
+				x pg_query.Boolean
+			}{}
+			p.w.Boolval = &p.x
+			m.Val = &p.w
+			if err = jsonBoolean(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "sval":
 			if m.Val != nil {
 				return oneofTwice("A_Const", key)
 			}
-			x := &pg_query.String{}
-			m.Val = &pg_query.A_Const_Sval{Sval: x}
-			if err = jsonString(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.A_Const_Sval
+				x pg_query.String
+			}{}
+			p.w.Sval = &p.x
+			m.Val = &p.w
+			if err = jsonString(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "bsval":
 			if m.Val != nil {
 				return oneofTwice("A_Const", key)
 			}
-			x := &pg_query.BitString{}
-			m.Val = &pg_query.A_Const_Bsval{Bsval: x}
-			if err = jsonBitString(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.A_Const_Bsval
+				x pg_query.BitString
+			}{}
+			p.w.Bsval = &p.x
+			m.Val = &p.w
+			if err = jsonBitString(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "isnull":
@@ -8386,2268 +8406,3276 @@ func jsonNode(r *jsonReader, m *pg_query.Node, depth int) error {
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Alias{}
-			m.Node = &pg_query.Node_Alias{Alias: x}
-			if err = jsonAlias(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Alias
+				x pg_query.Alias
+			}{}
+			p.w.Alias = &p.x
+			m.Node = &p.w
+			if err = jsonAlias(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeVar":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeVar{}
-			m.Node = &pg_query.Node_RangeVar{RangeVar: x}
-			if err = jsonRangeVar(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeVar
+				x pg_query.RangeVar
+			}{}
+			p.w.RangeVar = &p.x
+			m.Node = &p.w
+			if err = jsonRangeVar(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TableFunc":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TableFunc{}
-			m.Node = &pg_query.Node_TableFunc{TableFunc: x}
-			if err = jsonTableFunc(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TableFunc
+				x pg_query.TableFunc
+			}{}
+			p.w.TableFunc = &p.x
+			m.Node = &p.w
+			if err = jsonTableFunc(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "IntoClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.IntoClause{}
-			m.Node = &pg_query.Node_IntoClause{IntoClause: x}
-			if err = jsonIntoClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_IntoClause
+				x pg_query.IntoClause
+			}{}
+			p.w.IntoClause = &p.x
+			m.Node = &p.w
+			if err = jsonIntoClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Var":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Var{}
-			m.Node = &pg_query.Node_Var{Var: x}
-			if err = jsonVar(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Var
+				x pg_query.Var
+			}{}
+			p.w.Var = &p.x
+			m.Node = &p.w
+			if err = jsonVar(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Param":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Param{}
-			m.Node = &pg_query.Node_Param{Param: x}
-			if err = jsonParam(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Param
+				x pg_query.Param
+			}{}
+			p.w.Param = &p.x
+			m.Node = &p.w
+			if err = jsonParam(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Aggref":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Aggref{}
-			m.Node = &pg_query.Node_Aggref{Aggref: x}
-			if err = jsonAggref(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Aggref
+				x pg_query.Aggref
+			}{}
+			p.w.Aggref = &p.x
+			m.Node = &p.w
+			if err = jsonAggref(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "GroupingFunc":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.GroupingFunc{}
-			m.Node = &pg_query.Node_GroupingFunc{GroupingFunc: x}
-			if err = jsonGroupingFunc(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_GroupingFunc
+				x pg_query.GroupingFunc
+			}{}
+			p.w.GroupingFunc = &p.x
+			m.Node = &p.w
+			if err = jsonGroupingFunc(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "WindowFunc":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.WindowFunc{}
-			m.Node = &pg_query.Node_WindowFunc{WindowFunc: x}
-			if err = jsonWindowFunc(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_WindowFunc
+				x pg_query.WindowFunc
+			}{}
+			p.w.WindowFunc = &p.x
+			m.Node = &p.w
+			if err = jsonWindowFunc(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SubscriptingRef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SubscriptingRef{}
-			m.Node = &pg_query.Node_SubscriptingRef{SubscriptingRef: x}
-			if err = jsonSubscriptingRef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SubscriptingRef
+				x pg_query.SubscriptingRef
+			}{}
+			p.w.SubscriptingRef = &p.x
+			m.Node = &p.w
+			if err = jsonSubscriptingRef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FuncExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FuncExpr{}
-			m.Node = &pg_query.Node_FuncExpr{FuncExpr: x}
-			if err = jsonFuncExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FuncExpr
+				x pg_query.FuncExpr
+			}{}
+			p.w.FuncExpr = &p.x
+			m.Node = &p.w
+			if err = jsonFuncExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "NamedArgExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.NamedArgExpr{}
-			m.Node = &pg_query.Node_NamedArgExpr{NamedArgExpr: x}
-			if err = jsonNamedArgExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_NamedArgExpr
+				x pg_query.NamedArgExpr
+			}{}
+			p.w.NamedArgExpr = &p.x
+			m.Node = &p.w
+			if err = jsonNamedArgExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "OpExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.OpExpr{}
-			m.Node = &pg_query.Node_OpExpr{OpExpr: x}
-			if err = jsonOpExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_OpExpr
+				x pg_query.OpExpr
+			}{}
+			p.w.OpExpr = &p.x
+			m.Node = &p.w
+			if err = jsonOpExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DistinctExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DistinctExpr{}
-			m.Node = &pg_query.Node_DistinctExpr{DistinctExpr: x}
-			if err = jsonDistinctExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DistinctExpr
+				x pg_query.DistinctExpr
+			}{}
+			p.w.DistinctExpr = &p.x
+			m.Node = &p.w
+			if err = jsonDistinctExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "NullIfExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.NullIfExpr{}
-			m.Node = &pg_query.Node_NullIfExpr{NullIfExpr: x}
-			if err = jsonNullIfExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_NullIfExpr
+				x pg_query.NullIfExpr
+			}{}
+			p.w.NullIfExpr = &p.x
+			m.Node = &p.w
+			if err = jsonNullIfExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ScalarArrayOpExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ScalarArrayOpExpr{}
-			m.Node = &pg_query.Node_ScalarArrayOpExpr{ScalarArrayOpExpr: x}
-			if err = jsonScalarArrayOpExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ScalarArrayOpExpr
+				x pg_query.ScalarArrayOpExpr
+			}{}
+			p.w.ScalarArrayOpExpr = &p.x
+			m.Node = &p.w
+			if err = jsonScalarArrayOpExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "BoolExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.BoolExpr{}
-			m.Node = &pg_query.Node_BoolExpr{BoolExpr: x}
-			if err = jsonBoolExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_BoolExpr
+				x pg_query.BoolExpr
+			}{}
+			p.w.BoolExpr = &p.x
+			m.Node = &p.w
+			if err = jsonBoolExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SubLink":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SubLink{}
-			m.Node = &pg_query.Node_SubLink{SubLink: x}
-			if err = jsonSubLink(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SubLink
+				x pg_query.SubLink
+			}{}
+			p.w.SubLink = &p.x
+			m.Node = &p.w
+			if err = jsonSubLink(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SubPlan":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SubPlan{}
-			m.Node = &pg_query.Node_SubPlan{SubPlan: x}
-			if err = jsonSubPlan(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SubPlan
+				x pg_query.SubPlan
+			}{}
+			p.w.SubPlan = &p.x
+			m.Node = &p.w
+			if err = jsonSubPlan(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlternativeSubPlan":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlternativeSubPlan{}
-			m.Node = &pg_query.Node_AlternativeSubPlan{AlternativeSubPlan: x}
-			if err = jsonAlternativeSubPlan(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlternativeSubPlan
+				x pg_query.AlternativeSubPlan
+			}{}
+			p.w.AlternativeSubPlan = &p.x
+			m.Node = &p.w
+			if err = jsonAlternativeSubPlan(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FieldSelect":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FieldSelect{}
-			m.Node = &pg_query.Node_FieldSelect{FieldSelect: x}
-			if err = jsonFieldSelect(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FieldSelect
+				x pg_query.FieldSelect
+			}{}
+			p.w.FieldSelect = &p.x
+			m.Node = &p.w
+			if err = jsonFieldSelect(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FieldStore":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FieldStore{}
-			m.Node = &pg_query.Node_FieldStore{FieldStore: x}
-			if err = jsonFieldStore(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FieldStore
+				x pg_query.FieldStore
+			}{}
+			p.w.FieldStore = &p.x
+			m.Node = &p.w
+			if err = jsonFieldStore(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RelabelType":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RelabelType{}
-			m.Node = &pg_query.Node_RelabelType{RelabelType: x}
-			if err = jsonRelabelType(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RelabelType
+				x pg_query.RelabelType
+			}{}
+			p.w.RelabelType = &p.x
+			m.Node = &p.w
+			if err = jsonRelabelType(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CoerceViaIO":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CoerceViaIO{}
-			m.Node = &pg_query.Node_CoerceViaIo{CoerceViaIo: x}
-			if err = jsonCoerceViaIO(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CoerceViaIo
+				x pg_query.CoerceViaIO
+			}{}
+			p.w.CoerceViaIo = &p.x
+			m.Node = &p.w
+			if err = jsonCoerceViaIO(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ArrayCoerceExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ArrayCoerceExpr{}
-			m.Node = &pg_query.Node_ArrayCoerceExpr{ArrayCoerceExpr: x}
-			if err = jsonArrayCoerceExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ArrayCoerceExpr
+				x pg_query.ArrayCoerceExpr
+			}{}
+			p.w.ArrayCoerceExpr = &p.x
+			m.Node = &p.w
+			if err = jsonArrayCoerceExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ConvertRowtypeExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ConvertRowtypeExpr{}
-			m.Node = &pg_query.Node_ConvertRowtypeExpr{ConvertRowtypeExpr: x}
-			if err = jsonConvertRowtypeExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ConvertRowtypeExpr
+				x pg_query.ConvertRowtypeExpr
+			}{}
+			p.w.ConvertRowtypeExpr = &p.x
+			m.Node = &p.w
+			if err = jsonConvertRowtypeExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CollateExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CollateExpr{}
-			m.Node = &pg_query.Node_CollateExpr{CollateExpr: x}
-			if err = jsonCollateExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CollateExpr
+				x pg_query.CollateExpr
+			}{}
+			p.w.CollateExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCollateExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CaseExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CaseExpr{}
-			m.Node = &pg_query.Node_CaseExpr{CaseExpr: x}
-			if err = jsonCaseExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CaseExpr
+				x pg_query.CaseExpr
+			}{}
+			p.w.CaseExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCaseExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CaseWhen":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CaseWhen{}
-			m.Node = &pg_query.Node_CaseWhen{CaseWhen: x}
-			if err = jsonCaseWhen(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CaseWhen
+				x pg_query.CaseWhen
+			}{}
+			p.w.CaseWhen = &p.x
+			m.Node = &p.w
+			if err = jsonCaseWhen(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CaseTestExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CaseTestExpr{}
-			m.Node = &pg_query.Node_CaseTestExpr{CaseTestExpr: x}
-			if err = jsonCaseTestExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CaseTestExpr
+				x pg_query.CaseTestExpr
+			}{}
+			p.w.CaseTestExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCaseTestExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ArrayExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ArrayExpr{}
-			m.Node = &pg_query.Node_ArrayExpr{ArrayExpr: x}
-			if err = jsonArrayExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ArrayExpr
+				x pg_query.ArrayExpr
+			}{}
+			p.w.ArrayExpr = &p.x
+			m.Node = &p.w
+			if err = jsonArrayExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RowExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RowExpr{}
-			m.Node = &pg_query.Node_RowExpr{RowExpr: x}
-			if err = jsonRowExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RowExpr
+				x pg_query.RowExpr
+			}{}
+			p.w.RowExpr = &p.x
+			m.Node = &p.w
+			if err = jsonRowExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RowCompareExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RowCompareExpr{}
-			m.Node = &pg_query.Node_RowCompareExpr{RowCompareExpr: x}
-			if err = jsonRowCompareExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RowCompareExpr
+				x pg_query.RowCompareExpr
+			}{}
+			p.w.RowCompareExpr = &p.x
+			m.Node = &p.w
+			if err = jsonRowCompareExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CoalesceExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CoalesceExpr{}
-			m.Node = &pg_query.Node_CoalesceExpr{CoalesceExpr: x}
-			if err = jsonCoalesceExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CoalesceExpr
+				x pg_query.CoalesceExpr
+			}{}
+			p.w.CoalesceExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCoalesceExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "MinMaxExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.MinMaxExpr{}
-			m.Node = &pg_query.Node_MinMaxExpr{MinMaxExpr: x}
-			if err = jsonMinMaxExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_MinMaxExpr
+				x pg_query.MinMaxExpr
+			}{}
+			p.w.MinMaxExpr = &p.x
+			m.Node = &p.w
+			if err = jsonMinMaxExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SQLValueFunction":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SQLValueFunction{}
-			m.Node = &pg_query.Node_SqlvalueFunction{SqlvalueFunction: x}
-			if err = jsonSQLValueFunction(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SqlvalueFunction
+				x pg_query.SQLValueFunction
+			}{}
+			p.w.SqlvalueFunction = &p.x
+			m.Node = &p.w
+			if err = jsonSQLValueFunction(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "XmlExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.XmlExpr{}
-			m.Node = &pg_query.Node_XmlExpr{XmlExpr: x}
-			if err = jsonXmlExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_XmlExpr
+				x pg_query.XmlExpr
+			}{}
+			p.w.XmlExpr = &p.x
+			m.Node = &p.w
+			if err = jsonXmlExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonFormat":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonFormat{}
-			m.Node = &pg_query.Node_JsonFormat{JsonFormat: x}
-			if err = jsonJsonFormat(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonFormat
+				x pg_query.JsonFormat
+			}{}
+			p.w.JsonFormat = &p.x
+			m.Node = &p.w
+			if err = jsonJsonFormat(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonReturning":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonReturning{}
-			m.Node = &pg_query.Node_JsonReturning{JsonReturning: x}
-			if err = jsonJsonReturning(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonReturning
+				x pg_query.JsonReturning
+			}{}
+			p.w.JsonReturning = &p.x
+			m.Node = &p.w
+			if err = jsonJsonReturning(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonValueExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonValueExpr{}
-			m.Node = &pg_query.Node_JsonValueExpr{JsonValueExpr: x}
-			if err = jsonJsonValueExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonValueExpr
+				x pg_query.JsonValueExpr
+			}{}
+			p.w.JsonValueExpr = &p.x
+			m.Node = &p.w
+			if err = jsonJsonValueExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonConstructorExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonConstructorExpr{}
-			m.Node = &pg_query.Node_JsonConstructorExpr{JsonConstructorExpr: x}
-			if err = jsonJsonConstructorExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonConstructorExpr
+				x pg_query.JsonConstructorExpr
+			}{}
+			p.w.JsonConstructorExpr = &p.x
+			m.Node = &p.w
+			if err = jsonJsonConstructorExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonIsPredicate":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonIsPredicate{}
-			m.Node = &pg_query.Node_JsonIsPredicate{JsonIsPredicate: x}
-			if err = jsonJsonIsPredicate(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonIsPredicate
+				x pg_query.JsonIsPredicate
+			}{}
+			p.w.JsonIsPredicate = &p.x
+			m.Node = &p.w
+			if err = jsonJsonIsPredicate(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "NullTest":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.NullTest{}
-			m.Node = &pg_query.Node_NullTest{NullTest: x}
-			if err = jsonNullTest(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_NullTest
+				x pg_query.NullTest
+			}{}
+			p.w.NullTest = &p.x
+			m.Node = &p.w
+			if err = jsonNullTest(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "BooleanTest":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.BooleanTest{}
-			m.Node = &pg_query.Node_BooleanTest{BooleanTest: x}
-			if err = jsonBooleanTest(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_BooleanTest
+				x pg_query.BooleanTest
+			}{}
+			p.w.BooleanTest = &p.x
+			m.Node = &p.w
+			if err = jsonBooleanTest(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CoerceToDomain":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CoerceToDomain{}
-			m.Node = &pg_query.Node_CoerceToDomain{CoerceToDomain: x}
-			if err = jsonCoerceToDomain(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CoerceToDomain
+				x pg_query.CoerceToDomain
+			}{}
+			p.w.CoerceToDomain = &p.x
+			m.Node = &p.w
+			if err = jsonCoerceToDomain(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CoerceToDomainValue":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CoerceToDomainValue{}
-			m.Node = &pg_query.Node_CoerceToDomainValue{CoerceToDomainValue: x}
-			if err = jsonCoerceToDomainValue(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CoerceToDomainValue
+				x pg_query.CoerceToDomainValue
+			}{}
+			p.w.CoerceToDomainValue = &p.x
+			m.Node = &p.w
+			if err = jsonCoerceToDomainValue(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SetToDefault":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SetToDefault{}
-			m.Node = &pg_query.Node_SetToDefault{SetToDefault: x}
-			if err = jsonSetToDefault(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SetToDefault
+				x pg_query.SetToDefault
+			}{}
+			p.w.SetToDefault = &p.x
+			m.Node = &p.w
+			if err = jsonSetToDefault(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CurrentOfExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CurrentOfExpr{}
-			m.Node = &pg_query.Node_CurrentOfExpr{CurrentOfExpr: x}
-			if err = jsonCurrentOfExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CurrentOfExpr
+				x pg_query.CurrentOfExpr
+			}{}
+			p.w.CurrentOfExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCurrentOfExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "NextValueExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.NextValueExpr{}
-			m.Node = &pg_query.Node_NextValueExpr{NextValueExpr: x}
-			if err = jsonNextValueExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_NextValueExpr
+				x pg_query.NextValueExpr
+			}{}
+			p.w.NextValueExpr = &p.x
+			m.Node = &p.w
+			if err = jsonNextValueExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "InferenceElem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.InferenceElem{}
-			m.Node = &pg_query.Node_InferenceElem{InferenceElem: x}
-			if err = jsonInferenceElem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_InferenceElem
+				x pg_query.InferenceElem
+			}{}
+			p.w.InferenceElem = &p.x
+			m.Node = &p.w
+			if err = jsonInferenceElem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TargetEntry":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TargetEntry{}
-			m.Node = &pg_query.Node_TargetEntry{TargetEntry: x}
-			if err = jsonTargetEntry(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TargetEntry
+				x pg_query.TargetEntry
+			}{}
+			p.w.TargetEntry = &p.x
+			m.Node = &p.w
+			if err = jsonTargetEntry(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTblRef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTblRef{}
-			m.Node = &pg_query.Node_RangeTblRef{RangeTblRef: x}
-			if err = jsonRangeTblRef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTblRef
+				x pg_query.RangeTblRef
+			}{}
+			p.w.RangeTblRef = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTblRef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JoinExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JoinExpr{}
-			m.Node = &pg_query.Node_JoinExpr{JoinExpr: x}
-			if err = jsonJoinExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JoinExpr
+				x pg_query.JoinExpr
+			}{}
+			p.w.JoinExpr = &p.x
+			m.Node = &p.w
+			if err = jsonJoinExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FromExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FromExpr{}
-			m.Node = &pg_query.Node_FromExpr{FromExpr: x}
-			if err = jsonFromExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FromExpr
+				x pg_query.FromExpr
+			}{}
+			p.w.FromExpr = &p.x
+			m.Node = &p.w
+			if err = jsonFromExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "OnConflictExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.OnConflictExpr{}
-			m.Node = &pg_query.Node_OnConflictExpr{OnConflictExpr: x}
-			if err = jsonOnConflictExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_OnConflictExpr
+				x pg_query.OnConflictExpr
+			}{}
+			p.w.OnConflictExpr = &p.x
+			m.Node = &p.w
+			if err = jsonOnConflictExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Query":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Query{}
-			m.Node = &pg_query.Node_Query{Query: x}
-			if err = jsonQuery(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Query
+				x pg_query.Query
+			}{}
+			p.w.Query = &p.x
+			m.Node = &p.w
+			if err = jsonQuery(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TypeName":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TypeName{}
-			m.Node = &pg_query.Node_TypeName{TypeName: x}
-			if err = jsonTypeName(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TypeName
+				x pg_query.TypeName
+			}{}
+			p.w.TypeName = &p.x
+			m.Node = &p.w
+			if err = jsonTypeName(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ColumnRef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ColumnRef{}
-			m.Node = &pg_query.Node_ColumnRef{ColumnRef: x}
-			if err = jsonColumnRef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ColumnRef
+				x pg_query.ColumnRef
+			}{}
+			p.w.ColumnRef = &p.x
+			m.Node = &p.w
+			if err = jsonColumnRef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ParamRef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ParamRef{}
-			m.Node = &pg_query.Node_ParamRef{ParamRef: x}
-			if err = jsonParamRef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ParamRef
+				x pg_query.ParamRef
+			}{}
+			p.w.ParamRef = &p.x
+			m.Node = &p.w
+			if err = jsonParamRef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_Expr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_Expr{}
-			m.Node = &pg_query.Node_AExpr{AExpr: x}
-			if err = jsonA_Expr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AExpr
+				x pg_query.A_Expr
+			}{}
+			p.w.AExpr = &p.x
+			m.Node = &p.w
+			if err = jsonA_Expr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TypeCast":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TypeCast{}
-			m.Node = &pg_query.Node_TypeCast{TypeCast: x}
-			if err = jsonTypeCast(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TypeCast
+				x pg_query.TypeCast
+			}{}
+			p.w.TypeCast = &p.x
+			m.Node = &p.w
+			if err = jsonTypeCast(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CollateClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CollateClause{}
-			m.Node = &pg_query.Node_CollateClause{CollateClause: x}
-			if err = jsonCollateClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CollateClause
+				x pg_query.CollateClause
+			}{}
+			p.w.CollateClause = &p.x
+			m.Node = &p.w
+			if err = jsonCollateClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RoleSpec":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RoleSpec{}
-			m.Node = &pg_query.Node_RoleSpec{RoleSpec: x}
-			if err = jsonRoleSpec(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RoleSpec
+				x pg_query.RoleSpec
+			}{}
+			p.w.RoleSpec = &p.x
+			m.Node = &p.w
+			if err = jsonRoleSpec(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FuncCall":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FuncCall{}
-			m.Node = &pg_query.Node_FuncCall{FuncCall: x}
-			if err = jsonFuncCall(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FuncCall
+				x pg_query.FuncCall
+			}{}
+			p.w.FuncCall = &p.x
+			m.Node = &p.w
+			if err = jsonFuncCall(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_Star":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_Star{}
-			m.Node = &pg_query.Node_AStar{AStar: x}
-			if err = jsonA_Star(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AStar
+				x pg_query.A_Star
+			}{}
+			p.w.AStar = &p.x
+			m.Node = &p.w
+			if err = jsonA_Star(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_Indices":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_Indices{}
-			m.Node = &pg_query.Node_AIndices{AIndices: x}
-			if err = jsonA_Indices(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AIndices
+				x pg_query.A_Indices
+			}{}
+			p.w.AIndices = &p.x
+			m.Node = &p.w
+			if err = jsonA_Indices(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_Indirection":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_Indirection{}
-			m.Node = &pg_query.Node_AIndirection{AIndirection: x}
-			if err = jsonA_Indirection(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AIndirection
+				x pg_query.A_Indirection
+			}{}
+			p.w.AIndirection = &p.x
+			m.Node = &p.w
+			if err = jsonA_Indirection(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_ArrayExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_ArrayExpr{}
-			m.Node = &pg_query.Node_AArrayExpr{AArrayExpr: x}
-			if err = jsonA_ArrayExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AArrayExpr
+				x pg_query.A_ArrayExpr
+			}{}
+			p.w.AArrayExpr = &p.x
+			m.Node = &p.w
+			if err = jsonA_ArrayExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ResTarget":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ResTarget{}
-			m.Node = &pg_query.Node_ResTarget{ResTarget: x}
-			if err = jsonResTarget(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ResTarget
+				x pg_query.ResTarget
+			}{}
+			p.w.ResTarget = &p.x
+			m.Node = &p.w
+			if err = jsonResTarget(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "MultiAssignRef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.MultiAssignRef{}
-			m.Node = &pg_query.Node_MultiAssignRef{MultiAssignRef: x}
-			if err = jsonMultiAssignRef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_MultiAssignRef
+				x pg_query.MultiAssignRef
+			}{}
+			p.w.MultiAssignRef = &p.x
+			m.Node = &p.w
+			if err = jsonMultiAssignRef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SortBy":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SortBy{}
-			m.Node = &pg_query.Node_SortBy{SortBy: x}
-			if err = jsonSortBy(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SortBy
+				x pg_query.SortBy
+			}{}
+			p.w.SortBy = &p.x
+			m.Node = &p.w
+			if err = jsonSortBy(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "WindowDef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.WindowDef{}
-			m.Node = &pg_query.Node_WindowDef{WindowDef: x}
-			if err = jsonWindowDef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_WindowDef
+				x pg_query.WindowDef
+			}{}
+			p.w.WindowDef = &p.x
+			m.Node = &p.w
+			if err = jsonWindowDef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeSubselect":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeSubselect{}
-			m.Node = &pg_query.Node_RangeSubselect{RangeSubselect: x}
-			if err = jsonRangeSubselect(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeSubselect
+				x pg_query.RangeSubselect
+			}{}
+			p.w.RangeSubselect = &p.x
+			m.Node = &p.w
+			if err = jsonRangeSubselect(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeFunction":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeFunction{}
-			m.Node = &pg_query.Node_RangeFunction{RangeFunction: x}
-			if err = jsonRangeFunction(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeFunction
+				x pg_query.RangeFunction
+			}{}
+			p.w.RangeFunction = &p.x
+			m.Node = &p.w
+			if err = jsonRangeFunction(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTableFunc":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTableFunc{}
-			m.Node = &pg_query.Node_RangeTableFunc{RangeTableFunc: x}
-			if err = jsonRangeTableFunc(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTableFunc
+				x pg_query.RangeTableFunc
+			}{}
+			p.w.RangeTableFunc = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTableFunc(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTableFuncCol":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTableFuncCol{}
-			m.Node = &pg_query.Node_RangeTableFuncCol{RangeTableFuncCol: x}
-			if err = jsonRangeTableFuncCol(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTableFuncCol
+				x pg_query.RangeTableFuncCol
+			}{}
+			p.w.RangeTableFuncCol = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTableFuncCol(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTableSample":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTableSample{}
-			m.Node = &pg_query.Node_RangeTableSample{RangeTableSample: x}
-			if err = jsonRangeTableSample(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTableSample
+				x pg_query.RangeTableSample
+			}{}
+			p.w.RangeTableSample = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTableSample(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ColumnDef":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ColumnDef{}
-			m.Node = &pg_query.Node_ColumnDef{ColumnDef: x}
-			if err = jsonColumnDef(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ColumnDef
+				x pg_query.ColumnDef
+			}{}
+			p.w.ColumnDef = &p.x
+			m.Node = &p.w
+			if err = jsonColumnDef(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TableLikeClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TableLikeClause{}
-			m.Node = &pg_query.Node_TableLikeClause{TableLikeClause: x}
-			if err = jsonTableLikeClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TableLikeClause
+				x pg_query.TableLikeClause
+			}{}
+			p.w.TableLikeClause = &p.x
+			m.Node = &p.w
+			if err = jsonTableLikeClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "IndexElem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.IndexElem{}
-			m.Node = &pg_query.Node_IndexElem{IndexElem: x}
-			if err = jsonIndexElem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_IndexElem
+				x pg_query.IndexElem
+			}{}
+			p.w.IndexElem = &p.x
+			m.Node = &p.w
+			if err = jsonIndexElem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DefElem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DefElem{}
-			m.Node = &pg_query.Node_DefElem{DefElem: x}
-			if err = jsonDefElem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DefElem
+				x pg_query.DefElem
+			}{}
+			p.w.DefElem = &p.x
+			m.Node = &p.w
+			if err = jsonDefElem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "LockingClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.LockingClause{}
-			m.Node = &pg_query.Node_LockingClause{LockingClause: x}
-			if err = jsonLockingClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_LockingClause
+				x pg_query.LockingClause
+			}{}
+			p.w.LockingClause = &p.x
+			m.Node = &p.w
+			if err = jsonLockingClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "XmlSerialize":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.XmlSerialize{}
-			m.Node = &pg_query.Node_XmlSerialize{XmlSerialize: x}
-			if err = jsonXmlSerialize(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_XmlSerialize
+				x pg_query.XmlSerialize
+			}{}
+			p.w.XmlSerialize = &p.x
+			m.Node = &p.w
+			if err = jsonXmlSerialize(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PartitionElem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PartitionElem{}
-			m.Node = &pg_query.Node_PartitionElem{PartitionElem: x}
-			if err = jsonPartitionElem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PartitionElem
+				x pg_query.PartitionElem
+			}{}
+			p.w.PartitionElem = &p.x
+			m.Node = &p.w
+			if err = jsonPartitionElem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PartitionSpec":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PartitionSpec{}
-			m.Node = &pg_query.Node_PartitionSpec{PartitionSpec: x}
-			if err = jsonPartitionSpec(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PartitionSpec
+				x pg_query.PartitionSpec
+			}{}
+			p.w.PartitionSpec = &p.x
+			m.Node = &p.w
+			if err = jsonPartitionSpec(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PartitionBoundSpec":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PartitionBoundSpec{}
-			m.Node = &pg_query.Node_PartitionBoundSpec{PartitionBoundSpec: x}
-			if err = jsonPartitionBoundSpec(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PartitionBoundSpec
+				x pg_query.PartitionBoundSpec
+			}{}
+			p.w.PartitionBoundSpec = &p.x
+			m.Node = &p.w
+			if err = jsonPartitionBoundSpec(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PartitionRangeDatum":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PartitionRangeDatum{}
-			m.Node = &pg_query.Node_PartitionRangeDatum{PartitionRangeDatum: x}
-			if err = jsonPartitionRangeDatum(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PartitionRangeDatum
+				x pg_query.PartitionRangeDatum
+			}{}
+			p.w.PartitionRangeDatum = &p.x
+			m.Node = &p.w
+			if err = jsonPartitionRangeDatum(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PartitionCmd":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PartitionCmd{}
-			m.Node = &pg_query.Node_PartitionCmd{PartitionCmd: x}
-			if err = jsonPartitionCmd(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PartitionCmd
+				x pg_query.PartitionCmd
+			}{}
+			p.w.PartitionCmd = &p.x
+			m.Node = &p.w
+			if err = jsonPartitionCmd(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTblEntry":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTblEntry{}
-			m.Node = &pg_query.Node_RangeTblEntry{RangeTblEntry: x}
-			if err = jsonRangeTblEntry(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTblEntry
+				x pg_query.RangeTblEntry
+			}{}
+			p.w.RangeTblEntry = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTblEntry(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RTEPermissionInfo":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RTEPermissionInfo{}
-			m.Node = &pg_query.Node_RtepermissionInfo{RtepermissionInfo: x}
-			if err = jsonRTEPermissionInfo(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RtepermissionInfo
+				x pg_query.RTEPermissionInfo
+			}{}
+			p.w.RtepermissionInfo = &p.x
+			m.Node = &p.w
+			if err = jsonRTEPermissionInfo(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RangeTblFunction":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RangeTblFunction{}
-			m.Node = &pg_query.Node_RangeTblFunction{RangeTblFunction: x}
-			if err = jsonRangeTblFunction(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RangeTblFunction
+				x pg_query.RangeTblFunction
+			}{}
+			p.w.RangeTblFunction = &p.x
+			m.Node = &p.w
+			if err = jsonRangeTblFunction(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TableSampleClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TableSampleClause{}
-			m.Node = &pg_query.Node_TableSampleClause{TableSampleClause: x}
-			if err = jsonTableSampleClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TableSampleClause
+				x pg_query.TableSampleClause
+			}{}
+			p.w.TableSampleClause = &p.x
+			m.Node = &p.w
+			if err = jsonTableSampleClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "WithCheckOption":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.WithCheckOption{}
-			m.Node = &pg_query.Node_WithCheckOption{WithCheckOption: x}
-			if err = jsonWithCheckOption(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_WithCheckOption
+				x pg_query.WithCheckOption
+			}{}
+			p.w.WithCheckOption = &p.x
+			m.Node = &p.w
+			if err = jsonWithCheckOption(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SortGroupClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SortGroupClause{}
-			m.Node = &pg_query.Node_SortGroupClause{SortGroupClause: x}
-			if err = jsonSortGroupClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SortGroupClause
+				x pg_query.SortGroupClause
+			}{}
+			p.w.SortGroupClause = &p.x
+			m.Node = &p.w
+			if err = jsonSortGroupClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "GroupingSet":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.GroupingSet{}
-			m.Node = &pg_query.Node_GroupingSet{GroupingSet: x}
-			if err = jsonGroupingSet(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_GroupingSet
+				x pg_query.GroupingSet
+			}{}
+			p.w.GroupingSet = &p.x
+			m.Node = &p.w
+			if err = jsonGroupingSet(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "WindowClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.WindowClause{}
-			m.Node = &pg_query.Node_WindowClause{WindowClause: x}
-			if err = jsonWindowClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_WindowClause
+				x pg_query.WindowClause
+			}{}
+			p.w.WindowClause = &p.x
+			m.Node = &p.w
+			if err = jsonWindowClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RowMarkClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RowMarkClause{}
-			m.Node = &pg_query.Node_RowMarkClause{RowMarkClause: x}
-			if err = jsonRowMarkClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RowMarkClause
+				x pg_query.RowMarkClause
+			}{}
+			p.w.RowMarkClause = &p.x
+			m.Node = &p.w
+			if err = jsonRowMarkClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "WithClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.WithClause{}
-			m.Node = &pg_query.Node_WithClause{WithClause: x}
-			if err = jsonWithClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_WithClause
+				x pg_query.WithClause
+			}{}
+			p.w.WithClause = &p.x
+			m.Node = &p.w
+			if err = jsonWithClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "InferClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.InferClause{}
-			m.Node = &pg_query.Node_InferClause{InferClause: x}
-			if err = jsonInferClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_InferClause
+				x pg_query.InferClause
+			}{}
+			p.w.InferClause = &p.x
+			m.Node = &p.w
+			if err = jsonInferClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "OnConflictClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.OnConflictClause{}
-			m.Node = &pg_query.Node_OnConflictClause{OnConflictClause: x}
-			if err = jsonOnConflictClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_OnConflictClause
+				x pg_query.OnConflictClause
+			}{}
+			p.w.OnConflictClause = &p.x
+			m.Node = &p.w
+			if err = jsonOnConflictClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CTESearchClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CTESearchClause{}
-			m.Node = &pg_query.Node_CtesearchClause{CtesearchClause: x}
-			if err = jsonCTESearchClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CtesearchClause
+				x pg_query.CTESearchClause
+			}{}
+			p.w.CtesearchClause = &p.x
+			m.Node = &p.w
+			if err = jsonCTESearchClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CTECycleClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CTECycleClause{}
-			m.Node = &pg_query.Node_CtecycleClause{CtecycleClause: x}
-			if err = jsonCTECycleClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CtecycleClause
+				x pg_query.CTECycleClause
+			}{}
+			p.w.CtecycleClause = &p.x
+			m.Node = &p.w
+			if err = jsonCTECycleClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CommonTableExpr":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CommonTableExpr{}
-			m.Node = &pg_query.Node_CommonTableExpr{CommonTableExpr: x}
-			if err = jsonCommonTableExpr(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CommonTableExpr
+				x pg_query.CommonTableExpr
+			}{}
+			p.w.CommonTableExpr = &p.x
+			m.Node = &p.w
+			if err = jsonCommonTableExpr(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "MergeWhenClause":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.MergeWhenClause{}
-			m.Node = &pg_query.Node_MergeWhenClause{MergeWhenClause: x}
-			if err = jsonMergeWhenClause(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_MergeWhenClause
+				x pg_query.MergeWhenClause
+			}{}
+			p.w.MergeWhenClause = &p.x
+			m.Node = &p.w
+			if err = jsonMergeWhenClause(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "MergeAction":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.MergeAction{}
-			m.Node = &pg_query.Node_MergeAction{MergeAction: x}
-			if err = jsonMergeAction(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_MergeAction
+				x pg_query.MergeAction
+			}{}
+			p.w.MergeAction = &p.x
+			m.Node = &p.w
+			if err = jsonMergeAction(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TriggerTransition":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TriggerTransition{}
-			m.Node = &pg_query.Node_TriggerTransition{TriggerTransition: x}
-			if err = jsonTriggerTransition(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TriggerTransition
+				x pg_query.TriggerTransition
+			}{}
+			p.w.TriggerTransition = &p.x
+			m.Node = &p.w
+			if err = jsonTriggerTransition(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonOutput":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonOutput{}
-			m.Node = &pg_query.Node_JsonOutput{JsonOutput: x}
-			if err = jsonJsonOutput(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonOutput
+				x pg_query.JsonOutput
+			}{}
+			p.w.JsonOutput = &p.x
+			m.Node = &p.w
+			if err = jsonJsonOutput(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonKeyValue":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonKeyValue{}
-			m.Node = &pg_query.Node_JsonKeyValue{JsonKeyValue: x}
-			if err = jsonJsonKeyValue(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonKeyValue
+				x pg_query.JsonKeyValue
+			}{}
+			p.w.JsonKeyValue = &p.x
+			m.Node = &p.w
+			if err = jsonJsonKeyValue(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonObjectConstructor":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonObjectConstructor{}
-			m.Node = &pg_query.Node_JsonObjectConstructor{JsonObjectConstructor: x}
-			if err = jsonJsonObjectConstructor(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonObjectConstructor
+				x pg_query.JsonObjectConstructor
+			}{}
+			p.w.JsonObjectConstructor = &p.x
+			m.Node = &p.w
+			if err = jsonJsonObjectConstructor(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonArrayConstructor":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonArrayConstructor{}
-			m.Node = &pg_query.Node_JsonArrayConstructor{JsonArrayConstructor: x}
-			if err = jsonJsonArrayConstructor(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonArrayConstructor
+				x pg_query.JsonArrayConstructor
+			}{}
+			p.w.JsonArrayConstructor = &p.x
+			m.Node = &p.w
+			if err = jsonJsonArrayConstructor(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonArrayQueryConstructor":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonArrayQueryConstructor{}
-			m.Node = &pg_query.Node_JsonArrayQueryConstructor{JsonArrayQueryConstructor: x}
-			if err = jsonJsonArrayQueryConstructor(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonArrayQueryConstructor
+				x pg_query.JsonArrayQueryConstructor
+			}{}
+			p.w.JsonArrayQueryConstructor = &p.x
+			m.Node = &p.w
+			if err = jsonJsonArrayQueryConstructor(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonAggConstructor":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonAggConstructor{}
-			m.Node = &pg_query.Node_JsonAggConstructor{JsonAggConstructor: x}
-			if err = jsonJsonAggConstructor(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonAggConstructor
+				x pg_query.JsonAggConstructor
+			}{}
+			p.w.JsonAggConstructor = &p.x
+			m.Node = &p.w
+			if err = jsonJsonAggConstructor(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonObjectAgg":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonObjectAgg{}
-			m.Node = &pg_query.Node_JsonObjectAgg{JsonObjectAgg: x}
-			if err = jsonJsonObjectAgg(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonObjectAgg
+				x pg_query.JsonObjectAgg
+			}{}
+			p.w.JsonObjectAgg = &p.x
+			m.Node = &p.w
+			if err = jsonJsonObjectAgg(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "JsonArrayAgg":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.JsonArrayAgg{}
-			m.Node = &pg_query.Node_JsonArrayAgg{JsonArrayAgg: x}
-			if err = jsonJsonArrayAgg(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_JsonArrayAgg
+				x pg_query.JsonArrayAgg
+			}{}
+			p.w.JsonArrayAgg = &p.x
+			m.Node = &p.w
+			if err = jsonJsonArrayAgg(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RawStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RawStmt{}
-			m.Node = &pg_query.Node_RawStmt{RawStmt: x}
-			if err = jsonRawStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RawStmt
+				x pg_query.RawStmt
+			}{}
+			p.w.RawStmt = &p.x
+			m.Node = &p.w
+			if err = jsonRawStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "InsertStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.InsertStmt{}
-			m.Node = &pg_query.Node_InsertStmt{InsertStmt: x}
-			if err = jsonInsertStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_InsertStmt
+				x pg_query.InsertStmt
+			}{}
+			p.w.InsertStmt = &p.x
+			m.Node = &p.w
+			if err = jsonInsertStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DeleteStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DeleteStmt{}
-			m.Node = &pg_query.Node_DeleteStmt{DeleteStmt: x}
-			if err = jsonDeleteStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DeleteStmt
+				x pg_query.DeleteStmt
+			}{}
+			p.w.DeleteStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDeleteStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "UpdateStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.UpdateStmt{}
-			m.Node = &pg_query.Node_UpdateStmt{UpdateStmt: x}
-			if err = jsonUpdateStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_UpdateStmt
+				x pg_query.UpdateStmt
+			}{}
+			p.w.UpdateStmt = &p.x
+			m.Node = &p.w
+			if err = jsonUpdateStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "MergeStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.MergeStmt{}
-			m.Node = &pg_query.Node_MergeStmt{MergeStmt: x}
-			if err = jsonMergeStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_MergeStmt
+				x pg_query.MergeStmt
+			}{}
+			p.w.MergeStmt = &p.x
+			m.Node = &p.w
+			if err = jsonMergeStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SelectStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SelectStmt{}
-			m.Node = &pg_query.Node_SelectStmt{SelectStmt: x}
-			if err = jsonSelectStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SelectStmt
+				x pg_query.SelectStmt
+			}{}
+			p.w.SelectStmt = &p.x
+			m.Node = &p.w
+			if err = jsonSelectStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SetOperationStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SetOperationStmt{}
-			m.Node = &pg_query.Node_SetOperationStmt{SetOperationStmt: x}
-			if err = jsonSetOperationStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SetOperationStmt
+				x pg_query.SetOperationStmt
+			}{}
+			p.w.SetOperationStmt = &p.x
+			m.Node = &p.w
+			if err = jsonSetOperationStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ReturnStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ReturnStmt{}
-			m.Node = &pg_query.Node_ReturnStmt{ReturnStmt: x}
-			if err = jsonReturnStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ReturnStmt
+				x pg_query.ReturnStmt
+			}{}
+			p.w.ReturnStmt = &p.x
+			m.Node = &p.w
+			if err = jsonReturnStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PLAssignStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PLAssignStmt{}
-			m.Node = &pg_query.Node_PlassignStmt{PlassignStmt: x}
-			if err = jsonPLAssignStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PlassignStmt
+				x pg_query.PLAssignStmt
+			}{}
+			p.w.PlassignStmt = &p.x
+			m.Node = &p.w
+			if err = jsonPLAssignStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateSchemaStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateSchemaStmt{}
-			m.Node = &pg_query.Node_CreateSchemaStmt{CreateSchemaStmt: x}
-			if err = jsonCreateSchemaStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateSchemaStmt
+				x pg_query.CreateSchemaStmt
+			}{}
+			p.w.CreateSchemaStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateSchemaStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTableStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTableStmt{}
-			m.Node = &pg_query.Node_AlterTableStmt{AlterTableStmt: x}
-			if err = jsonAlterTableStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTableStmt
+				x pg_query.AlterTableStmt
+			}{}
+			p.w.AlterTableStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTableStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ReplicaIdentityStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ReplicaIdentityStmt{}
-			m.Node = &pg_query.Node_ReplicaIdentityStmt{ReplicaIdentityStmt: x}
-			if err = jsonReplicaIdentityStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ReplicaIdentityStmt
+				x pg_query.ReplicaIdentityStmt
+			}{}
+			p.w.ReplicaIdentityStmt = &p.x
+			m.Node = &p.w
+			if err = jsonReplicaIdentityStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTableCmd":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTableCmd{}
-			m.Node = &pg_query.Node_AlterTableCmd{AlterTableCmd: x}
-			if err = jsonAlterTableCmd(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTableCmd
+				x pg_query.AlterTableCmd
+			}{}
+			p.w.AlterTableCmd = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTableCmd(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterCollationStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterCollationStmt{}
-			m.Node = &pg_query.Node_AlterCollationStmt{AlterCollationStmt: x}
-			if err = jsonAlterCollationStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterCollationStmt
+				x pg_query.AlterCollationStmt
+			}{}
+			p.w.AlterCollationStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterCollationStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterDomainStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterDomainStmt{}
-			m.Node = &pg_query.Node_AlterDomainStmt{AlterDomainStmt: x}
-			if err = jsonAlterDomainStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterDomainStmt
+				x pg_query.AlterDomainStmt
+			}{}
+			p.w.AlterDomainStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterDomainStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "GrantStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.GrantStmt{}
-			m.Node = &pg_query.Node_GrantStmt{GrantStmt: x}
-			if err = jsonGrantStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_GrantStmt
+				x pg_query.GrantStmt
+			}{}
+			p.w.GrantStmt = &p.x
+			m.Node = &p.w
+			if err = jsonGrantStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ObjectWithArgs":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ObjectWithArgs{}
-			m.Node = &pg_query.Node_ObjectWithArgs{ObjectWithArgs: x}
-			if err = jsonObjectWithArgs(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ObjectWithArgs
+				x pg_query.ObjectWithArgs
+			}{}
+			p.w.ObjectWithArgs = &p.x
+			m.Node = &p.w
+			if err = jsonObjectWithArgs(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AccessPriv":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AccessPriv{}
-			m.Node = &pg_query.Node_AccessPriv{AccessPriv: x}
-			if err = jsonAccessPriv(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AccessPriv
+				x pg_query.AccessPriv
+			}{}
+			p.w.AccessPriv = &p.x
+			m.Node = &p.w
+			if err = jsonAccessPriv(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "GrantRoleStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.GrantRoleStmt{}
-			m.Node = &pg_query.Node_GrantRoleStmt{GrantRoleStmt: x}
-			if err = jsonGrantRoleStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_GrantRoleStmt
+				x pg_query.GrantRoleStmt
+			}{}
+			p.w.GrantRoleStmt = &p.x
+			m.Node = &p.w
+			if err = jsonGrantRoleStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterDefaultPrivilegesStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterDefaultPrivilegesStmt{}
-			m.Node = &pg_query.Node_AlterDefaultPrivilegesStmt{AlterDefaultPrivilegesStmt: x}
-			if err = jsonAlterDefaultPrivilegesStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterDefaultPrivilegesStmt
+				x pg_query.AlterDefaultPrivilegesStmt
+			}{}
+			p.w.AlterDefaultPrivilegesStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterDefaultPrivilegesStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CopyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CopyStmt{}
-			m.Node = &pg_query.Node_CopyStmt{CopyStmt: x}
-			if err = jsonCopyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CopyStmt
+				x pg_query.CopyStmt
+			}{}
+			p.w.CopyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCopyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "VariableSetStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.VariableSetStmt{}
-			m.Node = &pg_query.Node_VariableSetStmt{VariableSetStmt: x}
-			if err = jsonVariableSetStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_VariableSetStmt
+				x pg_query.VariableSetStmt
+			}{}
+			p.w.VariableSetStmt = &p.x
+			m.Node = &p.w
+			if err = jsonVariableSetStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "VariableShowStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.VariableShowStmt{}
-			m.Node = &pg_query.Node_VariableShowStmt{VariableShowStmt: x}
-			if err = jsonVariableShowStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_VariableShowStmt
+				x pg_query.VariableShowStmt
+			}{}
+			p.w.VariableShowStmt = &p.x
+			m.Node = &p.w
+			if err = jsonVariableShowStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateStmt{}
-			m.Node = &pg_query.Node_CreateStmt{CreateStmt: x}
-			if err = jsonCreateStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateStmt
+				x pg_query.CreateStmt
+			}{}
+			p.w.CreateStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Constraint":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Constraint{}
-			m.Node = &pg_query.Node_Constraint{Constraint: x}
-			if err = jsonConstraint(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Constraint
+				x pg_query.Constraint
+			}{}
+			p.w.Constraint = &p.x
+			m.Node = &p.w
+			if err = jsonConstraint(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateTableSpaceStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateTableSpaceStmt{}
-			m.Node = &pg_query.Node_CreateTableSpaceStmt{CreateTableSpaceStmt: x}
-			if err = jsonCreateTableSpaceStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateTableSpaceStmt
+				x pg_query.CreateTableSpaceStmt
+			}{}
+			p.w.CreateTableSpaceStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateTableSpaceStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropTableSpaceStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropTableSpaceStmt{}
-			m.Node = &pg_query.Node_DropTableSpaceStmt{DropTableSpaceStmt: x}
-			if err = jsonDropTableSpaceStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropTableSpaceStmt
+				x pg_query.DropTableSpaceStmt
+			}{}
+			p.w.DropTableSpaceStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropTableSpaceStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTableSpaceOptionsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTableSpaceOptionsStmt{}
-			m.Node = &pg_query.Node_AlterTableSpaceOptionsStmt{AlterTableSpaceOptionsStmt: x}
-			if err = jsonAlterTableSpaceOptionsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTableSpaceOptionsStmt
+				x pg_query.AlterTableSpaceOptionsStmt
+			}{}
+			p.w.AlterTableSpaceOptionsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTableSpaceOptionsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTableMoveAllStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTableMoveAllStmt{}
-			m.Node = &pg_query.Node_AlterTableMoveAllStmt{AlterTableMoveAllStmt: x}
-			if err = jsonAlterTableMoveAllStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTableMoveAllStmt
+				x pg_query.AlterTableMoveAllStmt
+			}{}
+			p.w.AlterTableMoveAllStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTableMoveAllStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateExtensionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateExtensionStmt{}
-			m.Node = &pg_query.Node_CreateExtensionStmt{CreateExtensionStmt: x}
-			if err = jsonCreateExtensionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateExtensionStmt
+				x pg_query.CreateExtensionStmt
+			}{}
+			p.w.CreateExtensionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateExtensionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterExtensionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterExtensionStmt{}
-			m.Node = &pg_query.Node_AlterExtensionStmt{AlterExtensionStmt: x}
-			if err = jsonAlterExtensionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterExtensionStmt
+				x pg_query.AlterExtensionStmt
+			}{}
+			p.w.AlterExtensionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterExtensionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterExtensionContentsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterExtensionContentsStmt{}
-			m.Node = &pg_query.Node_AlterExtensionContentsStmt{AlterExtensionContentsStmt: x}
-			if err = jsonAlterExtensionContentsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterExtensionContentsStmt
+				x pg_query.AlterExtensionContentsStmt
+			}{}
+			p.w.AlterExtensionContentsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterExtensionContentsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateFdwStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateFdwStmt{}
-			m.Node = &pg_query.Node_CreateFdwStmt{CreateFdwStmt: x}
-			if err = jsonCreateFdwStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateFdwStmt
+				x pg_query.CreateFdwStmt
+			}{}
+			p.w.CreateFdwStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateFdwStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterFdwStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterFdwStmt{}
-			m.Node = &pg_query.Node_AlterFdwStmt{AlterFdwStmt: x}
-			if err = jsonAlterFdwStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterFdwStmt
+				x pg_query.AlterFdwStmt
+			}{}
+			p.w.AlterFdwStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterFdwStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateForeignServerStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateForeignServerStmt{}
-			m.Node = &pg_query.Node_CreateForeignServerStmt{CreateForeignServerStmt: x}
-			if err = jsonCreateForeignServerStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateForeignServerStmt
+				x pg_query.CreateForeignServerStmt
+			}{}
+			p.w.CreateForeignServerStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateForeignServerStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterForeignServerStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterForeignServerStmt{}
-			m.Node = &pg_query.Node_AlterForeignServerStmt{AlterForeignServerStmt: x}
-			if err = jsonAlterForeignServerStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterForeignServerStmt
+				x pg_query.AlterForeignServerStmt
+			}{}
+			p.w.AlterForeignServerStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterForeignServerStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateForeignTableStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateForeignTableStmt{}
-			m.Node = &pg_query.Node_CreateForeignTableStmt{CreateForeignTableStmt: x}
-			if err = jsonCreateForeignTableStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateForeignTableStmt
+				x pg_query.CreateForeignTableStmt
+			}{}
+			p.w.CreateForeignTableStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateForeignTableStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateUserMappingStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateUserMappingStmt{}
-			m.Node = &pg_query.Node_CreateUserMappingStmt{CreateUserMappingStmt: x}
-			if err = jsonCreateUserMappingStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateUserMappingStmt
+				x pg_query.CreateUserMappingStmt
+			}{}
+			p.w.CreateUserMappingStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateUserMappingStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterUserMappingStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterUserMappingStmt{}
-			m.Node = &pg_query.Node_AlterUserMappingStmt{AlterUserMappingStmt: x}
-			if err = jsonAlterUserMappingStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterUserMappingStmt
+				x pg_query.AlterUserMappingStmt
+			}{}
+			p.w.AlterUserMappingStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterUserMappingStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropUserMappingStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropUserMappingStmt{}
-			m.Node = &pg_query.Node_DropUserMappingStmt{DropUserMappingStmt: x}
-			if err = jsonDropUserMappingStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropUserMappingStmt
+				x pg_query.DropUserMappingStmt
+			}{}
+			p.w.DropUserMappingStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropUserMappingStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ImportForeignSchemaStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ImportForeignSchemaStmt{}
-			m.Node = &pg_query.Node_ImportForeignSchemaStmt{ImportForeignSchemaStmt: x}
-			if err = jsonImportForeignSchemaStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ImportForeignSchemaStmt
+				x pg_query.ImportForeignSchemaStmt
+			}{}
+			p.w.ImportForeignSchemaStmt = &p.x
+			m.Node = &p.w
+			if err = jsonImportForeignSchemaStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreatePolicyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreatePolicyStmt{}
-			m.Node = &pg_query.Node_CreatePolicyStmt{CreatePolicyStmt: x}
-			if err = jsonCreatePolicyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreatePolicyStmt
+				x pg_query.CreatePolicyStmt
+			}{}
+			p.w.CreatePolicyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreatePolicyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterPolicyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterPolicyStmt{}
-			m.Node = &pg_query.Node_AlterPolicyStmt{AlterPolicyStmt: x}
-			if err = jsonAlterPolicyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterPolicyStmt
+				x pg_query.AlterPolicyStmt
+			}{}
+			p.w.AlterPolicyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterPolicyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateAmStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateAmStmt{}
-			m.Node = &pg_query.Node_CreateAmStmt{CreateAmStmt: x}
-			if err = jsonCreateAmStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateAmStmt
+				x pg_query.CreateAmStmt
+			}{}
+			p.w.CreateAmStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateAmStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateTrigStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateTrigStmt{}
-			m.Node = &pg_query.Node_CreateTrigStmt{CreateTrigStmt: x}
-			if err = jsonCreateTrigStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateTrigStmt
+				x pg_query.CreateTrigStmt
+			}{}
+			p.w.CreateTrigStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateTrigStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateEventTrigStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateEventTrigStmt{}
-			m.Node = &pg_query.Node_CreateEventTrigStmt{CreateEventTrigStmt: x}
-			if err = jsonCreateEventTrigStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateEventTrigStmt
+				x pg_query.CreateEventTrigStmt
+			}{}
+			p.w.CreateEventTrigStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateEventTrigStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterEventTrigStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterEventTrigStmt{}
-			m.Node = &pg_query.Node_AlterEventTrigStmt{AlterEventTrigStmt: x}
-			if err = jsonAlterEventTrigStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterEventTrigStmt
+				x pg_query.AlterEventTrigStmt
+			}{}
+			p.w.AlterEventTrigStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterEventTrigStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreatePLangStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreatePLangStmt{}
-			m.Node = &pg_query.Node_CreatePlangStmt{CreatePlangStmt: x}
-			if err = jsonCreatePLangStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreatePlangStmt
+				x pg_query.CreatePLangStmt
+			}{}
+			p.w.CreatePlangStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreatePLangStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateRoleStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateRoleStmt{}
-			m.Node = &pg_query.Node_CreateRoleStmt{CreateRoleStmt: x}
-			if err = jsonCreateRoleStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateRoleStmt
+				x pg_query.CreateRoleStmt
+			}{}
+			p.w.CreateRoleStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateRoleStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterRoleStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterRoleStmt{}
-			m.Node = &pg_query.Node_AlterRoleStmt{AlterRoleStmt: x}
-			if err = jsonAlterRoleStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterRoleStmt
+				x pg_query.AlterRoleStmt
+			}{}
+			p.w.AlterRoleStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterRoleStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterRoleSetStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterRoleSetStmt{}
-			m.Node = &pg_query.Node_AlterRoleSetStmt{AlterRoleSetStmt: x}
-			if err = jsonAlterRoleSetStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterRoleSetStmt
+				x pg_query.AlterRoleSetStmt
+			}{}
+			p.w.AlterRoleSetStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterRoleSetStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropRoleStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropRoleStmt{}
-			m.Node = &pg_query.Node_DropRoleStmt{DropRoleStmt: x}
-			if err = jsonDropRoleStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropRoleStmt
+				x pg_query.DropRoleStmt
+			}{}
+			p.w.DropRoleStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropRoleStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateSeqStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateSeqStmt{}
-			m.Node = &pg_query.Node_CreateSeqStmt{CreateSeqStmt: x}
-			if err = jsonCreateSeqStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateSeqStmt
+				x pg_query.CreateSeqStmt
+			}{}
+			p.w.CreateSeqStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateSeqStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterSeqStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterSeqStmt{}
-			m.Node = &pg_query.Node_AlterSeqStmt{AlterSeqStmt: x}
-			if err = jsonAlterSeqStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterSeqStmt
+				x pg_query.AlterSeqStmt
+			}{}
+			p.w.AlterSeqStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterSeqStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DefineStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DefineStmt{}
-			m.Node = &pg_query.Node_DefineStmt{DefineStmt: x}
-			if err = jsonDefineStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DefineStmt
+				x pg_query.DefineStmt
+			}{}
+			p.w.DefineStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDefineStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateDomainStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateDomainStmt{}
-			m.Node = &pg_query.Node_CreateDomainStmt{CreateDomainStmt: x}
-			if err = jsonCreateDomainStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateDomainStmt
+				x pg_query.CreateDomainStmt
+			}{}
+			p.w.CreateDomainStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateDomainStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateOpClassStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateOpClassStmt{}
-			m.Node = &pg_query.Node_CreateOpClassStmt{CreateOpClassStmt: x}
-			if err = jsonCreateOpClassStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateOpClassStmt
+				x pg_query.CreateOpClassStmt
+			}{}
+			p.w.CreateOpClassStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateOpClassStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateOpClassItem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateOpClassItem{}
-			m.Node = &pg_query.Node_CreateOpClassItem{CreateOpClassItem: x}
-			if err = jsonCreateOpClassItem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateOpClassItem
+				x pg_query.CreateOpClassItem
+			}{}
+			p.w.CreateOpClassItem = &p.x
+			m.Node = &p.w
+			if err = jsonCreateOpClassItem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateOpFamilyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateOpFamilyStmt{}
-			m.Node = &pg_query.Node_CreateOpFamilyStmt{CreateOpFamilyStmt: x}
-			if err = jsonCreateOpFamilyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateOpFamilyStmt
+				x pg_query.CreateOpFamilyStmt
+			}{}
+			p.w.CreateOpFamilyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateOpFamilyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterOpFamilyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterOpFamilyStmt{}
-			m.Node = &pg_query.Node_AlterOpFamilyStmt{AlterOpFamilyStmt: x}
-			if err = jsonAlterOpFamilyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterOpFamilyStmt
+				x pg_query.AlterOpFamilyStmt
+			}{}
+			p.w.AlterOpFamilyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterOpFamilyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropStmt{}
-			m.Node = &pg_query.Node_DropStmt{DropStmt: x}
-			if err = jsonDropStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropStmt
+				x pg_query.DropStmt
+			}{}
+			p.w.DropStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TruncateStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TruncateStmt{}
-			m.Node = &pg_query.Node_TruncateStmt{TruncateStmt: x}
-			if err = jsonTruncateStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TruncateStmt
+				x pg_query.TruncateStmt
+			}{}
+			p.w.TruncateStmt = &p.x
+			m.Node = &p.w
+			if err = jsonTruncateStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CommentStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CommentStmt{}
-			m.Node = &pg_query.Node_CommentStmt{CommentStmt: x}
-			if err = jsonCommentStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CommentStmt
+				x pg_query.CommentStmt
+			}{}
+			p.w.CommentStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCommentStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "SecLabelStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.SecLabelStmt{}
-			m.Node = &pg_query.Node_SecLabelStmt{SecLabelStmt: x}
-			if err = jsonSecLabelStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_SecLabelStmt
+				x pg_query.SecLabelStmt
+			}{}
+			p.w.SecLabelStmt = &p.x
+			m.Node = &p.w
+			if err = jsonSecLabelStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DeclareCursorStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DeclareCursorStmt{}
-			m.Node = &pg_query.Node_DeclareCursorStmt{DeclareCursorStmt: x}
-			if err = jsonDeclareCursorStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DeclareCursorStmt
+				x pg_query.DeclareCursorStmt
+			}{}
+			p.w.DeclareCursorStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDeclareCursorStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ClosePortalStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ClosePortalStmt{}
-			m.Node = &pg_query.Node_ClosePortalStmt{ClosePortalStmt: x}
-			if err = jsonClosePortalStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ClosePortalStmt
+				x pg_query.ClosePortalStmt
+			}{}
+			p.w.ClosePortalStmt = &p.x
+			m.Node = &p.w
+			if err = jsonClosePortalStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FetchStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FetchStmt{}
-			m.Node = &pg_query.Node_FetchStmt{FetchStmt: x}
-			if err = jsonFetchStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FetchStmt
+				x pg_query.FetchStmt
+			}{}
+			p.w.FetchStmt = &p.x
+			m.Node = &p.w
+			if err = jsonFetchStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "IndexStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.IndexStmt{}
-			m.Node = &pg_query.Node_IndexStmt{IndexStmt: x}
-			if err = jsonIndexStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_IndexStmt
+				x pg_query.IndexStmt
+			}{}
+			p.w.IndexStmt = &p.x
+			m.Node = &p.w
+			if err = jsonIndexStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateStatsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateStatsStmt{}
-			m.Node = &pg_query.Node_CreateStatsStmt{CreateStatsStmt: x}
-			if err = jsonCreateStatsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateStatsStmt
+				x pg_query.CreateStatsStmt
+			}{}
+			p.w.CreateStatsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateStatsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "StatsElem":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.StatsElem{}
-			m.Node = &pg_query.Node_StatsElem{StatsElem: x}
-			if err = jsonStatsElem(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_StatsElem
+				x pg_query.StatsElem
+			}{}
+			p.w.StatsElem = &p.x
+			m.Node = &p.w
+			if err = jsonStatsElem(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterStatsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterStatsStmt{}
-			m.Node = &pg_query.Node_AlterStatsStmt{AlterStatsStmt: x}
-			if err = jsonAlterStatsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterStatsStmt
+				x pg_query.AlterStatsStmt
+			}{}
+			p.w.AlterStatsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterStatsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateFunctionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateFunctionStmt{}
-			m.Node = &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: x}
-			if err = jsonCreateFunctionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateFunctionStmt
+				x pg_query.CreateFunctionStmt
+			}{}
+			p.w.CreateFunctionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateFunctionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "FunctionParameter":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.FunctionParameter{}
-			m.Node = &pg_query.Node_FunctionParameter{FunctionParameter: x}
-			if err = jsonFunctionParameter(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_FunctionParameter
+				x pg_query.FunctionParameter
+			}{}
+			p.w.FunctionParameter = &p.x
+			m.Node = &p.w
+			if err = jsonFunctionParameter(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterFunctionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterFunctionStmt{}
-			m.Node = &pg_query.Node_AlterFunctionStmt{AlterFunctionStmt: x}
-			if err = jsonAlterFunctionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterFunctionStmt
+				x pg_query.AlterFunctionStmt
+			}{}
+			p.w.AlterFunctionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterFunctionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DoStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DoStmt{}
-			m.Node = &pg_query.Node_DoStmt{DoStmt: x}
-			if err = jsonDoStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DoStmt
+				x pg_query.DoStmt
+			}{}
+			p.w.DoStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDoStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "InlineCodeBlock":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.InlineCodeBlock{}
-			m.Node = &pg_query.Node_InlineCodeBlock{InlineCodeBlock: x}
-			if err = jsonInlineCodeBlock(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_InlineCodeBlock
+				x pg_query.InlineCodeBlock
+			}{}
+			p.w.InlineCodeBlock = &p.x
+			m.Node = &p.w
+			if err = jsonInlineCodeBlock(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CallStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CallStmt{}
-			m.Node = &pg_query.Node_CallStmt{CallStmt: x}
-			if err = jsonCallStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CallStmt
+				x pg_query.CallStmt
+			}{}
+			p.w.CallStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCallStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CallContext":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CallContext{}
-			m.Node = &pg_query.Node_CallContext{CallContext: x}
-			if err = jsonCallContext(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CallContext
+				x pg_query.CallContext
+			}{}
+			p.w.CallContext = &p.x
+			m.Node = &p.w
+			if err = jsonCallContext(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RenameStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RenameStmt{}
-			m.Node = &pg_query.Node_RenameStmt{RenameStmt: x}
-			if err = jsonRenameStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RenameStmt
+				x pg_query.RenameStmt
+			}{}
+			p.w.RenameStmt = &p.x
+			m.Node = &p.w
+			if err = jsonRenameStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterObjectDependsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterObjectDependsStmt{}
-			m.Node = &pg_query.Node_AlterObjectDependsStmt{AlterObjectDependsStmt: x}
-			if err = jsonAlterObjectDependsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterObjectDependsStmt
+				x pg_query.AlterObjectDependsStmt
+			}{}
+			p.w.AlterObjectDependsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterObjectDependsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterObjectSchemaStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterObjectSchemaStmt{}
-			m.Node = &pg_query.Node_AlterObjectSchemaStmt{AlterObjectSchemaStmt: x}
-			if err = jsonAlterObjectSchemaStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterObjectSchemaStmt
+				x pg_query.AlterObjectSchemaStmt
+			}{}
+			p.w.AlterObjectSchemaStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterObjectSchemaStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterOwnerStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterOwnerStmt{}
-			m.Node = &pg_query.Node_AlterOwnerStmt{AlterOwnerStmt: x}
-			if err = jsonAlterOwnerStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterOwnerStmt
+				x pg_query.AlterOwnerStmt
+			}{}
+			p.w.AlterOwnerStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterOwnerStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterOperatorStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterOperatorStmt{}
-			m.Node = &pg_query.Node_AlterOperatorStmt{AlterOperatorStmt: x}
-			if err = jsonAlterOperatorStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterOperatorStmt
+				x pg_query.AlterOperatorStmt
+			}{}
+			p.w.AlterOperatorStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterOperatorStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTypeStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTypeStmt{}
-			m.Node = &pg_query.Node_AlterTypeStmt{AlterTypeStmt: x}
-			if err = jsonAlterTypeStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTypeStmt
+				x pg_query.AlterTypeStmt
+			}{}
+			p.w.AlterTypeStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTypeStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RuleStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RuleStmt{}
-			m.Node = &pg_query.Node_RuleStmt{RuleStmt: x}
-			if err = jsonRuleStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RuleStmt
+				x pg_query.RuleStmt
+			}{}
+			p.w.RuleStmt = &p.x
+			m.Node = &p.w
+			if err = jsonRuleStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "NotifyStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.NotifyStmt{}
-			m.Node = &pg_query.Node_NotifyStmt{NotifyStmt: x}
-			if err = jsonNotifyStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_NotifyStmt
+				x pg_query.NotifyStmt
+			}{}
+			p.w.NotifyStmt = &p.x
+			m.Node = &p.w
+			if err = jsonNotifyStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ListenStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ListenStmt{}
-			m.Node = &pg_query.Node_ListenStmt{ListenStmt: x}
-			if err = jsonListenStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ListenStmt
+				x pg_query.ListenStmt
+			}{}
+			p.w.ListenStmt = &p.x
+			m.Node = &p.w
+			if err = jsonListenStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "UnlistenStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.UnlistenStmt{}
-			m.Node = &pg_query.Node_UnlistenStmt{UnlistenStmt: x}
-			if err = jsonUnlistenStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_UnlistenStmt
+				x pg_query.UnlistenStmt
+			}{}
+			p.w.UnlistenStmt = &p.x
+			m.Node = &p.w
+			if err = jsonUnlistenStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "TransactionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.TransactionStmt{}
-			m.Node = &pg_query.Node_TransactionStmt{TransactionStmt: x}
-			if err = jsonTransactionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_TransactionStmt
+				x pg_query.TransactionStmt
+			}{}
+			p.w.TransactionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonTransactionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CompositeTypeStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CompositeTypeStmt{}
-			m.Node = &pg_query.Node_CompositeTypeStmt{CompositeTypeStmt: x}
-			if err = jsonCompositeTypeStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CompositeTypeStmt
+				x pg_query.CompositeTypeStmt
+			}{}
+			p.w.CompositeTypeStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCompositeTypeStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateEnumStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateEnumStmt{}
-			m.Node = &pg_query.Node_CreateEnumStmt{CreateEnumStmt: x}
-			if err = jsonCreateEnumStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateEnumStmt
+				x pg_query.CreateEnumStmt
+			}{}
+			p.w.CreateEnumStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateEnumStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateRangeStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateRangeStmt{}
-			m.Node = &pg_query.Node_CreateRangeStmt{CreateRangeStmt: x}
-			if err = jsonCreateRangeStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateRangeStmt
+				x pg_query.CreateRangeStmt
+			}{}
+			p.w.CreateRangeStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateRangeStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterEnumStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterEnumStmt{}
-			m.Node = &pg_query.Node_AlterEnumStmt{AlterEnumStmt: x}
-			if err = jsonAlterEnumStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterEnumStmt
+				x pg_query.AlterEnumStmt
+			}{}
+			p.w.AlterEnumStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterEnumStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ViewStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ViewStmt{}
-			m.Node = &pg_query.Node_ViewStmt{ViewStmt: x}
-			if err = jsonViewStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ViewStmt
+				x pg_query.ViewStmt
+			}{}
+			p.w.ViewStmt = &p.x
+			m.Node = &p.w
+			if err = jsonViewStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "LoadStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.LoadStmt{}
-			m.Node = &pg_query.Node_LoadStmt{LoadStmt: x}
-			if err = jsonLoadStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_LoadStmt
+				x pg_query.LoadStmt
+			}{}
+			p.w.LoadStmt = &p.x
+			m.Node = &p.w
+			if err = jsonLoadStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreatedbStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreatedbStmt{}
-			m.Node = &pg_query.Node_CreatedbStmt{CreatedbStmt: x}
-			if err = jsonCreatedbStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreatedbStmt
+				x pg_query.CreatedbStmt
+			}{}
+			p.w.CreatedbStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreatedbStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterDatabaseStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterDatabaseStmt{}
-			m.Node = &pg_query.Node_AlterDatabaseStmt{AlterDatabaseStmt: x}
-			if err = jsonAlterDatabaseStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterDatabaseStmt
+				x pg_query.AlterDatabaseStmt
+			}{}
+			p.w.AlterDatabaseStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterDatabaseStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterDatabaseRefreshCollStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterDatabaseRefreshCollStmt{}
-			m.Node = &pg_query.Node_AlterDatabaseRefreshCollStmt{AlterDatabaseRefreshCollStmt: x}
-			if err = jsonAlterDatabaseRefreshCollStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterDatabaseRefreshCollStmt
+				x pg_query.AlterDatabaseRefreshCollStmt
+			}{}
+			p.w.AlterDatabaseRefreshCollStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterDatabaseRefreshCollStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterDatabaseSetStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterDatabaseSetStmt{}
-			m.Node = &pg_query.Node_AlterDatabaseSetStmt{AlterDatabaseSetStmt: x}
-			if err = jsonAlterDatabaseSetStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterDatabaseSetStmt
+				x pg_query.AlterDatabaseSetStmt
+			}{}
+			p.w.AlterDatabaseSetStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterDatabaseSetStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropdbStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropdbStmt{}
-			m.Node = &pg_query.Node_DropdbStmt{DropdbStmt: x}
-			if err = jsonDropdbStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropdbStmt
+				x pg_query.DropdbStmt
+			}{}
+			p.w.DropdbStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropdbStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterSystemStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterSystemStmt{}
-			m.Node = &pg_query.Node_AlterSystemStmt{AlterSystemStmt: x}
-			if err = jsonAlterSystemStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterSystemStmt
+				x pg_query.AlterSystemStmt
+			}{}
+			p.w.AlterSystemStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterSystemStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ClusterStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ClusterStmt{}
-			m.Node = &pg_query.Node_ClusterStmt{ClusterStmt: x}
-			if err = jsonClusterStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ClusterStmt
+				x pg_query.ClusterStmt
+			}{}
+			p.w.ClusterStmt = &p.x
+			m.Node = &p.w
+			if err = jsonClusterStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "VacuumStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.VacuumStmt{}
-			m.Node = &pg_query.Node_VacuumStmt{VacuumStmt: x}
-			if err = jsonVacuumStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_VacuumStmt
+				x pg_query.VacuumStmt
+			}{}
+			p.w.VacuumStmt = &p.x
+			m.Node = &p.w
+			if err = jsonVacuumStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "VacuumRelation":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.VacuumRelation{}
-			m.Node = &pg_query.Node_VacuumRelation{VacuumRelation: x}
-			if err = jsonVacuumRelation(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_VacuumRelation
+				x pg_query.VacuumRelation
+			}{}
+			p.w.VacuumRelation = &p.x
+			m.Node = &p.w
+			if err = jsonVacuumRelation(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ExplainStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ExplainStmt{}
-			m.Node = &pg_query.Node_ExplainStmt{ExplainStmt: x}
-			if err = jsonExplainStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ExplainStmt
+				x pg_query.ExplainStmt
+			}{}
+			p.w.ExplainStmt = &p.x
+			m.Node = &p.w
+			if err = jsonExplainStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateTableAsStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateTableAsStmt{}
-			m.Node = &pg_query.Node_CreateTableAsStmt{CreateTableAsStmt: x}
-			if err = jsonCreateTableAsStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateTableAsStmt
+				x pg_query.CreateTableAsStmt
+			}{}
+			p.w.CreateTableAsStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateTableAsStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "RefreshMatViewStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.RefreshMatViewStmt{}
-			m.Node = &pg_query.Node_RefreshMatViewStmt{RefreshMatViewStmt: x}
-			if err = jsonRefreshMatViewStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_RefreshMatViewStmt
+				x pg_query.RefreshMatViewStmt
+			}{}
+			p.w.RefreshMatViewStmt = &p.x
+			m.Node = &p.w
+			if err = jsonRefreshMatViewStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CheckPointStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CheckPointStmt{}
-			m.Node = &pg_query.Node_CheckPointStmt{CheckPointStmt: x}
-			if err = jsonCheckPointStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CheckPointStmt
+				x pg_query.CheckPointStmt
+			}{}
+			p.w.CheckPointStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCheckPointStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DiscardStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DiscardStmt{}
-			m.Node = &pg_query.Node_DiscardStmt{DiscardStmt: x}
-			if err = jsonDiscardStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DiscardStmt
+				x pg_query.DiscardStmt
+			}{}
+			p.w.DiscardStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDiscardStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "LockStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.LockStmt{}
-			m.Node = &pg_query.Node_LockStmt{LockStmt: x}
-			if err = jsonLockStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_LockStmt
+				x pg_query.LockStmt
+			}{}
+			p.w.LockStmt = &p.x
+			m.Node = &p.w
+			if err = jsonLockStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ConstraintsSetStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ConstraintsSetStmt{}
-			m.Node = &pg_query.Node_ConstraintsSetStmt{ConstraintsSetStmt: x}
-			if err = jsonConstraintsSetStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ConstraintsSetStmt
+				x pg_query.ConstraintsSetStmt
+			}{}
+			p.w.ConstraintsSetStmt = &p.x
+			m.Node = &p.w
+			if err = jsonConstraintsSetStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ReindexStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ReindexStmt{}
-			m.Node = &pg_query.Node_ReindexStmt{ReindexStmt: x}
-			if err = jsonReindexStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ReindexStmt
+				x pg_query.ReindexStmt
+			}{}
+			p.w.ReindexStmt = &p.x
+			m.Node = &p.w
+			if err = jsonReindexStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateConversionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateConversionStmt{}
-			m.Node = &pg_query.Node_CreateConversionStmt{CreateConversionStmt: x}
-			if err = jsonCreateConversionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateConversionStmt
+				x pg_query.CreateConversionStmt
+			}{}
+			p.w.CreateConversionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateConversionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateCastStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateCastStmt{}
-			m.Node = &pg_query.Node_CreateCastStmt{CreateCastStmt: x}
-			if err = jsonCreateCastStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateCastStmt
+				x pg_query.CreateCastStmt
+			}{}
+			p.w.CreateCastStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateCastStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateTransformStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateTransformStmt{}
-			m.Node = &pg_query.Node_CreateTransformStmt{CreateTransformStmt: x}
-			if err = jsonCreateTransformStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateTransformStmt
+				x pg_query.CreateTransformStmt
+			}{}
+			p.w.CreateTransformStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateTransformStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PrepareStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PrepareStmt{}
-			m.Node = &pg_query.Node_PrepareStmt{PrepareStmt: x}
-			if err = jsonPrepareStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PrepareStmt
+				x pg_query.PrepareStmt
+			}{}
+			p.w.PrepareStmt = &p.x
+			m.Node = &p.w
+			if err = jsonPrepareStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ExecuteStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ExecuteStmt{}
-			m.Node = &pg_query.Node_ExecuteStmt{ExecuteStmt: x}
-			if err = jsonExecuteStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ExecuteStmt
+				x pg_query.ExecuteStmt
+			}{}
+			p.w.ExecuteStmt = &p.x
+			m.Node = &p.w
+			if err = jsonExecuteStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DeallocateStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DeallocateStmt{}
-			m.Node = &pg_query.Node_DeallocateStmt{DeallocateStmt: x}
-			if err = jsonDeallocateStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DeallocateStmt
+				x pg_query.DeallocateStmt
+			}{}
+			p.w.DeallocateStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDeallocateStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropOwnedStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropOwnedStmt{}
-			m.Node = &pg_query.Node_DropOwnedStmt{DropOwnedStmt: x}
-			if err = jsonDropOwnedStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropOwnedStmt
+				x pg_query.DropOwnedStmt
+			}{}
+			p.w.DropOwnedStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropOwnedStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "ReassignOwnedStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.ReassignOwnedStmt{}
-			m.Node = &pg_query.Node_ReassignOwnedStmt{ReassignOwnedStmt: x}
-			if err = jsonReassignOwnedStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_ReassignOwnedStmt
+				x pg_query.ReassignOwnedStmt
+			}{}
+			p.w.ReassignOwnedStmt = &p.x
+			m.Node = &p.w
+			if err = jsonReassignOwnedStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTSDictionaryStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTSDictionaryStmt{}
-			m.Node = &pg_query.Node_AlterTsdictionaryStmt{AlterTsdictionaryStmt: x}
-			if err = jsonAlterTSDictionaryStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTsdictionaryStmt
+				x pg_query.AlterTSDictionaryStmt
+			}{}
+			p.w.AlterTsdictionaryStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTSDictionaryStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterTSConfigurationStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterTSConfigurationStmt{}
-			m.Node = &pg_query.Node_AlterTsconfigurationStmt{AlterTsconfigurationStmt: x}
-			if err = jsonAlterTSConfigurationStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterTsconfigurationStmt
+				x pg_query.AlterTSConfigurationStmt
+			}{}
+			p.w.AlterTsconfigurationStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterTSConfigurationStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PublicationTable":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PublicationTable{}
-			m.Node = &pg_query.Node_PublicationTable{PublicationTable: x}
-			if err = jsonPublicationTable(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PublicationTable
+				x pg_query.PublicationTable
+			}{}
+			p.w.PublicationTable = &p.x
+			m.Node = &p.w
+			if err = jsonPublicationTable(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "PublicationObjSpec":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.PublicationObjSpec{}
-			m.Node = &pg_query.Node_PublicationObjSpec{PublicationObjSpec: x}
-			if err = jsonPublicationObjSpec(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_PublicationObjSpec
+				x pg_query.PublicationObjSpec
+			}{}
+			p.w.PublicationObjSpec = &p.x
+			m.Node = &p.w
+			if err = jsonPublicationObjSpec(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreatePublicationStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreatePublicationStmt{}
-			m.Node = &pg_query.Node_CreatePublicationStmt{CreatePublicationStmt: x}
-			if err = jsonCreatePublicationStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreatePublicationStmt
+				x pg_query.CreatePublicationStmt
+			}{}
+			p.w.CreatePublicationStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreatePublicationStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterPublicationStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterPublicationStmt{}
-			m.Node = &pg_query.Node_AlterPublicationStmt{AlterPublicationStmt: x}
-			if err = jsonAlterPublicationStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterPublicationStmt
+				x pg_query.AlterPublicationStmt
+			}{}
+			p.w.AlterPublicationStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterPublicationStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "CreateSubscriptionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.CreateSubscriptionStmt{}
-			m.Node = &pg_query.Node_CreateSubscriptionStmt{CreateSubscriptionStmt: x}
-			if err = jsonCreateSubscriptionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_CreateSubscriptionStmt
+				x pg_query.CreateSubscriptionStmt
+			}{}
+			p.w.CreateSubscriptionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonCreateSubscriptionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "AlterSubscriptionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.AlterSubscriptionStmt{}
-			m.Node = &pg_query.Node_AlterSubscriptionStmt{AlterSubscriptionStmt: x}
-			if err = jsonAlterSubscriptionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AlterSubscriptionStmt
+				x pg_query.AlterSubscriptionStmt
+			}{}
+			p.w.AlterSubscriptionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonAlterSubscriptionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "DropSubscriptionStmt":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.DropSubscriptionStmt{}
-			m.Node = &pg_query.Node_DropSubscriptionStmt{DropSubscriptionStmt: x}
-			if err = jsonDropSubscriptionStmt(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_DropSubscriptionStmt
+				x pg_query.DropSubscriptionStmt
+			}{}
+			p.w.DropSubscriptionStmt = &p.x
+			m.Node = &p.w
+			if err = jsonDropSubscriptionStmt(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Integer":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Integer{}
-			m.Node = &pg_query.Node_Integer{Integer: x}
-			if err = jsonInteger(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Integer
+				x pg_query.Integer
+			}{}
+			p.w.Integer = &p.x
+			m.Node = &p.w
+			if err = jsonInteger(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Float":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Float{}
-			m.Node = &pg_query.Node_Float{Float: x}
-			if err = jsonFloat(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Float
+				x pg_query.Float
+			}{}
+			p.w.Float = &p.x
+			m.Node = &p.w
+			if err = jsonFloat(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "Boolean":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.Boolean{}
-			m.Node = &pg_query.Node_Boolean{Boolean: x}
-			if err = jsonBoolean(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_Boolean
+				x pg_query.Boolean
+			}{}
+			p.w.Boolean = &p.x
+			m.Node = &p.w
+			if err = jsonBoolean(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "String":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.String{}
-			m.Node = &pg_query.Node_String_{String_: x}
-			if err = jsonString(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_String_
+				x pg_query.String
+			}{}
+			p.w.String_ = &p.x
+			m.Node = &p.w
+			if err = jsonString(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "BitString":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.BitString{}
-			m.Node = &pg_query.Node_BitString{BitString: x}
-			if err = jsonBitString(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_BitString
+				x pg_query.BitString
+			}{}
+			p.w.BitString = &p.x
+			m.Node = &p.w
+			if err = jsonBitString(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "List":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.List{}
-			m.Node = &pg_query.Node_List{List: x}
-			if err = jsonList(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_List
+				x pg_query.List
+			}{}
+			p.w.List = &p.x
+			m.Node = &p.w
+			if err = jsonList(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "IntList":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.IntList{}
-			m.Node = &pg_query.Node_IntList{IntList: x}
-			if err = jsonIntList(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_IntList
+				x pg_query.IntList
+			}{}
+			p.w.IntList = &p.x
+			m.Node = &p.w
+			if err = jsonIntList(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "OidList":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.OidList{}
-			m.Node = &pg_query.Node_OidList{OidList: x}
-			if err = jsonOidList(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_OidList
+				x pg_query.OidList
+			}{}
+			p.w.OidList = &p.x
+			m.Node = &p.w
+			if err = jsonOidList(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		case "A_Const":
 			if m.Node != nil {
 				return oneofTwice("Node", key)
 			}
-			x := &pg_query.A_Const{}
-			m.Node = &pg_query.Node_AConst{AConst: x}
-			if err = jsonA_Const(r, x, depth+1); err != nil {
+			p := &struct {
+				w pg_query.Node_AConst
+				x pg_query.A_Const
+			}{}
+			p.w.AConst = &p.x
+			m.Node = &p.w
+			if err = jsonA_Const(r, &p.x, depth+1); err != nil {
 				return err
 			}
 		default:

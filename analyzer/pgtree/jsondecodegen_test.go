@@ -184,8 +184,13 @@ func writeJSONOneofMember(w *strings.Builder, msg protoreflect.ProtoMessage, goT
 	}
 	elem := inner.Type.Elem().Name()
 	fmt.Fprintf(w, "\t\t\tif m.%s != nil {\n\t\t\t\treturn oneofTwice(%q, key)\n\t\t\t}\n", iface, goType.Name())
-	fmt.Fprintf(w, "\t\t\tx := &pg_query.%s{}\n\t\t\tm.%s = &pg_query.%s{%s: x}\n", elem, iface, wrapper.Name(), inner.Name)
-	fmt.Fprintf(w, "\t\t\tif err = json%s(r, x, depth+1); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n", elem)
+	// The member and the wrapper that holds it in the oneof are one
+	// allocation, not two: they live and die together (the wrapper is
+	// never seen without its member), and allocating is most of what
+	// decoding a tree costs.
+	fmt.Fprintf(w, "\t\t\tp := &struct {\n\t\t\t\tw pg_query.%s\n\t\t\t\tx pg_query.%s\n\t\t\t}{}\n", wrapper.Name(), elem)
+	fmt.Fprintf(w, "\t\t\tp.w.%s = &p.x\n\t\t\tm.%s = &p.w\n", inner.Name, iface)
+	fmt.Fprintf(w, "\t\t\tif err = json%s(r, &p.x, depth+1); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n", elem)
 	return nil
 }
 
