@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -16,8 +17,9 @@ import (
 // read from the JSON pg_query writes (jsondecode.go), which costs the C
 // library a third of packing it as protobuf. That JSON leaves out the
 // value of an Integer of 0 or below; unless every such Integer of a
-// statement is a constant that is 0 (zeroConstantsOnly), the statement is
-// parsed again on its own into protobuf. Whatever the JSON decoder does
+// statement is an array bound written [] or ARRAY (unwrittenBoundsRead)
+// or a constant that is 0 (zeroConstantsOnly), the statement is parsed
+// again on its own into protobuf. Whatever the JSON decoder does
 // not read sends the whole text to protobuf, which is always right, only
 // slower. Both calls run the same raw parser first, so a syntax error is
 // the same error from either.
@@ -31,7 +33,7 @@ func Parse(sql string) (*pg_query.ParseResult, error) {
 		if err != nil {
 			break
 		}
-		if !zeroConstantsOnly(sql, tree.Stmts[i].Stmt) {
+		if !unwrittenBoundsRead(sql, tree.Stmts[i]) || !zeroConstantsOnly(sql, tree.Stmts[i].Stmt) {
 			err = reparseStatement(sql, tree.Stmts[i])
 		}
 	}
@@ -70,6 +72,139 @@ func zeroConstantsOnly(sql string, n *pg_query.Node) bool {
 		return ok && known
 	}
 	return visit(n)
+}
+
+// unwrittenBoundsRead sets each array bound of raw's type names that the
+// JSON left without its value to -1 where the text says [] or ARRAY
+// (makeInteger(-1) in the grammar), and says whether it could tell every
+// such bound from the statement's tokens. Only -1 is read from the text:
+// a bound written [0] answers false, as does any statement the scanner
+// cannot read.
+func unwrittenBoundsRead(sql string, raw *pg_query.RawStmt) bool {
+	var tokens []*pg_query.ScanToken
+	scanned, ok := false, true
+	var visit func(m proto.Message)
+	visit = func(m proto.Message) {
+		if !ok {
+			return
+		}
+		if tn, isType := m.(*pg_query.TypeName); isType && hasUnwrittenBound(tn) {
+			if !scanned {
+				tokens, scanned = statementTokens(sql, raw), true
+			}
+			ok = readEmptyBounds(tokens, tn)
+		}
+		if !children(m, visit) {
+			ok = false
+		}
+	}
+	visit(raw.Stmt)
+	return ok
+}
+
+// hasUnwrittenBound says whether one of tn's array bounds was read as 0:
+// its value left out of the JSON.
+func hasUnwrittenBound(tn *pg_query.TypeName) bool {
+	for _, b := range tn.ArrayBounds {
+		if b.GetInteger() != nil && b.GetInteger().Ival == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// statementTokens scans the text of raw, its tokens' offsets moved to be
+// offsets into sql; nil when it cannot be scanned (no bound is then read).
+func statementTokens(sql string, raw *pg_query.RawStmt) []*pg_query.ScanToken {
+	start, end := int(raw.StmtLocation), len(sql)
+	if raw.StmtLen > 0 {
+		end = start + int(raw.StmtLen)
+	}
+	if start < 0 || start > end || end > len(sql) {
+		return nil
+	}
+	res, err := Scan(sql[start:end])
+	if err != nil {
+		slog.Debug("statement not scanned for its array bounds", "at", start, "err", err)
+		return nil
+	}
+	for _, t := range res.Tokens {
+		t.Start += int32(start)
+		t.End += int32(start)
+	}
+	return res.Tokens
+}
+
+// readEmptyBounds reads tn's array bounds from the tokens of its text and
+// sets to -1 each one left without its value that is written [] or
+// ARRAY. tn is located at the first token of its type's name; the name
+// holds no [ and no ARRAY outside parentheses (its modifiers), and the
+// grammar takes every bound that follows it (opt_array_bounds), so the
+// first [ or ARRAY after its location at the same depth starts its bounds.
+// Anything else than what the grammar reads there, or bounds that do not
+// agree with those of the JSON (a value there where the text says [], a
+// number where it left none), answers false.
+func readEmptyBounds(tokens []*pg_query.ScanToken, tn *pg_query.TypeName) bool {
+	at := sort.Search(len(tokens), func(i int) bool { return tokens[i].Start >= tn.Location })
+	if tn.Location < 0 || at == len(tokens) || tokens[at].Start != tn.Location {
+		return false
+	}
+	token := func(i int) pg_query.Token {
+		if i < len(tokens) {
+			return tokens[i].Token
+		}
+		return pg_query.Token_NUL
+	}
+	i, depth := at, 0
+	for ; i < len(tokens); i++ {
+		t := token(i)
+		if t == pg_query.Token_ASCII_40 {
+			depth++
+		} else if t == pg_query.Token_ASCII_41 {
+			if depth--; depth < 0 {
+				return false
+			}
+		} else if depth == 0 && (t == pg_query.Token_ASCII_91 || t == pg_query.Token_ARRAY) {
+			break
+		}
+	}
+	// empty[k] says whether bound k is written without a number.
+	var empty []bool
+	switch {
+	case token(i) == pg_query.Token_ARRAY && token(i+1) != pg_query.Token_ASCII_91:
+		empty = append(empty, true)
+	case token(i) == pg_query.Token_ARRAY:
+		if token(i+2) != pg_query.Token_ICONST || token(i+3) != pg_query.Token_ASCII_93 {
+			return false
+		}
+		empty = append(empty, false)
+	default:
+		for len(empty) < len(tn.ArrayBounds) && token(i) == pg_query.Token_ASCII_91 {
+			switch {
+			case token(i+1) == pg_query.Token_ASCII_93:
+				empty, i = append(empty, true), i+2
+			case token(i+1) == pg_query.Token_ICONST && token(i+2) == pg_query.Token_ASCII_93:
+				empty, i = append(empty, false), i+3
+			default:
+				return false
+			}
+		}
+	}
+	if len(empty) != len(tn.ArrayBounds) {
+		return false
+	}
+	for k, b := range tn.ArrayBounds {
+		n := b.GetInteger()
+		if n == nil || (n.Ival != 0) == empty[k] || n.Ival < 0 {
+			return false
+		}
+	}
+	for k, b := range tn.ArrayBounds {
+		if empty[k] {
+			b.GetInteger().Ival = -1
+		}
+	}
+	return true
 }
 
 // reparseStatement replaces the tree of raw, a statement of sql, by the one

@@ -386,6 +386,73 @@ func TestZeroConstantsOnly(t *testing.T) {
 	}
 }
 
+// TestUnwrittenBoundsRead: which array bounds left out of the JSON are
+// read from the statement's tokens; Parse gives the protobuf tree for each.
+func TestUnwrittenBoundsRead(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		read bool
+	}{
+		{"CREATE TABLE t (a int[])", true},
+		{"CREATE TABLE t (a int[][3][], b text ARRAY, c int ARRAY[4], d int[5])", true},
+		{"CREATE TABLE t (a numeric(10, 2)[], b timestamp(3) with time zone[], c character varying(5) [ ] [ ])", true},
+		{"CREATE TABLE t (a public.\"my [type]\"[], b double precision /* [0] */ [], c interval day to second(3)[])", true},
+		{"CREATE TABLE t (a bit varying(3)[], b \"ARRAY\"[], c \"[\"[])", true},
+		{"SELECT '{}'::int[], (CAST(x AS text[]))[1], ARRAY[1]::int[], y::int ARRAY", true},
+		{"CREATE FUNCTION f(a int[]) RETURNS SETOF text[] LANGUAGE sql AS 'SELECT 1'", true},
+		{"ALTER TABLE t ALTER COLUMN a TYPE int[] USING a::int[]", true},
+		{"CREATE TABLE t (a int[0])", false},
+		{"CREATE TABLE t (a int[00][])", false},
+		{"CREATE TABLE t (a int ARRAY[0])", false},
+		{"CREATE TABLE t (a int[], b int DEFAULT -1)", true},
+	} {
+		text, err := parser.ParseToJSON(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, inexact, err := parseJSONTree(text)
+		if err != nil || len(inexact) != 1 {
+			t.Fatalf("%s: statements %v without Integer values (%v)", c.sql, inexact, err)
+		}
+		if got := unwrittenBoundsRead(c.sql, tree.Stmts[0]); got != c.read {
+			t.Errorf("%s: bounds read %v, want %v", c.sql, got, c.read)
+		}
+		jsonSame(t, c.sql, c.sql)
+	}
+}
+
+// TestUnwrittenBoundsReadExact: where every Integer left out of the JSON
+// is an array bound read from the text, the tree is the protobuf tree
+// without a second parse.
+func TestUnwrittenBoundsReadExact(t *testing.T) {
+	for _, sql := range []string{
+		"CREATE TABLE t (a int[], b text[][2], c int ARRAY, d int ARRAY[7], e varchar(20)[])",
+		"SELECT x::int[], CAST(y AS numeric(4, 1)[][]) FROM t WHERE z = ANY('{1}'::bigint[])",
+		"  /* [ */ CREATE TABLE t (a int[]); CREATE TABLE u (b \"t[]\"[])",
+	} {
+		want, err := parseProtobuf(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := parser.ParseToJSON(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, inexact, err := parseJSONTree(text)
+		if err != nil || len(inexact) == 0 {
+			t.Fatalf("%s: statements %v without Integer values (%v)", sql, inexact, err)
+		}
+		for _, i := range inexact {
+			if !unwrittenBoundsRead(sql, tree.Stmts[i]) || !zeroConstantsOnly(sql, tree.Stmts[i].Stmt) {
+				t.Fatalf("%s: statement %d would be parsed again", sql, i)
+			}
+		}
+		if !proto.Equal(tree, want) {
+			t.Errorf("%s: tree with its bounds read is not the protobuf tree", sql)
+		}
+	}
+}
+
 // TestReparseStatement: every statement of every text at hand, parsed
 // alone and its locations moved, is the statement parsed in its text.
 func TestReparseStatement(t *testing.T) {
