@@ -248,6 +248,28 @@ func jsonMessages[T any](r *jsonReader, list []*T, depth int, decode func(*jsonR
 	}
 }
 
+// jsonNodes is jsonMessages for lists of Node, nearly every list of a
+// tree, each element read by jsonNodeElement in one allocation.
+func jsonNodes(r *jsonReader, list []*pg_query.Node, depth int) ([]*pg_query.Node, error) {
+	if err := r.openArray(); err != nil {
+		return nil, err
+	}
+	for first := true; ; first = false {
+		more, err := r.nextElement(first)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return list, nil
+		}
+		c, err := jsonNodeElement(r, depth)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+}
+
 // literal consumes word (true, false, null) if it comes next.
 func (r *jsonReader) literal(word string) bool {
 	r.skipSpace()

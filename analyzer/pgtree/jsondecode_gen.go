@@ -1286,7 +1286,7 @@ func jsonA_ArrayExpr(r *jsonReader, m *pg_query.A_ArrayExpr, depth int) error {
 		}
 		switch key {
 		case "elements":
-			if m.Elements, err = jsonMessages(r, m.Elements, depth+1, jsonNode); err != nil {
+			if m.Elements, err = jsonNodes(r, m.Elements, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -1411,7 +1411,7 @@ func jsonA_Expr(r *jsonReader, m *pg_query.A_Expr, depth int) error {
 			}
 			m.Kind = pg_query.A_Expr_Kind(v)
 		case "name":
-			if m.Name, err = jsonMessages(r, m.Name, depth+1, jsonNode); err != nil {
+			if m.Name, err = jsonNodes(r, m.Name, depth+1); err != nil {
 				return err
 			}
 		case "lexpr":
@@ -1496,7 +1496,7 @@ func jsonA_Indirection(r *jsonReader, m *pg_query.A_Indirection, depth int) erro
 				return err
 			}
 		case "indirection":
-			if m.Indirection, err = jsonMessages(r, m.Indirection, depth+1, jsonNode); err != nil {
+			if m.Indirection, err = jsonNodes(r, m.Indirection, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -1537,7 +1537,7 @@ func jsonAccessPriv(r *jsonReader, m *pg_query.AccessPriv, depth int) error {
 				return err
 			}
 		case "cols":
-			if m.Cols, err = jsonMessages(r, m.Cols, depth+1, jsonNode); err != nil {
+			if m.Cols, err = jsonNodes(r, m.Cols, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -1583,23 +1583,23 @@ func jsonAggref(r *jsonReader, m *pg_query.Aggref, depth int) error {
 				return err
 			}
 		case "aggargtypes":
-			if m.Aggargtypes, err = jsonMessages(r, m.Aggargtypes, depth+1, jsonNode); err != nil {
+			if m.Aggargtypes, err = jsonNodes(r, m.Aggargtypes, depth+1); err != nil {
 				return err
 			}
 		case "aggdirectargs":
-			if m.Aggdirectargs, err = jsonMessages(r, m.Aggdirectargs, depth+1, jsonNode); err != nil {
+			if m.Aggdirectargs, err = jsonNodes(r, m.Aggdirectargs, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "aggorder":
-			if m.Aggorder, err = jsonMessages(r, m.Aggorder, depth+1, jsonNode); err != nil {
+			if m.Aggorder, err = jsonNodes(r, m.Aggorder, depth+1); err != nil {
 				return err
 			}
 		case "aggdistinct":
-			if m.Aggdistinct, err = jsonMessages(r, m.Aggdistinct, depth+1, jsonNode); err != nil {
+			if m.Aggdistinct, err = jsonNodes(r, m.Aggdistinct, depth+1); err != nil {
 				return err
 			}
 		case "aggfilter":
@@ -1667,7 +1667,7 @@ func jsonAlias(r *jsonReader, m *pg_query.Alias, depth int) error {
 				return err
 			}
 		case "colnames":
-			if m.Colnames, err = jsonMessages(r, m.Colnames, depth+1, jsonNode); err != nil {
+			if m.Colnames, err = jsonNodes(r, m.Colnames, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -1690,7 +1690,7 @@ func jsonAlterCollationStmt(r *jsonReader, m *pg_query.AlterCollationStmt, depth
 		}
 		switch key {
 		case "collname":
-			if m.Collname, err = jsonMessages(r, m.Collname, depth+1, jsonNode); err != nil {
+			if m.Collname, err = jsonNodes(r, m.Collname, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -1770,7 +1770,7 @@ func jsonAlterDatabaseStmt(r *jsonReader, m *pg_query.AlterDatabaseStmt, depth i
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -1793,7 +1793,7 @@ func jsonAlterDefaultPrivilegesStmt(r *jsonReader, m *pg_query.AlterDefaultPrivi
 		}
 		switch key {
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "action":
@@ -1827,7 +1827,7 @@ func jsonAlterDomainStmt(r *jsonReader, m *pg_query.AlterDomainStmt, depth int) 
 				return err
 			}
 		case "typeName":
-			if m.TypeName, err = jsonMessages(r, m.TypeName, depth+1, jsonNode); err != nil {
+			if m.TypeName, err = jsonNodes(r, m.TypeName, depth+1); err != nil {
 				return err
 			}
 		case "name":
@@ -1871,7 +1871,7 @@ func jsonAlterEnumStmt(r *jsonReader, m *pg_query.AlterEnumStmt, depth int) erro
 		}
 		switch key {
 		case "typeName":
-			if m.TypeName, err = jsonMessages(r, m.TypeName, depth+1, jsonNode); err != nil {
+			if m.TypeName, err = jsonNodes(r, m.TypeName, depth+1); err != nil {
 				return err
 			}
 		case "oldVal":
@@ -1985,7 +1985,7 @@ func jsonAlterExtensionStmt(r *jsonReader, m *pg_query.AlterExtensionStmt, depth
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2012,11 +2012,11 @@ func jsonAlterFdwStmt(r *jsonReader, m *pg_query.AlterFdwStmt, depth int) error 
 				return err
 			}
 		case "func_options":
-			if m.FuncOptions, err = jsonMessages(r, m.FuncOptions, depth+1, jsonNode); err != nil {
+			if m.FuncOptions, err = jsonNodes(r, m.FuncOptions, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2047,7 +2047,7 @@ func jsonAlterForeignServerStmt(r *jsonReader, m *pg_query.AlterForeignServerStm
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "has_version":
@@ -2087,7 +2087,7 @@ func jsonAlterFunctionStmt(r *jsonReader, m *pg_query.AlterFunctionStmt, depth i
 				return err
 			}
 		case "actions":
-			if m.Actions, err = jsonMessages(r, m.Actions, depth+1, jsonNode); err != nil {
+			if m.Actions, err = jsonNodes(r, m.Actions, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2207,7 +2207,7 @@ func jsonAlterOpFamilyStmt(r *jsonReader, m *pg_query.AlterOpFamilyStmt, depth i
 		}
 		switch key {
 		case "opfamilyname":
-			if m.Opfamilyname, err = jsonMessages(r, m.Opfamilyname, depth+1, jsonNode); err != nil {
+			if m.Opfamilyname, err = jsonNodes(r, m.Opfamilyname, depth+1); err != nil {
 				return err
 			}
 		case "amname":
@@ -2219,7 +2219,7 @@ func jsonAlterOpFamilyStmt(r *jsonReader, m *pg_query.AlterOpFamilyStmt, depth i
 				return err
 			}
 		case "items":
-			if m.Items, err = jsonMessages(r, m.Items, depth+1, jsonNode); err != nil {
+			if m.Items, err = jsonNodes(r, m.Items, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2249,7 +2249,7 @@ func jsonAlterOperatorStmt(r *jsonReader, m *pg_query.AlterOperatorStmt, depth i
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2329,7 +2329,7 @@ func jsonAlterPolicyStmt(r *jsonReader, m *pg_query.AlterPolicyStmt, depth int) 
 				return err
 			}
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "qual":
@@ -2370,11 +2370,11 @@ func jsonAlterPublicationStmt(r *jsonReader, m *pg_query.AlterPublicationStmt, d
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "pubobjects":
-			if m.Pubobjects, err = jsonMessages(r, m.Pubobjects, depth+1, jsonNode); err != nil {
+			if m.Pubobjects, err = jsonNodes(r, m.Pubobjects, depth+1); err != nil {
 				return err
 			}
 		case "for_all_tables":
@@ -2451,7 +2451,7 @@ func jsonAlterRoleStmt(r *jsonReader, m *pg_query.AlterRoleStmt, depth int) erro
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "action":
@@ -2485,7 +2485,7 @@ func jsonAlterSeqStmt(r *jsonReader, m *pg_query.AlterSeqStmt, depth int) error 
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "for_identity":
@@ -2516,7 +2516,7 @@ func jsonAlterStatsStmt(r *jsonReader, m *pg_query.AlterStatsStmt, depth int) er
 		}
 		switch key {
 		case "defnames":
-			if m.Defnames, err = jsonMessages(r, m.Defnames, depth+1, jsonNode); err != nil {
+			if m.Defnames, err = jsonNodes(r, m.Defnames, depth+1); err != nil {
 				return err
 			}
 		case "stxstattarget":
@@ -2561,11 +2561,11 @@ func jsonAlterSubscriptionStmt(r *jsonReader, m *pg_query.AlterSubscriptionStmt,
 				return err
 			}
 		case "publication":
-			if m.Publication, err = jsonMessages(r, m.Publication, depth+1, jsonNode); err != nil {
+			if m.Publication, err = jsonNodes(r, m.Publication, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2620,15 +2620,15 @@ func jsonAlterTSConfigurationStmt(r *jsonReader, m *pg_query.AlterTSConfiguratio
 			}
 			m.Kind = pg_query.AlterTSConfigType(v)
 		case "cfgname":
-			if m.Cfgname, err = jsonMessages(r, m.Cfgname, depth+1, jsonNode); err != nil {
+			if m.Cfgname, err = jsonNodes(r, m.Cfgname, depth+1); err != nil {
 				return err
 			}
 		case "tokentype":
-			if m.Tokentype, err = jsonMessages(r, m.Tokentype, depth+1, jsonNode); err != nil {
+			if m.Tokentype, err = jsonNodes(r, m.Tokentype, depth+1); err != nil {
 				return err
 			}
 		case "dicts":
-			if m.Dicts, err = jsonMessages(r, m.Dicts, depth+1, jsonNode); err != nil {
+			if m.Dicts, err = jsonNodes(r, m.Dicts, depth+1); err != nil {
 				return err
 			}
 		case "override":
@@ -2663,11 +2663,11 @@ func jsonAlterTSDictionaryStmt(r *jsonReader, m *pg_query.AlterTSDictionaryStmt,
 		}
 		switch key {
 		case "dictname":
-			if m.Dictname, err = jsonMessages(r, m.Dictname, depth+1, jsonNode); err != nil {
+			if m.Dictname, err = jsonNodes(r, m.Dictname, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2761,7 +2761,7 @@ func jsonAlterTableMoveAllStmt(r *jsonReader, m *pg_query.AlterTableMoveAllStmt,
 			}
 			m.Objtype = pg_query.ObjectType(v)
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "new_tablespacename":
@@ -2796,7 +2796,7 @@ func jsonAlterTableSpaceOptionsStmt(r *jsonReader, m *pg_query.AlterTableSpaceOp
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "isReset":
@@ -2830,7 +2830,7 @@ func jsonAlterTableStmt(r *jsonReader, m *pg_query.AlterTableStmt, depth int) er
 				return err
 			}
 		case "cmds":
-			if m.Cmds, err = jsonMessages(r, m.Cmds, depth+1, jsonNode); err != nil {
+			if m.Cmds, err = jsonNodes(r, m.Cmds, depth+1); err != nil {
 				return err
 			}
 		case "objtype":
@@ -2863,11 +2863,11 @@ func jsonAlterTypeStmt(r *jsonReader, m *pg_query.AlterTypeStmt, depth int) erro
 		}
 		switch key {
 		case "typeName":
-			if m.TypeName, err = jsonMessages(r, m.TypeName, depth+1, jsonNode); err != nil {
+			if m.TypeName, err = jsonNodes(r, m.TypeName, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2901,7 +2901,7 @@ func jsonAlterUserMappingStmt(r *jsonReader, m *pg_query.AlterUserMappingStmt, d
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -2931,7 +2931,7 @@ func jsonAlternativeSubPlan(r *jsonReader, m *pg_query.AlternativeSubPlan, depth
 				return err
 			}
 		case "subplans":
-			if m.Subplans, err = jsonMessages(r, m.Subplans, depth+1, jsonNode); err != nil {
+			if m.Subplans, err = jsonNodes(r, m.Subplans, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -3035,7 +3035,7 @@ func jsonArrayExpr(r *jsonReader, m *pg_query.ArrayExpr, depth int) error {
 				return err
 			}
 		case "elements":
-			if m.Elements, err = jsonMessages(r, m.Elements, depth+1, jsonNode); err != nil {
+			if m.Elements, err = jsonNodes(r, m.Elements, depth+1); err != nil {
 				return err
 			}
 		case "multidims":
@@ -3102,7 +3102,7 @@ func jsonBoolExpr(r *jsonReader, m *pg_query.BoolExpr, depth int) error {
 			}
 			m.Boolop = pg_query.BoolExprType(v)
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -3195,7 +3195,7 @@ func jsonCTECycleClause(r *jsonReader, m *pg_query.CTECycleClause, depth int) er
 		}
 		switch key {
 		case "cycle_col_list":
-			if m.CycleColList, err = jsonMessages(r, m.CycleColList, depth+1, jsonNode); err != nil {
+			if m.CycleColList, err = jsonNodes(r, m.CycleColList, depth+1); err != nil {
 				return err
 			}
 		case "cycle_mark_column":
@@ -3260,7 +3260,7 @@ func jsonCTESearchClause(r *jsonReader, m *pg_query.CTESearchClause, depth int) 
 		}
 		switch key {
 		case "search_col_list":
-			if m.SearchColList, err = jsonMessages(r, m.SearchColList, depth+1, jsonNode); err != nil {
+			if m.SearchColList, err = jsonNodes(r, m.SearchColList, depth+1); err != nil {
 				return err
 			}
 		case "search_breadth_first":
@@ -3332,7 +3332,7 @@ func jsonCallStmt(r *jsonReader, m *pg_query.CallStmt, depth int) error {
 				return err
 			}
 		case "outargs":
-			if m.Outargs, err = jsonMessages(r, m.Outargs, depth+1, jsonNode); err != nil {
+			if m.Outargs, err = jsonNodes(r, m.Outargs, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -3377,7 +3377,7 @@ func jsonCaseExpr(r *jsonReader, m *pg_query.CaseExpr, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "defresult":
@@ -3541,7 +3541,7 @@ func jsonClusterStmt(r *jsonReader, m *pg_query.ClusterStmt, depth int) error {
 				return err
 			}
 		case "params":
-			if m.Params, err = jsonMessages(r, m.Params, depth+1, jsonNode); err != nil {
+			if m.Params, err = jsonNodes(r, m.Params, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -3579,7 +3579,7 @@ func jsonCoalesceExpr(r *jsonReader, m *pg_query.CoalesceExpr, depth int) error 
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -3761,7 +3761,7 @@ func jsonCollateClause(r *jsonReader, m *pg_query.CollateClause, depth int) erro
 				return err
 			}
 		case "collname":
-			if m.Collname, err = jsonMessages(r, m.Collname, depth+1, jsonNode); err != nil {
+			if m.Collname, err = jsonNodes(r, m.Collname, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -3908,11 +3908,11 @@ func jsonColumnDef(r *jsonReader, m *pg_query.ColumnDef, depth int) error {
 				return err
 			}
 		case "constraints":
-			if m.Constraints, err = jsonMessages(r, m.Constraints, depth+1, jsonNode); err != nil {
+			if m.Constraints, err = jsonNodes(r, m.Constraints, depth+1); err != nil {
 				return err
 			}
 		case "fdwoptions":
-			if m.Fdwoptions, err = jsonMessages(r, m.Fdwoptions, depth+1, jsonNode); err != nil {
+			if m.Fdwoptions, err = jsonNodes(r, m.Fdwoptions, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -3939,7 +3939,7 @@ func jsonColumnRef(r *jsonReader, m *pg_query.ColumnRef, depth int) error {
 		}
 		switch key {
 		case "fields":
-			if m.Fields, err = jsonMessages(r, m.Fields, depth+1, jsonNode); err != nil {
+			if m.Fields, err = jsonNodes(r, m.Fields, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -4006,7 +4006,7 @@ func jsonCommonTableExpr(r *jsonReader, m *pg_query.CommonTableExpr, depth int) 
 				return err
 			}
 		case "aliascolnames":
-			if m.Aliascolnames, err = jsonMessages(r, m.Aliascolnames, depth+1, jsonNode); err != nil {
+			if m.Aliascolnames, err = jsonNodes(r, m.Aliascolnames, depth+1); err != nil {
 				return err
 			}
 		case "ctematerialized":
@@ -4049,19 +4049,19 @@ func jsonCommonTableExpr(r *jsonReader, m *pg_query.CommonTableExpr, depth int) 
 				return err
 			}
 		case "ctecolnames":
-			if m.Ctecolnames, err = jsonMessages(r, m.Ctecolnames, depth+1, jsonNode); err != nil {
+			if m.Ctecolnames, err = jsonNodes(r, m.Ctecolnames, depth+1); err != nil {
 				return err
 			}
 		case "ctecoltypes":
-			if m.Ctecoltypes, err = jsonMessages(r, m.Ctecoltypes, depth+1, jsonNode); err != nil {
+			if m.Ctecoltypes, err = jsonNodes(r, m.Ctecoltypes, depth+1); err != nil {
 				return err
 			}
 		case "ctecoltypmods":
-			if m.Ctecoltypmods, err = jsonMessages(r, m.Ctecoltypmods, depth+1, jsonNode); err != nil {
+			if m.Ctecoltypmods, err = jsonNodes(r, m.Ctecoltypmods, depth+1); err != nil {
 				return err
 			}
 		case "ctecolcollations":
-			if m.Ctecolcollations, err = jsonMessages(r, m.Ctecolcollations, depth+1, jsonNode); err != nil {
+			if m.Ctecolcollations, err = jsonNodes(r, m.Ctecolcollations, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4091,7 +4091,7 @@ func jsonCompositeTypeStmt(r *jsonReader, m *pg_query.CompositeTypeStmt, depth i
 				return err
 			}
 		case "coldeflist":
-			if m.Coldeflist, err = jsonMessages(r, m.Coldeflist, depth+1, jsonNode); err != nil {
+			if m.Coldeflist, err = jsonNodes(r, m.Coldeflist, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4159,19 +4159,19 @@ func jsonConstraint(r *jsonReader, m *pg_query.Constraint, depth int) error {
 				return err
 			}
 		case "keys":
-			if m.Keys, err = jsonMessages(r, m.Keys, depth+1, jsonNode); err != nil {
+			if m.Keys, err = jsonNodes(r, m.Keys, depth+1); err != nil {
 				return err
 			}
 		case "including":
-			if m.Including, err = jsonMessages(r, m.Including, depth+1, jsonNode); err != nil {
+			if m.Including, err = jsonNodes(r, m.Including, depth+1); err != nil {
 				return err
 			}
 		case "exclusions":
-			if m.Exclusions, err = jsonMessages(r, m.Exclusions, depth+1, jsonNode); err != nil {
+			if m.Exclusions, err = jsonNodes(r, m.Exclusions, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "indexname":
@@ -4205,11 +4205,11 @@ func jsonConstraint(r *jsonReader, m *pg_query.Constraint, depth int) error {
 				return err
 			}
 		case "fk_attrs":
-			if m.FkAttrs, err = jsonMessages(r, m.FkAttrs, depth+1, jsonNode); err != nil {
+			if m.FkAttrs, err = jsonNodes(r, m.FkAttrs, depth+1); err != nil {
 				return err
 			}
 		case "pk_attrs":
-			if m.PkAttrs, err = jsonMessages(r, m.PkAttrs, depth+1, jsonNode); err != nil {
+			if m.PkAttrs, err = jsonNodes(r, m.PkAttrs, depth+1); err != nil {
 				return err
 			}
 		case "fk_matchtype":
@@ -4225,11 +4225,11 @@ func jsonConstraint(r *jsonReader, m *pg_query.Constraint, depth int) error {
 				return err
 			}
 		case "fk_del_set_cols":
-			if m.FkDelSetCols, err = jsonMessages(r, m.FkDelSetCols, depth+1, jsonNode); err != nil {
+			if m.FkDelSetCols, err = jsonNodes(r, m.FkDelSetCols, depth+1); err != nil {
 				return err
 			}
 		case "old_conpfeqop":
-			if m.OldConpfeqop, err = jsonMessages(r, m.OldConpfeqop, depth+1, jsonNode); err != nil {
+			if m.OldConpfeqop, err = jsonNodes(r, m.OldConpfeqop, depth+1); err != nil {
 				return err
 			}
 		case "old_pktable_oid":
@@ -4264,7 +4264,7 @@ func jsonConstraintsSetStmt(r *jsonReader, m *pg_query.ConstraintsSetStmt, depth
 		}
 		switch key {
 		case "constraints":
-			if m.Constraints, err = jsonMessages(r, m.Constraints, depth+1, jsonNode); err != nil {
+			if m.Constraints, err = jsonNodes(r, m.Constraints, depth+1); err != nil {
 				return err
 			}
 		case "deferred":
@@ -4352,7 +4352,7 @@ func jsonCopyStmt(r *jsonReader, m *pg_query.CopyStmt, depth int) error {
 				return err
 			}
 		case "attlist":
-			if m.Attlist, err = jsonMessages(r, m.Attlist, depth+1, jsonNode); err != nil {
+			if m.Attlist, err = jsonNodes(r, m.Attlist, depth+1); err != nil {
 				return err
 			}
 		case "is_from":
@@ -4368,7 +4368,7 @@ func jsonCopyStmt(r *jsonReader, m *pg_query.CopyStmt, depth int) error {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -4402,7 +4402,7 @@ func jsonCreateAmStmt(r *jsonReader, m *pg_query.CreateAmStmt, depth int) error 
 				return err
 			}
 		case "handler_name":
-			if m.HandlerName, err = jsonMessages(r, m.HandlerName, depth+1, jsonNode); err != nil {
+			if m.HandlerName, err = jsonNodes(r, m.HandlerName, depth+1); err != nil {
 				return err
 			}
 		case "amtype":
@@ -4479,7 +4479,7 @@ func jsonCreateConversionStmt(r *jsonReader, m *pg_query.CreateConversionStmt, d
 		}
 		switch key {
 		case "conversion_name":
-			if m.ConversionName, err = jsonMessages(r, m.ConversionName, depth+1, jsonNode); err != nil {
+			if m.ConversionName, err = jsonNodes(r, m.ConversionName, depth+1); err != nil {
 				return err
 			}
 		case "for_encoding_name":
@@ -4491,7 +4491,7 @@ func jsonCreateConversionStmt(r *jsonReader, m *pg_query.CreateConversionStmt, d
 				return err
 			}
 		case "func_name":
-			if m.FuncName, err = jsonMessages(r, m.FuncName, depth+1, jsonNode); err != nil {
+			if m.FuncName, err = jsonNodes(r, m.FuncName, depth+1); err != nil {
 				return err
 			}
 		case "def":
@@ -4518,7 +4518,7 @@ func jsonCreateDomainStmt(r *jsonReader, m *pg_query.CreateDomainStmt, depth int
 		}
 		switch key {
 		case "domainname":
-			if m.Domainname, err = jsonMessages(r, m.Domainname, depth+1, jsonNode); err != nil {
+			if m.Domainname, err = jsonNodes(r, m.Domainname, depth+1); err != nil {
 				return err
 			}
 		case "typeName":
@@ -4536,7 +4536,7 @@ func jsonCreateDomainStmt(r *jsonReader, m *pg_query.CreateDomainStmt, depth int
 				return err
 			}
 		case "constraints":
-			if m.Constraints, err = jsonMessages(r, m.Constraints, depth+1, jsonNode); err != nil {
+			if m.Constraints, err = jsonNodes(r, m.Constraints, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4559,11 +4559,11 @@ func jsonCreateEnumStmt(r *jsonReader, m *pg_query.CreateEnumStmt, depth int) er
 		}
 		switch key {
 		case "typeName":
-			if m.TypeName, err = jsonMessages(r, m.TypeName, depth+1, jsonNode); err != nil {
+			if m.TypeName, err = jsonNodes(r, m.TypeName, depth+1); err != nil {
 				return err
 			}
 		case "vals":
-			if m.Vals, err = jsonMessages(r, m.Vals, depth+1, jsonNode); err != nil {
+			if m.Vals, err = jsonNodes(r, m.Vals, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4594,11 +4594,11 @@ func jsonCreateEventTrigStmt(r *jsonReader, m *pg_query.CreateEventTrigStmt, dep
 				return err
 			}
 		case "whenclause":
-			if m.Whenclause, err = jsonMessages(r, m.Whenclause, depth+1, jsonNode); err != nil {
+			if m.Whenclause, err = jsonNodes(r, m.Whenclause, depth+1); err != nil {
 				return err
 			}
 		case "funcname":
-			if m.Funcname, err = jsonMessages(r, m.Funcname, depth+1, jsonNode); err != nil {
+			if m.Funcname, err = jsonNodes(r, m.Funcname, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4629,7 +4629,7 @@ func jsonCreateExtensionStmt(r *jsonReader, m *pg_query.CreateExtensionStmt, dep
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4656,11 +4656,11 @@ func jsonCreateFdwStmt(r *jsonReader, m *pg_query.CreateFdwStmt, depth int) erro
 				return err
 			}
 		case "func_options":
-			if m.FuncOptions, err = jsonMessages(r, m.FuncOptions, depth+1, jsonNode); err != nil {
+			if m.FuncOptions, err = jsonNodes(r, m.FuncOptions, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4703,7 +4703,7 @@ func jsonCreateForeignServerStmt(r *jsonReader, m *pg_query.CreateForeignServerS
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4737,7 +4737,7 @@ func jsonCreateForeignTableStmt(r *jsonReader, m *pg_query.CreateForeignTableStm
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -4768,11 +4768,11 @@ func jsonCreateFunctionStmt(r *jsonReader, m *pg_query.CreateFunctionStmt, depth
 				return err
 			}
 		case "funcname":
-			if m.Funcname, err = jsonMessages(r, m.Funcname, depth+1, jsonNode); err != nil {
+			if m.Funcname, err = jsonNodes(r, m.Funcname, depth+1); err != nil {
 				return err
 			}
 		case "parameters":
-			if m.Parameters, err = jsonMessages(r, m.Parameters, depth+1, jsonNode); err != nil {
+			if m.Parameters, err = jsonNodes(r, m.Parameters, depth+1); err != nil {
 				return err
 			}
 		case "returnType":
@@ -4783,7 +4783,7 @@ func jsonCreateFunctionStmt(r *jsonReader, m *pg_query.CreateFunctionStmt, depth
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "sql_body":
@@ -4828,11 +4828,11 @@ func jsonCreateOpClassItem(r *jsonReader, m *pg_query.CreateOpClassItem, depth i
 				return err
 			}
 		case "order_family":
-			if m.OrderFamily, err = jsonMessages(r, m.OrderFamily, depth+1, jsonNode); err != nil {
+			if m.OrderFamily, err = jsonNodes(r, m.OrderFamily, depth+1); err != nil {
 				return err
 			}
 		case "class_args":
-			if m.ClassArgs, err = jsonMessages(r, m.ClassArgs, depth+1, jsonNode); err != nil {
+			if m.ClassArgs, err = jsonNodes(r, m.ClassArgs, depth+1); err != nil {
 				return err
 			}
 		case "storedtype":
@@ -4862,11 +4862,11 @@ func jsonCreateOpClassStmt(r *jsonReader, m *pg_query.CreateOpClassStmt, depth i
 		}
 		switch key {
 		case "opclassname":
-			if m.Opclassname, err = jsonMessages(r, m.Opclassname, depth+1, jsonNode); err != nil {
+			if m.Opclassname, err = jsonNodes(r, m.Opclassname, depth+1); err != nil {
 				return err
 			}
 		case "opfamilyname":
-			if m.Opfamilyname, err = jsonMessages(r, m.Opfamilyname, depth+1, jsonNode); err != nil {
+			if m.Opfamilyname, err = jsonNodes(r, m.Opfamilyname, depth+1); err != nil {
 				return err
 			}
 		case "amname":
@@ -4881,7 +4881,7 @@ func jsonCreateOpClassStmt(r *jsonReader, m *pg_query.CreateOpClassStmt, depth i
 				return err
 			}
 		case "items":
-			if m.Items, err = jsonMessages(r, m.Items, depth+1, jsonNode); err != nil {
+			if m.Items, err = jsonNodes(r, m.Items, depth+1); err != nil {
 				return err
 			}
 		case "isDefault":
@@ -4908,7 +4908,7 @@ func jsonCreateOpFamilyStmt(r *jsonReader, m *pg_query.CreateOpFamilyStmt, depth
 		}
 		switch key {
 		case "opfamilyname":
-			if m.Opfamilyname, err = jsonMessages(r, m.Opfamilyname, depth+1, jsonNode); err != nil {
+			if m.Opfamilyname, err = jsonNodes(r, m.Opfamilyname, depth+1); err != nil {
 				return err
 			}
 		case "amname":
@@ -4943,15 +4943,15 @@ func jsonCreatePLangStmt(r *jsonReader, m *pg_query.CreatePLangStmt, depth int) 
 				return err
 			}
 		case "plhandler":
-			if m.Plhandler, err = jsonMessages(r, m.Plhandler, depth+1, jsonNode); err != nil {
+			if m.Plhandler, err = jsonNodes(r, m.Plhandler, depth+1); err != nil {
 				return err
 			}
 		case "plinline":
-			if m.Plinline, err = jsonMessages(r, m.Plinline, depth+1, jsonNode); err != nil {
+			if m.Plinline, err = jsonNodes(r, m.Plinline, depth+1); err != nil {
 				return err
 			}
 		case "plvalidator":
-			if m.Plvalidator, err = jsonMessages(r, m.Plvalidator, depth+1, jsonNode); err != nil {
+			if m.Plvalidator, err = jsonNodes(r, m.Plvalidator, depth+1); err != nil {
 				return err
 			}
 		case "pltrusted":
@@ -4997,7 +4997,7 @@ func jsonCreatePolicyStmt(r *jsonReader, m *pg_query.CreatePolicyStmt, depth int
 				return err
 			}
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "qual":
@@ -5038,11 +5038,11 @@ func jsonCreatePublicationStmt(r *jsonReader, m *pg_query.CreatePublicationStmt,
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "pubobjects":
-			if m.Pubobjects, err = jsonMessages(r, m.Pubobjects, depth+1, jsonNode); err != nil {
+			if m.Pubobjects, err = jsonNodes(r, m.Pubobjects, depth+1); err != nil {
 				return err
 			}
 		case "for_all_tables":
@@ -5069,11 +5069,11 @@ func jsonCreateRangeStmt(r *jsonReader, m *pg_query.CreateRangeStmt, depth int) 
 		}
 		switch key {
 		case "typeName":
-			if m.TypeName, err = jsonMessages(r, m.TypeName, depth+1, jsonNode); err != nil {
+			if m.TypeName, err = jsonNodes(r, m.TypeName, depth+1); err != nil {
 				return err
 			}
 		case "params":
-			if m.Params, err = jsonMessages(r, m.Params, depth+1, jsonNode); err != nil {
+			if m.Params, err = jsonNodes(r, m.Params, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5106,7 +5106,7 @@ func jsonCreateRoleStmt(r *jsonReader, m *pg_query.CreateRoleStmt, depth int) er
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5140,7 +5140,7 @@ func jsonCreateSchemaStmt(r *jsonReader, m *pg_query.CreateSchemaStmt, depth int
 				return err
 			}
 		case "schemaElts":
-			if m.SchemaElts, err = jsonMessages(r, m.SchemaElts, depth+1, jsonNode); err != nil {
+			if m.SchemaElts, err = jsonNodes(r, m.SchemaElts, depth+1); err != nil {
 				return err
 			}
 		case "if_not_exists":
@@ -5174,7 +5174,7 @@ func jsonCreateSeqStmt(r *jsonReader, m *pg_query.CreateSeqStmt, depth int) erro
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "ownerId":
@@ -5209,19 +5209,19 @@ func jsonCreateStatsStmt(r *jsonReader, m *pg_query.CreateStatsStmt, depth int) 
 		}
 		switch key {
 		case "defnames":
-			if m.Defnames, err = jsonMessages(r, m.Defnames, depth+1, jsonNode); err != nil {
+			if m.Defnames, err = jsonNodes(r, m.Defnames, depth+1); err != nil {
 				return err
 			}
 		case "stat_types":
-			if m.StatTypes, err = jsonMessages(r, m.StatTypes, depth+1, jsonNode); err != nil {
+			if m.StatTypes, err = jsonNodes(r, m.StatTypes, depth+1); err != nil {
 				return err
 			}
 		case "exprs":
-			if m.Exprs, err = jsonMessages(r, m.Exprs, depth+1, jsonNode); err != nil {
+			if m.Exprs, err = jsonNodes(r, m.Exprs, depth+1); err != nil {
 				return err
 			}
 		case "relations":
-			if m.Relations, err = jsonMessages(r, m.Relations, depth+1, jsonNode); err != nil {
+			if m.Relations, err = jsonNodes(r, m.Relations, depth+1); err != nil {
 				return err
 			}
 		case "stxcomment":
@@ -5263,11 +5263,11 @@ func jsonCreateStmt(r *jsonReader, m *pg_query.CreateStmt, depth int) error {
 				return err
 			}
 		case "tableElts":
-			if m.TableElts, err = jsonMessages(r, m.TableElts, depth+1, jsonNode); err != nil {
+			if m.TableElts, err = jsonNodes(r, m.TableElts, depth+1); err != nil {
 				return err
 			}
 		case "inhRelations":
-			if m.InhRelations, err = jsonMessages(r, m.InhRelations, depth+1, jsonNode); err != nil {
+			if m.InhRelations, err = jsonNodes(r, m.InhRelations, depth+1); err != nil {
 				return err
 			}
 		case "partbound":
@@ -5292,11 +5292,11 @@ func jsonCreateStmt(r *jsonReader, m *pg_query.CreateStmt, depth int) error {
 				return err
 			}
 		case "constraints":
-			if m.Constraints, err = jsonMessages(r, m.Constraints, depth+1, jsonNode); err != nil {
+			if m.Constraints, err = jsonNodes(r, m.Constraints, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "oncommit":
@@ -5345,11 +5345,11 @@ func jsonCreateSubscriptionStmt(r *jsonReader, m *pg_query.CreateSubscriptionStm
 				return err
 			}
 		case "publication":
-			if m.Publication, err = jsonMessages(r, m.Publication, depth+1, jsonNode); err != nil {
+			if m.Publication, err = jsonNodes(r, m.Publication, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5434,7 +5434,7 @@ func jsonCreateTableSpaceStmt(r *jsonReader, m *pg_query.CreateTableSpaceStmt, d
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5524,11 +5524,11 @@ func jsonCreateTrigStmt(r *jsonReader, m *pg_query.CreateTrigStmt, depth int) er
 				return err
 			}
 		case "funcname":
-			if m.Funcname, err = jsonMessages(r, m.Funcname, depth+1, jsonNode); err != nil {
+			if m.Funcname, err = jsonNodes(r, m.Funcname, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "row":
@@ -5544,7 +5544,7 @@ func jsonCreateTrigStmt(r *jsonReader, m *pg_query.CreateTrigStmt, depth int) er
 				return err
 			}
 		case "columns":
-			if m.Columns, err = jsonMessages(r, m.Columns, depth+1, jsonNode); err != nil {
+			if m.Columns, err = jsonNodes(r, m.Columns, depth+1); err != nil {
 				return err
 			}
 		case "whenClause":
@@ -5555,7 +5555,7 @@ func jsonCreateTrigStmt(r *jsonReader, m *pg_query.CreateTrigStmt, depth int) er
 				return err
 			}
 		case "transitionRels":
-			if m.TransitionRels, err = jsonMessages(r, m.TransitionRels, depth+1, jsonNode); err != nil {
+			if m.TransitionRels, err = jsonNodes(r, m.TransitionRels, depth+1); err != nil {
 				return err
 			}
 		case "deferrable":
@@ -5608,7 +5608,7 @@ func jsonCreateUserMappingStmt(r *jsonReader, m *pg_query.CreateUserMappingStmt,
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5635,7 +5635,7 @@ func jsonCreatedbStmt(r *jsonReader, m *pg_query.CreatedbStmt, depth int) error 
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5807,15 +5807,15 @@ func jsonDefineStmt(r *jsonReader, m *pg_query.DefineStmt, depth int) error {
 				return err
 			}
 		case "defnames":
-			if m.Defnames, err = jsonMessages(r, m.Defnames, depth+1, jsonNode); err != nil {
+			if m.Defnames, err = jsonNodes(r, m.Defnames, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "definition":
-			if m.Definition, err = jsonMessages(r, m.Definition, depth+1, jsonNode); err != nil {
+			if m.Definition, err = jsonNodes(r, m.Definition, depth+1); err != nil {
 				return err
 			}
 		case "if_not_exists":
@@ -5853,7 +5853,7 @@ func jsonDeleteStmt(r *jsonReader, m *pg_query.DeleteStmt, depth int) error {
 				return err
 			}
 		case "usingClause":
-			if m.UsingClause, err = jsonMessages(r, m.UsingClause, depth+1, jsonNode); err != nil {
+			if m.UsingClause, err = jsonNodes(r, m.UsingClause, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -5864,7 +5864,7 @@ func jsonDeleteStmt(r *jsonReader, m *pg_query.DeleteStmt, depth int) error {
 				return err
 			}
 		case "returningList":
-			if m.ReturningList, err = jsonMessages(r, m.ReturningList, depth+1, jsonNode); err != nil {
+			if m.ReturningList, err = jsonNodes(r, m.ReturningList, depth+1); err != nil {
 				return err
 			}
 		case "withClause":
@@ -5946,7 +5946,7 @@ func jsonDistinctExpr(r *jsonReader, m *pg_query.DistinctExpr, depth int) error 
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -5973,7 +5973,7 @@ func jsonDoStmt(r *jsonReader, m *pg_query.DoStmt, depth int) error {
 		}
 		switch key {
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -5996,7 +5996,7 @@ func jsonDropOwnedStmt(r *jsonReader, m *pg_query.DropOwnedStmt, depth int) erro
 		}
 		switch key {
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "behavior":
@@ -6025,7 +6025,7 @@ func jsonDropRoleStmt(r *jsonReader, m *pg_query.DropRoleStmt, depth int) error 
 		}
 		switch key {
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "missing_ok":
@@ -6052,7 +6052,7 @@ func jsonDropStmt(r *jsonReader, m *pg_query.DropStmt, depth int) error {
 		}
 		switch key {
 		case "objects":
-			if m.Objects, err = jsonMessages(r, m.Objects, depth+1, jsonNode); err != nil {
+			if m.Objects, err = jsonNodes(r, m.Objects, depth+1); err != nil {
 				return err
 			}
 		case "removeType":
@@ -6197,7 +6197,7 @@ func jsonDropdbStmt(r *jsonReader, m *pg_query.DropdbStmt, depth int) error {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -6224,7 +6224,7 @@ func jsonExecuteStmt(r *jsonReader, m *pg_query.ExecuteStmt, depth int) error {
 				return err
 			}
 		case "params":
-			if m.Params, err = jsonMessages(r, m.Params, depth+1, jsonNode); err != nil {
+			if m.Params, err = jsonNodes(r, m.Params, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -6254,7 +6254,7 @@ func jsonExplainStmt(r *jsonReader, m *pg_query.ExplainStmt, depth int) error {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -6377,11 +6377,11 @@ func jsonFieldStore(r *jsonReader, m *pg_query.FieldStore, depth int) error {
 				return err
 			}
 		case "newvals":
-			if m.Newvals, err = jsonMessages(r, m.Newvals, depth+1, jsonNode); err != nil {
+			if m.Newvals, err = jsonNodes(r, m.Newvals, depth+1); err != nil {
 				return err
 			}
 		case "fieldnums":
-			if m.Fieldnums, err = jsonMessages(r, m.Fieldnums, depth+1, jsonNode); err != nil {
+			if m.Fieldnums, err = jsonNodes(r, m.Fieldnums, depth+1); err != nil {
 				return err
 			}
 		case "resulttype":
@@ -6431,7 +6431,7 @@ func jsonFromExpr(r *jsonReader, m *pg_query.FromExpr, depth int) error {
 		}
 		switch key {
 		case "fromlist":
-			if m.Fromlist, err = jsonMessages(r, m.Fromlist, depth+1, jsonNode); err != nil {
+			if m.Fromlist, err = jsonNodes(r, m.Fromlist, depth+1); err != nil {
 				return err
 			}
 		case "quals":
@@ -6461,15 +6461,15 @@ func jsonFuncCall(r *jsonReader, m *pg_query.FuncCall, depth int) error {
 		}
 		switch key {
 		case "funcname":
-			if m.Funcname, err = jsonMessages(r, m.Funcname, depth+1, jsonNode); err != nil {
+			if m.Funcname, err = jsonNodes(r, m.Funcname, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "agg_order":
-			if m.AggOrder, err = jsonMessages(r, m.AggOrder, depth+1, jsonNode); err != nil {
+			if m.AggOrder, err = jsonNodes(r, m.AggOrder, depth+1); err != nil {
 				return err
 			}
 		case "agg_filter":
@@ -6569,7 +6569,7 @@ func jsonFuncExpr(r *jsonReader, m *pg_query.FuncExpr, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -6639,11 +6639,11 @@ func jsonGrantRoleStmt(r *jsonReader, m *pg_query.GrantRoleStmt, depth int) erro
 		}
 		switch key {
 		case "granted_roles":
-			if m.GrantedRoles, err = jsonMessages(r, m.GrantedRoles, depth+1, jsonNode); err != nil {
+			if m.GrantedRoles, err = jsonNodes(r, m.GrantedRoles, depth+1); err != nil {
 				return err
 			}
 		case "grantee_roles":
-			if m.GranteeRoles, err = jsonMessages(r, m.GranteeRoles, depth+1, jsonNode); err != nil {
+			if m.GranteeRoles, err = jsonNodes(r, m.GranteeRoles, depth+1); err != nil {
 				return err
 			}
 		case "is_grant":
@@ -6651,7 +6651,7 @@ func jsonGrantRoleStmt(r *jsonReader, m *pg_query.GrantRoleStmt, depth int) erro
 				return err
 			}
 		case "opt":
-			if m.Opt, err = jsonMessages(r, m.Opt, depth+1, jsonNode); err != nil {
+			if m.Opt, err = jsonNodes(r, m.Opt, depth+1); err != nil {
 				return err
 			}
 		case "grantor":
@@ -6703,15 +6703,15 @@ func jsonGrantStmt(r *jsonReader, m *pg_query.GrantStmt, depth int) error {
 			}
 			m.Objtype = pg_query.ObjectType(v)
 		case "objects":
-			if m.Objects, err = jsonMessages(r, m.Objects, depth+1, jsonNode); err != nil {
+			if m.Objects, err = jsonNodes(r, m.Objects, depth+1); err != nil {
 				return err
 			}
 		case "privileges":
-			if m.Privileges, err = jsonMessages(r, m.Privileges, depth+1, jsonNode); err != nil {
+			if m.Privileges, err = jsonNodes(r, m.Privileges, depth+1); err != nil {
 				return err
 			}
 		case "grantees":
-			if m.Grantees, err = jsonMessages(r, m.Grantees, depth+1, jsonNode); err != nil {
+			if m.Grantees, err = jsonNodes(r, m.Grantees, depth+1); err != nil {
 				return err
 			}
 		case "grant_option":
@@ -6758,11 +6758,11 @@ func jsonGroupingFunc(r *jsonReader, m *pg_query.GroupingFunc, depth int) error 
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "refs":
-			if m.Refs, err = jsonMessages(r, m.Refs, depth+1, jsonNode); err != nil {
+			if m.Refs, err = jsonNodes(r, m.Refs, depth+1); err != nil {
 				return err
 			}
 		case "agglevelsup":
@@ -6799,7 +6799,7 @@ func jsonGroupingSet(r *jsonReader, m *pg_query.GroupingSet, depth int) error {
 			}
 			m.Kind = pg_query.GroupingSetKind(v)
 		case "content":
-			if m.Content, err = jsonMessages(r, m.Content, depth+1, jsonNode); err != nil {
+			if m.Content, err = jsonNodes(r, m.Content, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -6844,11 +6844,11 @@ func jsonImportForeignSchemaStmt(r *jsonReader, m *pg_query.ImportForeignSchemaS
 			}
 			m.ListType = pg_query.ImportForeignSchemaType(v)
 		case "table_list":
-			if m.TableList, err = jsonMessages(r, m.TableList, depth+1, jsonNode); err != nil {
+			if m.TableList, err = jsonNodes(r, m.TableList, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -6886,15 +6886,15 @@ func jsonIndexElem(r *jsonReader, m *pg_query.IndexElem, depth int) error {
 				return err
 			}
 		case "collation":
-			if m.Collation, err = jsonMessages(r, m.Collation, depth+1, jsonNode); err != nil {
+			if m.Collation, err = jsonNodes(r, m.Collation, depth+1); err != nil {
 				return err
 			}
 		case "opclass":
-			if m.Opclass, err = jsonMessages(r, m.Opclass, depth+1, jsonNode); err != nil {
+			if m.Opclass, err = jsonNodes(r, m.Opclass, depth+1); err != nil {
 				return err
 			}
 		case "opclassopts":
-			if m.Opclassopts, err = jsonMessages(r, m.Opclassopts, depth+1, jsonNode); err != nil {
+			if m.Opclassopts, err = jsonNodes(r, m.Opclassopts, depth+1); err != nil {
 				return err
 			}
 		case "ordering":
@@ -6948,15 +6948,15 @@ func jsonIndexStmt(r *jsonReader, m *pg_query.IndexStmt, depth int) error {
 				return err
 			}
 		case "indexParams":
-			if m.IndexParams, err = jsonMessages(r, m.IndexParams, depth+1, jsonNode); err != nil {
+			if m.IndexParams, err = jsonNodes(r, m.IndexParams, depth+1); err != nil {
 				return err
 			}
 		case "indexIncludingParams":
-			if m.IndexIncludingParams, err = jsonMessages(r, m.IndexIncludingParams, depth+1, jsonNode); err != nil {
+			if m.IndexIncludingParams, err = jsonNodes(r, m.IndexIncludingParams, depth+1); err != nil {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -6967,7 +6967,7 @@ func jsonIndexStmt(r *jsonReader, m *pg_query.IndexStmt, depth int) error {
 				return err
 			}
 		case "excludeOpNames":
-			if m.ExcludeOpNames, err = jsonMessages(r, m.ExcludeOpNames, depth+1, jsonNode); err != nil {
+			if m.ExcludeOpNames, err = jsonNodes(r, m.ExcludeOpNames, depth+1); err != nil {
 				return err
 			}
 		case "idxcomment":
@@ -7050,7 +7050,7 @@ func jsonInferClause(r *jsonReader, m *pg_query.InferClause, depth int) error {
 		}
 		switch key {
 		case "indexElems":
-			if m.IndexElems, err = jsonMessages(r, m.IndexElems, depth+1, jsonNode); err != nil {
+			if m.IndexElems, err = jsonNodes(r, m.IndexElems, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -7171,7 +7171,7 @@ func jsonInsertStmt(r *jsonReader, m *pg_query.InsertStmt, depth int) error {
 				return err
 			}
 		case "cols":
-			if m.Cols, err = jsonMessages(r, m.Cols, depth+1, jsonNode); err != nil {
+			if m.Cols, err = jsonNodes(r, m.Cols, depth+1); err != nil {
 				return err
 			}
 		case "selectStmt":
@@ -7189,7 +7189,7 @@ func jsonInsertStmt(r *jsonReader, m *pg_query.InsertStmt, depth int) error {
 				return err
 			}
 		case "returningList":
-			if m.ReturningList, err = jsonMessages(r, m.ReturningList, depth+1, jsonNode); err != nil {
+			if m.ReturningList, err = jsonNodes(r, m.ReturningList, depth+1); err != nil {
 				return err
 			}
 		case "withClause":
@@ -7225,7 +7225,7 @@ func jsonIntList(r *jsonReader, m *pg_query.IntList, depth int) error {
 		}
 		switch key {
 		case "items":
-			if m.Items, err = jsonMessages(r, m.Items, depth+1, jsonNode); err != nil {
+			if m.Items, err = jsonNodes(r, m.Items, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -7283,7 +7283,7 @@ func jsonIntoClause(r *jsonReader, m *pg_query.IntoClause, depth int) error {
 				return err
 			}
 		case "colNames":
-			if m.ColNames, err = jsonMessages(r, m.ColNames, depth+1, jsonNode); err != nil {
+			if m.ColNames, err = jsonNodes(r, m.ColNames, depth+1); err != nil {
 				return err
 			}
 		case "accessMethod":
@@ -7291,7 +7291,7 @@ func jsonIntoClause(r *jsonReader, m *pg_query.IntoClause, depth int) error {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "onCommit":
@@ -7359,7 +7359,7 @@ func jsonJoinExpr(r *jsonReader, m *pg_query.JoinExpr, depth int) error {
 				return err
 			}
 		case "usingClause":
-			if m.UsingClause, err = jsonMessages(r, m.UsingClause, depth+1, jsonNode); err != nil {
+			if m.UsingClause, err = jsonNodes(r, m.UsingClause, depth+1); err != nil {
 				return err
 			}
 		case "join_using_alias":
@@ -7421,7 +7421,7 @@ func jsonJsonAggConstructor(r *jsonReader, m *pg_query.JsonAggConstructor, depth
 				return err
 			}
 		case "agg_order":
-			if m.AggOrder, err = jsonMessages(r, m.AggOrder, depth+1, jsonNode); err != nil {
+			if m.AggOrder, err = jsonNodes(r, m.AggOrder, depth+1); err != nil {
 				return err
 			}
 		case "over":
@@ -7492,7 +7492,7 @@ func jsonJsonArrayConstructor(r *jsonReader, m *pg_query.JsonArrayConstructor, d
 		}
 		switch key {
 		case "exprs":
-			if m.Exprs, err = jsonMessages(r, m.Exprs, depth+1, jsonNode); err != nil {
+			if m.Exprs, err = jsonNodes(r, m.Exprs, depth+1); err != nil {
 				return err
 			}
 		case "output":
@@ -7591,7 +7591,7 @@ func jsonJsonConstructorExpr(r *jsonReader, m *pg_query.JsonConstructorExpr, dep
 			}
 			m.Type = pg_query.JsonConstructorType(v)
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "func":
@@ -7803,7 +7803,7 @@ func jsonJsonObjectConstructor(r *jsonReader, m *pg_query.JsonObjectConstructor,
 		}
 		switch key {
 		case "exprs":
-			if m.Exprs, err = jsonMessages(r, m.Exprs, depth+1, jsonNode); err != nil {
+			if m.Exprs, err = jsonNodes(r, m.Exprs, depth+1); err != nil {
 				return err
 			}
 		case "output":
@@ -7952,7 +7952,7 @@ func jsonList(r *jsonReader, m *pg_query.List, depth int) error {
 		}
 		switch key {
 		case "items":
-			if m.Items, err = jsonMessages(r, m.Items, depth+1, jsonNode); err != nil {
+			if m.Items, err = jsonNodes(r, m.Items, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -8021,7 +8021,7 @@ func jsonLockStmt(r *jsonReader, m *pg_query.LockStmt, depth int) error {
 		}
 		switch key {
 		case "relations":
-			if m.Relations, err = jsonMessages(r, m.Relations, depth+1, jsonNode); err != nil {
+			if m.Relations, err = jsonNodes(r, m.Relations, depth+1); err != nil {
 				return err
 			}
 		case "mode":
@@ -8052,7 +8052,7 @@ func jsonLockingClause(r *jsonReader, m *pg_query.LockingClause, depth int) erro
 		}
 		switch key {
 		case "lockedRels":
-			if m.LockedRels, err = jsonMessages(r, m.LockedRels, depth+1, jsonNode); err != nil {
+			if m.LockedRels, err = jsonNodes(r, m.LockedRels, depth+1); err != nil {
 				return err
 			}
 		case "strength":
@@ -8110,11 +8110,11 @@ func jsonMergeAction(r *jsonReader, m *pg_query.MergeAction, depth int) error {
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "updateColnos":
-			if m.UpdateColnos, err = jsonMessages(r, m.UpdateColnos, depth+1, jsonNode); err != nil {
+			if m.UpdateColnos, err = jsonNodes(r, m.UpdateColnos, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -8158,7 +8158,7 @@ func jsonMergeStmt(r *jsonReader, m *pg_query.MergeStmt, depth int) error {
 				return err
 			}
 		case "mergeWhenClauses":
-			if m.MergeWhenClauses, err = jsonMessages(r, m.MergeWhenClauses, depth+1, jsonNode); err != nil {
+			if m.MergeWhenClauses, err = jsonNodes(r, m.MergeWhenClauses, depth+1); err != nil {
 				return err
 			}
 		case "withClause":
@@ -8211,11 +8211,11 @@ func jsonMergeWhenClause(r *jsonReader, m *pg_query.MergeWhenClause, depth int) 
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "values":
-			if m.Values, err = jsonMessages(r, m.Values, depth+1, jsonNode); err != nil {
+			if m.Values, err = jsonNodes(r, m.Values, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -8263,7 +8263,7 @@ func jsonMinMaxExpr(r *jsonReader, m *pg_query.MinMaxExpr, depth int) error {
 			}
 			m.Op = pg_query.MinMaxOp(v)
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -11752,7 +11752,7 @@ func jsonNullIfExpr(r *jsonReader, m *pg_query.NullIfExpr, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -11826,15 +11826,15 @@ func jsonObjectWithArgs(r *jsonReader, m *pg_query.ObjectWithArgs, depth int) er
 		}
 		switch key {
 		case "objname":
-			if m.Objname, err = jsonMessages(r, m.Objname, depth+1, jsonNode); err != nil {
+			if m.Objname, err = jsonNodes(r, m.Objname, depth+1); err != nil {
 				return err
 			}
 		case "objargs":
-			if m.Objargs, err = jsonMessages(r, m.Objargs, depth+1, jsonNode); err != nil {
+			if m.Objargs, err = jsonNodes(r, m.Objargs, depth+1); err != nil {
 				return err
 			}
 		case "objfuncargs":
-			if m.Objfuncargs, err = jsonMessages(r, m.Objfuncargs, depth+1, jsonNode); err != nil {
+			if m.Objfuncargs, err = jsonNodes(r, m.Objfuncargs, depth+1); err != nil {
 				return err
 			}
 		case "args_unspecified":
@@ -11861,7 +11861,7 @@ func jsonOidList(r *jsonReader, m *pg_query.OidList, depth int) error {
 		}
 		switch key {
 		case "items":
-			if m.Items, err = jsonMessages(r, m.Items, depth+1, jsonNode); err != nil {
+			if m.Items, err = jsonNodes(r, m.Items, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -11897,7 +11897,7 @@ func jsonOnConflictClause(r *jsonReader, m *pg_query.OnConflictClause, depth int
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -11937,7 +11937,7 @@ func jsonOnConflictExpr(r *jsonReader, m *pg_query.OnConflictExpr, depth int) er
 			}
 			m.Action = pg_query.OnConflictAction(v)
 		case "arbiterElems":
-			if m.ArbiterElems, err = jsonMessages(r, m.ArbiterElems, depth+1, jsonNode); err != nil {
+			if m.ArbiterElems, err = jsonNodes(r, m.ArbiterElems, depth+1); err != nil {
 				return err
 			}
 		case "arbiterWhere":
@@ -11952,7 +11952,7 @@ func jsonOnConflictExpr(r *jsonReader, m *pg_query.OnConflictExpr, depth int) er
 				return err
 			}
 		case "onConflictSet":
-			if m.OnConflictSet, err = jsonMessages(r, m.OnConflictSet, depth+1, jsonNode); err != nil {
+			if m.OnConflictSet, err = jsonNodes(r, m.OnConflictSet, depth+1); err != nil {
 				return err
 			}
 		case "onConflictWhere":
@@ -11967,7 +11967,7 @@ func jsonOnConflictExpr(r *jsonReader, m *pg_query.OnConflictExpr, depth int) er
 				return err
 			}
 		case "exclRelTlist":
-			if m.ExclRelTlist, err = jsonMessages(r, m.ExclRelTlist, depth+1, jsonNode); err != nil {
+			if m.ExclRelTlist, err = jsonNodes(r, m.ExclRelTlist, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -12017,7 +12017,7 @@ func jsonOpExpr(r *jsonReader, m *pg_query.OpExpr, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -12048,7 +12048,7 @@ func jsonPLAssignStmt(r *jsonReader, m *pg_query.PLAssignStmt, depth int) error 
 				return err
 			}
 		case "indirection":
-			if m.Indirection, err = jsonMessages(r, m.Indirection, depth+1, jsonNode); err != nil {
+			if m.Indirection, err = jsonNodes(r, m.Indirection, depth+1); err != nil {
 				return err
 			}
 		case "nnames":
@@ -12208,15 +12208,15 @@ func jsonPartitionBoundSpec(r *jsonReader, m *pg_query.PartitionBoundSpec, depth
 				return err
 			}
 		case "listdatums":
-			if m.Listdatums, err = jsonMessages(r, m.Listdatums, depth+1, jsonNode); err != nil {
+			if m.Listdatums, err = jsonNodes(r, m.Listdatums, depth+1); err != nil {
 				return err
 			}
 		case "lowerdatums":
-			if m.Lowerdatums, err = jsonMessages(r, m.Lowerdatums, depth+1, jsonNode); err != nil {
+			if m.Lowerdatums, err = jsonNodes(r, m.Lowerdatums, depth+1); err != nil {
 				return err
 			}
 		case "upperdatums":
-			if m.Upperdatums, err = jsonMessages(r, m.Upperdatums, depth+1, jsonNode); err != nil {
+			if m.Upperdatums, err = jsonNodes(r, m.Upperdatums, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -12291,11 +12291,11 @@ func jsonPartitionElem(r *jsonReader, m *pg_query.PartitionElem, depth int) erro
 				return err
 			}
 		case "collation":
-			if m.Collation, err = jsonMessages(r, m.Collation, depth+1, jsonNode); err != nil {
+			if m.Collation, err = jsonNodes(r, m.Collation, depth+1); err != nil {
 				return err
 			}
 		case "opclass":
-			if m.Opclass, err = jsonMessages(r, m.Opclass, depth+1, jsonNode); err != nil {
+			if m.Opclass, err = jsonNodes(r, m.Opclass, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -12364,7 +12364,7 @@ func jsonPartitionSpec(r *jsonReader, m *pg_query.PartitionSpec, depth int) erro
 			}
 			m.Strategy = pg_query.PartitionStrategy(v)
 		case "partParams":
-			if m.PartParams, err = jsonMessages(r, m.PartParams, depth+1, jsonNode); err != nil {
+			if m.PartParams, err = jsonNodes(r, m.PartParams, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -12395,7 +12395,7 @@ func jsonPrepareStmt(r *jsonReader, m *pg_query.PrepareStmt, depth int) error {
 				return err
 			}
 		case "argtypes":
-			if m.Argtypes, err = jsonMessages(r, m.Argtypes, depth+1, jsonNode); err != nil {
+			if m.Argtypes, err = jsonNodes(r, m.Argtypes, depth+1); err != nil {
 				return err
 			}
 		case "query":
@@ -12479,7 +12479,7 @@ func jsonPublicationTable(r *jsonReader, m *pg_query.PublicationTable, depth int
 				return err
 			}
 		case "columns":
-			if m.Columns, err = jsonMessages(r, m.Columns, depth+1, jsonNode); err != nil {
+			if m.Columns, err = jsonNodes(r, m.Columns, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -12569,15 +12569,15 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "cteList":
-			if m.CteList, err = jsonMessages(r, m.CteList, depth+1, jsonNode); err != nil {
+			if m.CteList, err = jsonNodes(r, m.CteList, depth+1); err != nil {
 				return err
 			}
 		case "rtable":
-			if m.Rtable, err = jsonMessages(r, m.Rtable, depth+1, jsonNode); err != nil {
+			if m.Rtable, err = jsonNodes(r, m.Rtable, depth+1); err != nil {
 				return err
 			}
 		case "rteperminfos":
-			if m.Rteperminfos, err = jsonMessages(r, m.Rteperminfos, depth+1, jsonNode); err != nil {
+			if m.Rteperminfos, err = jsonNodes(r, m.Rteperminfos, depth+1); err != nil {
 				return err
 			}
 		case "jointree":
@@ -12588,7 +12588,7 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "mergeActionList":
-			if m.MergeActionList, err = jsonMessages(r, m.MergeActionList, depth+1, jsonNode); err != nil {
+			if m.MergeActionList, err = jsonNodes(r, m.MergeActionList, depth+1); err != nil {
 				return err
 			}
 		case "mergeUseOuterJoin":
@@ -12596,7 +12596,7 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "override":
@@ -12613,11 +12613,11 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "returningList":
-			if m.ReturningList, err = jsonMessages(r, m.ReturningList, depth+1, jsonNode); err != nil {
+			if m.ReturningList, err = jsonNodes(r, m.ReturningList, depth+1); err != nil {
 				return err
 			}
 		case "groupClause":
-			if m.GroupClause, err = jsonMessages(r, m.GroupClause, depth+1, jsonNode); err != nil {
+			if m.GroupClause, err = jsonNodes(r, m.GroupClause, depth+1); err != nil {
 				return err
 			}
 		case "groupDistinct":
@@ -12625,7 +12625,7 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "groupingSets":
-			if m.GroupingSets, err = jsonMessages(r, m.GroupingSets, depth+1, jsonNode); err != nil {
+			if m.GroupingSets, err = jsonNodes(r, m.GroupingSets, depth+1); err != nil {
 				return err
 			}
 		case "havingQual":
@@ -12636,15 +12636,15 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "windowClause":
-			if m.WindowClause, err = jsonMessages(r, m.WindowClause, depth+1, jsonNode); err != nil {
+			if m.WindowClause, err = jsonNodes(r, m.WindowClause, depth+1); err != nil {
 				return err
 			}
 		case "distinctClause":
-			if m.DistinctClause, err = jsonMessages(r, m.DistinctClause, depth+1, jsonNode); err != nil {
+			if m.DistinctClause, err = jsonNodes(r, m.DistinctClause, depth+1); err != nil {
 				return err
 			}
 		case "sortClause":
-			if m.SortClause, err = jsonMessages(r, m.SortClause, depth+1, jsonNode); err != nil {
+			if m.SortClause, err = jsonNodes(r, m.SortClause, depth+1); err != nil {
 				return err
 			}
 		case "limitOffset":
@@ -12668,7 +12668,7 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 			}
 			m.LimitOption = pg_query.LimitOption(v)
 		case "rowMarks":
-			if m.RowMarks, err = jsonMessages(r, m.RowMarks, depth+1, jsonNode); err != nil {
+			if m.RowMarks, err = jsonNodes(r, m.RowMarks, depth+1); err != nil {
 				return err
 			}
 		case "setOperations":
@@ -12679,11 +12679,11 @@ func jsonQuery(r *jsonReader, m *pg_query.Query, depth int) error {
 				return err
 			}
 		case "constraintDeps":
-			if m.ConstraintDeps, err = jsonMessages(r, m.ConstraintDeps, depth+1, jsonNode); err != nil {
+			if m.ConstraintDeps, err = jsonNodes(r, m.ConstraintDeps, depth+1); err != nil {
 				return err
 			}
 		case "withCheckOptions":
-			if m.WithCheckOptions, err = jsonMessages(r, m.WithCheckOptions, depth+1, jsonNode); err != nil {
+			if m.WithCheckOptions, err = jsonNodes(r, m.WithCheckOptions, depth+1); err != nil {
 				return err
 			}
 		case "stmt_location":
@@ -12767,7 +12767,7 @@ func jsonRangeFunction(r *jsonReader, m *pg_query.RangeFunction, depth int) erro
 				return err
 			}
 		case "functions":
-			if m.Functions, err = jsonMessages(r, m.Functions, depth+1, jsonNode); err != nil {
+			if m.Functions, err = jsonNodes(r, m.Functions, depth+1); err != nil {
 				return err
 			}
 		case "alias":
@@ -12778,7 +12778,7 @@ func jsonRangeFunction(r *jsonReader, m *pg_query.RangeFunction, depth int) erro
 				return err
 			}
 		case "coldeflist":
-			if m.Coldeflist, err = jsonMessages(r, m.Coldeflist, depth+1, jsonNode); err != nil {
+			if m.Coldeflist, err = jsonNodes(r, m.Coldeflist, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -12856,11 +12856,11 @@ func jsonRangeTableFunc(r *jsonReader, m *pg_query.RangeTableFunc, depth int) er
 				return err
 			}
 		case "namespaces":
-			if m.Namespaces, err = jsonMessages(r, m.Namespaces, depth+1, jsonNode); err != nil {
+			if m.Namespaces, err = jsonNodes(r, m.Namespaces, depth+1); err != nil {
 				return err
 			}
 		case "columns":
-			if m.Columns, err = jsonMessages(r, m.Columns, depth+1, jsonNode); err != nil {
+			if m.Columns, err = jsonNodes(r, m.Columns, depth+1); err != nil {
 				return err
 			}
 		case "alias":
@@ -12957,11 +12957,11 @@ func jsonRangeTableSample(r *jsonReader, m *pg_query.RangeTableSample, depth int
 				return err
 			}
 		case "method":
-			if m.Method, err = jsonMessages(r, m.Method, depth+1, jsonNode); err != nil {
+			if m.Method, err = jsonNodes(r, m.Method, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "repeatable":
@@ -13045,15 +13045,15 @@ func jsonRangeTblEntry(r *jsonReader, m *pg_query.RangeTblEntry, depth int) erro
 				return err
 			}
 		case "joinaliasvars":
-			if m.Joinaliasvars, err = jsonMessages(r, m.Joinaliasvars, depth+1, jsonNode); err != nil {
+			if m.Joinaliasvars, err = jsonNodes(r, m.Joinaliasvars, depth+1); err != nil {
 				return err
 			}
 		case "joinleftcols":
-			if m.Joinleftcols, err = jsonMessages(r, m.Joinleftcols, depth+1, jsonNode); err != nil {
+			if m.Joinleftcols, err = jsonNodes(r, m.Joinleftcols, depth+1); err != nil {
 				return err
 			}
 		case "joinrightcols":
-			if m.Joinrightcols, err = jsonMessages(r, m.Joinrightcols, depth+1, jsonNode); err != nil {
+			if m.Joinrightcols, err = jsonNodes(r, m.Joinrightcols, depth+1); err != nil {
 				return err
 			}
 		case "join_using_alias":
@@ -13064,7 +13064,7 @@ func jsonRangeTblEntry(r *jsonReader, m *pg_query.RangeTblEntry, depth int) erro
 				return err
 			}
 		case "functions":
-			if m.Functions, err = jsonMessages(r, m.Functions, depth+1, jsonNode); err != nil {
+			if m.Functions, err = jsonNodes(r, m.Functions, depth+1); err != nil {
 				return err
 			}
 		case "funcordinality":
@@ -13079,7 +13079,7 @@ func jsonRangeTblEntry(r *jsonReader, m *pg_query.RangeTblEntry, depth int) erro
 				return err
 			}
 		case "values_lists":
-			if m.ValuesLists, err = jsonMessages(r, m.ValuesLists, depth+1, jsonNode); err != nil {
+			if m.ValuesLists, err = jsonNodes(r, m.ValuesLists, depth+1); err != nil {
 				return err
 			}
 		case "ctename":
@@ -13095,15 +13095,15 @@ func jsonRangeTblEntry(r *jsonReader, m *pg_query.RangeTblEntry, depth int) erro
 				return err
 			}
 		case "coltypes":
-			if m.Coltypes, err = jsonMessages(r, m.Coltypes, depth+1, jsonNode); err != nil {
+			if m.Coltypes, err = jsonNodes(r, m.Coltypes, depth+1); err != nil {
 				return err
 			}
 		case "coltypmods":
-			if m.Coltypmods, err = jsonMessages(r, m.Coltypmods, depth+1, jsonNode); err != nil {
+			if m.Coltypmods, err = jsonNodes(r, m.Coltypmods, depth+1); err != nil {
 				return err
 			}
 		case "colcollations":
-			if m.Colcollations, err = jsonMessages(r, m.Colcollations, depth+1, jsonNode); err != nil {
+			if m.Colcollations, err = jsonNodes(r, m.Colcollations, depth+1); err != nil {
 				return err
 			}
 		case "enrname":
@@ -13139,7 +13139,7 @@ func jsonRangeTblEntry(r *jsonReader, m *pg_query.RangeTblEntry, depth int) erro
 				return err
 			}
 		case "securityQuals":
-			if m.SecurityQuals, err = jsonMessages(r, m.SecurityQuals, depth+1, jsonNode); err != nil {
+			if m.SecurityQuals, err = jsonNodes(r, m.SecurityQuals, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -13173,19 +13173,19 @@ func jsonRangeTblFunction(r *jsonReader, m *pg_query.RangeTblFunction, depth int
 				return err
 			}
 		case "funccolnames":
-			if m.Funccolnames, err = jsonMessages(r, m.Funccolnames, depth+1, jsonNode); err != nil {
+			if m.Funccolnames, err = jsonNodes(r, m.Funccolnames, depth+1); err != nil {
 				return err
 			}
 		case "funccoltypes":
-			if m.Funccoltypes, err = jsonMessages(r, m.Funccoltypes, depth+1, jsonNode); err != nil {
+			if m.Funccoltypes, err = jsonNodes(r, m.Funccoltypes, depth+1); err != nil {
 				return err
 			}
 		case "funccoltypmods":
-			if m.Funccoltypmods, err = jsonMessages(r, m.Funccoltypmods, depth+1, jsonNode); err != nil {
+			if m.Funccoltypmods, err = jsonNodes(r, m.Funccoltypmods, depth+1); err != nil {
 				return err
 			}
 		case "funccolcollations":
-			if m.Funccolcollations, err = jsonMessages(r, m.Funccolcollations, depth+1, jsonNode); err != nil {
+			if m.Funccolcollations, err = jsonNodes(r, m.Funccolcollations, depth+1); err != nil {
 				return err
 			}
 		case "funcparams":
@@ -13317,7 +13317,7 @@ func jsonReassignOwnedStmt(r *jsonReader, m *pg_query.ReassignOwnedStmt, depth i
 		}
 		switch key {
 		case "roles":
-			if m.Roles, err = jsonMessages(r, m.Roles, depth+1, jsonNode); err != nil {
+			if m.Roles, err = jsonNodes(r, m.Roles, depth+1); err != nil {
 				return err
 			}
 		case "newrole":
@@ -13398,7 +13398,7 @@ func jsonReindexStmt(r *jsonReader, m *pg_query.ReindexStmt, depth int) error {
 				return err
 			}
 		case "params":
-			if m.Params, err = jsonMessages(r, m.Params, depth+1, jsonNode); err != nil {
+			if m.Params, err = jsonNodes(r, m.Params, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -13570,7 +13570,7 @@ func jsonResTarget(r *jsonReader, m *pg_query.ResTarget, depth int) error {
 				return err
 			}
 		case "indirection":
-			if m.Indirection, err = jsonMessages(r, m.Indirection, depth+1, jsonNode); err != nil {
+			if m.Indirection, err = jsonNodes(r, m.Indirection, depth+1); err != nil {
 				return err
 			}
 		case "val":
@@ -13676,23 +13676,23 @@ func jsonRowCompareExpr(r *jsonReader, m *pg_query.RowCompareExpr, depth int) er
 			}
 			m.Rctype = pg_query.RowCompareType(v)
 		case "opnos":
-			if m.Opnos, err = jsonMessages(r, m.Opnos, depth+1, jsonNode); err != nil {
+			if m.Opnos, err = jsonNodes(r, m.Opnos, depth+1); err != nil {
 				return err
 			}
 		case "opfamilies":
-			if m.Opfamilies, err = jsonMessages(r, m.Opfamilies, depth+1, jsonNode); err != nil {
+			if m.Opfamilies, err = jsonNodes(r, m.Opfamilies, depth+1); err != nil {
 				return err
 			}
 		case "inputcollids":
-			if m.Inputcollids, err = jsonMessages(r, m.Inputcollids, depth+1, jsonNode); err != nil {
+			if m.Inputcollids, err = jsonNodes(r, m.Inputcollids, depth+1); err != nil {
 				return err
 			}
 		case "largs":
-			if m.Largs, err = jsonMessages(r, m.Largs, depth+1, jsonNode); err != nil {
+			if m.Largs, err = jsonNodes(r, m.Largs, depth+1); err != nil {
 				return err
 			}
 		case "rargs":
-			if m.Rargs, err = jsonMessages(r, m.Rargs, depth+1, jsonNode); err != nil {
+			if m.Rargs, err = jsonNodes(r, m.Rargs, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -13722,7 +13722,7 @@ func jsonRowExpr(r *jsonReader, m *pg_query.RowExpr, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "row_typeid":
@@ -13736,7 +13736,7 @@ func jsonRowExpr(r *jsonReader, m *pg_query.RowExpr, depth int) error {
 			}
 			m.RowFormat = pg_query.CoercionForm(v)
 		case "colnames":
-			if m.Colnames, err = jsonMessages(r, m.Colnames, depth+1, jsonNode); err != nil {
+			if m.Colnames, err = jsonNodes(r, m.Colnames, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -13830,7 +13830,7 @@ func jsonRuleStmt(r *jsonReader, m *pg_query.RuleStmt, depth int) error {
 				return err
 			}
 		case "actions":
-			if m.Actions, err = jsonMessages(r, m.Actions, depth+1, jsonNode); err != nil {
+			if m.Actions, err = jsonNodes(r, m.Actions, depth+1); err != nil {
 				return err
 			}
 		case "replace":
@@ -13920,7 +13920,7 @@ func jsonScalarArrayOpExpr(r *jsonReader, m *pg_query.ScalarArrayOpExpr, depth i
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -14053,7 +14053,7 @@ func jsonSelectStmt(r *jsonReader, m *pg_query.SelectStmt, depth int) error {
 		}
 		switch key {
 		case "distinctClause":
-			if m.DistinctClause, err = jsonMessages(r, m.DistinctClause, depth+1, jsonNode); err != nil {
+			if m.DistinctClause, err = jsonNodes(r, m.DistinctClause, depth+1); err != nil {
 				return err
 			}
 		case "intoClause":
@@ -14064,11 +14064,11 @@ func jsonSelectStmt(r *jsonReader, m *pg_query.SelectStmt, depth int) error {
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "fromClause":
-			if m.FromClause, err = jsonMessages(r, m.FromClause, depth+1, jsonNode); err != nil {
+			if m.FromClause, err = jsonNodes(r, m.FromClause, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -14079,7 +14079,7 @@ func jsonSelectStmt(r *jsonReader, m *pg_query.SelectStmt, depth int) error {
 				return err
 			}
 		case "groupClause":
-			if m.GroupClause, err = jsonMessages(r, m.GroupClause, depth+1, jsonNode); err != nil {
+			if m.GroupClause, err = jsonNodes(r, m.GroupClause, depth+1); err != nil {
 				return err
 			}
 		case "groupDistinct":
@@ -14094,15 +14094,15 @@ func jsonSelectStmt(r *jsonReader, m *pg_query.SelectStmt, depth int) error {
 				return err
 			}
 		case "windowClause":
-			if m.WindowClause, err = jsonMessages(r, m.WindowClause, depth+1, jsonNode); err != nil {
+			if m.WindowClause, err = jsonNodes(r, m.WindowClause, depth+1); err != nil {
 				return err
 			}
 		case "valuesLists":
-			if m.ValuesLists, err = jsonMessages(r, m.ValuesLists, depth+1, jsonNode); err != nil {
+			if m.ValuesLists, err = jsonNodes(r, m.ValuesLists, depth+1); err != nil {
 				return err
 			}
 		case "sortClause":
-			if m.SortClause, err = jsonMessages(r, m.SortClause, depth+1, jsonNode); err != nil {
+			if m.SortClause, err = jsonNodes(r, m.SortClause, depth+1); err != nil {
 				return err
 			}
 		case "limitOffset":
@@ -14126,7 +14126,7 @@ func jsonSelectStmt(r *jsonReader, m *pg_query.SelectStmt, depth int) error {
 			}
 			m.LimitOption = pg_query.LimitOption(v)
 		case "lockingClause":
-			if m.LockingClause, err = jsonMessages(r, m.LockingClause, depth+1, jsonNode); err != nil {
+			if m.LockingClause, err = jsonNodes(r, m.LockingClause, depth+1); err != nil {
 				return err
 			}
 		case "withClause":
@@ -14204,19 +14204,19 @@ func jsonSetOperationStmt(r *jsonReader, m *pg_query.SetOperationStmt, depth int
 				return err
 			}
 		case "colTypes":
-			if m.ColTypes, err = jsonMessages(r, m.ColTypes, depth+1, jsonNode); err != nil {
+			if m.ColTypes, err = jsonNodes(r, m.ColTypes, depth+1); err != nil {
 				return err
 			}
 		case "colTypmods":
-			if m.ColTypmods, err = jsonMessages(r, m.ColTypmods, depth+1, jsonNode); err != nil {
+			if m.ColTypmods, err = jsonNodes(r, m.ColTypmods, depth+1); err != nil {
 				return err
 			}
 		case "colCollations":
-			if m.ColCollations, err = jsonMessages(r, m.ColCollations, depth+1, jsonNode); err != nil {
+			if m.ColCollations, err = jsonNodes(r, m.ColCollations, depth+1); err != nil {
 				return err
 			}
 		case "groupClauses":
-			if m.GroupClauses, err = jsonMessages(r, m.GroupClauses, depth+1, jsonNode); err != nil {
+			if m.GroupClauses, err = jsonNodes(r, m.GroupClauses, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -14300,7 +14300,7 @@ func jsonSortBy(r *jsonReader, m *pg_query.SortBy, depth int) error {
 			}
 			m.SortbyNulls = pg_query.SortByNulls(v)
 		case "useOp":
-			if m.UseOp, err = jsonMessages(r, m.UseOp, depth+1, jsonNode); err != nil {
+			if m.UseOp, err = jsonNodes(r, m.UseOp, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -14443,7 +14443,7 @@ func jsonSubLink(r *jsonReader, m *pg_query.SubLink, depth int) error {
 				return err
 			}
 		case "operName":
-			if m.OperName, err = jsonMessages(r, m.OperName, depth+1, jsonNode); err != nil {
+			if m.OperName, err = jsonNodes(r, m.OperName, depth+1); err != nil {
 				return err
 			}
 		case "subselect":
@@ -14497,7 +14497,7 @@ func jsonSubPlan(r *jsonReader, m *pg_query.SubPlan, depth int) error {
 				return err
 			}
 		case "paramIds":
-			if m.ParamIds, err = jsonMessages(r, m.ParamIds, depth+1, jsonNode); err != nil {
+			if m.ParamIds, err = jsonNodes(r, m.ParamIds, depth+1); err != nil {
 				return err
 			}
 		case "plan_id":
@@ -14533,15 +14533,15 @@ func jsonSubPlan(r *jsonReader, m *pg_query.SubPlan, depth int) error {
 				return err
 			}
 		case "setParam":
-			if m.SetParam, err = jsonMessages(r, m.SetParam, depth+1, jsonNode); err != nil {
+			if m.SetParam, err = jsonNodes(r, m.SetParam, depth+1); err != nil {
 				return err
 			}
 		case "parParam":
-			if m.ParParam, err = jsonMessages(r, m.ParParam, depth+1, jsonNode); err != nil {
+			if m.ParParam, err = jsonNodes(r, m.ParParam, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "startup_cost":
@@ -14595,11 +14595,11 @@ func jsonSubscriptingRef(r *jsonReader, m *pg_query.SubscriptingRef, depth int) 
 				return err
 			}
 		case "refupperindexpr":
-			if m.Refupperindexpr, err = jsonMessages(r, m.Refupperindexpr, depth+1, jsonNode); err != nil {
+			if m.Refupperindexpr, err = jsonNodes(r, m.Refupperindexpr, depth+1); err != nil {
 				return err
 			}
 		case "reflowerindexpr":
-			if m.Reflowerindexpr, err = jsonMessages(r, m.Reflowerindexpr, depth+1, jsonNode); err != nil {
+			if m.Reflowerindexpr, err = jsonNodes(r, m.Reflowerindexpr, depth+1); err != nil {
 				return err
 			}
 		case "refexpr":
@@ -14636,11 +14636,11 @@ func jsonTableFunc(r *jsonReader, m *pg_query.TableFunc, depth int) error {
 		}
 		switch key {
 		case "ns_uris":
-			if m.NsUris, err = jsonMessages(r, m.NsUris, depth+1, jsonNode); err != nil {
+			if m.NsUris, err = jsonNodes(r, m.NsUris, depth+1); err != nil {
 				return err
 			}
 		case "ns_names":
-			if m.NsNames, err = jsonMessages(r, m.NsNames, depth+1, jsonNode); err != nil {
+			if m.NsNames, err = jsonNodes(r, m.NsNames, depth+1); err != nil {
 				return err
 			}
 		case "docexpr":
@@ -14658,27 +14658,27 @@ func jsonTableFunc(r *jsonReader, m *pg_query.TableFunc, depth int) error {
 				return err
 			}
 		case "colnames":
-			if m.Colnames, err = jsonMessages(r, m.Colnames, depth+1, jsonNode); err != nil {
+			if m.Colnames, err = jsonNodes(r, m.Colnames, depth+1); err != nil {
 				return err
 			}
 		case "coltypes":
-			if m.Coltypes, err = jsonMessages(r, m.Coltypes, depth+1, jsonNode); err != nil {
+			if m.Coltypes, err = jsonNodes(r, m.Coltypes, depth+1); err != nil {
 				return err
 			}
 		case "coltypmods":
-			if m.Coltypmods, err = jsonMessages(r, m.Coltypmods, depth+1, jsonNode); err != nil {
+			if m.Coltypmods, err = jsonNodes(r, m.Coltypmods, depth+1); err != nil {
 				return err
 			}
 		case "colcollations":
-			if m.Colcollations, err = jsonMessages(r, m.Colcollations, depth+1, jsonNode); err != nil {
+			if m.Colcollations, err = jsonNodes(r, m.Colcollations, depth+1); err != nil {
 				return err
 			}
 		case "colexprs":
-			if m.Colexprs, err = jsonMessages(r, m.Colexprs, depth+1, jsonNode); err != nil {
+			if m.Colexprs, err = jsonNodes(r, m.Colexprs, depth+1); err != nil {
 				return err
 			}
 		case "coldefexprs":
-			if m.Coldefexprs, err = jsonMessages(r, m.Coldefexprs, depth+1, jsonNode); err != nil {
+			if m.Coldefexprs, err = jsonNodes(r, m.Coldefexprs, depth+1); err != nil {
 				return err
 			}
 		case "notnulls":
@@ -14749,7 +14749,7 @@ func jsonTableSampleClause(r *jsonReader, m *pg_query.TableSampleClause, depth i
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "repeatable":
@@ -14842,7 +14842,7 @@ func jsonTransactionStmt(r *jsonReader, m *pg_query.TransactionStmt, depth int) 
 			}
 			m.Kind = pg_query.TransactionStmtKind(v)
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "savepoint_name":
@@ -14908,7 +14908,7 @@ func jsonTruncateStmt(r *jsonReader, m *pg_query.TruncateStmt, depth int) error 
 		}
 		switch key {
 		case "relations":
-			if m.Relations, err = jsonMessages(r, m.Relations, depth+1, jsonNode); err != nil {
+			if m.Relations, err = jsonNodes(r, m.Relations, depth+1); err != nil {
 				return err
 			}
 		case "restart_seqs":
@@ -14978,7 +14978,7 @@ func jsonTypeName(r *jsonReader, m *pg_query.TypeName, depth int) error {
 		}
 		switch key {
 		case "names":
-			if m.Names, err = jsonMessages(r, m.Names, depth+1, jsonNode); err != nil {
+			if m.Names, err = jsonNodes(r, m.Names, depth+1); err != nil {
 				return err
 			}
 		case "typeOid":
@@ -14994,7 +14994,7 @@ func jsonTypeName(r *jsonReader, m *pg_query.TypeName, depth int) error {
 				return err
 			}
 		case "typmods":
-			if m.Typmods, err = jsonMessages(r, m.Typmods, depth+1, jsonNode); err != nil {
+			if m.Typmods, err = jsonNodes(r, m.Typmods, depth+1); err != nil {
 				return err
 			}
 		case "typemod":
@@ -15002,7 +15002,7 @@ func jsonTypeName(r *jsonReader, m *pg_query.TypeName, depth int) error {
 				return err
 			}
 		case "arrayBounds":
-			if m.ArrayBounds, err = jsonMessages(r, m.ArrayBounds, depth+1, jsonNode); err != nil {
+			if m.ArrayBounds, err = jsonNodes(r, m.ArrayBounds, depth+1); err != nil {
 				return err
 			}
 		case "location":
@@ -15059,7 +15059,7 @@ func jsonUpdateStmt(r *jsonReader, m *pg_query.UpdateStmt, depth int) error {
 				return err
 			}
 		case "targetList":
-			if m.TargetList, err = jsonMessages(r, m.TargetList, depth+1, jsonNode); err != nil {
+			if m.TargetList, err = jsonNodes(r, m.TargetList, depth+1); err != nil {
 				return err
 			}
 		case "whereClause":
@@ -15070,11 +15070,11 @@ func jsonUpdateStmt(r *jsonReader, m *pg_query.UpdateStmt, depth int) error {
 				return err
 			}
 		case "fromClause":
-			if m.FromClause, err = jsonMessages(r, m.FromClause, depth+1, jsonNode); err != nil {
+			if m.FromClause, err = jsonNodes(r, m.FromClause, depth+1); err != nil {
 				return err
 			}
 		case "returningList":
-			if m.ReturningList, err = jsonMessages(r, m.ReturningList, depth+1, jsonNode); err != nil {
+			if m.ReturningList, err = jsonNodes(r, m.ReturningList, depth+1); err != nil {
 				return err
 			}
 		case "withClause":
@@ -15115,7 +15115,7 @@ func jsonVacuumRelation(r *jsonReader, m *pg_query.VacuumRelation, depth int) er
 				return err
 			}
 		case "va_cols":
-			if m.VaCols, err = jsonMessages(r, m.VaCols, depth+1, jsonNode); err != nil {
+			if m.VaCols, err = jsonNodes(r, m.VaCols, depth+1); err != nil {
 				return err
 			}
 		default:
@@ -15138,11 +15138,11 @@ func jsonVacuumStmt(r *jsonReader, m *pg_query.VacuumStmt, depth int) error {
 		}
 		switch key {
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "rels":
-			if m.Rels, err = jsonMessages(r, m.Rels, depth+1, jsonNode); err != nil {
+			if m.Rels, err = jsonNodes(r, m.Rels, depth+1); err != nil {
 				return err
 			}
 		case "is_vacuumcmd":
@@ -15235,7 +15235,7 @@ func jsonVariableSetStmt(r *jsonReader, m *pg_query.VariableSetStmt, depth int) 
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "is_local":
@@ -15292,7 +15292,7 @@ func jsonViewStmt(r *jsonReader, m *pg_query.ViewStmt, depth int) error {
 				return err
 			}
 		case "aliases":
-			if m.Aliases, err = jsonMessages(r, m.Aliases, depth+1, jsonNode); err != nil {
+			if m.Aliases, err = jsonNodes(r, m.Aliases, depth+1); err != nil {
 				return err
 			}
 		case "query":
@@ -15307,7 +15307,7 @@ func jsonViewStmt(r *jsonReader, m *pg_query.ViewStmt, depth int) error {
 				return err
 			}
 		case "options":
-			if m.Options, err = jsonMessages(r, m.Options, depth+1, jsonNode); err != nil {
+			if m.Options, err = jsonNodes(r, m.Options, depth+1); err != nil {
 				return err
 			}
 		case "withCheckOption":
@@ -15344,11 +15344,11 @@ func jsonWindowClause(r *jsonReader, m *pg_query.WindowClause, depth int) error 
 				return err
 			}
 		case "partitionClause":
-			if m.PartitionClause, err = jsonMessages(r, m.PartitionClause, depth+1, jsonNode); err != nil {
+			if m.PartitionClause, err = jsonNodes(r, m.PartitionClause, depth+1); err != nil {
 				return err
 			}
 		case "orderClause":
-			if m.OrderClause, err = jsonMessages(r, m.OrderClause, depth+1, jsonNode); err != nil {
+			if m.OrderClause, err = jsonNodes(r, m.OrderClause, depth+1); err != nil {
 				return err
 			}
 		case "frameOptions":
@@ -15370,7 +15370,7 @@ func jsonWindowClause(r *jsonReader, m *pg_query.WindowClause, depth int) error 
 				return err
 			}
 		case "runCondition":
-			if m.RunCondition, err = jsonMessages(r, m.RunCondition, depth+1, jsonNode); err != nil {
+			if m.RunCondition, err = jsonNodes(r, m.RunCondition, depth+1); err != nil {
 				return err
 			}
 		case "startInRangeFunc":
@@ -15429,11 +15429,11 @@ func jsonWindowDef(r *jsonReader, m *pg_query.WindowDef, depth int) error {
 				return err
 			}
 		case "partitionClause":
-			if m.PartitionClause, err = jsonMessages(r, m.PartitionClause, depth+1, jsonNode); err != nil {
+			if m.PartitionClause, err = jsonNodes(r, m.PartitionClause, depth+1); err != nil {
 				return err
 			}
 		case "orderClause":
-			if m.OrderClause, err = jsonMessages(r, m.OrderClause, depth+1, jsonNode); err != nil {
+			if m.OrderClause, err = jsonNodes(r, m.OrderClause, depth+1); err != nil {
 				return err
 			}
 		case "frameOptions":
@@ -15501,7 +15501,7 @@ func jsonWindowFunc(r *jsonReader, m *pg_query.WindowFunc, depth int) error {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "aggfilter":
@@ -15591,7 +15591,7 @@ func jsonWithClause(r *jsonReader, m *pg_query.WithClause, depth int) error {
 		}
 		switch key {
 		case "ctes":
-			if m.Ctes, err = jsonMessages(r, m.Ctes, depth+1, jsonNode); err != nil {
+			if m.Ctes, err = jsonNodes(r, m.Ctes, depth+1); err != nil {
 				return err
 			}
 		case "recursive":
@@ -15639,15 +15639,15 @@ func jsonXmlExpr(r *jsonReader, m *pg_query.XmlExpr, depth int) error {
 				return err
 			}
 		case "named_args":
-			if m.NamedArgs, err = jsonMessages(r, m.NamedArgs, depth+1, jsonNode); err != nil {
+			if m.NamedArgs, err = jsonNodes(r, m.NamedArgs, depth+1); err != nil {
 				return err
 			}
 		case "arg_names":
-			if m.ArgNames, err = jsonMessages(r, m.ArgNames, depth+1, jsonNode); err != nil {
+			if m.ArgNames, err = jsonNodes(r, m.ArgNames, depth+1); err != nil {
 				return err
 			}
 		case "args":
-			if m.Args, err = jsonMessages(r, m.Args, depth+1, jsonNode); err != nil {
+			if m.Args, err = jsonNodes(r, m.Args, depth+1); err != nil {
 				return err
 			}
 		case "xmloption":
@@ -15723,4 +15723,3057 @@ func jsonXmlSerialize(r *jsonReader, m *pg_query.XmlSerialize, depth int) error 
 			return unknownKey("XmlSerialize", key)
 		}
 	}
+}
+
+// jsonNodeElement reads a Node of a list, {} being an empty Node.
+func jsonNodeElement(r *jsonReader, depth int) (*pg_query.Node, error) {
+	if depth > maxDepth {
+		return nil, errDepth
+	}
+	if err := r.openObject(); err != nil {
+		return nil, err
+	}
+	key, more, err := r.nextKey(true)
+	if err != nil {
+		return nil, err
+	}
+	if !more {
+		return &pg_query.Node{}, nil
+	}
+	var m *pg_query.Node
+	switch key {
+	case "Alias":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Alias
+			x pg_query.Alias
+		}{}
+		p.w.Alias = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlias(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeVar":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeVar
+			x pg_query.RangeVar
+		}{}
+		p.w.RangeVar = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeVar(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TableFunc":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TableFunc
+			x pg_query.TableFunc
+		}{}
+		p.w.TableFunc = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTableFunc(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "IntoClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_IntoClause
+			x pg_query.IntoClause
+		}{}
+		p.w.IntoClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonIntoClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Var":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Var
+			x pg_query.Var
+		}{}
+		p.w.Var = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonVar(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Param":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Param
+			x pg_query.Param
+		}{}
+		p.w.Param = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonParam(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Aggref":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Aggref
+			x pg_query.Aggref
+		}{}
+		p.w.Aggref = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAggref(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "GroupingFunc":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_GroupingFunc
+			x pg_query.GroupingFunc
+		}{}
+		p.w.GroupingFunc = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonGroupingFunc(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "WindowFunc":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_WindowFunc
+			x pg_query.WindowFunc
+		}{}
+		p.w.WindowFunc = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonWindowFunc(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SubscriptingRef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SubscriptingRef
+			x pg_query.SubscriptingRef
+		}{}
+		p.w.SubscriptingRef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSubscriptingRef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FuncExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FuncExpr
+			x pg_query.FuncExpr
+		}{}
+		p.w.FuncExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFuncExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "NamedArgExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_NamedArgExpr
+			x pg_query.NamedArgExpr
+		}{}
+		p.w.NamedArgExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonNamedArgExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "OpExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_OpExpr
+			x pg_query.OpExpr
+		}{}
+		p.w.OpExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonOpExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DistinctExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DistinctExpr
+			x pg_query.DistinctExpr
+		}{}
+		p.w.DistinctExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDistinctExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "NullIfExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_NullIfExpr
+			x pg_query.NullIfExpr
+		}{}
+		p.w.NullIfExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonNullIfExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ScalarArrayOpExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ScalarArrayOpExpr
+			x pg_query.ScalarArrayOpExpr
+		}{}
+		p.w.ScalarArrayOpExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonScalarArrayOpExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "BoolExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_BoolExpr
+			x pg_query.BoolExpr
+		}{}
+		p.w.BoolExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonBoolExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SubLink":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SubLink
+			x pg_query.SubLink
+		}{}
+		p.w.SubLink = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSubLink(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SubPlan":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SubPlan
+			x pg_query.SubPlan
+		}{}
+		p.w.SubPlan = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSubPlan(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlternativeSubPlan":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlternativeSubPlan
+			x pg_query.AlternativeSubPlan
+		}{}
+		p.w.AlternativeSubPlan = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlternativeSubPlan(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FieldSelect":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FieldSelect
+			x pg_query.FieldSelect
+		}{}
+		p.w.FieldSelect = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFieldSelect(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FieldStore":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FieldStore
+			x pg_query.FieldStore
+		}{}
+		p.w.FieldStore = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFieldStore(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RelabelType":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RelabelType
+			x pg_query.RelabelType
+		}{}
+		p.w.RelabelType = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRelabelType(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CoerceViaIO":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CoerceViaIo
+			x pg_query.CoerceViaIO
+		}{}
+		p.w.CoerceViaIo = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCoerceViaIO(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ArrayCoerceExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ArrayCoerceExpr
+			x pg_query.ArrayCoerceExpr
+		}{}
+		p.w.ArrayCoerceExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonArrayCoerceExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ConvertRowtypeExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ConvertRowtypeExpr
+			x pg_query.ConvertRowtypeExpr
+		}{}
+		p.w.ConvertRowtypeExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonConvertRowtypeExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CollateExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CollateExpr
+			x pg_query.CollateExpr
+		}{}
+		p.w.CollateExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCollateExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CaseExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CaseExpr
+			x pg_query.CaseExpr
+		}{}
+		p.w.CaseExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCaseExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CaseWhen":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CaseWhen
+			x pg_query.CaseWhen
+		}{}
+		p.w.CaseWhen = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCaseWhen(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CaseTestExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CaseTestExpr
+			x pg_query.CaseTestExpr
+		}{}
+		p.w.CaseTestExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCaseTestExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ArrayExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ArrayExpr
+			x pg_query.ArrayExpr
+		}{}
+		p.w.ArrayExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonArrayExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RowExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RowExpr
+			x pg_query.RowExpr
+		}{}
+		p.w.RowExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRowExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RowCompareExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RowCompareExpr
+			x pg_query.RowCompareExpr
+		}{}
+		p.w.RowCompareExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRowCompareExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CoalesceExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CoalesceExpr
+			x pg_query.CoalesceExpr
+		}{}
+		p.w.CoalesceExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCoalesceExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "MinMaxExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_MinMaxExpr
+			x pg_query.MinMaxExpr
+		}{}
+		p.w.MinMaxExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonMinMaxExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SQLValueFunction":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SqlvalueFunction
+			x pg_query.SQLValueFunction
+		}{}
+		p.w.SqlvalueFunction = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSQLValueFunction(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "XmlExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_XmlExpr
+			x pg_query.XmlExpr
+		}{}
+		p.w.XmlExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonXmlExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonFormat":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonFormat
+			x pg_query.JsonFormat
+		}{}
+		p.w.JsonFormat = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonFormat(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonReturning":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonReturning
+			x pg_query.JsonReturning
+		}{}
+		p.w.JsonReturning = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonReturning(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonValueExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonValueExpr
+			x pg_query.JsonValueExpr
+		}{}
+		p.w.JsonValueExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonValueExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonConstructorExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonConstructorExpr
+			x pg_query.JsonConstructorExpr
+		}{}
+		p.w.JsonConstructorExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonConstructorExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonIsPredicate":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonIsPredicate
+			x pg_query.JsonIsPredicate
+		}{}
+		p.w.JsonIsPredicate = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonIsPredicate(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "NullTest":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_NullTest
+			x pg_query.NullTest
+		}{}
+		p.w.NullTest = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonNullTest(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "BooleanTest":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_BooleanTest
+			x pg_query.BooleanTest
+		}{}
+		p.w.BooleanTest = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonBooleanTest(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CoerceToDomain":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CoerceToDomain
+			x pg_query.CoerceToDomain
+		}{}
+		p.w.CoerceToDomain = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCoerceToDomain(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CoerceToDomainValue":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CoerceToDomainValue
+			x pg_query.CoerceToDomainValue
+		}{}
+		p.w.CoerceToDomainValue = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCoerceToDomainValue(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SetToDefault":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SetToDefault
+			x pg_query.SetToDefault
+		}{}
+		p.w.SetToDefault = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSetToDefault(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CurrentOfExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CurrentOfExpr
+			x pg_query.CurrentOfExpr
+		}{}
+		p.w.CurrentOfExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCurrentOfExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "NextValueExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_NextValueExpr
+			x pg_query.NextValueExpr
+		}{}
+		p.w.NextValueExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonNextValueExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "InferenceElem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_InferenceElem
+			x pg_query.InferenceElem
+		}{}
+		p.w.InferenceElem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonInferenceElem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TargetEntry":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TargetEntry
+			x pg_query.TargetEntry
+		}{}
+		p.w.TargetEntry = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTargetEntry(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTblRef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTblRef
+			x pg_query.RangeTblRef
+		}{}
+		p.w.RangeTblRef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTblRef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JoinExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JoinExpr
+			x pg_query.JoinExpr
+		}{}
+		p.w.JoinExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJoinExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FromExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FromExpr
+			x pg_query.FromExpr
+		}{}
+		p.w.FromExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFromExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "OnConflictExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_OnConflictExpr
+			x pg_query.OnConflictExpr
+		}{}
+		p.w.OnConflictExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonOnConflictExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Query":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Query
+			x pg_query.Query
+		}{}
+		p.w.Query = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonQuery(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TypeName":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TypeName
+			x pg_query.TypeName
+		}{}
+		p.w.TypeName = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTypeName(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ColumnRef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ColumnRef
+			x pg_query.ColumnRef
+		}{}
+		p.w.ColumnRef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonColumnRef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ParamRef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ParamRef
+			x pg_query.ParamRef
+		}{}
+		p.w.ParamRef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonParamRef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_Expr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AExpr
+			x pg_query.A_Expr
+		}{}
+		p.w.AExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_Expr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TypeCast":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TypeCast
+			x pg_query.TypeCast
+		}{}
+		p.w.TypeCast = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTypeCast(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CollateClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CollateClause
+			x pg_query.CollateClause
+		}{}
+		p.w.CollateClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCollateClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RoleSpec":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RoleSpec
+			x pg_query.RoleSpec
+		}{}
+		p.w.RoleSpec = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRoleSpec(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FuncCall":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FuncCall
+			x pg_query.FuncCall
+		}{}
+		p.w.FuncCall = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFuncCall(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_Star":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AStar
+			x pg_query.A_Star
+		}{}
+		p.w.AStar = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_Star(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_Indices":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AIndices
+			x pg_query.A_Indices
+		}{}
+		p.w.AIndices = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_Indices(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_Indirection":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AIndirection
+			x pg_query.A_Indirection
+		}{}
+		p.w.AIndirection = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_Indirection(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_ArrayExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AArrayExpr
+			x pg_query.A_ArrayExpr
+		}{}
+		p.w.AArrayExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_ArrayExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ResTarget":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ResTarget
+			x pg_query.ResTarget
+		}{}
+		p.w.ResTarget = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonResTarget(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "MultiAssignRef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_MultiAssignRef
+			x pg_query.MultiAssignRef
+		}{}
+		p.w.MultiAssignRef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonMultiAssignRef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SortBy":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SortBy
+			x pg_query.SortBy
+		}{}
+		p.w.SortBy = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSortBy(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "WindowDef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_WindowDef
+			x pg_query.WindowDef
+		}{}
+		p.w.WindowDef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonWindowDef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeSubselect":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeSubselect
+			x pg_query.RangeSubselect
+		}{}
+		p.w.RangeSubselect = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeSubselect(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeFunction":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeFunction
+			x pg_query.RangeFunction
+		}{}
+		p.w.RangeFunction = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeFunction(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTableFunc":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTableFunc
+			x pg_query.RangeTableFunc
+		}{}
+		p.w.RangeTableFunc = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTableFunc(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTableFuncCol":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTableFuncCol
+			x pg_query.RangeTableFuncCol
+		}{}
+		p.w.RangeTableFuncCol = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTableFuncCol(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTableSample":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTableSample
+			x pg_query.RangeTableSample
+		}{}
+		p.w.RangeTableSample = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTableSample(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ColumnDef":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ColumnDef
+			x pg_query.ColumnDef
+		}{}
+		p.w.ColumnDef = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonColumnDef(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TableLikeClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TableLikeClause
+			x pg_query.TableLikeClause
+		}{}
+		p.w.TableLikeClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTableLikeClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "IndexElem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_IndexElem
+			x pg_query.IndexElem
+		}{}
+		p.w.IndexElem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonIndexElem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DefElem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DefElem
+			x pg_query.DefElem
+		}{}
+		p.w.DefElem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDefElem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "LockingClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_LockingClause
+			x pg_query.LockingClause
+		}{}
+		p.w.LockingClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonLockingClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "XmlSerialize":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_XmlSerialize
+			x pg_query.XmlSerialize
+		}{}
+		p.w.XmlSerialize = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonXmlSerialize(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PartitionElem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PartitionElem
+			x pg_query.PartitionElem
+		}{}
+		p.w.PartitionElem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPartitionElem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PartitionSpec":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PartitionSpec
+			x pg_query.PartitionSpec
+		}{}
+		p.w.PartitionSpec = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPartitionSpec(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PartitionBoundSpec":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PartitionBoundSpec
+			x pg_query.PartitionBoundSpec
+		}{}
+		p.w.PartitionBoundSpec = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPartitionBoundSpec(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PartitionRangeDatum":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PartitionRangeDatum
+			x pg_query.PartitionRangeDatum
+		}{}
+		p.w.PartitionRangeDatum = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPartitionRangeDatum(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PartitionCmd":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PartitionCmd
+			x pg_query.PartitionCmd
+		}{}
+		p.w.PartitionCmd = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPartitionCmd(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTblEntry":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTblEntry
+			x pg_query.RangeTblEntry
+		}{}
+		p.w.RangeTblEntry = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTblEntry(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RTEPermissionInfo":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RtepermissionInfo
+			x pg_query.RTEPermissionInfo
+		}{}
+		p.w.RtepermissionInfo = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRTEPermissionInfo(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RangeTblFunction":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RangeTblFunction
+			x pg_query.RangeTblFunction
+		}{}
+		p.w.RangeTblFunction = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRangeTblFunction(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TableSampleClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TableSampleClause
+			x pg_query.TableSampleClause
+		}{}
+		p.w.TableSampleClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTableSampleClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "WithCheckOption":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_WithCheckOption
+			x pg_query.WithCheckOption
+		}{}
+		p.w.WithCheckOption = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonWithCheckOption(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SortGroupClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SortGroupClause
+			x pg_query.SortGroupClause
+		}{}
+		p.w.SortGroupClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSortGroupClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "GroupingSet":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_GroupingSet
+			x pg_query.GroupingSet
+		}{}
+		p.w.GroupingSet = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonGroupingSet(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "WindowClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_WindowClause
+			x pg_query.WindowClause
+		}{}
+		p.w.WindowClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonWindowClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RowMarkClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RowMarkClause
+			x pg_query.RowMarkClause
+		}{}
+		p.w.RowMarkClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRowMarkClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "WithClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_WithClause
+			x pg_query.WithClause
+		}{}
+		p.w.WithClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonWithClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "InferClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_InferClause
+			x pg_query.InferClause
+		}{}
+		p.w.InferClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonInferClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "OnConflictClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_OnConflictClause
+			x pg_query.OnConflictClause
+		}{}
+		p.w.OnConflictClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonOnConflictClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CTESearchClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CtesearchClause
+			x pg_query.CTESearchClause
+		}{}
+		p.w.CtesearchClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCTESearchClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CTECycleClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CtecycleClause
+			x pg_query.CTECycleClause
+		}{}
+		p.w.CtecycleClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCTECycleClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CommonTableExpr":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CommonTableExpr
+			x pg_query.CommonTableExpr
+		}{}
+		p.w.CommonTableExpr = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCommonTableExpr(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "MergeWhenClause":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_MergeWhenClause
+			x pg_query.MergeWhenClause
+		}{}
+		p.w.MergeWhenClause = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonMergeWhenClause(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "MergeAction":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_MergeAction
+			x pg_query.MergeAction
+		}{}
+		p.w.MergeAction = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonMergeAction(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TriggerTransition":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TriggerTransition
+			x pg_query.TriggerTransition
+		}{}
+		p.w.TriggerTransition = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTriggerTransition(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonOutput":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonOutput
+			x pg_query.JsonOutput
+		}{}
+		p.w.JsonOutput = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonOutput(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonKeyValue":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonKeyValue
+			x pg_query.JsonKeyValue
+		}{}
+		p.w.JsonKeyValue = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonKeyValue(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonObjectConstructor":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonObjectConstructor
+			x pg_query.JsonObjectConstructor
+		}{}
+		p.w.JsonObjectConstructor = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonObjectConstructor(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonArrayConstructor":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonArrayConstructor
+			x pg_query.JsonArrayConstructor
+		}{}
+		p.w.JsonArrayConstructor = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonArrayConstructor(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonArrayQueryConstructor":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonArrayQueryConstructor
+			x pg_query.JsonArrayQueryConstructor
+		}{}
+		p.w.JsonArrayQueryConstructor = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonArrayQueryConstructor(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonAggConstructor":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonAggConstructor
+			x pg_query.JsonAggConstructor
+		}{}
+		p.w.JsonAggConstructor = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonAggConstructor(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonObjectAgg":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonObjectAgg
+			x pg_query.JsonObjectAgg
+		}{}
+		p.w.JsonObjectAgg = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonObjectAgg(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "JsonArrayAgg":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_JsonArrayAgg
+			x pg_query.JsonArrayAgg
+		}{}
+		p.w.JsonArrayAgg = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonJsonArrayAgg(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RawStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RawStmt
+			x pg_query.RawStmt
+		}{}
+		p.w.RawStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRawStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "InsertStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_InsertStmt
+			x pg_query.InsertStmt
+		}{}
+		p.w.InsertStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonInsertStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DeleteStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DeleteStmt
+			x pg_query.DeleteStmt
+		}{}
+		p.w.DeleteStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDeleteStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "UpdateStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_UpdateStmt
+			x pg_query.UpdateStmt
+		}{}
+		p.w.UpdateStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonUpdateStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "MergeStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_MergeStmt
+			x pg_query.MergeStmt
+		}{}
+		p.w.MergeStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonMergeStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SelectStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SelectStmt
+			x pg_query.SelectStmt
+		}{}
+		p.w.SelectStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSelectStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SetOperationStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SetOperationStmt
+			x pg_query.SetOperationStmt
+		}{}
+		p.w.SetOperationStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSetOperationStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ReturnStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ReturnStmt
+			x pg_query.ReturnStmt
+		}{}
+		p.w.ReturnStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonReturnStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PLAssignStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PlassignStmt
+			x pg_query.PLAssignStmt
+		}{}
+		p.w.PlassignStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPLAssignStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateSchemaStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateSchemaStmt
+			x pg_query.CreateSchemaStmt
+		}{}
+		p.w.CreateSchemaStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateSchemaStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTableStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTableStmt
+			x pg_query.AlterTableStmt
+		}{}
+		p.w.AlterTableStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTableStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ReplicaIdentityStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ReplicaIdentityStmt
+			x pg_query.ReplicaIdentityStmt
+		}{}
+		p.w.ReplicaIdentityStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonReplicaIdentityStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTableCmd":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTableCmd
+			x pg_query.AlterTableCmd
+		}{}
+		p.w.AlterTableCmd = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTableCmd(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterCollationStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterCollationStmt
+			x pg_query.AlterCollationStmt
+		}{}
+		p.w.AlterCollationStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterCollationStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterDomainStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterDomainStmt
+			x pg_query.AlterDomainStmt
+		}{}
+		p.w.AlterDomainStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterDomainStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "GrantStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_GrantStmt
+			x pg_query.GrantStmt
+		}{}
+		p.w.GrantStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonGrantStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ObjectWithArgs":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ObjectWithArgs
+			x pg_query.ObjectWithArgs
+		}{}
+		p.w.ObjectWithArgs = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonObjectWithArgs(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AccessPriv":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AccessPriv
+			x pg_query.AccessPriv
+		}{}
+		p.w.AccessPriv = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAccessPriv(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "GrantRoleStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_GrantRoleStmt
+			x pg_query.GrantRoleStmt
+		}{}
+		p.w.GrantRoleStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonGrantRoleStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterDefaultPrivilegesStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterDefaultPrivilegesStmt
+			x pg_query.AlterDefaultPrivilegesStmt
+		}{}
+		p.w.AlterDefaultPrivilegesStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterDefaultPrivilegesStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CopyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CopyStmt
+			x pg_query.CopyStmt
+		}{}
+		p.w.CopyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCopyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "VariableSetStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_VariableSetStmt
+			x pg_query.VariableSetStmt
+		}{}
+		p.w.VariableSetStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonVariableSetStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "VariableShowStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_VariableShowStmt
+			x pg_query.VariableShowStmt
+		}{}
+		p.w.VariableShowStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonVariableShowStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateStmt
+			x pg_query.CreateStmt
+		}{}
+		p.w.CreateStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Constraint":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Constraint
+			x pg_query.Constraint
+		}{}
+		p.w.Constraint = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonConstraint(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateTableSpaceStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateTableSpaceStmt
+			x pg_query.CreateTableSpaceStmt
+		}{}
+		p.w.CreateTableSpaceStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateTableSpaceStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropTableSpaceStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropTableSpaceStmt
+			x pg_query.DropTableSpaceStmt
+		}{}
+		p.w.DropTableSpaceStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropTableSpaceStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTableSpaceOptionsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTableSpaceOptionsStmt
+			x pg_query.AlterTableSpaceOptionsStmt
+		}{}
+		p.w.AlterTableSpaceOptionsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTableSpaceOptionsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTableMoveAllStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTableMoveAllStmt
+			x pg_query.AlterTableMoveAllStmt
+		}{}
+		p.w.AlterTableMoveAllStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTableMoveAllStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateExtensionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateExtensionStmt
+			x pg_query.CreateExtensionStmt
+		}{}
+		p.w.CreateExtensionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateExtensionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterExtensionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterExtensionStmt
+			x pg_query.AlterExtensionStmt
+		}{}
+		p.w.AlterExtensionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterExtensionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterExtensionContentsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterExtensionContentsStmt
+			x pg_query.AlterExtensionContentsStmt
+		}{}
+		p.w.AlterExtensionContentsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterExtensionContentsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateFdwStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateFdwStmt
+			x pg_query.CreateFdwStmt
+		}{}
+		p.w.CreateFdwStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateFdwStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterFdwStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterFdwStmt
+			x pg_query.AlterFdwStmt
+		}{}
+		p.w.AlterFdwStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterFdwStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateForeignServerStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateForeignServerStmt
+			x pg_query.CreateForeignServerStmt
+		}{}
+		p.w.CreateForeignServerStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateForeignServerStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterForeignServerStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterForeignServerStmt
+			x pg_query.AlterForeignServerStmt
+		}{}
+		p.w.AlterForeignServerStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterForeignServerStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateForeignTableStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateForeignTableStmt
+			x pg_query.CreateForeignTableStmt
+		}{}
+		p.w.CreateForeignTableStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateForeignTableStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateUserMappingStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateUserMappingStmt
+			x pg_query.CreateUserMappingStmt
+		}{}
+		p.w.CreateUserMappingStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateUserMappingStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterUserMappingStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterUserMappingStmt
+			x pg_query.AlterUserMappingStmt
+		}{}
+		p.w.AlterUserMappingStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterUserMappingStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropUserMappingStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropUserMappingStmt
+			x pg_query.DropUserMappingStmt
+		}{}
+		p.w.DropUserMappingStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropUserMappingStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ImportForeignSchemaStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ImportForeignSchemaStmt
+			x pg_query.ImportForeignSchemaStmt
+		}{}
+		p.w.ImportForeignSchemaStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonImportForeignSchemaStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreatePolicyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreatePolicyStmt
+			x pg_query.CreatePolicyStmt
+		}{}
+		p.w.CreatePolicyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreatePolicyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterPolicyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterPolicyStmt
+			x pg_query.AlterPolicyStmt
+		}{}
+		p.w.AlterPolicyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterPolicyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateAmStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateAmStmt
+			x pg_query.CreateAmStmt
+		}{}
+		p.w.CreateAmStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateAmStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateTrigStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateTrigStmt
+			x pg_query.CreateTrigStmt
+		}{}
+		p.w.CreateTrigStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateTrigStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateEventTrigStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateEventTrigStmt
+			x pg_query.CreateEventTrigStmt
+		}{}
+		p.w.CreateEventTrigStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateEventTrigStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterEventTrigStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterEventTrigStmt
+			x pg_query.AlterEventTrigStmt
+		}{}
+		p.w.AlterEventTrigStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterEventTrigStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreatePLangStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreatePlangStmt
+			x pg_query.CreatePLangStmt
+		}{}
+		p.w.CreatePlangStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreatePLangStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateRoleStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateRoleStmt
+			x pg_query.CreateRoleStmt
+		}{}
+		p.w.CreateRoleStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateRoleStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterRoleStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterRoleStmt
+			x pg_query.AlterRoleStmt
+		}{}
+		p.w.AlterRoleStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterRoleStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterRoleSetStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterRoleSetStmt
+			x pg_query.AlterRoleSetStmt
+		}{}
+		p.w.AlterRoleSetStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterRoleSetStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropRoleStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropRoleStmt
+			x pg_query.DropRoleStmt
+		}{}
+		p.w.DropRoleStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropRoleStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateSeqStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateSeqStmt
+			x pg_query.CreateSeqStmt
+		}{}
+		p.w.CreateSeqStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateSeqStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterSeqStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterSeqStmt
+			x pg_query.AlterSeqStmt
+		}{}
+		p.w.AlterSeqStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterSeqStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DefineStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DefineStmt
+			x pg_query.DefineStmt
+		}{}
+		p.w.DefineStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDefineStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateDomainStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateDomainStmt
+			x pg_query.CreateDomainStmt
+		}{}
+		p.w.CreateDomainStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateDomainStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateOpClassStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateOpClassStmt
+			x pg_query.CreateOpClassStmt
+		}{}
+		p.w.CreateOpClassStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateOpClassStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateOpClassItem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateOpClassItem
+			x pg_query.CreateOpClassItem
+		}{}
+		p.w.CreateOpClassItem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateOpClassItem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateOpFamilyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateOpFamilyStmt
+			x pg_query.CreateOpFamilyStmt
+		}{}
+		p.w.CreateOpFamilyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateOpFamilyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterOpFamilyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterOpFamilyStmt
+			x pg_query.AlterOpFamilyStmt
+		}{}
+		p.w.AlterOpFamilyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterOpFamilyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropStmt
+			x pg_query.DropStmt
+		}{}
+		p.w.DropStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TruncateStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TruncateStmt
+			x pg_query.TruncateStmt
+		}{}
+		p.w.TruncateStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTruncateStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CommentStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CommentStmt
+			x pg_query.CommentStmt
+		}{}
+		p.w.CommentStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCommentStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "SecLabelStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_SecLabelStmt
+			x pg_query.SecLabelStmt
+		}{}
+		p.w.SecLabelStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonSecLabelStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DeclareCursorStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DeclareCursorStmt
+			x pg_query.DeclareCursorStmt
+		}{}
+		p.w.DeclareCursorStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDeclareCursorStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ClosePortalStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ClosePortalStmt
+			x pg_query.ClosePortalStmt
+		}{}
+		p.w.ClosePortalStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonClosePortalStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FetchStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FetchStmt
+			x pg_query.FetchStmt
+		}{}
+		p.w.FetchStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFetchStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "IndexStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_IndexStmt
+			x pg_query.IndexStmt
+		}{}
+		p.w.IndexStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonIndexStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateStatsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateStatsStmt
+			x pg_query.CreateStatsStmt
+		}{}
+		p.w.CreateStatsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateStatsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "StatsElem":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_StatsElem
+			x pg_query.StatsElem
+		}{}
+		p.w.StatsElem = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonStatsElem(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterStatsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterStatsStmt
+			x pg_query.AlterStatsStmt
+		}{}
+		p.w.AlterStatsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterStatsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateFunctionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateFunctionStmt
+			x pg_query.CreateFunctionStmt
+		}{}
+		p.w.CreateFunctionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateFunctionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "FunctionParameter":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_FunctionParameter
+			x pg_query.FunctionParameter
+		}{}
+		p.w.FunctionParameter = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFunctionParameter(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterFunctionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterFunctionStmt
+			x pg_query.AlterFunctionStmt
+		}{}
+		p.w.AlterFunctionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterFunctionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DoStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DoStmt
+			x pg_query.DoStmt
+		}{}
+		p.w.DoStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDoStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "InlineCodeBlock":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_InlineCodeBlock
+			x pg_query.InlineCodeBlock
+		}{}
+		p.w.InlineCodeBlock = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonInlineCodeBlock(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CallStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CallStmt
+			x pg_query.CallStmt
+		}{}
+		p.w.CallStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCallStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CallContext":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CallContext
+			x pg_query.CallContext
+		}{}
+		p.w.CallContext = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCallContext(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RenameStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RenameStmt
+			x pg_query.RenameStmt
+		}{}
+		p.w.RenameStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRenameStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterObjectDependsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterObjectDependsStmt
+			x pg_query.AlterObjectDependsStmt
+		}{}
+		p.w.AlterObjectDependsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterObjectDependsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterObjectSchemaStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterObjectSchemaStmt
+			x pg_query.AlterObjectSchemaStmt
+		}{}
+		p.w.AlterObjectSchemaStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterObjectSchemaStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterOwnerStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterOwnerStmt
+			x pg_query.AlterOwnerStmt
+		}{}
+		p.w.AlterOwnerStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterOwnerStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterOperatorStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterOperatorStmt
+			x pg_query.AlterOperatorStmt
+		}{}
+		p.w.AlterOperatorStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterOperatorStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTypeStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTypeStmt
+			x pg_query.AlterTypeStmt
+		}{}
+		p.w.AlterTypeStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTypeStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RuleStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RuleStmt
+			x pg_query.RuleStmt
+		}{}
+		p.w.RuleStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRuleStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "NotifyStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_NotifyStmt
+			x pg_query.NotifyStmt
+		}{}
+		p.w.NotifyStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonNotifyStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ListenStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ListenStmt
+			x pg_query.ListenStmt
+		}{}
+		p.w.ListenStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonListenStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "UnlistenStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_UnlistenStmt
+			x pg_query.UnlistenStmt
+		}{}
+		p.w.UnlistenStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonUnlistenStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "TransactionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_TransactionStmt
+			x pg_query.TransactionStmt
+		}{}
+		p.w.TransactionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonTransactionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CompositeTypeStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CompositeTypeStmt
+			x pg_query.CompositeTypeStmt
+		}{}
+		p.w.CompositeTypeStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCompositeTypeStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateEnumStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateEnumStmt
+			x pg_query.CreateEnumStmt
+		}{}
+		p.w.CreateEnumStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateEnumStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateRangeStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateRangeStmt
+			x pg_query.CreateRangeStmt
+		}{}
+		p.w.CreateRangeStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateRangeStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterEnumStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterEnumStmt
+			x pg_query.AlterEnumStmt
+		}{}
+		p.w.AlterEnumStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterEnumStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ViewStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ViewStmt
+			x pg_query.ViewStmt
+		}{}
+		p.w.ViewStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonViewStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "LoadStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_LoadStmt
+			x pg_query.LoadStmt
+		}{}
+		p.w.LoadStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonLoadStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreatedbStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreatedbStmt
+			x pg_query.CreatedbStmt
+		}{}
+		p.w.CreatedbStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreatedbStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterDatabaseStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterDatabaseStmt
+			x pg_query.AlterDatabaseStmt
+		}{}
+		p.w.AlterDatabaseStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterDatabaseStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterDatabaseRefreshCollStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterDatabaseRefreshCollStmt
+			x pg_query.AlterDatabaseRefreshCollStmt
+		}{}
+		p.w.AlterDatabaseRefreshCollStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterDatabaseRefreshCollStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterDatabaseSetStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterDatabaseSetStmt
+			x pg_query.AlterDatabaseSetStmt
+		}{}
+		p.w.AlterDatabaseSetStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterDatabaseSetStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropdbStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropdbStmt
+			x pg_query.DropdbStmt
+		}{}
+		p.w.DropdbStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropdbStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterSystemStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterSystemStmt
+			x pg_query.AlterSystemStmt
+		}{}
+		p.w.AlterSystemStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterSystemStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ClusterStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ClusterStmt
+			x pg_query.ClusterStmt
+		}{}
+		p.w.ClusterStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonClusterStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "VacuumStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_VacuumStmt
+			x pg_query.VacuumStmt
+		}{}
+		p.w.VacuumStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonVacuumStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "VacuumRelation":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_VacuumRelation
+			x pg_query.VacuumRelation
+		}{}
+		p.w.VacuumRelation = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonVacuumRelation(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ExplainStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ExplainStmt
+			x pg_query.ExplainStmt
+		}{}
+		p.w.ExplainStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonExplainStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateTableAsStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateTableAsStmt
+			x pg_query.CreateTableAsStmt
+		}{}
+		p.w.CreateTableAsStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateTableAsStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "RefreshMatViewStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_RefreshMatViewStmt
+			x pg_query.RefreshMatViewStmt
+		}{}
+		p.w.RefreshMatViewStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonRefreshMatViewStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CheckPointStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CheckPointStmt
+			x pg_query.CheckPointStmt
+		}{}
+		p.w.CheckPointStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCheckPointStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DiscardStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DiscardStmt
+			x pg_query.DiscardStmt
+		}{}
+		p.w.DiscardStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDiscardStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "LockStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_LockStmt
+			x pg_query.LockStmt
+		}{}
+		p.w.LockStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonLockStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ConstraintsSetStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ConstraintsSetStmt
+			x pg_query.ConstraintsSetStmt
+		}{}
+		p.w.ConstraintsSetStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonConstraintsSetStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ReindexStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ReindexStmt
+			x pg_query.ReindexStmt
+		}{}
+		p.w.ReindexStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonReindexStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateConversionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateConversionStmt
+			x pg_query.CreateConversionStmt
+		}{}
+		p.w.CreateConversionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateConversionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateCastStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateCastStmt
+			x pg_query.CreateCastStmt
+		}{}
+		p.w.CreateCastStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateCastStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateTransformStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateTransformStmt
+			x pg_query.CreateTransformStmt
+		}{}
+		p.w.CreateTransformStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateTransformStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PrepareStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PrepareStmt
+			x pg_query.PrepareStmt
+		}{}
+		p.w.PrepareStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPrepareStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ExecuteStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ExecuteStmt
+			x pg_query.ExecuteStmt
+		}{}
+		p.w.ExecuteStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonExecuteStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DeallocateStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DeallocateStmt
+			x pg_query.DeallocateStmt
+		}{}
+		p.w.DeallocateStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDeallocateStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropOwnedStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropOwnedStmt
+			x pg_query.DropOwnedStmt
+		}{}
+		p.w.DropOwnedStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropOwnedStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "ReassignOwnedStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_ReassignOwnedStmt
+			x pg_query.ReassignOwnedStmt
+		}{}
+		p.w.ReassignOwnedStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonReassignOwnedStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTSDictionaryStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTsdictionaryStmt
+			x pg_query.AlterTSDictionaryStmt
+		}{}
+		p.w.AlterTsdictionaryStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTSDictionaryStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterTSConfigurationStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterTsconfigurationStmt
+			x pg_query.AlterTSConfigurationStmt
+		}{}
+		p.w.AlterTsconfigurationStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterTSConfigurationStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PublicationTable":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PublicationTable
+			x pg_query.PublicationTable
+		}{}
+		p.w.PublicationTable = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPublicationTable(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "PublicationObjSpec":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_PublicationObjSpec
+			x pg_query.PublicationObjSpec
+		}{}
+		p.w.PublicationObjSpec = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonPublicationObjSpec(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreatePublicationStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreatePublicationStmt
+			x pg_query.CreatePublicationStmt
+		}{}
+		p.w.CreatePublicationStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreatePublicationStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterPublicationStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterPublicationStmt
+			x pg_query.AlterPublicationStmt
+		}{}
+		p.w.AlterPublicationStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterPublicationStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "CreateSubscriptionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_CreateSubscriptionStmt
+			x pg_query.CreateSubscriptionStmt
+		}{}
+		p.w.CreateSubscriptionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonCreateSubscriptionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "AlterSubscriptionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AlterSubscriptionStmt
+			x pg_query.AlterSubscriptionStmt
+		}{}
+		p.w.AlterSubscriptionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonAlterSubscriptionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "DropSubscriptionStmt":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_DropSubscriptionStmt
+			x pg_query.DropSubscriptionStmt
+		}{}
+		p.w.DropSubscriptionStmt = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonDropSubscriptionStmt(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Integer":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Integer
+			x pg_query.Integer
+		}{}
+		p.w.Integer = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonInteger(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Float":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Float
+			x pg_query.Float
+		}{}
+		p.w.Float = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonFloat(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "Boolean":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_Boolean
+			x pg_query.Boolean
+		}{}
+		p.w.Boolean = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonBoolean(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "String":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_String_
+			x pg_query.String
+		}{}
+		p.w.String_ = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonString(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "BitString":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_BitString
+			x pg_query.BitString
+		}{}
+		p.w.BitString = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonBitString(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "List":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_List
+			x pg_query.List
+		}{}
+		p.w.List = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonList(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "IntList":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_IntList
+			x pg_query.IntList
+		}{}
+		p.w.IntList = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonIntList(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "OidList":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_OidList
+			x pg_query.OidList
+		}{}
+		p.w.OidList = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonOidList(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	case "A_Const":
+		p := &struct {
+			n pg_query.Node
+			w pg_query.Node_AConst
+			x pg_query.A_Const
+		}{}
+		p.w.AConst = &p.x
+		p.n.Node = &p.w
+		m = &p.n
+		if err = jsonA_Const(r, &p.x, depth+1); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, unknownKey("Node", key)
+	}
+	if key, more, err = r.nextKey(false); err != nil {
+		return nil, err
+	}
+	if more {
+		return nil, oneofTwice("Node", key)
+	}
+	return m, nil
 }

@@ -54,7 +54,73 @@ func jsonUnmarshal(text string, m proto.Message) (bool, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if err := writeJSONNodeElement(&b, byName[nodeMessage]); err != nil {
+		return nil, fmt.Errorf("%s: %w", nodeMessage, err)
+	}
 	return format.Source(b.Bytes())
+}
+
+// nodeMessage is the message most lists hold, one oneof of every node
+// type.
+const nodeMessage = "Node"
+
+// writeJSONNodeElement writes jsonNodeElement, which reads one Node of a
+// list: it reads the member's name before it allocates, so that the Node,
+// the member and the wrapper that holds it are one allocation, not three.
+// They live and die together, as the elements of a list of a parse tree
+// are never taken out of it. An object with a second key is an error, as
+// it is for jsonNode.
+func writeJSONNodeElement(b *bytes.Buffer, md protoreflect.MessageDescriptor) error {
+	goType, msg, err := goTypeOf(md)
+	if err != nil {
+		return err
+	}
+	b.WriteString(`
+// jsonNodeElement reads a Node of a list, {} being an empty Node.
+func jsonNodeElement(r *jsonReader, depth int) (*pg_query.Node, error) {
+	if depth > maxDepth {
+		return nil, errDepth
+	}
+	if err := r.openObject(); err != nil {
+		return nil, err
+	}
+	key, more, err := r.nextKey(true)
+	if err != nil {
+		return nil, err
+	}
+	if !more {
+		return &pg_query.Node{}, nil
+	}
+	var m *pg_query.Node
+	switch key {
+`)
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		od, _, err := generatedField(goType, fd)
+		if err != nil {
+			return err
+		}
+		if od == nil || fd.Kind() != protoreflect.MessageKind {
+			return fmt.Errorf("field %s is not a message member of a oneof", fd.Name())
+		}
+		iface, err := oneofField(goType, od)
+		if err != nil {
+			return err
+		}
+		wrapper, inner, err := oneofMember(msg, iface, fd)
+		if err != nil {
+			return err
+		}
+		elem := inner.Type.Elem().Name()
+		fmt.Fprintf(b, "\tcase %q:\n", fd.JSONName())
+		fmt.Fprintf(b, "\t\tp := &struct {\n\t\t\tn pg_query.%s\n\t\t\tw pg_query.%s\n\t\t\tx pg_query.%s\n\t\t}{}\n", goType.Name(), wrapper.Name(), elem)
+		fmt.Fprintf(b, "\t\tp.w.%s = &p.x\n\t\tp.n.%s = &p.w\n\t\tm = &p.n\n", inner.Name, iface)
+		fmt.Fprintf(b, "\t\tif err = json%s(r, &p.x, depth+1); err != nil {\n\t\t\treturn nil, err\n\t\t}\n", elem)
+	}
+	fmt.Fprintf(b, "\tdefault:\n\t\treturn nil, unknownKey(%q, key)\n\t}\n", goType.Name())
+	fmt.Fprintf(b, "\tif key, more, err = r.nextKey(false); err != nil {\n\t\treturn nil, err\n\t}\n\tif more {\n\t\treturn nil, oneofTwice(%q, key)\n\t}\n\treturn m, nil\n}\n", goType.Name())
+	return nil
 }
 
 // integerMessage is the message whose value pg_query's JSON leaves out
@@ -119,7 +185,11 @@ func writeJSONField(w *strings.Builder, msg protoreflect.ProtoMessage, goType re
 	if fd.IsList() {
 		switch fd.Kind() {
 		case protoreflect.MessageKind:
-			fmt.Fprintf(w, "\t\t\tif m.%s, err = jsonMessages(r, m.%[1]s, depth+1, json%s)%s", goName, f.Type.Elem().Elem().Name(), check)
+			if elem := f.Type.Elem().Elem().Name(); elem == nodeMessage {
+				fmt.Fprintf(w, "\t\t\tif m.%s, err = jsonNodes(r, m.%[1]s, depth+1)%s", goName, check)
+			} else {
+				fmt.Fprintf(w, "\t\t\tif m.%s, err = jsonMessages(r, m.%[1]s, depth+1, json%s)%s", goName, elem, check)
+			}
 		case protoreflect.Uint64Kind:
 			// Bitmapsets: pg_query's JSON leaves member 0 out.
 			w.WriteString("\t\t\treturn errJSONLossy\n")
