@@ -168,15 +168,11 @@ func writeField(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflec
 // writeOneofMember sets a oneof to one of its message members: a member
 // met again is merged into, another member replaces it.
 func writeOneofMember(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflect.Type, od protoreflect.OneofDescriptor, fd protoreflect.FieldDescriptor) error {
-	iface, err := oneofField(goType, od)
+	mb, err := oneofMemberOf(msg, goType, od, fd)
 	if err != nil {
 		return err
 	}
-	wrapper, inner, err := oneofMember(msg, iface, fd)
-	if err != nil {
-		return err
-	}
-	elem := inner.Type.Elem().Name()
+	iface, wrapper, inner, elem := mb.iface, mb.wrapper, mb.inner, mb.elem
 	fmt.Fprintf(w, "\t\t\tvar v []byte\n\t\t\tif v, b, err = lenField(b, typ); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n")
 	fmt.Fprintf(w, "\t\t\tx, ok := m.%s.(*pg_query.%s)\n\t\t\tif !ok || x.%s == nil {\n\t\t\t\tx = &pg_query.%[2]s{%[3]s: &pg_query.%s{}}\n\t\t\t\tm.%[1]s = x\n\t\t\t}\n", iface, wrapper.Name(), inner.Name, elem)
 	fmt.Fprintf(w, "\t\t\tif err = decode%s(v, x.%s, depth+1); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n", elem, inner.Name)

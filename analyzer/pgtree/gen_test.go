@@ -215,6 +215,29 @@ func oneofField(t reflect.Type, od protoreflect.OneofDescriptor) (string, error)
 // oneofMember is the wrapper type protobuf-go holds member fd of a oneof
 // in (the oneof's Go field is iface), and the wrapper's one field, which
 // points to the member's message. Setting the member shows both.
+// memberOf is what the wire-code generators write for fd, a message member
+// of a oneof: the oneof's Go field (iface), the member's wrapper type, the
+// wrapper's one field (inner) and the message type it points to (elem).
+type memberOf struct {
+	iface   string
+	wrapper reflect.Type
+	inner   reflect.StructField
+	elem    string
+}
+
+// oneofMemberOf finds what the generators write for fd, a member of od.
+func oneofMemberOf(msg protoreflect.ProtoMessage, goType reflect.Type, od protoreflect.OneofDescriptor, fd protoreflect.FieldDescriptor) (memberOf, error) {
+	iface, err := oneofField(goType, od)
+	if err != nil {
+		return memberOf{}, err
+	}
+	wrapper, inner, err := oneofMember(msg, iface, fd)
+	if err != nil {
+		return memberOf{}, err
+	}
+	return memberOf{iface: iface, wrapper: wrapper, inner: inner, elem: inner.Type.Elem().Name()}, nil
+}
+
 func oneofMember(msg protoreflect.ProtoMessage, iface string, fd protoreflect.FieldDescriptor) (reflect.Type, reflect.StructField, error) {
 	od := fd.ContainingOneof()
 	m := msg.ProtoReflect().Type().New()

@@ -104,15 +104,11 @@ func jsonNodeElement(r *jsonReader, depth int) (*pg_query.Node, error) {
 		if od == nil || fd.Kind() != protoreflect.MessageKind {
 			return fmt.Errorf("field %s is not a message member of a oneof", fd.Name())
 		}
-		iface, err := oneofField(goType, od)
+		mb, err := oneofMemberOf(msg, goType, od, fd)
 		if err != nil {
 			return err
 		}
-		wrapper, inner, err := oneofMember(msg, iface, fd)
-		if err != nil {
-			return err
-		}
-		elem := inner.Type.Elem().Name()
+		iface, wrapper, inner, elem := mb.iface, mb.wrapper, mb.inner, mb.elem
 		fmt.Fprintf(b, "\tcase %q:\n", fd.JSONName())
 		fmt.Fprintf(b, "\t\tp := &struct {\n\t\t\tn pg_query.%s\n\t\t\tw pg_query.%s\n\t\t\tx pg_query.%s\n\t\t}{}\n", goType.Name(), wrapper.Name(), elem)
 		fmt.Fprintf(b, "\t\tp.w.%s = &p.x\n\t\tp.n.%s = &p.w\n\t\tm = &p.n\n", inner.Name, iface)
@@ -244,15 +240,11 @@ func writeJSONField(w *strings.Builder, msg protoreflect.ProtoMessage, goType re
 // writeJSONOneofMember sets a oneof to one of its message members; an
 // object naming two members is an error, as it is for protojson.
 func writeJSONOneofMember(w *strings.Builder, msg protoreflect.ProtoMessage, goType reflect.Type, od protoreflect.OneofDescriptor, fd protoreflect.FieldDescriptor) error {
-	iface, err := oneofField(goType, od)
+	mb, err := oneofMemberOf(msg, goType, od, fd)
 	if err != nil {
 		return err
 	}
-	wrapper, inner, err := oneofMember(msg, iface, fd)
-	if err != nil {
-		return err
-	}
-	elem := inner.Type.Elem().Name()
+	iface, wrapper, inner, elem := mb.iface, mb.wrapper, mb.inner, mb.elem
 	fmt.Fprintf(w, "\t\t\tif m.%s != nil {\n\t\t\t\treturn oneofTwice(%q, key)\n\t\t\t}\n", iface, goType.Name())
 	// The member and the wrapper that holds it in the oneof are one
 	// allocation, not two: they live and die together (the wrapper is
