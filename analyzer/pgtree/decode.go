@@ -268,21 +268,121 @@ func parseProtobuf(sql string) (*pg_query.ParseResult, error) {
 	return tree, proto.Unmarshal(b, tree)
 }
 
-// Scan is pg_query.Scan through the generated decoder, with the same
-// fallback as Parse.
+// Scan is pg_query.Scan through decodeScanTokens, with the same fallback
+// as Parse.
 func Scan(sql string) (*pg_query.ScanResult, error) {
 	b, err := parser.ScanToProtobuf(sql)
 	if err != nil {
 		return nil, err
 	}
 	res := &pg_query.ScanResult{}
-	err = decodeScanResult(b, res, 0)
+	err = decodeScanTokens(b, res)
 	if err == nil {
 		return res, nil
 	}
 	slog.Debug("scan result left to proto.Unmarshal", "err", err)
 	res = &pg_query.ScanResult{}
 	return res, proto.Unmarshal(b, res)
+}
+
+// decodeScanTokens is decodeScanResult with every token in one slab: a
+// scan result is mostly tokens, thousands for a file, and allocating each
+// on its own cost more than reading them. The fields are counted first,
+// then the tokens decoded into the slab's elements by readScanToken. The
+// tokens share the slab's lifetime, which a statement's tokens (a window
+// of the part's) share already. Whatever decodeScanResult would refuse
+// this refuses as well, and Scan leaves it to proto.Unmarshal.
+func decodeScanTokens(b []byte, m *pg_query.ScanResult) error {
+	n := 0
+	for rest := b; len(rest) > 0; {
+		num, typ, k := protowire.ConsumeTag(rest)
+		if k < 0 {
+			return wireError(k)
+		}
+		rest = rest[k:]
+		if k = protowire.ConsumeFieldValue(num, typ, rest); k < 0 {
+			return wireError(k)
+		}
+		rest = rest[k:]
+		if num == 2 {
+			n++
+		}
+	}
+	slab := make([]pg_query.ScanToken, n)
+	tokens := make([]*pg_query.ScanToken, 0, n)
+	var err error
+	for len(b) > 0 {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 {
+			return wireError(k)
+		}
+		b = b[k:]
+		switch num {
+		case 1: // version
+			var v uint64
+			if v, b, err = varintField(b, typ); err != nil {
+				return err
+			}
+			m.Version = int32(v)
+		case 2: // tokens
+			var v []byte
+			if v, b, err = lenField(b, typ); err != nil {
+				return err
+			}
+			c := &slab[len(tokens)]
+			if err = readScanToken(v, c); err != nil {
+				return err
+			}
+			tokens = append(tokens, c)
+		default:
+			return fieldError("ScanResult", num, typ)
+		}
+	}
+	if len(tokens) > 0 {
+		m.Tokens = tokens
+	}
+	return nil
+}
+
+// readScanToken is decodeScanToken for the one message read per token:
+// every field of a token is a varint, so a field's tag and value are read
+// in place, a byte each where they fit in one (a tag always does). It
+// accepts what decodeScanToken accepts, fields 1, 2, 4 and 5 as varints,
+// and refuses the rest.
+func readScanToken(b []byte, m *pg_query.ScanToken) error {
+	for len(b) > 0 {
+		tag, n := uint64(b[0]), 1
+		if tag >= 0x80 {
+			if tag, n = protowire.ConsumeVarint(b); n < 0 {
+				return wireError(n)
+			}
+		}
+		b = b[n:]
+		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
+		if typ != protowire.VarintType {
+			return fieldError("ScanToken", num, typ)
+		}
+		var v uint64
+		if len(b) > 0 && b[0] < 0x80 {
+			v, n = uint64(b[0]), 1
+		} else if v, n = protowire.ConsumeVarint(b); n < 0 {
+			return wireError(n)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			m.Start = int32(v)
+		case 2:
+			m.End = int32(v)
+		case 4:
+			m.Token = pg_query.Token(int32(v))
+		case 5:
+			m.KeywordKind = pg_query.KeywordKind(int32(v))
+		default:
+			return fieldError("ScanToken", num, typ)
+		}
+	}
+	return nil
 }
 
 // maxDepth is protobuf-go's default recursion limit: a tree nested deeper
