@@ -123,6 +123,9 @@ func Split(text string, start, end int) *Script {
 	}
 
 	if tree, err := pgtree.Parse(clean); err == nil {
+		if n := len(tree.GetStmts()); n > 0 {
+			sc.Statements = make([]Statement, 0, n)
+		}
 		for _, raw := range tree.GetStmts() {
 			s := int(raw.GetStmtLocation())
 			e := s + int(raw.GetStmtLen())
@@ -200,32 +203,21 @@ func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
 		st.SQL = part[st.Start:st.End]
 		return st
 	}
-	first := -1
-	// The tokens are in text order: start at the statement's first one
-	// rather than walking the whole part for each statement, which made
-	// splitting a file of many statements quadratic.
-	from := sort.Search(len(toks), func(i int) bool { return int(toks[i].GetStart()) >= s })
-	for _, t := range toks[from:] {
-		ts, te := int(t.GetStart()), int(t.GetEnd())
-		if ts >= e {
-			break
-		}
-		if isComment(t) {
-			if first < 0 {
-				st.CommentsBefore = append(st.CommentsBefore, Comment{Start: ts, End: te, Text: part[ts:te]})
-			}
-			continue
-		}
-		if first < 0 {
-			first = ts
-		}
+	// The tokens are in text order: start at the range's first one rather
+	// than walking the whole part for each statement, which made splitting
+	// a file of many statements quadratic, and stop at the statement's
+	// first token: the comments before it are all that is read here.
+	first := sort.Search(len(toks), func(i int) bool { return int(toks[i].GetStart()) >= s })
+	for ; first < len(toks) && int(toks[first].GetStart()) < e && isComment(toks[first]); first++ {
+		ts, te := int(toks[first].GetStart()), int(toks[first].GetEnd())
+		st.CommentsBefore = append(st.CommentsBefore, Comment{Start: ts, End: te, Text: part[ts:te]})
 	}
-	if first < 0 {
+	if first == len(toks) || int(toks[first].GetStart()) >= e {
 		// Nothing but comments and blanks: not a statement.
 		st.Start, st.End = e, e
 		return st
 	}
-	st.Start = first
+	st.Start = int(toks[first].GetStart())
 	st.End = st.Start + len(strings.TrimRight(part[st.Start:e], " \t\r\n\f"))
 	// The parser's length stops before the semicolon; people's statements end with it.
 	rest := part[st.End:]
@@ -235,17 +227,11 @@ func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
 	st.SQL = part[st.Start:st.End]
 	// The statement's tokens: they start at its first token and end at its
 	// end (its semicolon included).
-	i := 0
-	for i < len(toks) && int(toks[i].GetStart()) < st.Start {
-		i++
+	last := first
+	for last < len(toks) && int(toks[last].GetStart()) < st.End {
+		last++
 	}
-	j := i
-	for j < len(toks) && int(toks[j].GetStart()) < st.End {
-		j++
-	}
-	if j > i {
-		st.Tokens, st.TokenBase = toks[i:j:j], st.Start
-	}
+	st.Tokens, st.TokenBase = toks[first:last:last], st.Start
 	return st
 }
 

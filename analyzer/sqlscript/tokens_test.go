@@ -1,6 +1,7 @@
 package sqlscript
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +102,53 @@ func TestMayHoldMetaCommands(t *testing.T) {
 				t.Errorf("%q: meta-commands %v, ParseTrees ok %v, MayHoldMetaCommands %v", tc.text, sc.MetaCommands, ok, tc.want)
 			}
 		}
+	}
+}
+
+// TestStatementTokensOverRepositoryFiles: over every .sql file of the
+// repository, each statement's tokens are its own text's, and its
+// comments before are the comment tokens between the previous statement
+// and it.
+func TestStatementTokensOverRepositoryFiles(t *testing.T) {
+	commented := 0
+	for _, text := range repoSQL(t) {
+		res, err := pg_query.Scan(text)
+		if err != nil {
+			continue
+		}
+		sc := Split(text, 0, len(text))
+		prevEnd := 0
+		for _, st := range sc.Statements {
+			var comments []Comment
+			for _, tok := range res.GetTokens() {
+				if s := int(tok.GetStart()); s >= prevEnd && s < st.Start && isComment(tok) {
+					comments = append(comments, Comment{Start: s, End: int(tok.GetEnd()), Text: text[s:tok.GetEnd()]})
+				}
+			}
+			if len(sc.MetaCommands) == 0 && st.ParseError == nil && !slices.Equal(st.CommentsBefore, comments) {
+				t.Errorf("statement %q: comments before %v, the scan gives %v", st.SQL, st.CommentsBefore, comments)
+			}
+			commented += len(comments)
+			prevEnd = st.End
+			if st.Tokens == nil {
+				continue
+			}
+			want, err := pg_query.Scan(st.SQL)
+			if err != nil {
+				t.Fatalf("statement %q: %v", st.SQL, err)
+			}
+			if len(st.Tokens) != len(want.GetTokens()) {
+				t.Fatalf("statement %q: %d tokens, its scan gives %d", st.SQL, len(st.Tokens), len(want.GetTokens()))
+			}
+			for i, w := range want.GetTokens() {
+				g := st.Tokens[i]
+				if g.GetStart()-int32(st.TokenBase) != w.GetStart() || g.GetEnd()-int32(st.TokenBase) != w.GetEnd() || g.GetToken() != w.GetToken() || g.GetKeywordKind() != w.GetKeywordKind() {
+					t.Fatalf("statement %q: token %d is %v (base %d), its scan gives %v", st.SQL, i, g, st.TokenBase, w)
+				}
+			}
+		}
+	}
+	if commented == 0 {
+		t.Error("no statement of the repository's files has a comment before it")
 	}
 }
