@@ -7,8 +7,10 @@ package analyzer
 // checklist's fingerprint covers them.
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 
@@ -87,35 +89,47 @@ type digestPart struct {
 
 // upDigest hashes what a file's up parts run: how the tool runs each part
 // and each statement (and psql meta-command) in order, normalized so that
-// comments, spacing and keyword case do not count.
+// comments, spacing and keyword case do not count. The bytes hashed are
+// written into one buffer, the statements' normalized text appended in
+// place (sqlscript.AppendNormalizedStatement), and hashed once: what
+// binds approvals is these bytes, which TestUpDigestKeepsItsBytes holds
+// to the form they were first written in.
 func upDigest(parts []digestPart) string {
-	h := sha256.New()
-	h.Write([]byte("migration-guard up part v1\n"))
+	buf := make([]byte, 0, 4096)
+	buf = append(buf, "migration-guard up part v1\n"...)
+	// item is a statement (meta < 0) or a psql meta-command, at its
+	// offset in the file.
+	type item struct{ at, stmt, meta int }
+	var items []item
 	for _, p := range parts {
-		h.Write([]byte("part\x00" + string(p.part.Tx)))
+		buf = append(buf, "part\x00"...)
+		buf = append(buf, p.part.Tx...)
 		if p.part.TxAcrossRun {
-			h.Write([]byte("\x00across-run"))
+			buf = append(buf, "\x00across-run"...)
 		}
 		if p.part.Mixed {
-			h.Write([]byte("\x00mixed"))
+			buf = append(buf, "\x00mixed"...)
 		}
-		h.Write([]byte("\n"))
-		type item struct {
-			at   int
-			text string
-		}
-		var items []item
+		buf = append(buf, '\n')
+		items = slices.Grow(items[:0], len(p.script.Statements)+len(p.script.MetaCommands))
 		for i := range p.script.Statements {
-			st := &p.script.Statements[i]
-			items = append(items, item{st.Start, "sql\x00" + sqlscript.NormalizeStatement(st)})
+			items = append(items, item{p.script.Statements[i].Start, i, -1})
 		}
-		for _, mc := range p.script.MetaCommands {
-			items = append(items, item{mc.Start, "psql\x00" + strings.Join(strings.Fields(mc.Text), " ")})
+		for i, mc := range p.script.MetaCommands {
+			items = append(items, item{mc.Start, -1, i})
 		}
-		sort.SliceStable(items, func(i, j int) bool { return items[i].at < items[j].at })
+		slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.at, b.at) })
 		for _, it := range items {
-			h.Write([]byte(it.text + "\n"))
+			if it.meta < 0 {
+				buf = append(buf, "sql\x00"...)
+				buf = sqlscript.AppendNormalizedStatement(buf, &p.script.Statements[it.stmt])
+			} else {
+				buf = append(buf, "psql\x00"...)
+				buf = append(buf, strings.Join(strings.Fields(p.script.MetaCommands[it.meta].Text), " ")...)
+			}
+			buf = append(buf, '\n')
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }

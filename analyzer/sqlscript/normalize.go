@@ -19,23 +19,30 @@ func Normalize(sql string) string {
 	if err != nil {
 		return strings.Join(strings.Fields(sql), " ")
 	}
-	return normalizeTokens(sql, res.GetTokens(), 0)
+	return string(appendNormalizedTokens(nil, sql, res.GetTokens(), 0))
 }
 
 // NormalizeStatement is Normalize(st.SQL), from the tokens the split
 // already holds when it has them.
 func NormalizeStatement(st *Statement) string {
-	toks, base, err := StatementTokens(st)
-	if err != nil {
-		return strings.Join(strings.Fields(st.SQL), " ")
-	}
-	return normalizeTokens(st.SQL, toks, base)
+	return string(AppendNormalizedStatement(nil, st))
 }
 
-// normalizeTokens joins the tokens of sql, whose offsets minus base index
-// sql, as Normalize does.
-func normalizeTokens(sql string, toks []*pg_query.ScanToken, base int) string {
-	var parts []string
+// AppendNormalizedStatement appends NormalizeStatement(st) to dst: the
+// same bytes, without a string per token or per statement, for callers
+// that hash them.
+func AppendNormalizedStatement(dst []byte, st *Statement) []byte {
+	toks, base, err := StatementTokens(st)
+	if err != nil {
+		return append(dst, strings.Join(strings.Fields(st.SQL), " ")...)
+	}
+	return appendNormalizedTokens(dst, st.SQL, toks, base)
+}
+
+// appendNormalizedTokens appends the tokens of sql, whose offsets minus
+// base index sql, as Normalize joins them.
+func appendNormalizedTokens(dst []byte, sql string, toks []*pg_query.ScanToken, base int) []byte {
+	first := true
 	for _, tok := range toks {
 		switch tok.GetToken() {
 		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
@@ -45,11 +52,35 @@ func normalizeTokens(sql string, toks []*pg_query.ScanToken, base int) string {
 		if start < 0 || end > len(sql) || start > end {
 			continue
 		}
+		if !first {
+			dst = append(dst, ' ')
+		}
+		first = false
 		text := sql[start:end]
 		if tok.GetKeywordKind() != pg_query.KeywordKind_NO_KEYWORD || (tok.GetToken() == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`)) {
-			text = strings.ToLower(text)
+			dst = appendLower(dst, text)
+		} else {
+			dst = append(dst, text...)
 		}
-		parts = append(parts, text)
 	}
-	return strings.Join(parts, " ")
+	return dst
+}
+
+// appendLower appends strings.ToLower(s): byte by byte when s is ASCII,
+// as nearly every keyword and identifier is, through strings.ToLower's
+// Unicode case mapping otherwise.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(dst, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
