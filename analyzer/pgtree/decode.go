@@ -288,13 +288,18 @@ func Scan(sql string) (*pg_query.ScanResult, error) {
 // decodeScanTokens is decodeScanResult with every token in one slab: a
 // scan result is mostly tokens, thousands for a file, and allocating each
 // on its own cost more than reading them. The fields are counted first,
-// then the tokens decoded into the slab's elements by readScanToken. The
-// tokens share the slab's lifetime, which a statement's tokens (a window
+// then the tokens decoded into the slab's elements by readScanToken; a
+// token field, a tag and a length of one byte each, is read in place
+// (shortToken), any other field through protowire. The tokens share the slab's lifetime, which a statement's tokens (a window
 // of the part's) share already. Whatever decodeScanResult would refuse
 // this refuses as well, and Scan leaves it to proto.Unmarshal.
 func decodeScanTokens(b []byte, m *pg_query.ScanResult) error {
 	n := 0
 	for rest := b; len(rest) > 0; {
+		if _, k := shortToken(rest); k > 0 {
+			n, rest = n+1, rest[k:]
+			continue
+		}
 		num, typ, k := protowire.ConsumeTag(rest)
 		if k < 0 {
 			return wireError(k)
@@ -312,36 +317,54 @@ func decodeScanTokens(b []byte, m *pg_query.ScanResult) error {
 	tokens := make([]*pg_query.ScanToken, 0, n)
 	var err error
 	for len(b) > 0 {
-		num, typ, k := protowire.ConsumeTag(b)
-		if k < 0 {
-			return wireError(k)
+		v, k := shortToken(b)
+		if k > 0 {
+			b = b[k:]
+		} else {
+			var num protowire.Number
+			var typ protowire.Type
+			if num, typ, k = protowire.ConsumeTag(b); k < 0 {
+				return wireError(k)
+			}
+			b = b[k:]
+			switch num {
+			case 1: // version
+				var version uint64
+				if version, b, err = varintField(b, typ); err != nil {
+					return err
+				}
+				m.Version = int32(version)
+				continue
+			case 2: // tokens
+				if v, b, err = lenField(b, typ); err != nil {
+					return err
+				}
+			default:
+				return fieldError("ScanResult", num, typ)
+			}
 		}
-		b = b[k:]
-		switch num {
-		case 1: // version
-			var v uint64
-			if v, b, err = varintField(b, typ); err != nil {
-				return err
-			}
-			m.Version = int32(v)
-		case 2: // tokens
-			var v []byte
-			if v, b, err = lenField(b, typ); err != nil {
-				return err
-			}
-			c := &slab[len(tokens)]
-			if err = readScanToken(v, c); err != nil {
-				return err
-			}
-			tokens = append(tokens, c)
-		default:
-			return fieldError("ScanResult", num, typ)
+		c := &slab[len(tokens)]
+		if err = readScanToken(v, c); err != nil {
+			return err
 		}
+		tokens = append(tokens, c)
 	}
 	if len(tokens) > 0 {
 		m.Tokens = tokens
 	}
 	return nil
+}
+
+// shortToken reads a token field (field 2, length-delimited) whose length
+// fits in one byte, as every token's does (four varints): its contents
+// and the bytes it takes, or 0 bytes when b does not start with one.
+func shortToken(b []byte) ([]byte, int) {
+	const tokenTag = 2<<3 | byte(protowire.BytesType)
+	if len(b) < 2 || b[0] != tokenTag || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
+		return nil, 0
+	}
+	end := 2 + int(b[1])
+	return b[2:end], end
 }
 
 // readScanToken is decodeScanToken for the one message read per token:
