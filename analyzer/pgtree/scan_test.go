@@ -112,3 +112,32 @@ func BenchmarkScanDecode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzScanTokens: whatever bytes the slab decoder accepts proto.Unmarshal
+// accepts as the same result, and it accepts whatever the generated
+// decoder accepts.
+func FuzzScanTokens(f *testing.F) {
+	for _, s := range statements[:20] {
+		b, err := parser.ScanToProtobuf(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := &pg_query.ScanResult{}
+		if err := decodeScanTokens(b, got); err != nil {
+			if decodeScanResult(b, &pg_query.ScanResult{}, 0) == nil {
+				t.Fatalf("the generated decoder accepts what decodeScanTokens refuses (%v)", err)
+			}
+			return
+		}
+		want := &pg_query.ScanResult{}
+		if err := proto.Unmarshal(b, want); err != nil {
+			t.Fatalf("decoded bytes proto.Unmarshal refuses: %v", err)
+		}
+		if !proto.Equal(got, want) {
+			t.Fatal("decoded tokens differ from proto.Unmarshal's")
+		}
+	})
+}
