@@ -65,6 +65,15 @@ func BenchmarkSplit(b *testing.B) {
 			}
 		}
 	})
+	// ParseTrees is what a replay without judging runs instead.
+	b.Run("parse-trees", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, t := range texts {
+				ParseTrees(t, 0, len(t))
+			}
+		}
+	})
 	one := all.String()
 	b.Run("one-text", func(b *testing.B) {
 		b.ReportAllocs()

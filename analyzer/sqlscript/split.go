@@ -368,6 +368,9 @@ func ParseTrees(text string, start, end int) (nodes []*pg_query.Node, ok bool) {
 	if err != nil {
 		return nil, false
 	}
+	if n := len(tree.GetStmts()); n > 0 {
+		nodes = make([]*pg_query.Node, 0, n)
+	}
 	for _, raw := range tree.GetStmts() {
 		nodes = append(nodes, raw.GetStmt())
 	}
