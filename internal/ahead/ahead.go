@@ -5,8 +5,10 @@
 // the files of a history can be parsed on the other cores while the replay
 // works through them in order. A bounded window (so many items, so many
 // bytes of input) keeps the results waiting for the consumer from filling
-// memory, and the consumer computes an item itself when it catches up with
-// the helpers, so that it never waits for a core that is busy elsewhere.
+// memory. The consumer computes an item itself when it catches up with
+// the helpers, and while a helper finishes the item it needs next it
+// computes a later one, so that its core is not left idle when computing
+// is slower than consuming.
 package ahead
 
 import (
@@ -93,15 +95,22 @@ func (s *Sequence[T]) help() {
 		if s.stopped || s.started >= len(s.items) {
 			return
 		}
-		i := s.started
-		s.started++
-		s.ahead += s.size(i)
-		s.mu.Unlock()
-		r, p := s.run(i)
-		s.mu.Lock()
-		s.items[i] = item[T]{done: true, result: r, panicked: p}
-		s.cond.Broadcast()
+		s.computeStarted()
 	}
+}
+
+// computeStarted begins the first item not yet started and records its
+// result, or its panic for the consumer to raise when it takes the item.
+// It is called with s.mu held and unlocks it while computing.
+func (s *Sequence[T]) computeStarted() {
+	i := s.started
+	s.started++
+	s.ahead += s.size(i)
+	s.mu.Unlock()
+	r, p := s.run(i)
+	s.mu.Lock()
+	s.items[i] = item[T]{done: true, result: r, panicked: p}
+	s.cond.Broadcast()
 }
 
 // roomFor says item i fits in the window: the first item not yet taken
@@ -142,6 +151,14 @@ func (s *Sequence[T]) Next() T {
 		s.items[i] = item[T]{done: true, result: r}
 	}
 	for !s.items[i].done {
+		// A helper is computing item i. Rather than leave this core idle
+		// until it is done, compute a later item that fits in the window:
+		// when computing is slower than consuming, the consumer would
+		// otherwise wait about one item's time for every item it takes.
+		if !s.stopped && s.started < len(s.items) && s.roomFor(s.started) {
+			s.computeStarted()
+			continue
+		}
 		s.cond.Wait()
 	}
 	it := s.items[i]

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // watched starts a sequence whose compute checks, as it begins each item,
@@ -125,4 +126,68 @@ func TestEmpty(t *testing.T) {
 		return 0
 	})
 	s.Stop()
+}
+
+// TestConsumerComputesAheadWhileWaiting: while a helper is busy with the
+// item the consumer needs, the consumer computes the next one rather than
+// wait. Item 0's computation cannot finish until item 1's has begun, and
+// the only helper is busy with item 0: without the consumer's help the
+// sequence never completes.
+func TestConsumerComputesAheadWhileWaiting(t *testing.T) {
+	oneBegun := make(chan struct{})
+	zeroBegun := make(chan struct{})
+	s := Start(3, Limits{Helpers: 1, Items: 4, Bytes: 1 << 20}, func(int) int { return 1 }, func(i int) int {
+		switch i {
+		case 0:
+			close(zeroBegun)
+			<-oneBegun
+		case 1:
+			close(oneBegun)
+		}
+		return i + 10
+	})
+	// The helper begins item 0 before the consumer asks for it, so the
+	// consumer finds it in progress rather than computing it itself.
+	<-zeroBegun
+	done := make(chan []int)
+	go func() {
+		defer s.Stop()
+		var got []int
+		for range 3 {
+			got = append(got, s.Next())
+		}
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		if fmt.Sprint(got) != "[10 11 12]" {
+			t.Errorf("got %v, want [10 11 12] in order", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the consumer waited for the helper instead of computing item 1")
+	}
+}
+
+// TestConsumerHelpStaysInWindow: the consumer computes later items only
+// within the window, and a later item's panic is raised only when taken.
+func TestConsumerHelpStaysInWindow(t *testing.T) {
+	for _, lim := range []Limits{
+		{Helpers: 1, Items: 1, Bytes: 1 << 20},
+		{Helpers: 1, Items: 2, Bytes: 1 << 20},
+		{Helpers: 1, Items: 8, Bytes: 12},
+	} {
+		t.Run(fmt.Sprintf("%+v", lim), func(t *testing.T) {
+			const n = 300
+			s, computed := watched(t, n, lim, func(i int) int { return 5 + i%3 })
+			defer s.Stop()
+			for i := 0; i < n; i++ {
+				if got := s.Next(); got != i*i {
+					t.Fatalf("item %d: got %d, want %d", i, got, i*i)
+				}
+			}
+			if c := computed.Load(); c != n {
+				t.Errorf("computed %d items, want each of the %d once", c, n)
+			}
+		})
+	}
 }
