@@ -82,7 +82,10 @@ func children(m proto.Message, fn func(proto.Message)) bool {
 	if err := writeNodeWalkers(&b, names, byName); err != nil {
 		return nil, err
 	}
-	return generatedFile("TestChildrenUpToDate", pgQueryAndProto, b.Bytes())
+	if err := writeMessageWalkers(&b, names, byName); err != nil {
+		return nil, err
+	}
+	return generatedFile("TestChildrenUpToDate", pgQueryAndProto+"\t\"google.golang.org/protobuf/reflect/protoreflect\"\n", b.Bytes())
 }
 
 // writeNodeWalkers writes Walk's typed walkers: walkNode, and a walker per
@@ -171,6 +174,75 @@ func walkNode(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	}
 	b.WriteString("\tdefault:\n\t\twalkUnknown(n, fn)\n\t}\n}\n")
 	b.WriteString(walkers.String())
+	return nil
+}
+
+// writeMessageWalkers writes WalkMessages's typed walkers, one per
+// message type: fn for the message, then its messages as children
+// lists them. A Node of a kind this file does not know goes to
+// visitUnknown; a field of a message type from another file to visitAll.
+func writeMessageWalkers(b *bytes.Buffer, names []string, byName map[string]protoreflect.MessageDescriptor) error {
+	callee := func(md protoreflect.MessageDescriptor) string {
+		if md.ParentFile() != pg_query.File_pg_query_proto {
+			return "visitAll"
+		}
+		return "walkMessages" + string(md.Name())
+	}
+	for _, name := range names {
+		md := byName[name]
+		goType, msg, err := goTypeOf(md)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "\nfunc walkMessages%s(v *pg_query.%[1]s, fn func(protoreflect.ProtoMessage) bool) {\n\tif !fn(v) {\n\t\treturn\n\t}\n", goType.Name())
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+				if od.Fields().Get(0) != fd {
+					continue
+				}
+				iface, err := oneofField(goType, od)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				var cases strings.Builder
+				for k := 0; k < od.Fields().Len(); k++ {
+					member := od.Fields().Get(k)
+					if member.Kind() != protoreflect.MessageKind {
+						continue
+					}
+					m, err := oneofMemberOf(msg, goType, od, member)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					fmt.Fprintf(&cases, "\tcase *pg_query.%s:\n\t\tif x.%s != nil {\n\t\t\t%s(x.%[2]s, fn)\n\t\t}\n", m.wrapper.Name(), m.inner.Name, callee(member.Message()))
+				}
+				if cases.Len() == 0 {
+					continue
+				}
+				fmt.Fprintf(b, "\tswitch x := v.%s.(type) {\n%s", iface, cases.String())
+				if name == "Node" {
+					b.WriteString("\tcase nil:\n\tdefault:\n\t\tvisitUnknown(v, fn)\n")
+				}
+				b.WriteString("\t}\n")
+				continue
+			}
+			if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+				continue
+			}
+			goName, err := goField(goType, fd)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if fd.IsList() {
+				fmt.Fprintf(b, "\tfor _, c := range v.%s {\n\t\tif c != nil {\n\t\t\t%s(c, fn)\n\t\t}\n\t}\n", goName, callee(fd.Message()))
+			} else {
+				fmt.Fprintf(b, "\tif v.%s != nil {\n\t\t%s(v.%[1]s, fn)\n\t}\n", goName, callee(fd.Message()))
+			}
+		}
+		b.WriteString("}\n")
+	}
 	return nil
 }
 

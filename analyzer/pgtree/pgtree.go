@@ -139,16 +139,25 @@ func Names(nodes []*pg_query.Node) []string {
 
 // WalkMessages visits every message below n (n included), Nodes and the
 // structs they hold directly (a RangeVar, a TypeName), depth first; fn
-// returning false skips the message's children.
+// returning false skips the message's children. The generated walkers
+// (walkMessagesNode, children_gen.go) cover every message type of the
+// parser's tree, reflection (visitUnknown) what a later grammar adds.
 func WalkMessages(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
 	if n == nil {
 		return
 	}
-	visitAll(n, fn)
+	walkMessagesNode(n, fn)
 }
 
-// visitAll is WalkMessages's walk: one closure for the whole walk, where
-// a closure per message visited allocated one per message.
+// visitUnknown visits the messages below a Node of a kind
+// walkMessagesNode does not know, through children and protoreflect.
+func visitUnknown(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
+	childrenOf(n, func(c proto.Message) { visitAll(c, fn) })
+}
+
+// visitAll visits m and the messages below it through children and
+// protoreflect: one closure for the whole walk, where a closure per
+// message visited allocated one per message.
 func visitAll(m proto.Message, fn func(protoreflect.ProtoMessage) bool) {
 	var visit func(c proto.Message)
 	visit = func(c proto.Message) {

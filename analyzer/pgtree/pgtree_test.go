@@ -246,8 +246,9 @@ func reflectWalk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	visit(n)
 }
 
-// TestWalkMatchesReflection: the typed walkers visit the same Nodes, in
-// the same order, as a walk that enters every message, with and without
+// TestWalkMatchesReflection: the typed walkers visit the same Nodes (and
+// WalkMessages's the same messages), in the same order, as a walk through
+// children and protoreflect that enters every message, with and without
 // children skipped, for a Node of every kind with every field set and
 // for parsed statements; the fields they do not enter hold no Node.
 func TestWalkMatchesReflection(t *testing.T) {
@@ -264,6 +265,19 @@ func TestWalkMatchesReflection(t *testing.T) {
 			got, want := visits(Walk), visits(reflectWalk)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s (skipping every %d): visited %d Nodes, want %d", name, skipEvery, len(got), len(want))
+			}
+			messages := func(walk func(*pg_query.Node, func(protoreflect.ProtoMessage) bool)) []protoreflect.ProtoMessage {
+				var out []protoreflect.ProtoMessage
+				walk(n, func(m protoreflect.ProtoMessage) bool {
+					out = append(out, m)
+					return skipEvery == 0 || len(out)%skipEvery != 0
+				})
+				return out
+			}
+			gotMsgs := messages(WalkMessages)
+			wantMsgs := messages(func(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) { visitAll(n, fn) })
+			if !slices.Equal(gotMsgs, wantMsgs) {
+				t.Errorf("%s (skipping every %d): WalkMessages visited %d messages, want %d", name, skipEvery, len(gotMsgs), len(wantMsgs))
 			}
 		}
 	}
@@ -290,8 +304,9 @@ func TestWalkMatchesReflection(t *testing.T) {
 	compare("an empty Node", &pg_query.Node{})
 }
 
-// BenchmarkWalk: Walk's typed walkers against the walk through children
-// and protoreflect, over the same trees (the repository's .sql files).
+// BenchmarkWalk: Walk's and WalkMessages's typed walkers against the walk
+// through children and protoreflect, over the same trees (the
+// repository's .sql files).
 func BenchmarkWalk(b *testing.B) {
 	var stmts []*pg_query.Node
 	for _, t := range benchTexts(b) {
@@ -317,6 +332,29 @@ func BenchmarkWalk(b *testing.B) {
 				for _, st := range stmts {
 					c.walk(st, func(n *pg_query.Node) bool {
 						calls += len(n.GetFuncCall().GetFuncname())
+						return true
+					})
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		name string
+		walk func(*pg_query.Node, func(protoreflect.ProtoMessage) bool)
+	}{
+		{"messages-typed", WalkMessages},
+		{"messages-reflection", func(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) { visitAll(n, fn) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			relations := 0
+			for b.Loop() {
+				for _, st := range stmts {
+					c.walk(st, func(m protoreflect.ProtoMessage) bool {
+						if _, ok := m.(*pg_query.RangeVar); ok {
+							relations++
+							return false
+						}
 						return true
 					})
 				}
