@@ -66,6 +66,8 @@ type stmtContext struct {
 	// guarded is set for a statement of procedural code inside a BEGIN ...
 	// EXCEPTION block: its error may be caught.
 	guarded bool
+	// calls keeps evaluatedCalls's walk of node.
+	calls *callsOfNode
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -272,6 +274,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		f.RunTransaction = s.runTx
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
+	txNamed, txName := -1, ""
 	for i, raw := range sc.Statements {
 		if s.judged++; s.maxStatements > 0 && s.judged > s.maxStatements {
 			s.overLimit = true
@@ -292,7 +295,12 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}
 		if states[i] && txStarts[i] >= 0 {
-			c.tx = fmt.Sprintf("%s:%s@%d", partPath, part, sc.Statements[txStarts[i]].Start)
+			if txStarts[i] != txNamed {
+				// Named once per transaction: every statement of it
+				// carries the same name.
+				txNamed, txName = txStarts[i], fmt.Sprintf("%s:%s@%d", partPath, part, sc.Statements[txStarts[i]].Start)
+			}
+			c.tx = txName
 			if acrossRun && txStarts[i] == 0 {
 				c.tx = s.runTx
 			}

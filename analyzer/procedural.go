@@ -586,15 +586,16 @@ var remoteSQL = map[string]bool{"dblink_exec": true, "dblink": true, "dblink_sen
 // runs on a connection the migration opens, maybe to this very database,
 // outside its transaction.
 func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
-	evaluatedCalls(c.node, func(fc *pg_query.FuncCall, parts []string) {
-		if !remoteSQL[parts[len(parts)-1]] {
-			return
+	for _, call := range c.evaluatedCalls() {
+		name := call.parts[len(call.parts)-1]
+		if !remoteSQL[name] {
+			continue
 		}
 		fd := ruleDynamicSQL.finding(fmt.Sprintf("%s() runs SQL text on another connection (maybe to this same database), outside this migration's transaction and outside this review: review by hand what it runs",
-			parts[len(parts)-1]))
-		fd.Marker = c.at(fc.GetLocation())
+			name))
+		fd.Marker = c.at(call.fc.GetLocation())
 		s.deliverBody(c, run, fd)
-	})
+	}
 }
 
 // callsAnything says whether an expression calls a function at all.
