@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -470,7 +471,18 @@ func nodeKind(n *pg_query.Node) string {
 	if n == nil || n.GetNode() == nil {
 		return ""
 	}
-	name := fmt.Sprintf("%T", n.GetNode()) // *pg_query.Node_AlterTableStmt
+	// The name of the wrapper's type, read through reflect: formatting
+	// it with %T (*pg_query.Node_AlterTableStmt) allocated for every
+	// statement.
+	if t := reflect.TypeOf(n.GetNode()); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == pgQueryPath {
+		if name, ok := strings.CutPrefix(t.Elem().Name(), "Node_"); ok {
+			return name
+		}
+	}
+	name := fmt.Sprintf("%T", n.GetNode())
 	name = strings.TrimPrefix(name, "*pg_query.Node_")
 	return name
 }
+
+// pgQueryPath is the import path of the package of the parse tree's types.
+var pgQueryPath = reflect.TypeOf(pg_query.Node{}).PkgPath()
