@@ -444,6 +444,8 @@ type session struct {
 	// reads keeps what reading each body gave, for the bodies the run
 	// reads again (plpgsql.Memo).
 	reads *plpgsql.Memo
+	// creates keeps createsOnly's answers (creationsOf).
+	creates map[createsKey]createsAnswer
 }
 
 func newSession(cfg Config) *session {

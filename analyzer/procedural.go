@@ -216,7 +216,7 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			// in a body that runs later is it read as one name or value,
 			// never where the migration runs the code now (a DO block, a
 			// call).
-			if does, ok := createsOnly(bs.Built, run.deferred != ""); ok {
+			if does, ok := s.creationsOf(bs.Built, run.deferred != ""); ok {
 				// Whatever it is given, its fixed text cannot destroy data:
 				// no approval, but still said (which objects, and what the
 				// locks block, is known only when it runs).
