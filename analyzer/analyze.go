@@ -446,10 +446,13 @@ type session struct {
 	reads *plpgsql.Memo
 	// creates keeps createsOnly's answers (creationsOf).
 	creates map[createsKey]createsAnswer
+	// innerCalls keeps the evaluated calls of the statements of
+	// procedural code, by parse tree (stmtContext.evaluatedCalls).
+	innerCalls map[*pg_query.Node][]evaluatedCall
 }
 
 func newSession(cfg Config) *session {
-	return &session{cfg: cfg, cat: catalog.New(), run: newRunState(), reads: newBodyMemo()}
+	return &session{cfg: cfg, cat: catalog.New(), run: newRunState(), reads: newBodyMemo(), innerCalls: map[*pg_query.Node][]evaluatedCall{}}
 }
 
 // expired says the job's deadline passed (or it was cancelled): the

@@ -67,8 +67,11 @@ type stmtContext struct {
 	// guarded is set for a statement of procedural code inside a BEGIN ...
 	// EXCEPTION block: its error may be caught.
 	guarded bool
-	// calls keeps evaluatedCalls's walk of node.
-	calls *callsOfNode
+	// calls keeps evaluatedCalls's walk of node; innerCalls, set for
+	// statements of procedural code, keeps those of every such statement
+	// for the run (session.innerCalls).
+	calls      *callsOfNode
+	innerCalls map[*pg_query.Node][]evaluatedCall
 }
 
 // report adds a finding to the statement; findings about objects created in

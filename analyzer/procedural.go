@@ -293,6 +293,7 @@ func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (
 	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
 	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
 	ic.guarded = c.guarded || bs.Guarded
+	ic.innerCalls = s.innerCalls
 	// The body's split scanned the statement already: its tokens spare
 	// the rules reading tokens a scan of their own.
 	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0),

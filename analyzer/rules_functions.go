@@ -79,12 +79,23 @@ type callsOfNode struct {
 // tree. Both checks that read them (destructive built-ins, dblink) ask for
 // every statement, so the walk is made once and kept on c for c.node: a
 // context copied for another statement (innerStatement) has another node
-// and makes a list of its own.
+// and makes a list of its own. A statement of procedural code is judged
+// again wherever its body runs (at its CREATE, at each call, for each
+// trigger), on the same tree (plpgsql.Memo shares it): its list is kept
+// for the run (c.innerCalls).
 func (c *stmtContext) evaluatedCalls() []evaluatedCall {
-	if c.calls == nil || c.calls.node != c.node {
-		c.calls = &callsOfNode{node: c.node, calls: listEvaluatedCalls(c.node)}
+	if c.calls != nil && c.calls.node == c.node {
+		return c.calls.calls
 	}
-	return c.calls.calls
+	calls, kept := c.innerCalls[c.node]
+	if !kept {
+		calls = listEvaluatedCalls(c.node)
+		if c.innerCalls != nil {
+			c.innerCalls[c.node] = calls
+		}
+	}
+	c.calls = &callsOfNode{node: c.node, calls: calls}
+	return calls
 }
 
 func listEvaluatedCalls(node *pg_query.Node) []evaluatedCall {
