@@ -446,6 +446,9 @@ type session struct {
 	reads *plpgsql.Memo
 	// creates keeps createsOnly's answers (creationsOf).
 	creates map[createsKey]createsAnswer
+	// fileCalls are the evaluated calls of the judged file's statements,
+	// listed with its parse (parsedFile.calls).
+	fileCalls map[*pg_query.Node][]evaluatedCall
 	// innerCalls keeps the evaluated calls of the statements of
 	// procedural code, by parse tree (stmtContext.evaluatedCalls).
 	innerCalls map[*pg_query.Node][]evaluatedCall

@@ -70,7 +70,7 @@ type stmtContext struct {
 	// calls keeps evaluatedCalls's walk of node; innerCalls, set for
 	// statements of procedural code, keeps those of every such statement
 	// for the run (session.innerCalls).
-	calls      *callsOfNode
+	calls      callsOfNode
 	innerCalls map[*pg_query.Node][]evaluatedCall
 }
 
@@ -146,8 +146,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 		return f
 	}
 	d, up, down := p.d, p.up, p.down
-	s.bodies, s.bare = p.bodies, p.bare
-	defer func() { s.bodies, s.bare = nil, nil }()
+	s.bodies, s.bare, s.fileCalls = p.bodies, p.bare, p.calls
+	defer func() { s.bodies, s.bare, s.fileCalls = nil, nil, nil }()
 	for _, pr := range append(p.problems, m.Problems...) {
 		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
 			r := ruleLayoutProblem
@@ -295,6 +295,9 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		allInTx = allInTx && states[i]
 		c := &stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
 			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
+		if calls, ok := s.fileCalls[raw.Node]; ok {
+			c.calls = callsOfNode{node: raw.Node, calls: calls, known: true}
+		}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}

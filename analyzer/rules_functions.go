@@ -68,23 +68,25 @@ type evaluatedCall struct {
 	parts []string
 }
 
-// callsOfNode is the evaluated calls of one parse tree.
+// callsOfNode is the evaluated calls of one parse tree, when known.
 type callsOfNode struct {
 	node  *pg_query.Node
 	calls []evaluatedCall
+	known bool
 }
 
 // evaluatedCalls lists every function call c's statement evaluates when it
 // runs (none for one that only stores expressions), in the order of its
 // tree. Both checks that read them (destructive built-ins, dblink) ask for
-// every statement, so the walk is made once and kept on c for c.node: a
+// every statement, so the walk is made once (for a statement of the file,
+// with its parse: parsedFile.calls) and kept on c for c.node: a
 // context copied for another statement (innerStatement) has another node
 // and makes a list of its own. A statement of procedural code is judged
 // again wherever its body runs (at its CREATE, at each call, for each
 // trigger), on the same tree (plpgsql.Memo shares it): its list is kept
 // for the run (c.innerCalls).
 func (c *stmtContext) evaluatedCalls() []evaluatedCall {
-	if c.calls != nil && c.calls.node == c.node {
+	if c.calls.known && c.calls.node == c.node {
 		return c.calls.calls
 	}
 	calls, kept := c.innerCalls[c.node]
@@ -94,7 +96,7 @@ func (c *stmtContext) evaluatedCalls() []evaluatedCall {
 			c.innerCalls[c.node] = calls
 		}
 	}
-	c.calls = &callsOfNode{node: c.node, calls: calls}
+	c.calls = callsOfNode{node: c.node, calls: calls, known: true}
 	return calls
 }
 
