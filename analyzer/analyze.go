@@ -444,10 +444,18 @@ type session struct {
 	// reads keeps what reading each body gave, for the bodies the run
 	// reads again (plpgsql.Memo).
 	reads *plpgsql.Memo
+	// creates keeps createsOnly's answers (creationsOf).
+	creates map[createsKey]createsAnswer
+	// fileCalls are the evaluated calls of the judged file's statements,
+	// listed with its parse (parsedFile.calls).
+	fileCalls map[*pg_query.Node][]evaluatedCall
+	// innerCalls keeps the evaluated calls of the statements of
+	// procedural code, by parse tree (stmtContext.evaluatedCalls).
+	innerCalls map[*pg_query.Node][]evaluatedCall
 }
 
 func newSession(cfg Config) *session {
-	return &session{cfg: cfg, cat: catalog.New(), run: newRunState(), reads: newBodyMemo()}
+	return &session{cfg: cfg, cat: catalog.New(), run: newRunState(), reads: newBodyMemo(), innerCalls: map[*pg_query.Node][]evaluatedCall{}}
 }
 
 // expired says the job's deadline passed (or it was cancelled): the

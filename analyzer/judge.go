@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -66,6 +67,11 @@ type stmtContext struct {
 	// guarded is set for a statement of procedural code inside a BEGIN ...
 	// EXCEPTION block: its error may be caught.
 	guarded bool
+	// calls keeps evaluatedCalls's walk of node; innerCalls, set for
+	// statements of procedural code, keeps those of every such statement
+	// for the run (session.innerCalls).
+	calls      callsOfNode
+	innerCalls map[*pg_query.Node][]evaluatedCall
 }
 
 // report adds a finding to the statement; findings about objects created in
@@ -140,8 +146,8 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 		return f
 	}
 	d, up, down := p.d, p.up, p.down
-	s.bodies, s.bare = p.bodies, p.bare
-	defer func() { s.bodies, s.bare = nil, nil }()
+	s.bodies, s.bare, s.fileCalls = p.bodies, p.bare, p.calls
+	defer func() { s.bodies, s.bare, s.fileCalls = nil, nil, nil }()
 	for _, pr := range append(p.problems, m.Problems...) {
 		if pr.Path == "" || pr.Path == m.Path || pr.Path == m.DownPath {
 			r := ruleLayoutProblem
@@ -272,6 +278,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		f.RunTransaction = s.runTx
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
+	txNamed, txName := -1, ""
 	for i, raw := range sc.Statements {
 		if s.judged++; s.maxStatements > 0 && s.judged > s.maxStatements {
 			s.overLimit = true
@@ -288,11 +295,19 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		allInTx = allInTx && states[i]
 		c := &stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
 			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
+		if calls, ok := s.fileCalls[raw.Node]; ok {
+			c.calls = callsOfNode{node: raw.Node, calls: calls, known: true}
+		}
 		if txStarts[i] >= 0 {
 			c.txStartLine, _ = lines.Position(sc.Statements[txStarts[i]].Start)
 		}
 		if states[i] && txStarts[i] >= 0 {
-			c.tx = fmt.Sprintf("%s:%s@%d", partPath, part, sc.Statements[txStarts[i]].Start)
+			if txStarts[i] != txNamed {
+				// Named once per transaction: every statement of it
+				// carries the same name.
+				txNamed, txName = txStarts[i], fmt.Sprintf("%s:%s@%d", partPath, part, sc.Statements[txStarts[i]].Start)
+			}
+			c.tx = txName
 			if acrossRun && txStarts[i] == 0 {
 				c.tx = s.runTx
 			}
@@ -462,7 +477,18 @@ func nodeKind(n *pg_query.Node) string {
 	if n == nil || n.GetNode() == nil {
 		return ""
 	}
-	name := fmt.Sprintf("%T", n.GetNode()) // *pg_query.Node_AlterTableStmt
+	// The name of the wrapper's type, read through reflect: formatting
+	// it with %T (*pg_query.Node_AlterTableStmt) allocated for every
+	// statement.
+	if t := reflect.TypeOf(n.GetNode()); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == pgQueryPath {
+		if name, ok := strings.CutPrefix(t.Elem().Name(), "Node_"); ok {
+			return name
+		}
+	}
+	name := fmt.Sprintf("%T", n.GetNode())
 	name = strings.TrimPrefix(name, "*pg_query.Node_")
 	return name
 }
+
+// pgQueryPath is the import path of the package of the parse tree's types.
+var pgQueryPath = reflect.TypeOf(pg_query.Node{}).PkgPath()

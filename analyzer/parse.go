@@ -5,6 +5,7 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/migration-guard/migration-guard/analyzer/catalog"
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/analyzer/plpgsql"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
@@ -51,6 +52,23 @@ type parsedFile struct {
 	// reads is the run's memo of the bodies read, shared with the other
 	// files parsed ahead.
 	reads *plpgsql.Memo
+	// calls are the evaluated calls (listEvaluatedCalls) of the judged
+	// statements that evaluate anything, by parse tree: a walk of each
+	// tree that needs no schema, made here rather than while judging.
+	calls map[*pg_query.Node][]evaluatedCall
+}
+
+// listCalls lists the evaluated calls of sc's statements.
+func (p *parsedFile) listCalls(sc *sqlscript.Script) {
+	for _, st := range sc.Statements {
+		if st.Node == nil || !catalog.Evaluates(st.Node) {
+			continue
+		}
+		if p.calls == nil {
+			p.calls = map[*pg_query.Node][]evaluatedCall{}
+		}
+		p.calls[st.Node] = listEvaluatedCalls(st.Node)
+	}
 }
 
 // readBodies reads the procedural code of sc's statements of text.
@@ -111,6 +129,7 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 		p.upDigest = upDigest(digest)
 		for _, d := range digest {
 			p.readBodies(text, d.script)
+			p.listCalls(d.script)
 		}
 	}
 	if p.down == nil || !job.down {
@@ -132,6 +151,7 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 	}
 	p.downScript = sqlscript.Split(p.downText, p.downPart.Start, p.downPart.End)
 	p.readBodies(p.downText, p.downScript)
+	p.listCalls(p.downScript)
 	return p
 }
 

@@ -216,7 +216,7 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			// in a body that runs later is it read as one name or value,
 			// never where the migration runs the code now (a DO block, a
 			// call).
-			if does, ok := createsOnly(bs.Built, run.deferred != ""); ok {
+			if does, ok := s.creationsOf(bs.Built, run.deferred != ""); ok {
 				// Whatever it is given, its fixed text cannot destroy data:
 				// no approval, but still said (which objects, and what the
 				// locks block, is known only when it runs).
@@ -293,6 +293,7 @@ func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (
 	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
 	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
 	ic.guarded = c.guarded || bs.Guarded
+	ic.innerCalls = s.innerCalls
 	// The body's split scanned the statement already: its tokens spare
 	// the rules reading tokens a scan of their own.
 	ic.raw = sqlscript.Statement{Start: start, End: end, SQL: bs.Stmt.SQL, Node: bs.Stmt.Node, LocationBase: src.At(0),
@@ -586,15 +587,16 @@ var remoteSQL = map[string]bool{"dblink_exec": true, "dblink": true, "dblink_sen
 // runs on a connection the migration opens, maybe to this very database,
 // outside its transaction.
 func (s *session) checkRemoteSQL(c *stmtContext, run procRun) {
-	evaluatedCalls(c.node, func(fc *pg_query.FuncCall, parts []string) {
-		if !remoteSQL[parts[len(parts)-1]] {
-			return
+	for _, call := range c.evaluatedCalls() {
+		name := call.parts[len(call.parts)-1]
+		if !remoteSQL[name] {
+			continue
 		}
 		fd := ruleDynamicSQL.finding(fmt.Sprintf("%s() runs SQL text on another connection (maybe to this same database), outside this migration's transaction and outside this review: review by hand what it runs",
-			parts[len(parts)-1]))
-		fd.Marker = c.at(fc.GetLocation())
+			name))
+		fd.Marker = c.at(call.fc.GetLocation())
 		s.deliverBody(c, run, fd)
-	})
+	}
 }
 
 // callsAnything says whether an expression calls a function at all.

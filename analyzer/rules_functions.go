@@ -44,35 +44,74 @@ var destructiveBuiltins = map[string]string{
 // checkDestructiveFunctions reports calls of destructive built-in
 // functions in what a statement evaluates when it runs.
 func checkDestructiveFunctions(c *stmtContext) {
-	evaluatedCalls(c.node, func(fc *pg_query.FuncCall, parts []string) {
+	for _, call := range c.evaluatedCalls() {
+		parts := call.parts
 		if len(parts) > 2 || (len(parts) == 2 && parts[0] != "pg_catalog") {
 			// A function of another schema, named so, is not the
 			// built-in one (pg_catalog comes first on every search path).
-			return
+			continue
 		}
 		what, ok := destructiveBuiltins[parts[len(parts)-1]]
 		if !ok {
-			return
+			continue
 		}
 		fd := ruleDestructiveFunction.finding(fmt.Sprintf("%s() %s", parts[len(parts)-1], what))
-		fd.Marker = c.at(fc.GetLocation())
+		fd.Marker = c.at(call.fc.GetLocation())
 		c.report(fd)
-	})
+	}
 }
 
-// evaluatedCalls calls fn for every function call a statement evaluates
-// when it runs (none for one that only stores expressions), with the
-// call's name as written.
-func evaluatedCalls(node *pg_query.Node, fn func(fc *pg_query.FuncCall, parts []string)) {
-	if !catalog.Evaluates(node) {
-		return
+// evaluatedCall is a function call a statement evaluates, with its name as
+// written.
+type evaluatedCall struct {
+	fc    *pg_query.FuncCall
+	parts []string
+}
+
+// callsOfNode is the evaluated calls of one parse tree, when known.
+type callsOfNode struct {
+	node  *pg_query.Node
+	calls []evaluatedCall
+	known bool
+}
+
+// evaluatedCalls lists every function call c's statement evaluates when it
+// runs (none for one that only stores expressions), in the order of its
+// tree. Both checks that read them (destructive built-ins, dblink) ask for
+// every statement, so the walk is made once (for a statement of the file,
+// with its parse: parsedFile.calls) and kept on c for c.node: a
+// context copied for another statement (innerStatement) has another node
+// and makes a list of its own. A statement of procedural code is judged
+// again wherever its body runs (at its CREATE, at each call, for each
+// trigger), on the same tree (plpgsql.Memo shares it): its list is kept
+// for the run (c.innerCalls).
+func (c *stmtContext) evaluatedCalls() []evaluatedCall {
+	if c.calls.known && c.calls.node == c.node {
+		return c.calls.calls
 	}
+	calls, kept := c.innerCalls[c.node]
+	if !kept {
+		calls = listEvaluatedCalls(c.node)
+		if c.innerCalls != nil {
+			c.innerCalls[c.node] = calls
+		}
+	}
+	c.calls = callsOfNode{node: c.node, calls: calls, known: true}
+	return calls
+}
+
+func listEvaluatedCalls(node *pg_query.Node) []evaluatedCall {
+	if !catalog.Evaluates(node) {
+		return nil
+	}
+	var out []evaluatedCall
 	pgtree.Walk(node, func(n *pg_query.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil {
 			if parts := pgtree.Names(fc.GetFuncname()); len(parts) > 0 {
-				fn(fc, parts)
+				out = append(out, evaluatedCall{fc: fc, parts: parts})
 			}
 		}
 		return true
 	})
+	return out
 }

@@ -82,7 +82,7 @@ func checkLocks(c *stmtContext) {
 	ps := c.ps
 	if ps.tx != c.tx || c.tx == "" {
 		// A new transaction: locks of the previous one were released.
-		ps.exclusive = map[string]txPlace{}
+		clear(ps.exclusive)
 		ps.tx = c.tx
 		ps.warnedHeld = false
 	}
@@ -91,6 +91,9 @@ func checkLocks(c *stmtContext) {
 		return
 	}
 	imp := locks.Analyze(c.node, c.cat, locks.Options{PostgresVersion: c.cfg.PostgresVersion, TypeChange: c.typeChangeWork})
+	if len(imp.Locks) > 0 {
+		c.stmt.Locks = slices.Grow(c.stmt.Locks, len(imp.Locks))
+	}
 	for _, l := range imp.Locks {
 		c.stmt.Locks = append(c.stmt.Locks, LockInfo{Relation: l.Relation, Kind: l.Kind, Mode: l.Mode.String(), Blocks: l.Mode.Blocks(), Existing: l.Existing})
 	}

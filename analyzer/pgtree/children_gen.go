@@ -5,6 +5,7 @@ package pgtree
 import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // children calls fn for every message m holds (in a field or a list), in
@@ -3714,4 +3715,8814 @@ func children(m proto.Message, fn func(proto.Message)) bool {
 		return false
 	}
 	return true
+}
+
+// walkNode visits n and, unless fn refuses it, the Nodes below it, in the
+// order children meets them.
+func walkNode(n *pg_query.Node, fn func(*pg_query.Node) bool) {
+	if !fn(n) {
+		return
+	}
+	switch x := n.Node.(type) {
+	case *pg_query.Node_Alias:
+		if x.Alias != nil {
+			walkAlias(x.Alias, fn)
+		}
+	case *pg_query.Node_RangeVar:
+		if x.RangeVar != nil {
+			walkRangeVar(x.RangeVar, fn)
+		}
+	case *pg_query.Node_TableFunc:
+		if x.TableFunc != nil {
+			walkTableFunc(x.TableFunc, fn)
+		}
+	case *pg_query.Node_IntoClause:
+		if x.IntoClause != nil {
+			walkIntoClause(x.IntoClause, fn)
+		}
+	case *pg_query.Node_Var:
+		if x.Var != nil {
+			walkVar(x.Var, fn)
+		}
+	case *pg_query.Node_Param:
+		if x.Param != nil {
+			walkParam(x.Param, fn)
+		}
+	case *pg_query.Node_Aggref:
+		if x.Aggref != nil {
+			walkAggref(x.Aggref, fn)
+		}
+	case *pg_query.Node_GroupingFunc:
+		if x.GroupingFunc != nil {
+			walkGroupingFunc(x.GroupingFunc, fn)
+		}
+	case *pg_query.Node_WindowFunc:
+		if x.WindowFunc != nil {
+			walkWindowFunc(x.WindowFunc, fn)
+		}
+	case *pg_query.Node_SubscriptingRef:
+		if x.SubscriptingRef != nil {
+			walkSubscriptingRef(x.SubscriptingRef, fn)
+		}
+	case *pg_query.Node_FuncExpr:
+		if x.FuncExpr != nil {
+			walkFuncExpr(x.FuncExpr, fn)
+		}
+	case *pg_query.Node_NamedArgExpr:
+		if x.NamedArgExpr != nil {
+			walkNamedArgExpr(x.NamedArgExpr, fn)
+		}
+	case *pg_query.Node_OpExpr:
+		if x.OpExpr != nil {
+			walkOpExpr(x.OpExpr, fn)
+		}
+	case *pg_query.Node_DistinctExpr:
+		if x.DistinctExpr != nil {
+			walkDistinctExpr(x.DistinctExpr, fn)
+		}
+	case *pg_query.Node_NullIfExpr:
+		if x.NullIfExpr != nil {
+			walkNullIfExpr(x.NullIfExpr, fn)
+		}
+	case *pg_query.Node_ScalarArrayOpExpr:
+		if x.ScalarArrayOpExpr != nil {
+			walkScalarArrayOpExpr(x.ScalarArrayOpExpr, fn)
+		}
+	case *pg_query.Node_BoolExpr:
+		if x.BoolExpr != nil {
+			walkBoolExpr(x.BoolExpr, fn)
+		}
+	case *pg_query.Node_SubLink:
+		if x.SubLink != nil {
+			walkSubLink(x.SubLink, fn)
+		}
+	case *pg_query.Node_SubPlan:
+		if x.SubPlan != nil {
+			walkSubPlan(x.SubPlan, fn)
+		}
+	case *pg_query.Node_AlternativeSubPlan:
+		if x.AlternativeSubPlan != nil {
+			walkAlternativeSubPlan(x.AlternativeSubPlan, fn)
+		}
+	case *pg_query.Node_FieldSelect:
+		if x.FieldSelect != nil {
+			walkFieldSelect(x.FieldSelect, fn)
+		}
+	case *pg_query.Node_FieldStore:
+		if x.FieldStore != nil {
+			walkFieldStore(x.FieldStore, fn)
+		}
+	case *pg_query.Node_RelabelType:
+		if x.RelabelType != nil {
+			walkRelabelType(x.RelabelType, fn)
+		}
+	case *pg_query.Node_CoerceViaIo:
+		if x.CoerceViaIo != nil {
+			walkCoerceViaIO(x.CoerceViaIo, fn)
+		}
+	case *pg_query.Node_ArrayCoerceExpr:
+		if x.ArrayCoerceExpr != nil {
+			walkArrayCoerceExpr(x.ArrayCoerceExpr, fn)
+		}
+	case *pg_query.Node_ConvertRowtypeExpr:
+		if x.ConvertRowtypeExpr != nil {
+			walkConvertRowtypeExpr(x.ConvertRowtypeExpr, fn)
+		}
+	case *pg_query.Node_CollateExpr:
+		if x.CollateExpr != nil {
+			walkCollateExpr(x.CollateExpr, fn)
+		}
+	case *pg_query.Node_CaseExpr:
+		if x.CaseExpr != nil {
+			walkCaseExpr(x.CaseExpr, fn)
+		}
+	case *pg_query.Node_CaseWhen:
+		if x.CaseWhen != nil {
+			walkCaseWhen(x.CaseWhen, fn)
+		}
+	case *pg_query.Node_CaseTestExpr:
+		if x.CaseTestExpr != nil {
+			walkCaseTestExpr(x.CaseTestExpr, fn)
+		}
+	case *pg_query.Node_ArrayExpr:
+		if x.ArrayExpr != nil {
+			walkArrayExpr(x.ArrayExpr, fn)
+		}
+	case *pg_query.Node_RowExpr:
+		if x.RowExpr != nil {
+			walkRowExpr(x.RowExpr, fn)
+		}
+	case *pg_query.Node_RowCompareExpr:
+		if x.RowCompareExpr != nil {
+			walkRowCompareExpr(x.RowCompareExpr, fn)
+		}
+	case *pg_query.Node_CoalesceExpr:
+		if x.CoalesceExpr != nil {
+			walkCoalesceExpr(x.CoalesceExpr, fn)
+		}
+	case *pg_query.Node_MinMaxExpr:
+		if x.MinMaxExpr != nil {
+			walkMinMaxExpr(x.MinMaxExpr, fn)
+		}
+	case *pg_query.Node_SqlvalueFunction:
+		if x.SqlvalueFunction != nil {
+			walkSQLValueFunction(x.SqlvalueFunction, fn)
+		}
+	case *pg_query.Node_XmlExpr:
+		if x.XmlExpr != nil {
+			walkXmlExpr(x.XmlExpr, fn)
+		}
+	case *pg_query.Node_JsonValueExpr:
+		if x.JsonValueExpr != nil {
+			walkJsonValueExpr(x.JsonValueExpr, fn)
+		}
+	case *pg_query.Node_JsonConstructorExpr:
+		if x.JsonConstructorExpr != nil {
+			walkJsonConstructorExpr(x.JsonConstructorExpr, fn)
+		}
+	case *pg_query.Node_JsonIsPredicate:
+		if x.JsonIsPredicate != nil {
+			walkJsonIsPredicate(x.JsonIsPredicate, fn)
+		}
+	case *pg_query.Node_NullTest:
+		if x.NullTest != nil {
+			walkNullTest(x.NullTest, fn)
+		}
+	case *pg_query.Node_BooleanTest:
+		if x.BooleanTest != nil {
+			walkBooleanTest(x.BooleanTest, fn)
+		}
+	case *pg_query.Node_CoerceToDomain:
+		if x.CoerceToDomain != nil {
+			walkCoerceToDomain(x.CoerceToDomain, fn)
+		}
+	case *pg_query.Node_CoerceToDomainValue:
+		if x.CoerceToDomainValue != nil {
+			walkCoerceToDomainValue(x.CoerceToDomainValue, fn)
+		}
+	case *pg_query.Node_SetToDefault:
+		if x.SetToDefault != nil {
+			walkSetToDefault(x.SetToDefault, fn)
+		}
+	case *pg_query.Node_CurrentOfExpr:
+		if x.CurrentOfExpr != nil {
+			walkCurrentOfExpr(x.CurrentOfExpr, fn)
+		}
+	case *pg_query.Node_NextValueExpr:
+		if x.NextValueExpr != nil {
+			walkNextValueExpr(x.NextValueExpr, fn)
+		}
+	case *pg_query.Node_InferenceElem:
+		if x.InferenceElem != nil {
+			walkInferenceElem(x.InferenceElem, fn)
+		}
+	case *pg_query.Node_TargetEntry:
+		if x.TargetEntry != nil {
+			walkTargetEntry(x.TargetEntry, fn)
+		}
+	case *pg_query.Node_JoinExpr:
+		if x.JoinExpr != nil {
+			walkJoinExpr(x.JoinExpr, fn)
+		}
+	case *pg_query.Node_FromExpr:
+		if x.FromExpr != nil {
+			walkFromExpr(x.FromExpr, fn)
+		}
+	case *pg_query.Node_OnConflictExpr:
+		if x.OnConflictExpr != nil {
+			walkOnConflictExpr(x.OnConflictExpr, fn)
+		}
+	case *pg_query.Node_Query:
+		if x.Query != nil {
+			walkQuery(x.Query, fn)
+		}
+	case *pg_query.Node_TypeName:
+		if x.TypeName != nil {
+			walkTypeName(x.TypeName, fn)
+		}
+	case *pg_query.Node_ColumnRef:
+		if x.ColumnRef != nil {
+			walkColumnRef(x.ColumnRef, fn)
+		}
+	case *pg_query.Node_AExpr:
+		if x.AExpr != nil {
+			walkA_Expr(x.AExpr, fn)
+		}
+	case *pg_query.Node_TypeCast:
+		if x.TypeCast != nil {
+			walkTypeCast(x.TypeCast, fn)
+		}
+	case *pg_query.Node_CollateClause:
+		if x.CollateClause != nil {
+			walkCollateClause(x.CollateClause, fn)
+		}
+	case *pg_query.Node_FuncCall:
+		if x.FuncCall != nil {
+			walkFuncCall(x.FuncCall, fn)
+		}
+	case *pg_query.Node_AIndices:
+		if x.AIndices != nil {
+			walkA_Indices(x.AIndices, fn)
+		}
+	case *pg_query.Node_AIndirection:
+		if x.AIndirection != nil {
+			walkA_Indirection(x.AIndirection, fn)
+		}
+	case *pg_query.Node_AArrayExpr:
+		if x.AArrayExpr != nil {
+			walkA_ArrayExpr(x.AArrayExpr, fn)
+		}
+	case *pg_query.Node_ResTarget:
+		if x.ResTarget != nil {
+			walkResTarget(x.ResTarget, fn)
+		}
+	case *pg_query.Node_MultiAssignRef:
+		if x.MultiAssignRef != nil {
+			walkMultiAssignRef(x.MultiAssignRef, fn)
+		}
+	case *pg_query.Node_SortBy:
+		if x.SortBy != nil {
+			walkSortBy(x.SortBy, fn)
+		}
+	case *pg_query.Node_WindowDef:
+		if x.WindowDef != nil {
+			walkWindowDef(x.WindowDef, fn)
+		}
+	case *pg_query.Node_RangeSubselect:
+		if x.RangeSubselect != nil {
+			walkRangeSubselect(x.RangeSubselect, fn)
+		}
+	case *pg_query.Node_RangeFunction:
+		if x.RangeFunction != nil {
+			walkRangeFunction(x.RangeFunction, fn)
+		}
+	case *pg_query.Node_RangeTableFunc:
+		if x.RangeTableFunc != nil {
+			walkRangeTableFunc(x.RangeTableFunc, fn)
+		}
+	case *pg_query.Node_RangeTableFuncCol:
+		if x.RangeTableFuncCol != nil {
+			walkRangeTableFuncCol(x.RangeTableFuncCol, fn)
+		}
+	case *pg_query.Node_RangeTableSample:
+		if x.RangeTableSample != nil {
+			walkRangeTableSample(x.RangeTableSample, fn)
+		}
+	case *pg_query.Node_ColumnDef:
+		if x.ColumnDef != nil {
+			walkColumnDef(x.ColumnDef, fn)
+		}
+	case *pg_query.Node_TableLikeClause:
+		if x.TableLikeClause != nil {
+			walkTableLikeClause(x.TableLikeClause, fn)
+		}
+	case *pg_query.Node_IndexElem:
+		if x.IndexElem != nil {
+			walkIndexElem(x.IndexElem, fn)
+		}
+	case *pg_query.Node_DefElem:
+		if x.DefElem != nil {
+			walkDefElem(x.DefElem, fn)
+		}
+	case *pg_query.Node_LockingClause:
+		if x.LockingClause != nil {
+			walkLockingClause(x.LockingClause, fn)
+		}
+	case *pg_query.Node_XmlSerialize:
+		if x.XmlSerialize != nil {
+			walkXmlSerialize(x.XmlSerialize, fn)
+		}
+	case *pg_query.Node_PartitionElem:
+		if x.PartitionElem != nil {
+			walkPartitionElem(x.PartitionElem, fn)
+		}
+	case *pg_query.Node_PartitionSpec:
+		if x.PartitionSpec != nil {
+			walkPartitionSpec(x.PartitionSpec, fn)
+		}
+	case *pg_query.Node_PartitionBoundSpec:
+		if x.PartitionBoundSpec != nil {
+			walkPartitionBoundSpec(x.PartitionBoundSpec, fn)
+		}
+	case *pg_query.Node_PartitionRangeDatum:
+		if x.PartitionRangeDatum != nil {
+			walkPartitionRangeDatum(x.PartitionRangeDatum, fn)
+		}
+	case *pg_query.Node_PartitionCmd:
+		if x.PartitionCmd != nil {
+			walkPartitionCmd(x.PartitionCmd, fn)
+		}
+	case *pg_query.Node_RangeTblEntry:
+		if x.RangeTblEntry != nil {
+			walkRangeTblEntry(x.RangeTblEntry, fn)
+		}
+	case *pg_query.Node_RangeTblFunction:
+		if x.RangeTblFunction != nil {
+			walkRangeTblFunction(x.RangeTblFunction, fn)
+		}
+	case *pg_query.Node_TableSampleClause:
+		if x.TableSampleClause != nil {
+			walkTableSampleClause(x.TableSampleClause, fn)
+		}
+	case *pg_query.Node_WithCheckOption:
+		if x.WithCheckOption != nil {
+			walkWithCheckOption(x.WithCheckOption, fn)
+		}
+	case *pg_query.Node_GroupingSet:
+		if x.GroupingSet != nil {
+			walkGroupingSet(x.GroupingSet, fn)
+		}
+	case *pg_query.Node_WindowClause:
+		if x.WindowClause != nil {
+			walkWindowClause(x.WindowClause, fn)
+		}
+	case *pg_query.Node_WithClause:
+		if x.WithClause != nil {
+			walkWithClause(x.WithClause, fn)
+		}
+	case *pg_query.Node_InferClause:
+		if x.InferClause != nil {
+			walkInferClause(x.InferClause, fn)
+		}
+	case *pg_query.Node_OnConflictClause:
+		if x.OnConflictClause != nil {
+			walkOnConflictClause(x.OnConflictClause, fn)
+		}
+	case *pg_query.Node_CtesearchClause:
+		if x.CtesearchClause != nil {
+			walkCTESearchClause(x.CtesearchClause, fn)
+		}
+	case *pg_query.Node_CtecycleClause:
+		if x.CtecycleClause != nil {
+			walkCTECycleClause(x.CtecycleClause, fn)
+		}
+	case *pg_query.Node_CommonTableExpr:
+		if x.CommonTableExpr != nil {
+			walkCommonTableExpr(x.CommonTableExpr, fn)
+		}
+	case *pg_query.Node_MergeWhenClause:
+		if x.MergeWhenClause != nil {
+			walkMergeWhenClause(x.MergeWhenClause, fn)
+		}
+	case *pg_query.Node_MergeAction:
+		if x.MergeAction != nil {
+			walkMergeAction(x.MergeAction, fn)
+		}
+	case *pg_query.Node_JsonOutput:
+		if x.JsonOutput != nil {
+			walkJsonOutput(x.JsonOutput, fn)
+		}
+	case *pg_query.Node_JsonKeyValue:
+		if x.JsonKeyValue != nil {
+			walkJsonKeyValue(x.JsonKeyValue, fn)
+		}
+	case *pg_query.Node_JsonObjectConstructor:
+		if x.JsonObjectConstructor != nil {
+			walkJsonObjectConstructor(x.JsonObjectConstructor, fn)
+		}
+	case *pg_query.Node_JsonArrayConstructor:
+		if x.JsonArrayConstructor != nil {
+			walkJsonArrayConstructor(x.JsonArrayConstructor, fn)
+		}
+	case *pg_query.Node_JsonArrayQueryConstructor:
+		if x.JsonArrayQueryConstructor != nil {
+			walkJsonArrayQueryConstructor(x.JsonArrayQueryConstructor, fn)
+		}
+	case *pg_query.Node_JsonAggConstructor:
+		if x.JsonAggConstructor != nil {
+			walkJsonAggConstructor(x.JsonAggConstructor, fn)
+		}
+	case *pg_query.Node_JsonObjectAgg:
+		if x.JsonObjectAgg != nil {
+			walkJsonObjectAgg(x.JsonObjectAgg, fn)
+		}
+	case *pg_query.Node_JsonArrayAgg:
+		if x.JsonArrayAgg != nil {
+			walkJsonArrayAgg(x.JsonArrayAgg, fn)
+		}
+	case *pg_query.Node_RawStmt:
+		if x.RawStmt != nil {
+			walkRawStmt(x.RawStmt, fn)
+		}
+	case *pg_query.Node_InsertStmt:
+		if x.InsertStmt != nil {
+			walkInsertStmt(x.InsertStmt, fn)
+		}
+	case *pg_query.Node_DeleteStmt:
+		if x.DeleteStmt != nil {
+			walkDeleteStmt(x.DeleteStmt, fn)
+		}
+	case *pg_query.Node_UpdateStmt:
+		if x.UpdateStmt != nil {
+			walkUpdateStmt(x.UpdateStmt, fn)
+		}
+	case *pg_query.Node_MergeStmt:
+		if x.MergeStmt != nil {
+			walkMergeStmt(x.MergeStmt, fn)
+		}
+	case *pg_query.Node_SelectStmt:
+		if x.SelectStmt != nil {
+			walkSelectStmt(x.SelectStmt, fn)
+		}
+	case *pg_query.Node_SetOperationStmt:
+		if x.SetOperationStmt != nil {
+			walkSetOperationStmt(x.SetOperationStmt, fn)
+		}
+	case *pg_query.Node_ReturnStmt:
+		if x.ReturnStmt != nil {
+			walkReturnStmt(x.ReturnStmt, fn)
+		}
+	case *pg_query.Node_PlassignStmt:
+		if x.PlassignStmt != nil {
+			walkPLAssignStmt(x.PlassignStmt, fn)
+		}
+	case *pg_query.Node_CreateSchemaStmt:
+		if x.CreateSchemaStmt != nil {
+			walkCreateSchemaStmt(x.CreateSchemaStmt, fn)
+		}
+	case *pg_query.Node_AlterTableStmt:
+		if x.AlterTableStmt != nil {
+			walkAlterTableStmt(x.AlterTableStmt, fn)
+		}
+	case *pg_query.Node_AlterTableCmd:
+		if x.AlterTableCmd != nil {
+			walkAlterTableCmd(x.AlterTableCmd, fn)
+		}
+	case *pg_query.Node_AlterCollationStmt:
+		if x.AlterCollationStmt != nil {
+			walkAlterCollationStmt(x.AlterCollationStmt, fn)
+		}
+	case *pg_query.Node_AlterDomainStmt:
+		if x.AlterDomainStmt != nil {
+			walkAlterDomainStmt(x.AlterDomainStmt, fn)
+		}
+	case *pg_query.Node_GrantStmt:
+		if x.GrantStmt != nil {
+			walkGrantStmt(x.GrantStmt, fn)
+		}
+	case *pg_query.Node_ObjectWithArgs:
+		if x.ObjectWithArgs != nil {
+			walkObjectWithArgs(x.ObjectWithArgs, fn)
+		}
+	case *pg_query.Node_AccessPriv:
+		if x.AccessPriv != nil {
+			walkAccessPriv(x.AccessPriv, fn)
+		}
+	case *pg_query.Node_GrantRoleStmt:
+		if x.GrantRoleStmt != nil {
+			walkGrantRoleStmt(x.GrantRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterDefaultPrivilegesStmt:
+		if x.AlterDefaultPrivilegesStmt != nil {
+			walkAlterDefaultPrivilegesStmt(x.AlterDefaultPrivilegesStmt, fn)
+		}
+	case *pg_query.Node_CopyStmt:
+		if x.CopyStmt != nil {
+			walkCopyStmt(x.CopyStmt, fn)
+		}
+	case *pg_query.Node_VariableSetStmt:
+		if x.VariableSetStmt != nil {
+			walkVariableSetStmt(x.VariableSetStmt, fn)
+		}
+	case *pg_query.Node_CreateStmt:
+		if x.CreateStmt != nil {
+			walkCreateStmt(x.CreateStmt, fn)
+		}
+	case *pg_query.Node_Constraint:
+		if x.Constraint != nil {
+			walkConstraint(x.Constraint, fn)
+		}
+	case *pg_query.Node_CreateTableSpaceStmt:
+		if x.CreateTableSpaceStmt != nil {
+			walkCreateTableSpaceStmt(x.CreateTableSpaceStmt, fn)
+		}
+	case *pg_query.Node_AlterTableSpaceOptionsStmt:
+		if x.AlterTableSpaceOptionsStmt != nil {
+			walkAlterTableSpaceOptionsStmt(x.AlterTableSpaceOptionsStmt, fn)
+		}
+	case *pg_query.Node_AlterTableMoveAllStmt:
+		if x.AlterTableMoveAllStmt != nil {
+			walkAlterTableMoveAllStmt(x.AlterTableMoveAllStmt, fn)
+		}
+	case *pg_query.Node_CreateExtensionStmt:
+		if x.CreateExtensionStmt != nil {
+			walkCreateExtensionStmt(x.CreateExtensionStmt, fn)
+		}
+	case *pg_query.Node_AlterExtensionStmt:
+		if x.AlterExtensionStmt != nil {
+			walkAlterExtensionStmt(x.AlterExtensionStmt, fn)
+		}
+	case *pg_query.Node_AlterExtensionContentsStmt:
+		if x.AlterExtensionContentsStmt != nil {
+			walkAlterExtensionContentsStmt(x.AlterExtensionContentsStmt, fn)
+		}
+	case *pg_query.Node_CreateFdwStmt:
+		if x.CreateFdwStmt != nil {
+			walkCreateFdwStmt(x.CreateFdwStmt, fn)
+		}
+	case *pg_query.Node_AlterFdwStmt:
+		if x.AlterFdwStmt != nil {
+			walkAlterFdwStmt(x.AlterFdwStmt, fn)
+		}
+	case *pg_query.Node_CreateForeignServerStmt:
+		if x.CreateForeignServerStmt != nil {
+			walkCreateForeignServerStmt(x.CreateForeignServerStmt, fn)
+		}
+	case *pg_query.Node_AlterForeignServerStmt:
+		if x.AlterForeignServerStmt != nil {
+			walkAlterForeignServerStmt(x.AlterForeignServerStmt, fn)
+		}
+	case *pg_query.Node_CreateForeignTableStmt:
+		if x.CreateForeignTableStmt != nil {
+			walkCreateForeignTableStmt(x.CreateForeignTableStmt, fn)
+		}
+	case *pg_query.Node_CreateUserMappingStmt:
+		if x.CreateUserMappingStmt != nil {
+			walkCreateUserMappingStmt(x.CreateUserMappingStmt, fn)
+		}
+	case *pg_query.Node_AlterUserMappingStmt:
+		if x.AlterUserMappingStmt != nil {
+			walkAlterUserMappingStmt(x.AlterUserMappingStmt, fn)
+		}
+	case *pg_query.Node_ImportForeignSchemaStmt:
+		if x.ImportForeignSchemaStmt != nil {
+			walkImportForeignSchemaStmt(x.ImportForeignSchemaStmt, fn)
+		}
+	case *pg_query.Node_CreatePolicyStmt:
+		if x.CreatePolicyStmt != nil {
+			walkCreatePolicyStmt(x.CreatePolicyStmt, fn)
+		}
+	case *pg_query.Node_AlterPolicyStmt:
+		if x.AlterPolicyStmt != nil {
+			walkAlterPolicyStmt(x.AlterPolicyStmt, fn)
+		}
+	case *pg_query.Node_CreateAmStmt:
+		if x.CreateAmStmt != nil {
+			walkCreateAmStmt(x.CreateAmStmt, fn)
+		}
+	case *pg_query.Node_CreateTrigStmt:
+		if x.CreateTrigStmt != nil {
+			walkCreateTrigStmt(x.CreateTrigStmt, fn)
+		}
+	case *pg_query.Node_CreateEventTrigStmt:
+		if x.CreateEventTrigStmt != nil {
+			walkCreateEventTrigStmt(x.CreateEventTrigStmt, fn)
+		}
+	case *pg_query.Node_CreatePlangStmt:
+		if x.CreatePlangStmt != nil {
+			walkCreatePLangStmt(x.CreatePlangStmt, fn)
+		}
+	case *pg_query.Node_CreateRoleStmt:
+		if x.CreateRoleStmt != nil {
+			walkCreateRoleStmt(x.CreateRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterRoleStmt:
+		if x.AlterRoleStmt != nil {
+			walkAlterRoleStmt(x.AlterRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterRoleSetStmt:
+		if x.AlterRoleSetStmt != nil {
+			walkAlterRoleSetStmt(x.AlterRoleSetStmt, fn)
+		}
+	case *pg_query.Node_DropRoleStmt:
+		if x.DropRoleStmt != nil {
+			walkDropRoleStmt(x.DropRoleStmt, fn)
+		}
+	case *pg_query.Node_CreateSeqStmt:
+		if x.CreateSeqStmt != nil {
+			walkCreateSeqStmt(x.CreateSeqStmt, fn)
+		}
+	case *pg_query.Node_AlterSeqStmt:
+		if x.AlterSeqStmt != nil {
+			walkAlterSeqStmt(x.AlterSeqStmt, fn)
+		}
+	case *pg_query.Node_DefineStmt:
+		if x.DefineStmt != nil {
+			walkDefineStmt(x.DefineStmt, fn)
+		}
+	case *pg_query.Node_CreateDomainStmt:
+		if x.CreateDomainStmt != nil {
+			walkCreateDomainStmt(x.CreateDomainStmt, fn)
+		}
+	case *pg_query.Node_CreateOpClassStmt:
+		if x.CreateOpClassStmt != nil {
+			walkCreateOpClassStmt(x.CreateOpClassStmt, fn)
+		}
+	case *pg_query.Node_CreateOpClassItem:
+		if x.CreateOpClassItem != nil {
+			walkCreateOpClassItem(x.CreateOpClassItem, fn)
+		}
+	case *pg_query.Node_CreateOpFamilyStmt:
+		if x.CreateOpFamilyStmt != nil {
+			walkCreateOpFamilyStmt(x.CreateOpFamilyStmt, fn)
+		}
+	case *pg_query.Node_AlterOpFamilyStmt:
+		if x.AlterOpFamilyStmt != nil {
+			walkAlterOpFamilyStmt(x.AlterOpFamilyStmt, fn)
+		}
+	case *pg_query.Node_DropStmt:
+		if x.DropStmt != nil {
+			walkDropStmt(x.DropStmt, fn)
+		}
+	case *pg_query.Node_TruncateStmt:
+		if x.TruncateStmt != nil {
+			walkTruncateStmt(x.TruncateStmt, fn)
+		}
+	case *pg_query.Node_CommentStmt:
+		if x.CommentStmt != nil {
+			walkCommentStmt(x.CommentStmt, fn)
+		}
+	case *pg_query.Node_SecLabelStmt:
+		if x.SecLabelStmt != nil {
+			walkSecLabelStmt(x.SecLabelStmt, fn)
+		}
+	case *pg_query.Node_DeclareCursorStmt:
+		if x.DeclareCursorStmt != nil {
+			walkDeclareCursorStmt(x.DeclareCursorStmt, fn)
+		}
+	case *pg_query.Node_IndexStmt:
+		if x.IndexStmt != nil {
+			walkIndexStmt(x.IndexStmt, fn)
+		}
+	case *pg_query.Node_CreateStatsStmt:
+		if x.CreateStatsStmt != nil {
+			walkCreateStatsStmt(x.CreateStatsStmt, fn)
+		}
+	case *pg_query.Node_StatsElem:
+		if x.StatsElem != nil {
+			walkStatsElem(x.StatsElem, fn)
+		}
+	case *pg_query.Node_AlterStatsStmt:
+		if x.AlterStatsStmt != nil {
+			walkAlterStatsStmt(x.AlterStatsStmt, fn)
+		}
+	case *pg_query.Node_CreateFunctionStmt:
+		if x.CreateFunctionStmt != nil {
+			walkCreateFunctionStmt(x.CreateFunctionStmt, fn)
+		}
+	case *pg_query.Node_FunctionParameter:
+		if x.FunctionParameter != nil {
+			walkFunctionParameter(x.FunctionParameter, fn)
+		}
+	case *pg_query.Node_AlterFunctionStmt:
+		if x.AlterFunctionStmt != nil {
+			walkAlterFunctionStmt(x.AlterFunctionStmt, fn)
+		}
+	case *pg_query.Node_DoStmt:
+		if x.DoStmt != nil {
+			walkDoStmt(x.DoStmt, fn)
+		}
+	case *pg_query.Node_CallStmt:
+		if x.CallStmt != nil {
+			walkCallStmt(x.CallStmt, fn)
+		}
+	case *pg_query.Node_RenameStmt:
+		if x.RenameStmt != nil {
+			walkRenameStmt(x.RenameStmt, fn)
+		}
+	case *pg_query.Node_AlterObjectDependsStmt:
+		if x.AlterObjectDependsStmt != nil {
+			walkAlterObjectDependsStmt(x.AlterObjectDependsStmt, fn)
+		}
+	case *pg_query.Node_AlterObjectSchemaStmt:
+		if x.AlterObjectSchemaStmt != nil {
+			walkAlterObjectSchemaStmt(x.AlterObjectSchemaStmt, fn)
+		}
+	case *pg_query.Node_AlterOwnerStmt:
+		if x.AlterOwnerStmt != nil {
+			walkAlterOwnerStmt(x.AlterOwnerStmt, fn)
+		}
+	case *pg_query.Node_AlterOperatorStmt:
+		if x.AlterOperatorStmt != nil {
+			walkAlterOperatorStmt(x.AlterOperatorStmt, fn)
+		}
+	case *pg_query.Node_AlterTypeStmt:
+		if x.AlterTypeStmt != nil {
+			walkAlterTypeStmt(x.AlterTypeStmt, fn)
+		}
+	case *pg_query.Node_RuleStmt:
+		if x.RuleStmt != nil {
+			walkRuleStmt(x.RuleStmt, fn)
+		}
+	case *pg_query.Node_TransactionStmt:
+		if x.TransactionStmt != nil {
+			walkTransactionStmt(x.TransactionStmt, fn)
+		}
+	case *pg_query.Node_CompositeTypeStmt:
+		if x.CompositeTypeStmt != nil {
+			walkCompositeTypeStmt(x.CompositeTypeStmt, fn)
+		}
+	case *pg_query.Node_CreateEnumStmt:
+		if x.CreateEnumStmt != nil {
+			walkCreateEnumStmt(x.CreateEnumStmt, fn)
+		}
+	case *pg_query.Node_CreateRangeStmt:
+		if x.CreateRangeStmt != nil {
+			walkCreateRangeStmt(x.CreateRangeStmt, fn)
+		}
+	case *pg_query.Node_AlterEnumStmt:
+		if x.AlterEnumStmt != nil {
+			walkAlterEnumStmt(x.AlterEnumStmt, fn)
+		}
+	case *pg_query.Node_ViewStmt:
+		if x.ViewStmt != nil {
+			walkViewStmt(x.ViewStmt, fn)
+		}
+	case *pg_query.Node_CreatedbStmt:
+		if x.CreatedbStmt != nil {
+			walkCreatedbStmt(x.CreatedbStmt, fn)
+		}
+	case *pg_query.Node_AlterDatabaseStmt:
+		if x.AlterDatabaseStmt != nil {
+			walkAlterDatabaseStmt(x.AlterDatabaseStmt, fn)
+		}
+	case *pg_query.Node_AlterDatabaseSetStmt:
+		if x.AlterDatabaseSetStmt != nil {
+			walkAlterDatabaseSetStmt(x.AlterDatabaseSetStmt, fn)
+		}
+	case *pg_query.Node_DropdbStmt:
+		if x.DropdbStmt != nil {
+			walkDropdbStmt(x.DropdbStmt, fn)
+		}
+	case *pg_query.Node_AlterSystemStmt:
+		if x.AlterSystemStmt != nil {
+			walkAlterSystemStmt(x.AlterSystemStmt, fn)
+		}
+	case *pg_query.Node_ClusterStmt:
+		if x.ClusterStmt != nil {
+			walkClusterStmt(x.ClusterStmt, fn)
+		}
+	case *pg_query.Node_VacuumStmt:
+		if x.VacuumStmt != nil {
+			walkVacuumStmt(x.VacuumStmt, fn)
+		}
+	case *pg_query.Node_VacuumRelation:
+		if x.VacuumRelation != nil {
+			walkVacuumRelation(x.VacuumRelation, fn)
+		}
+	case *pg_query.Node_ExplainStmt:
+		if x.ExplainStmt != nil {
+			walkExplainStmt(x.ExplainStmt, fn)
+		}
+	case *pg_query.Node_CreateTableAsStmt:
+		if x.CreateTableAsStmt != nil {
+			walkCreateTableAsStmt(x.CreateTableAsStmt, fn)
+		}
+	case *pg_query.Node_RefreshMatViewStmt:
+		if x.RefreshMatViewStmt != nil {
+			walkRefreshMatViewStmt(x.RefreshMatViewStmt, fn)
+		}
+	case *pg_query.Node_LockStmt:
+		if x.LockStmt != nil {
+			walkLockStmt(x.LockStmt, fn)
+		}
+	case *pg_query.Node_ConstraintsSetStmt:
+		if x.ConstraintsSetStmt != nil {
+			walkConstraintsSetStmt(x.ConstraintsSetStmt, fn)
+		}
+	case *pg_query.Node_ReindexStmt:
+		if x.ReindexStmt != nil {
+			walkReindexStmt(x.ReindexStmt, fn)
+		}
+	case *pg_query.Node_CreateConversionStmt:
+		if x.CreateConversionStmt != nil {
+			walkCreateConversionStmt(x.CreateConversionStmt, fn)
+		}
+	case *pg_query.Node_CreateCastStmt:
+		if x.CreateCastStmt != nil {
+			walkCreateCastStmt(x.CreateCastStmt, fn)
+		}
+	case *pg_query.Node_CreateTransformStmt:
+		if x.CreateTransformStmt != nil {
+			walkCreateTransformStmt(x.CreateTransformStmt, fn)
+		}
+	case *pg_query.Node_PrepareStmt:
+		if x.PrepareStmt != nil {
+			walkPrepareStmt(x.PrepareStmt, fn)
+		}
+	case *pg_query.Node_ExecuteStmt:
+		if x.ExecuteStmt != nil {
+			walkExecuteStmt(x.ExecuteStmt, fn)
+		}
+	case *pg_query.Node_DropOwnedStmt:
+		if x.DropOwnedStmt != nil {
+			walkDropOwnedStmt(x.DropOwnedStmt, fn)
+		}
+	case *pg_query.Node_ReassignOwnedStmt:
+		if x.ReassignOwnedStmt != nil {
+			walkReassignOwnedStmt(x.ReassignOwnedStmt, fn)
+		}
+	case *pg_query.Node_AlterTsdictionaryStmt:
+		if x.AlterTsdictionaryStmt != nil {
+			walkAlterTSDictionaryStmt(x.AlterTsdictionaryStmt, fn)
+		}
+	case *pg_query.Node_AlterTsconfigurationStmt:
+		if x.AlterTsconfigurationStmt != nil {
+			walkAlterTSConfigurationStmt(x.AlterTsconfigurationStmt, fn)
+		}
+	case *pg_query.Node_PublicationTable:
+		if x.PublicationTable != nil {
+			walkPublicationTable(x.PublicationTable, fn)
+		}
+	case *pg_query.Node_PublicationObjSpec:
+		if x.PublicationObjSpec != nil {
+			walkPublicationObjSpec(x.PublicationObjSpec, fn)
+		}
+	case *pg_query.Node_CreatePublicationStmt:
+		if x.CreatePublicationStmt != nil {
+			walkCreatePublicationStmt(x.CreatePublicationStmt, fn)
+		}
+	case *pg_query.Node_AlterPublicationStmt:
+		if x.AlterPublicationStmt != nil {
+			walkAlterPublicationStmt(x.AlterPublicationStmt, fn)
+		}
+	case *pg_query.Node_CreateSubscriptionStmt:
+		if x.CreateSubscriptionStmt != nil {
+			walkCreateSubscriptionStmt(x.CreateSubscriptionStmt, fn)
+		}
+	case *pg_query.Node_AlterSubscriptionStmt:
+		if x.AlterSubscriptionStmt != nil {
+			walkAlterSubscriptionStmt(x.AlterSubscriptionStmt, fn)
+		}
+	case *pg_query.Node_List:
+		if x.List != nil {
+			walkList(x.List, fn)
+		}
+	case *pg_query.Node_IntList:
+		if x.IntList != nil {
+			walkIntList(x.IntList, fn)
+		}
+	case *pg_query.Node_OidList:
+		if x.OidList != nil {
+			walkOidList(x.OidList, fn)
+		}
+	case nil, *pg_query.Node_JsonFormat, *pg_query.Node_JsonReturning, *pg_query.Node_RangeTblRef, *pg_query.Node_ParamRef, *pg_query.Node_RoleSpec, *pg_query.Node_AStar, *pg_query.Node_RtepermissionInfo, *pg_query.Node_SortGroupClause, *pg_query.Node_RowMarkClause, *pg_query.Node_TriggerTransition, *pg_query.Node_ReplicaIdentityStmt, *pg_query.Node_VariableShowStmt, *pg_query.Node_DropTableSpaceStmt, *pg_query.Node_DropUserMappingStmt, *pg_query.Node_AlterEventTrigStmt, *pg_query.Node_ClosePortalStmt, *pg_query.Node_FetchStmt, *pg_query.Node_InlineCodeBlock, *pg_query.Node_CallContext, *pg_query.Node_NotifyStmt, *pg_query.Node_ListenStmt, *pg_query.Node_UnlistenStmt, *pg_query.Node_LoadStmt, *pg_query.Node_AlterDatabaseRefreshCollStmt, *pg_query.Node_CheckPointStmt, *pg_query.Node_DiscardStmt, *pg_query.Node_DeallocateStmt, *pg_query.Node_DropSubscriptionStmt, *pg_query.Node_Integer, *pg_query.Node_Float, *pg_query.Node_Boolean, *pg_query.Node_String_, *pg_query.Node_BitString, *pg_query.Node_AConst:
+		// No Node below.
+	default:
+		walkUnknown(n, fn)
+	}
+}
+
+func walkA_ArrayExpr(v *pg_query.A_ArrayExpr, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Elements {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkA_Expr(v *pg_query.A_Expr, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Name {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Lexpr != nil {
+		walkNode(v.Lexpr, fn)
+	}
+	if v.Rexpr != nil {
+		walkNode(v.Rexpr, fn)
+	}
+}
+
+func walkA_Indices(v *pg_query.A_Indices, fn func(*pg_query.Node) bool) {
+	if v.Lidx != nil {
+		walkNode(v.Lidx, fn)
+	}
+	if v.Uidx != nil {
+		walkNode(v.Uidx, fn)
+	}
+}
+
+func walkA_Indirection(v *pg_query.A_Indirection, fn func(*pg_query.Node) bool) {
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAccessPriv(v *pg_query.AccessPriv, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Cols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAggref(v *pg_query.Aggref, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Aggargtypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggdirectargs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggorder {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggdistinct {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Aggfilter != nil {
+		walkNode(v.Aggfilter, fn)
+	}
+}
+
+func walkAlias(v *pg_query.Alias, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterCollationStmt(v *pg_query.AlterCollationStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Collname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterDatabaseSetStmt(v *pg_query.AlterDatabaseSetStmt, fn func(*pg_query.Node) bool) {
+	if v.Setstmt != nil {
+		walkVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkAlterDatabaseStmt(v *pg_query.AlterDatabaseStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterDefaultPrivilegesStmt(v *pg_query.AlterDefaultPrivilegesStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Action != nil {
+		walkGrantStmt(v.Action, fn)
+	}
+}
+
+func walkAlterDomainStmt(v *pg_query.AlterDomainStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Def != nil {
+		walkNode(v.Def, fn)
+	}
+}
+
+func walkAlterEnumStmt(v *pg_query.AlterEnumStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterExtensionContentsStmt(v *pg_query.AlterExtensionContentsStmt, fn func(*pg_query.Node) bool) {
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkAlterExtensionStmt(v *pg_query.AlterExtensionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterFdwStmt(v *pg_query.AlterFdwStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.FuncOptions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterForeignServerStmt(v *pg_query.AlterForeignServerStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterFunctionStmt(v *pg_query.AlterFunctionStmt, fn func(*pg_query.Node) bool) {
+	if v.Func != nil {
+		walkObjectWithArgs(v.Func, fn)
+	}
+	for _, c := range v.Actions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterObjectDependsStmt(v *pg_query.AlterObjectDependsStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkAlterObjectSchemaStmt(v *pg_query.AlterObjectSchemaStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkAlterOpFamilyStmt(v *pg_query.AlterOpFamilyStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterOperatorStmt(v *pg_query.AlterOperatorStmt, fn func(*pg_query.Node) bool) {
+	if v.Opername != nil {
+		walkObjectWithArgs(v.Opername, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterOwnerStmt(v *pg_query.AlterOwnerStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkAlterPolicyStmt(v *pg_query.AlterPolicyStmt, fn func(*pg_query.Node) bool) {
+	if v.Table != nil {
+		walkRangeVar(v.Table, fn)
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Qual != nil {
+		walkNode(v.Qual, fn)
+	}
+	if v.WithCheck != nil {
+		walkNode(v.WithCheck, fn)
+	}
+}
+
+func walkAlterPublicationStmt(v *pg_query.AlterPublicationStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Pubobjects {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterRoleSetStmt(v *pg_query.AlterRoleSetStmt, fn func(*pg_query.Node) bool) {
+	if v.Setstmt != nil {
+		walkVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkAlterRoleStmt(v *pg_query.AlterRoleStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterSeqStmt(v *pg_query.AlterSeqStmt, fn func(*pg_query.Node) bool) {
+	if v.Sequence != nil {
+		walkRangeVar(v.Sequence, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterStatsStmt(v *pg_query.AlterStatsStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterSubscriptionStmt(v *pg_query.AlterSubscriptionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Publication {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterSystemStmt(v *pg_query.AlterSystemStmt, fn func(*pg_query.Node) bool) {
+	if v.Setstmt != nil {
+		walkVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkAlterTSConfigurationStmt(v *pg_query.AlterTSConfigurationStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Cfgname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Tokentype {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Dicts {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterTSDictionaryStmt(v *pg_query.AlterTSDictionaryStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Dictname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterTableCmd(v *pg_query.AlterTableCmd, fn func(*pg_query.Node) bool) {
+	if v.Def != nil {
+		walkNode(v.Def, fn)
+	}
+}
+
+func walkAlterTableMoveAllStmt(v *pg_query.AlterTableMoveAllStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterTableSpaceOptionsStmt(v *pg_query.AlterTableSpaceOptionsStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterTableStmt(v *pg_query.AlterTableStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Cmds {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterTypeStmt(v *pg_query.AlterTypeStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlterUserMappingStmt(v *pg_query.AlterUserMappingStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkAlternativeSubPlan(v *pg_query.AlternativeSubPlan, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Subplans {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkArrayCoerceExpr(v *pg_query.ArrayCoerceExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	if v.Elemexpr != nil {
+		walkNode(v.Elemexpr, fn)
+	}
+}
+
+func walkArrayExpr(v *pg_query.ArrayExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Elements {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkBoolExpr(v *pg_query.BoolExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkBooleanTest(v *pg_query.BooleanTest, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkCTECycleClause(v *pg_query.CTECycleClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.CycleColList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.CycleMarkValue != nil {
+		walkNode(v.CycleMarkValue, fn)
+	}
+	if v.CycleMarkDefault != nil {
+		walkNode(v.CycleMarkDefault, fn)
+	}
+}
+
+func walkCTESearchClause(v *pg_query.CTESearchClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.SearchColList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCallStmt(v *pg_query.CallStmt, fn func(*pg_query.Node) bool) {
+	if v.Funccall != nil {
+		walkFuncCall(v.Funccall, fn)
+	}
+	if v.Funcexpr != nil {
+		walkFuncExpr(v.Funcexpr, fn)
+	}
+	for _, c := range v.Outargs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCaseExpr(v *pg_query.CaseExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Defresult != nil {
+		walkNode(v.Defresult, fn)
+	}
+}
+
+func walkCaseTestExpr(v *pg_query.CaseTestExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkCaseWhen(v *pg_query.CaseWhen, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+	if v.Result != nil {
+		walkNode(v.Result, fn)
+	}
+}
+
+func walkClusterStmt(v *pg_query.ClusterStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCoalesceExpr(v *pg_query.CoalesceExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCoerceToDomain(v *pg_query.CoerceToDomain, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkCoerceToDomainValue(v *pg_query.CoerceToDomainValue, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkCoerceViaIO(v *pg_query.CoerceViaIO, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkCollateClause(v *pg_query.CollateClause, fn func(*pg_query.Node) bool) {
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	for _, c := range v.Collname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCollateExpr(v *pg_query.CollateExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkColumnDef(v *pg_query.ColumnDef, fn func(*pg_query.Node) bool) {
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+	if v.RawDefault != nil {
+		walkNode(v.RawDefault, fn)
+	}
+	if v.CookedDefault != nil {
+		walkNode(v.CookedDefault, fn)
+	}
+	if v.IdentitySequence != nil {
+		walkRangeVar(v.IdentitySequence, fn)
+	}
+	if v.CollClause != nil {
+		walkCollateClause(v.CollClause, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Fdwoptions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkColumnRef(v *pg_query.ColumnRef, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Fields {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCommentStmt(v *pg_query.CommentStmt, fn func(*pg_query.Node) bool) {
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkCommonTableExpr(v *pg_query.CommonTableExpr, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Aliascolnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Ctequery != nil {
+		walkNode(v.Ctequery, fn)
+	}
+	if v.SearchClause != nil {
+		walkCTESearchClause(v.SearchClause, fn)
+	}
+	if v.CycleClause != nil {
+		walkCTECycleClause(v.CycleClause, fn)
+	}
+	for _, c := range v.Ctecolnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecoltypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecoltypmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecolcollations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCompositeTypeStmt(v *pg_query.CompositeTypeStmt, fn func(*pg_query.Node) bool) {
+	if v.Typevar != nil {
+		walkRangeVar(v.Typevar, fn)
+	}
+	for _, c := range v.Coldeflist {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkConstraint(v *pg_query.Constraint, fn func(*pg_query.Node) bool) {
+	if v.RawExpr != nil {
+		walkNode(v.RawExpr, fn)
+	}
+	for _, c := range v.Keys {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Including {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Exclusions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	if v.Pktable != nil {
+		walkRangeVar(v.Pktable, fn)
+	}
+	for _, c := range v.FkAttrs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.PkAttrs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.FkDelSetCols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.OldConpfeqop {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkConstraintsSetStmt(v *pg_query.ConstraintsSetStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkConvertRowtypeExpr(v *pg_query.ConvertRowtypeExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkCopyStmt(v *pg_query.CopyStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+	for _, c := range v.Attlist {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+}
+
+func walkCreateAmStmt(v *pg_query.CreateAmStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.HandlerName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateCastStmt(v *pg_query.CreateCastStmt, fn func(*pg_query.Node) bool) {
+	if v.Sourcetype != nil {
+		walkTypeName(v.Sourcetype, fn)
+	}
+	if v.Targettype != nil {
+		walkTypeName(v.Targettype, fn)
+	}
+	if v.Func != nil {
+		walkObjectWithArgs(v.Func, fn)
+	}
+}
+
+func walkCreateConversionStmt(v *pg_query.CreateConversionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.ConversionName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.FuncName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateDomainStmt(v *pg_query.CreateDomainStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Domainname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+	if v.CollClause != nil {
+		walkCollateClause(v.CollClause, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateEnumStmt(v *pg_query.CreateEnumStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Vals {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateEventTrigStmt(v *pg_query.CreateEventTrigStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Whenclause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateExtensionStmt(v *pg_query.CreateExtensionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateFdwStmt(v *pg_query.CreateFdwStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.FuncOptions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateForeignServerStmt(v *pg_query.CreateForeignServerStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateForeignTableStmt(v *pg_query.CreateForeignTableStmt, fn func(*pg_query.Node) bool) {
+	if v.BaseStmt != nil {
+		walkCreateStmt(v.BaseStmt, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateFunctionStmt(v *pg_query.CreateFunctionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Parameters {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.ReturnType != nil {
+		walkTypeName(v.ReturnType, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.SqlBody != nil {
+		walkNode(v.SqlBody, fn)
+	}
+}
+
+func walkCreateOpClassItem(v *pg_query.CreateOpClassItem, fn func(*pg_query.Node) bool) {
+	if v.Name != nil {
+		walkObjectWithArgs(v.Name, fn)
+	}
+	for _, c := range v.OrderFamily {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ClassArgs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Storedtype != nil {
+		walkTypeName(v.Storedtype, fn)
+	}
+}
+
+func walkCreateOpClassStmt(v *pg_query.CreateOpClassStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Opclassname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Datatype != nil {
+		walkTypeName(v.Datatype, fn)
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateOpFamilyStmt(v *pg_query.CreateOpFamilyStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreatePLangStmt(v *pg_query.CreatePLangStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Plhandler {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Plinline {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Plvalidator {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreatePolicyStmt(v *pg_query.CreatePolicyStmt, fn func(*pg_query.Node) bool) {
+	if v.Table != nil {
+		walkRangeVar(v.Table, fn)
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Qual != nil {
+		walkNode(v.Qual, fn)
+	}
+	if v.WithCheck != nil {
+		walkNode(v.WithCheck, fn)
+	}
+}
+
+func walkCreatePublicationStmt(v *pg_query.CreatePublicationStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Pubobjects {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateRangeStmt(v *pg_query.CreateRangeStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateRoleStmt(v *pg_query.CreateRoleStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateSchemaStmt(v *pg_query.CreateSchemaStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.SchemaElts {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateSeqStmt(v *pg_query.CreateSeqStmt, fn func(*pg_query.Node) bool) {
+	if v.Sequence != nil {
+		walkRangeVar(v.Sequence, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateStatsStmt(v *pg_query.CreateStatsStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.StatTypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Relations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateStmt(v *pg_query.CreateStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.TableElts {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.InhRelations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Partbound != nil {
+		walkPartitionBoundSpec(v.Partbound, fn)
+	}
+	if v.Partspec != nil {
+		walkPartitionSpec(v.Partspec, fn)
+	}
+	if v.OfTypename != nil {
+		walkTypeName(v.OfTypename, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateSubscriptionStmt(v *pg_query.CreateSubscriptionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Publication {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateTableAsStmt(v *pg_query.CreateTableAsStmt, fn func(*pg_query.Node) bool) {
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+	if v.Into != nil {
+		walkIntoClause(v.Into, fn)
+	}
+}
+
+func walkCreateTableSpaceStmt(v *pg_query.CreateTableSpaceStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreateTransformStmt(v *pg_query.CreateTransformStmt, fn func(*pg_query.Node) bool) {
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+	if v.Fromsql != nil {
+		walkObjectWithArgs(v.Fromsql, fn)
+	}
+	if v.Tosql != nil {
+		walkObjectWithArgs(v.Tosql, fn)
+	}
+}
+
+func walkCreateTrigStmt(v *pg_query.CreateTrigStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhenClause != nil {
+		walkNode(v.WhenClause, fn)
+	}
+	for _, c := range v.TransitionRels {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Constrrel != nil {
+		walkRangeVar(v.Constrrel, fn)
+	}
+}
+
+func walkCreateUserMappingStmt(v *pg_query.CreateUserMappingStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCreatedbStmt(v *pg_query.CreatedbStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkCurrentOfExpr(v *pg_query.CurrentOfExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkDeclareCursorStmt(v *pg_query.DeclareCursorStmt, fn func(*pg_query.Node) bool) {
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+}
+
+func walkDefElem(v *pg_query.DefElem, fn func(*pg_query.Node) bool) {
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkDefineStmt(v *pg_query.DefineStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Definition {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDeleteStmt(v *pg_query.DeleteStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.UsingClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkWithClause(v.WithClause, fn)
+	}
+}
+
+func walkDistinctExpr(v *pg_query.DistinctExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDoStmt(v *pg_query.DoStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDropOwnedStmt(v *pg_query.DropOwnedStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDropRoleStmt(v *pg_query.DropRoleStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDropStmt(v *pg_query.DropStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Objects {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkDropdbStmt(v *pg_query.DropdbStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkExecuteStmt(v *pg_query.ExecuteStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Params {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkExplainStmt(v *pg_query.ExplainStmt, fn func(*pg_query.Node) bool) {
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkFieldSelect(v *pg_query.FieldSelect, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkFieldStore(v *pg_query.FieldStore, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	for _, c := range v.Newvals {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Fieldnums {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkFromExpr(v *pg_query.FromExpr, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Fromlist {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Quals != nil {
+		walkNode(v.Quals, fn)
+	}
+}
+
+func walkFuncCall(v *pg_query.FuncCall, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.AggOrder {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.AggFilter != nil {
+		walkNode(v.AggFilter, fn)
+	}
+	if v.Over != nil {
+		walkWindowDef(v.Over, fn)
+	}
+}
+
+func walkFuncExpr(v *pg_query.FuncExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkFunctionParameter(v *pg_query.FunctionParameter, fn func(*pg_query.Node) bool) {
+	if v.ArgType != nil {
+		walkTypeName(v.ArgType, fn)
+	}
+	if v.Defexpr != nil {
+		walkNode(v.Defexpr, fn)
+	}
+}
+
+func walkGrantRoleStmt(v *pg_query.GrantRoleStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.GrantedRoles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.GranteeRoles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opt {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkGrantStmt(v *pg_query.GrantStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Objects {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Privileges {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Grantees {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkGroupingFunc(v *pg_query.GroupingFunc, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Refs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkGroupingSet(v *pg_query.GroupingSet, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Content {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkImportForeignSchemaStmt(v *pg_query.ImportForeignSchemaStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.TableList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkIndexElem(v *pg_query.IndexElem, fn func(*pg_query.Node) bool) {
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+	for _, c := range v.Collation {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclass {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclassopts {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkIndexStmt(v *pg_query.IndexStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.IndexParams {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.IndexIncludingParams {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.ExcludeOpNames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkInferClause(v *pg_query.InferClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.IndexElems {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+}
+
+func walkInferenceElem(v *pg_query.InferenceElem, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+}
+
+func walkInsertStmt(v *pg_query.InsertStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Cols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.SelectStmt != nil {
+		walkNode(v.SelectStmt, fn)
+	}
+	if v.OnConflictClause != nil {
+		walkOnConflictClause(v.OnConflictClause, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkWithClause(v.WithClause, fn)
+	}
+}
+
+func walkIntList(v *pg_query.IntList, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Items {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkIntoClause(v *pg_query.IntoClause, fn func(*pg_query.Node) bool) {
+	if v.Rel != nil {
+		walkRangeVar(v.Rel, fn)
+	}
+	for _, c := range v.ColNames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.ViewQuery != nil {
+		walkNode(v.ViewQuery, fn)
+	}
+}
+
+func walkJoinExpr(v *pg_query.JoinExpr, fn func(*pg_query.Node) bool) {
+	if v.Larg != nil {
+		walkNode(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkNode(v.Rarg, fn)
+	}
+	for _, c := range v.UsingClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.JoinUsingAlias != nil {
+		walkAlias(v.JoinUsingAlias, fn)
+	}
+	if v.Quals != nil {
+		walkNode(v.Quals, fn)
+	}
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+}
+
+func walkJsonAggConstructor(v *pg_query.JsonAggConstructor, fn func(*pg_query.Node) bool) {
+	if v.Output != nil {
+		walkJsonOutput(v.Output, fn)
+	}
+	if v.AggFilter != nil {
+		walkNode(v.AggFilter, fn)
+	}
+	for _, c := range v.AggOrder {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Over != nil {
+		walkWindowDef(v.Over, fn)
+	}
+}
+
+func walkJsonArrayAgg(v *pg_query.JsonArrayAgg, fn func(*pg_query.Node) bool) {
+	if v.Constructor != nil {
+		walkJsonAggConstructor(v.Constructor, fn)
+	}
+	if v.Arg != nil {
+		walkJsonValueExpr(v.Arg, fn)
+	}
+}
+
+func walkJsonArrayConstructor(v *pg_query.JsonArrayConstructor, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Output != nil {
+		walkJsonOutput(v.Output, fn)
+	}
+}
+
+func walkJsonArrayQueryConstructor(v *pg_query.JsonArrayQueryConstructor, fn func(*pg_query.Node) bool) {
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+	if v.Output != nil {
+		walkJsonOutput(v.Output, fn)
+	}
+}
+
+func walkJsonConstructorExpr(v *pg_query.JsonConstructorExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Func != nil {
+		walkNode(v.Func, fn)
+	}
+	if v.Coercion != nil {
+		walkNode(v.Coercion, fn)
+	}
+}
+
+func walkJsonIsPredicate(v *pg_query.JsonIsPredicate, fn func(*pg_query.Node) bool) {
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+}
+
+func walkJsonKeyValue(v *pg_query.JsonKeyValue, fn func(*pg_query.Node) bool) {
+	if v.Key != nil {
+		walkNode(v.Key, fn)
+	}
+	if v.Value != nil {
+		walkJsonValueExpr(v.Value, fn)
+	}
+}
+
+func walkJsonObjectAgg(v *pg_query.JsonObjectAgg, fn func(*pg_query.Node) bool) {
+	if v.Constructor != nil {
+		walkJsonAggConstructor(v.Constructor, fn)
+	}
+	if v.Arg != nil {
+		walkJsonKeyValue(v.Arg, fn)
+	}
+}
+
+func walkJsonObjectConstructor(v *pg_query.JsonObjectConstructor, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Output != nil {
+		walkJsonOutput(v.Output, fn)
+	}
+}
+
+func walkJsonOutput(v *pg_query.JsonOutput, fn func(*pg_query.Node) bool) {
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+}
+
+func walkJsonValueExpr(v *pg_query.JsonValueExpr, fn func(*pg_query.Node) bool) {
+	if v.RawExpr != nil {
+		walkNode(v.RawExpr, fn)
+	}
+	if v.FormattedExpr != nil {
+		walkNode(v.FormattedExpr, fn)
+	}
+}
+
+func walkList(v *pg_query.List, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Items {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkLockStmt(v *pg_query.LockStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Relations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkLockingClause(v *pg_query.LockingClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.LockedRels {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkMergeAction(v *pg_query.MergeAction, fn func(*pg_query.Node) bool) {
+	if v.Qual != nil {
+		walkNode(v.Qual, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.UpdateColnos {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkMergeStmt(v *pg_query.MergeStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.SourceRelation != nil {
+		walkNode(v.SourceRelation, fn)
+	}
+	if v.JoinCondition != nil {
+		walkNode(v.JoinCondition, fn)
+	}
+	for _, c := range v.MergeWhenClauses {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkWithClause(v.WithClause, fn)
+	}
+}
+
+func walkMergeWhenClause(v *pg_query.MergeWhenClause, fn func(*pg_query.Node) bool) {
+	if v.Condition != nil {
+		walkNode(v.Condition, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Values {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkMinMaxExpr(v *pg_query.MinMaxExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkMultiAssignRef(v *pg_query.MultiAssignRef, fn func(*pg_query.Node) bool) {
+	if v.Source != nil {
+		walkNode(v.Source, fn)
+	}
+}
+
+func walkNamedArgExpr(v *pg_query.NamedArgExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkNextValueExpr(v *pg_query.NextValueExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkNullIfExpr(v *pg_query.NullIfExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkNullTest(v *pg_query.NullTest, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkObjectWithArgs(v *pg_query.ObjectWithArgs, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Objname {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Objargs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Objfuncargs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkOidList(v *pg_query.OidList, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Items {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkOnConflictClause(v *pg_query.OnConflictClause, fn func(*pg_query.Node) bool) {
+	if v.Infer != nil {
+		walkInferClause(v.Infer, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+}
+
+func walkOnConflictExpr(v *pg_query.OnConflictExpr, fn func(*pg_query.Node) bool) {
+	for _, c := range v.ArbiterElems {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.ArbiterWhere != nil {
+		walkNode(v.ArbiterWhere, fn)
+	}
+	for _, c := range v.OnConflictSet {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.OnConflictWhere != nil {
+		walkNode(v.OnConflictWhere, fn)
+	}
+	for _, c := range v.ExclRelTlist {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkOpExpr(v *pg_query.OpExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkPLAssignStmt(v *pg_query.PLAssignStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Val != nil {
+		walkSelectStmt(v.Val, fn)
+	}
+}
+
+func walkParam(v *pg_query.Param, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkParseResult(v *pg_query.ParseResult, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Stmts {
+		if c != nil {
+			walkRawStmt(c, fn)
+		}
+	}
+}
+
+func walkPartitionBoundSpec(v *pg_query.PartitionBoundSpec, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Listdatums {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Lowerdatums {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Upperdatums {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkPartitionCmd(v *pg_query.PartitionCmd, fn func(*pg_query.Node) bool) {
+	if v.Name != nil {
+		walkRangeVar(v.Name, fn)
+	}
+	if v.Bound != nil {
+		walkPartitionBoundSpec(v.Bound, fn)
+	}
+}
+
+func walkPartitionElem(v *pg_query.PartitionElem, fn func(*pg_query.Node) bool) {
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+	for _, c := range v.Collation {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclass {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkPartitionRangeDatum(v *pg_query.PartitionRangeDatum, fn func(*pg_query.Node) bool) {
+	if v.Value != nil {
+		walkNode(v.Value, fn)
+	}
+}
+
+func walkPartitionSpec(v *pg_query.PartitionSpec, fn func(*pg_query.Node) bool) {
+	for _, c := range v.PartParams {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkPrepareStmt(v *pg_query.PrepareStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Argtypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+}
+
+func walkPublicationObjSpec(v *pg_query.PublicationObjSpec, fn func(*pg_query.Node) bool) {
+	if v.Pubtable != nil {
+		walkPublicationTable(v.Pubtable, fn)
+	}
+}
+
+func walkPublicationTable(v *pg_query.PublicationTable, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkQuery(v *pg_query.Query, fn func(*pg_query.Node) bool) {
+	if v.UtilityStmt != nil {
+		walkNode(v.UtilityStmt, fn)
+	}
+	for _, c := range v.CteList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Rtable {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Rteperminfos {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Jointree != nil {
+		walkFromExpr(v.Jointree, fn)
+	}
+	for _, c := range v.MergeActionList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.OnConflict != nil {
+		walkOnConflictExpr(v.OnConflict, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupingSets {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.HavingQual != nil {
+		walkNode(v.HavingQual, fn)
+	}
+	for _, c := range v.WindowClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.DistinctClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.SortClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.LimitOffset != nil {
+		walkNode(v.LimitOffset, fn)
+	}
+	if v.LimitCount != nil {
+		walkNode(v.LimitCount, fn)
+	}
+	for _, c := range v.RowMarks {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.SetOperations != nil {
+		walkNode(v.SetOperations, fn)
+	}
+	for _, c := range v.ConstraintDeps {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.WithCheckOptions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRangeFunction(v *pg_query.RangeFunction, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Functions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+	for _, c := range v.Coldeflist {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRangeSubselect(v *pg_query.RangeSubselect, fn func(*pg_query.Node) bool) {
+	if v.Subquery != nil {
+		walkNode(v.Subquery, fn)
+	}
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+}
+
+func walkRangeTableFunc(v *pg_query.RangeTableFunc, fn func(*pg_query.Node) bool) {
+	if v.Docexpr != nil {
+		walkNode(v.Docexpr, fn)
+	}
+	if v.Rowexpr != nil {
+		walkNode(v.Rowexpr, fn)
+	}
+	for _, c := range v.Namespaces {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+}
+
+func walkRangeTableFuncCol(v *pg_query.RangeTableFuncCol, fn func(*pg_query.Node) bool) {
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+	if v.Colexpr != nil {
+		walkNode(v.Colexpr, fn)
+	}
+	if v.Coldefexpr != nil {
+		walkNode(v.Coldefexpr, fn)
+	}
+}
+
+func walkRangeTableSample(v *pg_query.RangeTableSample, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkNode(v.Relation, fn)
+	}
+	for _, c := range v.Method {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Repeatable != nil {
+		walkNode(v.Repeatable, fn)
+	}
+}
+
+func walkRangeTblEntry(v *pg_query.RangeTblEntry, fn func(*pg_query.Node) bool) {
+	if v.Tablesample != nil {
+		walkTableSampleClause(v.Tablesample, fn)
+	}
+	if v.Subquery != nil {
+		walkQuery(v.Subquery, fn)
+	}
+	for _, c := range v.Joinaliasvars {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Joinleftcols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Joinrightcols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.JoinUsingAlias != nil {
+		walkAlias(v.JoinUsingAlias, fn)
+	}
+	for _, c := range v.Functions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Tablefunc != nil {
+		walkTableFunc(v.Tablefunc, fn)
+	}
+	for _, c := range v.ValuesLists {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Colcollations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+	if v.Eref != nil {
+		walkAlias(v.Eref, fn)
+	}
+	for _, c := range v.SecurityQuals {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRangeTblFunction(v *pg_query.RangeTblFunction, fn func(*pg_query.Node) bool) {
+	if v.Funcexpr != nil {
+		walkNode(v.Funcexpr, fn)
+	}
+	for _, c := range v.Funccolnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccoltypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccoltypmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccolcollations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRangeVar(v *pg_query.RangeVar, fn func(*pg_query.Node) bool) {
+	if v.Alias != nil {
+		walkAlias(v.Alias, fn)
+	}
+}
+
+func walkRawStmt(v *pg_query.RawStmt, fn func(*pg_query.Node) bool) {
+	if v.Stmt != nil {
+		walkNode(v.Stmt, fn)
+	}
+}
+
+func walkReassignOwnedStmt(v *pg_query.ReassignOwnedStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Roles {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRefreshMatViewStmt(v *pg_query.RefreshMatViewStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+}
+
+func walkReindexStmt(v *pg_query.ReindexStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRelabelType(v *pg_query.RelabelType, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+}
+
+func walkRenameStmt(v *pg_query.RenameStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkResTarget(v *pg_query.ResTarget, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Val != nil {
+		walkNode(v.Val, fn)
+	}
+}
+
+func walkReturnStmt(v *pg_query.ReturnStmt, fn func(*pg_query.Node) bool) {
+	if v.Returnval != nil {
+		walkNode(v.Returnval, fn)
+	}
+}
+
+func walkRowCompareExpr(v *pg_query.RowCompareExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Opnos {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Opfamilies {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Inputcollids {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Largs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Rargs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRowExpr(v *pg_query.RowExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkRuleStmt(v *pg_query.RuleStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.Actions {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkSQLValueFunction(v *pg_query.SQLValueFunction, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkScalarArrayOpExpr(v *pg_query.ScalarArrayOpExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkSecLabelStmt(v *pg_query.SecLabelStmt, fn func(*pg_query.Node) bool) {
+	if v.Object != nil {
+		walkNode(v.Object, fn)
+	}
+}
+
+func walkSelectStmt(v *pg_query.SelectStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.DistinctClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.IntoClause != nil {
+		walkIntoClause(v.IntoClause, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.FromClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.GroupClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.HavingClause != nil {
+		walkNode(v.HavingClause, fn)
+	}
+	for _, c := range v.WindowClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ValuesLists {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.SortClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.LimitOffset != nil {
+		walkNode(v.LimitOffset, fn)
+	}
+	if v.LimitCount != nil {
+		walkNode(v.LimitCount, fn)
+	}
+	for _, c := range v.LockingClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkWithClause(v.WithClause, fn)
+	}
+	if v.Larg != nil {
+		walkSelectStmt(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkSelectStmt(v.Rarg, fn)
+	}
+}
+
+func walkSetOperationStmt(v *pg_query.SetOperationStmt, fn func(*pg_query.Node) bool) {
+	if v.Larg != nil {
+		walkNode(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkNode(v.Rarg, fn)
+	}
+	for _, c := range v.ColTypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ColTypmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ColCollations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupClauses {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkSetToDefault(v *pg_query.SetToDefault, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkSortBy(v *pg_query.SortBy, fn func(*pg_query.Node) bool) {
+	if v.Node != nil {
+		walkNode(v.Node, fn)
+	}
+	for _, c := range v.UseOp {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkStatsElem(v *pg_query.StatsElem, fn func(*pg_query.Node) bool) {
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+}
+
+func walkSubLink(v *pg_query.SubLink, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Testexpr != nil {
+		walkNode(v.Testexpr, fn)
+	}
+	for _, c := range v.OperName {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Subselect != nil {
+		walkNode(v.Subselect, fn)
+	}
+}
+
+func walkSubPlan(v *pg_query.SubPlan, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Testexpr != nil {
+		walkNode(v.Testexpr, fn)
+	}
+	for _, c := range v.ParamIds {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.SetParam {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ParParam {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkSubscriptingRef(v *pg_query.SubscriptingRef, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Refupperindexpr {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Reflowerindexpr {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Refexpr != nil {
+		walkNode(v.Refexpr, fn)
+	}
+	if v.Refassgnexpr != nil {
+		walkNode(v.Refassgnexpr, fn)
+	}
+}
+
+func walkTableFunc(v *pg_query.TableFunc, fn func(*pg_query.Node) bool) {
+	for _, c := range v.NsUris {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.NsNames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Docexpr != nil {
+		walkNode(v.Docexpr, fn)
+	}
+	if v.Rowexpr != nil {
+		walkNode(v.Rowexpr, fn)
+	}
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Colcollations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Colexprs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Coldefexprs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkTableLikeClause(v *pg_query.TableLikeClause, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+}
+
+func walkTableSampleClause(v *pg_query.TableSampleClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Repeatable != nil {
+		walkNode(v.Repeatable, fn)
+	}
+}
+
+func walkTargetEntry(v *pg_query.TargetEntry, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+}
+
+func walkTransactionStmt(v *pg_query.TransactionStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkTruncateStmt(v *pg_query.TruncateStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Relations {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkTypeCast(v *pg_query.TypeCast, fn func(*pg_query.Node) bool) {
+	if v.Arg != nil {
+		walkNode(v.Arg, fn)
+	}
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+}
+
+func walkTypeName(v *pg_query.TypeName, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Names {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Typmods {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ArrayBounds {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkUpdateStmt(v *pg_query.UpdateStmt, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkNode(v.WhereClause, fn)
+	}
+	for _, c := range v.FromClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkWithClause(v.WithClause, fn)
+	}
+}
+
+func walkVacuumRelation(v *pg_query.VacuumRelation, fn func(*pg_query.Node) bool) {
+	if v.Relation != nil {
+		walkRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.VaCols {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkVacuumStmt(v *pg_query.VacuumStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Rels {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkVar(v *pg_query.Var, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+}
+
+func walkVariableSetStmt(v *pg_query.VariableSetStmt, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkViewStmt(v *pg_query.ViewStmt, fn func(*pg_query.Node) bool) {
+	if v.View != nil {
+		walkRangeVar(v.View, fn)
+	}
+	for _, c := range v.Aliases {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Query != nil {
+		walkNode(v.Query, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkWindowClause(v *pg_query.WindowClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.PartitionClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.OrderClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.StartOffset != nil {
+		walkNode(v.StartOffset, fn)
+	}
+	if v.EndOffset != nil {
+		walkNode(v.EndOffset, fn)
+	}
+	for _, c := range v.RunCondition {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkWindowDef(v *pg_query.WindowDef, fn func(*pg_query.Node) bool) {
+	for _, c := range v.PartitionClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.OrderClause {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.StartOffset != nil {
+		walkNode(v.StartOffset, fn)
+	}
+	if v.EndOffset != nil {
+		walkNode(v.EndOffset, fn)
+	}
+}
+
+func walkWindowFunc(v *pg_query.WindowFunc, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	if v.Aggfilter != nil {
+		walkNode(v.Aggfilter, fn)
+	}
+}
+
+func walkWithCheckOption(v *pg_query.WithCheckOption, fn func(*pg_query.Node) bool) {
+	if v.Qual != nil {
+		walkNode(v.Qual, fn)
+	}
+}
+
+func walkWithClause(v *pg_query.WithClause, fn func(*pg_query.Node) bool) {
+	for _, c := range v.Ctes {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkXmlExpr(v *pg_query.XmlExpr, fn func(*pg_query.Node) bool) {
+	if v.Xpr != nil {
+		walkNode(v.Xpr, fn)
+	}
+	for _, c := range v.NamedArgs {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.ArgNames {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkNode(c, fn)
+		}
+	}
+}
+
+func walkXmlSerialize(v *pg_query.XmlSerialize, fn func(*pg_query.Node) bool) {
+	if v.Expr != nil {
+		walkNode(v.Expr, fn)
+	}
+	if v.TypeName != nil {
+		walkTypeName(v.TypeName, fn)
+	}
+}
+
+func walkMessagesA_ArrayExpr(v *pg_query.A_ArrayExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Elements {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesA_Const(v *pg_query.A_Const, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	switch x := v.Val.(type) {
+	case *pg_query.A_Const_Ival:
+		if x.Ival != nil {
+			walkMessagesInteger(x.Ival, fn)
+		}
+	case *pg_query.A_Const_Fval:
+		if x.Fval != nil {
+			walkMessagesFloat(x.Fval, fn)
+		}
+	case *pg_query.A_Const_Boolval:
+		if x.Boolval != nil {
+			walkMessagesBoolean(x.Boolval, fn)
+		}
+	case *pg_query.A_Const_Sval:
+		if x.Sval != nil {
+			walkMessagesString(x.Sval, fn)
+		}
+	case *pg_query.A_Const_Bsval:
+		if x.Bsval != nil {
+			walkMessagesBitString(x.Bsval, fn)
+		}
+	}
+}
+
+func walkMessagesA_Expr(v *pg_query.A_Expr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Name {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Lexpr != nil {
+		walkMessagesNode(v.Lexpr, fn)
+	}
+	if v.Rexpr != nil {
+		walkMessagesNode(v.Rexpr, fn)
+	}
+}
+
+func walkMessagesA_Indices(v *pg_query.A_Indices, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Lidx != nil {
+		walkMessagesNode(v.Lidx, fn)
+	}
+	if v.Uidx != nil {
+		walkMessagesNode(v.Uidx, fn)
+	}
+}
+
+func walkMessagesA_Indirection(v *pg_query.A_Indirection, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesA_Star(v *pg_query.A_Star, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesAccessPriv(v *pg_query.AccessPriv, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Cols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAggref(v *pg_query.Aggref, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Aggargtypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggdirectargs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggorder {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Aggdistinct {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Aggfilter != nil {
+		walkMessagesNode(v.Aggfilter, fn)
+	}
+}
+
+func walkMessagesAlias(v *pg_query.Alias, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterCollationStmt(v *pg_query.AlterCollationStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Collname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterDatabaseRefreshCollStmt(v *pg_query.AlterDatabaseRefreshCollStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesAlterDatabaseSetStmt(v *pg_query.AlterDatabaseSetStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Setstmt != nil {
+		walkMessagesVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkMessagesAlterDatabaseStmt(v *pg_query.AlterDatabaseStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterDefaultPrivilegesStmt(v *pg_query.AlterDefaultPrivilegesStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Action != nil {
+		walkMessagesGrantStmt(v.Action, fn)
+	}
+}
+
+func walkMessagesAlterDomainStmt(v *pg_query.AlterDomainStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Def != nil {
+		walkMessagesNode(v.Def, fn)
+	}
+}
+
+func walkMessagesAlterEnumStmt(v *pg_query.AlterEnumStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterEventTrigStmt(v *pg_query.AlterEventTrigStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesAlterExtensionContentsStmt(v *pg_query.AlterExtensionContentsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+}
+
+func walkMessagesAlterExtensionStmt(v *pg_query.AlterExtensionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterFdwStmt(v *pg_query.AlterFdwStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.FuncOptions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterForeignServerStmt(v *pg_query.AlterForeignServerStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterFunctionStmt(v *pg_query.AlterFunctionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Func != nil {
+		walkMessagesObjectWithArgs(v.Func, fn)
+	}
+	for _, c := range v.Actions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterObjectDependsStmt(v *pg_query.AlterObjectDependsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+	if v.Extname != nil {
+		walkMessagesString(v.Extname, fn)
+	}
+}
+
+func walkMessagesAlterObjectSchemaStmt(v *pg_query.AlterObjectSchemaStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+}
+
+func walkMessagesAlterOpFamilyStmt(v *pg_query.AlterOpFamilyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterOperatorStmt(v *pg_query.AlterOperatorStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Opername != nil {
+		walkMessagesObjectWithArgs(v.Opername, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterOwnerStmt(v *pg_query.AlterOwnerStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+	if v.Newowner != nil {
+		walkMessagesRoleSpec(v.Newowner, fn)
+	}
+}
+
+func walkMessagesAlterPolicyStmt(v *pg_query.AlterPolicyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Table != nil {
+		walkMessagesRangeVar(v.Table, fn)
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Qual != nil {
+		walkMessagesNode(v.Qual, fn)
+	}
+	if v.WithCheck != nil {
+		walkMessagesNode(v.WithCheck, fn)
+	}
+}
+
+func walkMessagesAlterPublicationStmt(v *pg_query.AlterPublicationStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Pubobjects {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterRoleSetStmt(v *pg_query.AlterRoleSetStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Role != nil {
+		walkMessagesRoleSpec(v.Role, fn)
+	}
+	if v.Setstmt != nil {
+		walkMessagesVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkMessagesAlterRoleStmt(v *pg_query.AlterRoleStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Role != nil {
+		walkMessagesRoleSpec(v.Role, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterSeqStmt(v *pg_query.AlterSeqStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Sequence != nil {
+		walkMessagesRangeVar(v.Sequence, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterStatsStmt(v *pg_query.AlterStatsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterSubscriptionStmt(v *pg_query.AlterSubscriptionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Publication {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterSystemStmt(v *pg_query.AlterSystemStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Setstmt != nil {
+		walkMessagesVariableSetStmt(v.Setstmt, fn)
+	}
+}
+
+func walkMessagesAlterTSConfigurationStmt(v *pg_query.AlterTSConfigurationStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Cfgname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Tokentype {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Dicts {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterTSDictionaryStmt(v *pg_query.AlterTSDictionaryStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Dictname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterTableCmd(v *pg_query.AlterTableCmd, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Newowner != nil {
+		walkMessagesRoleSpec(v.Newowner, fn)
+	}
+	if v.Def != nil {
+		walkMessagesNode(v.Def, fn)
+	}
+}
+
+func walkMessagesAlterTableMoveAllStmt(v *pg_query.AlterTableMoveAllStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterTableSpaceOptionsStmt(v *pg_query.AlterTableSpaceOptionsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterTableStmt(v *pg_query.AlterTableStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Cmds {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterTypeStmt(v *pg_query.AlterTypeStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlterUserMappingStmt(v *pg_query.AlterUserMappingStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.User != nil {
+		walkMessagesRoleSpec(v.User, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesAlternativeSubPlan(v *pg_query.AlternativeSubPlan, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Subplans {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesArrayCoerceExpr(v *pg_query.ArrayCoerceExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	if v.Elemexpr != nil {
+		walkMessagesNode(v.Elemexpr, fn)
+	}
+}
+
+func walkMessagesArrayExpr(v *pg_query.ArrayExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Elements {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesBitString(v *pg_query.BitString, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesBoolExpr(v *pg_query.BoolExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesBoolean(v *pg_query.Boolean, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesBooleanTest(v *pg_query.BooleanTest, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesCTECycleClause(v *pg_query.CTECycleClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.CycleColList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.CycleMarkValue != nil {
+		walkMessagesNode(v.CycleMarkValue, fn)
+	}
+	if v.CycleMarkDefault != nil {
+		walkMessagesNode(v.CycleMarkDefault, fn)
+	}
+}
+
+func walkMessagesCTESearchClause(v *pg_query.CTESearchClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.SearchColList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCallContext(v *pg_query.CallContext, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesCallStmt(v *pg_query.CallStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Funccall != nil {
+		walkMessagesFuncCall(v.Funccall, fn)
+	}
+	if v.Funcexpr != nil {
+		walkMessagesFuncExpr(v.Funcexpr, fn)
+	}
+	for _, c := range v.Outargs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCaseExpr(v *pg_query.CaseExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Defresult != nil {
+		walkMessagesNode(v.Defresult, fn)
+	}
+}
+
+func walkMessagesCaseTestExpr(v *pg_query.CaseTestExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesCaseWhen(v *pg_query.CaseWhen, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+	if v.Result != nil {
+		walkMessagesNode(v.Result, fn)
+	}
+}
+
+func walkMessagesCheckPointStmt(v *pg_query.CheckPointStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesClosePortalStmt(v *pg_query.ClosePortalStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesClusterStmt(v *pg_query.ClusterStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCoalesceExpr(v *pg_query.CoalesceExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCoerceToDomain(v *pg_query.CoerceToDomain, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesCoerceToDomainValue(v *pg_query.CoerceToDomainValue, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesCoerceViaIO(v *pg_query.CoerceViaIO, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesCollateClause(v *pg_query.CollateClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	for _, c := range v.Collname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCollateExpr(v *pg_query.CollateExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesColumnDef(v *pg_query.ColumnDef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+	if v.RawDefault != nil {
+		walkMessagesNode(v.RawDefault, fn)
+	}
+	if v.CookedDefault != nil {
+		walkMessagesNode(v.CookedDefault, fn)
+	}
+	if v.IdentitySequence != nil {
+		walkMessagesRangeVar(v.IdentitySequence, fn)
+	}
+	if v.CollClause != nil {
+		walkMessagesCollateClause(v.CollClause, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Fdwoptions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesColumnRef(v *pg_query.ColumnRef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Fields {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCommentStmt(v *pg_query.CommentStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+}
+
+func walkMessagesCommonTableExpr(v *pg_query.CommonTableExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Aliascolnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Ctequery != nil {
+		walkMessagesNode(v.Ctequery, fn)
+	}
+	if v.SearchClause != nil {
+		walkMessagesCTESearchClause(v.SearchClause, fn)
+	}
+	if v.CycleClause != nil {
+		walkMessagesCTECycleClause(v.CycleClause, fn)
+	}
+	for _, c := range v.Ctecolnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecoltypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecoltypmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Ctecolcollations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCompositeTypeStmt(v *pg_query.CompositeTypeStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Typevar != nil {
+		walkMessagesRangeVar(v.Typevar, fn)
+	}
+	for _, c := range v.Coldeflist {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesConstraint(v *pg_query.Constraint, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.RawExpr != nil {
+		walkMessagesNode(v.RawExpr, fn)
+	}
+	for _, c := range v.Keys {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Including {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Exclusions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	if v.Pktable != nil {
+		walkMessagesRangeVar(v.Pktable, fn)
+	}
+	for _, c := range v.FkAttrs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.PkAttrs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.FkDelSetCols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.OldConpfeqop {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesConstraintsSetStmt(v *pg_query.ConstraintsSetStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesConvertRowtypeExpr(v *pg_query.ConvertRowtypeExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesCopyStmt(v *pg_query.CopyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+	for _, c := range v.Attlist {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+}
+
+func walkMessagesCreateAmStmt(v *pg_query.CreateAmStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.HandlerName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateCastStmt(v *pg_query.CreateCastStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Sourcetype != nil {
+		walkMessagesTypeName(v.Sourcetype, fn)
+	}
+	if v.Targettype != nil {
+		walkMessagesTypeName(v.Targettype, fn)
+	}
+	if v.Func != nil {
+		walkMessagesObjectWithArgs(v.Func, fn)
+	}
+}
+
+func walkMessagesCreateConversionStmt(v *pg_query.CreateConversionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.ConversionName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.FuncName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateDomainStmt(v *pg_query.CreateDomainStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Domainname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+	if v.CollClause != nil {
+		walkMessagesCollateClause(v.CollClause, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateEnumStmt(v *pg_query.CreateEnumStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Vals {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateEventTrigStmt(v *pg_query.CreateEventTrigStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Whenclause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateExtensionStmt(v *pg_query.CreateExtensionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateFdwStmt(v *pg_query.CreateFdwStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.FuncOptions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateForeignServerStmt(v *pg_query.CreateForeignServerStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateForeignTableStmt(v *pg_query.CreateForeignTableStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.BaseStmt != nil {
+		walkMessagesCreateStmt(v.BaseStmt, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateFunctionStmt(v *pg_query.CreateFunctionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Parameters {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.ReturnType != nil {
+		walkMessagesTypeName(v.ReturnType, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.SqlBody != nil {
+		walkMessagesNode(v.SqlBody, fn)
+	}
+}
+
+func walkMessagesCreateOpClassItem(v *pg_query.CreateOpClassItem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Name != nil {
+		walkMessagesObjectWithArgs(v.Name, fn)
+	}
+	for _, c := range v.OrderFamily {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ClassArgs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Storedtype != nil {
+		walkMessagesTypeName(v.Storedtype, fn)
+	}
+}
+
+func walkMessagesCreateOpClassStmt(v *pg_query.CreateOpClassStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Opclassname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Datatype != nil {
+		walkMessagesTypeName(v.Datatype, fn)
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateOpFamilyStmt(v *pg_query.CreateOpFamilyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Opfamilyname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreatePLangStmt(v *pg_query.CreatePLangStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Plhandler {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Plinline {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Plvalidator {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreatePolicyStmt(v *pg_query.CreatePolicyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Table != nil {
+		walkMessagesRangeVar(v.Table, fn)
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Qual != nil {
+		walkMessagesNode(v.Qual, fn)
+	}
+	if v.WithCheck != nil {
+		walkMessagesNode(v.WithCheck, fn)
+	}
+}
+
+func walkMessagesCreatePublicationStmt(v *pg_query.CreatePublicationStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Pubobjects {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateRangeStmt(v *pg_query.CreateRangeStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TypeName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateRoleStmt(v *pg_query.CreateRoleStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateSchemaStmt(v *pg_query.CreateSchemaStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Authrole != nil {
+		walkMessagesRoleSpec(v.Authrole, fn)
+	}
+	for _, c := range v.SchemaElts {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateSeqStmt(v *pg_query.CreateSeqStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Sequence != nil {
+		walkMessagesRangeVar(v.Sequence, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateStatsStmt(v *pg_query.CreateStatsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.StatTypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Relations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateStmt(v *pg_query.CreateStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.TableElts {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.InhRelations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Partbound != nil {
+		walkMessagesPartitionBoundSpec(v.Partbound, fn)
+	}
+	if v.Partspec != nil {
+		walkMessagesPartitionSpec(v.Partspec, fn)
+	}
+	if v.OfTypename != nil {
+		walkMessagesTypeName(v.OfTypename, fn)
+	}
+	for _, c := range v.Constraints {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateSubscriptionStmt(v *pg_query.CreateSubscriptionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Publication {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateTableAsStmt(v *pg_query.CreateTableAsStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+	if v.Into != nil {
+		walkMessagesIntoClause(v.Into, fn)
+	}
+}
+
+func walkMessagesCreateTableSpaceStmt(v *pg_query.CreateTableSpaceStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Owner != nil {
+		walkMessagesRoleSpec(v.Owner, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreateTransformStmt(v *pg_query.CreateTransformStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+	if v.Fromsql != nil {
+		walkMessagesObjectWithArgs(v.Fromsql, fn)
+	}
+	if v.Tosql != nil {
+		walkMessagesObjectWithArgs(v.Tosql, fn)
+	}
+}
+
+func walkMessagesCreateTrigStmt(v *pg_query.CreateTrigStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhenClause != nil {
+		walkMessagesNode(v.WhenClause, fn)
+	}
+	for _, c := range v.TransitionRels {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Constrrel != nil {
+		walkMessagesRangeVar(v.Constrrel, fn)
+	}
+}
+
+func walkMessagesCreateUserMappingStmt(v *pg_query.CreateUserMappingStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.User != nil {
+		walkMessagesRoleSpec(v.User, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCreatedbStmt(v *pg_query.CreatedbStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesCurrentOfExpr(v *pg_query.CurrentOfExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesDeallocateStmt(v *pg_query.DeallocateStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesDeclareCursorStmt(v *pg_query.DeclareCursorStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+}
+
+func walkMessagesDefElem(v *pg_query.DefElem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesDefineStmt(v *pg_query.DefineStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Defnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Definition {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDeleteStmt(v *pg_query.DeleteStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.UsingClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkMessagesWithClause(v.WithClause, fn)
+	}
+}
+
+func walkMessagesDiscardStmt(v *pg_query.DiscardStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesDistinctExpr(v *pg_query.DistinctExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDoStmt(v *pg_query.DoStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDropOwnedStmt(v *pg_query.DropOwnedStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDropRoleStmt(v *pg_query.DropRoleStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDropStmt(v *pg_query.DropStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Objects {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesDropSubscriptionStmt(v *pg_query.DropSubscriptionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesDropTableSpaceStmt(v *pg_query.DropTableSpaceStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesDropUserMappingStmt(v *pg_query.DropUserMappingStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.User != nil {
+		walkMessagesRoleSpec(v.User, fn)
+	}
+}
+
+func walkMessagesDropdbStmt(v *pg_query.DropdbStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesExecuteStmt(v *pg_query.ExecuteStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesExplainStmt(v *pg_query.ExplainStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesFetchStmt(v *pg_query.FetchStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesFieldSelect(v *pg_query.FieldSelect, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesFieldStore(v *pg_query.FieldStore, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	for _, c := range v.Newvals {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Fieldnums {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesFloat(v *pg_query.Float, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesFromExpr(v *pg_query.FromExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Fromlist {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Quals != nil {
+		walkMessagesNode(v.Quals, fn)
+	}
+}
+
+func walkMessagesFuncCall(v *pg_query.FuncCall, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Funcname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.AggOrder {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.AggFilter != nil {
+		walkMessagesNode(v.AggFilter, fn)
+	}
+	if v.Over != nil {
+		walkMessagesWindowDef(v.Over, fn)
+	}
+}
+
+func walkMessagesFuncExpr(v *pg_query.FuncExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesFunctionParameter(v *pg_query.FunctionParameter, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.ArgType != nil {
+		walkMessagesTypeName(v.ArgType, fn)
+	}
+	if v.Defexpr != nil {
+		walkMessagesNode(v.Defexpr, fn)
+	}
+}
+
+func walkMessagesGrantRoleStmt(v *pg_query.GrantRoleStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.GrantedRoles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.GranteeRoles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opt {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Grantor != nil {
+		walkMessagesRoleSpec(v.Grantor, fn)
+	}
+}
+
+func walkMessagesGrantStmt(v *pg_query.GrantStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Objects {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Privileges {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Grantees {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Grantor != nil {
+		walkMessagesRoleSpec(v.Grantor, fn)
+	}
+}
+
+func walkMessagesGroupingFunc(v *pg_query.GroupingFunc, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Refs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesGroupingSet(v *pg_query.GroupingSet, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Content {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesImportForeignSchemaStmt(v *pg_query.ImportForeignSchemaStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.TableList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesIndexElem(v *pg_query.IndexElem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+	for _, c := range v.Collation {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclass {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclassopts {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesIndexStmt(v *pg_query.IndexStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.IndexParams {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.IndexIncludingParams {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.ExcludeOpNames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesInferClause(v *pg_query.InferClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.IndexElems {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+}
+
+func walkMessagesInferenceElem(v *pg_query.InferenceElem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+}
+
+func walkMessagesInlineCodeBlock(v *pg_query.InlineCodeBlock, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesInsertStmt(v *pg_query.InsertStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Cols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.SelectStmt != nil {
+		walkMessagesNode(v.SelectStmt, fn)
+	}
+	if v.OnConflictClause != nil {
+		walkMessagesOnConflictClause(v.OnConflictClause, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkMessagesWithClause(v.WithClause, fn)
+	}
+}
+
+func walkMessagesIntList(v *pg_query.IntList, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesInteger(v *pg_query.Integer, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesIntoClause(v *pg_query.IntoClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Rel != nil {
+		walkMessagesRangeVar(v.Rel, fn)
+	}
+	for _, c := range v.ColNames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.ViewQuery != nil {
+		walkMessagesNode(v.ViewQuery, fn)
+	}
+}
+
+func walkMessagesJoinExpr(v *pg_query.JoinExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Larg != nil {
+		walkMessagesNode(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkMessagesNode(v.Rarg, fn)
+	}
+	for _, c := range v.UsingClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.JoinUsingAlias != nil {
+		walkMessagesAlias(v.JoinUsingAlias, fn)
+	}
+	if v.Quals != nil {
+		walkMessagesNode(v.Quals, fn)
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+}
+
+func walkMessagesJsonAggConstructor(v *pg_query.JsonAggConstructor, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Output != nil {
+		walkMessagesJsonOutput(v.Output, fn)
+	}
+	if v.AggFilter != nil {
+		walkMessagesNode(v.AggFilter, fn)
+	}
+	for _, c := range v.AggOrder {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Over != nil {
+		walkMessagesWindowDef(v.Over, fn)
+	}
+}
+
+func walkMessagesJsonArrayAgg(v *pg_query.JsonArrayAgg, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Constructor != nil {
+		walkMessagesJsonAggConstructor(v.Constructor, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesJsonValueExpr(v.Arg, fn)
+	}
+}
+
+func walkMessagesJsonArrayConstructor(v *pg_query.JsonArrayConstructor, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Output != nil {
+		walkMessagesJsonOutput(v.Output, fn)
+	}
+}
+
+func walkMessagesJsonArrayQueryConstructor(v *pg_query.JsonArrayQueryConstructor, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+	if v.Output != nil {
+		walkMessagesJsonOutput(v.Output, fn)
+	}
+	if v.Format != nil {
+		walkMessagesJsonFormat(v.Format, fn)
+	}
+}
+
+func walkMessagesJsonConstructorExpr(v *pg_query.JsonConstructorExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Func != nil {
+		walkMessagesNode(v.Func, fn)
+	}
+	if v.Coercion != nil {
+		walkMessagesNode(v.Coercion, fn)
+	}
+	if v.Returning != nil {
+		walkMessagesJsonReturning(v.Returning, fn)
+	}
+}
+
+func walkMessagesJsonFormat(v *pg_query.JsonFormat, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesJsonIsPredicate(v *pg_query.JsonIsPredicate, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+	if v.Format != nil {
+		walkMessagesJsonFormat(v.Format, fn)
+	}
+}
+
+func walkMessagesJsonKeyValue(v *pg_query.JsonKeyValue, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Key != nil {
+		walkMessagesNode(v.Key, fn)
+	}
+	if v.Value != nil {
+		walkMessagesJsonValueExpr(v.Value, fn)
+	}
+}
+
+func walkMessagesJsonObjectAgg(v *pg_query.JsonObjectAgg, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Constructor != nil {
+		walkMessagesJsonAggConstructor(v.Constructor, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesJsonKeyValue(v.Arg, fn)
+	}
+}
+
+func walkMessagesJsonObjectConstructor(v *pg_query.JsonObjectConstructor, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Exprs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Output != nil {
+		walkMessagesJsonOutput(v.Output, fn)
+	}
+}
+
+func walkMessagesJsonOutput(v *pg_query.JsonOutput, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+	if v.Returning != nil {
+		walkMessagesJsonReturning(v.Returning, fn)
+	}
+}
+
+func walkMessagesJsonReturning(v *pg_query.JsonReturning, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Format != nil {
+		walkMessagesJsonFormat(v.Format, fn)
+	}
+}
+
+func walkMessagesJsonValueExpr(v *pg_query.JsonValueExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.RawExpr != nil {
+		walkMessagesNode(v.RawExpr, fn)
+	}
+	if v.FormattedExpr != nil {
+		walkMessagesNode(v.FormattedExpr, fn)
+	}
+	if v.Format != nil {
+		walkMessagesJsonFormat(v.Format, fn)
+	}
+}
+
+func walkMessagesList(v *pg_query.List, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesListenStmt(v *pg_query.ListenStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesLoadStmt(v *pg_query.LoadStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesLockStmt(v *pg_query.LockStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Relations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesLockingClause(v *pg_query.LockingClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.LockedRels {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesMergeAction(v *pg_query.MergeAction, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Qual != nil {
+		walkMessagesNode(v.Qual, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.UpdateColnos {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesMergeStmt(v *pg_query.MergeStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.SourceRelation != nil {
+		walkMessagesNode(v.SourceRelation, fn)
+	}
+	if v.JoinCondition != nil {
+		walkMessagesNode(v.JoinCondition, fn)
+	}
+	for _, c := range v.MergeWhenClauses {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkMessagesWithClause(v.WithClause, fn)
+	}
+}
+
+func walkMessagesMergeWhenClause(v *pg_query.MergeWhenClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Condition != nil {
+		walkMessagesNode(v.Condition, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Values {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesMinMaxExpr(v *pg_query.MinMaxExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesMultiAssignRef(v *pg_query.MultiAssignRef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Source != nil {
+		walkMessagesNode(v.Source, fn)
+	}
+}
+
+func walkMessagesNamedArgExpr(v *pg_query.NamedArgExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesNextValueExpr(v *pg_query.NextValueExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesNode(v *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	switch x := v.Node.(type) {
+	case *pg_query.Node_Alias:
+		if x.Alias != nil {
+			walkMessagesAlias(x.Alias, fn)
+		}
+	case *pg_query.Node_RangeVar:
+		if x.RangeVar != nil {
+			walkMessagesRangeVar(x.RangeVar, fn)
+		}
+	case *pg_query.Node_TableFunc:
+		if x.TableFunc != nil {
+			walkMessagesTableFunc(x.TableFunc, fn)
+		}
+	case *pg_query.Node_IntoClause:
+		if x.IntoClause != nil {
+			walkMessagesIntoClause(x.IntoClause, fn)
+		}
+	case *pg_query.Node_Var:
+		if x.Var != nil {
+			walkMessagesVar(x.Var, fn)
+		}
+	case *pg_query.Node_Param:
+		if x.Param != nil {
+			walkMessagesParam(x.Param, fn)
+		}
+	case *pg_query.Node_Aggref:
+		if x.Aggref != nil {
+			walkMessagesAggref(x.Aggref, fn)
+		}
+	case *pg_query.Node_GroupingFunc:
+		if x.GroupingFunc != nil {
+			walkMessagesGroupingFunc(x.GroupingFunc, fn)
+		}
+	case *pg_query.Node_WindowFunc:
+		if x.WindowFunc != nil {
+			walkMessagesWindowFunc(x.WindowFunc, fn)
+		}
+	case *pg_query.Node_SubscriptingRef:
+		if x.SubscriptingRef != nil {
+			walkMessagesSubscriptingRef(x.SubscriptingRef, fn)
+		}
+	case *pg_query.Node_FuncExpr:
+		if x.FuncExpr != nil {
+			walkMessagesFuncExpr(x.FuncExpr, fn)
+		}
+	case *pg_query.Node_NamedArgExpr:
+		if x.NamedArgExpr != nil {
+			walkMessagesNamedArgExpr(x.NamedArgExpr, fn)
+		}
+	case *pg_query.Node_OpExpr:
+		if x.OpExpr != nil {
+			walkMessagesOpExpr(x.OpExpr, fn)
+		}
+	case *pg_query.Node_DistinctExpr:
+		if x.DistinctExpr != nil {
+			walkMessagesDistinctExpr(x.DistinctExpr, fn)
+		}
+	case *pg_query.Node_NullIfExpr:
+		if x.NullIfExpr != nil {
+			walkMessagesNullIfExpr(x.NullIfExpr, fn)
+		}
+	case *pg_query.Node_ScalarArrayOpExpr:
+		if x.ScalarArrayOpExpr != nil {
+			walkMessagesScalarArrayOpExpr(x.ScalarArrayOpExpr, fn)
+		}
+	case *pg_query.Node_BoolExpr:
+		if x.BoolExpr != nil {
+			walkMessagesBoolExpr(x.BoolExpr, fn)
+		}
+	case *pg_query.Node_SubLink:
+		if x.SubLink != nil {
+			walkMessagesSubLink(x.SubLink, fn)
+		}
+	case *pg_query.Node_SubPlan:
+		if x.SubPlan != nil {
+			walkMessagesSubPlan(x.SubPlan, fn)
+		}
+	case *pg_query.Node_AlternativeSubPlan:
+		if x.AlternativeSubPlan != nil {
+			walkMessagesAlternativeSubPlan(x.AlternativeSubPlan, fn)
+		}
+	case *pg_query.Node_FieldSelect:
+		if x.FieldSelect != nil {
+			walkMessagesFieldSelect(x.FieldSelect, fn)
+		}
+	case *pg_query.Node_FieldStore:
+		if x.FieldStore != nil {
+			walkMessagesFieldStore(x.FieldStore, fn)
+		}
+	case *pg_query.Node_RelabelType:
+		if x.RelabelType != nil {
+			walkMessagesRelabelType(x.RelabelType, fn)
+		}
+	case *pg_query.Node_CoerceViaIo:
+		if x.CoerceViaIo != nil {
+			walkMessagesCoerceViaIO(x.CoerceViaIo, fn)
+		}
+	case *pg_query.Node_ArrayCoerceExpr:
+		if x.ArrayCoerceExpr != nil {
+			walkMessagesArrayCoerceExpr(x.ArrayCoerceExpr, fn)
+		}
+	case *pg_query.Node_ConvertRowtypeExpr:
+		if x.ConvertRowtypeExpr != nil {
+			walkMessagesConvertRowtypeExpr(x.ConvertRowtypeExpr, fn)
+		}
+	case *pg_query.Node_CollateExpr:
+		if x.CollateExpr != nil {
+			walkMessagesCollateExpr(x.CollateExpr, fn)
+		}
+	case *pg_query.Node_CaseExpr:
+		if x.CaseExpr != nil {
+			walkMessagesCaseExpr(x.CaseExpr, fn)
+		}
+	case *pg_query.Node_CaseWhen:
+		if x.CaseWhen != nil {
+			walkMessagesCaseWhen(x.CaseWhen, fn)
+		}
+	case *pg_query.Node_CaseTestExpr:
+		if x.CaseTestExpr != nil {
+			walkMessagesCaseTestExpr(x.CaseTestExpr, fn)
+		}
+	case *pg_query.Node_ArrayExpr:
+		if x.ArrayExpr != nil {
+			walkMessagesArrayExpr(x.ArrayExpr, fn)
+		}
+	case *pg_query.Node_RowExpr:
+		if x.RowExpr != nil {
+			walkMessagesRowExpr(x.RowExpr, fn)
+		}
+	case *pg_query.Node_RowCompareExpr:
+		if x.RowCompareExpr != nil {
+			walkMessagesRowCompareExpr(x.RowCompareExpr, fn)
+		}
+	case *pg_query.Node_CoalesceExpr:
+		if x.CoalesceExpr != nil {
+			walkMessagesCoalesceExpr(x.CoalesceExpr, fn)
+		}
+	case *pg_query.Node_MinMaxExpr:
+		if x.MinMaxExpr != nil {
+			walkMessagesMinMaxExpr(x.MinMaxExpr, fn)
+		}
+	case *pg_query.Node_SqlvalueFunction:
+		if x.SqlvalueFunction != nil {
+			walkMessagesSQLValueFunction(x.SqlvalueFunction, fn)
+		}
+	case *pg_query.Node_XmlExpr:
+		if x.XmlExpr != nil {
+			walkMessagesXmlExpr(x.XmlExpr, fn)
+		}
+	case *pg_query.Node_JsonFormat:
+		if x.JsonFormat != nil {
+			walkMessagesJsonFormat(x.JsonFormat, fn)
+		}
+	case *pg_query.Node_JsonReturning:
+		if x.JsonReturning != nil {
+			walkMessagesJsonReturning(x.JsonReturning, fn)
+		}
+	case *pg_query.Node_JsonValueExpr:
+		if x.JsonValueExpr != nil {
+			walkMessagesJsonValueExpr(x.JsonValueExpr, fn)
+		}
+	case *pg_query.Node_JsonConstructorExpr:
+		if x.JsonConstructorExpr != nil {
+			walkMessagesJsonConstructorExpr(x.JsonConstructorExpr, fn)
+		}
+	case *pg_query.Node_JsonIsPredicate:
+		if x.JsonIsPredicate != nil {
+			walkMessagesJsonIsPredicate(x.JsonIsPredicate, fn)
+		}
+	case *pg_query.Node_NullTest:
+		if x.NullTest != nil {
+			walkMessagesNullTest(x.NullTest, fn)
+		}
+	case *pg_query.Node_BooleanTest:
+		if x.BooleanTest != nil {
+			walkMessagesBooleanTest(x.BooleanTest, fn)
+		}
+	case *pg_query.Node_CoerceToDomain:
+		if x.CoerceToDomain != nil {
+			walkMessagesCoerceToDomain(x.CoerceToDomain, fn)
+		}
+	case *pg_query.Node_CoerceToDomainValue:
+		if x.CoerceToDomainValue != nil {
+			walkMessagesCoerceToDomainValue(x.CoerceToDomainValue, fn)
+		}
+	case *pg_query.Node_SetToDefault:
+		if x.SetToDefault != nil {
+			walkMessagesSetToDefault(x.SetToDefault, fn)
+		}
+	case *pg_query.Node_CurrentOfExpr:
+		if x.CurrentOfExpr != nil {
+			walkMessagesCurrentOfExpr(x.CurrentOfExpr, fn)
+		}
+	case *pg_query.Node_NextValueExpr:
+		if x.NextValueExpr != nil {
+			walkMessagesNextValueExpr(x.NextValueExpr, fn)
+		}
+	case *pg_query.Node_InferenceElem:
+		if x.InferenceElem != nil {
+			walkMessagesInferenceElem(x.InferenceElem, fn)
+		}
+	case *pg_query.Node_TargetEntry:
+		if x.TargetEntry != nil {
+			walkMessagesTargetEntry(x.TargetEntry, fn)
+		}
+	case *pg_query.Node_RangeTblRef:
+		if x.RangeTblRef != nil {
+			walkMessagesRangeTblRef(x.RangeTblRef, fn)
+		}
+	case *pg_query.Node_JoinExpr:
+		if x.JoinExpr != nil {
+			walkMessagesJoinExpr(x.JoinExpr, fn)
+		}
+	case *pg_query.Node_FromExpr:
+		if x.FromExpr != nil {
+			walkMessagesFromExpr(x.FromExpr, fn)
+		}
+	case *pg_query.Node_OnConflictExpr:
+		if x.OnConflictExpr != nil {
+			walkMessagesOnConflictExpr(x.OnConflictExpr, fn)
+		}
+	case *pg_query.Node_Query:
+		if x.Query != nil {
+			walkMessagesQuery(x.Query, fn)
+		}
+	case *pg_query.Node_TypeName:
+		if x.TypeName != nil {
+			walkMessagesTypeName(x.TypeName, fn)
+		}
+	case *pg_query.Node_ColumnRef:
+		if x.ColumnRef != nil {
+			walkMessagesColumnRef(x.ColumnRef, fn)
+		}
+	case *pg_query.Node_ParamRef:
+		if x.ParamRef != nil {
+			walkMessagesParamRef(x.ParamRef, fn)
+		}
+	case *pg_query.Node_AExpr:
+		if x.AExpr != nil {
+			walkMessagesA_Expr(x.AExpr, fn)
+		}
+	case *pg_query.Node_TypeCast:
+		if x.TypeCast != nil {
+			walkMessagesTypeCast(x.TypeCast, fn)
+		}
+	case *pg_query.Node_CollateClause:
+		if x.CollateClause != nil {
+			walkMessagesCollateClause(x.CollateClause, fn)
+		}
+	case *pg_query.Node_RoleSpec:
+		if x.RoleSpec != nil {
+			walkMessagesRoleSpec(x.RoleSpec, fn)
+		}
+	case *pg_query.Node_FuncCall:
+		if x.FuncCall != nil {
+			walkMessagesFuncCall(x.FuncCall, fn)
+		}
+	case *pg_query.Node_AStar:
+		if x.AStar != nil {
+			walkMessagesA_Star(x.AStar, fn)
+		}
+	case *pg_query.Node_AIndices:
+		if x.AIndices != nil {
+			walkMessagesA_Indices(x.AIndices, fn)
+		}
+	case *pg_query.Node_AIndirection:
+		if x.AIndirection != nil {
+			walkMessagesA_Indirection(x.AIndirection, fn)
+		}
+	case *pg_query.Node_AArrayExpr:
+		if x.AArrayExpr != nil {
+			walkMessagesA_ArrayExpr(x.AArrayExpr, fn)
+		}
+	case *pg_query.Node_ResTarget:
+		if x.ResTarget != nil {
+			walkMessagesResTarget(x.ResTarget, fn)
+		}
+	case *pg_query.Node_MultiAssignRef:
+		if x.MultiAssignRef != nil {
+			walkMessagesMultiAssignRef(x.MultiAssignRef, fn)
+		}
+	case *pg_query.Node_SortBy:
+		if x.SortBy != nil {
+			walkMessagesSortBy(x.SortBy, fn)
+		}
+	case *pg_query.Node_WindowDef:
+		if x.WindowDef != nil {
+			walkMessagesWindowDef(x.WindowDef, fn)
+		}
+	case *pg_query.Node_RangeSubselect:
+		if x.RangeSubselect != nil {
+			walkMessagesRangeSubselect(x.RangeSubselect, fn)
+		}
+	case *pg_query.Node_RangeFunction:
+		if x.RangeFunction != nil {
+			walkMessagesRangeFunction(x.RangeFunction, fn)
+		}
+	case *pg_query.Node_RangeTableFunc:
+		if x.RangeTableFunc != nil {
+			walkMessagesRangeTableFunc(x.RangeTableFunc, fn)
+		}
+	case *pg_query.Node_RangeTableFuncCol:
+		if x.RangeTableFuncCol != nil {
+			walkMessagesRangeTableFuncCol(x.RangeTableFuncCol, fn)
+		}
+	case *pg_query.Node_RangeTableSample:
+		if x.RangeTableSample != nil {
+			walkMessagesRangeTableSample(x.RangeTableSample, fn)
+		}
+	case *pg_query.Node_ColumnDef:
+		if x.ColumnDef != nil {
+			walkMessagesColumnDef(x.ColumnDef, fn)
+		}
+	case *pg_query.Node_TableLikeClause:
+		if x.TableLikeClause != nil {
+			walkMessagesTableLikeClause(x.TableLikeClause, fn)
+		}
+	case *pg_query.Node_IndexElem:
+		if x.IndexElem != nil {
+			walkMessagesIndexElem(x.IndexElem, fn)
+		}
+	case *pg_query.Node_DefElem:
+		if x.DefElem != nil {
+			walkMessagesDefElem(x.DefElem, fn)
+		}
+	case *pg_query.Node_LockingClause:
+		if x.LockingClause != nil {
+			walkMessagesLockingClause(x.LockingClause, fn)
+		}
+	case *pg_query.Node_XmlSerialize:
+		if x.XmlSerialize != nil {
+			walkMessagesXmlSerialize(x.XmlSerialize, fn)
+		}
+	case *pg_query.Node_PartitionElem:
+		if x.PartitionElem != nil {
+			walkMessagesPartitionElem(x.PartitionElem, fn)
+		}
+	case *pg_query.Node_PartitionSpec:
+		if x.PartitionSpec != nil {
+			walkMessagesPartitionSpec(x.PartitionSpec, fn)
+		}
+	case *pg_query.Node_PartitionBoundSpec:
+		if x.PartitionBoundSpec != nil {
+			walkMessagesPartitionBoundSpec(x.PartitionBoundSpec, fn)
+		}
+	case *pg_query.Node_PartitionRangeDatum:
+		if x.PartitionRangeDatum != nil {
+			walkMessagesPartitionRangeDatum(x.PartitionRangeDatum, fn)
+		}
+	case *pg_query.Node_PartitionCmd:
+		if x.PartitionCmd != nil {
+			walkMessagesPartitionCmd(x.PartitionCmd, fn)
+		}
+	case *pg_query.Node_RangeTblEntry:
+		if x.RangeTblEntry != nil {
+			walkMessagesRangeTblEntry(x.RangeTblEntry, fn)
+		}
+	case *pg_query.Node_RtepermissionInfo:
+		if x.RtepermissionInfo != nil {
+			walkMessagesRTEPermissionInfo(x.RtepermissionInfo, fn)
+		}
+	case *pg_query.Node_RangeTblFunction:
+		if x.RangeTblFunction != nil {
+			walkMessagesRangeTblFunction(x.RangeTblFunction, fn)
+		}
+	case *pg_query.Node_TableSampleClause:
+		if x.TableSampleClause != nil {
+			walkMessagesTableSampleClause(x.TableSampleClause, fn)
+		}
+	case *pg_query.Node_WithCheckOption:
+		if x.WithCheckOption != nil {
+			walkMessagesWithCheckOption(x.WithCheckOption, fn)
+		}
+	case *pg_query.Node_SortGroupClause:
+		if x.SortGroupClause != nil {
+			walkMessagesSortGroupClause(x.SortGroupClause, fn)
+		}
+	case *pg_query.Node_GroupingSet:
+		if x.GroupingSet != nil {
+			walkMessagesGroupingSet(x.GroupingSet, fn)
+		}
+	case *pg_query.Node_WindowClause:
+		if x.WindowClause != nil {
+			walkMessagesWindowClause(x.WindowClause, fn)
+		}
+	case *pg_query.Node_RowMarkClause:
+		if x.RowMarkClause != nil {
+			walkMessagesRowMarkClause(x.RowMarkClause, fn)
+		}
+	case *pg_query.Node_WithClause:
+		if x.WithClause != nil {
+			walkMessagesWithClause(x.WithClause, fn)
+		}
+	case *pg_query.Node_InferClause:
+		if x.InferClause != nil {
+			walkMessagesInferClause(x.InferClause, fn)
+		}
+	case *pg_query.Node_OnConflictClause:
+		if x.OnConflictClause != nil {
+			walkMessagesOnConflictClause(x.OnConflictClause, fn)
+		}
+	case *pg_query.Node_CtesearchClause:
+		if x.CtesearchClause != nil {
+			walkMessagesCTESearchClause(x.CtesearchClause, fn)
+		}
+	case *pg_query.Node_CtecycleClause:
+		if x.CtecycleClause != nil {
+			walkMessagesCTECycleClause(x.CtecycleClause, fn)
+		}
+	case *pg_query.Node_CommonTableExpr:
+		if x.CommonTableExpr != nil {
+			walkMessagesCommonTableExpr(x.CommonTableExpr, fn)
+		}
+	case *pg_query.Node_MergeWhenClause:
+		if x.MergeWhenClause != nil {
+			walkMessagesMergeWhenClause(x.MergeWhenClause, fn)
+		}
+	case *pg_query.Node_MergeAction:
+		if x.MergeAction != nil {
+			walkMessagesMergeAction(x.MergeAction, fn)
+		}
+	case *pg_query.Node_TriggerTransition:
+		if x.TriggerTransition != nil {
+			walkMessagesTriggerTransition(x.TriggerTransition, fn)
+		}
+	case *pg_query.Node_JsonOutput:
+		if x.JsonOutput != nil {
+			walkMessagesJsonOutput(x.JsonOutput, fn)
+		}
+	case *pg_query.Node_JsonKeyValue:
+		if x.JsonKeyValue != nil {
+			walkMessagesJsonKeyValue(x.JsonKeyValue, fn)
+		}
+	case *pg_query.Node_JsonObjectConstructor:
+		if x.JsonObjectConstructor != nil {
+			walkMessagesJsonObjectConstructor(x.JsonObjectConstructor, fn)
+		}
+	case *pg_query.Node_JsonArrayConstructor:
+		if x.JsonArrayConstructor != nil {
+			walkMessagesJsonArrayConstructor(x.JsonArrayConstructor, fn)
+		}
+	case *pg_query.Node_JsonArrayQueryConstructor:
+		if x.JsonArrayQueryConstructor != nil {
+			walkMessagesJsonArrayQueryConstructor(x.JsonArrayQueryConstructor, fn)
+		}
+	case *pg_query.Node_JsonAggConstructor:
+		if x.JsonAggConstructor != nil {
+			walkMessagesJsonAggConstructor(x.JsonAggConstructor, fn)
+		}
+	case *pg_query.Node_JsonObjectAgg:
+		if x.JsonObjectAgg != nil {
+			walkMessagesJsonObjectAgg(x.JsonObjectAgg, fn)
+		}
+	case *pg_query.Node_JsonArrayAgg:
+		if x.JsonArrayAgg != nil {
+			walkMessagesJsonArrayAgg(x.JsonArrayAgg, fn)
+		}
+	case *pg_query.Node_RawStmt:
+		if x.RawStmt != nil {
+			walkMessagesRawStmt(x.RawStmt, fn)
+		}
+	case *pg_query.Node_InsertStmt:
+		if x.InsertStmt != nil {
+			walkMessagesInsertStmt(x.InsertStmt, fn)
+		}
+	case *pg_query.Node_DeleteStmt:
+		if x.DeleteStmt != nil {
+			walkMessagesDeleteStmt(x.DeleteStmt, fn)
+		}
+	case *pg_query.Node_UpdateStmt:
+		if x.UpdateStmt != nil {
+			walkMessagesUpdateStmt(x.UpdateStmt, fn)
+		}
+	case *pg_query.Node_MergeStmt:
+		if x.MergeStmt != nil {
+			walkMessagesMergeStmt(x.MergeStmt, fn)
+		}
+	case *pg_query.Node_SelectStmt:
+		if x.SelectStmt != nil {
+			walkMessagesSelectStmt(x.SelectStmt, fn)
+		}
+	case *pg_query.Node_SetOperationStmt:
+		if x.SetOperationStmt != nil {
+			walkMessagesSetOperationStmt(x.SetOperationStmt, fn)
+		}
+	case *pg_query.Node_ReturnStmt:
+		if x.ReturnStmt != nil {
+			walkMessagesReturnStmt(x.ReturnStmt, fn)
+		}
+	case *pg_query.Node_PlassignStmt:
+		if x.PlassignStmt != nil {
+			walkMessagesPLAssignStmt(x.PlassignStmt, fn)
+		}
+	case *pg_query.Node_CreateSchemaStmt:
+		if x.CreateSchemaStmt != nil {
+			walkMessagesCreateSchemaStmt(x.CreateSchemaStmt, fn)
+		}
+	case *pg_query.Node_AlterTableStmt:
+		if x.AlterTableStmt != nil {
+			walkMessagesAlterTableStmt(x.AlterTableStmt, fn)
+		}
+	case *pg_query.Node_ReplicaIdentityStmt:
+		if x.ReplicaIdentityStmt != nil {
+			walkMessagesReplicaIdentityStmt(x.ReplicaIdentityStmt, fn)
+		}
+	case *pg_query.Node_AlterTableCmd:
+		if x.AlterTableCmd != nil {
+			walkMessagesAlterTableCmd(x.AlterTableCmd, fn)
+		}
+	case *pg_query.Node_AlterCollationStmt:
+		if x.AlterCollationStmt != nil {
+			walkMessagesAlterCollationStmt(x.AlterCollationStmt, fn)
+		}
+	case *pg_query.Node_AlterDomainStmt:
+		if x.AlterDomainStmt != nil {
+			walkMessagesAlterDomainStmt(x.AlterDomainStmt, fn)
+		}
+	case *pg_query.Node_GrantStmt:
+		if x.GrantStmt != nil {
+			walkMessagesGrantStmt(x.GrantStmt, fn)
+		}
+	case *pg_query.Node_ObjectWithArgs:
+		if x.ObjectWithArgs != nil {
+			walkMessagesObjectWithArgs(x.ObjectWithArgs, fn)
+		}
+	case *pg_query.Node_AccessPriv:
+		if x.AccessPriv != nil {
+			walkMessagesAccessPriv(x.AccessPriv, fn)
+		}
+	case *pg_query.Node_GrantRoleStmt:
+		if x.GrantRoleStmt != nil {
+			walkMessagesGrantRoleStmt(x.GrantRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterDefaultPrivilegesStmt:
+		if x.AlterDefaultPrivilegesStmt != nil {
+			walkMessagesAlterDefaultPrivilegesStmt(x.AlterDefaultPrivilegesStmt, fn)
+		}
+	case *pg_query.Node_CopyStmt:
+		if x.CopyStmt != nil {
+			walkMessagesCopyStmt(x.CopyStmt, fn)
+		}
+	case *pg_query.Node_VariableSetStmt:
+		if x.VariableSetStmt != nil {
+			walkMessagesVariableSetStmt(x.VariableSetStmt, fn)
+		}
+	case *pg_query.Node_VariableShowStmt:
+		if x.VariableShowStmt != nil {
+			walkMessagesVariableShowStmt(x.VariableShowStmt, fn)
+		}
+	case *pg_query.Node_CreateStmt:
+		if x.CreateStmt != nil {
+			walkMessagesCreateStmt(x.CreateStmt, fn)
+		}
+	case *pg_query.Node_Constraint:
+		if x.Constraint != nil {
+			walkMessagesConstraint(x.Constraint, fn)
+		}
+	case *pg_query.Node_CreateTableSpaceStmt:
+		if x.CreateTableSpaceStmt != nil {
+			walkMessagesCreateTableSpaceStmt(x.CreateTableSpaceStmt, fn)
+		}
+	case *pg_query.Node_DropTableSpaceStmt:
+		if x.DropTableSpaceStmt != nil {
+			walkMessagesDropTableSpaceStmt(x.DropTableSpaceStmt, fn)
+		}
+	case *pg_query.Node_AlterTableSpaceOptionsStmt:
+		if x.AlterTableSpaceOptionsStmt != nil {
+			walkMessagesAlterTableSpaceOptionsStmt(x.AlterTableSpaceOptionsStmt, fn)
+		}
+	case *pg_query.Node_AlterTableMoveAllStmt:
+		if x.AlterTableMoveAllStmt != nil {
+			walkMessagesAlterTableMoveAllStmt(x.AlterTableMoveAllStmt, fn)
+		}
+	case *pg_query.Node_CreateExtensionStmt:
+		if x.CreateExtensionStmt != nil {
+			walkMessagesCreateExtensionStmt(x.CreateExtensionStmt, fn)
+		}
+	case *pg_query.Node_AlterExtensionStmt:
+		if x.AlterExtensionStmt != nil {
+			walkMessagesAlterExtensionStmt(x.AlterExtensionStmt, fn)
+		}
+	case *pg_query.Node_AlterExtensionContentsStmt:
+		if x.AlterExtensionContentsStmt != nil {
+			walkMessagesAlterExtensionContentsStmt(x.AlterExtensionContentsStmt, fn)
+		}
+	case *pg_query.Node_CreateFdwStmt:
+		if x.CreateFdwStmt != nil {
+			walkMessagesCreateFdwStmt(x.CreateFdwStmt, fn)
+		}
+	case *pg_query.Node_AlterFdwStmt:
+		if x.AlterFdwStmt != nil {
+			walkMessagesAlterFdwStmt(x.AlterFdwStmt, fn)
+		}
+	case *pg_query.Node_CreateForeignServerStmt:
+		if x.CreateForeignServerStmt != nil {
+			walkMessagesCreateForeignServerStmt(x.CreateForeignServerStmt, fn)
+		}
+	case *pg_query.Node_AlterForeignServerStmt:
+		if x.AlterForeignServerStmt != nil {
+			walkMessagesAlterForeignServerStmt(x.AlterForeignServerStmt, fn)
+		}
+	case *pg_query.Node_CreateForeignTableStmt:
+		if x.CreateForeignTableStmt != nil {
+			walkMessagesCreateForeignTableStmt(x.CreateForeignTableStmt, fn)
+		}
+	case *pg_query.Node_CreateUserMappingStmt:
+		if x.CreateUserMappingStmt != nil {
+			walkMessagesCreateUserMappingStmt(x.CreateUserMappingStmt, fn)
+		}
+	case *pg_query.Node_AlterUserMappingStmt:
+		if x.AlterUserMappingStmt != nil {
+			walkMessagesAlterUserMappingStmt(x.AlterUserMappingStmt, fn)
+		}
+	case *pg_query.Node_DropUserMappingStmt:
+		if x.DropUserMappingStmt != nil {
+			walkMessagesDropUserMappingStmt(x.DropUserMappingStmt, fn)
+		}
+	case *pg_query.Node_ImportForeignSchemaStmt:
+		if x.ImportForeignSchemaStmt != nil {
+			walkMessagesImportForeignSchemaStmt(x.ImportForeignSchemaStmt, fn)
+		}
+	case *pg_query.Node_CreatePolicyStmt:
+		if x.CreatePolicyStmt != nil {
+			walkMessagesCreatePolicyStmt(x.CreatePolicyStmt, fn)
+		}
+	case *pg_query.Node_AlterPolicyStmt:
+		if x.AlterPolicyStmt != nil {
+			walkMessagesAlterPolicyStmt(x.AlterPolicyStmt, fn)
+		}
+	case *pg_query.Node_CreateAmStmt:
+		if x.CreateAmStmt != nil {
+			walkMessagesCreateAmStmt(x.CreateAmStmt, fn)
+		}
+	case *pg_query.Node_CreateTrigStmt:
+		if x.CreateTrigStmt != nil {
+			walkMessagesCreateTrigStmt(x.CreateTrigStmt, fn)
+		}
+	case *pg_query.Node_CreateEventTrigStmt:
+		if x.CreateEventTrigStmt != nil {
+			walkMessagesCreateEventTrigStmt(x.CreateEventTrigStmt, fn)
+		}
+	case *pg_query.Node_AlterEventTrigStmt:
+		if x.AlterEventTrigStmt != nil {
+			walkMessagesAlterEventTrigStmt(x.AlterEventTrigStmt, fn)
+		}
+	case *pg_query.Node_CreatePlangStmt:
+		if x.CreatePlangStmt != nil {
+			walkMessagesCreatePLangStmt(x.CreatePlangStmt, fn)
+		}
+	case *pg_query.Node_CreateRoleStmt:
+		if x.CreateRoleStmt != nil {
+			walkMessagesCreateRoleStmt(x.CreateRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterRoleStmt:
+		if x.AlterRoleStmt != nil {
+			walkMessagesAlterRoleStmt(x.AlterRoleStmt, fn)
+		}
+	case *pg_query.Node_AlterRoleSetStmt:
+		if x.AlterRoleSetStmt != nil {
+			walkMessagesAlterRoleSetStmt(x.AlterRoleSetStmt, fn)
+		}
+	case *pg_query.Node_DropRoleStmt:
+		if x.DropRoleStmt != nil {
+			walkMessagesDropRoleStmt(x.DropRoleStmt, fn)
+		}
+	case *pg_query.Node_CreateSeqStmt:
+		if x.CreateSeqStmt != nil {
+			walkMessagesCreateSeqStmt(x.CreateSeqStmt, fn)
+		}
+	case *pg_query.Node_AlterSeqStmt:
+		if x.AlterSeqStmt != nil {
+			walkMessagesAlterSeqStmt(x.AlterSeqStmt, fn)
+		}
+	case *pg_query.Node_DefineStmt:
+		if x.DefineStmt != nil {
+			walkMessagesDefineStmt(x.DefineStmt, fn)
+		}
+	case *pg_query.Node_CreateDomainStmt:
+		if x.CreateDomainStmt != nil {
+			walkMessagesCreateDomainStmt(x.CreateDomainStmt, fn)
+		}
+	case *pg_query.Node_CreateOpClassStmt:
+		if x.CreateOpClassStmt != nil {
+			walkMessagesCreateOpClassStmt(x.CreateOpClassStmt, fn)
+		}
+	case *pg_query.Node_CreateOpClassItem:
+		if x.CreateOpClassItem != nil {
+			walkMessagesCreateOpClassItem(x.CreateOpClassItem, fn)
+		}
+	case *pg_query.Node_CreateOpFamilyStmt:
+		if x.CreateOpFamilyStmt != nil {
+			walkMessagesCreateOpFamilyStmt(x.CreateOpFamilyStmt, fn)
+		}
+	case *pg_query.Node_AlterOpFamilyStmt:
+		if x.AlterOpFamilyStmt != nil {
+			walkMessagesAlterOpFamilyStmt(x.AlterOpFamilyStmt, fn)
+		}
+	case *pg_query.Node_DropStmt:
+		if x.DropStmt != nil {
+			walkMessagesDropStmt(x.DropStmt, fn)
+		}
+	case *pg_query.Node_TruncateStmt:
+		if x.TruncateStmt != nil {
+			walkMessagesTruncateStmt(x.TruncateStmt, fn)
+		}
+	case *pg_query.Node_CommentStmt:
+		if x.CommentStmt != nil {
+			walkMessagesCommentStmt(x.CommentStmt, fn)
+		}
+	case *pg_query.Node_SecLabelStmt:
+		if x.SecLabelStmt != nil {
+			walkMessagesSecLabelStmt(x.SecLabelStmt, fn)
+		}
+	case *pg_query.Node_DeclareCursorStmt:
+		if x.DeclareCursorStmt != nil {
+			walkMessagesDeclareCursorStmt(x.DeclareCursorStmt, fn)
+		}
+	case *pg_query.Node_ClosePortalStmt:
+		if x.ClosePortalStmt != nil {
+			walkMessagesClosePortalStmt(x.ClosePortalStmt, fn)
+		}
+	case *pg_query.Node_FetchStmt:
+		if x.FetchStmt != nil {
+			walkMessagesFetchStmt(x.FetchStmt, fn)
+		}
+	case *pg_query.Node_IndexStmt:
+		if x.IndexStmt != nil {
+			walkMessagesIndexStmt(x.IndexStmt, fn)
+		}
+	case *pg_query.Node_CreateStatsStmt:
+		if x.CreateStatsStmt != nil {
+			walkMessagesCreateStatsStmt(x.CreateStatsStmt, fn)
+		}
+	case *pg_query.Node_StatsElem:
+		if x.StatsElem != nil {
+			walkMessagesStatsElem(x.StatsElem, fn)
+		}
+	case *pg_query.Node_AlterStatsStmt:
+		if x.AlterStatsStmt != nil {
+			walkMessagesAlterStatsStmt(x.AlterStatsStmt, fn)
+		}
+	case *pg_query.Node_CreateFunctionStmt:
+		if x.CreateFunctionStmt != nil {
+			walkMessagesCreateFunctionStmt(x.CreateFunctionStmt, fn)
+		}
+	case *pg_query.Node_FunctionParameter:
+		if x.FunctionParameter != nil {
+			walkMessagesFunctionParameter(x.FunctionParameter, fn)
+		}
+	case *pg_query.Node_AlterFunctionStmt:
+		if x.AlterFunctionStmt != nil {
+			walkMessagesAlterFunctionStmt(x.AlterFunctionStmt, fn)
+		}
+	case *pg_query.Node_DoStmt:
+		if x.DoStmt != nil {
+			walkMessagesDoStmt(x.DoStmt, fn)
+		}
+	case *pg_query.Node_InlineCodeBlock:
+		if x.InlineCodeBlock != nil {
+			walkMessagesInlineCodeBlock(x.InlineCodeBlock, fn)
+		}
+	case *pg_query.Node_CallStmt:
+		if x.CallStmt != nil {
+			walkMessagesCallStmt(x.CallStmt, fn)
+		}
+	case *pg_query.Node_CallContext:
+		if x.CallContext != nil {
+			walkMessagesCallContext(x.CallContext, fn)
+		}
+	case *pg_query.Node_RenameStmt:
+		if x.RenameStmt != nil {
+			walkMessagesRenameStmt(x.RenameStmt, fn)
+		}
+	case *pg_query.Node_AlterObjectDependsStmt:
+		if x.AlterObjectDependsStmt != nil {
+			walkMessagesAlterObjectDependsStmt(x.AlterObjectDependsStmt, fn)
+		}
+	case *pg_query.Node_AlterObjectSchemaStmt:
+		if x.AlterObjectSchemaStmt != nil {
+			walkMessagesAlterObjectSchemaStmt(x.AlterObjectSchemaStmt, fn)
+		}
+	case *pg_query.Node_AlterOwnerStmt:
+		if x.AlterOwnerStmt != nil {
+			walkMessagesAlterOwnerStmt(x.AlterOwnerStmt, fn)
+		}
+	case *pg_query.Node_AlterOperatorStmt:
+		if x.AlterOperatorStmt != nil {
+			walkMessagesAlterOperatorStmt(x.AlterOperatorStmt, fn)
+		}
+	case *pg_query.Node_AlterTypeStmt:
+		if x.AlterTypeStmt != nil {
+			walkMessagesAlterTypeStmt(x.AlterTypeStmt, fn)
+		}
+	case *pg_query.Node_RuleStmt:
+		if x.RuleStmt != nil {
+			walkMessagesRuleStmt(x.RuleStmt, fn)
+		}
+	case *pg_query.Node_NotifyStmt:
+		if x.NotifyStmt != nil {
+			walkMessagesNotifyStmt(x.NotifyStmt, fn)
+		}
+	case *pg_query.Node_ListenStmt:
+		if x.ListenStmt != nil {
+			walkMessagesListenStmt(x.ListenStmt, fn)
+		}
+	case *pg_query.Node_UnlistenStmt:
+		if x.UnlistenStmt != nil {
+			walkMessagesUnlistenStmt(x.UnlistenStmt, fn)
+		}
+	case *pg_query.Node_TransactionStmt:
+		if x.TransactionStmt != nil {
+			walkMessagesTransactionStmt(x.TransactionStmt, fn)
+		}
+	case *pg_query.Node_CompositeTypeStmt:
+		if x.CompositeTypeStmt != nil {
+			walkMessagesCompositeTypeStmt(x.CompositeTypeStmt, fn)
+		}
+	case *pg_query.Node_CreateEnumStmt:
+		if x.CreateEnumStmt != nil {
+			walkMessagesCreateEnumStmt(x.CreateEnumStmt, fn)
+		}
+	case *pg_query.Node_CreateRangeStmt:
+		if x.CreateRangeStmt != nil {
+			walkMessagesCreateRangeStmt(x.CreateRangeStmt, fn)
+		}
+	case *pg_query.Node_AlterEnumStmt:
+		if x.AlterEnumStmt != nil {
+			walkMessagesAlterEnumStmt(x.AlterEnumStmt, fn)
+		}
+	case *pg_query.Node_ViewStmt:
+		if x.ViewStmt != nil {
+			walkMessagesViewStmt(x.ViewStmt, fn)
+		}
+	case *pg_query.Node_LoadStmt:
+		if x.LoadStmt != nil {
+			walkMessagesLoadStmt(x.LoadStmt, fn)
+		}
+	case *pg_query.Node_CreatedbStmt:
+		if x.CreatedbStmt != nil {
+			walkMessagesCreatedbStmt(x.CreatedbStmt, fn)
+		}
+	case *pg_query.Node_AlterDatabaseStmt:
+		if x.AlterDatabaseStmt != nil {
+			walkMessagesAlterDatabaseStmt(x.AlterDatabaseStmt, fn)
+		}
+	case *pg_query.Node_AlterDatabaseRefreshCollStmt:
+		if x.AlterDatabaseRefreshCollStmt != nil {
+			walkMessagesAlterDatabaseRefreshCollStmt(x.AlterDatabaseRefreshCollStmt, fn)
+		}
+	case *pg_query.Node_AlterDatabaseSetStmt:
+		if x.AlterDatabaseSetStmt != nil {
+			walkMessagesAlterDatabaseSetStmt(x.AlterDatabaseSetStmt, fn)
+		}
+	case *pg_query.Node_DropdbStmt:
+		if x.DropdbStmt != nil {
+			walkMessagesDropdbStmt(x.DropdbStmt, fn)
+		}
+	case *pg_query.Node_AlterSystemStmt:
+		if x.AlterSystemStmt != nil {
+			walkMessagesAlterSystemStmt(x.AlterSystemStmt, fn)
+		}
+	case *pg_query.Node_ClusterStmt:
+		if x.ClusterStmt != nil {
+			walkMessagesClusterStmt(x.ClusterStmt, fn)
+		}
+	case *pg_query.Node_VacuumStmt:
+		if x.VacuumStmt != nil {
+			walkMessagesVacuumStmt(x.VacuumStmt, fn)
+		}
+	case *pg_query.Node_VacuumRelation:
+		if x.VacuumRelation != nil {
+			walkMessagesVacuumRelation(x.VacuumRelation, fn)
+		}
+	case *pg_query.Node_ExplainStmt:
+		if x.ExplainStmt != nil {
+			walkMessagesExplainStmt(x.ExplainStmt, fn)
+		}
+	case *pg_query.Node_CreateTableAsStmt:
+		if x.CreateTableAsStmt != nil {
+			walkMessagesCreateTableAsStmt(x.CreateTableAsStmt, fn)
+		}
+	case *pg_query.Node_RefreshMatViewStmt:
+		if x.RefreshMatViewStmt != nil {
+			walkMessagesRefreshMatViewStmt(x.RefreshMatViewStmt, fn)
+		}
+	case *pg_query.Node_CheckPointStmt:
+		if x.CheckPointStmt != nil {
+			walkMessagesCheckPointStmt(x.CheckPointStmt, fn)
+		}
+	case *pg_query.Node_DiscardStmt:
+		if x.DiscardStmt != nil {
+			walkMessagesDiscardStmt(x.DiscardStmt, fn)
+		}
+	case *pg_query.Node_LockStmt:
+		if x.LockStmt != nil {
+			walkMessagesLockStmt(x.LockStmt, fn)
+		}
+	case *pg_query.Node_ConstraintsSetStmt:
+		if x.ConstraintsSetStmt != nil {
+			walkMessagesConstraintsSetStmt(x.ConstraintsSetStmt, fn)
+		}
+	case *pg_query.Node_ReindexStmt:
+		if x.ReindexStmt != nil {
+			walkMessagesReindexStmt(x.ReindexStmt, fn)
+		}
+	case *pg_query.Node_CreateConversionStmt:
+		if x.CreateConversionStmt != nil {
+			walkMessagesCreateConversionStmt(x.CreateConversionStmt, fn)
+		}
+	case *pg_query.Node_CreateCastStmt:
+		if x.CreateCastStmt != nil {
+			walkMessagesCreateCastStmt(x.CreateCastStmt, fn)
+		}
+	case *pg_query.Node_CreateTransformStmt:
+		if x.CreateTransformStmt != nil {
+			walkMessagesCreateTransformStmt(x.CreateTransformStmt, fn)
+		}
+	case *pg_query.Node_PrepareStmt:
+		if x.PrepareStmt != nil {
+			walkMessagesPrepareStmt(x.PrepareStmt, fn)
+		}
+	case *pg_query.Node_ExecuteStmt:
+		if x.ExecuteStmt != nil {
+			walkMessagesExecuteStmt(x.ExecuteStmt, fn)
+		}
+	case *pg_query.Node_DeallocateStmt:
+		if x.DeallocateStmt != nil {
+			walkMessagesDeallocateStmt(x.DeallocateStmt, fn)
+		}
+	case *pg_query.Node_DropOwnedStmt:
+		if x.DropOwnedStmt != nil {
+			walkMessagesDropOwnedStmt(x.DropOwnedStmt, fn)
+		}
+	case *pg_query.Node_ReassignOwnedStmt:
+		if x.ReassignOwnedStmt != nil {
+			walkMessagesReassignOwnedStmt(x.ReassignOwnedStmt, fn)
+		}
+	case *pg_query.Node_AlterTsdictionaryStmt:
+		if x.AlterTsdictionaryStmt != nil {
+			walkMessagesAlterTSDictionaryStmt(x.AlterTsdictionaryStmt, fn)
+		}
+	case *pg_query.Node_AlterTsconfigurationStmt:
+		if x.AlterTsconfigurationStmt != nil {
+			walkMessagesAlterTSConfigurationStmt(x.AlterTsconfigurationStmt, fn)
+		}
+	case *pg_query.Node_PublicationTable:
+		if x.PublicationTable != nil {
+			walkMessagesPublicationTable(x.PublicationTable, fn)
+		}
+	case *pg_query.Node_PublicationObjSpec:
+		if x.PublicationObjSpec != nil {
+			walkMessagesPublicationObjSpec(x.PublicationObjSpec, fn)
+		}
+	case *pg_query.Node_CreatePublicationStmt:
+		if x.CreatePublicationStmt != nil {
+			walkMessagesCreatePublicationStmt(x.CreatePublicationStmt, fn)
+		}
+	case *pg_query.Node_AlterPublicationStmt:
+		if x.AlterPublicationStmt != nil {
+			walkMessagesAlterPublicationStmt(x.AlterPublicationStmt, fn)
+		}
+	case *pg_query.Node_CreateSubscriptionStmt:
+		if x.CreateSubscriptionStmt != nil {
+			walkMessagesCreateSubscriptionStmt(x.CreateSubscriptionStmt, fn)
+		}
+	case *pg_query.Node_AlterSubscriptionStmt:
+		if x.AlterSubscriptionStmt != nil {
+			walkMessagesAlterSubscriptionStmt(x.AlterSubscriptionStmt, fn)
+		}
+	case *pg_query.Node_DropSubscriptionStmt:
+		if x.DropSubscriptionStmt != nil {
+			walkMessagesDropSubscriptionStmt(x.DropSubscriptionStmt, fn)
+		}
+	case *pg_query.Node_Integer:
+		if x.Integer != nil {
+			walkMessagesInteger(x.Integer, fn)
+		}
+	case *pg_query.Node_Float:
+		if x.Float != nil {
+			walkMessagesFloat(x.Float, fn)
+		}
+	case *pg_query.Node_Boolean:
+		if x.Boolean != nil {
+			walkMessagesBoolean(x.Boolean, fn)
+		}
+	case *pg_query.Node_String_:
+		if x.String_ != nil {
+			walkMessagesString(x.String_, fn)
+		}
+	case *pg_query.Node_BitString:
+		if x.BitString != nil {
+			walkMessagesBitString(x.BitString, fn)
+		}
+	case *pg_query.Node_List:
+		if x.List != nil {
+			walkMessagesList(x.List, fn)
+		}
+	case *pg_query.Node_IntList:
+		if x.IntList != nil {
+			walkMessagesIntList(x.IntList, fn)
+		}
+	case *pg_query.Node_OidList:
+		if x.OidList != nil {
+			walkMessagesOidList(x.OidList, fn)
+		}
+	case *pg_query.Node_AConst:
+		if x.AConst != nil {
+			walkMessagesA_Const(x.AConst, fn)
+		}
+	case nil:
+	default:
+		visitUnknown(v, fn)
+	}
+}
+
+func walkMessagesNotifyStmt(v *pg_query.NotifyStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesNullIfExpr(v *pg_query.NullIfExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesNullTest(v *pg_query.NullTest, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesObjectWithArgs(v *pg_query.ObjectWithArgs, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Objname {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Objargs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Objfuncargs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesOidList(v *pg_query.OidList, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Items {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesOnConflictClause(v *pg_query.OnConflictClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Infer != nil {
+		walkMessagesInferClause(v.Infer, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+}
+
+func walkMessagesOnConflictExpr(v *pg_query.OnConflictExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.ArbiterElems {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.ArbiterWhere != nil {
+		walkMessagesNode(v.ArbiterWhere, fn)
+	}
+	for _, c := range v.OnConflictSet {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.OnConflictWhere != nil {
+		walkMessagesNode(v.OnConflictWhere, fn)
+	}
+	for _, c := range v.ExclRelTlist {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesOpExpr(v *pg_query.OpExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesPLAssignStmt(v *pg_query.PLAssignStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Val != nil {
+		walkMessagesSelectStmt(v.Val, fn)
+	}
+}
+
+func walkMessagesParam(v *pg_query.Param, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesParamRef(v *pg_query.ParamRef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesParseResult(v *pg_query.ParseResult, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Stmts {
+		if c != nil {
+			walkMessagesRawStmt(c, fn)
+		}
+	}
+}
+
+func walkMessagesPartitionBoundSpec(v *pg_query.PartitionBoundSpec, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Listdatums {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Lowerdatums {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Upperdatums {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesPartitionCmd(v *pg_query.PartitionCmd, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Name != nil {
+		walkMessagesRangeVar(v.Name, fn)
+	}
+	if v.Bound != nil {
+		walkMessagesPartitionBoundSpec(v.Bound, fn)
+	}
+}
+
+func walkMessagesPartitionElem(v *pg_query.PartitionElem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+	for _, c := range v.Collation {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opclass {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesPartitionRangeDatum(v *pg_query.PartitionRangeDatum, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Value != nil {
+		walkMessagesNode(v.Value, fn)
+	}
+}
+
+func walkMessagesPartitionSpec(v *pg_query.PartitionSpec, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.PartParams {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesPrepareStmt(v *pg_query.PrepareStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Argtypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+}
+
+func walkMessagesPublicationObjSpec(v *pg_query.PublicationObjSpec, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Pubtable != nil {
+		walkMessagesPublicationTable(v.Pubtable, fn)
+	}
+}
+
+func walkMessagesPublicationTable(v *pg_query.PublicationTable, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesQuery(v *pg_query.Query, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.UtilityStmt != nil {
+		walkMessagesNode(v.UtilityStmt, fn)
+	}
+	for _, c := range v.CteList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Rtable {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Rteperminfos {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Jointree != nil {
+		walkMessagesFromExpr(v.Jointree, fn)
+	}
+	for _, c := range v.MergeActionList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.OnConflict != nil {
+		walkMessagesOnConflictExpr(v.OnConflict, fn)
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupingSets {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.HavingQual != nil {
+		walkMessagesNode(v.HavingQual, fn)
+	}
+	for _, c := range v.WindowClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.DistinctClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.SortClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.LimitOffset != nil {
+		walkMessagesNode(v.LimitOffset, fn)
+	}
+	if v.LimitCount != nil {
+		walkMessagesNode(v.LimitCount, fn)
+	}
+	for _, c := range v.RowMarks {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.SetOperations != nil {
+		walkMessagesNode(v.SetOperations, fn)
+	}
+	for _, c := range v.ConstraintDeps {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.WithCheckOptions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRTEPermissionInfo(v *pg_query.RTEPermissionInfo, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesRangeFunction(v *pg_query.RangeFunction, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Functions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+	for _, c := range v.Coldeflist {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRangeSubselect(v *pg_query.RangeSubselect, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Subquery != nil {
+		walkMessagesNode(v.Subquery, fn)
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+}
+
+func walkMessagesRangeTableFunc(v *pg_query.RangeTableFunc, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Docexpr != nil {
+		walkMessagesNode(v.Docexpr, fn)
+	}
+	if v.Rowexpr != nil {
+		walkMessagesNode(v.Rowexpr, fn)
+	}
+	for _, c := range v.Namespaces {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Columns {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+}
+
+func walkMessagesRangeTableFuncCol(v *pg_query.RangeTableFuncCol, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+	if v.Colexpr != nil {
+		walkMessagesNode(v.Colexpr, fn)
+	}
+	if v.Coldefexpr != nil {
+		walkMessagesNode(v.Coldefexpr, fn)
+	}
+}
+
+func walkMessagesRangeTableSample(v *pg_query.RangeTableSample, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesNode(v.Relation, fn)
+	}
+	for _, c := range v.Method {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Repeatable != nil {
+		walkMessagesNode(v.Repeatable, fn)
+	}
+}
+
+func walkMessagesRangeTblEntry(v *pg_query.RangeTblEntry, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Tablesample != nil {
+		walkMessagesTableSampleClause(v.Tablesample, fn)
+	}
+	if v.Subquery != nil {
+		walkMessagesQuery(v.Subquery, fn)
+	}
+	for _, c := range v.Joinaliasvars {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Joinleftcols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Joinrightcols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.JoinUsingAlias != nil {
+		walkMessagesAlias(v.JoinUsingAlias, fn)
+	}
+	for _, c := range v.Functions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Tablefunc != nil {
+		walkMessagesTableFunc(v.Tablefunc, fn)
+	}
+	for _, c := range v.ValuesLists {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Colcollations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+	if v.Eref != nil {
+		walkMessagesAlias(v.Eref, fn)
+	}
+	for _, c := range v.SecurityQuals {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRangeTblFunction(v *pg_query.RangeTblFunction, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Funcexpr != nil {
+		walkMessagesNode(v.Funcexpr, fn)
+	}
+	for _, c := range v.Funccolnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccoltypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccoltypmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Funccolcollations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRangeTblRef(v *pg_query.RangeTblRef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesRangeVar(v *pg_query.RangeVar, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Alias != nil {
+		walkMessagesAlias(v.Alias, fn)
+	}
+}
+
+func walkMessagesRawStmt(v *pg_query.RawStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Stmt != nil {
+		walkMessagesNode(v.Stmt, fn)
+	}
+}
+
+func walkMessagesReassignOwnedStmt(v *pg_query.ReassignOwnedStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Roles {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Newrole != nil {
+		walkMessagesRoleSpec(v.Newrole, fn)
+	}
+}
+
+func walkMessagesRefreshMatViewStmt(v *pg_query.RefreshMatViewStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+}
+
+func walkMessagesReindexStmt(v *pg_query.ReindexStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.Params {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRelabelType(v *pg_query.RelabelType, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+}
+
+func walkMessagesRenameStmt(v *pg_query.RenameStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+}
+
+func walkMessagesReplicaIdentityStmt(v *pg_query.ReplicaIdentityStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesResTarget(v *pg_query.ResTarget, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Indirection {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Val != nil {
+		walkMessagesNode(v.Val, fn)
+	}
+}
+
+func walkMessagesReturnStmt(v *pg_query.ReturnStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Returnval != nil {
+		walkMessagesNode(v.Returnval, fn)
+	}
+}
+
+func walkMessagesRoleSpec(v *pg_query.RoleSpec, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesRowCompareExpr(v *pg_query.RowCompareExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Opnos {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Opfamilies {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Inputcollids {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Largs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Rargs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRowExpr(v *pg_query.RowExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesRowMarkClause(v *pg_query.RowMarkClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesRuleStmt(v *pg_query.RuleStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.Actions {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesSQLValueFunction(v *pg_query.SQLValueFunction, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesScalarArrayOpExpr(v *pg_query.ScalarArrayOpExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesScanResult(v *pg_query.ScanResult, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Tokens {
+		if c != nil {
+			walkMessagesScanToken(c, fn)
+		}
+	}
+}
+
+func walkMessagesScanToken(v *pg_query.ScanToken, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesSecLabelStmt(v *pg_query.SecLabelStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Object != nil {
+		walkMessagesNode(v.Object, fn)
+	}
+}
+
+func walkMessagesSelectStmt(v *pg_query.SelectStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.DistinctClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.IntoClause != nil {
+		walkMessagesIntoClause(v.IntoClause, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.FromClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.GroupClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.HavingClause != nil {
+		walkMessagesNode(v.HavingClause, fn)
+	}
+	for _, c := range v.WindowClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ValuesLists {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.SortClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.LimitOffset != nil {
+		walkMessagesNode(v.LimitOffset, fn)
+	}
+	if v.LimitCount != nil {
+		walkMessagesNode(v.LimitCount, fn)
+	}
+	for _, c := range v.LockingClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkMessagesWithClause(v.WithClause, fn)
+	}
+	if v.Larg != nil {
+		walkMessagesSelectStmt(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkMessagesSelectStmt(v.Rarg, fn)
+	}
+}
+
+func walkMessagesSetOperationStmt(v *pg_query.SetOperationStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Larg != nil {
+		walkMessagesNode(v.Larg, fn)
+	}
+	if v.Rarg != nil {
+		walkMessagesNode(v.Rarg, fn)
+	}
+	for _, c := range v.ColTypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ColTypmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ColCollations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.GroupClauses {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesSetToDefault(v *pg_query.SetToDefault, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesSortBy(v *pg_query.SortBy, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Node != nil {
+		walkMessagesNode(v.Node, fn)
+	}
+	for _, c := range v.UseOp {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesSortGroupClause(v *pg_query.SortGroupClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesStatsElem(v *pg_query.StatsElem, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+}
+
+func walkMessagesString(v *pg_query.String, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesSubLink(v *pg_query.SubLink, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Testexpr != nil {
+		walkMessagesNode(v.Testexpr, fn)
+	}
+	for _, c := range v.OperName {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Subselect != nil {
+		walkMessagesNode(v.Subselect, fn)
+	}
+}
+
+func walkMessagesSubPlan(v *pg_query.SubPlan, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Testexpr != nil {
+		walkMessagesNode(v.Testexpr, fn)
+	}
+	for _, c := range v.ParamIds {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.SetParam {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ParParam {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesSubscriptingRef(v *pg_query.SubscriptingRef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Refupperindexpr {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Reflowerindexpr {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Refexpr != nil {
+		walkMessagesNode(v.Refexpr, fn)
+	}
+	if v.Refassgnexpr != nil {
+		walkMessagesNode(v.Refassgnexpr, fn)
+	}
+}
+
+func walkMessagesTableFunc(v *pg_query.TableFunc, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.NsUris {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.NsNames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Docexpr != nil {
+		walkMessagesNode(v.Docexpr, fn)
+	}
+	if v.Rowexpr != nil {
+		walkMessagesNode(v.Rowexpr, fn)
+	}
+	for _, c := range v.Colnames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Coltypmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Colcollations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Colexprs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Coldefexprs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesTableLikeClause(v *pg_query.TableLikeClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+}
+
+func walkMessagesTableSampleClause(v *pg_query.TableSampleClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Repeatable != nil {
+		walkMessagesNode(v.Repeatable, fn)
+	}
+}
+
+func walkMessagesTargetEntry(v *pg_query.TargetEntry, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+}
+
+func walkMessagesTransactionStmt(v *pg_query.TransactionStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesTriggerTransition(v *pg_query.TriggerTransition, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesTruncateStmt(v *pg_query.TruncateStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Relations {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesTypeCast(v *pg_query.TypeCast, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Arg != nil {
+		walkMessagesNode(v.Arg, fn)
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
+}
+
+func walkMessagesTypeName(v *pg_query.TypeName, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Names {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Typmods {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ArrayBounds {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesUnlistenStmt(v *pg_query.UnlistenStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesUpdateStmt(v *pg_query.UpdateStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.TargetList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WhereClause != nil {
+		walkMessagesNode(v.WhereClause, fn)
+	}
+	for _, c := range v.FromClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ReturningList {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.WithClause != nil {
+		walkMessagesWithClause(v.WithClause, fn)
+	}
+}
+
+func walkMessagesVacuumRelation(v *pg_query.VacuumRelation, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Relation != nil {
+		walkMessagesRangeVar(v.Relation, fn)
+	}
+	for _, c := range v.VaCols {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesVacuumStmt(v *pg_query.VacuumStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Rels {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesVar(v *pg_query.Var, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+}
+
+func walkMessagesVariableSetStmt(v *pg_query.VariableSetStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesVariableShowStmt(v *pg_query.VariableShowStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+}
+
+func walkMessagesViewStmt(v *pg_query.ViewStmt, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.View != nil {
+		walkMessagesRangeVar(v.View, fn)
+	}
+	for _, c := range v.Aliases {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Query != nil {
+		walkMessagesNode(v.Query, fn)
+	}
+	for _, c := range v.Options {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesWindowClause(v *pg_query.WindowClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.PartitionClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.OrderClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.StartOffset != nil {
+		walkMessagesNode(v.StartOffset, fn)
+	}
+	if v.EndOffset != nil {
+		walkMessagesNode(v.EndOffset, fn)
+	}
+	for _, c := range v.RunCondition {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesWindowDef(v *pg_query.WindowDef, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.PartitionClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.OrderClause {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.StartOffset != nil {
+		walkMessagesNode(v.StartOffset, fn)
+	}
+	if v.EndOffset != nil {
+		walkMessagesNode(v.EndOffset, fn)
+	}
+}
+
+func walkMessagesWindowFunc(v *pg_query.WindowFunc, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	if v.Aggfilter != nil {
+		walkMessagesNode(v.Aggfilter, fn)
+	}
+}
+
+func walkMessagesWithCheckOption(v *pg_query.WithCheckOption, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Qual != nil {
+		walkMessagesNode(v.Qual, fn)
+	}
+}
+
+func walkMessagesWithClause(v *pg_query.WithClause, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	for _, c := range v.Ctes {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesXmlExpr(v *pg_query.XmlExpr, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Xpr != nil {
+		walkMessagesNode(v.Xpr, fn)
+	}
+	for _, c := range v.NamedArgs {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.ArgNames {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+	for _, c := range v.Args {
+		if c != nil {
+			walkMessagesNode(c, fn)
+		}
+	}
+}
+
+func walkMessagesXmlSerialize(v *pg_query.XmlSerialize, fn func(protoreflect.ProtoMessage) bool) {
+	if !fn(v) {
+		return
+	}
+	if v.Expr != nil {
+		walkMessagesNode(v.Expr, fn)
+	}
+	if v.TypeName != nil {
+		walkMessagesTypeName(v.TypeName, fn)
+	}
 }

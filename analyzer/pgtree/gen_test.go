@@ -79,7 +79,212 @@ func children(m proto.Message, fn func(proto.Message)) bool {
 		b.WriteString(body.String())
 	}
 	b.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
-	return generatedFile("TestChildrenUpToDate", pgQueryAndProto, b.Bytes())
+	if err := writeNodeWalkers(&b, names, byName); err != nil {
+		return nil, err
+	}
+	if err := writeMessageWalkers(&b, names, byName); err != nil {
+		return nil, err
+	}
+	return generatedFile("TestChildrenUpToDate", pgQueryAndProto+"\t\"google.golang.org/protobuf/reflect/protoreflect\"\n", b.Bytes())
+}
+
+// writeNodeWalkers writes Walk's typed walkers: walkNode, and a walker per
+// message type whose fields can lead to a Node, calling each other
+// directly where children goes through proto.Message and a closure per
+// level. Fields whose types can hold no Node, however deep, are not
+// entered: Walk reports Nodes only, so they cannot change what it visits.
+// A Node of a kind this file does not know goes to walkUnknown.
+func writeNodeWalkers(b *bytes.Buffer, names []string, byName map[string]protoreflect.MessageDescriptor) error {
+	reaches := nodeReaching(names, byName)
+	var walkers strings.Builder
+	for _, name := range names {
+		if name == "Node" || !reaches[name] {
+			continue
+		}
+		md := byName[name]
+		goType, msg, err := goTypeOf(md)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&walkers, "\nfunc walk%s(v *pg_query.%[1]s, fn func(*pg_query.Node) bool) {\n", goType.Name())
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+				continue
+			}
+			callee := walkerOf(fd.Message(), reaches)
+			if callee == "" {
+				continue
+			}
+			if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+				m, err := oneofMemberOf(msg, goType, od, fd)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				fmt.Fprintf(&walkers, "\tif x, ok := v.%s.(*pg_query.%s); ok && x.%s != nil {\n\t\t%s(x.%[3]s, fn)\n\t}\n", m.iface, m.wrapper.Name(), m.inner.Name, callee)
+				continue
+			}
+			goName, err := goField(goType, fd)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if fd.IsList() {
+				fmt.Fprintf(&walkers, "\tfor _, c := range v.%s {\n\t\tif c != nil {\n\t\t\t%s(c, fn)\n\t\t}\n\t}\n", goName, callee)
+			} else {
+				fmt.Fprintf(&walkers, "\tif v.%s != nil {\n\t\t%s(v.%[1]s, fn)\n\t}\n", goName, callee)
+			}
+		}
+		walkers.WriteString("}\n")
+	}
+	node := byName["Node"]
+	goType, msg, err := goTypeOf(node)
+	if err != nil {
+		return err
+	}
+	od := node.Oneofs().ByName("node")
+	if od == nil || node.Fields().Len() != od.Fields().Len() {
+		return fmt.Errorf("Node: expected one oneof and no other field")
+	}
+	var leaves []string
+	b.WriteString(`
+// walkNode visits n and, unless fn refuses it, the Nodes below it, in the
+// order children meets them.
+func walkNode(n *pg_query.Node, fn func(*pg_query.Node) bool) {
+	if !fn(n) {
+		return
+	}
+	switch x := n.Node.(type) {
+`)
+	for k := 0; k < od.Fields().Len(); k++ {
+		fd := od.Fields().Get(k)
+		m, err := oneofMemberOf(msg, goType, od, fd)
+		if err != nil {
+			return fmt.Errorf("Node: %w", err)
+		}
+		callee := walkerOf(fd.Message(), reaches)
+		if callee == "" {
+			leaves = append(leaves, "*pg_query."+m.wrapper.Name())
+			continue
+		}
+		fmt.Fprintf(b, "\tcase *pg_query.%s:\n\t\tif x.%s != nil {\n\t\t\t%s(x.%[2]s, fn)\n\t\t}\n", m.wrapper.Name(), m.inner.Name, callee)
+	}
+	if len(leaves) > 0 {
+		b.WriteString("\tcase nil, " + strings.Join(leaves, ", ") + ":\n\t\t// No Node below.\n")
+	}
+	b.WriteString("\tdefault:\n\t\twalkUnknown(n, fn)\n\t}\n}\n")
+	b.WriteString(walkers.String())
+	return nil
+}
+
+// writeMessageWalkers writes WalkMessages's typed walkers, one per
+// message type: fn for the message, then its messages as children
+// lists them. A Node of a kind this file does not know goes to
+// visitUnknown; a field of a message type from another file to visitAll.
+func writeMessageWalkers(b *bytes.Buffer, names []string, byName map[string]protoreflect.MessageDescriptor) error {
+	callee := func(md protoreflect.MessageDescriptor) string {
+		if md.ParentFile() != pg_query.File_pg_query_proto {
+			return "visitAll"
+		}
+		return "walkMessages" + string(md.Name())
+	}
+	for _, name := range names {
+		md := byName[name]
+		goType, msg, err := goTypeOf(md)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "\nfunc walkMessages%s(v *pg_query.%[1]s, fn func(protoreflect.ProtoMessage) bool) {\n\tif !fn(v) {\n\t\treturn\n\t}\n", goType.Name())
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+				if od.Fields().Get(0) != fd {
+					continue
+				}
+				iface, err := oneofField(goType, od)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				var cases strings.Builder
+				for k := 0; k < od.Fields().Len(); k++ {
+					member := od.Fields().Get(k)
+					if member.Kind() != protoreflect.MessageKind {
+						continue
+					}
+					m, err := oneofMemberOf(msg, goType, od, member)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					fmt.Fprintf(&cases, "\tcase *pg_query.%s:\n\t\tif x.%s != nil {\n\t\t\t%s(x.%[2]s, fn)\n\t\t}\n", m.wrapper.Name(), m.inner.Name, callee(member.Message()))
+				}
+				if cases.Len() == 0 {
+					continue
+				}
+				fmt.Fprintf(b, "\tswitch x := v.%s.(type) {\n%s", iface, cases.String())
+				if name == "Node" {
+					b.WriteString("\tcase nil:\n\tdefault:\n\t\tvisitUnknown(v, fn)\n")
+				}
+				b.WriteString("\t}\n")
+				continue
+			}
+			if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+				continue
+			}
+			goName, err := goField(goType, fd)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if fd.IsList() {
+				fmt.Fprintf(b, "\tfor _, c := range v.%s {\n\t\tif c != nil {\n\t\t\t%s(c, fn)\n\t\t}\n\t}\n", goName, callee(fd.Message()))
+			} else {
+				fmt.Fprintf(b, "\tif v.%s != nil {\n\t\t%s(v.%[1]s, fn)\n\t}\n", goName, callee(fd.Message()))
+			}
+		}
+		b.WriteString("}\n")
+	}
+	return nil
+}
+
+// walkerOf is the typed walker of a field of message type md, "" when
+// nothing of that type can hold a Node.
+func walkerOf(md protoreflect.MessageDescriptor, reaches map[string]bool) string {
+	name := string(md.Name())
+	switch {
+	case md.ParentFile() != pg_query.File_pg_query_proto:
+		return ""
+	case name == "Node":
+		return "walkNode"
+	case reaches[name]:
+		return "walk" + name
+	}
+	return ""
+}
+
+// nodeReaching names the message types whose fields can lead to a Node,
+// directly or through other messages.
+func nodeReaching(names []string, byName map[string]protoreflect.MessageDescriptor) map[string]bool {
+	reaches := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, name := range names {
+			if reaches[name] {
+				continue
+			}
+			fields := byName[name].Fields()
+			for i := 0; i < fields.Len(); i++ {
+				fd := fields.Get(i)
+				if fd.Kind() != protoreflect.MessageKind || fd.IsMap() || fd.Message().ParentFile() != pg_query.File_pg_query_proto {
+					continue
+				}
+				if sub := string(fd.Message().Name()); sub == "Node" || reaches[sub] {
+					reaches[name], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	return reaches
 }
 
 // generatedField checks that the wire-code generators have code for fd: a

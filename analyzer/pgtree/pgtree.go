@@ -11,13 +11,20 @@ import (
 )
 
 // Walk visits every Node below n (n included) depth first; fn returning
-// false skips the node's children. The generated children covers every
-// message type of the parser's tree, and reflection (eachChild) whatever
-// a later grammar adds before children_gen.go is generated again.
+// false skips the node's children. The generated walkers (walkNode,
+// children_gen.go) cover every message type of the parser's tree, and
+// reflection (walkUnknown) whatever a later grammar adds before
+// children_gen.go is generated again.
 func Walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	if n == nil {
 		return
 	}
+	walkNode(n, fn)
+}
+
+// walkUnknown visits the Nodes below a Node of a kind walkNode does not
+// know, through children and protoreflect.
+func walkUnknown(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 	var visit func(m proto.Message)
 	visit = func(m proto.Message) {
 		if node, ok := m.(*pg_query.Node); ok && !fn(node) {
@@ -25,7 +32,7 @@ func Walk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
 		}
 		childrenOf(m, visit)
 	}
-	visit(n)
+	childrenOf(n, visit)
 }
 
 // childrenOf calls fn for every message m holds, in declared order.
@@ -132,17 +139,31 @@ func Names(nodes []*pg_query.Node) []string {
 
 // WalkMessages visits every message below n (n included), Nodes and the
 // structs they hold directly (a RangeVar, a TypeName), depth first; fn
-// returning false skips the message's children.
+// returning false skips the message's children. The generated walkers
+// (walkMessagesNode, children_gen.go) cover every message type of the
+// parser's tree, reflection (visitUnknown) what a later grammar adds.
 func WalkMessages(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
 	if n == nil {
 		return
 	}
-	visitAll(n, fn)
+	walkMessagesNode(n, fn)
 }
 
+// visitUnknown visits the messages below a Node of a kind
+// walkMessagesNode does not know, through children and protoreflect.
+func visitUnknown(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) {
+	childrenOf(n, func(c proto.Message) { visitAll(c, fn) })
+}
+
+// visitAll visits m and the messages below it through children and
+// protoreflect: one closure for the whole walk, where a closure per
+// message visited allocated one per message.
 func visitAll(m proto.Message, fn func(protoreflect.ProtoMessage) bool) {
-	if !fn(m) {
-		return
+	var visit func(c proto.Message)
+	visit = func(c proto.Message) {
+		if fn(c) {
+			childrenOf(c, visit)
+		}
 	}
-	childrenOf(m, func(c proto.Message) { visitAll(c, fn) })
+	visit(m)
 }

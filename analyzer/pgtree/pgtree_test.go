@@ -232,3 +232,133 @@ func TestEachChildMatchesFieldOrder(t *testing.T) {
 		}
 	}
 }
+
+// reflectWalk is Walk through children and protoreflect alone, every
+// message entered: what the typed walkers must match.
+func reflectWalk(n *pg_query.Node, fn func(*pg_query.Node) bool) {
+	var visit func(m proto.Message)
+	visit = func(m proto.Message) {
+		if node, ok := m.(*pg_query.Node); ok && !fn(node) {
+			return
+		}
+		childrenOf(m, visit)
+	}
+	visit(n)
+}
+
+// TestWalkMatchesReflection: the typed walkers visit the same Nodes (and
+// WalkMessages's the same messages), in the same order, as a walk through
+// children and protoreflect that enters every message, with and without
+// children skipped, for a Node of every kind with every field set and
+// for parsed statements; the fields they do not enter hold no Node.
+func TestWalkMatchesReflection(t *testing.T) {
+	compare := func(name string, n *pg_query.Node) {
+		for _, skipEvery := range []int{0, 2, 3} {
+			visits := func(walk func(*pg_query.Node, func(*pg_query.Node) bool)) []*pg_query.Node {
+				var out []*pg_query.Node
+				walk(n, func(x *pg_query.Node) bool {
+					out = append(out, x)
+					return skipEvery == 0 || len(out)%skipEvery != 0
+				})
+				return out
+			}
+			got, want := visits(Walk), visits(reflectWalk)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s (skipping every %d): visited %d Nodes, want %d", name, skipEvery, len(got), len(want))
+			}
+			messages := func(walk func(*pg_query.Node, func(protoreflect.ProtoMessage) bool)) []protoreflect.ProtoMessage {
+				var out []protoreflect.ProtoMessage
+				walk(n, func(m protoreflect.ProtoMessage) bool {
+					out = append(out, m)
+					return skipEvery == 0 || len(out)%skipEvery != 0
+				})
+				return out
+			}
+			gotMsgs := messages(WalkMessages)
+			wantMsgs := messages(func(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) { visitAll(n, fn) })
+			if !slices.Equal(gotMsgs, wantMsgs) {
+				t.Errorf("%s (skipping every %d): WalkMessages visited %d messages, want %d", name, skipEvery, len(gotMsgs), len(wantMsgs))
+			}
+		}
+	}
+	kinds := 0
+	eachFilledMessage(t, func(name string, m proto.Message) {
+		if n, ok := m.(*pg_query.Node); ok {
+			kinds++
+			compare(name, n)
+		}
+	})
+	if kinds < 200 {
+		t.Errorf("compared %d kinds of Node", kinds)
+	}
+	for _, sql := range statements {
+		tree, err := pg_query.Parse(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range tree.GetStmts() {
+			compare(sql, st.GetStmt())
+		}
+	}
+	// A Node of no kind visits itself only.
+	compare("an empty Node", &pg_query.Node{})
+}
+
+// BenchmarkWalk: Walk's and WalkMessages's typed walkers against the walk
+// through children and protoreflect, over the same trees (the
+// repository's .sql files).
+func BenchmarkWalk(b *testing.B) {
+	var stmts []*pg_query.Node
+	for _, t := range benchTexts(b) {
+		tree, err := pg_query.Parse(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, st := range tree.GetStmts() {
+			stmts = append(stmts, st.GetStmt())
+		}
+	}
+	for _, c := range []struct {
+		name string
+		walk func(*pg_query.Node, func(*pg_query.Node) bool)
+	}{
+		{"typed", Walk},
+		{"reflection", reflectWalk},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			calls := 0
+			for b.Loop() {
+				for _, st := range stmts {
+					c.walk(st, func(n *pg_query.Node) bool {
+						calls += len(n.GetFuncCall().GetFuncname())
+						return true
+					})
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		name string
+		walk func(*pg_query.Node, func(protoreflect.ProtoMessage) bool)
+	}{
+		{"messages-typed", WalkMessages},
+		{"messages-reflection", func(n *pg_query.Node, fn func(protoreflect.ProtoMessage) bool) { visitAll(n, fn) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			relations := 0
+			for b.Loop() {
+				for _, st := range stmts {
+					c.walk(st, func(m protoreflect.ProtoMessage) bool {
+						if _, ok := m.(*pg_query.RangeVar); ok {
+							relations++
+							return false
+						}
+						return true
+					})
+				}
+			}
+		})
+	}
+}

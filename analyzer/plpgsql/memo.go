@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
@@ -47,6 +48,11 @@ type Memo struct {
 	scripts map[string]*sqlscript.Script
 	trees   map[string]parsedText
 	texts   int
+	// heads keeps signature's text by the encoded tree it deparses: many
+	// functions share a signature (a trigger function's RETURNS trigger,
+	// no parameters), and deparsing is a round trip through the C library
+	// (a history of 204 PL/pgSQL bodies had 35 signatures).
+	heads map[string]string
 }
 
 // parsedText is what pgtree.Parse gave for a text.
@@ -74,7 +80,7 @@ type keptRead struct {
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo {
-	return &Memo{kept: map[memoKey]*keptRead{}, scripts: map[string]*sqlscript.Script{}, trees: map[string]parsedText{}}
+	return &Memo{kept: map[memoKey]*keptRead{}, scripts: map[string]*sqlscript.Script{}, trees: map[string]parsedText{}, heads: map[string]string{}}
 }
 
 // Read is Read, reusing what m kept.
@@ -127,6 +133,64 @@ func (m *Memo) split(text string) *sqlscript.Script {
 	m.scripts[text] = sc
 	m.mu.Unlock()
 	return sc
+}
+
+// signature is signature(cf), kept by the protobuf encoding of the tree
+// it deparses with its locations cleared (withoutLocations): trees equal
+// but for where they stand in their texts deparse alike (the deparser
+// prints no location), and two functions' parameters and result type
+// always stand elsewhere.
+func (m *Memo) signature(cf *pg_query.CreateFunctionStmt) string {
+	tree := signatureTree(cf)
+	if m == nil {
+		return deparse(tree)
+	}
+	enc, err := pgtree.Marshal(withoutLocations(tree))
+	if err != nil {
+		return deparse(tree)
+	}
+	key := string(enc)
+	m.mu.Lock()
+	head, ok := m.heads[key]
+	m.mu.Unlock()
+	if ok {
+		return head
+	}
+	head = deparse(tree)
+	m.mu.Lock()
+	m.heads[key] = head
+	m.mu.Unlock()
+	return head
+}
+
+// withoutLocations is a copy of n with the location fields of the
+// messages a signature holds cleared: parameters' and result's types,
+// and the constants, column references, calls and casts of their
+// defaults and type modifiers. A location left (a rarer message) only
+// keeps two signatures apart. Set through the Go fields: protoreflect's
+// first use costs the set-up of every descriptor of pg_query's tree.
+func withoutLocations(n *pg_query.Node) *pg_query.Node {
+	c := pgtree.Clone(n)
+	pgtree.WalkMessages(c, func(m protoreflect.ProtoMessage) bool {
+		switch v := m.(type) {
+		case *pg_query.TypeName:
+			v.Location = 0
+		case *pg_query.A_Const:
+			v.Location = 0
+		case *pg_query.ColumnRef:
+			v.Location = 0
+		case *pg_query.FuncCall:
+			v.Location = 0
+		case *pg_query.TypeCast:
+			v.Location = 0
+		case *pg_query.A_Expr:
+			v.Location = 0
+		case *pg_query.A_ArrayExpr:
+			v.Location = 0
+		}
+		return true
+	})
+	return c
 }
 
 // parse is pgtree.Parse, kept by text.

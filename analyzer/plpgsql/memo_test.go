@@ -149,3 +149,46 @@ func TestMemoNil(t *testing.T) {
 		t.Errorf("a nil memo's reading differs:\n%s\nwant\n%s", dumpBody(got), dumpBody(want))
 	}
 }
+
+// TestMemoSignature: the memo's signature is signature's text, whether it
+// deparses it or hands out what it kept, for functions whose signatures
+// differ and for those that share one.
+func TestMemoSignature(t *testing.T) {
+	m := NewMemo()
+	distinct := map[string]bool{}
+	for round := 0; round < 2; round++ {
+		for _, text := range append(bareCases,
+			"CREATE FUNCTION a() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+			"CREATE FUNCTION b() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+			"CREATE FUNCTION c(x int, OUT y text) LANGUAGE plpgsql AS $$ BEGIN y := x::text; END $$",
+			"CREATE PROCEDURE d(x int) LANGUAGE plpgsql AS $$ BEGIN PERFORM x; END $$",
+			// The same signatures, standing elsewhere in their texts.
+			"CREATE OR REPLACE FUNCTION longer_name() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+			"CREATE FUNCTION public.c2(x   int, OUT y text) LANGUAGE plpgsql AS $$ BEGIN y := x::text; END $$",
+			"CREATE FUNCTION e(x numeric(10, 2) DEFAULT 1.5, VARIADIC r text[] DEFAULT '{}') RETURNS SETOF record LANGUAGE plpgsql AS $$ BEGIN RETURN; END $$",
+			"CREATE FUNCTION ee(x numeric(10, 2) DEFAULT 2.5, VARIADIC r text[] DEFAULT '{a}') RETURNS SETOF record LANGUAGE plpgsql AS $$ BEGIN RETURN; END $$",
+		) {
+			tree, err := pg_query.Parse(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf := tree.GetStmts()[0].GetStmt().GetCreateFunctionStmt()
+			if cf == nil {
+				continue
+			}
+			want := signature(cf)
+			distinct[want] = true
+			if got := m.signature(cf); got != want || want == "" {
+				t.Errorf("%s: memo's signature %q, want %q", text, got, want)
+			}
+			if got := (*Memo)(nil).signature(cf); got != want {
+				t.Errorf("%s: a nil memo's signature %q, want %q", text, got, want)
+			}
+		}
+	}
+	// One kept per signature: those that differ only in where they stand
+	// (a, b and longer_name; c and c2) share one.
+	if len(m.heads) != len(distinct) {
+		t.Errorf("the memo kept %d signatures, want %d", len(m.heads), len(distinct))
+	}
+}

@@ -164,7 +164,7 @@ func (b *Body) readBody(m *Memo, cf *pg_query.CreateFunctionStmt, depth int) {
 	case "sql":
 		m.reuse(b, memoKey{language: b.Language, text: b.Source.Text}, func() { b.addScript(nil, b.Source, "", Statement) })
 	case "plpgsql":
-		head := signature(cf)
+		head := m.signature(cf)
 		key := memoKey{language: b.Language, head: head, text: b.Source.Text, out: hasOutParameters(cf), setof: cf.GetReturnType().GetSetof()}
 		m.reuse(b, key, func() { b.readPlpgsql(m, cf, head, depth) })
 	case "c", "internal":
@@ -410,6 +410,11 @@ func wrap(head, body string) (string, int, error) {
 // text, because that parser aborts the process on a function it does not
 // expect. It is "" when the tree cannot be deparsed.
 func signature(cf *pg_query.CreateFunctionStmt) string {
+	return deparse(signatureTree(cf))
+}
+
+// signatureTree is the tree signature deparses.
+func signatureTree(cf *pg_query.CreateFunctionStmt) *pg_query.Node {
 	fn := &pg_query.CreateFunctionStmt{
 		Funcname:   []*pg_query.Node{pg_query.MakeStrNode("migration_guard_body")},
 		ReturnType: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("void")}, Typemod: -1},
@@ -425,7 +430,7 @@ func signature(cf *pg_query.CreateFunctionStmt) string {
 		}
 	}
 	fn.Options = []*pg_query.Node{{Node: &pg_query.Node_DefElem{DefElem: &pg_query.DefElem{Defname: "language", Arg: pg_query.MakeStrNode("plpgsql"), Defaction: pg_query.DefElemAction_DEFELEM_UNSPEC}}}}
-	return deparse(&pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}})
+	return &pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: fn}}
 }
 
 func deparse(n *pg_query.Node) string {
