@@ -501,11 +501,29 @@ func (c *Catalog) reindex() {
 	}
 }
 
-func cloneQnames(q []qname) []qname {
-	if q == nil {
-		return nil
+// clone copies k's lists into one array: each list is a slice of it whose
+// capacity ends where the list does, so that appending to one (addRef)
+// moves it out rather than overwriting the next. An empty list stays nil.
+func (k *tableKeys) clone() *tableKeys {
+	n := &tableKeys{at: k.at}
+	total := len(k.constraints)
+	for _, r := range k.refs {
+		total += len(r)
 	}
-	return append([]qname(nil), q...)
+	all := make([]qname, 0, total)
+	take := func(q []qname) []qname {
+		if len(q) == 0 {
+			return nil
+		}
+		start := len(all)
+		all = append(all, q...)
+		return all[start:len(all):len(all)]
+	}
+	for kind, r := range k.refs {
+		n.refs[kind] = take(r)
+	}
+	n.constraints = take(k.constraints)
+	return n
 }
 
 // testHookApplied, set by this package's tests, runs after every statement
