@@ -280,11 +280,12 @@ func jsonPlainWord(w uint64) bool {
 	return (control|quote|slash|w)&jsonHighs == 0
 }
 
-// load64 reads s[i:i+8] as a little-endian word.
-func load64(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// load64 reads the eight bytes of w as a little-endian word; the compiler
+// makes it one load, with one bounds check.
+func load64(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // appendJSONString quotes s as encoding/json does without HTML escaping:
@@ -297,7 +298,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && jsonPlainWord(load64(s, i)) {
+		if i+8 <= len(s) && jsonPlainWord(load64(s[i:i+8])) {
 			i += 8
 			continue
 		}
