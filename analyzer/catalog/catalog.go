@@ -506,13 +506,17 @@ func (c *Catalog) Tables() []*Table {
 	for _, t := range c.tables.All() {
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Schema != out[j].Schema {
-			return out[i].Schema < out[j].Schema
-		}
-		return out[i].Name < out[j].Name
-	})
+	slices.SortFunc(out, compareTables)
 	return out
+}
+
+// compareTables orders tables by schema, then name: the order of Tables.
+// No two tables of a catalog have both the same, so the order is total.
+func compareTables(a, b *Table) int {
+	if c := strings.Compare(a.Schema, b.Schema); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 // IndexByName finds an index and its table; schema "" uses the search path.

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -451,11 +452,7 @@ func (c *Catalog) referrers(kind refKind, q qname) []*Table {
 	return out
 }
 
-func sortTables(ts []*Table) {
-	sort.Slice(ts, func(i, j int) bool {
-		return lessQ(qname{ts[i].Schema, ts[i].Name}, qname{ts[j].Schema, ts[j].Name})
-	})
-}
+func sortTables(ts []*Table) { slices.SortFunc(ts, compareTables) }
 
 // ownedSequences lists the sequences owned by a column of the table q, in
 // Sequences() order.
