@@ -113,9 +113,10 @@ type FindingDoc struct {
 // 3's finding, and still counts as blocking work for question 6.
 func Summarize(r *analyzer.Report) []QuestionResult {
 	out := make([]QuestionResult, 0, len(analyzer.Questions))
+	all := r.AllFindings()
 	for _, q := range analyzer.Questions {
 		res := QuestionResult{Question: int(q), Title: q.Short()}
-		for _, l := range r.AllFindings() {
+		for _, l := range all {
 			f := l.Finding
 			// A suppressed finding no longer counts, unless it still needs
 			// approval (a suppression never lifts that for danger).
@@ -156,14 +157,14 @@ func NewDocument(r *analyzer.Report, version string) Document {
 		RequiresApproval: r.RequiresApproval(),
 		Summary:          Summarize(r),
 		BaseMigrations:   r.BaseMigrations,
-		Files:            []FileDoc{},
+		Files:            make([]FileDoc, 0, len(r.Files)),
 		Notes:            append([]string{}, r.Notes...),
 	}
 	for _, f := range r.Files {
 		fd := FileDoc{
 			Path: f.Path, Layout: f.Layout, Version: f.Version, DownPath: f.DownPath,
 			InTransaction: f.InTransaction, TransactionMode: f.TransactionMode, TransactionReason: f.TransactionReason,
-			Findings: findingDocs(f.Findings), Statements: []StatementDoc{},
+			Findings: findingDocs(f.Findings), Statements: make([]StatementDoc, 0, len(f.Statements)),
 			BlobSHA: f.BlobSHA, UpDigest: f.UpDigest, RunTransaction: f.RunTransaction,
 		}
 		for _, s := range f.Statements {
@@ -187,7 +188,7 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 	out := make([]FindingDoc, 0, len(fs))
 	for _, f := range fs {
 		d := FindingDoc{
-			Rule: f.Rule, Question: int(f.Question), AlsoQuestions: []int{}, Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
+			Rule: f.Rule, Question: int(f.Question), AlsoQuestions: make([]int, 0, len(f.AlsoQuestions)), Severity: string(f.Severity), RequiresApproval: f.RequiresApproval,
 			Objects: append([]string{}, f.Objects...), Message: f.Message, Why: f.Why, SafeAlternative: f.SafeAlternative,
 			Line: f.Marker.Line, Column: f.Marker.Column, Rehearsal: f.Rehearsal,
 		}

@@ -2,6 +2,7 @@ package checklist
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -260,55 +261,90 @@ func (j *jsonWriter) findings(fs []FindingDoc) {
 
 const jsonHex = "0123456789abcdef"
 
+// Masks for testing eight bytes of a string at once (jsonPlainWord).
+const (
+	jsonOnes  = 0x0101010101010101
+	jsonHighs = 0x8080808080808080
+)
+
+// jsonPlainWord reports whether none of the eight bytes of w (a string's
+// bytes, loaded little-endian) needs attention from appendJSONString: no
+// control character, quote, backslash or byte of a multi-byte sequence.
+// Each test says only whether some byte matches, which is all it needs.
+func jsonPlainWord(w uint64) bool {
+	control := (w - 0x20*jsonOnes) &^ w // some byte is below 0x20
+	quote := w ^ '"'*jsonOnes           // a zero byte where w has '"'
+	quote = (quote - jsonOnes) &^ quote // some byte is zero
+	slash := w ^ '\\'*jsonOnes
+	slash = (slash - jsonOnes) &^ slash
+	return (control|quote|slash|w)&jsonHighs == 0
+}
+
+// load64 reads the eight bytes of w as a little-endian word; the compiler
+// makes it one load, with one bounds check.
+func load64(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // appendJSONString quotes s as encoding/json does without HTML escaping:
 // control characters, quote and backslash escaped, invalid UTF-8 replaced
-// by U+FFFD, U+2028 and U+2029 escaped.
+// by U+FFFD, U+2028 and U+2029 escaped. Runs of bytes that need none of
+// that (most of a report's text: SQL, messages, paths) are skipped eight
+// bytes at a time and appended at once.
 func appendJSONString(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s)+2)
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+		if i+8 <= len(s) && jsonPlainWord(load64(s[i:i+8])) {
+			i += 8
+			continue
+		}
+		// Some byte of the next eight needs attention: they are taken
+		// one at a time (a multi-byte sequence may end past them).
+		for end := min(i+8, len(s)); i < end; {
+			b := s[i]
+			if b >= 0x20 && b < utf8.RuneSelf && b != '"' && b != '\\' {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', jsonHex[b>>4], jsonHex[b&0xF])
+			if b < utf8.RuneSelf {
+				dst = append(dst, s[start:i]...)
+				switch b {
+				case '\\', '"':
+					dst = append(dst, '\\', b)
+				case '\b':
+					dst = append(dst, '\\', 'b')
+				case '\f':
+					dst = append(dst, '\\', 'f')
+				case '\n':
+					dst = append(dst, '\\', 'n')
+				case '\r':
+					dst = append(dst, '\\', 'r')
+				case '\t':
+					dst = append(dst, '\\', 't')
+				default:
+					dst = append(dst, '\\', 'u', '0', '0', jsonHex[b>>4], jsonHex[b&0xF])
+				}
+				i++
+				start = i
+				continue
 			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			c, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case c == utf8.RuneError && size == 1:
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				start = i + size
+			case c == '\u2028' || c == '\u2029':
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', jsonHex[c&0xF])
+				start = i + size
+			}
 			i += size
-			start = i
-			continue
 		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', jsonHex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')

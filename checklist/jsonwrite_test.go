@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fillDocument sets every field of v, however deep, to a non-zero value
@@ -113,4 +114,89 @@ type countingWriter struct {
 func (c *countingWriter) Write(p []byte) (int, error) {
 	c.writes++
 	return c.Buffer.Write(p)
+}
+
+// encoderString is s as encoding/json's Encoder writes it without HTML
+// escaping, the bytes appendJSONString must give.
+func encoderString(t testing.TB, s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// jsonStringCases put every kind of byte the quoting treats apart at every
+// offset of an eight-byte word, and at a string's end.
+var jsonStringCases = []string{
+	"", "a", "plain ascii text of more than eight bytes", "12345678", "1234567\"", "\"1234567",
+	"tab\tnl\ncr\rbs\bff\f nul\x00 esc\x1b del\x7f us\x1f sp ",
+	"quote \" backslash \\ slash / <html> & 'x'",
+	"é 日本 \u2028 \u2029 invalid \xff\xfe end", "abcdefg\xe2\x80\xa8", "abcdefgh\xe2\x80", "\xf0\x9f\x98\x80 emoji",
+	"SELECT 1 FROM t WHERE a = 'b';\n", "~~~~~~~~\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f!!!!!!!!",
+}
+
+// TestAppendJSONStringMatchesEncoder: every byte value at every place in a
+// word of the fast path, and the cases above, quote as encoding/json does.
+func TestAppendJSONStringMatchesEncoder(t *testing.T) {
+	cases := append([]string(nil), jsonStringCases...)
+	for b := 0; b < 256; b++ {
+		for at := 0; at < 17; at++ {
+			s := []byte(strings.Repeat("x", 17))
+			s[at] = byte(b)
+			cases = append(cases, string(s))
+		}
+	}
+	for _, s := range cases {
+		if got, want := appendJSONString(nil, s), encoderString(t, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	}
+}
+
+// FuzzAppendJSONString: for any string, the quoting is encoding/json's,
+// byte for byte, and decodes to the string (invalid UTF-8 aside, which
+// both replace).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range jsonStringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendJSONString([]byte("prefix"), s)
+		if !bytes.HasPrefix(got, []byte("prefix")) {
+			t.Fatalf("the prefix was lost: %q", got)
+		}
+		got = got[len("prefix"):]
+		if want := encoderString(t, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q: %s is not JSON: %v", s, got, err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("%q decodes to %q", s, back)
+		}
+	})
+}
+
+// BenchmarkAppendJSONString quotes a statement's SQL, a message with a
+// quote, and text that is mostly multi-byte.
+func BenchmarkAppendJSONString(b *testing.B) {
+	for _, tc := range []struct{ name, s string }{
+		{"sql", "CREATE TABLE \"public\".\"accounts\" (\n  id bigserial PRIMARY KEY,\n  email text NOT NULL UNIQUE,\n  created_at timestamptz NOT NULL DEFAULT now()\n);"},
+		{"message", "ALTER TABLE accounts ADD COLUMN status text NOT NULL DEFAULT 'active' rewrites the table under an ACCESS EXCLUSIVE lock: every read and write of accounts waits until it ends."},
+		{"multibyte", strings.Repeat("日本語のテキスト ", 16)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 4096)
+			b.SetBytes(int64(len(tc.s)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf = appendJSONString(buf[:0], tc.s)
+			}
+		})
+	}
 }

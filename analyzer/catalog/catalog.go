@@ -403,11 +403,19 @@ func (c *Catalog) origin() Origin {
 	return Origin{InChangeSet: c.inChangeSet, Path: c.path, Line: c.line}
 }
 
-// lookupPath lists the schemas searched for unqualified names.
+// lookupPath lists the schemas searched for unqualified names. Callers
+// only read the list: it may be c's search path itself, or shared by every
+// catalog, which spares a list per name looked up.
 func (c *Catalog) lookupPath() []string {
 	sp := c.searchPath
 	if sp == nil {
+		if u := c.currentUser(); u == "" || !c.schemas.Has(schemaKey(u)) {
+			return publicOnly
+		}
 		sp = []string{"$user", "public"}
+	}
+	if !slices.ContainsFunc(sp, notSearched) {
+		return sp
 	}
 	var out []string
 	for _, s := range sp {
@@ -425,6 +433,15 @@ func (c *Catalog) lookupPath() []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// publicOnly is the default search path when "$user" names no schema.
+var publicOnly = []string{"public"}
+
+// notSearched is true for the entries of a search path that lookupPath
+// replaces or drops: "$user" and the temporary schemas.
+func notSearched(s string) bool {
+	return s == "$user" || s == "pg_temp" || strings.HasPrefix(s, "pg_temp_")
 }
 
 // creationSchema is where unqualified CREATE puts objects. PostgreSQL skips
@@ -489,13 +506,17 @@ func (c *Catalog) Tables() []*Table {
 	for _, t := range c.tables.All() {
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Schema != out[j].Schema {
-			return out[i].Schema < out[j].Schema
-		}
-		return out[i].Name < out[j].Name
-	})
+	slices.SortFunc(out, compareTables)
 	return out
+}
+
+// compareTables orders tables by schema, then name: the order of Tables.
+// No two tables of a catalog have both the same, so the order is total.
+func compareTables(a, b *Table) int {
+	if c := strings.Compare(a.Schema, b.Schema); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 // IndexByName finds an index and its table; schema "" uses the search path.
@@ -849,11 +870,7 @@ func (c *Catalog) editTable(t *Table) *Table {
 	// none left to withdraw (it withdrew them when it left).
 	if q := (qname{t.Schema, t.Name}); c.tables.Get(q) == t {
 		if t.keys != nil {
-			nk := &tableKeys{at: t.keys.at, constraints: cloneQnames(t.keys.constraints)}
-			for kind := range t.keys.refs {
-				nk.refs[kind] = cloneQnames(t.keys.refs[kind])
-			}
-			n.keys = nk
+			n.keys = t.keys.clone()
 		}
 		c.tables.Set(c.owner, q, n)
 	}
@@ -925,15 +942,31 @@ func (t *Table) clone() *Table {
 	n := *t
 	n.keys = nil
 	n.UpdateTriggers = slices.Clone(t.UpdateTriggers)
-	// One allocation per kind of child rather than one per child.
+	// One allocation per kind of child, and one for all the children's
+	// lists of each element type, rather than one per child and list.
+	var strs, mods, keys int
+	for _, col := range t.Columns {
+		strs += len(col.generatedFrom)
+		mods += len(col.Type.Mods)
+	}
+	for _, k := range t.Constraints {
+		strs += len(k.Columns) + len(k.RefColumns)
+	}
+	for _, ix := range t.Indexes {
+		strs += len(ix.Include) + len(ix.exprColumns)
+		keys += len(ix.Keys)
+	}
+	sl := slab[string]{all: make([]string, 0, strs)}
+	ml := slab[int32]{all: make([]int32, 0, mods)}
+	kl := slab[IndexKey]{all: make([]IndexKey, 0, keys)}
 	n.Columns = nil
 	if len(t.Columns) > 0 {
 		cols := make([]Column, len(t.Columns))
 		n.Columns = make([]*Column, len(t.Columns))
 		for i, col := range t.Columns {
 			cols[i] = *col
-			cols[i].Type = col.Type.clone()
-			cols[i].generatedFrom = cloneStrings(col.generatedFrom)
+			cols[i].Type.Mods = ml.copy(col.Type.Mods)
+			cols[i].generatedFrom = sl.copy(col.generatedFrom)
 			n.Columns[i] = &cols[i]
 		}
 	}
@@ -942,7 +975,9 @@ func (t *Table) clone() *Table {
 		cons := make([]Constraint, len(t.Constraints))
 		n.Constraints = make([]*Constraint, len(t.Constraints))
 		for i, k := range t.Constraints {
-			k.cloneInto(&cons[i])
+			cons[i] = *k
+			cons[i].Columns = sl.copy(k.Columns)
+			cons[i].RefColumns = sl.copy(k.RefColumns)
 			n.Constraints[i] = &cons[i]
 		}
 	}
@@ -951,12 +986,30 @@ func (t *Table) clone() *Table {
 		ixs := make([]Index, len(t.Indexes))
 		n.Indexes = make([]*Index, len(t.Indexes))
 		for i, ix := range t.Indexes {
-			ix.cloneInto(&ixs[i])
+			ixs[i] = *ix
+			ixs[i].Keys = kl.copy(ix.Keys)
+			ixs[i].Include = sl.copy(ix.Include)
+			ixs[i].exprColumns = sl.copy(ix.exprColumns)
 			n.Indexes[i] = &ixs[i]
 		}
 	}
 	n.DependsOn = append([]ObjectRef(nil), t.DependsOn...)
 	return &n
+}
+
+// slab hands out copies of lists from one array sized for all of them
+// (Table.clone). A copy's capacity ends where it does, so that appending
+// to it moves it out rather than overwriting the next; an empty list
+// comes back nil, as cloneStrings gives it.
+type slab[T any] struct{ all []T }
+
+func (s *slab[T]) copy(l []T) []T {
+	if len(l) == 0 {
+		return nil
+	}
+	start := len(s.all)
+	s.all = append(s.all, l...)
+	return s.all[start:len(s.all):len(s.all)]
 }
 
 func (k *Constraint) clone() *Constraint {

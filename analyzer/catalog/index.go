@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"slices"
 	"sort"
+	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
@@ -166,31 +168,70 @@ func (c *Catalog) touch(t *Table) {
 	if t == nil || t.owner != c.owner {
 		return
 	}
-	if k := t.keys; k != nil {
-		c.withdrawKeys(k)
-		for kind := range k.refs {
-			k.refs[kind] = k.refs[kind][:0]
-		}
-		k.constraints = k.constraints[:0]
-	}
 	at := qname{t.Schema, t.Name}
 	if c.tables.Get(at) != t {
+		if k := t.keys; k != nil {
+			c.withdrawKeys(k)
+			for kind := range k.refs {
+				k.refs[kind] = k.refs[kind][:0]
+			}
+			k.constraints = k.constraints[:0]
+		}
 		return
 	}
 	if t.keys == nil {
 		t.keys = &tableKeys{}
 	}
 	k := t.keys
-	k.at = at
-	tableContribution(t, k)
+	// Most changes touch one column, constraint or index of the table:
+	// only the keys between the common beginning and end of the old and
+	// new lists are withdrawn and added, which leaves the counts as
+	// withdrawing and adding every key would, without writing the
+	// indexes' nodes for the rest (after a copy of the catalog, each such
+	// write copies a path of nodes).
+	next := tableKeysPool.Get().(*tableKeys)
+	tableContribution(t, next)
+	moved := k.at != at
 	for kind := range k.refs {
-		for _, q := range k.refs[kind] {
-			c.countRef(at, refKind(kind), q)
+		old, cur := k.refs[kind], next.refs[kind]
+		p, q := 0, 0
+		if !moved {
+			p, q = commonEnds(old, cur)
 		}
+		for _, r := range old[p : len(old)-q] {
+			c.uncountRef(refKind(kind), r, k.at)
+		}
+		for _, r := range cur[p : len(cur)-q] {
+			c.countRef(at, refKind(kind), r)
+		}
+		// t keeps the new list; the old one's array is reused.
+		k.refs[kind], next.refs[kind] = cur, old[:0]
 	}
-	for _, q := range k.constraints {
-		c.idx.constraints.Set(c.owner, q, c.idx.constraints.Get(q)+1)
+	// Constraint names are counted by name alone, whichever table has them.
+	p, q := commonEnds(k.constraints, next.constraints)
+	c.dropConstraintNames(k.constraints[p : len(k.constraints)-q])
+	for _, n := range next.constraints[p : len(next.constraints)-q] {
+		c.idx.constraints.Set(c.owner, n, c.idx.constraints.Get(n)+1)
 	}
+	k.constraints, next.constraints = next.constraints, k.constraints[:0]
+	k.at = at
+	tableKeysPool.Put(next)
+}
+
+// tableKeysPool holds emptied key lists for touch to fill.
+var tableKeysPool = sync.Pool{New: func() any { return &tableKeys{} }}
+
+// commonEnds returns the lengths of the common beginning and end of a and
+// b, which do not overlap in either.
+func commonEnds(a, b []qname) (prefix, suffix int) {
+	n := min(len(a), len(b))
+	for prefix < n && a[prefix] == b[prefix] {
+		prefix++
+	}
+	for suffix < n-prefix && a[len(a)-1-suffix] == b[len(b)-1-suffix] {
+		suffix++
+	}
+	return prefix, suffix
 }
 
 // leave withdraws what a table contributed when it stops being in c under
@@ -411,11 +452,7 @@ func (c *Catalog) referrers(kind refKind, q qname) []*Table {
 	return out
 }
 
-func sortTables(ts []*Table) {
-	sort.Slice(ts, func(i, j int) bool {
-		return lessQ(qname{ts[i].Schema, ts[i].Name}, qname{ts[j].Schema, ts[j].Name})
-	})
-}
+func sortTables(ts []*Table) { slices.SortFunc(ts, compareTables) }
 
 // ownedSequences lists the sequences owned by a column of the table q, in
 // Sequences() order.
@@ -461,11 +498,29 @@ func (c *Catalog) reindex() {
 	}
 }
 
-func cloneQnames(q []qname) []qname {
-	if q == nil {
-		return nil
+// clone copies k's lists into one array: each list is a slice of it whose
+// capacity ends where the list does, so that appending to one (addRef)
+// moves it out rather than overwriting the next. An empty list stays nil.
+func (k *tableKeys) clone() *tableKeys {
+	n := &tableKeys{at: k.at}
+	total := len(k.constraints)
+	for _, r := range k.refs {
+		total += len(r)
 	}
-	return append([]qname(nil), q...)
+	all := make([]qname, 0, total)
+	take := func(q []qname) []qname {
+		if len(q) == 0 {
+			return nil
+		}
+		start := len(all)
+		all = append(all, q...)
+		return all[start:len(all):len(all)]
+	}
+	for kind, r := range k.refs {
+		n.refs[kind] = take(r)
+	}
+	n.constraints = take(k.constraints)
+	return n
 }
 
 // testHookApplied, set by this package's tests, runs after every statement

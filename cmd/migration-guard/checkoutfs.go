@@ -56,6 +56,11 @@ func (c checkoutFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
 	full := filepath.Join(c.root, filepath.FromSlash(name))
+	// Nearly every file of a history is a regular file: it is read
+	// without the Lstat below when it is one.
+	if b, ok := readRegular(full); ok {
+		return b, nil
+	}
 	fi, err := os.Lstat(full)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}

@@ -38,7 +38,7 @@ func main() {
 // run executes the command line and returns the process's exit status, so
 // that tests can drive the whole CLI in-process.
 func run(args []string) int {
-	root := newRootCommand()
+	root := newRootCommand(args)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -58,7 +58,11 @@ func run(args []string) int {
 
 var errApprovalNeeded = errors.New("approval needed")
 
-func newRootCommand() *cobra.Command {
+// newRootCommand builds the command tree for the command line args. The
+// flags of serve are left out when args name another command first: no
+// other command reads them, not even for its help, and building them is
+// most of the tree's cost for every short run of check.
+func newRootCommand(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "migration-guard",
 		Short: "Keeps dangerous PostgreSQL migrations from merging unreviewed",
@@ -69,6 +73,23 @@ and locks on production data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newCheckCommand(), newRehearseCommand(), newRulesCommand(), newExplainCommand(), newServeCommand(), newStatsCommand(), newCalibrateCommand(), newMCPCommand(), newReviewCommand(), newTrySafeWaysCommand())
+	serve, addServeFlags := newServeCommand()
+	root.AddCommand(newVersionCommand(), newCheckCommand(), newRehearseCommand(), newRulesCommand(), newExplainCommand(), serve, newStatsCommand(), newCalibrateCommand(), newMCPCommand(), newReviewCommand(), newTrySafeWaysCommand())
+	if len(args) == 0 || !namesOtherCommand(root, serve, args[0]) {
+		addServeFlags()
+	}
 	return root
+}
+
+// namesOtherCommand reports whether arg is the name or an alias of one of
+// root's commands other than except. Cobra's own help and completion
+// commands are added when the tree runs, after this, so that "help serve"
+// still finds serve's flags.
+func namesOtherCommand(root, except *cobra.Command, arg string) bool {
+	for _, c := range root.Commands() {
+		if c != except && (c.Name() == arg || c.HasAlias(arg)) {
+			return true
+		}
+	}
+	return false
 }

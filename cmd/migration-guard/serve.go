@@ -70,9 +70,11 @@ var serveSettings = []setting{
 
 func flagName(env string) string { return strings.ReplaceAll(strings.ToLower(env), "_", "-") }
 
-func newServeCommand() *cobra.Command {
+// newServeCommand builds serve; addFlags gives it its forty flags, which
+// only a command line that can reach serve needs (newRootCommand).
+func newServeCommand() (cmd *cobra.Command, addFlags func()) {
 	values := map[string]*string{}
-	cmd := &cobra.Command{
+	cmd = &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App",
 		Long: `Run migration-guard as a GitHub App: receive webhooks at POST /webhook, check
@@ -125,17 +127,19 @@ Every setting comes from the environment variable of the same name as its flag
 			return nil
 		},
 	}
-	flags := cmd.Flags()
-	// --GITHUB_APP_ID is read as --github-app-id.
-	flags.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		return pflag.NormalizedName(flagName(name))
-	})
-	for _, s := range serveSettings {
-		v := new(string)
-		values[s.env] = v
-		flags.StringVar(v, flagName(s.env), s.def, s.help+" ($"+s.env+")")
+	addFlags = func() {
+		flags := cmd.Flags()
+		// --GITHUB_APP_ID is read as --github-app-id.
+		flags.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+			return pflag.NormalizedName(flagName(name))
+		})
+		for _, s := range serveSettings {
+			v := new(string)
+			values[s.env] = v
+			flags.StringVar(v, flagName(s.env), s.def, s.help+" ($"+s.env+")")
+		}
 	}
-	return cmd
+	return cmd, addFlags
 }
 
 // serveConfig builds the configuration from get (flag, environment or
