@@ -140,7 +140,7 @@ func (c *Catalog) queueAlterCmd(t *Table, cmd *pg_query.AlterTableCmd, recurse b
 			pass = passDrop
 		}
 		add(pass, func() {
-			text := deparseExpr(def)
+			text := c.deparseExpr(def)
 			c.forColumn(t, name, recurse, func(tt *Table, col *Column) {
 				col.Default, col.DefaultNode = text, def
 				c.touch(tt)

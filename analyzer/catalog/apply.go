@@ -351,7 +351,7 @@ func (c *Catalog) addDomainConstraint(d *Domain, k *pg_query.Constraint, creatin
 	case pg_query.ConstrType_CONSTR_NULL:
 		d.NotNull = false
 	case pg_query.ConstrType_CONSTR_DEFAULT:
-		d.Default = deparseExpr(k.GetRawExpr())
+		d.Default = c.deparseExpr(k.GetRawExpr())
 	case pg_query.ConstrType_CONSTR_CHECK:
 		name := k.GetConname()
 		if name == "" {
@@ -365,7 +365,7 @@ func (c *Catalog) addDomainConstraint(d *Domain, k *pg_query.Constraint, creatin
 		}
 		d.Constraints = append(d.Constraints, &Constraint{
 			Name: name, Kind: Check, Validated: creating || k.GetInitiallyValid(),
-			Check: deparseExpr(k.GetRawExpr()), CheckNode: k.GetRawExpr(), Origin: c.origin(),
+			Check: c.deparseExpr(k.GetRawExpr()), CheckNode: k.GetRawExpr(), Origin: c.origin(),
 		})
 	}
 }
@@ -389,7 +389,7 @@ func (c *Catalog) alterDomain(s *pg_query.AlterDomainStmt) {
 		if s.GetDef() == nil {
 			d.Default = ""
 		} else {
-			d.Default = deparseExpr(s.GetDef())
+			d.Default = c.deparseExpr(s.GetDef())
 		}
 	case "N":
 		d.NotNull = false

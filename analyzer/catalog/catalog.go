@@ -314,11 +314,13 @@ type Catalog struct {
 	idx indexes
 	// calls is shared with the catalog's copies (bodyCalls).
 	calls *bodyCalls
+	// texts is shared with the catalog's copies (exprTexts).
+	texts *exprTexts
 }
 
 // New returns an empty catalog with the implicit public schema.
 func New() *Catalog {
-	c := &Catalog{owner: pmap.NewOwner(), calls: newBodyCalls()}
+	c := &Catalog{owner: pmap.NewOwner(), calls: newBodyCalls(), texts: newExprTexts()}
 	c.schemas.Set(c.owner, schemaKey("public"), &Schema{Name: "public", owner: c.owner})
 	return c
 }
@@ -843,6 +845,7 @@ func (c *Catalog) fork() *Catalog {
 		inChangeSet:  c.inChangeSet,
 		idx:          c.idx,
 		calls:        c.calls,
+		texts:        c.texts,
 	}
 	c.owner, c.copies = pmap.NewOwner(), nil
 	return n

@@ -171,11 +171,12 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // and listed here. The owner fields (and the catalog's copies) say which
 // catalog version may change an object in place: they are not encoded,
 // and decoding gives every object the new catalog as its owner. Nor is
-// calls, a cache of what the bodies say (bodyCalls): a decoded catalog
-// starts an empty one.
+// calls, a cache of what the bodies say (bodyCalls), nor texts, the
+// expressions' deparsed texts (exprTexts): a decoded catalog starts empty
+// ones.
 func TestEncodeCoversFields(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls",
+		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls texts",
 		reflect.TypeOf(Schema{}):     "Name Origin owner",
 		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner",
 		reflect.TypeOf(Column{}):     "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom",

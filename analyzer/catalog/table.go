@@ -220,7 +220,7 @@ func (c *Catalog) applyColumnConstraints(t *Table, col *Column, cons []*pg_query
 			col.NotNull = true
 		case pg_query.ConstrType_CONSTR_DEFAULT:
 			col.DefaultNode = k.GetRawExpr()
-			col.Default = deparseExpr(k.GetRawExpr())
+			col.Default = c.deparseExpr(k.GetRawExpr())
 		case pg_query.ConstrType_CONSTR_IDENTITY:
 			col.Identity = identityKind(k.GetGeneratedWhen())
 			col.NotNull = true
@@ -233,7 +233,7 @@ func (c *Catalog) applyColumnConstraints(t *Table, col *Column, cons []*pg_query
 		case pg_query.ConstrType_CONSTR_GENERATED:
 			col.GeneratedNode = k.GetRawExpr()
 			col.generatedFrom = columnRefNames(k.GetRawExpr())
-			col.Generated = deparseExpr(k.GetRawExpr())
+			col.Generated = c.deparseExpr(k.GetRawExpr())
 		case pg_query.ConstrType_CONSTR_ATTR_DEFERRABLE, pg_query.ConstrType_CONSTR_ATTR_NOT_DEFERRABLE,
 			pg_query.ConstrType_CONSTR_ATTR_DEFERRED, pg_query.ConstrType_CONSTR_ATTR_IMMEDIATE:
 			if n := len(queued); n > 0 {
@@ -406,7 +406,7 @@ func (c *Catalog) addCheck(t *Table, p pendingCon, valid bool) {
 	} else if t.Constraint(name) != nil {
 		return
 	}
-	con := &Constraint{Name: name, Kind: Check, Columns: refs, Validated: valid, Check: deparseExpr(expr),
+	con := &Constraint{Name: name, Kind: Check, Columns: refs, Validated: valid, Check: c.deparseExpr(expr),
 		CheckNode: expr, NotNullColumn: notNullCheckColumn(expr), NoInherit: k.GetIsNoInherit(),
 		Deferrable: k.GetDeferrable(), InitiallyDeferred: k.GetInitdeferred(), Origin: c.origin()}
 	t = c.addConstraint(t, con)
@@ -483,11 +483,11 @@ func (c *Catalog) addIndexConstraints(t *Table, list []pendingCon) {
 }
 
 func (c *Catalog) constraintSig(p pendingCon) indexSig {
-	keys, _, include := constraintKeys(p)
+	keys, _, include := c.constraintKeys(p)
 	ix := &Index{Keys: keys}
 	s := indexSig{include: joinNames(include), method: p.con.GetAccessMethod(),
 		excl: p.con.GetContype() == pg_query.ConstrType_CONSTR_EXCLUSION, nnd: p.con.GetNullsNotDistinct(),
-		deferrable: p.con.GetDeferrable(), where: deparseExpr(p.con.GetWhereClause())}
+		deferrable: p.con.GetDeferrable(), where: c.deparseExpr(p.con.GetWhereClause())}
 	for _, k := range ix.Keys {
 		s.keys += k.String() + ","
 	}
@@ -504,7 +504,7 @@ func joinNames(n []string) string {
 
 // constraintKeys returns the keys of an index-backed constraint, the names
 // ChooseIndexColumnNames starts from, and the INCLUDE columns.
-func constraintKeys(p pendingCon) ([]IndexKey, []string, []string) {
+func (c *Catalog) constraintKeys(p pendingCon) ([]IndexKey, []string, []string) {
 	k := p.con
 	var keys []IndexKey
 	var names []string
@@ -518,7 +518,7 @@ func constraintKeys(p pendingCon) ([]IndexKey, []string, []string) {
 			if len(items) == 0 {
 				continue
 			}
-			key, name := indexKeyFromElem(items[0].GetIndexElem(), true)
+			key, name := c.indexKeyFromElem(items[0].GetIndexElem(), true)
 			keys = append(keys, key)
 			names = append(names, name)
 		}
@@ -532,7 +532,7 @@ func constraintKeys(p pendingCon) ([]IndexKey, []string, []string) {
 	return keys, append(names, include...), include
 }
 
-func indexKeyFromElem(e *pg_query.IndexElem, figure bool) (IndexKey, string) {
+func (c *Catalog) indexKeyFromElem(e *pg_query.IndexElem, figure bool) (IndexKey, string) {
 	if e == nil {
 		return IndexKey{}, "expr"
 	}
@@ -546,7 +546,7 @@ func indexKeyFromElem(e *pg_query.IndexElem, figure bool) (IndexKey, string) {
 		return key, name
 	}
 	key.ExprNode = e.GetExpr()
-	key.Expr = deparseExpr(e.GetExpr())
+	key.Expr = c.deparseExpr(e.GetExpr())
 	name := e.GetIndexcolname()
 	if name == "" && figure {
 		if n, strength := figureColname(e.GetExpr()); strength > 0 {
@@ -575,7 +575,7 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 		c.constraintUsingIndex(t, k, kind)
 		return
 	}
-	keys, keyNames, include := constraintKeys(p)
+	keys, keyNames, include := c.constraintKeys(p)
 	var cols []string
 	for _, key := range keys {
 		if key.Column != "" {
@@ -597,7 +597,7 @@ func (c *Catalog) addIndexConstraint(t *Table, p pendingCon, name string) {
 		method = "btree"
 	}
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: kind != Exclude, Primary: kind == PrimaryKey,
-		NullsNotDistinct: k.GetNullsNotDistinct(), Method: method, Where: deparseExpr(k.GetWhereClause()),
+		NullsNotDistinct: k.GetNullsNotDistinct(), Method: method, Where: c.deparseExpr(k.GetWhereClause()),
 		WhereNode: k.GetWhereClause(), Valid: true, Constraint: name, Origin: c.origin(),
 		exprColumns: exprColumns(keys, k.GetWhereClause())}
 	con := &Constraint{Name: name, Kind: kind, Columns: cols, Validated: true, Index: name,
@@ -872,7 +872,7 @@ func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 	var keys []IndexKey
 	var keyNames []string
 	for _, e := range s.GetIndexParams() {
-		key, name := indexKeyFromElem(e.GetIndexElem(), true)
+		key, name := c.indexKeyFromElem(e.GetIndexElem(), true)
 		if key.Column != "" && t.Column(key.Column) == nil && !t.ColumnsUnknown {
 			return
 		}
@@ -899,7 +899,7 @@ func (c *Catalog) createIndex(s *pg_query.IndexStmt) {
 		method = "btree"
 	}
 	ix := &Index{Name: name, Keys: keys, Include: include, Unique: s.GetUnique(), NullsNotDistinct: s.GetNullsNotDistinct(),
-		Method: method, Where: deparseExpr(s.GetWhereClause()), WhereNode: s.GetWhereClause(), Valid: true,
+		Method: method, Where: c.deparseExpr(s.GetWhereClause()), WhereNode: s.GetWhereClause(), Valid: true,
 		Concurrently: s.GetConcurrent(), Origin: c.origin(), exprColumns: exprColumns(keys, s.GetWhereClause())}
 	t = c.addIndex(t, ix)
 	if t.Kind == KindPartitionedTable {
