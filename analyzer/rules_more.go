@@ -299,9 +299,10 @@ func checkIdentifierLength(c *stmtContext) {
 
 // checkForeignKeyIndexes runs once the change is applied: a foreign key
 // created in the change needs an index leading with its columns on the
-// referencing table, created anywhere in the change.
+// referencing table, created anywhere in the change. Only the tables
+// holding something of the change can hold such a key.
 func (s *session) checkForeignKeyIndexes(rep *Report) {
-	for _, t := range s.cat.Tables() {
+	for _, t := range s.cat.ChangeSetTables() {
 		for _, con := range t.Constraints {
 			if con.Kind != catalog.ForeignKey || !con.Origin.InChangeSet || len(con.Columns) == 0 {
 				continue

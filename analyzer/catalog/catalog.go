@@ -316,6 +316,9 @@ type Catalog struct {
 	calls *bodyCalls
 	// texts is shared with the catalog's copies (exprTexts).
 	texts *exprTexts
+	// settled is what the catalog held when Settle last ran, nil before
+	// (settledMaps).
+	settled *settledMaps
 }
 
 // New returns an empty catalog with the implicit public schema.
@@ -508,6 +511,20 @@ func (c *Catalog) Tables() []*Table {
 	for _, t := range c.tables.All() {
 		out = append(out, t)
 	}
+	slices.SortFunc(out, compareTables)
+	return out
+}
+
+// ChangeSetTables returns the relations holding something created in the
+// change set (the relation, or one of its columns, constraints or
+// indexes), ordered like Tables. After Settle it costs what changed
+// since, not the size of the schema.
+func (c *Catalog) ChangeSetTables() []*Table {
+	var settled pmap.Map[qname, *Table]
+	if c.settled != nil {
+		settled = c.settled.tables
+	}
+	out := inChangeSet(settled, c.tables, tableInChangeSet)
 	slices.SortFunc(out, compareTables)
 	return out
 }
@@ -846,6 +863,7 @@ func (c *Catalog) fork() *Catalog {
 		idx:          c.idx,
 		calls:        c.calls,
 		texts:        c.texts,
+		settled:      c.settled,
 	}
 	c.owner, c.copies = pmap.NewOwner(), nil
 	return n

@@ -173,10 +173,11 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // and decoding gives every object the new catalog as its owner. Nor is
 // calls, a cache of what the bodies say (bodyCalls), nor texts, the
 // expressions' deparsed texts (exprTexts): a decoded catalog starts empty
-// ones.
+// ones. Nor is settled, the maps as Settle left them: a decoded catalog
+// has none, and looks through all its objects for the change set.
 func TestEncodeCoversFields(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls texts",
+		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls texts settled",
 		reflect.TypeOf(Schema{}):     "Name Origin owner",
 		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner",
 		reflect.TypeOf(Column{}):     "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom",

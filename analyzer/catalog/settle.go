@@ -9,12 +9,12 @@ import "github.com/migration-guard/migration-guard/analyzer/catalog/internal/pma
 // as if they had already run in production. Only the objects that change
 // are copied (a catalog shares its objects with its copies).
 func (c *Catalog) Settle() {
-	for _, s := range inChangeSet(c.schemas, func(s *Schema) bool { return s.Origin.InChangeSet }) {
+	for _, s := range inChangeSet(pmap.Map[qname, *Schema]{}, c.schemas, func(s *Schema) bool { return s.Origin.InChangeSet }) {
 		s = c.editSchema(s)
 		s.Origin.InChangeSet = false
 		c.putSchema(s)
 	}
-	for _, t := range inChangeSet(c.tables, tableInChangeSet) {
+	for _, t := range inChangeSet(pmap.Map[qname, *Table]{}, c.tables, tableInChangeSet) {
 		t = c.editTable(t)
 		t.Origin.InChangeSet = false
 		for _, col := range t.Columns {
@@ -27,12 +27,12 @@ func (c *Catalog) Settle() {
 			ix.Origin.InChangeSet = false
 		}
 	}
-	for _, e := range inChangeSet(c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {
+	for _, e := range inChangeSet(pmap.Map[qname, *Enum]{}, c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {
 		e = c.editEnum(e)
 		e.Origin.InChangeSet = false
 		c.putEnum(e)
 	}
-	for _, d := range inChangeSet(c.domains, domainInChangeSet) {
+	for _, d := range inChangeSet(pmap.Map[qname, *Domain]{}, c.domains, domainInChangeSet) {
 		d = c.editDomain(d)
 		d.Origin.InChangeSet = false
 		for _, k := range d.Constraints {
@@ -40,22 +40,43 @@ func (c *Catalog) Settle() {
 		}
 		c.putDomain(d)
 	}
-	for _, s := range inChangeSet(c.sequences, func(s *Sequence) bool { return s.Origin.InChangeSet }) {
+	for _, s := range inChangeSet(pmap.Map[qname, *Sequence]{}, c.sequences, func(s *Sequence) bool { return s.Origin.InChangeSet }) {
 		s = c.editSequence(s)
 		s.Origin.InChangeSet = false
 		c.putSequence(s)
 	}
+	c.settled = &settledMaps{schemas: c.schemas, tables: c.tables, enums: c.enums, domains: c.domains, sequences: c.sequences}
+	// Everything settled becomes read-only for c, as Clone makes it: a
+	// change copies the object first, so that it differs from the one
+	// settled holds.
+	c.owner, c.copies = pmap.NewOwner(), nil
+}
+
+// settledMaps are a catalog's maps as Settle left them: nothing in them
+// is part of the change set, and no catalog writes their nodes or objects
+// in place (Settle gave the catalog a new owner, as Clone does). Every
+// change since made a new object or a copy, so whatever has been part of
+// the change set since is among the entries in which the catalog's maps
+// differ from these (pmap.Diff). A catalog's copies share its settledMaps;
+// a decoded catalog has none, and looks through all its objects.
+type settledMaps struct {
+	schemas   pmap.Map[qname, *Schema]
+	tables    pmap.Map[qname, *Table]
+	enums     pmap.Map[qname, *Enum]
+	domains   pmap.Map[qname, *Domain]
+	sequences pmap.Map[qname, *Sequence]
 }
 
 // inChangeSet lists the objects of m that in says are part of the change
-// set: collected first, since settling them writes m.
-func inChangeSet[V any](m pmap.Map[qname, V], in func(V) bool) []V {
+// set, looking only at the entries that differ from settled (all of m
+// when settled is empty): collected first, since settling them writes m.
+func inChangeSet[V any](settled, m pmap.Map[qname, V], in func(V) bool) []V {
 	var out []V
-	for _, v := range m.All() {
-		if in(v) {
+	pmap.Diff(settled, m, func(_ qname, _ V, _ bool, v V, inM bool) {
+		if inM && in(v) {
 			out = append(out, v)
 		}
-	}
+	})
 	return out
 }
 
