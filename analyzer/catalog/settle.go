@@ -7,14 +7,19 @@ import "github.com/migration-guard/migration-guard/analyzer/catalog/internal/pma
 // analyzer calls it between files it judges one by one without a base
 // branch, so that each file is judged against what the earlier ones built
 // as if they had already run in production. Only the objects that change
-// are copied (a catalog shares its objects with its copies).
+// are copied (a catalog shares its objects with its copies), and after
+// the first Settle only those that differ from what it left are looked at.
 func (c *Catalog) Settle() {
-	for _, s := range inChangeSet(pmap.Map[qname, *Schema]{}, c.schemas, func(s *Schema) bool { return s.Origin.InChangeSet }) {
+	var settled settledMaps
+	if c.settled != nil {
+		settled = *c.settled
+	}
+	for _, s := range inChangeSet(settled.schemas, c.schemas, func(s *Schema) bool { return s.Origin.InChangeSet }) {
 		s = c.editSchema(s)
 		s.Origin.InChangeSet = false
 		c.putSchema(s)
 	}
-	for _, t := range inChangeSet(pmap.Map[qname, *Table]{}, c.tables, tableInChangeSet) {
+	for _, t := range inChangeSet(settled.tables, c.tables, tableInChangeSet) {
 		t = c.editTable(t)
 		t.Origin.InChangeSet = false
 		for _, col := range t.Columns {
@@ -27,12 +32,12 @@ func (c *Catalog) Settle() {
 			ix.Origin.InChangeSet = false
 		}
 	}
-	for _, e := range inChangeSet(pmap.Map[qname, *Enum]{}, c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {
+	for _, e := range inChangeSet(settled.enums, c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {
 		e = c.editEnum(e)
 		e.Origin.InChangeSet = false
 		c.putEnum(e)
 	}
-	for _, d := range inChangeSet(pmap.Map[qname, *Domain]{}, c.domains, domainInChangeSet) {
+	for _, d := range inChangeSet(settled.domains, c.domains, domainInChangeSet) {
 		d = c.editDomain(d)
 		d.Origin.InChangeSet = false
 		for _, k := range d.Constraints {
@@ -40,7 +45,7 @@ func (c *Catalog) Settle() {
 		}
 		c.putDomain(d)
 	}
-	for _, s := range inChangeSet(pmap.Map[qname, *Sequence]{}, c.sequences, func(s *Sequence) bool { return s.Origin.InChangeSet }) {
+	for _, s := range inChangeSet(settled.sequences, c.sequences, func(s *Sequence) bool { return s.Origin.InChangeSet }) {
 		s = c.editSequence(s)
 		s.Origin.InChangeSet = false
 		c.putSequence(s)
