@@ -3,7 +3,6 @@ package catalog
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -13,8 +12,6 @@ import (
 
 // maxIdentLen is NAMEDATALEN-1: PostgreSQL truncates longer names.
 const maxIdentLen = 63
-
-var keywordCache sync.Map
 
 // QuoteIdent quotes an identifier when PostgreSQL's quote_ident would: when it
 // is not all lower-case letters, digits and underscores, or is a keyword
@@ -34,19 +31,11 @@ func QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// isReservedWord asks PostgreSQL's own scanner, so the keyword list always
-// matches the parser's.
+// isReservedWord says whether s, lower-case letters, digits and
+// underscores, is a keyword that quote_ident quotes (quotedKeywords).
 func isReservedWord(s string) bool {
-	if v, ok := keywordCache.Load(s); ok {
-		return v.(bool)
-	}
-	reserved := false
-	if res, err := pgtree.Scan(s); err == nil && len(res.GetTokens()) == 1 {
-		k := res.GetTokens()[0].GetKeywordKind()
-		reserved = k != pg_query.KeywordKind_NO_KEYWORD && k != pg_query.KeywordKind_UNRESERVED_KEYWORD
-	}
-	keywordCache.Store(s, reserved)
-	return reserved
+	_, quoted := quotedKeywords[s]
+	return quoted
 }
 
 // clipBytes shortens s to at most n bytes without splitting a character, as

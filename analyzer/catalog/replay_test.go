@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
+var update = flag.Bool("update", false, "rewrite golden files in testdata and keywords_gen.go")
 
 // TestReplayGolden replays testdata/replay (many migrations: renames, drops
 // and re-creations, type changes, NOT VALID then VALIDATE, a growing enum,
