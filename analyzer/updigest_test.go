@@ -3,15 +3,13 @@ package analyzer
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/migration-guard/migration-guard/analyzer/layout"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
+	"github.com/migration-guard/migration-guard/internal/repotext"
 )
 
 // upDigestJoined is upDigest as it was first written, a string per item
@@ -48,46 +46,11 @@ func upDigestJoined(parts []digestPart) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// repositorySQL is the text of every .sql file of the repository, in the
-// order of their paths.
-func repositorySQL(t testing.TB) []string {
-	t.Helper()
-	var paths []string
-	err := filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(p, ".sql") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) < 20 {
-		t.Fatalf("only %d .sql files found", len(paths))
-	}
-	sort.Strings(paths)
-	texts := make([]string, 0, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts = append(texts, string(b))
-	}
-	return texts
-}
-
 // digestTexts is every text the digest is compared on: the repository's
 // .sql files and parts that mix psql meta-commands, syntax errors and
 // case folding beyond ASCII.
 func digestTexts(t testing.TB) []string {
-	return append(repositorySQL(t),
+	return append(repotext.Texts(t),
 		"\\set ON_ERROR_STOP on\nCREATE TABLE Ärger (ÉtÉ INT);\n\\echo   done  now\nSELECT 1 \\gset\nDROP TABLE \"Ärger\";",
 		"CREATE TABLE a (id int;\nCREATE TABLE b (id INT);\nSELEC 1;",
 		"SELECT 'unterminated",
@@ -129,7 +92,7 @@ func TestUpDigestKeepsItsBytes(t *testing.T) {
 // one part each, against the former way (a string per statement).
 func BenchmarkUpDigest(b *testing.B) {
 	var parts [][]digestPart
-	for _, text := range repositorySQL(b) {
+	for _, text := range repotext.Texts(b) {
 		parts = append(parts, []digestPart{{part: layout.Part{End: len(text), Tx: layout.TxWrapped}, script: sqlscript.Split(text, 0, len(text))}})
 	}
 	for _, c := range []struct {

@@ -3,13 +3,11 @@ package pgtree
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/migration-guard/migration-guard/internal/repotext"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/pganalyze/pg_query_go/v5/parser"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -214,31 +212,12 @@ var errorStatements = []string{
 	"ALTER TABLE t ADD COLUMN",
 }
 
-// repoSQL is every .sql file of the repository (fixtures, examples).
+// repoSQL is every .sql file of the repository by its path.
 func repoSQL(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(p, ".sql") {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			out[p] = string(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 20 {
-		t.Fatalf("only %d .sql files found", len(out))
+	for _, f := range repotext.SQL(t) {
+		out[f.Path] = f.Text
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 	"github.com/migration-guard/migration-guard/analyzer/sqlscript"
@@ -136,7 +135,7 @@ func (m *Memo) split(text string) *sqlscript.Script {
 }
 
 // signature is signature(cf), kept by the protobuf encoding of the tree
-// it deparses with its locations cleared (withoutLocations): trees equal
+// it deparses with its locations cleared (pgtree.DeparseKey): trees equal
 // but for where they stand in their texts deparse alike (the deparser
 // prints no location), and two functions' parameters and result type
 // always stand elsewhere.
@@ -145,11 +144,10 @@ func (m *Memo) signature(cf *pg_query.CreateFunctionStmt) string {
 	if m == nil {
 		return deparse(tree)
 	}
-	enc, err := pgtree.Marshal(withoutLocations(tree))
-	if err != nil {
+	key, ok := pgtree.DeparseKey(tree)
+	if !ok {
 		return deparse(tree)
 	}
-	key := string(enc)
 	m.mu.Lock()
 	head, ok := m.heads[key]
 	m.mu.Unlock()
@@ -161,36 +159,6 @@ func (m *Memo) signature(cf *pg_query.CreateFunctionStmt) string {
 	m.heads[key] = head
 	m.mu.Unlock()
 	return head
-}
-
-// withoutLocations is a copy of n with the location fields of the
-// messages a signature holds cleared: parameters' and result's types,
-// and the constants, column references, calls and casts of their
-// defaults and type modifiers. A location left (a rarer message) only
-// keeps two signatures apart. Set through the Go fields: protoreflect's
-// first use costs the set-up of every descriptor of pg_query's tree.
-func withoutLocations(n *pg_query.Node) *pg_query.Node {
-	c := pgtree.Clone(n)
-	pgtree.WalkMessages(c, func(m protoreflect.ProtoMessage) bool {
-		switch v := m.(type) {
-		case *pg_query.TypeName:
-			v.Location = 0
-		case *pg_query.A_Const:
-			v.Location = 0
-		case *pg_query.ColumnRef:
-			v.Location = 0
-		case *pg_query.FuncCall:
-			v.Location = 0
-		case *pg_query.TypeCast:
-			v.Location = 0
-		case *pg_query.A_Expr:
-			v.Location = 0
-		case *pg_query.A_ArrayExpr:
-			v.Location = 0
-		}
-		return true
-	})
-	return c
 }
 
 // parse is pgtree.Parse, kept by text.

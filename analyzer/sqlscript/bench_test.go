@@ -1,54 +1,17 @@
 package sqlscript
 
 import (
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-)
 
-// repoSQL is the text of every .sql file of the repository (fixtures,
-// examples), in the order of their paths.
-func repoSQL(t testing.TB) []string {
-	t.Helper()
-	var paths []string
-	err := filepath.WalkDir("../..", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(p, ".sql") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) < 20 {
-		t.Fatalf("only %d .sql files found", len(paths))
-	}
-	sort.Strings(paths)
-	texts := make([]string, 0, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts = append(texts, string(b))
-	}
-	return texts
-}
+	"github.com/migration-guard/migration-guard/internal/repotext"
+)
 
 // BenchmarkSplit splits the repository's .sql files one by one (files),
 // and all of them one after the other as one text (one-text), the shape
 // of a long migration of many statements.
 func BenchmarkSplit(b *testing.B) {
-	texts := repoSQL(b)
+	texts := repotext.Texts(b)
 	var all strings.Builder
 	for _, t := range texts {
 		all.WriteString(t)

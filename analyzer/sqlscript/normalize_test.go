@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/migration-guard/migration-guard/internal/repotext"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -36,7 +37,7 @@ func normalizeJoined(sql string, toks []*pg_query.ScanToken, base int) string {
 // bytes of normalizeJoined (and of the whitespace collapse for text the
 // scanner rejects).
 func TestNormalizeKeepsItsBytes(t *testing.T) {
-	texts := append(repoSQL(t),
+	texts := append(repotext.Texts(t),
 		"CREATE TABLE Ärger (ÉtÉ INT, \"Keep\" TEXT, ǅx int); -- Ünïcödé\nSELECT 'ÀB' AS Σίσυφος, U&\"\\00C4\" FROM ΣΊΣΥΦΟΣ;",
 		"SELECT   1 ,\t2\n;   /* c */  SELECT $$ A  B $$, E'\\x41', x'FF', 1.5E3, :v;",
 		"SELECT 'unterminated",
@@ -75,7 +76,7 @@ func TestNormalizeKeepsItsBytes(t *testing.T) {
 // strings (string).
 func BenchmarkNormalizeStatement(b *testing.B) {
 	var statements []Statement
-	for _, text := range repoSQL(b) {
+	for _, text := range repotext.Texts(b) {
 		statements = append(statements, Split(text, 0, len(text)).Statements...)
 	}
 	b.Run("append", func(b *testing.B) {

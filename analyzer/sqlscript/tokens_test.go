@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/migration-guard/migration-guard/internal/repotext"
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -111,7 +112,7 @@ func TestMayHoldMetaCommands(t *testing.T) {
 // and it.
 func TestStatementTokensOverRepositoryFiles(t *testing.T) {
 	commented := 0
-	for _, text := range repoSQL(t) {
+	for _, text := range repotext.Texts(t) {
 		res, err := pg_query.Scan(text)
 		if err != nil {
 			continue
