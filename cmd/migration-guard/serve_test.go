@@ -336,3 +336,39 @@ func TestServeSettingsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestServeFlagsWhereServeIsReached: the command tree leaves serve's flags
+// out only when the command line names another command first; every way
+// of reaching serve (its help, help through cobra's help command,
+// completion) still sees all of them.
+func TestServeFlagsWhereServeIsReached(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--help"},
+		{"help", "serve"},
+		{"__complete", "serve", "--"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			root := newRootCommand(args)
+			var out bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&out)
+			root.SetArgs(args)
+			if err := root.Execute(); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			for _, s := range serveSettings {
+				if name := "--" + flagName(s.env); !strings.Contains(out.String(), name) {
+					t.Errorf("%s is not offered:\n%s", name, out.String())
+				}
+			}
+		})
+	}
+	// Another command first: serve's flags are not built, and the
+	// command runs as before.
+	root := newRootCommand([]string{"version"})
+	for _, c := range root.Commands() {
+		if c.Name() == "serve" && c.Flags().HasFlags() {
+			t.Error("serve's flags were built for a command line naming version")
+		}
+	}
+}
