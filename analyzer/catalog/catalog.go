@@ -21,6 +21,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/migration-guard/migration-guard/analyzer/catalog/internal/pmap"
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // TableKind distinguishes the relations that own columns.
@@ -314,8 +315,8 @@ type Catalog struct {
 	idx indexes
 	// calls is shared with the catalog's copies (bodyCalls).
 	calls *bodyCalls
-	// texts is shared with the catalog's copies (exprTexts).
-	texts *exprTexts
+	// texts is shared with the catalog's copies (deparseExpr).
+	texts *pgtree.DeparseMemo
 	// settled is what the catalog held when Settle last ran, nil before
 	// (settledMaps).
 	settled *settledMaps
@@ -323,7 +324,7 @@ type Catalog struct {
 
 // New returns an empty catalog with the implicit public schema.
 func New() *Catalog {
-	c := &Catalog{owner: pmap.NewOwner(), calls: newBodyCalls(), texts: newExprTexts()}
+	c := &Catalog{owner: pmap.NewOwner(), calls: newBodyCalls(), texts: pgtree.NewDeparseMemo()}
 	c.schemas.Set(c.owner, schemaKey("public"), &Schema{Name: "public", owner: c.owner})
 	return c
 }

@@ -172,7 +172,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // catalog version may change an object in place: they are not encoded,
 // and decoding gives every object the new catalog as its owner. Nor is
 // calls, a cache of what the bodies say (bodyCalls), nor texts, the
-// expressions' deparsed texts (exprTexts): a decoded catalog starts empty
+// expressions' deparsed texts (deparseExpr's memo): a decoded catalog starts empty
 // ones. Nor is settled, the maps as Settle left them: a decoded catalog
 // has none, and looks through all its objects for the change set.
 func TestEncodeCoversFields(t *testing.T) {

@@ -45,7 +45,7 @@ func TestExprTextsEqualFreshDeparse(t *testing.T) {
 		}
 	}
 	trees = append(trees, replayExprs(t)...)
-	checkExprTexts(t, newExprTexts(), trees)
+	checkExprTexts(t, pgtree.NewDeparseMemo(), trees)
 }
 
 // replayExprs lists the defaults, checks and predicates of the replay
@@ -87,7 +87,7 @@ func replayExprs(t *testing.T) []*pg_query.Node {
 // checkExprTexts asks k about every tree twice, from several goroutines,
 // and compares each answer with a fresh deparse and each tree with its
 // encoding before.
-func checkExprTexts(t *testing.T, k *exprTexts, trees []*pg_query.Node) {
+func checkExprTexts(t *testing.T, k *pgtree.DeparseMemo, trees []*pg_query.Node) {
 	t.Helper()
 	before := make([][]byte, len(trees))
 	want := make([]string, len(trees))
@@ -112,7 +112,7 @@ func checkExprTexts(t *testing.T, k *exprTexts, trees []*pg_query.Node) {
 			defer wg.Done()
 			for round := 0; round < 2; round++ {
 				for i, n := range trees {
-					if got := k.of(n); got != want[i] {
+					if got := k.Of(n, deparseExpr); got != want[i] {
 						t.Errorf("kept text %q, fresh deparse %q", got, want[i])
 					}
 				}
@@ -128,8 +128,8 @@ func checkExprTexts(t *testing.T, k *exprTexts, trees []*pg_query.Node) {
 			t.Errorf("%q: the tree was written while its text was asked for", want[i])
 		}
 	}
-	if (*exprTexts)(nil).of(trees[0]) != want[0] {
-		t.Errorf("a nil exprTexts' text differs from a fresh deparse")
+	if (*pgtree.DeparseMemo)(nil).Of(trees[0], deparseExpr) != want[0] {
+		t.Errorf("a nil memo's text differs from a fresh deparse")
 	}
 	// The same expression standing elsewhere shares one key: fewer kept
 	// than asked about.
@@ -137,24 +137,24 @@ func checkExprTexts(t *testing.T, k *exprTexts, trees []*pg_query.Node) {
 	for _, w := range want {
 		distinct[w] = true
 	}
-	if len(k.byTree) >= len(trees) || len(k.byTree) < len(distinct)-1 {
-		t.Errorf("kept %d texts for %d trees of %d texts", len(k.byTree), len(trees), len(distinct))
+	if k.Len() >= len(trees) || k.Len() < len(distinct)-1 {
+		t.Errorf("kept %d texts for %d trees of %d texts", k.Len(), len(trees), len(distinct))
 	}
 }
 
 // TestExprTextsSharedByCopies: a catalog's copies keep their texts in the
-// catalog's exprTexts, and a decoded catalog has one of its own.
+// catalog's memo of texts, and a decoded catalog has one of its own.
 func TestExprTextsSharedByCopies(t *testing.T) {
 	c := build(t, "CREATE TABLE t (a int DEFAULT 42, b text DEFAULT lower('X'))")
 	cp := c.Clone()
 	if cp.texts != c.texts || c.Snapshot().c.texts != c.texts {
-		t.Fatal("a copy does not share the catalog's exprTexts")
+		t.Fatal("a copy does not share the catalog's memo of texts")
 	}
 	mustApply(t, cp, "ALTER TABLE t ADD COLUMN c int DEFAULT 42")
 	if got := cp.Table("", "t").Column("c").Default; got != "42" {
 		t.Errorf("default %q, want 42", got)
 	}
-	if len(c.texts.byTree) != 2 {
-		t.Errorf("kept %d texts, want 2 (42 and lower('X'))", len(c.texts.byTree))
+	if c.texts.Len() != 2 {
+		t.Errorf("kept %d texts, want 2 (42 and lower('X'))", c.texts.Len())
 	}
 }

@@ -1,6 +1,8 @@
 package pgtree
 
 import (
+	"sync"
+
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -62,4 +64,50 @@ func DeparseKey(n *pg_query.Node) (string, bool) {
 		return "", false
 	}
 	return string(enc), true
+}
+
+// DeparseMemo keeps what trees deparse to, by DeparseKey, for a run: the
+// same expression or signature stands again and again in a history, and
+// each deparse is a round trip through the C library. A write adds a key
+// and never changes a kept text; a mutex makes it safe for concurrent use.
+// A nil *DeparseMemo keeps nothing.
+type DeparseMemo struct {
+	mu    sync.Mutex
+	texts map[string]string
+}
+
+// NewDeparseMemo returns an empty memo.
+func NewDeparseMemo() *DeparseMemo { return &DeparseMemo{texts: map[string]string{}} }
+
+// Of returns deparse(n), calling deparse only when no tree of the same key
+// was deparsed before, and always for a tree without a key.
+func (m *DeparseMemo) Of(n *pg_query.Node, deparse func(*pg_query.Node) string) string {
+	if m == nil || n == nil {
+		return deparse(n)
+	}
+	key, ok := DeparseKey(n)
+	if !ok {
+		return deparse(n)
+	}
+	m.mu.Lock()
+	text, kept := m.texts[key]
+	m.mu.Unlock()
+	if kept {
+		return text
+	}
+	text = deparse(n)
+	m.mu.Lock()
+	m.texts[key] = text
+	m.mu.Unlock()
+	return text
+}
+
+// Len is the number of texts m keeps.
+func (m *DeparseMemo) Len() int {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.texts)
 }

@@ -51,7 +51,7 @@ type Memo struct {
 	// functions share a signature (a trigger function's RETURNS trigger,
 	// no parameters), and deparsing is a round trip through the C library
 	// (a history of 204 PL/pgSQL bodies had 35 signatures).
-	heads map[string]string
+	heads *pgtree.DeparseMemo
 }
 
 // parsedText is what pgtree.Parse gave for a text.
@@ -79,7 +79,7 @@ type keptRead struct {
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo {
-	return &Memo{kept: map[memoKey]*keptRead{}, scripts: map[string]*sqlscript.Script{}, trees: map[string]parsedText{}, heads: map[string]string{}}
+	return &Memo{kept: map[memoKey]*keptRead{}, scripts: map[string]*sqlscript.Script{}, trees: map[string]parsedText{}, heads: pgtree.NewDeparseMemo()}
 }
 
 // Read is Read, reusing what m kept.
@@ -144,21 +144,7 @@ func (m *Memo) signature(cf *pg_query.CreateFunctionStmt) string {
 	if m == nil {
 		return deparse(tree)
 	}
-	key, ok := pgtree.DeparseKey(tree)
-	if !ok {
-		return deparse(tree)
-	}
-	m.mu.Lock()
-	head, ok := m.heads[key]
-	m.mu.Unlock()
-	if ok {
-		return head
-	}
-	head = deparse(tree)
-	m.mu.Lock()
-	m.heads[key] = head
-	m.mu.Unlock()
-	return head
+	return m.heads.Of(tree, deparse)
 }
 
 // parse is pgtree.Parse, kept by text.

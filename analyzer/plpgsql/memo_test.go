@@ -188,7 +188,7 @@ func TestMemoSignature(t *testing.T) {
 	}
 	// One kept per signature: those that differ only in where they stand
 	// (a, b and longer_name; c and c2) share one.
-	if len(m.heads) != len(distinct) {
-		t.Errorf("the memo kept %d signatures, want %d", len(m.heads), len(distinct))
+	if m.heads.Len() != len(distinct) {
+		t.Errorf("the memo kept %d signatures, want %d", m.heads.Len(), len(distinct))
 	}
 }
