@@ -132,13 +132,24 @@ func readFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	size := 0
-	if st, err := f.Stat(); err == nil && int64(int(st.Size())) == st.Size() {
-		size = int(st.Size())
+	size := int64(0)
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
 	}
-	b := make([]byte, 0, max(size+1, 512))
+	return readSized(size, f.Read)
+}
+
+// readSized reads until read says io.EOF into a buffer sized for a file
+// of size bytes plus one, so that the read that finds the end needs no
+// larger buffer; it grows when the file has grown since.
+func readSized(size int64, read func([]byte) (int, error)) ([]byte, error) {
+	n := 0
+	if int64(int(size)) == size {
+		n = int(size)
+	}
+	b := make([]byte, 0, max(n+1, 512))
 	for {
-		n, err := f.Read(b[len(b):cap(b)])
+		n, err := read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil

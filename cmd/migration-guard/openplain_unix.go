@@ -3,6 +3,7 @@
 package main
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -57,23 +58,19 @@ func readRegular(name string) ([]byte, bool) {
 	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || int64(int(st.Size)) != st.Size {
 		return nil, false
 	}
-	// One byte more than the size, so that the read that finds the end
-	// needs no larger buffer; the file may have grown since the fstat.
-	b := make([]byte, 0, max(int(st.Size)+1, 512))
-	for {
-		n, err := syscall.Read(fd, b[len(b):cap(b)])
-		if err == syscall.EINTR {
-			continue
+	b, err := readSized(st.Size, func(p []byte) (int, error) {
+		for {
+			n, err := syscall.Read(fd, p)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				return 0, err
+			case n == 0:
+				return 0, io.EOF
+			}
+			return n, nil
 		}
-		if err != nil {
-			return nil, false
-		}
-		if n == 0 {
-			return b, true
-		}
-		b = b[:len(b)+n]
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
+	})
+	return b, err == nil
 }
