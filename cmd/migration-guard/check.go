@@ -534,6 +534,7 @@ func folderMigrations(cwd, dir string, cfg analyzer.Config) ([]layout.Migration,
 			continue // said once, by the caller, for every folder given
 		}
 		p.Path = rebase(p.Path, loc.Path, shown)
+		p.Message = rebaseText(p.Message, loc.Path, shown)
 		problems = append(problems, p)
 	}
 	return out, problems, nil
@@ -556,11 +557,58 @@ func rebase(p, from, to string) string {
 	return p
 }
 
+// rebaseText turns the paths under from that a sentence names (a sqitch
+// plan, a drizzle journal's entry) into the same paths under to, as
+// rebase does for a path on its own: discovery names them relative to the
+// file system's root, and a message must name what the user sees.
+func rebaseText(s, from, to string) string {
+	if from == "." || from == to || !strings.Contains(s, from) {
+		return s
+	}
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for at := 0; ; {
+		i := strings.Index(s[at:], from)
+		if i < 0 {
+			b.WriteString(s[done:])
+			return b.String()
+		}
+		i += at
+		end := i + len(from)
+		at = end
+		// Only a whole path: not the tail of a longer name, nor the head
+		// of one (from "db" in "db2/x.sql").
+		if (i > 0 && isPathByte(s[i-1])) || (end < len(s) && s[end] != '/' && isPathByte(s[end]) && !fullStop(s[end:])) {
+			continue
+		}
+		b.WriteString(s[done:i])
+		if end < len(s) && s[end] == '/' && to == "." {
+			end++ // "./x" is shown as "x", as path.Join shows it
+		} else {
+			b.WriteString(to)
+		}
+		done = end
+	}
+}
+
+// fullStop reports whether s starts with a full stop that ends a
+// sentence rather than continues a name.
+func fullStop(s string) bool {
+	return s[0] == '.' && (len(s) == 1 || !isPathByte(s[1]))
+}
+
+// isPathByte reports whether c can be part of a path's name.
+func isPathByte(c byte) bool {
+	return c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == '@' ||
+		'0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+
 func rebasePaths(m *layout.Migration, from, to string) {
 	m.Path, m.DownPath, m.Dir = rebase(m.Path, from, to), rebase(m.DownPath, from, to), rebase(m.Dir, from, to)
 	m.VerifyPath = rebase(m.VerifyPath, from, to)
 	rebasePart := func(p *layout.Part) {
 		p.Path, p.TxSource = rebase(p.Path, from, to), rebase(p.TxSource, from, to)
+		p.TxReason = rebaseText(p.TxReason, from, to)
 	}
 	rebasePart(&m.Up)
 	if m.Down != nil {
@@ -583,7 +631,9 @@ func rebasePaths(m *layout.Migration, from, to string) {
 	}
 	for i := range m.Problems {
 		m.Problems[i].Path = rebase(m.Problems[i].Path, from, to)
+		m.Problems[i].Message = rebaseText(m.Problems[i].Message, from, to)
 	}
+	m.Unreadable = rebaseText(m.Unreadable, from, to)
 }
 
 // fileMigration reads one file with its tool's rules: its folder is
