@@ -21,7 +21,9 @@
 # /usr/bin/time -f %M. Figures: min and median of $ROUNDS rounds (default 5)
 # per folder, the totals are the sums over folders, and the ratios are
 # migration-guard / squawk, cold (rc_*) and warm (rw_*) (below 1.0:
-# migration-guard is faster).
+# migration-guard is faster). A last line gives each tool's start-up: the
+# same timing around a run that does no work (`version`, `--version`), and
+# what starting once per folder adds up to in the totals.
 #
 # Usage: scripts/bench-vs-squawk.sh [-b BINARY] [-c CORPUS] [-n ROUNDS] [NAME...]
 set -euo pipefail
@@ -38,7 +40,7 @@ while getopts "b:c:n:h" opt; do
 	c) CORPUS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	h)
-		sed -n '2,27p' "$0"
+		sed -n '2,29p' "$0"
 		exit 0
 		;;
 	*) exit 2 ;;
@@ -104,6 +106,17 @@ stats() {
 		printf "%.4f %.4f %d", t[1], m, r }'
 }
 
+# Start-up: a run that does no work (`version`, `--version`), as many
+# rounds, to show how much of each total is only starting a process (paid
+# once per folder).
+: >"$tmp/mgv" && : >"$tmp/sqv"
+for ((i = 0; i < ROUNDS; i++)); do
+	run "$tmp/mgv" "$BIN" version
+	run "$tmp/sqv" "$SQUAWK" --version
+done
+read -r mgvmin mgvmed _ <<<"$(stats "$tmp/mgv")"
+read -r sqvmin sqvmed _ <<<"$(stats "$tmp/sqv")"
+
 printf '%-18s %6s %9s %9s %9s %9s %9s %9s %6s %6s %6s %6s %7s %7s\n' name files cold_min cold_med warm_min warm_med sq_min sq_med rc_min rc_med rw_min rw_med mg_MiB sq_MiB
 totals="$tmp/totals"
 : >"$totals"
@@ -133,4 +146,7 @@ while IFS='|' read -r name repo commit layout folder; do
 done <<<"$ENTRIES"
 awk '{ a += $1; b += $2; if ($3 > r) r = $3; c += $4; d += $5; if ($6 > s) s = $6; f += $7; w += $8; x += $9 } END {
 	printf "%-18s %6d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %6.2f %6.2f %6.2f %6.2f %7.1f %7.1f\n", "total", f, a, b, w, x, c, d, a / c, b / d, w / c, x / d, r / 1024, s / 1024 }' "$totals"
+folders=$(wc -l <"$totals")
+awk -v n="$folders" -v a="$mgvmin" -v b="$mgvmed" -v c="$sqvmin" -v d="$sqvmed" \
+	'BEGIN { printf "start-up (version, no work): migration-guard %.4f / %.4f s, squawk %.4f / %.4f s (min / median); %d starts: %.4f s and %.4f s (min) of the totals\n", a, b, c, d, n, n * a, n * c }'
 echo "times in seconds (min and median of $ROUNDS rounds; total: sums); cold: --no-cache, warm: the second run on the same files; rc_*, rw_*: migration-guard cold, warm / squawk; MiB: peak RSS (max over rounds; total: max over folders)"
