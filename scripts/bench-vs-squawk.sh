@@ -40,7 +40,7 @@ while getopts "b:c:n:h" opt; do
 	c) CORPUS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
 	h)
-		sed -n '2,29p' "$0"
+		sed -n '2,28p' "$0"
 		exit 0
 		;;
 	*) exit 2 ;;
