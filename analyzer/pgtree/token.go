@@ -1,0 +1,191 @@
+package pgtree
+
+import (
+	"log/slog"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/pganalyze/pg_query_go/v5/parser"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// Token is one token of PostgreSQL's scanner: the fields of
+// pg_query.ScanToken without the protobuf message around them. A file's
+// tokens are thousands; held as values in one slice, with no pointer
+// among them, they cost one allocation and the garbage collector never
+// scans them, where the messages cost 64 bytes each, a pointer to each,
+// and a scan of both.
+type Token struct {
+	// Start and End are the token's byte offsets in the scanned text.
+	Start, End  int32
+	Token       pg_query.Token
+	KeywordKind pg_query.KeywordKind
+}
+
+// GetStart, GetEnd, GetToken and GetKeywordKind are pg_query.ScanToken's
+// accessors, so that code reading tokens reads either alike.
+func (t Token) GetStart() int32                      { return t.Start }
+func (t Token) GetEnd() int32                        { return t.End }
+func (t Token) GetToken() pg_query.Token             { return t.Token }
+func (t Token) GetKeywordKind() pg_query.KeywordKind { return t.KeywordKind }
+
+// ScanTokens is pg_query.Scan's tokens, read from the scanner's protobuf
+// bytes straight into Tokens (decodeTokens). Bytes decodeTokens does not
+// read are left to proto.Unmarshal, as Parse leaves its own. A text
+// without tokens gives nil.
+func ScanTokens(sql string) ([]Token, error) {
+	b, err := parser.ScanToProtobuf(sql)
+	if err != nil {
+		return nil, err
+	}
+	toks, err := decodeTokens(b)
+	if err == nil {
+		return toks, nil
+	}
+	slog.Debug("scan result left to proto.Unmarshal", "err", err)
+	res := &pg_query.ScanResult{}
+	if err := proto.Unmarshal(b, res); err != nil {
+		return nil, err
+	}
+	return tokensOf(res), nil
+}
+
+// tokensOf is the Tokens of a scan result's messages; nil when it has
+// none.
+func tokensOf(res *pg_query.ScanResult) []Token {
+	if len(res.GetTokens()) == 0 {
+		return nil
+	}
+	toks := make([]Token, len(res.GetTokens()))
+	for i, t := range res.GetTokens() {
+		toks[i] = Token{Start: t.GetStart(), End: t.GetEnd(), Token: t.GetToken(), KeywordKind: t.GetKeywordKind()}
+	}
+	return toks
+}
+
+// decodeTokens reads a pg_query.ScanResult's bytes into its tokens, as
+// proto.Unmarshal reads them into messages: the fields are counted first,
+// so that the tokens take one slice of the right length, then each token
+// is read by readToken; a token field, a tag and a length of one byte
+// each, as the scanner writes every token, is read in place (shortToken),
+// any other field through protowire. The version field is read and
+// dropped. Whatever decodeScanResult (the generated decoder) would refuse
+// this refuses as well, and ScanTokens leaves it to proto.Unmarshal. No
+// tokens give nil.
+func decodeTokens(b []byte) ([]Token, error) {
+	n := 0
+	for rest := b; len(rest) > 0; {
+		if _, k := shortToken(rest); k > 0 {
+			n, rest = n+1, rest[k:]
+			continue
+		}
+		num, typ, k := protowire.ConsumeTag(rest)
+		if k < 0 {
+			return nil, wireError(k)
+		}
+		rest = rest[k:]
+		if k = protowire.ConsumeFieldValue(num, typ, rest); k < 0 {
+			return nil, wireError(k)
+		}
+		rest = rest[k:]
+		if num == 2 {
+			n++
+		}
+	}
+	var toks []Token
+	if n > 0 {
+		toks = make([]Token, n)
+	}
+	return readTokens(b, toks)
+}
+
+// readTokens reads the fields of b into toks, one token for each token
+// field (decodeTokens counted them).
+func readTokens(b []byte, toks []Token) ([]Token, error) {
+	i := 0
+	var err error
+	for len(b) > 0 {
+		v, k := shortToken(b)
+		if k > 0 {
+			b = b[k:]
+		} else {
+			var num protowire.Number
+			var typ protowire.Type
+			if num, typ, k = protowire.ConsumeTag(b); k < 0 {
+				return nil, wireError(k)
+			}
+			b = b[k:]
+			switch num {
+			case 1: // version
+				if _, b, err = varintField(b, typ); err != nil {
+					return nil, err
+				}
+				continue
+			case 2: // tokens
+				if v, b, err = lenField(b, typ); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, fieldError("ScanResult", num, typ)
+			}
+		}
+		if err = readToken(v, &toks[i]); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	return toks, nil
+}
+
+// shortToken reads a token field (field 2, length-delimited) whose length
+// fits in one byte, as every token's does (four varints): its contents
+// and the bytes it takes, or 0 bytes when b does not start with one.
+func shortToken(b []byte) ([]byte, int) {
+	const tokenTag = 2<<3 | byte(protowire.BytesType)
+	if len(b) < 2 || b[0] != tokenTag || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
+		return nil, 0
+	}
+	end := 2 + int(b[1])
+	return b[2:end], end
+}
+
+// readToken is decodeScanToken for one token: every field of a token is
+// a varint, so a field's tag and value are read in place, a byte each
+// where they fit in one (a tag always does). It accepts what
+// decodeScanToken accepts, fields 1, 2, 4 and 5 as varints, the last of
+// a field written twice winning, and refuses the rest.
+func readToken(b []byte, m *Token) error {
+	for len(b) > 0 {
+		tag, n := uint64(b[0]), 1
+		if tag >= 0x80 {
+			if tag, n = protowire.ConsumeVarint(b); n < 0 {
+				return wireError(n)
+			}
+		}
+		b = b[n:]
+		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
+		if typ != protowire.VarintType {
+			return fieldError("ScanToken", num, typ)
+		}
+		var v uint64
+		if len(b) > 0 && b[0] < 0x80 {
+			v, n = uint64(b[0]), 1
+		} else if v, n = protowire.ConsumeVarint(b); n < 0 {
+			return wireError(n)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			m.Start = int32(v)
+		case 2:
+			m.End = int32(v)
+		case 4:
+			m.Token = pg_query.Token(int32(v))
+		case 5:
+			m.KeywordKind = pg_query.KeywordKind(int32(v))
+		default:
+			return fieldError("ScanToken", num, typ)
+		}
+	}
+	return nil
+}
