@@ -222,3 +222,54 @@ func FuzzScanTokensSQL(f *testing.F) {
 		}
 	})
 }
+
+// TestReadTokenVarints: a token's values written in one byte, two (the
+// in-place path), three and ten, not in their shortest form, cut short
+// or too long, and its tags likewise: decodeTokens accepts what
+// proto.Unmarshal accepts with the same fields, and refuses the rest;
+// fields a token does not have proto.Unmarshal keeps as unknown, and
+// decodeTokens refuses them (ScanTokens then falls back).
+func TestReadTokenVarints(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		token []byte // the contents of one token field
+		ok    bool   // decodeTokens reads it
+		// unknown: proto.Unmarshal reads it though decodeTokens does not
+		unknown bool
+	}{
+		{"one byte each", []byte{0x08, 0x05, 0x10, 0x7f, 0x20, 0x01, 0x28, 0x04}, true, false},
+		{"two-byte offsets", []byte{0x08, 0x80, 0x01, 0x10, 0xff, 0x7f, 0x20, 0xa2, 0x02}, true, false},
+		{"two bytes, not shortest", []byte{0x08, 0x85, 0x00, 0x10, 0x80, 0x00}, true, false},
+		{"three-byte offset", []byte{0x08, 0x80, 0x80, 0x01, 0x10, 0xff, 0xff, 0x7f}, true, false},
+		{"ten-byte negative", []byte{0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, true, false},
+		{"above int32", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0x7f}, true, false},
+		{"tag in two bytes", []byte{0x88, 0x00, 0x07}, true, false},
+		{"field written twice", []byte{0x08, 0x01, 0x08, 0x90, 0x03}, true, false},
+		{"empty token", []byte{}, true, false},
+		{"value cut after a high byte", []byte{0x08, 0x80}, false, false},
+		{"value cut after two high bytes", []byte{0x08, 0x80, 0x80}, false, false},
+		{"tag cut", []byte{0x88}, false, false},
+		{"value missing", []byte{0x08}, false, false},
+		{"eleven-byte varint", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, false, false},
+		{"ten-byte varint overflowing", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, false, false},
+		{"field 3", []byte{0x18, 0x01}, false, true},
+		{"fixed32 start", []byte{0x0d, 1, 2, 3, 4}, false, true},
+	} {
+		b := append([]byte{0x12, byte(len(tc.token))}, tc.token...)
+		got, err := decodeTokens(b)
+		want := &pg_query.ScanResult{}
+		werr := proto.Unmarshal(b, want)
+		if (tc.ok || tc.unknown) != (werr == nil) {
+			t.Fatalf("%s: proto.Unmarshal gives %v: the case is wrong", tc.name, werr)
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: decodeTokens gives %v, proto.Unmarshal %v", tc.name, err, werr)
+			continue
+		}
+		if err == nil {
+			if d := tokensDiffer(got, want); d != "" {
+				t.Errorf("%s: %s", tc.name, d)
+			}
+		}
+	}
+}

@@ -150,30 +150,42 @@ func shortToken(b []byte) ([]byte, int) {
 }
 
 // readToken is decodeScanToken for one token: every field of a token is
-// a varint, so a field's tag and value are read in place, a byte each
-// where they fit in one (a tag always does). It accepts what
-// decodeScanToken accepts, fields 1, 2, 4 and 5 as varints, the last of
-// a field written twice winning, and refuses the rest.
+// a varint, so a field's tag and value are read in place, by index, a
+// byte each where they fit in one (a tag always does) and two where a
+// value fits in two (an offset below 16384), through
+// protowire.ConsumeVarint otherwise. It accepts what decodeScanToken
+// accepts, fields 1, 2, 4 and 5 as varints, the last of a field written
+// twice winning, and refuses the rest.
 func readToken(b []byte, m *Token) error {
-	for len(b) > 0 {
-		tag, n := uint64(b[0]), 1
-		if tag >= 0x80 {
-			if tag, n = protowire.ConsumeVarint(b); n < 0 {
+	for i := 0; i < len(b); {
+		tag := uint64(b[i])
+		if tag < 0x80 {
+			i++
+		} else {
+			t, n := protowire.ConsumeVarint(b[i:])
+			if n < 0 {
 				return wireError(n)
 			}
+			tag, i = t, i+n
 		}
-		b = b[n:]
 		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
 		if typ != protowire.VarintType {
 			return fieldError("ScanToken", num, typ)
 		}
 		var v uint64
-		if len(b) > 0 && b[0] < 0x80 {
-			v, n = uint64(b[0]), 1
-		} else if v, n = protowire.ConsumeVarint(b); n < 0 {
-			return wireError(n)
+		switch {
+		case i < len(b) && b[i] < 0x80:
+			v, i = uint64(b[i]), i+1
+		case i+1 < len(b) && b[i+1] < 0x80:
+			// b[i] has its high bit set: the first seven bits, then the next.
+			v, i = uint64(b[i]&0x7f)|uint64(b[i+1])<<7, i+2
+		default:
+			w, n := protowire.ConsumeVarint(b[i:])
+			if n < 0 {
+				return wireError(n)
+			}
+			v, i = w, i+n
 		}
-		b = b[n:]
 		switch num {
 		case 1:
 			m.Start = int32(v)
