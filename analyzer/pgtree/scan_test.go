@@ -246,6 +246,10 @@ func TestReadTokenVarints(t *testing.T) {
 		{"tag in two bytes", []byte{0x88, 0x00, 0x07}, true, false},
 		{"field written twice", []byte{0x08, 0x01, 0x08, 0x90, 0x03}, true, false},
 		{"empty token", []byte{}, true, false},
+		// The in-place path hands over to the general one mid-token.
+		{"three-byte value between", []byte{0x08, 0x05, 0x10, 0x80, 0x80, 0x01, 0x20, 0x07, 0x08, 0x09}, true, false},
+		{"two-byte tag between", []byte{0x08, 0x05, 0x90, 0x00, 0x06, 0x28, 0x02}, true, false},
+		{"unknown field after", []byte{0x08, 0x05, 0x10, 0x06, 0x30, 0x01}, false, true},
 		{"value cut after a high byte", []byte{0x08, 0x80}, false, false},
 		{"value cut after two high bytes", []byte{0x08, 0x80, 0x80}, false, false},
 		{"tag cut", []byte{0x88}, false, false},

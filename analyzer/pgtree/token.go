@@ -149,43 +149,67 @@ func shortToken(b []byte) ([]byte, int) {
 	return b[2:end], end
 }
 
-// readToken is decodeScanToken for one token: every field of a token is
-// a varint, so a field's tag and value are read in place, by index, a
-// byte each where they fit in one (a tag always does) and two where a
-// value fits in two (an offset below 16384), through
-// protowire.ConsumeVarint otherwise. It accepts what decodeScanToken
-// accepts, fields 1, 2, 4 and 5 as varints, the last of a field written
-// twice winning, and refuses the rest.
+// readToken is decodeScanToken for one token. The scanner writes a
+// token as fields 1, 2, 4 and 5, each a varint, with a tag of one byte
+// and a value of one or two (an offset below 16384): such a field is read
+// here in place, its tag and wire type matched as one byte. From the
+// first field written otherwise, readTokenFields reads the rest, as a
+// field read again by it only sets what it set already.
 func readToken(b []byte, m *Token) error {
+	const (
+		start       = 1<<3 | byte(protowire.VarintType)
+		end         = 2<<3 | byte(protowire.VarintType)
+		token       = 4<<3 | byte(protowire.VarintType)
+		keywordKind = 5<<3 | byte(protowire.VarintType)
+	)
 	for i := 0; i < len(b); {
-		tag := uint64(b[i])
-		if tag < 0x80 {
-			i++
-		} else {
-			t, n := protowire.ConsumeVarint(b[i:])
-			if n < 0 {
-				return wireError(n)
-			}
-			tag, i = t, i+n
+		field := i
+		var v uint64
+		switch {
+		case i+1 < len(b) && b[i+1] < 0x80:
+			v, i = uint64(b[i+1]), i+2
+		case i+2 < len(b) && b[i+2] < 0x80:
+			// b[i+1] has its high bit set: its seven bits, then the next.
+			v, i = uint64(b[i+1]&0x7f)|uint64(b[i+2])<<7, i+3
+		default:
+			return readTokenFields(b[field:], m)
 		}
+		switch b[field] {
+		case start:
+			m.Start = int32(v)
+		case end:
+			m.End = int32(v)
+		case token:
+			m.Token = pg_query.Token(int32(v))
+		case keywordKind:
+			m.KeywordKind = pg_query.KeywordKind(int32(v))
+		default:
+			return readTokenFields(b[field:], m)
+		}
+	}
+	return nil
+}
+
+// readTokenFields reads any token field: its tag and value through
+// protowire.ConsumeVarint where they do not fit in a byte. It accepts what
+// decodeScanToken accepts, fields 1, 2, 4 and 5 as varints, the last of
+// a field written twice winning, and refuses the rest.
+func readTokenFields(b []byte, m *Token) error {
+	for i := 0; i < len(b); {
+		tag, n := protowire.ConsumeVarint(b[i:])
+		if n < 0 {
+			return wireError(n)
+		}
+		i += n
 		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
 		if typ != protowire.VarintType {
 			return fieldError("ScanToken", num, typ)
 		}
-		var v uint64
-		switch {
-		case i < len(b) && b[i] < 0x80:
-			v, i = uint64(b[i]), i+1
-		case i+1 < len(b) && b[i+1] < 0x80:
-			// b[i] has its high bit set: the first seven bits, then the next.
-			v, i = uint64(b[i]&0x7f)|uint64(b[i+1])<<7, i+2
-		default:
-			w, n := protowire.ConsumeVarint(b[i:])
-			if n < 0 {
-				return wireError(n)
-			}
-			v, i = w, i+n
+		v, n := protowire.ConsumeVarint(b[i:])
+		if n < 0 {
+			return wireError(n)
 		}
+		i += n
 		switch num {
 		case 1:
 			m.Start = int32(v)
