@@ -263,11 +263,11 @@ func checkIdentifierLength(c *stmtContext) {
 	if err != nil || c.raw.SQL != c.stmt.SQL {
 		// (The statement's text is the split's; should it ever differ,
 		// its own scan is the truth.)
-		res, serr := pgtree.Scan(c.stmt.SQL)
+		stoks, serr := pgtree.ScanTokens(c.stmt.SQL)
 		if serr != nil {
 			return
 		}
-		toks, base = res.GetTokens(), 0
+		toks, base = stoks, 0
 	}
 	seen := map[string]bool{}
 	for _, tok := range toks {

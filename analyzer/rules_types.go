@@ -169,13 +169,13 @@ func checkAlterColumnType(c *stmtContext, t tableRef, ac *pg_query.AlterTableCmd
 // identifiers, strings and type names that contain the column's name stay
 // as they are.
 func fromNew(expr, column string) string {
-	res, err := pgtree.Scan(expr)
+	toks, err := pgtree.ScanTokens(expr)
 	if err != nil {
 		return expr
 	}
 	var b strings.Builder
 	last := 0
-	for _, tok := range res.GetTokens() {
+	for _, tok := range toks {
 		text := expr[tok.GetStart():tok.GetEnd()]
 		name := text
 		if strings.HasPrefix(text, `"`) {

@@ -92,11 +92,11 @@ func TestKeywordsMatchScanner(t *testing.T) {
 
 func scannedKind(t *testing.T, word string) pg_query.KeywordKind {
 	t.Helper()
-	res, err := pgtree.Scan(word)
-	if err != nil || len(res.GetTokens()) != 1 {
+	toks, err := pgtree.ScanTokens(word)
+	if err != nil || len(toks) != 1 {
 		t.Fatalf("%s does not scan as one token: %v", word, err)
 	}
-	return res.GetTokens()[0].GetKeywordKind()
+	return toks[0].KeywordKind
 }
 
 type keyword struct{ word, kind string }

@@ -81,7 +81,7 @@ func zeroConstantsOnly(sql string, n *pg_query.Node) bool {
 // a bound written [0] answers false, as does any statement the scanner
 // cannot read.
 func unwrittenBoundsRead(sql string, raw *pg_query.RawStmt) bool {
-	var tokens []*pg_query.ScanToken
+	var tokens []Token
 	scanned, ok := false, true
 	var visit func(m proto.Message)
 	visit = func(m proto.Message) {
@@ -115,7 +115,7 @@ func hasUnwrittenBound(tn *pg_query.TypeName) bool {
 
 // statementTokens scans the text of raw, its tokens' offsets moved to be
 // offsets into sql; nil when it cannot be scanned (no bound is then read).
-func statementTokens(sql string, raw *pg_query.RawStmt) []*pg_query.ScanToken {
+func statementTokens(sql string, raw *pg_query.RawStmt) []Token {
 	start, end := int(raw.StmtLocation), len(sql)
 	if raw.StmtLen > 0 {
 		end = start + int(raw.StmtLen)
@@ -123,16 +123,16 @@ func statementTokens(sql string, raw *pg_query.RawStmt) []*pg_query.ScanToken {
 	if start < 0 || start > end || end > len(sql) {
 		return nil
 	}
-	res, err := Scan(sql[start:end])
+	tokens, err := ScanTokens(sql[start:end])
 	if err != nil {
 		slog.Debug("statement not scanned for its array bounds", "at", start, "err", err)
 		return nil
 	}
-	for _, t := range res.Tokens {
-		t.Start += int32(start)
-		t.End += int32(start)
+	for i := range tokens {
+		tokens[i].Start += int32(start)
+		tokens[i].End += int32(start)
 	}
-	return res.Tokens
+	return tokens
 }
 
 // readEmptyBounds reads tn's array bounds from the tokens of its text and
@@ -144,7 +144,7 @@ func statementTokens(sql string, raw *pg_query.RawStmt) []*pg_query.ScanToken {
 // Anything else than what the grammar reads there, or bounds that do not
 // agree with those of the JSON (a value there where the text says [], a
 // number where it left none), answers false.
-func readEmptyBounds(tokens []*pg_query.ScanToken, tn *pg_query.TypeName) bool {
+func readEmptyBounds(tokens []Token, tn *pg_query.TypeName) bool {
 	at := sort.Search(len(tokens), func(i int) bool { return tokens[i].Start >= tn.Location })
 	if tn.Location < 0 || at == len(tokens) || tokens[at].Start != tn.Location {
 		return false
@@ -266,146 +266,6 @@ func parseProtobuf(sql string) (*pg_query.ParseResult, error) {
 	slog.Debug("parse tree left to proto.Unmarshal", "err", err)
 	tree = &pg_query.ParseResult{}
 	return tree, proto.Unmarshal(b, tree)
-}
-
-// Scan is pg_query.Scan through decodeScanTokens, with the same fallback
-// as Parse.
-func Scan(sql string) (*pg_query.ScanResult, error) {
-	b, err := parser.ScanToProtobuf(sql)
-	if err != nil {
-		return nil, err
-	}
-	res := &pg_query.ScanResult{}
-	err = decodeScanTokens(b, res)
-	if err == nil {
-		return res, nil
-	}
-	slog.Debug("scan result left to proto.Unmarshal", "err", err)
-	res = &pg_query.ScanResult{}
-	return res, proto.Unmarshal(b, res)
-}
-
-// decodeScanTokens is decodeScanResult with every token in one slab: a
-// scan result is mostly tokens, thousands for a file, and allocating each
-// on its own cost more than reading them. The fields are counted first,
-// then the tokens decoded into the slab's elements by readScanToken; a
-// token field, a tag and a length of one byte each, is read in place
-// (shortToken), any other field through protowire. The tokens share the slab's lifetime, which a statement's tokens (a window
-// of the part's) share already. Whatever decodeScanResult would refuse
-// this refuses as well, and Scan leaves it to proto.Unmarshal.
-func decodeScanTokens(b []byte, m *pg_query.ScanResult) error {
-	n := 0
-	for rest := b; len(rest) > 0; {
-		if _, k := shortToken(rest); k > 0 {
-			n, rest = n+1, rest[k:]
-			continue
-		}
-		num, typ, k := protowire.ConsumeTag(rest)
-		if k < 0 {
-			return wireError(k)
-		}
-		rest = rest[k:]
-		if k = protowire.ConsumeFieldValue(num, typ, rest); k < 0 {
-			return wireError(k)
-		}
-		rest = rest[k:]
-		if num == 2 {
-			n++
-		}
-	}
-	slab := make([]pg_query.ScanToken, n)
-	tokens := make([]*pg_query.ScanToken, 0, n)
-	var err error
-	for len(b) > 0 {
-		v, k := shortToken(b)
-		if k > 0 {
-			b = b[k:]
-		} else {
-			var num protowire.Number
-			var typ protowire.Type
-			if num, typ, k = protowire.ConsumeTag(b); k < 0 {
-				return wireError(k)
-			}
-			b = b[k:]
-			switch num {
-			case 1: // version
-				var version uint64
-				if version, b, err = varintField(b, typ); err != nil {
-					return err
-				}
-				m.Version = int32(version)
-				continue
-			case 2: // tokens
-				if v, b, err = lenField(b, typ); err != nil {
-					return err
-				}
-			default:
-				return fieldError("ScanResult", num, typ)
-			}
-		}
-		c := &slab[len(tokens)]
-		if err = readScanToken(v, c); err != nil {
-			return err
-		}
-		tokens = append(tokens, c)
-	}
-	if len(tokens) > 0 {
-		m.Tokens = tokens
-	}
-	return nil
-}
-
-// shortToken reads a token field (field 2, length-delimited) whose length
-// fits in one byte, as every token's does (four varints): its contents
-// and the bytes it takes, or 0 bytes when b does not start with one.
-func shortToken(b []byte) ([]byte, int) {
-	const tokenTag = 2<<3 | byte(protowire.BytesType)
-	if len(b) < 2 || b[0] != tokenTag || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
-		return nil, 0
-	}
-	end := 2 + int(b[1])
-	return b[2:end], end
-}
-
-// readScanToken is decodeScanToken for the one message read per token:
-// every field of a token is a varint, so a field's tag and value are read
-// in place, a byte each where they fit in one (a tag always does). It
-// accepts what decodeScanToken accepts, fields 1, 2, 4 and 5 as varints,
-// and refuses the rest.
-func readScanToken(b []byte, m *pg_query.ScanToken) error {
-	for len(b) > 0 {
-		tag, n := uint64(b[0]), 1
-		if tag >= 0x80 {
-			if tag, n = protowire.ConsumeVarint(b); n < 0 {
-				return wireError(n)
-			}
-		}
-		b = b[n:]
-		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
-		if typ != protowire.VarintType {
-			return fieldError("ScanToken", num, typ)
-		}
-		var v uint64
-		if len(b) > 0 && b[0] < 0x80 {
-			v, n = uint64(b[0]), 1
-		} else if v, n = protowire.ConsumeVarint(b); n < 0 {
-			return wireError(n)
-		}
-		b = b[n:]
-		switch num {
-		case 1:
-			m.Start = int32(v)
-		case 2:
-			m.End = int32(v)
-		case 4:
-			m.Token = pg_query.Token(int32(v))
-		case 5:
-			m.KeywordKind = pg_query.KeywordKind(int32(v))
-		default:
-			return fieldError("ScanToken", num, typ)
-		}
-	}
-	return nil
 }
 
 // maxDepth is protobuf-go's default recursion limit: a tree nested deeper

@@ -243,11 +243,10 @@ func atomicRange(text string) (start, end int) {
 	if text == "" {
 		return -1, -1
 	}
-	res, err := pgtree.Scan(text)
+	toks, err := pgtree.ScanTokens(text)
 	if err != nil {
 		return -1, -1
 	}
-	toks := res.GetTokens()
 	start, end = -1, -1
 	for i, t := range toks {
 		if start < 0 && t.GetToken() == pg_query.Token_BEGIN_P && i+1 < len(toks) && toks[i+1].GetToken() == pg_query.Token_ATOMIC {
@@ -278,8 +277,8 @@ func literalSource(src Source, from int, value string) Source {
 
 // scannedLiteralSource is literalSource with the scanner.
 func scannedLiteralSource(src Source, from int, value string) Source {
-	if res, err := pgtree.Scan(src.Text[from:]); err == nil {
-		for _, t := range res.GetTokens() {
+	if toks, err := pgtree.ScanTokens(src.Text[from:]); err == nil {
+		for _, t := range toks {
 			if t.GetToken() != pg_query.Token_SCONST {
 				continue
 			}
@@ -360,11 +359,10 @@ func (b *Body) attachComments() {
 		// No comment token can come out of the scanner: spare the scan.
 		return
 	}
-	res, err := pgtree.Scan(b.Source.Text)
+	toks, err := pgtree.ScanTokens(b.Source.Text)
 	if err != nil {
 		return
 	}
-	toks := res.GetTokens()
 	for i := range b.Stmts {
 		st := &b.Stmts[i]
 		if st.Kind != Statement || len(st.Comments) > 0 {
@@ -557,12 +555,12 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 
 // assignmentValue returns where the value of "target := value" starts.
 func assignmentValue(q string) int {
-	res, err := pgtree.Scan(q)
+	toks, err := pgtree.ScanTokens(q)
 	if err != nil {
 		return -1
 	}
 	depth := 0
-	for _, t := range res.GetTokens() {
+	for _, t := range toks {
 		switch t.GetToken() {
 		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
 			depth++
@@ -691,12 +689,12 @@ func names(nodes []*pg_query.Node) []string {
 // and says how many it changed. Words in strings, quoted identifiers and
 // comments are tokens of their own and are left alone.
 func bareReturnNextAsReturn(body string) (string, int) {
-	res, err := pgtree.Scan(body)
+	all, err := pgtree.ScanTokens(body)
 	if err != nil {
 		return body, 0
 	}
-	var toks []*pg_query.ScanToken
-	for _, t := range res.GetTokens() {
+	var toks []pgtree.Token
+	for _, t := range all {
 		if t.GetToken() != pg_query.Token_SQL_COMMENT && t.GetToken() != pg_query.Token_C_COMMENT {
 			toks = append(toks, t)
 		}

@@ -15,11 +15,11 @@ import (
 // whitespace-collapsed. Approvals bind to this form, so that reformatting
 // keeps them.
 func Normalize(sql string) string {
-	res, err := pgtree.Scan(sql)
+	toks, err := pgtree.ScanTokens(sql)
 	if err != nil {
 		return strings.Join(strings.Fields(sql), " ")
 	}
-	return string(appendNormalizedTokens(nil, sql, res.GetTokens(), 0))
+	return string(appendNormalizedTokens(nil, sql, toks, 0))
 }
 
 // NormalizeStatement is Normalize(st.SQL), from the tokens the split
@@ -41,7 +41,7 @@ func AppendNormalizedStatement(dst []byte, st *Statement) []byte {
 
 // appendNormalizedTokens appends the tokens of sql, whose offsets minus
 // base index sql, as Normalize joins them.
-func appendNormalizedTokens(dst []byte, sql string, toks []*pg_query.ScanToken, base int) []byte {
+func appendNormalizedTokens(dst []byte, sql string, toks []pgtree.Token, base int) []byte {
 	first := true
 	for _, tok := range toks {
 		switch tok.GetToken() {

@@ -36,21 +36,21 @@ type Statement struct {
 	// scan again. A token's offsets minus TokenBase index SQL. Tokens is nil
 	// when the part could not be scanned or a psql meta-command lies inside
 	// the statement: scan SQL itself then (StatementTokens does).
-	Tokens    []*pg_query.ScanToken
+	Tokens    []pgtree.Token
 	TokenBase int
 }
 
 // StatementTokens returns the tokens of st.SQL with offsets into st.SQL's
 // own text, reusing the split's tokens when it has them.
-func StatementTokens(st *Statement) ([]*pg_query.ScanToken, int, error) {
+func StatementTokens(st *Statement) ([]pgtree.Token, int, error) {
 	if st.Tokens != nil {
 		return st.Tokens, st.TokenBase, nil
 	}
-	res, err := pgtree.Scan(st.SQL)
+	toks, err := pgtree.ScanTokens(st.SQL)
 	if err != nil {
 		return nil, 0, err
 	}
-	return res.GetTokens(), 0, nil
+	return toks, 0, nil
 }
 
 // ParseError is a syntax error located in the file.
@@ -102,11 +102,7 @@ func Split(text string, start, end int) *Script {
 	part := text[start:end]
 	sc := &Script{}
 
-	tokens, lexErr := pgtree.Scan(part)
-	var toks []*pg_query.ScanToken
-	if lexErr == nil {
-		toks = tokens.GetTokens()
-	}
+	toks, lexErr := pgtree.ScanTokens(part)
 	// Meta-commands are blanked out (same length, so offsets hold) before
 	// parsing: they are psql's, not PostgreSQL's, and are reported separately.
 	clean := part
@@ -194,7 +190,7 @@ func Split(text string, start, end int) *Script {
 // newStatement trims a raw statement range [s,e) of part down to the
 // statement's own text: leading blanks and comments go (they are kept as
 // CommentsBefore), and the terminating semicolon is included.
-func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
+func newStatement(part string, toks []pgtree.Token, s, e int) Statement {
 	st := Statement{Start: s, End: e}
 	if toks == nil {
 		// No tokens (the part did not scan): blanks are all that can be trimmed.
@@ -235,14 +231,14 @@ func newStatement(part string, toks []*pg_query.ScanToken, s, e int) Statement {
 	return st
 }
 
-func isComment(t *pg_query.ScanToken) bool {
+func isComment(t pgtree.Token) bool {
 	return t.GetToken() == pg_query.Token_SQL_COMMENT || t.GetToken() == pg_query.Token_C_COMMENT
 }
 
 // cutAtSemicolons returns [start,end) ranges of part separated by top-level
 // semicolons. The scanner has already put semicolons inside strings, quoted
 // identifiers, dollar quotes and comments into those tokens.
-func cutAtSemicolons(part string, toks []*pg_query.ScanToken) [][2]int {
+func cutAtSemicolons(part string, toks []pgtree.Token) [][2]int {
 	var out [][2]int
 	from := 0
 	for _, t := range toks {
@@ -261,7 +257,7 @@ func cutAtSemicolons(part string, toks []*pg_query.ScanToken) [][2]int {
 // string, identifier or comment, up to the end of its line) with spaces. A
 // \g-family command also ends the current statement, so it becomes a
 // semicolon. Tokens inside blanked ranges are dropped.
-func blankMetaCommands(part string, toks []*pg_query.ScanToken) (string, []MetaCommand, []*pg_query.ScanToken) {
+func blankMetaCommands(part string, toks []pgtree.Token) (string, []MetaCommand, []pgtree.Token) {
 	var metas []MetaCommand
 	for _, t := range toks {
 		if t.GetToken() != pg_query.Token_ASCII_92 {
@@ -307,7 +303,7 @@ func blankMetaCommands(part string, toks []*pg_query.ScanToken) (string, []MetaC
 		}
 		if mi < len(metas) && ts >= metas[mi].Start && ts < metas[mi].End {
 			if ts == metas[mi].Start && strings.HasPrefix(metas[mi].Name, "g") {
-				kept = append(kept, &pg_query.ScanToken{Start: t.GetStart(), End: t.GetStart() + 1, Token: pg_query.Token_ASCII_59})
+				kept = append(kept, pgtree.Token{Start: t.Start, End: t.Start + 1, Token: pg_query.Token_ASCII_59})
 			}
 			continue
 		}

@@ -122,7 +122,7 @@ func TestStatementTokensOverRepositoryFiles(t *testing.T) {
 		for _, st := range sc.Statements {
 			var comments []Comment
 			for _, tok := range res.GetTokens() {
-				if s := int(tok.GetStart()); s >= prevEnd && s < st.Start && isComment(tok) {
+				if s := int(tok.GetStart()); s >= prevEnd && s < st.Start && (tok.GetToken() == pg_query.Token_SQL_COMMENT || tok.GetToken() == pg_query.Token_C_COMMENT) {
 					comments = append(comments, Comment{Start: s, End: int(tok.GetEnd()), Text: text[s:tok.GetEnd()]})
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
 )
 
 // VariableForm is how a psql variable is interpolated.
@@ -78,7 +80,7 @@ func isVariableName(s string) bool {
 // Each reference is replaced, length for length so that every offset holds,
 // by a placeholder the parser accepts; the variables are returned with
 // offsets relative to part.
-func interpolateVariables(part string, toks []*pg_query.ScanToken) (string, []Variable) {
+func interpolateVariables(part string, toks []pgtree.Token) (string, []Variable) {
 	var vars []Variable
 	// The brackets the scanner is in: true for an ARRAY[...] constructor,
 	// whose elements are expressions, false for a subscript, where a[lo:hi]
