@@ -3,9 +3,11 @@ package plpgsql
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -81,6 +83,10 @@ const maxJSONDepth = 10000
 type jdecoder struct {
 	s string
 	i int
+	// members and items are the stacks of the objects' members and the
+	// arrays' items being read, nested ones above those holding them.
+	members []jmember
+	items   []jval
 }
 
 func (d *jdecoder) space() {
@@ -105,12 +111,15 @@ func (d *jdecoder) value(depth int) (jval, error) {
 	switch c := d.s[d.i]; {
 	case c == '{':
 		d.i++
-		var members []jmember
 		d.space()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
 			return jval{kind: jObj}, nil
 		}
+		// The members go on the decoder's stack, then into a slice of
+		// their exact number: appending to a slice of each object's own
+		// left half of what it allocated behind.
+		base := len(d.members)
 		for {
 			d.space()
 			key, err := d.string()
@@ -126,7 +135,7 @@ func (d *jdecoder) value(depth int) (jval, error) {
 			if err != nil {
 				return jval{}, err
 			}
-			members = append(members, jmember{key, v})
+			d.members = append(d.members, jmember{key, v})
 			d.space()
 			if d.i >= len(d.s) {
 				return jval{}, errJSON
@@ -139,22 +148,25 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
+			members := make([]jmember, len(d.members)-base)
+			copy(members, d.members[base:])
+			d.members = d.members[:base]
 			return jval{kind: jObj, obj: sortMembers(members)}, nil
 		}
 	case c == '[':
 		d.i++
-		var items []jval
 		d.space()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
 			return jval{kind: jArr}, nil
 		}
+		base := len(d.items)
 		for {
 			v, err := d.value(depth + 1)
 			if err != nil {
 				return jval{}, err
 			}
-			items = append(items, v)
+			d.items = append(d.items, v)
 			d.space()
 			if d.i >= len(d.s) {
 				return jval{}, errJSON
@@ -167,6 +179,9 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
+			items := make([]jval, len(d.items)-base)
+			copy(items, d.items[base:])
+			d.items = d.items[:base]
 			return jval{kind: jArr, arr: items}, nil
 		}
 	case c == '"':
@@ -234,9 +249,10 @@ func validNumber(s string) bool {
 	return i == len(s)
 }
 
-// string reads a string without escapes; one with escapes (rare in a
-// parse tree: a query holding a quote or a newline) or with invalid UTF-8
-// is decoded by encoding/json.
+// string reads a string: without escapes, a slice of the text; with
+// those unescape decodes (a query holding a quote, a newline, a < or a >),
+// a string of its own; with a surrogate or invalid UTF-8, what
+// encoding/json decodes.
 func (d *jdecoder) string() (string, error) {
 	if d.i >= len(d.s) || d.s[d.i] != '"' {
 		return "", errJSON
@@ -259,7 +275,7 @@ func (d *jdecoder) string() (string, error) {
 					return s, nil
 				}
 			}
-			// \u escapes, and invalid UTF-8 (encoding/json turns it into
+			// Surrogates, and invalid UTF-8 (encoding/json turns both into
 			// U+FFFD).
 			var s string
 			if err := json.Unmarshal([]byte(d.s[start:j+1]), &s); err != nil {
@@ -274,24 +290,27 @@ func (d *jdecoder) string() (string, error) {
 }
 
 // unescape decodes the escapes JSON writes for a quote, a backslash, a
-// slash and the usual control characters; ok is false for \u escapes
-// (pg_query writes them only for other control characters).
+// slash, the usual control characters and \u escapes of characters outside
+// the surrogates (pg_query writes \u003c, \u003e and \u0026 for <, > and
+// &); ok is false for a surrogate (a pair, or one alone, which
+// encoding/json turns into U+FFFD) and for escapes JSON does not have.
 func unescape(raw string) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
+	for {
+		k := strings.IndexByte(raw, '\\')
+		if k < 0 {
+			b.WriteString(raw)
+			return b.String(), true
 		}
-		i++
-		if i >= len(raw) {
+		b.WriteString(raw[:k])
+		if k+1 >= len(raw) {
 			return "", false
 		}
-		switch raw[i] {
+		n := 2
+		switch c := raw[k+1]; c {
 		case '"', '\\', '/':
-			b.WriteByte(raw[i])
+			b.WriteByte(c)
 		case 'b':
 			b.WriteByte('\b')
 		case 'f':
@@ -302,17 +321,48 @@ func unescape(raw string) (string, bool) {
 			b.WriteByte('\r')
 		case 't':
 			b.WriteByte('\t')
+		case 'u':
+			r, ok := hex4(raw[k+2:])
+			if !ok || utf16.IsSurrogate(r) {
+				return "", false
+			}
+			b.WriteRune(r)
+			n = 6
 		default:
 			return "", false
 		}
+		raw = raw[k+n:]
 	}
-	return b.String(), true
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape.
+func hex4(s string) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // sortMembers orders an object's members by key; of members with the same
 // key, the last is kept, as encoding/json keeps it.
 func sortMembers(ms []jmember) []jmember {
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].key < ms[j].key })
+	if !slices.IsSortedFunc(ms, byKey) {
+		slices.SortStableFunc(ms, byKey)
+	}
 	out := ms[:0]
 	for i, m := range ms {
 		if i+1 < len(ms) && ms[i+1].key == m.key {
@@ -325,6 +375,8 @@ func sortMembers(ms []jmember) []jmember {
 	}
 	return out
 }
+
+func byKey(a, b jmember) int { return strings.Compare(a.key, b.key) }
 
 // fromAny converts what encoding/json decoded.
 func fromAny(v any) jval {

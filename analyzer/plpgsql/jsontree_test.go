@@ -67,6 +67,10 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 		`{"a":.5}`, `{"a":-}`, `{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\x01\"}",
 		`{"q":"a\nb\t\"c\"\\d\/e\bf\fg\rh"}`, `{"q":"end\\"}`, `{"q":"\"}`, "{\"q\":\"\\n\xff\"}",
 		`nul`, `tru`, ``, `{"a":[{"b":[{"c":null}]}]}`, `"\/"`, `{"a":"\q"}`,
+		// \u escapes, which pg_query writes for <, > and &: decoded here
+		// but for surrogates, alone or in pairs, and malformed ones.
+		`{"q":"a \u003e= b \u003C c \u0026\n\u0000\u001f\uFFFF\u00E9"}`, `"\ud83d"`, `"x\udc00y"`, `"\ud83d\ude00\u003e"`,
+		`"\u12"`, `"\u12G4"`, `"\u"`, `"\u003"`, `"\uD7FF\uE000"`,
 	} {
 		checkDecodeTree(t, text)
 	}
