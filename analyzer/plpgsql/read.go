@@ -360,6 +360,9 @@ func (b *Body) attachComments() {
 		// No comment token can come out of the scanner: spare the scan.
 		return
 	}
+	if spareCommentScans && !b.commentsMayStand() {
+		return
+	}
 	res, err := pgtree.Scan(b.Source.Text)
 	if err != nil {
 		return
@@ -383,6 +386,61 @@ func (b *Body) attachComments() {
 		}
 		st.Comments = cs
 	}
+}
+
+// spareCommentScans is unset by tests only, to compare with readings that
+// scan every body holding a comment.
+var spareCommentScans = true
+
+// commentsMayStand says whether the scan of attachComments may find a
+// comment right before a statement that is to get them: a body whose
+// comments all stand elsewhere (at its top, at the end of a line of code)
+// is spared the scan, which would attach nothing. A body with an offset
+// per byte is always scanned.
+func (b *Body) commentsMayStand() bool {
+	if b.Source.Offsets != nil {
+		return true
+	}
+	for i := range b.Stmts {
+		st := &b.Stmts[i]
+		if st.Kind == Statement && len(st.Comments) == 0 && commentMayEndAt(b.Source.Text, st.Src.At(st.Stmt.Start)-b.Source.Base) {
+			return true
+		}
+	}
+	return false
+}
+
+// commentMayEndAt says whether the last token of text that starts before
+// byte at may be a comment (attachComments takes the comments among the
+// tokens right before a statement); false only when it cannot be. The
+// scanner reads every byte that is not a blank as part of a token, so the
+// token before at, after the blanks there, is:
+//   - none, when only blanks stand before at;
+//   - a block comment only when a "/*" starts before at (it may run on
+//     past at);
+//   - a line comment only when a "--" stands on the line of the last byte
+//     before at that is not a blank, at or before at (such a comment
+//     holds no line feed, and is followed by blanks alone up to at, or
+//     holds at).
+//
+// The blanks skipped here are those of PostgreSQL's scanner and more: a
+// byte taken for a blank wrongly only moves the search back to another
+// line, where it may find a "--" that is no comment, which says maybe.
+func commentMayEndAt(text string, at int) bool {
+	at = clamp(at, len(text))
+	j := at - 1
+	for j >= 0 && strings.IndexByte(" \t\n\r\f\v", text[j]) >= 0 {
+		j--
+	}
+	if j < 0 {
+		return false
+	}
+	upto := text[:min(at+1, len(text))]
+	if strings.Contains(upto, "/*") {
+		return true
+	}
+	line := strings.LastIndexByte(text[:j+1], '\n') + 1
+	return strings.Contains(upto[line:], "--")
 }
 
 // wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: head
