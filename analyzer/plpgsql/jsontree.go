@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -56,9 +57,22 @@ func (v *jval) get(key string) *jval {
 // does not take (which pg_query does not write) goes through
 // encoding/json, so that what is read, and any error, stays what
 // encoding/json says.
-func decodeTree(text string) (jval, error) {
-	d := jdecoder{s: text}
+func decodeTree(text string) (jval, error) { return decode(text, false) }
+
+// decodeWalked is decodeTree less the members plReader.walk passes over
+// (walkedOver): the tree it walks, at a fraction of the size (most members
+// of a PL/pgSQL parse tree are names, numbers and flags it never reads).
+func decodeWalked(text string) (jval, error) { return decode(text, true) }
+
+func decode(text string, prune bool) (jval, error) {
+	st := stacks.Get().(*jstacks)
+	d := jdecoder{s: text, prune: prune, members: st.members[:0], items: st.items[:0]}
 	v, err := d.value(0)
+	// Cleared, so that the pool holds on to no tree.
+	st.members, st.items = d.members[:0], d.items[:0]
+	clear(st.members[:cap(st.members)])
+	clear(st.items[:cap(st.items)])
+	stacks.Put(st)
 	if err == nil {
 		d.space()
 		if d.i != len(d.s) {
@@ -72,8 +86,61 @@ func decodeTree(text string) (jval, error) {
 	if err := json.Unmarshal([]byte(text), &tree); err != nil {
 		return jval{}, err
 	}
+	if prune {
+		return pruned(fromAny(tree)), nil
+	}
 	return fromAny(tree), nil
 }
+
+// walkedOver says plReader.walk does nothing with a member: a string, a
+// number, a boolean or a null (walk follows objects and arrays only) that
+// no get of the reader asks for. Whatever the key, walk of such a value
+// returns at once, and expr of one reads nothing.
+func walkedOver(m *jmember) bool {
+	if m.val.kind == jObj || m.val.kind == jArr {
+		return false
+	}
+	switch m.key {
+	case "lineno", "exceptions", "query", "parseMode":
+		return false
+	}
+	return true
+}
+
+// pruned is v without the members walkedOver says the reader passes over,
+// at every depth; an object left with none has nil members.
+func pruned(v jval) jval {
+	switch v.kind {
+	case jObj:
+		var ms []jmember
+		for i := range v.obj {
+			if !walkedOver(&v.obj[i]) {
+				ms = append(ms, jmember{v.obj[i].key, pruned(v.obj[i].val)})
+			}
+		}
+		return jval{kind: jObj, obj: ms}
+	case jArr:
+		if v.arr == nil {
+			return v
+		}
+		items := make([]jval, len(v.arr))
+		for i := range v.arr {
+			items[i] = pruned(v.arr[i])
+		}
+		return jval{kind: jArr, arr: items}
+	}
+	return v
+}
+
+// jstacks are a decoder's stacks, handed from one decoding to the next
+// (a body's tree has thousands of members, and stacks grown afresh for
+// each left as much behind as the tree took).
+type jstacks struct {
+	members []jmember
+	items   []jval
+}
+
+var stacks = sync.Pool{New: func() any { return new(jstacks) }}
 
 var errJSON = errors.New("not JSON this decoder takes")
 
@@ -87,6 +154,8 @@ type jdecoder struct {
 	// arrays' items being read, nested ones above those holding them.
 	members []jmember
 	items   []jval
+	// prune leaves out what walk passes over (decodeWalked).
+	prune bool
 }
 
 func (d *jdecoder) space() {
@@ -148,10 +217,29 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
-			members := make([]jmember, len(d.members)-base)
-			copy(members, d.members[base:])
+			// Sorted and rid of repeated keys on the stack, then copied
+			// out, less what walk passes over when pruning.
+			ms := sortMembers(d.members[base:])
+			n := len(ms)
+			if d.prune {
+				n = 0
+				for i := range ms {
+					if !walkedOver(&ms[i]) {
+						n++
+					}
+				}
+			}
+			var members []jmember
+			if n > 0 {
+				members = make([]jmember, 0, n)
+				for i := range ms {
+					if !d.prune || !walkedOver(&ms[i]) {
+						members = append(members, ms[i])
+					}
+				}
+			}
 			d.members = d.members[:base]
-			return jval{kind: jObj, obj: sortMembers(members)}, nil
+			return jval{kind: jObj, obj: members}, nil
 		}
 	case c == '[':
 		d.i++

@@ -341,7 +341,7 @@ func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string
 		b.unreadable(at, reason)
 		return
 	}
-	tree, err := decodeTree(out)
+	tree, err := decodeWith(out)
 	if err != nil {
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
@@ -351,6 +351,10 @@ func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string
 	b.sortByPlace()
 	b.attachComments()
 }
+
+// decodeWith is how readPlpgsql decodes the parse tree: decodeWalked;
+// tests set it to decodeTree, to compare with a walk of the whole tree.
+var decodeWith = decodeWalked
 
 // attachComments gives each statement of a PL/pgSQL body the comments
 // written right before it (the parser's copy of a statement leaves them
@@ -457,8 +461,8 @@ func wrap(head, body string) (string, int, error) {
 	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
 		tag = "$mg" + strconv.Itoa(n) + "$"
 	}
-	prefix := head + " AS " + tag
-	return prefix + body + tag, len(prefix), nil
+	// One concatenation: the text is built in one allocation.
+	return head + " AS " + tag + body + tag, len(head) + len(" AS ") + len(tag), nil
 }
 
 // signature is the CREATE FUNCTION that wrap puts the body in: the
@@ -603,12 +607,11 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 		exprText = q[cut:]
 		at += cut
 	}
-	text := "SELECT " + exprText
-	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
-	tree, err := r.memo.parse(text)
+	text, tree, err := r.memo.parseSelect(exprText)
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
+	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
 	r.body.Stmts = append(r.body.Stmts, Stmt{Kind: Expression, Src: src,
 		Stmt: sqlscript.Statement{Start: len("SELECT "), End: len(text), SQL: exprText, Node: tree.GetStmts()[0].GetStmt()}})
 }
@@ -638,8 +641,7 @@ func assignmentValue(q string) int {
 // dynamic handles the SQL text given to EXECUTE: a constant is read like
 // any statement; anything else is built at run time.
 func (r *plReader) dynamic(expr Source, via string) {
-	text := "SELECT " + expr.Text
-	tree, err := r.memo.parse(text)
+	_, tree, err := r.memo.parseSelect(expr.Text)
 	var val *pg_query.Node
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if sel := tree.GetStmts()[0].GetStmt().GetSelectStmt(); sel != nil && len(sel.GetTargetList()) == 1 && sel.GetFromClause() == nil {
