@@ -33,6 +33,9 @@ var commentTexts = []string{
 	"/",
 	"--",
 	"/**/",
+	"BEGIN /*/ still */ DELETE FROM t; /***/UPDATE t SET a = 1; /* a */ /* b */\nINSERT INTO t VALUES (1); END",
+	"BEGIN /* /* */ DELETE FROM t; */ UPDATE t SET a = '/*'; DELETE FROM u; END",
+	"BEGIN x := 1 */ 2; DELETE FROM t; END",
 }
 
 // scannedCommentBefore is what attachComments finds with the scan: the last
@@ -65,9 +68,10 @@ func TestCommentMayEndAt(t *testing.T) {
 			continue
 		}
 		toks := res.GetTokens()
+		blocks := blockEnds(text)
 		for at := -1; at <= len(text)+1; at++ {
 			scanned := scannedCommentBefore(toks, at)
-			may := commentMayEndAt(text, at)
+			may := commentMayEndAt(text, blocks, at)
 			if scanned && !may {
 				t.Fatalf("%q at %d: the scan finds a comment right before, commentMayEndAt says none can be", text, at)
 			}

@@ -405,23 +405,68 @@ func (b *Body) commentsMayStand() bool {
 	if b.Source.Offsets != nil {
 		return true
 	}
+	var blocks []int
 	for i := range b.Stmts {
 		st := &b.Stmts[i]
-		if st.Kind == Statement && len(st.Comments) == 0 && commentMayEndAt(b.Source.Text, st.Src.At(st.Stmt.Start)-b.Source.Base) {
+		if st.Kind != Statement || len(st.Comments) > 0 {
+			continue
+		}
+		if blocks == nil {
+			blocks = blockEnds(b.Source.Text)
+		}
+		if commentMayEndAt(b.Source.Text, blocks, st.Src.At(st.Stmt.Start)-b.Source.Base) {
 			return true
 		}
 	}
 	return false
 }
 
+// blockEnds gives, for each "/*" of text, in order, where a block comment
+// starting there would end (the byte after its "*/"; len(text)+1 when it
+// never does), as the scanner reads one: each "/*" inside nests one more,
+// each "*/" closes one. Most are no comment (a "/*" in a string): the
+// ends are what they would be if they were.
+func blockEnds(text string) []int {
+	ends := []int{} // not nil: computed
+	for p := strings.Index(text, "/*"); p >= 0; {
+		depth, i := 1, p+2
+		end := len(text) + 1
+		for i < len(text) {
+			switch {
+			case strings.HasPrefix(text[i:], "/*"):
+				depth++
+				i += 2
+			case strings.HasPrefix(text[i:], "*/"):
+				depth--
+				i += 2
+			default:
+				i++
+				continue
+			}
+			if depth == 0 {
+				end = i
+				break
+			}
+		}
+		ends = append(ends, p, end)
+		next := strings.Index(text[p+1:], "/*")
+		if next < 0 {
+			break
+		}
+		p += 1 + next
+	}
+	return ends
+}
+
 // commentMayEndAt says whether the last token of text that starts before
 // byte at may be a comment (attachComments takes the comments among the
-// tokens right before a statement); false only when it cannot be. The
-// scanner reads every byte that is not a blank as part of a token, so the
-// token before at, after the blanks there, is:
+// tokens right before a statement); false only when it cannot be. blocks
+// is blockEnds(text). The scanner reads every byte that is not a blank as
+// part of a token, so the token before at, after the blanks there, is:
 //   - none, when only blanks stand before at;
-//   - a block comment only when a "/*" starts before at (it may run on
-//     past at);
+//   - a block comment only when the last byte before at that is not a
+//     blank ends a "*/" (the comment ended there), or a "/*" starts
+//     before at whose comment ends after at (at stands inside it);
 //   - a line comment only when a "--" stands on the line of the last byte
 //     before at that is not a blank, at or before at (such a comment
 //     holds no line feed, and is followed by blanks alone up to at, or
@@ -429,8 +474,9 @@ func (b *Body) commentsMayStand() bool {
 //
 // The blanks skipped here are those of PostgreSQL's scanner and more: a
 // byte taken for a blank wrongly only moves the search back to another
-// line, where it may find a "--" that is no comment, which says maybe.
-func commentMayEndAt(text string, at int) bool {
+// byte, where it may find a "*/" or a "--" that is no comment's, which
+// says maybe.
+func commentMayEndAt(text string, blocks []int, at int) bool {
 	at = clamp(at, len(text))
 	j := at - 1
 	for j >= 0 && strings.IndexByte(" \t\n\r\f\v", text[j]) >= 0 {
@@ -439,10 +485,15 @@ func commentMayEndAt(text string, at int) bool {
 	if j < 0 {
 		return false
 	}
-	upto := text[:min(at+1, len(text))]
-	if strings.Contains(upto, "/*") {
+	if j >= 1 && text[j-1:j+1] == "*/" {
 		return true
 	}
+	for k := 0; k+1 < len(blocks) && blocks[k] < at; k += 2 {
+		if blocks[k+1] > at {
+			return true
+		}
+	}
+	upto := text[:min(at+1, len(text))]
 	line := strings.LastIndexByte(text[:j+1], '\n') + 1
 	return strings.Contains(upto[line:], "--")
 }
