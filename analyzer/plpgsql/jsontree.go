@@ -19,10 +19,14 @@ import (
 // object.
 type jval struct {
 	kind jkind
-	str  string
-	num  float64
-	obj  []jmember
-	arr  []jval
+	// reads is set, in a pruned tree (decodeWalked), on an object or
+	// array holding a PLpgSQL_expr member at some depth: what the reader
+	// reads.
+	reads bool
+	str   string
+	num   float64
+	obj   []jmember
+	arr   []jval
 }
 
 type jkind uint8
@@ -92,42 +96,48 @@ func decode(text string, prune bool) (jval, error) {
 	return fromAny(tree), nil
 }
 
-// walkedOver says plReader.walk does nothing with a member: a string, a
-// number, a boolean or a null (walk follows objects and arrays only) that
-// no get of the reader asks for. Whatever the key, walk of such a value
-// returns at once, and expr of one reads nothing.
+// walkedOver says plReader.walk does nothing with a member of a pruned
+// tree: walk reads nothing but the expressions (expr, at a PLpgSQL_expr
+// member), with the line numbers and the exception blocks around them,
+// so a member whose value holds no PLpgSQL_expr at any depth (reads
+// unset) does nothing, unless it is one of those the reader gets
+// (lineno, exceptions, and query and parseMode for expr).
 func walkedOver(m *jmember) bool {
-	if m.val.kind == jObj || m.val.kind == jArr {
+	if m.val.reads {
 		return false
 	}
 	switch m.key {
-	case "lineno", "exceptions", "query", "parseMode":
+	case "PLpgSQL_expr", "lineno", "exceptions", "query", "parseMode":
 		return false
 	}
 	return true
 }
 
-// pruned is v without the members walkedOver says the reader passes over,
-// at every depth; an object left with none has nil members.
+// pruned is v without what walkedOver says the reader passes over, at
+// every depth, and without the array items that hold no PLpgSQL_expr
+// (walk of one does nothing): an object or array left with none has nil
+// members or items. It is what decodeWalked decodes.
 func pruned(v jval) jval {
 	switch v.kind {
 	case jObj:
-		var ms []jmember
+		out := jval{kind: jObj}
 		for i := range v.obj {
-			if !walkedOver(&v.obj[i]) {
-				ms = append(ms, jmember{v.obj[i].key, pruned(v.obj[i].val)})
+			m := jmember{v.obj[i].key, pruned(v.obj[i].val)}
+			if !walkedOver(&m) {
+				out.obj = append(out.obj, m)
+				out.reads = out.reads || m.key == "PLpgSQL_expr" || m.val.reads
 			}
 		}
-		return jval{kind: jObj, obj: ms}
+		return out
 	case jArr:
-		if v.arr == nil {
-			return v
-		}
-		items := make([]jval, len(v.arr))
+		out := jval{kind: jArr}
 		for i := range v.arr {
-			items[i] = pruned(v.arr[i])
+			if x := pruned(v.arr[i]); x.reads {
+				out.arr = append(out.arr, x)
+				out.reads = true
+			}
 		}
-		return jval{kind: jArr, arr: items}
+		return out
 	}
 	return v
 }
@@ -229,17 +239,18 @@ func (d *jdecoder) value(depth int) (jval, error) {
 					}
 				}
 			}
-			var members []jmember
+			out := jval{kind: jObj}
 			if n > 0 {
-				members = make([]jmember, 0, n)
+				out.obj = make([]jmember, 0, n)
 				for i := range ms {
 					if !d.prune || !walkedOver(&ms[i]) {
-						members = append(members, ms[i])
+						out.obj = append(out.obj, ms[i])
+						out.reads = d.prune && (out.reads || ms[i].key == "PLpgSQL_expr" || ms[i].val.reads)
 					}
 				}
 			}
 			d.members = d.members[:base]
-			return jval{kind: jObj, obj: members}, nil
+			return out, nil
 		}
 	case c == '[':
 		d.i++
@@ -267,6 +278,26 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
+			if d.prune {
+				// Only the items holding what the reader reads.
+				out := jval{kind: jArr}
+				n := 0
+				for _, x := range d.items[base:] {
+					if x.reads {
+						n++
+					}
+				}
+				if n > 0 {
+					out.arr, out.reads = make([]jval, 0, n), true
+					for _, x := range d.items[base:] {
+						if x.reads {
+							out.arr = append(out.arr, x)
+						}
+					}
+				}
+				d.items = d.items[:base]
+				return out, nil
+			}
 			items := make([]jval, len(d.items)-base)
 			copy(items, d.items[base:])
 			d.items = d.items[:base]
