@@ -91,10 +91,20 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 		line := c.stmt.Start.Line
 		inner := run
 		inner.depth++
+		// What stored code runs the function (storedRuns walks the calls
+		// of every body installed code runs): asked once, only where the
+		// cases below ask it, and used for the prefix too.
+		trigger, stored := false, ""
+		if run.deferred == "" && b.What == "FUNCTION" {
+			trigger = c.cat.RunsAsTrigger(b.Name)
+		}
+		if run.deferred == "" && b.What != "DO" && !trigger {
+			stored = storedRuns(c.cat, b.Name)
+		}
 		switch {
 		case b.What == "DO":
 			inner.prefix = run.prefix + fmt.Sprintf("in the DO block at line %d: ", line)
-		case run.deferred == "" && b.What == "FUNCTION" && c.cat.RunsAsTrigger(b.Name):
+		case trigger:
 			// A new body for a function a trigger already runs: it runs on
 			// the table's row changes as soon as this commits.
 			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which a trigger already installed runs on every change it fires on: ", qualified(b.Name...), line)
@@ -102,12 +112,12 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 			inner.ps = newPartState()
 			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
 			b = nil
-		case run.deferred == "" && b.What != "DO" && storedRuns(c.cat, b.Name) != "":
+		case stored != "":
 			// A new body for a function stored code already calls (a view,
 			// a default, a constraint, ...), or that installed code reaches
 			// through other functions: it runs whenever that code does,
 			// with no call written there.
-			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which %s: ", qualified(b.Name...), line, storedRuns(c.cat, b.Name))
+			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which %s: ", qualified(b.Name...), line, stored)
 			inner.cat = c.cat.Clone()
 			inner.ps = newPartState()
 			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
@@ -197,6 +207,13 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 		if *run.budget--; *run.budget < 0 {
 			return out
 		}
+		if bs.Kind == plpgsql.Expression && bs.Stmt.ParseError == nil && !callsAnything(bs.Stmt.Node) {
+			// Only the functions an expression calls do anything (below):
+			// one that calls none is passed over without the statement
+			// entry and context innerStatement would make for it (most
+			// of a body's conditions and assignments).
+			continue
+		}
 		st, ic := s.innerStatement(c, bs, run)
 		switch {
 		case bs.Kind == plpgsql.Unreadable:
@@ -234,10 +251,7 @@ func (s *session) judgeBody(c *stmtContext, b *plpgsql.Body, rules []statementRu
 			// migrations created, SQL text handed to one no migration
 			// defines, dblink, a built-in that destroys data): listed when
 			// one does. An assignment or a condition calls them as a
-			// PERFORM does.
-			if !callsAnything(bs.Stmt.Node) {
-				continue
-			}
+			// PERFORM does. One that calls none was passed over above.
 			st.Kind = "Expression"
 			checkDestructiveFunctions(ic)
 			s.routeFindings(ic, run, 0)

@@ -142,23 +142,29 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 		root    StoredUse
 		through string
 	}
+	// A name is queued once, by its first step: the queue is first in,
+	// first out, so that is the step a walk that queued every step and
+	// skipped those of names already walked would take. (Each body calls
+	// built-ins and other functions many times over.)
 	var queue []step
+	seen := map[qname]bool{}
+	push := func(s step) {
+		if !seen[s.q] {
+			seen[s.q] = true
+			queue = append(queue, s)
+		}
+	}
 	for q, u := range c.storedFuncs.All() {
-		queue = append(queue, step{q, u, ""})
+		push(step{q, u, ""})
 	}
 	for q, on := range c.triggerFuncs.All() {
 		if on {
-			queue = append(queue, step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
+			push(step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
 		}
 	}
-	seen := map[qname]bool{}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		if seen[s.q] {
-			continue
-		}
-		seen[s.q] = true
 		if s.q == target && s.through != "" {
 			return s.root, s.through, true
 		}
@@ -173,7 +179,7 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 			for _, parts := range c.calls.of(f.Body) {
 				called := c.FunctionsByName(parts)
 				for _, g := range called {
-					queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
+					push(step{qname{g.Schema, g.Name}, s.root, through})
 				}
 				if len(parts) > 0 && len(called) == 0 {
 					// Not created yet: the name the body calls is what a
@@ -182,7 +188,7 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 					if len(parts) > 1 {
 						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
 					}
-					queue = append(queue, step{q, s.root, through})
+					push(step{q, s.root, through})
 				}
 			}
 		}

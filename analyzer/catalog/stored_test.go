@@ -47,3 +47,108 @@ func TestRunsStoredKeepsCalls(t *testing.T) {
 		t.Errorf("%d bodies' calls kept, %d answers through other functions: the history follows none", len(kept.calls.byBody), seen)
 	}
 }
+
+// runsStoredQueuingAll is RunsStored as it was before it queued each name
+// once: every step queued, those of names already walked skipped when
+// taken.
+func runsStoredQueuingAll(c *Catalog, parts []string) (use StoredUse, through string, ok bool) {
+	if len(parts) == 0 {
+		return StoredUse{}, "", false
+	}
+	target := qname{c.creationSchema(), parts[len(parts)-1]}
+	if len(parts) > 1 {
+		target = qname{parts[len(parts)-2], parts[len(parts)-1]}
+	}
+	if u, found := c.storedFuncs.Lookup(target); found {
+		return u, "", true
+	}
+	type step struct {
+		q       qname
+		root    StoredUse
+		through string
+	}
+	var queue []step
+	for q, u := range c.storedFuncs.All() {
+		queue = append(queue, step{q, u, ""})
+	}
+	for q, on := range c.triggerFuncs.All() {
+		if on {
+			queue = append(queue, step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
+		}
+	}
+	seen := map[qname]bool{}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if seen[s.q] {
+			continue
+		}
+		seen[s.q] = true
+		if s.q == target && s.through != "" {
+			return s.root, s.through, true
+		}
+		for _, f := range c.functions.Get(s.q) {
+			if f.Body == nil {
+				continue
+			}
+			through := f.QualifiedName() + "()"
+			if s.through != "" {
+				through = s.through + ", " + through
+			}
+			for _, parts := range c.calls.of(f.Body) {
+				called := c.FunctionsByName(parts)
+				for _, g := range called {
+					queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
+				}
+				if len(parts) > 0 && len(called) == 0 {
+					q := qname{c.creationSchema(), parts[len(parts)-1]}
+					if len(parts) > 1 {
+						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
+					}
+					queue = append(queue, step{q, s.root, through})
+				}
+			}
+		}
+	}
+	return StoredUse{}, "", false
+}
+
+// TestRunsStoredQueuesOnce: RunsStored, which queues each name once, says
+// what queuing every step said, after each step of a history where
+// functions reach others by several paths of the same and of different
+// lengths (the first found is named), call themselves and each other, call
+// functions not created yet, and are run by views, defaults and triggers.
+func TestRunsStoredQueuesOnce(t *testing.T) {
+	steps := []string{
+		"CREATE TABLE t (id int); CREATE FUNCTION a() RETURNS int LANGUAGE sql AS 'SELECT b() + c() + now()::int + coalesce(1, 2)';",
+		"CREATE FUNCTION b() RETURNS int LANGUAGE sql AS 'SELECT d() + d() + e()';",
+		"CREATE FUNCTION c() RETURNS int LANGUAGE sql AS 'SELECT e() + d()';",
+		"CREATE VIEW v AS SELECT a();",
+		"CREATE FUNCTION d() RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM d(); PERFORM f(); RETURN 1; END $$;",
+		"CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM c(); PERFORM g(); RETURN NEW; END $$;" +
+			"CREATE TRIGGER x AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();",
+		"CREATE FUNCTION e() RETURNS int LANGUAGE sql AS 'SELECT f() + g() + a()';",
+		"CREATE TABLE u (id int DEFAULT g()); CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT h()';",
+		"CREATE OR REPLACE FUNCTION b() RETURNS int LANGUAGE sql AS 'SELECT h() + f()';",
+	}
+	names := [][]string{{"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}, {"g"}, {"h"}, {"trg"}, {"public", "f"}, {"nothing"}}
+	c := New()
+	through := 0
+	for i, step := range steps {
+		mustApply(t, c, step)
+		for _, name := range names {
+			use, th, ok := c.RunsStored(name)
+			wantUse, wantThrough, wantOK := runsStoredQueuingAll(c, name)
+			got, want := fmt.Sprint(use, th, ok), fmt.Sprint(wantUse, wantThrough, wantOK)
+			if got != want {
+				t.Errorf("after step %d, %v: %s, want %s", i+1, name, got, want)
+			}
+			if ok && th != "" {
+				through++
+			}
+		}
+	}
+	if through < 10 {
+		t.Errorf("%d answers through other functions, want many", through)
+	}
+}

@@ -3,9 +3,12 @@ package plpgsql
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -16,10 +19,14 @@ import (
 // object.
 type jval struct {
 	kind jkind
-	str  string
-	num  float64
-	obj  []jmember
-	arr  []jval
+	// reads is set, in a pruned tree (decodeWalked), on an object or
+	// array holding a PLpgSQL_expr member at some depth: what the reader
+	// reads.
+	reads bool
+	str   string
+	num   float64
+	obj   []jmember
+	arr   []jval
 }
 
 type jkind uint8
@@ -54,9 +61,22 @@ func (v *jval) get(key string) *jval {
 // does not take (which pg_query does not write) goes through
 // encoding/json, so that what is read, and any error, stays what
 // encoding/json says.
-func decodeTree(text string) (jval, error) {
-	d := jdecoder{s: text}
+func decodeTree(text string) (jval, error) { return decode(text, false) }
+
+// decodeWalked is decodeTree less the members plReader.walk passes over
+// (walkedOver): the tree it walks, at a fraction of the size (most members
+// of a PL/pgSQL parse tree are names, numbers and flags it never reads).
+func decodeWalked(text string) (jval, error) { return decode(text, true) }
+
+func decode(text string, prune bool) (jval, error) {
+	st := stacks.Get().(*jstacks)
+	d := jdecoder{s: text, prune: prune, members: st.members[:0], items: st.items[:0]}
 	v, err := d.value(0)
+	// Cleared, so that the pool holds on to no tree.
+	st.members, st.items = d.members[:0], d.items[:0]
+	clear(st.members[:cap(st.members)])
+	clear(st.items[:cap(st.items)])
+	stacks.Put(st)
 	if err == nil {
 		d.space()
 		if d.i != len(d.s) {
@@ -70,8 +90,67 @@ func decodeTree(text string) (jval, error) {
 	if err := json.Unmarshal([]byte(text), &tree); err != nil {
 		return jval{}, err
 	}
+	if prune {
+		return pruned(fromAny(tree)), nil
+	}
 	return fromAny(tree), nil
 }
+
+// walkedOver says plReader.walk does nothing with a member of a pruned
+// tree: walk reads nothing but the expressions (expr, at a PLpgSQL_expr
+// member), with the line numbers and the exception blocks around them,
+// so a member whose value holds no PLpgSQL_expr at any depth (reads
+// unset) does nothing, unless it is one of those the reader gets
+// (lineno, exceptions, and query and parseMode for expr).
+func walkedOver(m *jmember) bool {
+	if m.val.reads {
+		return false
+	}
+	switch m.key {
+	case "PLpgSQL_expr", "lineno", "exceptions", "query", "parseMode":
+		return false
+	}
+	return true
+}
+
+// pruned is v without what walkedOver says the reader passes over, at
+// every depth, and without the array items that hold no PLpgSQL_expr
+// (walk of one does nothing): an object or array left with none has nil
+// members or items. It is what decodeWalked decodes.
+func pruned(v jval) jval {
+	switch v.kind {
+	case jObj:
+		out := jval{kind: jObj}
+		for i := range v.obj {
+			m := jmember{v.obj[i].key, pruned(v.obj[i].val)}
+			if !walkedOver(&m) {
+				out.obj = append(out.obj, m)
+				out.reads = out.reads || m.key == "PLpgSQL_expr" || m.val.reads
+			}
+		}
+		return out
+	case jArr:
+		out := jval{kind: jArr}
+		for i := range v.arr {
+			if x := pruned(v.arr[i]); x.reads {
+				out.arr = append(out.arr, x)
+				out.reads = true
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// jstacks are a decoder's stacks, handed from one decoding to the next
+// (a body's tree has thousands of members, and stacks grown afresh for
+// each left as much behind as the tree took).
+type jstacks struct {
+	members []jmember
+	items   []jval
+}
+
+var stacks = sync.Pool{New: func() any { return new(jstacks) }}
 
 var errJSON = errors.New("not JSON this decoder takes")
 
@@ -81,6 +160,12 @@ const maxJSONDepth = 10000
 type jdecoder struct {
 	s string
 	i int
+	// members and items are the stacks of the objects' members and the
+	// arrays' items being read, nested ones above those holding them.
+	members []jmember
+	items   []jval
+	// prune leaves out what walk passes over (decodeWalked).
+	prune bool
 }
 
 func (d *jdecoder) space() {
@@ -105,12 +190,15 @@ func (d *jdecoder) value(depth int) (jval, error) {
 	switch c := d.s[d.i]; {
 	case c == '{':
 		d.i++
-		var members []jmember
 		d.space()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
 			return jval{kind: jObj}, nil
 		}
+		// The members go on the decoder's stack, then into a slice of
+		// their exact number: appending to a slice of each object's own
+		// left half of what it allocated behind.
+		base := len(d.members)
 		for {
 			d.space()
 			key, err := d.string()
@@ -126,7 +214,7 @@ func (d *jdecoder) value(depth int) (jval, error) {
 			if err != nil {
 				return jval{}, err
 			}
-			members = append(members, jmember{key, v})
+			d.members = append(d.members, jmember{key, v})
 			d.space()
 			if d.i >= len(d.s) {
 				return jval{}, errJSON
@@ -139,22 +227,45 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
-			return jval{kind: jObj, obj: sortMembers(members)}, nil
+			// Sorted and rid of repeated keys on the stack, then copied
+			// out, less what walk passes over when pruning.
+			ms := sortMembers(d.members[base:])
+			n := len(ms)
+			if d.prune {
+				n = 0
+				for i := range ms {
+					if !walkedOver(&ms[i]) {
+						n++
+					}
+				}
+			}
+			out := jval{kind: jObj}
+			if n > 0 {
+				out.obj = make([]jmember, 0, n)
+				for i := range ms {
+					if !d.prune || !walkedOver(&ms[i]) {
+						out.obj = append(out.obj, ms[i])
+						out.reads = d.prune && (out.reads || ms[i].key == "PLpgSQL_expr" || ms[i].val.reads)
+					}
+				}
+			}
+			d.members = d.members[:base]
+			return out, nil
 		}
 	case c == '[':
 		d.i++
-		var items []jval
 		d.space()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
 			return jval{kind: jArr}, nil
 		}
+		base := len(d.items)
 		for {
 			v, err := d.value(depth + 1)
 			if err != nil {
 				return jval{}, err
 			}
-			items = append(items, v)
+			d.items = append(d.items, v)
 			d.space()
 			if d.i >= len(d.s) {
 				return jval{}, errJSON
@@ -167,6 +278,29 @@ func (d *jdecoder) value(depth int) (jval, error) {
 				return jval{}, errJSON
 			}
 			d.i++
+			if d.prune {
+				// Only the items holding what the reader reads.
+				out := jval{kind: jArr}
+				n := 0
+				for _, x := range d.items[base:] {
+					if x.reads {
+						n++
+					}
+				}
+				if n > 0 {
+					out.arr, out.reads = make([]jval, 0, n), true
+					for _, x := range d.items[base:] {
+						if x.reads {
+							out.arr = append(out.arr, x)
+						}
+					}
+				}
+				d.items = d.items[:base]
+				return out, nil
+			}
+			items := make([]jval, len(d.items)-base)
+			copy(items, d.items[base:])
+			d.items = d.items[:base]
 			return jval{kind: jArr, arr: items}, nil
 		}
 	case c == '"':
@@ -234,9 +368,10 @@ func validNumber(s string) bool {
 	return i == len(s)
 }
 
-// string reads a string without escapes; one with escapes (rare in a
-// parse tree: a query holding a quote or a newline) or with invalid UTF-8
-// is decoded by encoding/json.
+// string reads a string: without escapes, a slice of the text; with
+// those unescape decodes (a query holding a quote, a newline, a < or a >),
+// a string of its own; with a surrogate or invalid UTF-8, what
+// encoding/json decodes.
 func (d *jdecoder) string() (string, error) {
 	if d.i >= len(d.s) || d.s[d.i] != '"' {
 		return "", errJSON
@@ -259,7 +394,7 @@ func (d *jdecoder) string() (string, error) {
 					return s, nil
 				}
 			}
-			// \u escapes, and invalid UTF-8 (encoding/json turns it into
+			// Surrogates, and invalid UTF-8 (encoding/json turns both into
 			// U+FFFD).
 			var s string
 			if err := json.Unmarshal([]byte(d.s[start:j+1]), &s); err != nil {
@@ -274,24 +409,27 @@ func (d *jdecoder) string() (string, error) {
 }
 
 // unescape decodes the escapes JSON writes for a quote, a backslash, a
-// slash and the usual control characters; ok is false for \u escapes
-// (pg_query writes them only for other control characters).
+// slash, the usual control characters and \u escapes of characters outside
+// the surrogates (pg_query writes \u003c, \u003e and \u0026 for <, > and
+// &); ok is false for a surrogate (a pair, or one alone, which
+// encoding/json turns into U+FFFD) and for escapes JSON does not have.
 func unescape(raw string) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
+	for {
+		k := strings.IndexByte(raw, '\\')
+		if k < 0 {
+			b.WriteString(raw)
+			return b.String(), true
 		}
-		i++
-		if i >= len(raw) {
+		b.WriteString(raw[:k])
+		if k+1 >= len(raw) {
 			return "", false
 		}
-		switch raw[i] {
+		n := 2
+		switch c := raw[k+1]; c {
 		case '"', '\\', '/':
-			b.WriteByte(raw[i])
+			b.WriteByte(c)
 		case 'b':
 			b.WriteByte('\b')
 		case 'f':
@@ -302,17 +440,48 @@ func unescape(raw string) (string, bool) {
 			b.WriteByte('\r')
 		case 't':
 			b.WriteByte('\t')
+		case 'u':
+			r, ok := hex4(raw[k+2:])
+			if !ok || utf16.IsSurrogate(r) {
+				return "", false
+			}
+			b.WriteRune(r)
+			n = 6
 		default:
 			return "", false
 		}
+		raw = raw[k+n:]
 	}
-	return b.String(), true
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape.
+func hex4(s string) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // sortMembers orders an object's members by key; of members with the same
 // key, the last is kept, as encoding/json keeps it.
 func sortMembers(ms []jmember) []jmember {
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].key < ms[j].key })
+	if !slices.IsSortedFunc(ms, byKey) {
+		slices.SortStableFunc(ms, byKey)
+	}
 	out := ms[:0]
 	for i, m := range ms {
 		if i+1 < len(ms) && ms[i+1].key == m.key {
@@ -325,6 +494,8 @@ func sortMembers(ms []jmember) []jmember {
 	}
 	return out
 }
+
+func byKey(a, b jmember) int { return strings.Compare(a.key, b.key) }
 
 // fromAny converts what encoding/json decoded.
 func fromAny(v any) jval {

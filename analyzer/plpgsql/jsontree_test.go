@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/migration-guard/migration-guard/internal/repotext"
 )
 
 // viaEncodingJSON is what the reader walked before decodeTree: the tree as
@@ -27,6 +29,62 @@ func checkDecodeTree(t *testing.T, text string) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q: decoded\n%+v\nencoding/json\n%+v", text, got, want)
+	}
+	// The tree the reader walks is that tree, pruned.
+	walked, err := decodeWalked(text)
+	if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+		t.Fatalf("%q: decodeWalked's error %v, encoding/json says %v", text, err, werr)
+	}
+	if want := pruned(want); !reflect.DeepEqual(walked, want) {
+		t.Fatalf("%q: decodeWalked\n%+v\nthe pruned tree of encoding/json\n%+v", text, walked, want)
+	}
+}
+
+// TestWalkedTreeSameReading: every DO block and function of every .sql
+// file of the repository, and the cases of the tests here, reads the same
+// from the pruned tree (decodeWalked) as from the whole tree.
+func TestWalkedTreeSameReading(t *testing.T) {
+	files := append([]string{
+		// The same statement in both branches: the tree lists the ELSE
+		// branch first, and only its line number places it.
+		"DO $$ BEGIN IF random() > 0.5 THEN\n  DELETE FROM t;\nELSE\n  DELETE FROM t;\nEND IF; END $$;",
+		// An exception block, and a body without one, nested.
+		"DO $$ BEGIN BEGIN DELETE FROM t; EXCEPTION WHEN others THEN NULL; END; BEGIN DELETE FROM u; END; END $$;",
+	}, bareCases...)
+	for _, text := range commentTexts {
+		files = append(files, "DO $$"+text+"$$;")
+	}
+	for _, f := range repotext.SQL(t) {
+		files = append(files, f.Text)
+	}
+	defer func() { decodeWith = decodeWalked }()
+	bodies := 0
+	for _, file := range files {
+		tree, err := pg_query.Parse(file)
+		if err != nil {
+			continue
+		}
+		for _, raw := range tree.GetStmts() {
+			start := int(raw.GetStmtLocation())
+			end := start + int(raw.GetStmtLen())
+			if raw.GetStmtLen() == 0 {
+				end = len(file)
+			}
+			src := Linear(file[start:end], start)
+			decodeWith = decodeTree
+			want := Read(raw.GetStmt(), src)
+			decodeWith = decodeWalked
+			got := Read(raw.GetStmt(), src)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: the reading from the pruned tree differs:\n%s\nwant\n%s", file[start:end], dumpBody(got), dumpBody(want))
+			}
+			if got != nil && got.Language == "plpgsql" && len(got.Stmts) > 0 {
+				bodies++
+			}
+		}
+	}
+	if bodies < 20 {
+		t.Errorf("%d PL/pgSQL bodies read, want many", bodies)
 	}
 }
 
@@ -67,6 +125,10 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 		`{"a":.5}`, `{"a":-}`, `{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1} x`, `{"a":"x`, "{\"a\":\"\x01\"}",
 		`{"q":"a\nb\t\"c\"\\d\/e\bf\fg\rh"}`, `{"q":"end\\"}`, `{"q":"\"}`, "{\"q\":\"\\n\xff\"}",
 		`nul`, `tru`, ``, `{"a":[{"b":[{"c":null}]}]}`, `"\/"`, `{"a":"\q"}`,
+		// \u escapes, which pg_query writes for <, > and &: decoded here
+		// but for surrogates, alone or in pairs, and malformed ones.
+		`{"q":"a \u003e= b \u003C c \u0026\n\u0000\u001f\uFFFF\u00E9"}`, `"\ud83d"`, `"x\udc00y"`, `"\ud83d\ude00\u003e"`,
+		`"\u12"`, `"\u12G4"`, `"\u"`, `"\u003"`, `"\uD7FF\uE000"`,
 	} {
 		checkDecodeTree(t, text)
 	}

@@ -41,7 +41,8 @@ type Memo struct {
 	kept  map[memoKey]*keptRead
 	count int
 	// scripts and trees keep the split of each statement text and the
-	// parse of each expression that a PL/pgSQL body runs, by text: bodies
+	// parse of each expression that a PL/pgSQL body runs (the SELECT of
+	// it), by text: bodies
 	// that differ share many (RETURN NEW, the same UPDATE in a function
 	// and its replacement). They hold no offsets in the file.
 	scripts map[string]*sqlscript.Script
@@ -54,8 +55,10 @@ type Memo struct {
 	heads *pgtree.DeparseMemo
 }
 
-// parsedText is what pgtree.Parse gave for a text.
+// parsedText is what pgtree.Parse gave for text, the SELECT of an
+// expression.
 type parsedText struct {
+	text string
 	tree *pg_query.ParseResult
 	err  error
 }
@@ -147,25 +150,30 @@ func (m *Memo) signature(cf *pg_query.CreateFunctionStmt) string {
 	return m.heads.Of(tree, deparse)
 }
 
-// parse is pgtree.Parse, kept by text.
-func (m *Memo) parse(text string) (*pg_query.ParseResult, error) {
+// parseSelect is pgtree.Parse of "SELECT " + expr, kept by expr, with
+// that text: the bodies that evaluate the same expression share the text
+// too (a string, which nobody changes).
+func (m *Memo) parseSelect(expr string) (string, *pg_query.ParseResult, error) {
 	if m == nil {
-		return pgtree.Parse(text)
+		text := "SELECT " + expr
+		tree, err := pgtree.Parse(text)
+		return text, tree, err
 	}
 	m.mu.Lock()
-	p, ok := m.trees[text]
+	p, ok := m.trees[expr]
 	if ok {
 		m.texts++
 	}
 	m.mu.Unlock()
 	if ok {
-		return p.tree, p.err
+		return p.text, p.tree, p.err
 	}
-	p.tree, p.err = pgtree.Parse(text)
+	p.text = "SELECT " + expr
+	p.tree, p.err = pgtree.Parse(p.text)
 	m.mu.Lock()
-	m.trees[text] = p
+	m.trees[expr] = p
 	m.mu.Unlock()
-	return p.tree, p.err
+	return p.text, p.tree, p.err
 }
 
 // Kept returns the statements of each body m keeps, as first read, for

@@ -340,7 +340,7 @@ func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string
 		b.unreadable(at, reason)
 		return
 	}
-	tree, err := decodeTree(out)
+	tree, err := decodeWith(out)
 	if err != nil {
 		b.unreadable(0, "the PL/pgSQL parse tree could not be read: "+err.Error())
 		return
@@ -351,12 +351,19 @@ func (b *Body) readPlpgsql(m *Memo, cf *pg_query.CreateFunctionStmt, head string
 	b.attachComments()
 }
 
+// decodeWith is how readPlpgsql decodes the parse tree: decodeWalked;
+// tests set it to decodeTree, to compare with a walk of the whole tree.
+var decodeWith = decodeWalked
+
 // attachComments gives each statement of a PL/pgSQL body the comments
 // written right before it (the parser's copy of a statement leaves them
 // out): ignore directives can stand there.
 func (b *Body) attachComments() {
 	if !strings.Contains(b.Source.Text, "--") && !strings.Contains(b.Source.Text, "/*") {
 		// No comment token can come out of the scanner: spare the scan.
+		return
+	}
+	if spareCommentScans && !b.commentsMayStand() {
 		return
 	}
 	toks, err := pgtree.ScanTokens(b.Source.Text)
@@ -383,6 +390,112 @@ func (b *Body) attachComments() {
 	}
 }
 
+// spareCommentScans is unset by tests only, to compare with readings that
+// scan every body holding a comment.
+var spareCommentScans = true
+
+// commentsMayStand says whether the scan of attachComments may find a
+// comment right before a statement that is to get them: a body whose
+// comments all stand elsewhere (at its top, at the end of a line of code)
+// is spared the scan, which would attach nothing. A body with an offset
+// per byte is always scanned.
+func (b *Body) commentsMayStand() bool {
+	if b.Source.Offsets != nil {
+		return true
+	}
+	var blocks []int
+	for i := range b.Stmts {
+		st := &b.Stmts[i]
+		if st.Kind != Statement || len(st.Comments) > 0 {
+			continue
+		}
+		if blocks == nil {
+			blocks = blockEnds(b.Source.Text)
+		}
+		if commentMayEndAt(b.Source.Text, blocks, st.Src.At(st.Stmt.Start)-b.Source.Base) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockEnds gives, for each "/*" of text, in order, where a block comment
+// starting there would end (the byte after its "*/"; len(text)+1 when it
+// never does), as the scanner reads one: each "/*" inside nests one more,
+// each "*/" closes one. Most are no comment (a "/*" in a string): the
+// ends are what they would be if they were.
+func blockEnds(text string) []int {
+	ends := []int{} // not nil: computed
+	for p := strings.Index(text, "/*"); p >= 0; {
+		depth, i := 1, p+2
+		end := len(text) + 1
+		for i < len(text) {
+			switch {
+			case strings.HasPrefix(text[i:], "/*"):
+				depth++
+				i += 2
+			case strings.HasPrefix(text[i:], "*/"):
+				depth--
+				i += 2
+			default:
+				i++
+				continue
+			}
+			if depth == 0 {
+				end = i
+				break
+			}
+		}
+		ends = append(ends, p, end)
+		next := strings.Index(text[p+1:], "/*")
+		if next < 0 {
+			break
+		}
+		p += 1 + next
+	}
+	return ends
+}
+
+// commentMayEndAt says whether the last token of text that starts before
+// byte at may be a comment (attachComments takes the comments among the
+// tokens right before a statement); false only when it cannot be. blocks
+// is blockEnds(text). The scanner reads every byte that is not a blank as
+// part of a token, so the token before at, after the blanks there, is:
+//   - none, when only blanks stand before at;
+//   - a block comment only when the last byte before at that is not a
+//     blank ends a "*/" (the comment ended there), or a "/*" starts
+//     before at whose comment ends after at (at stands inside it);
+//   - a line comment only when a "--" stands on the line of the last byte
+//     before at that is not a blank, at or before at (such a comment
+//     holds no line feed, and is followed by blanks alone up to at, or
+//     holds at).
+//
+// The blanks skipped here are those of PostgreSQL's scanner and more: a
+// byte taken for a blank wrongly only moves the search back to another
+// byte, where it may find a "*/" or a "--" that is no comment's, which
+// says maybe.
+func commentMayEndAt(text string, blocks []int, at int) bool {
+	at = clamp(at, len(text))
+	j := at - 1
+	for j >= 0 && strings.IndexByte(" \t\n\r\f\v", text[j]) >= 0 {
+		j--
+	}
+	if j < 0 {
+		return false
+	}
+	if j >= 1 && text[j-1:j+1] == "*/" {
+		return true
+	}
+	for k := 0; k+1 < len(blocks) && blocks[k] < at; k += 2 {
+		if blocks[k+1] > at {
+			return true
+		}
+	}
+	upto := text[:min(at+1, len(text))]
+	line := strings.LastIndexByte(text[:j+1], '\n') + 1
+	return strings.Contains(upto[line:], "--")
+}
+
 // wrap builds the one CREATE FUNCTION the PL/pgSQL parser reads: head
 // (signature's), then the body under a dollar tag it does not contain.
 // prefix is the length before the body.
@@ -397,8 +510,8 @@ func wrap(head, body string) (string, int, error) {
 	for n := 0; strings.Contains(body, tag) || strings.Contains(head, tag); n++ {
 		tag = "$mg" + strconv.Itoa(n) + "$"
 	}
-	prefix := head + " AS " + tag
-	return prefix + body + tag, len(prefix), nil
+	// One concatenation: the text is built in one allocation.
+	return head + " AS " + tag + body + tag, len(head) + len(" AS ") + len(tag), nil
 }
 
 // signature is the CREATE FUNCTION that wrap puts the body in: the
@@ -543,12 +656,11 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 		exprText = q[cut:]
 		at += cut
 	}
-	text := "SELECT " + exprText
-	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
-	tree, err := r.memo.parse(text)
+	text, tree, err := r.memo.parseSelect(exprText)
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
+	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
 	r.body.Stmts = append(r.body.Stmts, Stmt{Kind: Expression, Src: src,
 		Stmt: sqlscript.Statement{Start: len("SELECT "), End: len(text), SQL: exprText, Node: tree.GetStmts()[0].GetStmt()}})
 }
@@ -578,8 +690,7 @@ func assignmentValue(q string) int {
 // dynamic handles the SQL text given to EXECUTE: a constant is read like
 // any statement; anything else is built at run time.
 func (r *plReader) dynamic(expr Source, via string) {
-	text := "SELECT " + expr.Text
-	tree, err := r.memo.parse(text)
+	_, tree, err := r.memo.parseSelect(expr.Text)
 	var val *pg_query.Node
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if sel := tree.GetStmts()[0].GetStmt().GetSelectStmt(); sel != nil && len(sel.GetTargetList()) == 1 && sel.GetFromClause() == nil {
