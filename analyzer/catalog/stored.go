@@ -136,58 +136,88 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 		return u, "", true
 	}
 	// Breadth first from every function installed code runs, through the
-	// calls its body holds, so that the nearest caller is named.
-	type step struct {
-		q       qname
-		root    StoredUse
-		through string
-	}
-	var queue []step
+	// calls its body holds, so that the nearest caller is named. A step
+	// records the step it was reached from and the function whose body
+	// called it, not the path as text: only the step that answers has
+	// its path written out (throughText).
+	var steps []runsStep
+	var roots []StoredUse
 	for q, u := range c.storedFuncs.All() {
-		queue = append(queue, step{q, u, ""})
+		steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
+		roots = append(roots, u)
 	}
 	for q, on := range c.triggerFuncs.All() {
 		if on {
-			queue = append(queue, step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
+			steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
+			roots = append(roots, StoredUse{"a trigger", "on every change it fires on"})
 		}
 	}
-	seen := map[qname]bool{}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		if seen[s.q] {
+	creation := ""
+	seen := make(map[qname]struct{}, len(steps))
+	for i := 0; i < len(steps); i++ {
+		s := steps[i]
+		if _, done := seen[s.q]; done {
 			continue
 		}
-		seen[s.q] = true
-		if s.q == target && s.through != "" {
-			return s.root, s.through, true
+		seen[s.q] = struct{}{}
+		if s.q == target && s.from >= 0 {
+			return roots[s.root], throughText(steps, i), true
 		}
 		for _, f := range c.functions.Get(s.q) {
 			if f.Body == nil {
 				continue
 			}
-			through := f.QualifiedName() + "()"
-			if s.through != "" {
-				through = s.through + ", " + through
-			}
 			for _, parts := range c.calls.of(f.Body) {
 				called := c.FunctionsByName(parts)
 				for _, g := range called {
-					queue = append(queue, step{qname{g.Schema, g.Name}, s.root, through})
+					steps = append(steps, runsStep{q: qname{g.Schema, g.Name}, root: s.root, from: int32(i), by: f})
 				}
 				if len(parts) > 0 && len(called) == 0 {
 					// Not created yet: the name the body calls is what a
 					// later CREATE gives its code.
-					q := qname{c.creationSchema(), parts[len(parts)-1]}
+					if creation == "" {
+						creation = c.creationSchema()
+					}
+					q := qname{creation, parts[len(parts)-1]}
 					if len(parts) > 1 {
 						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
 					}
-					queue = append(queue, step{q, s.root, through})
+					steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
 				}
 			}
 		}
 	}
 	return StoredUse{}, "", false
+}
+
+// runsStep is one step of RunsStored's search: the function reached (q),
+// the installed code it started from (an index into the roots), the step
+// it was reached from (-1 for a root) and the function whose body called
+// it (nil for a root).
+type runsStep struct {
+	q    qname
+	root int32
+	from int32
+	by   *Function
+}
+
+// throughText names the functions in between a root and step i: the
+// function whose body each step on the way was called from, nearest the
+// root first, as "a(), b()"; "" for a root.
+func throughText(steps []runsStep, i int) string {
+	var chain []*Function
+	for j := i; steps[j].from >= 0; j = int(steps[j].from) {
+		chain = append(chain, steps[j].by)
+	}
+	var b strings.Builder
+	for j := len(chain) - 1; j >= 0; j-- {
+		if j < len(chain)-1 {
+			b.WriteString(", ")
+		}
+		b.WriteString(chain[j].QualifiedName())
+		b.WriteString("()")
+	}
+	return b.String()
 }
 
 func rangeVarText(rv *pg_query.RangeVar) string {
