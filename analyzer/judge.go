@@ -210,7 +210,10 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 	}
 	downText, downLines, downScript := p.downText, p.downLines, p.downScript
 	down = p.downPart
-	scratch := s.cat.Clone()
+	// The down part runs on a scratch copy, dropped once compared: the
+	// schema goes on from the up part, and changes in place again what
+	// the up part made (Settle, next, marks it as existing).
+	scratch := s.cat.Scratch()
 	scratch.ResetSession()
 	s.judgePart(&f, m, downScript, downLines, downText, "down", down.Tx, scratch, nil)
 	if beforeUp != nil && parsedWhole(downScript) && !hasSyntaxErrors(&f) {
@@ -222,6 +225,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 			f.Findings = append(f.Findings, fd)
 		}
 	}
+	s.cat.DropScratch(scratch)
 	return f
 }
 

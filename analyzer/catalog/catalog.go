@@ -320,6 +320,8 @@ type Catalog struct {
 	// settled is what the catalog held when Settle last ran, nil before
 	// (settledMaps).
 	settled *settledMaps
+	// scratchOf is set on a copy Scratch made, until DropScratch.
+	scratchOf *scratchOrigin
 }
 
 // New returns an empty catalog with the implicit public schema.
@@ -841,6 +843,65 @@ type Snapshot struct{ c *Catalog }
 // Snapshot keeps the objects of c as they are now; it costs what Clone
 // costs, and makes c copy what it changes from now on.
 func (c *Catalog) Snapshot() Snapshot { return Snapshot{c.fork()} }
+
+// Scratch is Clone for a copy its caller drops, with every copy made of
+// it, before it changes or copies c again, and then tells c so
+// (DropScratch): c then changes in place again what it made before the
+// copy, where after a Clone it copies each such object at its first
+// change.
+func (c *Catalog) Scratch() *Catalog {
+	owner, copies, maps := c.owner, c.copies, c.maps()
+	n := c.fork()
+	n.scratchOf = &scratchOrigin{parent: c, ownerBefore: owner, ownerAfter: c.owner, copiesBefore: copies, maps: maps}
+	return n
+}
+
+// DropScratch tells c that scratch, a copy c.Scratch returned, and every
+// copy made of scratch, are no longer used. When c has neither changed
+// nor been copied (or settled) since the copy, nothing but c can reach
+// what c made before it, and c takes back the owner and the private
+// copies it had then, as if the copy had never been made; otherwise
+// nothing changes. It reports whether c took them back.
+func (c *Catalog) DropScratch(scratch *Catalog) bool {
+	o := scratch.scratchOf
+	if o == nil || o.parent != c {
+		return false
+	}
+	scratch.scratchOf = nil
+	if c.owner != o.ownerAfter || c.copies != nil || c.maps() != o.maps {
+		return false
+	}
+	c.owner, c.copies = o.ownerBefore, o.copiesBefore
+	return true
+}
+
+// scratchOrigin is what DropScratch needs to undo a Scratch: the catalog
+// copied, its owner and private copies before and its owner after, and
+// its maps then (every change to c writes one of them, so equal maps and
+// no private copy since say c has not changed).
+type scratchOrigin struct {
+	parent                  *Catalog
+	ownerBefore, ownerAfter *pmap.Owner
+	copiesBefore            map[*Table]*Table
+	maps                    catalogMaps
+}
+
+// catalogMaps are the roots of a catalog's maps.
+type catalogMaps struct {
+	schemas      pmap.Map[qname, *Schema]
+	tables       pmap.Map[qname, *Table]
+	enums        pmap.Map[qname, *Enum]
+	domains      pmap.Map[qname, *Domain]
+	sequences    pmap.Map[qname, *Sequence]
+	functions    pmap.Map[qname, []*Function]
+	triggerFuncs pmap.Map[qname, bool]
+	storedFuncs  pmap.Map[qname, StoredUse]
+	idx          indexes
+}
+
+func (c *Catalog) maps() catalogMaps {
+	return catalogMaps{c.schemas, c.tables, c.enums, c.domains, c.sequences, c.functions, c.triggerFuncs, c.storedFuncs, c.idx}
+}
 
 // fork returns a copy of c sharing its maps and objects, and makes
 // everything the two share read-only by giving both new owners.

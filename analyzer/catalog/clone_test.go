@@ -345,3 +345,87 @@ func TestReindex(t *testing.T) {
 		t.Fatalf("reindexing changed the catalog:\n%s", firstDifference(before, stateOf(d)))
 	}
 }
+
+// TestScratchDropped: a catalog whose scratch copy (Scratch) is dropped
+// before it changes takes back what it owned, and then changes in place
+// what it made before the copy; it ends up as a catalog that never made
+// the copy, and a copy taken before the scratch never sees its changes.
+// When the catalog changed, or was copied, between Scratch and
+// DropScratch, it takes nothing back, and the scratch never sees its
+// later changes. Each case: a statement for the scratch, then one for
+// the catalog.
+func TestScratchDropped(t *testing.T) {
+	cloneHookBusy = true // the hook's own copies would refuse every drop
+	defer func() { cloneHookBusy = false }()
+	apply := func(t *testing.T, c *Catalog, sql string) {
+		t.Helper()
+		if err := c.ApplySQL("test.sql", sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := New()
+	apply(t, base, cloneSeedSchema)
+	for _, tc := range []struct{ scratch, after string }{
+		{"DROP TABLE users CASCADE", "ALTER TABLE users ADD COLUMN later int"},
+		{"ALTER TABLE users DROP COLUMN made", "ALTER TABLE users ALTER COLUMN made SET NOT NULL"},
+		{"ALTER TABLE users RENAME COLUMN made TO other", "ALTER TABLE users RENAME COLUMN made TO renamed"},
+		{"CREATE INDEX users_made ON users (made)", "CREATE INDEX users_made ON users (made, id)"},
+		{"ALTER TABLE users ADD CONSTRAINT made_pos CHECK (made > 0)", "ALTER TABLE users ADD CONSTRAINT made_pos CHECK (made > 1) NOT VALID"},
+		{"ALTER TYPE mood ADD VALUE 'made'", "ALTER TYPE mood ADD VALUE 'later'"},
+		{"DROP SCHEMA app CASCADE", "ALTER TABLE app.t ADD COLUMN later int"},
+	} {
+		t.Run(tc.scratch, func(t *testing.T) {
+			const made = "ALTER TABLE users ADD COLUMN made int; ALTER TYPE mood ADD VALUE 'z'; ALTER TABLE app.t ADD COLUMN y int"
+			c := base.Clone()
+			keep := c.Clone()
+			keepState := stateOf(keep)
+			apply(t, c, made)
+			users := c.Table("", "users")
+			scratch := c.Scratch()
+			apply(t, scratch, tc.scratch)
+			if !c.DropScratch(scratch) {
+				t.Fatal("the catalog did not change, yet took nothing back")
+			}
+			apply(t, c, tc.after)
+			if strings.HasPrefix(tc.after, "ALTER TABLE users") && c.Table("", "users") != users {
+				t.Error("a table the catalog made before the scratch was copied, not changed in place")
+			}
+			ref := base.Clone()
+			apply(t, ref, made)
+			apply(t, ref, tc.after)
+			if c.Dump() != ref.Dump() {
+				t.Errorf("the catalog differs from one that made no scratch:\n%s", firstDifference(ref.Dump(), c.Dump()))
+			}
+			if err := checkIndexes(c); err != nil {
+				t.Error(err)
+			}
+			if after := stateOf(keep); after != keepState {
+				t.Errorf("a copy taken before changed:\n%s", firstDifference(keepState, after))
+			}
+			if c.DropScratch(scratch) {
+				t.Error("a scratch dropped twice")
+			}
+
+			// Refused: the catalog changed, or was copied, in between.
+			for _, between := range []func(c *Catalog){
+				func(c *Catalog) { apply(t, c, "ALTER TABLE users ADD COLUMN between int") },
+				func(c *Catalog) { c.Clone() },
+				func(c *Catalog) { c.Settle() },
+			} {
+				c := base.Clone()
+				apply(t, c, made)
+				scratch := c.Scratch()
+				apply(t, scratch, tc.scratch)
+				between(c)
+				scratchState := stateOf(scratch)
+				if c.DropScratch(scratch) {
+					t.Fatal("the catalog changed or was copied since the scratch, and took its owner back")
+				}
+				apply(t, c, tc.after)
+				if after := stateOf(scratch); after != scratchState {
+					t.Errorf("after a refused drop, the catalog's change showed in the scratch:\n%s", firstDifference(scratchState, after))
+				}
+			}
+		})
+	}
+}
