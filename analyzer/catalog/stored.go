@@ -140,26 +140,30 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 	// records the step it was reached from and the function whose body
 	// called it, not the path as text: only the step that answers has
 	// its path written out (throughText).
-	var steps []runsStep
-	var roots []StoredUse
+	//
+	// A name is queued once, at its first step: the queue is read in the
+	// order it was written, so that first step is also the first read,
+	// the one that answers for the name (a search that queued every step
+	// and skipped the names already read gave the same answers).
+	n := c.storedFuncs.Len() + c.triggerFuncs.Len()
+	steps := make([]runsStep, 0, 2*n)
+	roots := make([]StoredUse, 0, n)
+	queued := make(map[qname]struct{}, 2*n)
 	for q, u := range c.storedFuncs.All() {
 		steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
 		roots = append(roots, u)
+		queued[q] = struct{}{}
 	}
 	for q, on := range c.triggerFuncs.All() {
-		if on {
+		if _, done := queued[q]; on && !done {
 			steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
 			roots = append(roots, StoredUse{"a trigger", "on every change it fires on"})
+			queued[q] = struct{}{}
 		}
 	}
 	creation := ""
-	seen := make(map[qname]struct{}, len(steps))
 	for i := 0; i < len(steps); i++ {
 		s := steps[i]
-		if _, done := seen[s.q]; done {
-			continue
-		}
-		seen[s.q] = struct{}{}
 		if s.q == target && s.from >= 0 {
 			return roots[s.root], throughText(steps, i), true
 		}
@@ -170,7 +174,10 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 			for _, parts := range c.calls.of(f.Body) {
 				called := c.FunctionsByName(parts)
 				for _, g := range called {
-					steps = append(steps, runsStep{q: qname{g.Schema, g.Name}, root: s.root, from: int32(i), by: f})
+					if q := (qname{g.Schema, g.Name}); !has(queued, q) {
+						steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
+						queued[q] = struct{}{}
+					}
 				}
 				if len(parts) > 0 && len(called) == 0 {
 					// Not created yet: the name the body calls is what a
@@ -182,7 +189,10 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 					if len(parts) > 1 {
 						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
 					}
-					steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
+					if !has(queued, q) {
+						steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
+						queued[q] = struct{}{}
+					}
 				}
 			}
 		}
@@ -199,6 +209,11 @@ type runsStep struct {
 	root int32
 	from int32
 	by   *Function
+}
+
+func has(set map[qname]struct{}, q qname) bool {
+	_, ok := set[q]
+	return ok
 }
 
 // throughText names the functions in between a root and step i: the
