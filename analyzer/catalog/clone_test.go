@@ -21,7 +21,7 @@ func stateOf(c *Catalog) string {
 	// is slow and says nothing more (they are never changed).
 	for _, t := range c.Tables() {
 		v := *t
-		v.Columns, v.Constraints, v.Indexes, v.keys, v.owner = nil, nil, nil, nil, nil
+		v.Columns, v.Constraints, v.Indexes, v.keys, v.owner, v.sharedKids = nil, nil, nil, nil, nil, false
 		fmt.Fprintf(&b, "table %p ", v.Query)
 		v.Query = nil
 		fmt.Fprintf(&b, "%+v\n", v)
@@ -425,6 +425,134 @@ func TestScratchDropped(t *testing.T) {
 				if after := stateOf(scratch); after != scratchState {
 					t.Errorf("after a refused drop, the catalog's change showed in the scratch:\n%s", firstDifference(scratchState, after))
 				}
+			}
+		})
+	}
+}
+
+// TestSharedChildrenThenChanged: a statement that only adds to a table
+// (editTableShallow) leaves the copy sharing the table's columns,
+// constraints and indexes with the original; a later statement of the
+// same copy that changes one of them must copy them first. Each case
+// applies an adding statement and then a changing one to a copy, with no
+// copy in between (the package's hook copies the catalog before every
+// statement, which would hide the shared state, so it is off here): the
+// original must not change, the copy must come out as the original does
+// after the same statements, and later changes to the original must not
+// show in the copy.
+func TestSharedChildrenThenChanged(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	apply := func(t *testing.T, c *Catalog, sql string) {
+		t.Helper()
+		if err := c.ApplySQL("test.sql", sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := New()
+	apply(t, base, cloneSeedSchema)
+	adds := []string{
+		"ALTER TABLE users ADD COLUMN nick text NOT NULL DEFAULT ''",
+		"ALTER TABLE users ADD CONSTRAINT users_email_len CHECK (length(email) < 100)",
+		"ALTER TABLE orders ADD CONSTRAINT orders_user_fk2 FOREIGN KEY (user_id) REFERENCES users (id)",
+		"CREATE INDEX users_email_lower ON users (lower(email))",
+		"ALTER TABLE users ADD COLUMN code text, ADD CONSTRAINT users_code_key UNIQUE (code)",
+		"ALTER TABLE users ADD PRIMARY KEY (email)",
+	}
+	changes := []string{
+		"ALTER TABLE users ALTER COLUMN email SET NOT NULL",
+		"ALTER TABLE users ALTER COLUMN email TYPE varchar(200)",
+		"ALTER TABLE users RENAME COLUMN email TO mail",
+		"ALTER TABLE users DROP COLUMN email CASCADE",
+		"ALTER TABLE users ALTER COLUMN id SET DEFAULT 7",
+		"ALTER TABLE orders RENAME CONSTRAINT orders_total_check TO total_ok",
+		"ALTER TABLE orders ALTER CONSTRAINT orders_user_id_fkey DEFERRABLE",
+		"ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_fkey",
+		"ALTER INDEX users_email_key RENAME TO users_mail_key",
+		"ALTER TABLE users RENAME TO members",
+	}
+	shared := 0
+	for _, add := range adds {
+		for _, change := range changes {
+			t.Run(add+"; "+change, func(t *testing.T) {
+				orig := base.Clone()
+				before := stateOf(orig)
+				cl := orig.Clone()
+				apply(t, cl, add)
+				for _, tb := range cl.tables.All() {
+					if tb.sharedKids {
+						shared++
+					}
+				}
+				apply(t, cl, change)
+				if after := stateOf(orig); after != before {
+					t.Fatalf("the original changed:\n%s", firstDifference(before, after))
+				}
+				clState := stateOf(cl)
+				apply(t, orig, add)
+				apply(t, orig, change)
+				if orig.Dump() != cl.Dump() {
+					t.Fatalf("the copy differs from the original after the same statements:\n%s", firstDifference(orig.Dump(), cl.Dump()))
+				}
+				apply(t, orig, "ALTER TABLE users ALTER COLUMN id DROP DEFAULT; ALTER TABLE orders ALTER COLUMN total SET NOT NULL")
+				if after := stateOf(cl); after != clState {
+					t.Fatalf("a change to the original showed in the copy:\n%s", firstDifference(clState, after))
+				}
+				if err := checkIndexes(cl); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+	if shared == 0 {
+		t.Error("no adding statement left a copy sharing children: the test tests nothing")
+	}
+}
+
+// TestSettleSharedChildren: Settle on a copy that shares its children
+// (an adding statement since the copy) copies the children it takes out
+// of the change set, and leaves the other catalog's as they were.
+func TestSettleSharedChildren(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	for _, add := range []string{
+		"ALTER TABLE users ADD COLUMN later int",
+		"ALTER TABLE users ADD CONSTRAINT later_check CHECK (id > 0)",
+		"CREATE INDEX later_idx ON users (id)",
+	} {
+		t.Run(add, func(t *testing.T) {
+			c := New()
+			if err := c.ApplySQL("seed.sql", cloneSeedSchema); err != nil {
+				t.Fatal(err)
+			}
+			c.Settle()
+			c.BeginChangeSet()
+			if err := c.ApplySQL("change.sql", "ALTER TABLE users ADD COLUMN made int, ADD CONSTRAINT made_check CHECK (made > 0); CREATE INDEX made_idx ON users (made)"); err != nil {
+				t.Fatal(err)
+			}
+			other := c.Clone()
+			before := stateOf(other)
+			if err := c.ApplySQL("change.sql", add); err != nil {
+				t.Fatal(err)
+			}
+			if !c.Table("", "users").sharedKids {
+				t.Fatal("the adding statement copied the children: the test tests nothing")
+			}
+			c.Settle()
+			if after := stateOf(other); after != before {
+				t.Fatalf("settling the copy changed the other catalog:\n%s", firstDifference(before, after))
+			}
+			if tables := other.ChangeSetTables(); len(tables) != 1 || tables[0].Name != "users" {
+				t.Fatalf("the other catalog's change set: %v", tables)
+			}
+			if tables := c.ChangeSetTables(); len(tables) != 0 {
+				t.Fatalf("after Settle, %d tables still hold something of the change set", len(tables))
+			}
+			if err := c.ApplySQL("change.sql", "ALTER TABLE users ALTER COLUMN made SET NOT NULL"); err != nil {
+				t.Fatal(err)
+			}
+			if after := stateOf(other); after != before {
+				t.Fatalf("changing a settled child changed the other catalog:\n%s", firstDifference(before, after))
 			}
 		})
 	}
