@@ -557,3 +557,46 @@ func TestSettleSharedChildren(t *testing.T) {
 		})
 	}
 }
+
+// TestBothCopiesAdd: two copies of a catalog each add to the same table
+// (each copy's table shares the children of the one they copied, and
+// adds to its lists): neither copy's addition shows in the other.
+func TestBothCopiesAdd(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	for _, tc := range []struct{ a, b string }{
+		{"CREATE INDEX a_idx ON users (id)", "CREATE INDEX b_idx ON users (email)"},
+		{"ALTER TABLE users ADD CONSTRAINT a_check CHECK (id > 0)", "ALTER TABLE users ADD CONSTRAINT b_check CHECK (id > 1)"},
+		{"ALTER TABLE users ADD COLUMN a int", "ALTER TABLE users ADD COLUMN b text"},
+		{"ALTER TABLE users ADD CONSTRAINT a_fk FOREIGN KEY (id) REFERENCES orders (id)", "ALTER TABLE users ADD CONSTRAINT b_fk FOREIGN KEY (id) REFERENCES shop (id)"},
+	} {
+		t.Run(tc.a, func(t *testing.T) {
+			c := New()
+			if err := c.ApplySQL("seed.sql", cloneSeedSchema); err != nil {
+				t.Fatal(err)
+			}
+			// Lists grown by appending have room left in their arrays.
+			if err := c.ApplySQL("grow.sql", `ALTER TABLE users ADD COLUMN g1 int, ADD COLUMN g2 int, ADD COLUMN g3 int,
+				ADD CONSTRAINT g1_check CHECK (g1 > 0), ADD CONSTRAINT g2_check CHECK (g2 > 0), ADD CONSTRAINT g3_check CHECK (g3 > 0);
+				CREATE INDEX g1_idx ON users (g1); CREATE INDEX g2_idx ON users (g2); CREATE INDEX g3_idx ON users (g3)`); err != nil {
+				t.Fatal(err)
+			}
+			a := c.Clone()
+			if err := a.ApplySQL("a.sql", tc.a); err != nil {
+				t.Fatal(err)
+			}
+			aState := stateOf(a)
+			if err := c.ApplySQL("b.sql", tc.b); err != nil {
+				t.Fatal(err)
+			}
+			if after := stateOf(a); after != aState {
+				t.Fatalf("the other copy's addition showed:\n%s", firstDifference(aState, after))
+			}
+			for _, x := range []*Catalog{a, c} {
+				if err := checkIndexes(x); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
