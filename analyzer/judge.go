@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -209,7 +210,10 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 	}
 	downText, downLines, downScript := p.downText, p.downLines, p.downScript
 	down = p.downPart
-	scratch := s.cat.Clone()
+	// The down part runs on a scratch copy, dropped once compared: the
+	// schema goes on from the up part, and changes in place again what
+	// the up part made (Settle, next, marks it as existing).
+	scratch := s.cat.Scratch()
 	scratch.ResetSession()
 	s.judgePart(&f, m, downScript, downLines, downText, "down", down.Tx, scratch, nil)
 	if beforeUp != nil && parsedWhole(downScript) && !hasSyntaxErrors(&f) {
@@ -221,6 +225,7 @@ func (s *session) judge(m layout.Migration, opt judgeOptions, p *parsedFile) Fil
 			f.Findings = append(f.Findings, fd)
 		}
 	}
+	s.cat.DropScratch(scratch)
 	return f
 }
 
@@ -278,6 +283,13 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		f.RunTransaction = s.runTx
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
+	// Each statement is built, and judged through its context, in arrays
+	// made once per part, then copied into f.Statements, which grows once
+	// for the part's own statements (those procedural code runs come on
+	// top).
+	stmts := make([]Statement, len(sc.Statements))
+	ctxs := make([]stmtContext, len(sc.Statements))
+	f.Statements = slices.Grow(f.Statements, len(sc.Statements))
 	txNamed, txName := -1, ""
 	for i, raw := range sc.Statements {
 		if s.judged++; s.maxStatements > 0 && s.judged > s.maxStatements {
@@ -289,11 +301,13 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			return false
 		}
 		index[i] = -1
-		st := Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start, Settings: cat.Settings()}
+		st := &stmts[i]
+		*st = Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start, Settings: cat.Settings()}
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
-		c := &stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: &st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
+		c := &ctxs[i]
+		*c = stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
 			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
 		if calls, ok := s.fileCalls[raw.Node]; ok {
 			c.calls = callsOfNode{node: raw.Node, calls: calls, known: true}
@@ -316,7 +330,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			line, col := lines.Position(raw.ParseError.Offset)
 			c.report(parseErrorFinding(s.cfg.PostgresVersion, raw.ParseError, line, col))
 			index[i] = len(f.Statements)
-			f.Statements = append(f.Statements, st)
+			f.Statements = append(f.Statements, *st)
 			continue
 		}
 		st.Kind = nodeKind(raw.Node)
@@ -325,7 +339,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		if len(applied) > 0 && applied[normalizedSQL(raw.SQL)] {
 			// Unchanged by the edit: it ran already and is in the catalog.
 			index[i] = len(f.Statements)
-			f.Statements = append(f.Statements, st)
+			f.Statements = append(f.Statements, *st)
 			continue
 		}
 		for _, tf := range txFindings[i] {
@@ -352,7 +366,7 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		cat.SetPosition(partPath, line)
 		s.applyOwn(cat, raw.Node)
 		index[i] = len(f.Statements)
-		f.Statements = append(f.Statements, st)
+		f.Statements = append(f.Statements, *st)
 		f.Statements = append(f.Statements, inner...)
 	}
 	reported := make([]*Statement, len(index))

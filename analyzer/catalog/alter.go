@@ -31,7 +31,11 @@ func (c *Catalog) alterTable(s *pg_query.AlterTableStmt) {
 		return
 	}
 	// The subcommands change t: every closure below works on c's own copy.
-	t = c.editTable(t)
+	if addsOnly(s.GetCmds()) {
+		t = c.editTableShallow(t)
+	} else {
+		t = c.editTable(t)
+	}
 	recurse := s.GetRelation().GetInh()
 	var steps [passCount][]func()
 	add := func(pass int, f func()) { steps[pass] = append(steps[pass], f) }
@@ -47,6 +51,21 @@ func (c *Catalog) alterTable(s *pg_query.AlterTableStmt) {
 			steps[pass][i]()
 		}
 	}
+}
+
+// addsOnly says every subcommand adds a column or a constraint, and so
+// changes none of the table's children: what adds them takes the
+// table's children for its own first where it changes one (the columns a
+// primary key makes NOT NULL: addIndexConstraints).
+func addsOnly(cmds []*pg_query.Node) bool {
+	for _, cn := range cmds {
+		switch cn.GetAlterTableCmd().GetSubtype() {
+		case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_AddColumnToView, pg_query.AlterTableType_AT_AddConstraint:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // forColumn runs f on the column of t and, when recursing, on the same column

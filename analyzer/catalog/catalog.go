@@ -103,6 +103,12 @@ type Table struct {
 	parent qname
 	// keys is what the table contributes to the catalog's indexes.
 	keys *tableKeys
+	// sharedKids is set on a copy (editTableShallow) whose columns,
+	// constraints and indexes may still be those of the table it copies:
+	// editTable copies them all before anything changes one. (Settle
+	// copies the one child it changes, its lists shared: they stay
+	// unchanged until editTable copies every child again.)
+	sharedKids bool
 	// owner is the catalog version that made this object and may change
 	// it in place; any other version copies it first (editTable).
 	owner *pmap.Owner
@@ -320,6 +326,8 @@ type Catalog struct {
 	// settled is what the catalog held when Settle last ran, nil before
 	// (settledMaps).
 	settled *settledMaps
+	// scratchOf is set on a copy Scratch made, until DropScratch.
+	scratchOf *scratchOrigin
 }
 
 // New returns an empty catalog with the implicit public schema.
@@ -842,6 +850,65 @@ type Snapshot struct{ c *Catalog }
 // costs, and makes c copy what it changes from now on.
 func (c *Catalog) Snapshot() Snapshot { return Snapshot{c.fork()} }
 
+// Scratch is Clone for a copy its caller drops, with every copy made of
+// it, before it changes or copies c again, and then tells c so
+// (DropScratch): c then changes in place again what it made before the
+// copy, where after a Clone it copies each such object at its first
+// change.
+func (c *Catalog) Scratch() *Catalog {
+	owner, copies, maps := c.owner, c.copies, c.maps()
+	n := c.fork()
+	n.scratchOf = &scratchOrigin{parent: c, ownerBefore: owner, ownerAfter: c.owner, copiesBefore: copies, maps: maps}
+	return n
+}
+
+// DropScratch tells c that scratch, a copy c.Scratch returned, and every
+// copy made of scratch, are no longer used. When c has neither changed
+// nor been copied (or settled) since the copy, nothing but c can reach
+// what c made before it, and c takes back the owner and the private
+// copies it had then, as if the copy had never been made; otherwise
+// nothing changes. It reports whether c took them back.
+func (c *Catalog) DropScratch(scratch *Catalog) bool {
+	o := scratch.scratchOf
+	if o == nil || o.parent != c {
+		return false
+	}
+	scratch.scratchOf = nil
+	if c.owner != o.ownerAfter || c.copies != nil || c.maps() != o.maps {
+		return false
+	}
+	c.owner, c.copies = o.ownerBefore, o.copiesBefore
+	return true
+}
+
+// scratchOrigin is what DropScratch needs to undo a Scratch: the catalog
+// copied, its owner and private copies before and its owner after, and
+// its maps then (every change to c writes one of them, so equal maps and
+// no private copy since say c has not changed).
+type scratchOrigin struct {
+	parent                  *Catalog
+	ownerBefore, ownerAfter *pmap.Owner
+	copiesBefore            map[*Table]*Table
+	maps                    catalogMaps
+}
+
+// catalogMaps are the roots of a catalog's maps.
+type catalogMaps struct {
+	schemas      pmap.Map[qname, *Schema]
+	tables       pmap.Map[qname, *Table]
+	enums        pmap.Map[qname, *Enum]
+	domains      pmap.Map[qname, *Domain]
+	sequences    pmap.Map[qname, *Sequence]
+	functions    pmap.Map[qname, []*Function]
+	triggerFuncs pmap.Map[qname, bool]
+	storedFuncs  pmap.Map[qname, StoredUse]
+	idx          indexes
+}
+
+func (c *Catalog) maps() catalogMaps {
+	return catalogMaps{c.schemas, c.tables, c.enums, c.domains, c.sequences, c.functions, c.triggerFuncs, c.storedFuncs, c.idx}
+}
+
 // fork returns a copy of c sharing its maps and objects, and makes
 // everything the two share read-only by giving both new owners.
 func (c *Catalog) fork() *Catalog {
@@ -876,13 +943,26 @@ func (c *Catalog) fork() *Catalog {
 // it first; pointers to the children of t must be taken again from the
 // copy.
 func (c *Catalog) editTable(t *Table) *Table {
+	t = c.editTableShallow(t)
+	if t != nil && t.sharedKids {
+		t.ownKids()
+	}
+	return t
+}
+
+// editTableShallow is editTable for a change that adds columns,
+// constraints or indexes to t, or changes t's own fields, and changes
+// none of the children t has: a copy shares them with t until editTable
+// copies them (Table.sharedKids). Adding a column to a table of a
+// hundred then costs a list of pointers, not a hundred columns.
+func (c *Catalog) editTableShallow(t *Table) *Table {
 	if t == nil || t.owner == c.owner {
 		return t
 	}
 	if n := c.copies[t]; n != nil {
 		return n
 	}
-	n := t.clone()
+	n := t.shallowClone()
 	n.owner = c.owner
 	if c.copies == nil {
 		c.copies = map[*Table]*Table{}
@@ -960,10 +1040,23 @@ func cloneStrings(s []string) []string {
 	return append([]string(nil), s...)
 }
 
-func (t *Table) clone() *Table {
+// shallowClone copies t with lists of its own, whose children are t's
+// (sharedKids): nothing may change them before ownKids.
+func (t *Table) shallowClone() *Table {
 	n := *t
 	n.keys = nil
 	n.UpdateTriggers = slices.Clone(t.UpdateTriggers)
+	n.Columns = slices.Clone(t.Columns)
+	n.Constraints = slices.Clone(t.Constraints)
+	n.Indexes = slices.Clone(t.Indexes)
+	n.DependsOn = append([]ObjectRef(nil), t.DependsOn...)
+	n.sharedKids = len(t.Columns)+len(t.Constraints)+len(t.Indexes) > 0
+	return &n
+}
+
+// ownKids replaces t's children with copies of them, which t alone holds.
+func (t *Table) ownKids() {
+	t.sharedKids = false
 	// One allocation per kind of child, and one for all the children's
 	// lists of each element type, rather than one per child and list.
 	var strs, mods, keys int
@@ -981,42 +1074,34 @@ func (t *Table) clone() *Table {
 	sl := slab[string]{all: make([]string, 0, strs)}
 	ml := slab[int32]{all: make([]int32, 0, mods)}
 	kl := slab[IndexKey]{all: make([]IndexKey, 0, keys)}
-	n.Columns = nil
 	if len(t.Columns) > 0 {
 		cols := make([]Column, len(t.Columns))
-		n.Columns = make([]*Column, len(t.Columns))
 		for i, col := range t.Columns {
 			cols[i] = *col
 			cols[i].Type.Mods = ml.copy(col.Type.Mods)
 			cols[i].generatedFrom = sl.copy(col.generatedFrom)
-			n.Columns[i] = &cols[i]
+			t.Columns[i] = &cols[i]
 		}
 	}
-	n.Constraints = nil
 	if len(t.Constraints) > 0 {
 		cons := make([]Constraint, len(t.Constraints))
-		n.Constraints = make([]*Constraint, len(t.Constraints))
 		for i, k := range t.Constraints {
 			cons[i] = *k
 			cons[i].Columns = sl.copy(k.Columns)
 			cons[i].RefColumns = sl.copy(k.RefColumns)
-			n.Constraints[i] = &cons[i]
+			t.Constraints[i] = &cons[i]
 		}
 	}
-	n.Indexes = nil
 	if len(t.Indexes) > 0 {
 		ixs := make([]Index, len(t.Indexes))
-		n.Indexes = make([]*Index, len(t.Indexes))
 		for i, ix := range t.Indexes {
 			ixs[i] = *ix
 			ixs[i].Keys = kl.copy(ix.Keys)
 			ixs[i].Include = sl.copy(ix.Include)
 			ixs[i].exprColumns = sl.copy(ix.exprColumns)
-			n.Indexes[i] = &ixs[i]
+			t.Indexes[i] = &ixs[i]
 		}
 	}
-	n.DependsOn = append([]ObjectRef(nil), t.DependsOn...)
-	return &n
 }
 
 // slab hands out copies of lists from one array sized for all of them

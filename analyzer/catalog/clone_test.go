@@ -21,7 +21,7 @@ func stateOf(c *Catalog) string {
 	// is slow and says nothing more (they are never changed).
 	for _, t := range c.Tables() {
 		v := *t
-		v.Columns, v.Constraints, v.Indexes, v.keys, v.owner = nil, nil, nil, nil, nil
+		v.Columns, v.Constraints, v.Indexes, v.keys, v.owner, v.sharedKids = nil, nil, nil, nil, nil, false
 		fmt.Fprintf(&b, "table %p ", v.Query)
 		v.Query = nil
 		fmt.Fprintf(&b, "%+v\n", v)
@@ -343,5 +343,260 @@ func TestReindex(t *testing.T) {
 	}
 	if stateOf(d) != before {
 		t.Fatalf("reindexing changed the catalog:\n%s", firstDifference(before, stateOf(d)))
+	}
+}
+
+// TestScratchDropped: a catalog whose scratch copy (Scratch) is dropped
+// before it changes takes back what it owned, and then changes in place
+// what it made before the copy; it ends up as a catalog that never made
+// the copy, and a copy taken before the scratch never sees its changes.
+// When the catalog changed, or was copied, between Scratch and
+// DropScratch, it takes nothing back, and the scratch never sees its
+// later changes. Each case: a statement for the scratch, then one for
+// the catalog.
+func TestScratchDropped(t *testing.T) {
+	cloneHookBusy = true // the hook's own copies would refuse every drop
+	defer func() { cloneHookBusy = false }()
+	apply := func(t *testing.T, c *Catalog, sql string) {
+		t.Helper()
+		if err := c.ApplySQL("test.sql", sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := New()
+	apply(t, base, cloneSeedSchema)
+	for _, tc := range []struct{ scratch, after string }{
+		{"DROP TABLE users CASCADE", "ALTER TABLE users ADD COLUMN later int"},
+		{"ALTER TABLE users DROP COLUMN made", "ALTER TABLE users ALTER COLUMN made SET NOT NULL"},
+		{"ALTER TABLE users RENAME COLUMN made TO other", "ALTER TABLE users RENAME COLUMN made TO renamed"},
+		{"CREATE INDEX users_made ON users (made)", "CREATE INDEX users_made ON users (made, id)"},
+		{"ALTER TABLE users ADD CONSTRAINT made_pos CHECK (made > 0)", "ALTER TABLE users ADD CONSTRAINT made_pos CHECK (made > 1) NOT VALID"},
+		{"ALTER TYPE mood ADD VALUE 'made'", "ALTER TYPE mood ADD VALUE 'later'"},
+		{"DROP SCHEMA app CASCADE", "ALTER TABLE app.t ADD COLUMN later int"},
+	} {
+		t.Run(tc.scratch, func(t *testing.T) {
+			const made = "ALTER TABLE users ADD COLUMN made int; ALTER TYPE mood ADD VALUE 'z'; ALTER TABLE app.t ADD COLUMN y int"
+			c := base.Clone()
+			keep := c.Clone()
+			keepState := stateOf(keep)
+			apply(t, c, made)
+			users := c.Table("", "users")
+			scratch := c.Scratch()
+			apply(t, scratch, tc.scratch)
+			if !c.DropScratch(scratch) {
+				t.Fatal("the catalog did not change, yet took nothing back")
+			}
+			apply(t, c, tc.after)
+			if strings.HasPrefix(tc.after, "ALTER TABLE users") && c.Table("", "users") != users {
+				t.Error("a table the catalog made before the scratch was copied, not changed in place")
+			}
+			ref := base.Clone()
+			apply(t, ref, made)
+			apply(t, ref, tc.after)
+			if c.Dump() != ref.Dump() {
+				t.Errorf("the catalog differs from one that made no scratch:\n%s", firstDifference(ref.Dump(), c.Dump()))
+			}
+			if err := checkIndexes(c); err != nil {
+				t.Error(err)
+			}
+			if after := stateOf(keep); after != keepState {
+				t.Errorf("a copy taken before changed:\n%s", firstDifference(keepState, after))
+			}
+			if c.DropScratch(scratch) {
+				t.Error("a scratch dropped twice")
+			}
+
+			// Refused: the catalog changed, or was copied, in between.
+			for _, between := range []func(c *Catalog){
+				func(c *Catalog) { apply(t, c, "ALTER TABLE users ADD COLUMN between int") },
+				func(c *Catalog) { c.Clone() },
+				func(c *Catalog) { c.Settle() },
+			} {
+				c := base.Clone()
+				apply(t, c, made)
+				scratch := c.Scratch()
+				apply(t, scratch, tc.scratch)
+				between(c)
+				scratchState := stateOf(scratch)
+				if c.DropScratch(scratch) {
+					t.Fatal("the catalog changed or was copied since the scratch, and took its owner back")
+				}
+				apply(t, c, tc.after)
+				if after := stateOf(scratch); after != scratchState {
+					t.Errorf("after a refused drop, the catalog's change showed in the scratch:\n%s", firstDifference(scratchState, after))
+				}
+			}
+		})
+	}
+}
+
+// TestSharedChildrenThenChanged: a statement that only adds to a table
+// (editTableShallow) leaves the copy sharing the table's columns,
+// constraints and indexes with the original; a later statement of the
+// same copy that changes one of them must copy them first. Each case
+// applies an adding statement and then a changing one to a copy, with no
+// copy in between (the package's hook copies the catalog before every
+// statement, which would hide the shared state, so it is off here): the
+// original must not change, the copy must come out as the original does
+// after the same statements, and later changes to the original must not
+// show in the copy.
+func TestSharedChildrenThenChanged(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	apply := func(t *testing.T, c *Catalog, sql string) {
+		t.Helper()
+		if err := c.ApplySQL("test.sql", sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := New()
+	apply(t, base, cloneSeedSchema)
+	adds := []string{
+		"ALTER TABLE users ADD COLUMN nick text NOT NULL DEFAULT ''",
+		"ALTER TABLE users ADD CONSTRAINT users_email_len CHECK (length(email) < 100)",
+		"ALTER TABLE orders ADD CONSTRAINT orders_user_fk2 FOREIGN KEY (user_id) REFERENCES users (id)",
+		"CREATE INDEX users_email_lower ON users (lower(email))",
+		"ALTER TABLE users ADD COLUMN code text, ADD CONSTRAINT users_code_key UNIQUE (code)",
+		"ALTER TABLE users ADD PRIMARY KEY (email)",
+	}
+	changes := []string{
+		"ALTER TABLE users ALTER COLUMN email SET NOT NULL",
+		"ALTER TABLE users ALTER COLUMN email TYPE varchar(200)",
+		"ALTER TABLE users RENAME COLUMN email TO mail",
+		"ALTER TABLE users DROP COLUMN email CASCADE",
+		"ALTER TABLE users ALTER COLUMN id SET DEFAULT 7",
+		"ALTER TABLE orders RENAME CONSTRAINT orders_total_check TO total_ok",
+		"ALTER TABLE orders ALTER CONSTRAINT orders_user_id_fkey DEFERRABLE",
+		"ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_fkey",
+		"ALTER INDEX users_email_key RENAME TO users_mail_key",
+		"ALTER TABLE users RENAME TO members",
+	}
+	shared := 0
+	for _, add := range adds {
+		for _, change := range changes {
+			t.Run(add+"; "+change, func(t *testing.T) {
+				orig := base.Clone()
+				before := stateOf(orig)
+				cl := orig.Clone()
+				apply(t, cl, add)
+				for _, tb := range cl.tables.All() {
+					if tb.sharedKids {
+						shared++
+					}
+				}
+				apply(t, cl, change)
+				if after := stateOf(orig); after != before {
+					t.Fatalf("the original changed:\n%s", firstDifference(before, after))
+				}
+				clState := stateOf(cl)
+				apply(t, orig, add)
+				apply(t, orig, change)
+				if orig.Dump() != cl.Dump() {
+					t.Fatalf("the copy differs from the original after the same statements:\n%s", firstDifference(orig.Dump(), cl.Dump()))
+				}
+				apply(t, orig, "ALTER TABLE users ALTER COLUMN id DROP DEFAULT; ALTER TABLE orders ALTER COLUMN total SET NOT NULL")
+				if after := stateOf(cl); after != clState {
+					t.Fatalf("a change to the original showed in the copy:\n%s", firstDifference(clState, after))
+				}
+				if err := checkIndexes(cl); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+	if shared == 0 {
+		t.Error("no adding statement left a copy sharing children: the test tests nothing")
+	}
+}
+
+// TestSettleSharedChildren: Settle on a copy that shares its children
+// (an adding statement since the copy) copies the children it takes out
+// of the change set, and leaves the other catalog's as they were.
+func TestSettleSharedChildren(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	for _, add := range []string{
+		"ALTER TABLE users ADD COLUMN later int",
+		"ALTER TABLE users ADD CONSTRAINT later_check CHECK (id > 0)",
+		"CREATE INDEX later_idx ON users (id)",
+	} {
+		t.Run(add, func(t *testing.T) {
+			c := New()
+			if err := c.ApplySQL("seed.sql", cloneSeedSchema); err != nil {
+				t.Fatal(err)
+			}
+			c.Settle()
+			c.BeginChangeSet()
+			if err := c.ApplySQL("change.sql", "ALTER TABLE users ADD COLUMN made int, ADD CONSTRAINT made_check CHECK (made > 0); CREATE INDEX made_idx ON users (made)"); err != nil {
+				t.Fatal(err)
+			}
+			other := c.Clone()
+			before := stateOf(other)
+			if err := c.ApplySQL("change.sql", add); err != nil {
+				t.Fatal(err)
+			}
+			if !c.Table("", "users").sharedKids {
+				t.Fatal("the adding statement copied the children: the test tests nothing")
+			}
+			c.Settle()
+			if after := stateOf(other); after != before {
+				t.Fatalf("settling the copy changed the other catalog:\n%s", firstDifference(before, after))
+			}
+			if tables := other.ChangeSetTables(); len(tables) != 1 || tables[0].Name != "users" {
+				t.Fatalf("the other catalog's change set: %v", tables)
+			}
+			if tables := c.ChangeSetTables(); len(tables) != 0 {
+				t.Fatalf("after Settle, %d tables still hold something of the change set", len(tables))
+			}
+			if err := c.ApplySQL("change.sql", "ALTER TABLE users ALTER COLUMN made SET NOT NULL"); err != nil {
+				t.Fatal(err)
+			}
+			if after := stateOf(other); after != before {
+				t.Fatalf("changing a settled child changed the other catalog:\n%s", firstDifference(before, after))
+			}
+		})
+	}
+}
+
+// TestBothCopiesAdd: two copies of a catalog each add to the same table
+// (each copy's table shares the children of the one they copied, and
+// adds to its lists): neither copy's addition shows in the other.
+func TestBothCopiesAdd(t *testing.T) {
+	cloneHookBusy = true
+	defer func() { cloneHookBusy = false }()
+	for _, tc := range []struct{ a, b string }{
+		{"CREATE INDEX a_idx ON users (id)", "CREATE INDEX b_idx ON users (email)"},
+		{"ALTER TABLE users ADD CONSTRAINT a_check CHECK (id > 0)", "ALTER TABLE users ADD CONSTRAINT b_check CHECK (id > 1)"},
+		{"ALTER TABLE users ADD COLUMN a int", "ALTER TABLE users ADD COLUMN b text"},
+		{"ALTER TABLE users ADD CONSTRAINT a_fk FOREIGN KEY (id) REFERENCES orders (id)", "ALTER TABLE users ADD CONSTRAINT b_fk FOREIGN KEY (id) REFERENCES shop (id)"},
+	} {
+		t.Run(tc.a, func(t *testing.T) {
+			c := New()
+			if err := c.ApplySQL("seed.sql", cloneSeedSchema); err != nil {
+				t.Fatal(err)
+			}
+			// Lists grown by appending have room left in their arrays.
+			if err := c.ApplySQL("grow.sql", `ALTER TABLE users ADD COLUMN g1 int, ADD COLUMN g2 int, ADD COLUMN g3 int,
+				ADD CONSTRAINT g1_check CHECK (g1 > 0), ADD CONSTRAINT g2_check CHECK (g2 > 0), ADD CONSTRAINT g3_check CHECK (g3 > 0);
+				CREATE INDEX g1_idx ON users (g1); CREATE INDEX g2_idx ON users (g2); CREATE INDEX g3_idx ON users (g3)`); err != nil {
+				t.Fatal(err)
+			}
+			a := c.Clone()
+			if err := a.ApplySQL("a.sql", tc.a); err != nil {
+				t.Fatal(err)
+			}
+			aState := stateOf(a)
+			if err := c.ApplySQL("b.sql", tc.b); err != nil {
+				t.Fatal(err)
+			}
+			if after := stateOf(a); after != aState {
+				t.Fatalf("the other copy's addition showed:\n%s", firstDifference(aState, after))
+			}
+			for _, x := range []*Catalog{a, c} {
+				if err := checkIndexes(x); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -177,9 +177,9 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // has none, and looks through all its objects for the change set.
 func TestEncodeCoversFields(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls texts settled",
+		reflect.TypeOf(Catalog{}):    "schemas tables enums domains sequences functions triggerFuncs storedFuncs owner copies procedural searchPath role sessionUser path line inChangeSet idx calls texts settled scratchOf",
 		reflect.TypeOf(Schema{}):     "Name Origin owner",
-		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner",
+		reflect.TypeOf(Table{}):      "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys sharedKids owner",
 		reflect.TypeOf(Column{}):     "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom",
 		reflect.TypeOf(Constraint{}): "Name Kind Columns Validated Check CheckNode NotNullColumn RefSchema RefTable RefColumns OnDelete OnUpdate Index Deferrable InitiallyDeferred NoInherit Origin",
 		reflect.TypeOf(IndexKey{}):   "Column Expr ExprNode Desc",

@@ -367,7 +367,7 @@ func (c *Catalog) putSchema(s *Schema) {
 // whole table for each would make wide tables quadratic. They return the
 // table as changed, c's own copy of t.
 func (c *Catalog) addConstraint(t *Table, k *Constraint) *Table {
-	t = c.editTable(t)
+	t = c.editTableShallow(t)
 	t.Constraints = append(t.Constraints, k)
 	if !c.indexed(t) {
 		c.touch(t)
@@ -389,7 +389,7 @@ const MaxColumns = 1600
 // addColumn is addConstraint for a column: ALTER TABLE ... ADD COLUMN
 // one at a time must not cost the width of the table each time.
 func (c *Catalog) addColumn(t *Table, col *Column) *Table {
-	t = c.editTable(t)
+	t = c.editTableShallow(t)
 	t.Columns = append(t.Columns, col)
 	if !c.indexed(t) {
 		c.touch(t)
@@ -403,7 +403,7 @@ func (c *Catalog) addColumn(t *Table, col *Column) *Table {
 }
 
 func (c *Catalog) addIndex(t *Table, ix *Index) *Table {
-	t = c.editTable(t)
+	t = c.editTableShallow(t)
 	t.Indexes = append(t.Indexes, ix)
 	if !c.indexed(t) {
 		c.touch(t)

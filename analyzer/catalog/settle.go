@@ -20,16 +20,36 @@ func (c *Catalog) Settle() {
 		c.putSchema(s)
 	}
 	for _, t := range inChangeSet(settled.tables, c.tables, tableInChangeSet) {
-		t = c.editTable(t)
+		// Only the children in the change set change: of a copy that
+		// shares its children (Table.sharedKids), those alone are copied.
+		t = c.editTableShallow(t)
 		t.Origin.InChangeSet = false
-		for _, col := range t.Columns {
-			col.Origin.InChangeSet = false
+		for i, col := range t.Columns {
+			if col.Origin.InChangeSet {
+				if t.sharedKids {
+					n := *col
+					col, t.Columns[i] = &n, &n
+				}
+				col.Origin.InChangeSet = false
+			}
 		}
-		for _, k := range t.Constraints {
-			k.Origin.InChangeSet = false
+		for i, k := range t.Constraints {
+			if k.Origin.InChangeSet {
+				if t.sharedKids {
+					n := *k
+					k, t.Constraints[i] = &n, &n
+				}
+				k.Origin.InChangeSet = false
+			}
 		}
-		for _, ix := range t.Indexes {
-			ix.Origin.InChangeSet = false
+		for i, ix := range t.Indexes {
+			if ix.Origin.InChangeSet {
+				if t.sharedKids {
+					n := *ix
+					ix, t.Indexes[i] = &n, &n
+				}
+				ix.Origin.InChangeSet = false
+			}
 		}
 	}
 	for _, e := range inChangeSet(settled.enums, c.enums, func(e *Enum) bool { return e.Origin.InChangeSet }) {

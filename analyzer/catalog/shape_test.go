@@ -107,7 +107,7 @@ func TestShapeEqualCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Table{}, "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys owner"},
+		{Table{}, "Schema Name Kind Columns Constraints Indexes Unlogged PartitionOf PartitionStrategy ColumnsUnknown Query Definition DependsOn UpdateTriggers Origin parent keys sharedKids owner"},
 		{Column{}, "Name Type NotNull Default DefaultNode Identity Generated GeneratedNode Collation Origin generatedFrom"},
 		{Constraint{}, "Name Kind Columns Validated Check CheckNode NotNullColumn RefSchema RefTable RefColumns OnDelete OnUpdate Index Deferrable InitiallyDeferred NoInherit Origin"},
 		{Index{}, "Name Keys Include Unique Primary NullsNotDistinct Method Where WhereNode Valid Concurrently Constraint Origin parent exprColumns"},

@@ -136,64 +136,103 @@ func (c *Catalog) RunsStored(parts []string) (use StoredUse, through string, ok 
 		return u, "", true
 	}
 	// Breadth first from every function installed code runs, through the
-	// calls its body holds, so that the nearest caller is named.
-	type step struct {
-		q       qname
-		root    StoredUse
-		through string
-	}
-	// A name is queued once, by its first step: the queue is first in,
-	// first out, so that is the step a walk that queued every step and
-	// skipped those of names already walked would take. (Each body calls
-	// built-ins and other functions many times over.)
-	var queue []step
-	seen := map[qname]bool{}
-	push := func(s step) {
-		if !seen[s.q] {
-			seen[s.q] = true
-			queue = append(queue, s)
-		}
-	}
+	// calls its body holds, so that the nearest caller is named. A step
+	// records the step it was reached from and the function whose body
+	// called it, not the path as text: only the step that answers has
+	// its path written out (throughText).
+	//
+	// A name is queued once, at its first step: the queue is read in the
+	// order it was written, so that first step is also the first read,
+	// the one that answers for the name (a search that queued every step
+	// and skipped the names already read gave the same answers).
+	n := c.storedFuncs.Len() + c.triggerFuncs.Len()
+	steps := make([]runsStep, 0, 2*n)
+	roots := make([]StoredUse, 0, n)
+	queued := make(map[qname]struct{}, 2*n)
 	for q, u := range c.storedFuncs.All() {
-		push(step{q, u, ""})
+		steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
+		roots = append(roots, u)
+		queued[q] = struct{}{}
 	}
 	for q, on := range c.triggerFuncs.All() {
-		if on {
-			push(step{q, StoredUse{"a trigger", "on every change it fires on"}, ""})
+		if _, done := queued[q]; on && !done {
+			steps = append(steps, runsStep{q: q, root: int32(len(roots)), from: -1})
+			roots = append(roots, StoredUse{"a trigger", "on every change it fires on"})
+			queued[q] = struct{}{}
 		}
 	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		if s.q == target && s.through != "" {
-			return s.root, s.through, true
+	creation := ""
+	for i := 0; i < len(steps); i++ {
+		s := steps[i]
+		if s.q == target && s.from >= 0 {
+			return roots[s.root], throughText(steps, i), true
 		}
 		for _, f := range c.functions.Get(s.q) {
 			if f.Body == nil {
 				continue
 			}
-			through := f.QualifiedName() + "()"
-			if s.through != "" {
-				through = s.through + ", " + through
-			}
 			for _, parts := range c.calls.of(f.Body) {
 				called := c.FunctionsByName(parts)
 				for _, g := range called {
-					push(step{qname{g.Schema, g.Name}, s.root, through})
+					if q := (qname{g.Schema, g.Name}); !has(queued, q) {
+						steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
+						queued[q] = struct{}{}
+					}
 				}
 				if len(parts) > 0 && len(called) == 0 {
 					// Not created yet: the name the body calls is what a
 					// later CREATE gives its code.
-					q := qname{c.creationSchema(), parts[len(parts)-1]}
+					if creation == "" {
+						creation = c.creationSchema()
+					}
+					q := qname{creation, parts[len(parts)-1]}
 					if len(parts) > 1 {
 						q = qname{parts[len(parts)-2], parts[len(parts)-1]}
 					}
-					push(step{q, s.root, through})
+					if !has(queued, q) {
+						steps = append(steps, runsStep{q: q, root: s.root, from: int32(i), by: f})
+						queued[q] = struct{}{}
+					}
 				}
 			}
 		}
 	}
 	return StoredUse{}, "", false
+}
+
+// runsStep is one step of RunsStored's search: the function reached (q),
+// the installed code it started from (an index into the roots), the step
+// it was reached from (-1 for a root) and the function whose body called
+// it (nil for a root).
+type runsStep struct {
+	q    qname
+	root int32
+	from int32
+	by   *Function
+}
+
+func has(set map[qname]struct{}, q qname) bool {
+	_, ok := set[q]
+	return ok
+}
+
+// throughText names the functions in between a root and step i: the
+// function whose body each step on the way was called from, nearest the
+// root first, as "a(), b()"; "" for a root.
+func throughText(steps []runsStep, i int) string {
+	var chain []*Function
+	for j := i; steps[j].from >= 0; j = int(steps[j].from) {
+		chain = append(chain, steps[j].by)
+	}
+	var b strings.Builder
+	for j := len(chain) - 1; j >= 0; j-- {
+		if j < len(chain)-1 {
+			b.WriteString(", ")
+		}
+		b.WriteString(chain[j].QualifiedName())
+		b.WriteString("()")
+	}
+	return b.String()
 }
 
 func rangeVarText(rv *pg_query.RangeVar) string {

@@ -2,7 +2,11 @@ package catalog
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/migration-guard/migration-guard/analyzer/pgtree"
+	"github.com/migration-guard/migration-guard/internal/repotext"
 )
 
 // TestRunsStoredKeepsCalls: what installed code runs, asked after each
@@ -48,10 +52,10 @@ func TestRunsStoredKeepsCalls(t *testing.T) {
 	}
 }
 
-// runsStoredQueuingAll is RunsStored as it was before it queued each name
-// once: every step queued, those of names already walked skipped when
-// taken.
-func runsStoredQueuingAll(c *Catalog, parts []string) (use StoredUse, through string, ok bool) {
+// runsStoredAsBefore is RunsStored as it was written before its search
+// kept steps instead of paths: a queue of steps each carrying the path to
+// it as text. TestRunsStoredAsBefore holds RunsStored to it.
+func (c *Catalog) runsStoredAsBefore(parts []string) (use StoredUse, through string, ok bool) {
 	if len(parts) == 0 {
 		return StoredUse{}, "", false
 	}
@@ -114,7 +118,7 @@ func runsStoredQueuingAll(c *Catalog, parts []string) (use StoredUse, through st
 }
 
 // TestRunsStoredQueuesOnce: RunsStored, which queues each name once, says
-// what queuing every step said, after each step of a history where
+// what the former search (runsStoredAsBefore), queuing every step, said after each step of a history where
 // functions reach others by several paths of the same and of different
 // lengths (the first found is named), call themselves and each other, call
 // functions not created yet, and are run by views, defaults and triggers.
@@ -138,7 +142,7 @@ func TestRunsStoredQueuesOnce(t *testing.T) {
 		mustApply(t, c, step)
 		for _, name := range names {
 			use, th, ok := c.RunsStored(name)
-			wantUse, wantThrough, wantOK := runsStoredQueuingAll(c, name)
+			wantUse, wantThrough, wantOK := c.runsStoredAsBefore(name)
 			got, want := fmt.Sprint(use, th, ok), fmt.Sprint(wantUse, wantThrough, wantOK)
 			if got != want {
 				t.Errorf("after step %d, %v: %s, want %s", i+1, name, got, want)
@@ -150,5 +154,78 @@ func TestRunsStoredQueuesOnce(t *testing.T) {
 	}
 	if through < 10 {
 		t.Errorf("%d answers through other functions, want many", through)
+	}
+}
+
+// TestRunsStoredAsBefore: RunsStored gives the answers of the search it
+// replaced (runsStoredAsBefore), root, path and all, for every function
+// name the catalog knows and every name a body calls, after each
+// statement of each history: table cases whose answers go through one,
+// two and three functions, under a search path naming "$user", and every
+// .sql file of the repository, replayed in turn into one catalog. It
+// fails when the paths differ, or when the histories lead to no answer
+// through two functions or more (the test would then hold little).
+func TestRunsStoredAsBefore(t *testing.T) {
+	cases := []struct{ name, sql string }{
+		{"chain of three", `CREATE TABLE t (id int);
+			CREATE FUNCTION a() RETURNS int LANGUAGE sql AS 'SELECT b()';
+			CREATE FUNCTION b() RETURNS int LANGUAGE sql AS 'SELECT s.c() + d()';
+			CREATE SCHEMA s;
+			CREATE FUNCTION s.c() RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM e(); RETURN 1; END $$;
+			CREATE VIEW v AS SELECT a();
+			CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM b(); PERFORM f(1); RETURN NEW; END $$;
+			CREATE TRIGGER x AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+			CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT g()';
+			CREATE FUNCTION f(text) RETURNS int LANGUAGE sql AS 'SELECT h()';
+			CREATE OR REPLACE FUNCTION a() RETURNS int LANGUAGE sql AS 'SELECT 2';`},
+		{"user schema", `CREATE SCHEMA app; SET ROLE app; SET search_path = "$user", public;
+			CREATE TABLE t (id int DEFAULT k());
+			CREATE FUNCTION k() RETURNS int LANGUAGE sql AS 'SELECT m() + public.n()';
+			CREATE FUNCTION m() RETURNS int LANGUAGE sql AS 'SELECT o()';`},
+	}
+	deep := 0
+	check := func(t *testing.T, c *Catalog, where string) {
+		var names [][]string
+		for q, fs := range c.functions.All() {
+			names = append(names, []string{q.name}, []string{q.schema, q.name})
+			for _, f := range fs {
+				if f.Body != nil {
+					names = append(names, c.calls.of(f.Body)...)
+				}
+			}
+		}
+		names = append(names, nil, []string{"nothing"})
+		for _, name := range names {
+			use, through, ok := c.RunsStored(name)
+			wantUse, wantThrough, wantOK := c.runsStoredAsBefore(name)
+			if use != wantUse || through != wantThrough || ok != wantOK {
+				t.Errorf("%s, %v: %v %q %v, want %v %q %v", where, name, use, through, ok, wantUse, wantThrough, wantOK)
+			}
+			if strings.Contains(through, ", ") {
+				deep++
+			}
+		}
+	}
+	replay := func(t *testing.T, c *Catalog, path, sql string) {
+		res, err := pgtree.Parse(sql)
+		if err != nil {
+			return // not SQL the parser reads: nothing to replay
+		}
+		for i, rs := range res.GetStmts() {
+			c.SetPosition(path, i+1)
+			c.Apply(rs.GetStmt())
+			check(t, c, fmt.Sprintf("%s, statement %d", path, i+1))
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { replay(t, New(), tc.name, tc.sql) })
+	}
+	c := New()
+	for _, f := range repotext.SQL(t) {
+		c.ResetSession()
+		replay(t, c, f.Path, f.Text)
+	}
+	if deep == 0 {
+		t.Error("no answer went through two functions or more: the histories hold too little")
 	}
 }

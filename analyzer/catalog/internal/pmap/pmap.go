@@ -43,15 +43,27 @@ const (
 	maxShift = 64
 )
 
+// node holds, for each slot its hash picks at this level, either one
+// entry (dataMap) or a branch (nodeMap), in two arrays ordered by slot: a
+// branch costs a pointer, not an entry's room, so that copying a node on
+// a path, which a write after a copy does, copies only what the node
+// holds itself. Past maxShift a node holds the colliding entries alone.
+//
+// A copy takes a fresh array only for the one of the two it changes, and
+// shares the other with the node it copies (sharedEntries, sharedSubs):
+// that node's owner writes no more (see Owner), and the copy's takes a
+// fresh array before it changes a shared one, appending included.
 type node[K Key, V any] struct {
-	owner  *Owner
-	bitmap uint32
-	slots  []slot[K, V]
+	owner         *Owner
+	dataMap       uint32
+	nodeMap       uint32
+	sharedEntries bool
+	sharedSubs    bool
+	entries       []entry[K, V]
+	subs          []*node[K, V]
 }
 
-// slot is a branch (sub != nil) or one entry.
-type slot[K Key, V any] struct {
-	sub  *node[K, V]
+type entry[K Key, V any] struct {
 	hash uint64
 	key  K
 	val  V
@@ -72,26 +84,25 @@ func (m Map[K, V]) Lookup(k K) (V, bool) {
 	n := m.root
 	for shift := uint(0); n != nil; shift += fanBits {
 		if shift >= maxShift {
-			for i := range n.slots {
-				if n.slots[i].key == k {
-					return n.slots[i].val, true
+			for i := range n.entries {
+				if n.entries[i].key == k {
+					return n.entries[i].val, true
 				}
 			}
 			break
 		}
 		bit := uint32(1) << ((h >> shift) & fanMask)
-		if n.bitmap&bit == 0 {
+		if n.dataMap&bit != 0 {
+			e := &n.entries[bits.OnesCount32(n.dataMap&(bit-1))]
+			if e.hash == h && e.key == k {
+				return e.val, true
+			}
 			break
 		}
-		s := &n.slots[bits.OnesCount32(n.bitmap&(bit-1))]
-		if s.sub != nil {
-			n = s.sub
-			continue
+		if n.nodeMap&bit == 0 {
+			break
 		}
-		if s.hash == h && s.key == k {
-			return s.val, true
-		}
-		break
+		n = n.subs[bits.OnesCount32(n.nodeMap&(bit-1))]
 	}
 	var zero V
 	return zero, false
@@ -121,12 +132,86 @@ func (m *Map[K, V]) Delete(o *Owner, k K) {
 	}
 }
 
-// writable returns n itself when o made it, else a copy that o made.
-func writable[K Key, V any](o *Owner, n *node[K, V]) *node[K, V] {
+// own returns n itself when o made it, else a copy that o made, which
+// shares both arrays with n until it changes one.
+func own[K Key, V any](o *Owner, n *node[K, V]) *node[K, V] {
 	if n.owner == o {
 		return n
 	}
-	return &node[K, V]{owner: o, bitmap: n.bitmap, slots: slices.Clone(n.slots)}
+	return &node[K, V]{owner: o, dataMap: n.dataMap, nodeMap: n.nodeMap, sharedEntries: true, sharedSubs: true, entries: n.entries, subs: n.subs}
+}
+
+// withEntry returns the node of o for n with entries[i] set to e.
+func withEntry[K Key, V any](o *Owner, n *node[K, V], i int, e entry[K, V]) *node[K, V] {
+	n = own(o, n)
+	if n.sharedEntries {
+		n.entries, n.sharedEntries = slices.Clone(n.entries), false
+	}
+	n.entries[i] = e
+	return n
+}
+
+// withSub returns the node of o for n with subs[j] set to sub.
+func withSub[K Key, V any](o *Owner, n *node[K, V], j int, sub *node[K, V]) *node[K, V] {
+	n = own(o, n)
+	if n.sharedSubs {
+		n.subs, n.sharedSubs = slices.Clone(n.subs), false
+	}
+	n.subs[j] = sub
+	return n
+}
+
+// withEntries returns the node of o for n with e inserted at entries[i]
+// (del >= 0: with entries[del] removed instead). A fresh array is made
+// at its final size, not copied and then grown.
+func withEntries[K Key, V any](o *Owner, n *node[K, V], i int, e entry[K, V], del int) *node[K, V] {
+	n = own(o, n)
+	if !n.sharedEntries {
+		if del >= 0 {
+			n.entries = slices.Delete(n.entries, del, del+1)
+		} else {
+			n.entries = slices.Insert(n.entries, i, e)
+		}
+		return n
+	}
+	old := n.entries
+	n.entries, n.sharedEntries = nil, false
+	if del >= 0 {
+		if len(old) > 1 {
+			n.entries = make([]entry[K, V], 0, len(old)-1)
+			n.entries = append(append(n.entries, old[:del]...), old[del+1:]...)
+		}
+	} else {
+		n.entries = make([]entry[K, V], 0, len(old)+1)
+		n.entries = append(append(append(n.entries, old[:i]...), e), old[i:]...)
+	}
+	return n
+}
+
+// withSubs is withEntries for the branches: sub inserted at subs[i], or
+// subs[del] removed.
+func withSubs[K Key, V any](o *Owner, n *node[K, V], i int, sub *node[K, V], del int) *node[K, V] {
+	n = own(o, n)
+	if !n.sharedSubs {
+		if del >= 0 {
+			n.subs = slices.Delete(n.subs, del, del+1)
+		} else {
+			n.subs = slices.Insert(n.subs, i, sub)
+		}
+		return n
+	}
+	old := n.subs
+	n.subs, n.sharedSubs = nil, false
+	if del >= 0 {
+		if len(old) > 1 {
+			n.subs = make([]*node[K, V], 0, len(old)-1)
+			n.subs = append(append(n.subs, old[:del]...), old[del+1:]...)
+		}
+	} else {
+		n.subs = make([]*node[K, V], 0, len(old)+1)
+		n.subs = append(append(append(n.subs, old[:i]...), sub), old[i:]...)
+	}
+	return n
 }
 
 func set[K Key, V any](o *Owner, n *node[K, V], shift uint, h uint64, k K, v V, added *bool) *node[K, V] {
@@ -134,47 +219,42 @@ func set[K Key, V any](o *Owner, n *node[K, V], shift uint, h uint64, k K, v V, 
 		n = &node[K, V]{owner: o}
 	}
 	if shift >= maxShift {
-		for i := range n.slots {
-			if n.slots[i].key == k {
-				n = writable(o, n)
-				n.slots[i].val = v
-				return n
+		for i := range n.entries {
+			if n.entries[i].key == k {
+				return withEntry(o, n, i, entry[K, V]{hash: h, key: k, val: v})
 			}
 		}
-		n = writable(o, n)
-		n.slots = append(n.slots, slot[K, V]{hash: h, key: k, val: v})
 		*added = true
-		return n
+		return withEntries(o, n, len(n.entries), entry[K, V]{hash: h, key: k, val: v}, -1)
 	}
 	bit := uint32(1) << ((h >> shift) & fanMask)
-	i := bits.OnesCount32(n.bitmap & (bit - 1))
-	if n.bitmap&bit == 0 {
-		n = writable(o, n)
-		n.slots = slices.Insert(n.slots, i, slot[K, V]{hash: h, key: k, val: v})
-		n.bitmap |= bit
-		*added = true
-		return n
-	}
-	s := n.slots[i]
-	if s.sub != nil {
-		sub := set(o, s.sub, shift+fanBits, h, k, v, added)
-		if sub != s.sub {
-			n = writable(o, n)
-			n.slots[i].sub = sub
+	if n.nodeMap&bit != 0 {
+		j := bits.OnesCount32(n.nodeMap & (bit - 1))
+		old := n.subs[j]
+		if sub := set(o, old, shift+fanBits, h, k, v, added); sub != old {
+			return withSub(o, n, j, sub)
 		}
 		return n
 	}
-	if s.hash == h && s.key == k {
-		n = writable(o, n)
-		n.slots[i].val = v
+	i := bits.OnesCount32(n.dataMap & (bit - 1))
+	if n.dataMap&bit == 0 {
+		n = withEntries(o, n, i, entry[K, V]{hash: h, key: k, val: v}, -1)
+		n.dataMap |= bit
+		*added = true
 		return n
 	}
+	if e := n.entries[i]; e.hash == h && e.key == k {
+		return withEntry(o, n, i, entry[K, V]{hash: h, key: k, val: v})
+	}
 	// Two keys in one slot: push both a level down.
+	e := n.entries[i]
 	var ignored bool
-	sub := set(o, nil, shift+fanBits, s.hash, s.key, s.val, &ignored)
+	sub := set(o, nil, shift+fanBits, e.hash, e.key, e.val, &ignored)
 	sub = set(o, sub, shift+fanBits, h, k, v, added)
-	n = writable(o, n)
-	n.slots[i] = slot[K, V]{sub: sub}
+	n = withEntries(o, n, 0, entry[K, V]{}, i)
+	n.dataMap &^= bit
+	n = withSubs(o, n, bits.OnesCount32(n.nodeMap&(bit-1)), sub, -1)
+	n.nodeMap |= bit
 	return n
 }
 
@@ -184,51 +264,47 @@ func del[K Key, V any](o *Owner, n *node[K, V], shift uint, h uint64, k K, remov
 		return nil
 	}
 	if shift >= maxShift {
-		for i := range n.slots {
-			if n.slots[i].key == k {
+		for i := range n.entries {
+			if n.entries[i].key == k {
 				*removed = true
-				if len(n.slots) == 1 {
+				if len(n.entries) == 1 {
 					return nil
 				}
-				n = writable(o, n)
-				n.slots = slices.Delete(n.slots, i, i+1)
-				return n
+				return withEntries(o, n, 0, entry[K, V]{}, i)
 			}
 		}
 		return n
 	}
 	bit := uint32(1) << ((h >> shift) & fanMask)
-	if n.bitmap&bit == 0 {
-		return n
-	}
-	i := bits.OnesCount32(n.bitmap & (bit - 1))
-	s := n.slots[i]
-	if s.sub != nil {
-		sub := del(o, s.sub, shift+fanBits, h, k, removed)
-		if sub == s.sub {
+	if n.nodeMap&bit != 0 {
+		j := bits.OnesCount32(n.nodeMap & (bit - 1))
+		old := n.subs[j]
+		sub := del(o, old, shift+fanBits, h, k, removed)
+		switch {
+		case sub == old:
 			return n
+		case sub != nil:
+			return withSub(o, n, j, sub)
+		case len(n.entries)+len(n.subs) == 1:
+			return nil
 		}
-		if sub == nil {
-			return dropSlot(o, n, i, bit)
-		}
-		n = writable(o, n)
-		n.slots[i].sub = sub
+		n = withSubs(o, n, 0, nil, j)
+		n.nodeMap &^= bit
 		return n
 	}
-	if s.hash != h || s.key != k {
+	if n.dataMap&bit == 0 {
+		return n
+	}
+	i := bits.OnesCount32(n.dataMap & (bit - 1))
+	if e := &n.entries[i]; e.hash != h || e.key != k {
 		return n
 	}
 	*removed = true
-	return dropSlot(o, n, i, bit)
-}
-
-func dropSlot[K Key, V any](o *Owner, n *node[K, V], i int, bit uint32) *node[K, V] {
-	if len(n.slots) == 1 {
+	if len(n.entries)+len(n.subs) == 1 {
 		return nil
 	}
-	n = writable(o, n)
-	n.slots = slices.Delete(n.slots, i, i+1)
-	n.bitmap &^= bit
+	n = withEntries(o, n, 0, entry[K, V]{}, i)
+	n.dataMap &^= bit
 	return n
 }
 
@@ -243,13 +319,13 @@ func walk[K Key, V any](n *node[K, V], yield func(K, V) bool) bool {
 	if n == nil {
 		return true
 	}
-	for i := range n.slots {
-		s := &n.slots[i]
-		if s.sub != nil {
-			if !walk(s.sub, yield) {
-				return false
-			}
-		} else if !yield(s.key, s.val) {
+	for i := range n.entries {
+		if !yield(n.entries[i].key, n.entries[i].val) {
+			return false
+		}
+	}
+	for _, sub := range n.subs {
+		if !walk(sub, yield) {
 			return false
 		}
 	}
@@ -278,55 +354,60 @@ func diff[K Key, V any](a, b *node[K, V], shift uint, f func(K, V, bool, V, bool
 		return
 	}
 	if shift >= maxShift {
-		for _, s := range a.slots {
-			bv, ok := lookupIn(b, s.key)
-			f(s.key, s.val, true, bv, ok)
+		for _, e := range a.entries {
+			bv, ok := lookupIn(b, e.key)
+			f(e.key, e.val, true, bv, ok)
 		}
-		for _, s := range b.slots {
-			if _, ok := lookupIn(a, s.key); !ok {
-				f(s.key, zero, false, s.val, true)
+		for _, e := range b.entries {
+			if _, ok := lookupIn(a, e.key); !ok {
+				f(e.key, zero, false, e.val, true)
 			}
 		}
 		return
 	}
-	for all := a.bitmap | b.bitmap; all != 0; all &= all - 1 {
+	for all := a.dataMap | a.nodeMap | b.dataMap | b.nodeMap; all != 0; all &= all - 1 {
 		bit := all & -all
-		var sa, sb *slot[K, V]
-		if a.bitmap&bit != 0 {
-			sa = &a.slots[bits.OnesCount32(a.bitmap&(bit-1))]
+		var ea, eb *entry[K, V]
+		var sa, sb *node[K, V]
+		if a.dataMap&bit != 0 {
+			ea = &a.entries[bits.OnesCount32(a.dataMap&(bit-1))]
+		} else if a.nodeMap&bit != 0 {
+			sa = a.subs[bits.OnesCount32(a.nodeMap&(bit-1))]
 		}
-		if b.bitmap&bit != 0 {
-			sb = &b.slots[bits.OnesCount32(b.bitmap&(bit-1))]
+		if b.dataMap&bit != 0 {
+			eb = &b.entries[bits.OnesCount32(b.dataMap&(bit-1))]
+		} else if b.nodeMap&bit != 0 {
+			sb = b.subs[bits.OnesCount32(b.nodeMap&(bit-1))]
 		}
-		if sa != nil && sb != nil && sa.sub == nil && sb.sub == nil {
-			if sa.hash == sb.hash && sa.key == sb.key {
-				f(sa.key, sa.val, true, sb.val, true)
+		if ea != nil && eb != nil {
+			if ea.hash == eb.hash && ea.key == eb.key {
+				f(ea.key, ea.val, true, eb.val, true)
 			} else {
-				f(sa.key, sa.val, true, zero, false)
-				f(sb.key, zero, false, sb.val, true)
+				f(ea.key, ea.val, true, zero, false)
+				f(eb.key, zero, false, eb.val, true)
 			}
 			continue
 		}
-		diff(asNode(sa, shift), asNode(sb, shift), shift+fanBits, f)
+		if ea != nil {
+			sa = asNode(ea, shift)
+		}
+		if eb != nil {
+			sb = asNode(eb, shift)
+		}
+		diff(sa, sb, shift+fanBits, f)
 	}
 }
 
-// asNode is the subtree in slot s, a leaf made into a one-entry node.
-func asNode[K Key, V any](s *slot[K, V], shift uint) *node[K, V] {
-	switch {
-	case s == nil:
-		return nil
-	case s.sub != nil:
-		return s.sub
-	}
+// asNode is entry e made into a one-entry node of the next level.
+func asNode[K Key, V any](e *entry[K, V], shift uint) *node[K, V] {
 	var ignored bool
-	return set(nil, nil, shift+fanBits, s.hash, s.key, s.val, &ignored)
+	return set(nil, nil, shift+fanBits, e.hash, e.key, e.val, &ignored)
 }
 
 func lookupIn[K Key, V any](n *node[K, V], k K) (V, bool) {
-	for _, s := range n.slots {
-		if s.key == k {
-			return s.val, true
+	for _, e := range n.entries {
+		if e.key == k {
+			return e.val, true
 		}
 	}
 	var zero V
