@@ -418,8 +418,18 @@ func (r *jsonReader) stringValue() (string, error) {
 // escapedString reads the rest of a string from its first backslash on;
 // start is where its text began.
 func (r *jsonReader) escapedString(start int) (string, error) {
+	// The string's text runs to the first quote no backslash escapes: no
+	// escape decodes to more bytes than it takes, so that length holds the
+	// decoded string, which is then built without growing.
+	end := r.pos
+	for end < len(r.s) && r.s[end] != '"' {
+		if r.s[end] == '\\' {
+			end++
+		}
+		end++
+	}
 	var b strings.Builder
-	b.Grow(r.pos - start + 16)
+	b.Grow(min(end, len(r.s)) - start)
 	b.WriteString(r.s[start:r.pos])
 	for r.pos < len(r.s) {
 		c := r.s[r.pos]

@@ -837,3 +837,39 @@ func FuzzJSONText(f *testing.F) {
 		}
 	})
 }
+
+// TestEscapedStringOneAllocation: a string with escapes, as pg_query
+// writes a statement's text (newlines, quotes, \u escapes), is decoded
+// into one allocation of its final size, as a string without escapes is,
+// and to what encoding/json reads.
+func TestEscapedStringOneAllocation(t *testing.T) {
+	decode := func(raw string) (string, float64) {
+		var got string
+		allocs := testing.AllocsPerRun(20, func() {
+			r := &jsonReader{s: raw}
+			var err error
+			if got, err = r.stringValue(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return got, allocs
+	}
+	_, plain := decode(`"` + strings.Repeat("x", 4000) + `"`)
+	for _, text := range []string{
+		strings.Repeat("CREATE TABLE \"t\" (id int);\n\t-- a comment\n", 200),
+		"\\" + strings.Repeat("é<>&\u2028\x01", 300),
+		strings.Repeat("x", 1000) + "\n",
+	} {
+		raw, err := json.Marshal(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, allocs := decode(string(raw))
+		if got != text {
+			t.Errorf("decoded %.40q..., want %.40q...", got, text)
+		}
+		if allocs != plain {
+			t.Errorf("%.20q...: %v allocations, want %v as without escapes", text, allocs, plain)
+		}
+	}
+}
