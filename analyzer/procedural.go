@@ -108,9 +108,11 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 			// A new body for a function a trigger already runs: it runs on
 			// the table's row changes as soon as this commits.
 			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which a trigger already installed runs on every change it fires on: ", qualified(b.Name...), line)
-			inner.cat = c.cat.Clone()
+			var drop func()
+			inner.cat, drop = bodyCopy(c.cat)
 			inner.ps = newPartState()
 			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
+			drop()
 			b = nil
 		case stored != "":
 			// A new body for a function stored code already calls (a view,
@@ -118,9 +120,11 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 			// through other functions: it runs whenever that code does,
 			// with no call written there.
 			inner.prefix = run.prefix + fmt.Sprintf("in %s() (line %d), which %s: ", qualified(b.Name...), line, stored)
-			inner.cat = c.cat.Clone()
+			var drop func()
+			inner.cat, drop = bodyCopy(c.cat)
 			inner.ps = newPartState()
 			out = append(out, s.judgeBody(c, b, withoutLockRules(rules), inner)...)
+			drop()
 			b = nil
 		case run.deferred == "":
 			// A function defined now runs when called: judged on a scratch
@@ -128,8 +132,12 @@ func (s *session) procedural(c *stmtContext, rules []statementRule, run procRun)
 			name := qualified(b.Name...) + "()"
 			inner.deferred = "not run by this statement"
 			inner.prefix = run.prefix + fmt.Sprintf("in %s (line %d), which runs only when it is called: ", name, line)
-			inner.cat = c.cat.Clone()
+			var drop func()
+			inner.cat, drop = bodyCopy(c.cat)
 			inner.ps = newPartState()
+			out = append(out, s.judgeBody(c, b, rules, inner)...)
+			drop()
+			b = nil
 		default:
 			inner.prefix = run.prefix + fmt.Sprintf("in %s(): ", qualified(b.Name...))
 		}
@@ -185,7 +193,9 @@ func (s *session) judgeStoredCall(c *stmtContext, call catalog.Call, use catalog
 	defer delete(run.calling, f)
 	inner := run
 	inner.depth++
-	inner.cat = c.cat.Clone()
+	var drop func()
+	inner.cat, drop = bodyCopy(c.cat)
+	defer drop()
 	inner.ps = newPartState()
 	if inner.site == nil {
 		inner.site, inner.marker = c.stmt, c.at(call.Location)
@@ -303,6 +313,9 @@ func (s *session) innerStatement(c *stmtContext, bs plpgsql.Stmt, run procRun) (
 	}
 	st.Start.Line, st.Start.Column = c.lines.Position(start)
 	st.End.Line, st.End.Column = c.lines.Position(end)
+	if testHookBodyCatalog != nil {
+		testHookBodyCatalog(run.cat)
+	}
 	ic := *c
 	src := bs.Src.Slice(bs.Stmt.LocationBase, len(bs.Src.Text))
 	ic.stmt, ic.node, ic.cat, ic.ps, ic.inTx, ic.src = st, bs.Stmt.Node, run.cat, run.ps, true, &src
@@ -425,7 +438,9 @@ func (s *session) judgeTrigger(c *stmtContext, trigger string, funcname []*pg_qu
 func (s *session) judgeTriggerFunction(c *stmtContext, trigger string, f *catalog.Function, when string, rules []statementRule, run procRun) {
 	inner := run
 	inner.depth++
-	inner.cat = c.cat.Clone()
+	var drop func()
+	inner.cat, drop = bodyCopy(c.cat)
+	defer drop()
 	inner.ps = newPartState()
 	if inner.site == nil {
 		inner.site, inner.marker = c.stmt, c.stmt.Start
@@ -555,6 +570,24 @@ func (s *session) applyOwn(cat *catalog.Catalog, node *pg_query.Node) {
 // reuseBodies is unset by tests only, to compare with a catalog that reads
 // each body itself.
 var reuseBodies = true
+
+// bodyCopy makes the copy of cat that a body which does not run now with
+// the statement (a function's body at its CREATE, a trigger's function,
+// code stored code calls) is judged on, so that what it changes stays out
+// of cat, and drop, called once the body is judged: nothing keeps the copy
+// (the rules' contexts and the statements made from the body hold no
+// catalog), so when cat has not changed meanwhile it takes back what it
+// made before and changes it in place again, where after a Clone it would
+// copy every table it next changes (catalog.Scratch). Tests replace it, to
+// compare with copies never dropped (Clone) and with drops made too soon.
+var bodyCopy = func(cat *catalog.Catalog) (*catalog.Catalog, func()) {
+	scratch := cat.Scratch()
+	return scratch, func() { cat.DropScratch(scratch) }
+}
+
+// testHookBodyCatalog, set by tests only, sees the catalog each statement
+// of procedural code is judged on, before the rules read it.
+var testHookBodyCatalog func(*catalog.Catalog)
 
 // newBodyMemo makes each run's memo of the bodies read. Tests replace it,
 // to compare with a run that reads every body afresh (a nil memo) and to

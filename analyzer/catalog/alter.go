@@ -53,14 +53,17 @@ func (c *Catalog) alterTable(s *pg_query.AlterTableStmt) {
 	}
 }
 
-// addsOnly says every subcommand adds a column or a constraint, and so
-// changes none of the table's children: what adds them takes the
-// table's children for its own first where it changes one (the columns a
-// primary key makes NOT NULL: addIndexConstraints).
+// addsOnly says every subcommand adds a column or a constraint, or drops
+// a column or a constraint, and so changes none of the table's children:
+// what adds them takes the table's children for its own first where it
+// changes one (the columns a primary key makes NOT NULL:
+// addIndexConstraints), and a drop makes new lists of the children left
+// (removeObject), each removal taking its own copy of the table.
 func addsOnly(cmds []*pg_query.Node) bool {
 	for _, cn := range cmds {
 		switch cn.GetAlterTableCmd().GetSubtype() {
-		case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_AddColumnToView, pg_query.AlterTableType_AT_AddConstraint:
+		case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_AddColumnToView, pg_query.AlterTableType_AT_AddConstraint,
+			pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_DropConstraint:
 		default:
 			return false
 		}

@@ -951,8 +951,9 @@ func (c *Catalog) editTable(t *Table) *Table {
 }
 
 // editTableShallow is editTable for a change that adds columns,
-// constraints or indexes to t, or changes t's own fields, and changes
-// none of the children t has: a copy shares them with t until editTable
+// constraints or indexes to t, removes some (new lists of the others), or
+// changes t's own fields, and changes none of the children t has: a copy
+// shares them with t until editTable
 // copies them (Table.sharedKids). Adding a column to a table of a
 // hundred then costs a list of pointers, not a hundred columns.
 func (c *Catalog) editTableShallow(t *Table) *Table {

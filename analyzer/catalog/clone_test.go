@@ -430,8 +430,9 @@ func TestScratchDropped(t *testing.T) {
 	}
 }
 
-// TestSharedChildrenThenChanged: a statement that only adds to a table
-// (editTableShallow) leaves the copy sharing the table's columns,
+// TestSharedChildrenThenChanged: a statement that only adds to a table,
+// or removes columns, constraints or indexes from it (new lists of the
+// others), through editTableShallow, leaves the copy sharing the table's columns,
 // constraints and indexes with the original; a later statement of the
 // same copy that changes one of them must copy them first. Each case
 // applies an adding statement and then a changing one to a copy, with no
@@ -458,6 +459,15 @@ func TestSharedChildrenThenChanged(t *testing.T) {
 		"CREATE INDEX users_email_lower ON users (lower(email))",
 		"ALTER TABLE users ADD COLUMN code text, ADD CONSTRAINT users_code_key UNIQUE (code)",
 		"ALTER TABLE users ADD PRIMARY KEY (email)",
+		// Removals: the children left are shared, the dropped ones and
+		// what depends on them (an index, a foreign key of another
+		// table, a view) leave the copy only.
+		"ALTER TABLE users DROP COLUMN p",
+		"ALTER TABLE users DROP CONSTRAINT users_email_key",
+		"ALTER TABLE users DROP COLUMN m, DROP CONSTRAINT users_email_key, ADD COLUMN later int",
+		"ALTER TABLE users DROP COLUMN id CASCADE",
+		"ALTER TABLE orders DROP CONSTRAINT orders_total_check",
+		"DROP INDEX shop_lower_code",
 	}
 	changes := []string{
 		"ALTER TABLE users ALTER COLUMN email SET NOT NULL",

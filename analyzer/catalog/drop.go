@@ -305,7 +305,10 @@ func (c *Catalog) removeObject(r ObjectRef) {
 			c.deleteSequence(qname{s.Schema, s.Name})
 		}
 	case r.Kind == "column":
-		t := c.editTable(c.tables.Get(qname{r.Schema, r.Table}))
+		// Removing a column, constraint or index makes new lists and
+		// changes none of the children left: a copy made to remove one
+		// shares them (editTableShallow).
+		t := c.editTableShallow(c.tables.Get(qname{r.Schema, r.Table}))
 		if t == nil {
 			return
 		}
@@ -336,7 +339,7 @@ func (c *Catalog) removeObject(r ObjectRef) {
 		if t == nil || t.Constraint(r.Name) == nil {
 			return
 		}
-		t = c.editTable(t)
+		t = c.editTableShallow(t)
 		for i, k := range t.Constraints {
 			if k.Name == r.Name {
 				t.Constraints = append(t.Constraints[:i:i], t.Constraints[i+1:]...)
@@ -349,7 +352,7 @@ func (c *Catalog) removeObject(r ObjectRef) {
 		}
 	case r.Kind == "index":
 		if _, t := c.indexIn(r.Schema, r.Name); t != nil {
-			t = c.editTable(t)
+			t = c.editTableShallow(t)
 			removeIndex(t, r.Name)
 			c.touch(t)
 		}
