@@ -205,7 +205,11 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 			return nil, err
 		}
 		d.set.Folders = append(d.set.Folders, Folder{Path: f.path, Kind: f.kind, Detected: f.how, Configured: f.configured, Options: f.opt})
-		d.set.Migrations = append(d.set.Migrations, ms...)
+		if d.set.Migrations == nil && len(ms) > 0 {
+			d.set.Migrations = ms // the first folder's: no copy
+		} else {
+			d.set.Migrations = append(d.set.Migrations, ms...)
+		}
 	}
 	return d.set, nil
 }

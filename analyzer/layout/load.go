@@ -144,8 +144,11 @@ func (d *discoverer) checkNameOrder(dir string, ms []Migration, byName bool, too
 }
 
 func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
 		p := joinName(f.path, n)
 		nn, ok := parseNumbered(n)
 		if !ok {
@@ -290,8 +293,11 @@ func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
 }
 
 func (d *discoverer) loadGoose(f folderPlan) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
 		p := joinName(f.path, n)
 		v, name, why := gooseVersion(n)
 		if why != "" {
@@ -335,8 +341,11 @@ func (d *discoverer) loadSupabase(f folderPlan) ([]Migration, error) {
 // applies in file-name order, skipping (with skipped as the problem) the
 // files whose name it does not accept.
 func (d *discoverer) loadByFileName(f folderPlan, tool string, accept func(numberedName) bool, skipped, shared string) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
 		p := joinName(f.path, n)
 		nn, ok := parseNumbered(n)
 		if !ok || !accept(nn) {
@@ -445,8 +454,11 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 
 func (d *discoverer) loadDrizzleByName(f folderPlan) ([]Migration, error) {
 	d.problem(f.path, 0, "no meta/_journal.json: drizzle's migrator needs it; migrations are ordered by file name")
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
 		p := joinName(f.path, n)
 		m, err := d.fileMigration(f, p)
 		if err != nil {
