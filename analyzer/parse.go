@@ -107,7 +107,7 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 	if m.Unreadable != "" {
 		return p
 	}
-	p.d, p.derr = sqlscript.Decode(m.Content, maxBytes)
+	p.d, p.derr = sqlscript.DecodeShared(m.Content, maxBytes)
 	if p.derr != nil {
 		return p
 	}
@@ -137,7 +137,7 @@ func parseMigration(job parseJob, maxBytes int) *parsedFile {
 	}
 	p.downText, p.downLines, p.downPart = text, p.lines, p.down
 	if m.DownPath != "" {
-		dd, derr := sqlscript.Decode(m.DownContent, maxBytes)
+		dd, derr := sqlscript.DecodeShared(m.DownContent, maxBytes)
 		if derr != nil {
 			p.downDerr = derr
 			return p

@@ -131,7 +131,7 @@ func loadFiles(f folderPlan) []string {
 	direct := func(dir string) {
 		for _, n := range t.files[dir] {
 			if strings.HasSuffix(n, ".sql") {
-				out = append(out, path.Join(dir, n))
+				out = append(out, joinName(dir, n))
 			}
 		}
 	}
@@ -139,7 +139,7 @@ func loadFiles(f folderPlan) []string {
 	below = func(dir string) {
 		direct(dir)
 		for _, sub := range t.dirs[dir] {
-			below(path.Join(dir, sub))
+			below(joinName(dir, sub))
 		}
 	}
 	switch f.kind {
@@ -222,7 +222,7 @@ func (l *listAhead) list(dir string) {
 		}
 		for _, e := range a.ents {
 			if e.IsDir() && !l.skip(e.Name()) {
-				l.list(path.Join(dir, e.Name()))
+				l.list(joinName(dir, e.Name()))
 			}
 		}
 	}()

@@ -205,7 +205,11 @@ func Discover(fsys fs.FS, locs []Location) (*Set, error) {
 			return nil, err
 		}
 		d.set.Folders = append(d.set.Folders, Folder{Path: f.path, Kind: f.kind, Detected: f.how, Configured: f.configured, Options: f.opt})
-		d.set.Migrations = append(d.set.Migrations, ms...)
+		if d.set.Migrations == nil && len(ms) > 0 {
+			d.set.Migrations = ms // the first folder's: no copy
+		} else {
+			d.set.Migrations = append(d.set.Migrations, ms...)
+		}
 	}
 	return d.set, nil
 }
@@ -326,14 +330,14 @@ func (d *discoverer) configuredFolder(t *tree, root string, kind Kind) (folderPl
 		if t.have[path.Join(root, "meta", "_journal.json")] {
 			f.journal = path.Join(root, "meta", "_journal.json")
 		} else if t.have[path.Join(root, "drizzle", "meta", "_journal.json")] {
-			f.path = path.Join(root, "drizzle")
+			f.path = joinName(root, "drizzle")
 			f.journal = path.Join(f.path, "meta", "_journal.json")
 		}
 	case Supabase:
 		if !hasSQL(t, root) && t.hasDir(path.Join(root, "supabase", "migrations")) {
 			f.path = path.Join(root, "supabase", "migrations")
-		} else if !hasSQL(t, root) && t.hasDir(path.Join(root, "migrations")) {
-			f.path = path.Join(root, "migrations")
+		} else if !hasSQL(t, root) && t.hasDir(joinName(root, "migrations")) {
+			f.path = joinName(root, "migrations")
 		}
 	}
 	return f, nil
@@ -356,8 +360,8 @@ func hasSQL(t *tree, dir string) bool {
 // prismaFolder finds the migrations folder from a configured path that may
 // be the folder itself or a project root above it.
 func prismaFolder(t *tree, root string) string {
-	for _, c := range []string{root, path.Join(root, "migrations"), path.Join(root, "prisma", "migrations")} {
-		if t.have[path.Join(c, "migration_lock.toml")] || prismaShaped(t, c) {
+	for _, c := range []string{root, joinName(root, "migrations"), path.Join(root, "prisma", "migrations")} {
+		if t.have[joinName(c, "migration_lock.toml")] || prismaShaped(t, c) {
 			return c
 		}
 	}
@@ -415,14 +419,14 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 		return nil
 	}
 	for _, dir := range dirs {
-		if t.have[path.Join(dir, "sqitch.conf")] && !isClaimed(dir) && !exact[dir] {
+		if t.have[joinName(dir, "sqitch.conf")] && !isClaimed(dir) && !exact[dir] {
 			if err := claimSqitch(dir, "sqitch.conf"); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, dir := range dirs {
-		if t.have[path.Join(dir, "sqitch.plan")] && !isClaimed(dir) && !exact[dir] {
+		if t.have[joinName(dir, "sqitch.plan")] && !isClaimed(dir) && !exact[dir] {
 			if err := claimSqitch(dir, "sqitch.plan"); err != nil {
 				return nil, err
 			}
@@ -432,7 +436,7 @@ func (d *discoverer) detect(t *tree) ([]folderPlan, error) {
 		if isClaimed(dir) {
 			continue
 		}
-		lock := path.Join(dir, "migration_lock.toml")
+		lock := joinName(dir, "migration_lock.toml")
 		switch {
 		case t.have[lock]:
 			b, err := d.read(lock)
@@ -527,7 +531,7 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 	var numbered []string
 	for _, n := range t.files[dir] {
 		if _, ok := parseNumbered(n); ok {
-			numbered = append(numbered, path.Join(dir, n))
+			numbered = append(numbered, joinName(dir, n))
 		}
 	}
 	d.ahead.start(t, d.cache, numbered)
@@ -537,7 +541,7 @@ func (d *discoverer) classify(t *tree, dir string) (folderPlan, bool, error) {
 		if _, ok := parseNumbered(n); !ok {
 			continue
 		}
-		b, err := d.read(path.Join(dir, n))
+		b, err := d.read(joinName(dir, n))
 		if unreadable(err) != nil {
 			// Loaded later as an unreadable migration; it gives no signal.
 			continue

@@ -2,7 +2,6 @@ package layout
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 )
@@ -15,11 +14,11 @@ func flywayFiles(t *tree, root string) []string {
 	walk = func(dir string) {
 		for _, n := range t.files[dir] {
 			if strings.HasSuffix(n, ".sql") {
-				out = append(out, path.Join(dir, n))
+				out = append(out, joinName(dir, n))
 			}
 		}
 		for _, sub := range t.dirs[dir] {
-			walk(path.Join(dir, sub))
+			walk(joinName(dir, sub))
 		}
 	}
 	walk(root)

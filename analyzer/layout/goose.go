@@ -61,7 +61,7 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 	// in the text of statements read while ENVSUB is on, quoted text and
 	// dollar-quoted bodies included.
 	envsub, envLines, envFirst := false, 0, 0
-	eachLine(content, bom, func(l textLine) bool {
+	eachLineSeen(content, bom, func(l textLine) bool {
 		t := strings.TrimSpace(l.text)
 		if state == start && t == "" {
 			return true
@@ -139,7 +139,7 @@ func splitGoose(p string, content []byte, opt Options) fileParts {
 		upStart = bom
 	}
 	if bom > 0 {
-		eachLine(content, bom, func(l textLine) bool {
+		eachLineSeen(content, bom, func(l textLine) bool {
 			if strings.Contains(l.text, "+goose") {
 				fp.problem(p, 1, "the file starts with a UTF-8 byte order mark, so goose does not see the annotation on line 1; save the file without it")
 			}

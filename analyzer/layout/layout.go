@@ -233,9 +233,13 @@ type Migration struct {
 	// order the folder does not tell (the one assumed is in Problems), so
 	// what the earlier one creates is still new here.
 	FollowsSameVersion bool
-	Content            []byte // the up file's bytes as read
-	DownContent        []byte // the separate down file's bytes, if any
-	Problems           []Problem
+	// Content is the up file's bytes as read, and DownContent the separate
+	// down file's, if any. Nothing writes them once read (fs.ReadFile
+	// gives its caller bytes of its own): the analysis reads a file's text
+	// in them (sqlscript.DecodeShared) rather than in a copy.
+	Content     []byte
+	DownContent []byte
+	Problems    []Problem
 	// BlobSHA is the git blob id of the up file: computed from Content
 	// when it was read, else the id the file system gave with the
 	// UnreadableError (the link itself for a symbolic link that cannot be

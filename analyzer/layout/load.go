@@ -2,7 +2,6 @@ package layout
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -145,9 +144,12 @@ func (d *discoverer) checkNameOrder(dir string, ms []Migration, byName bool, too
 }
 
 func (d *discoverer) loadPlain(f folderPlan) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
+		p := joinName(f.path, n)
 		nn, ok := parseNumbered(n)
 		if !ok {
 			d.problem(p, 0, "no number at the start of the name, so it has no place in the order; not treated as a migration")
@@ -225,7 +227,7 @@ func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
 	// golang-migrate runs every file whose name matches, whatever its
 	// extension, so every file of the folder is looked at.
 	for _, n := range f.tree.files[f.path] {
-		p := path.Join(f.path, n)
+		p := joinName(f.path, n)
 		gn, ok := parseGolangMigrate(n)
 		if !ok {
 			if _, num := parseNumbered(n); num {
@@ -291,9 +293,12 @@ func (d *discoverer) loadGolangMigrate(f folderPlan) ([]Migration, error) {
 }
 
 func (d *discoverer) loadGoose(f folderPlan) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
+		p := joinName(f.path, n)
 		v, name, why := gooseVersion(n)
 		if why != "" {
 			d.problem(p, 0, "%s", why)
@@ -336,9 +341,12 @@ func (d *discoverer) loadSupabase(f folderPlan) ([]Migration, error) {
 // applies in file-name order, skipping (with skipped as the problem) the
 // files whose name it does not accept.
 func (d *discoverer) loadByFileName(f folderPlan, tool string, accept func(numberedName) bool, skipped, shared string) ([]Migration, error) {
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
+		p := joinName(f.path, n)
 		nn, ok := parseNumbered(n)
 		if !ok || !accept(nn) {
 			d.problem(p, 0, "%s", skipped)
@@ -361,8 +369,8 @@ func (d *discoverer) loadPrisma(f folderPlan) ([]Migration, error) {
 	var ms []Migration
 	// prisma migrate lists the migration folders sorted by name.
 	for _, sub := range f.tree.dirs[f.path] {
-		dir := path.Join(f.path, sub)
-		p := path.Join(dir, "migration.sql")
+		dir := joinName(f.path, sub)
+		p := joinName(dir, "migration.sql")
 		if !f.tree.have[p] {
 			d.problem(dir, 0, "migration folder without migration.sql: prisma migrate fails on it")
 			continue
@@ -399,7 +407,7 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 		if e.Idx != i {
 			d.problem(f.journal, 0, "journal entry %d has idx %d; drizzle applies entries in array order", i, e.Idx)
 		}
-		p := path.Join(f.path, e.Tag+".sql")
+		p := joinName(f.path, e.Tag+".sql")
 		named[p] = true
 		if !f.tree.have[p] {
 			d.problem(f.journal, 0, "journal entry %d names %s, which does not exist: drizzle's migrator fails", i, p)
@@ -420,7 +428,7 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 	// so that a folder of migrations is never read as holding none.
 	unlisted := 0
 	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
+		p := joinName(f.path, n)
 		if named[p] {
 			continue
 		}
@@ -446,9 +454,12 @@ func (d *discoverer) loadDrizzle(f folderPlan) ([]Migration, error) {
 
 func (d *discoverer) loadDrizzleByName(f folderPlan) ([]Migration, error) {
 	d.problem(f.path, 0, "no meta/_journal.json: drizzle's migrator needs it; migrations are ordered by file name")
-	var ms []Migration
-	for _, n := range sqlFiles(f.tree, f.path) {
-		p := path.Join(f.path, n)
+	files := sqlFiles(f.tree, f.path)
+	// Room for every file at once: a Migration is large, and growing the
+	// slice by doubling copied the history about twice.
+	ms := make([]Migration, 0, len(files))
+	for _, n := range files {
+		p := joinName(f.path, n)
 		m, err := d.fileMigration(f, p)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"path"
 	"strings"
 )
 
@@ -132,4 +133,41 @@ func couldBe(kind Kind, p string) bool {
 		}
 	}
 	return false
+}
+
+// joinName is path.Join(dir, name) for a folder the tree walk produced (a
+// clean path) and the name of one of its entries, without path.Clean's
+// copy of the result: a folder and a listing's names are joined for every
+// file of a history. A name that is not one plain element (a "/", "", "."
+// or "..", which a listing never gives) and a folder with an empty, "." or
+// ".." element (but "." itself) go through path.Join, so that the result is
+// path.Join's for any dir and name (TestJoinName).
+func joinName(dir, name string) string {
+	if dir == "." && plainElem(name) {
+		return name
+	}
+	if !plainElem(name) || !plainDir(dir) {
+		return path.Join(dir, name)
+	}
+	return dir + "/" + name
+}
+
+// plainElem says whether s is one path element other than "." and "..".
+func plainElem(s string) bool {
+	return s != "" && s != "." && s != ".." && strings.IndexByte(s, '/') < 0
+}
+
+// plainDir says whether every "/"-separated element of dir is plainElem:
+// such a path is clean.
+func plainDir(dir string) bool {
+	for {
+		i := strings.IndexByte(dir, '/')
+		if i < 0 {
+			return plainElem(dir)
+		}
+		if !plainElem(dir[:i]) {
+			return false
+		}
+		dir = dir[i+1:]
+	}
 }

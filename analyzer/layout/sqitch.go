@@ -22,7 +22,7 @@ type sqitchProject struct {
 // verify_dir, extension), core first and the pg engine section over it.
 func (d *discoverer) sqitchAt(t *tree, root string) (*sqitchProject, error) {
 	settings := map[string]string{}
-	conf := path.Join(root, "sqitch.conf")
+	conf := joinName(root, "sqitch.conf")
 	if t.have[conf] {
 		b, err := d.read(conf)
 		if err != nil {
@@ -42,10 +42,10 @@ func (d *discoverer) sqitchAt(t *tree, root string) (*sqitchProject, error) {
 	top := get("top_dir", ".")
 	sp := &sqitchProject{
 		root:      root,
-		plan:      path.Join(root, get("plan_file", path.Join(top, "sqitch.plan"))),
-		deployDir: path.Join(root, get("deploy_dir", path.Join(top, "deploy"))),
-		revertDir: path.Join(root, get("revert_dir", path.Join(top, "revert"))),
-		verifyDir: path.Join(root, get("verify_dir", path.Join(top, "verify"))),
+		plan:      path.Join(root, get("plan_file", joinName(top, "sqitch.plan"))),
+		deployDir: path.Join(root, get("deploy_dir", joinName(top, "deploy"))),
+		revertDir: path.Join(root, get("revert_dir", joinName(top, "revert"))),
+		verifyDir: path.Join(root, get("verify_dir", joinName(top, "verify"))),
 		ext:       strings.TrimPrefix(get("extension", "sql"), "."),
 		engine:    settings["core.engine"],
 	}
@@ -156,7 +156,7 @@ func sqitchScript(t *tree, deployDir, ext string, changes []sqitchChange, tags m
 		if first == "" {
 			first = rel
 		}
-		if t.have[path.Join(deployDir, rel)] {
+		if t.have[joinName(deployDir, rel)] {
 			return rel
 		}
 	}
@@ -175,7 +175,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		}
 	}
 	if sp.engine != "" && sp.engine != "pg" {
-		d.problem(path.Join(sp.root, "sqitch.conf"), 0, "sqitch project for engine %q, not PostgreSQL; not checked", sp.engine)
+		d.problem(joinName(sp.root, "sqitch.conf"), 0, "sqitch project for engine %q, not PostgreSQL; not checked", sp.engine)
 		return nil, nil
 	}
 	if !f.tree.have[sp.plan] {
@@ -194,7 +194,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 	planned := map[string]bool{}
 	for i, c := range changes {
 		rel := sqitchScript(f.tree, sp.deployDir, sp.ext, changes, tags, i)
-		deploy := path.Join(sp.deployDir, rel)
+		deploy := joinName(sp.deployDir, rel)
 		if !f.tree.have[deploy] {
 			d.problem(sp.plan, c.line, "the plan names change %s, but %s does not exist: sqitch deploy fails", c.name, deploy)
 			continue
@@ -205,7 +205,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		}
 		m.Dir = sp.root
 		m.Name = c.name
-		revert := path.Join(sp.revertDir, rel)
+		revert := joinName(sp.revertDir, rel)
 		if f.tree.have[revert] {
 			if err := d.attachDown(f, &m, revert); err != nil {
 				return nil, err
@@ -213,7 +213,7 @@ func (d *discoverer) loadSqitch(f folderPlan) ([]Migration, error) {
 		} else {
 			m.Problems = append(m.Problems, Problem{Path: deploy, Message: "no revert script " + revert + ": sqitch revert fails for this change"})
 		}
-		if verify := path.Join(sp.verifyDir, rel); f.tree.have[verify] {
+		if verify := joinName(sp.verifyDir, rel); f.tree.have[verify] {
 			m.VerifyPath = verify
 		}
 		ms = append(ms, m)
@@ -236,11 +236,11 @@ func filesUnder(t *tree, dir, suffix string) []string {
 	var out []string
 	for _, n := range t.files[dir] {
 		if strings.HasSuffix(n, suffix) {
-			out = append(out, path.Join(dir, n))
+			out = append(out, joinName(dir, n))
 		}
 	}
 	for _, sub := range t.dirs[dir] {
-		out = append(out, filesUnder(t, path.Join(dir, sub), suffix)...)
+		out = append(out, filesUnder(t, joinName(dir, sub), suffix)...)
 	}
 	return out
 }

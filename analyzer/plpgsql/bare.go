@@ -46,7 +46,7 @@ func (b *Body) Bare() *Body {
 	}
 	zero := func(s Source) Source { return Source{Text: s.Text, Offsets: zeros(len(s.Text) + 1)} }
 	out := &Body{What: b.What, Language: b.Language, Name: b.Name, Trigger: b.Trigger}
-	if b.Source.Text != "" || b.Source.Offsets != nil || b.Source.Base != 0 {
+	if b.Source.Text != "" || b.Source.Offsets != nil || b.Source.Base != 0 || b.Source.lead != 0 {
 		// Set (a body with no code leaves it unset, read either way).
 		out.Source = zero(b.Source)
 	}

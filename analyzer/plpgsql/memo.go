@@ -191,7 +191,7 @@ func (m *Memo) Kept() [][]Stmt {
 // reuse sets b's statements from what m kept under key, or calls read to
 // read them and keeps them.
 func (m *Memo) reuse(b *Body, key memoKey, read func()) {
-	if m == nil || b.Source.Offsets != nil {
+	if m == nil || !b.Source.verbatim() {
 		read()
 		return
 	}
@@ -244,7 +244,7 @@ func movedStmts(stmts []Stmt, d int) []Stmt {
 // moved is s with every file offset moved by d.
 func (s Source) moved(d int) Source {
 	if s.Offsets == nil {
-		return Source{Text: s.Text, Base: s.Base + d}
+		return Source{Text: s.Text, Base: s.Base + d, lead: s.lead}
 	}
 	offs := make([]int, len(s.Offsets))
 	for i, o := range s.Offsets {

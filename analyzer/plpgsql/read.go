@@ -267,7 +267,7 @@ func atomicRange(text string) (start, end int) {
 // be found or decoded, value is pinned to from.
 func literalSource(src Source, from int, value string) Source {
 	from = clamp(from, len(src.Text))
-	if s, tag, e, ok := dollarQuoteAt(src.Text, from); ok && src.Offsets == nil && src.Text[s+tag:e-tag] == value {
+	if s, tag, e, ok := dollarQuoteAt(src.Text, from); ok && src.verbatim() && src.Text[s+tag:e-tag] == value {
 		// The common case (AS $$...$$), found without the scanner: the
 		// token the scan below would find first.
 		return Source{Text: value, Base: src.Base + s + tag}
@@ -284,7 +284,7 @@ func scannedLiteralSource(src Source, from int, value string) Source {
 			}
 			s, e := from+int(t.GetStart()), from+int(t.GetEnd())
 			lit := src.Text[s:e]
-			if at, ok := dollarBody(lit); ok && src.Offsets == nil && lit[at:len(lit)-at] == value {
+			if at, ok := dollarBody(lit); ok && src.verbatim() && lit[at:len(lit)-at] == value {
 				// A dollar-quoted body stands verbatim in a text that
 				// stands verbatim in the file: no offsets to keep.
 				return Source{Text: value, Base: src.Base + s + at}
@@ -400,7 +400,7 @@ var spareCommentScans = true
 // is spared the scan, which would attach nothing. A body with an offset
 // per byte is always scanned.
 func (b *Body) commentsMayStand() bool {
-	if b.Source.Offsets != nil {
+	if !b.Source.verbatim() {
 		return true
 	}
 	var blocks []int
@@ -660,7 +660,7 @@ func (r *plReader) expr(e *jval, owner, field string, line int) {
 	if err != nil || len(tree.GetStmts()) != 1 {
 		return
 	}
-	src := r.body.Source.mapped(text, func(k int) int { return at + max(k-len("SELECT "), 0) })
+	src := r.body.Source.led(text, len("SELECT "), at)
 	r.body.Stmts = append(r.body.Stmts, Stmt{Kind: Expression, Src: src,
 		Stmt: sqlscript.Statement{Start: len("SELECT "), End: len(text), SQL: exprText, Node: tree.GetStmts()[0].GetStmt()}})
 }

@@ -13,12 +13,21 @@ import (
 // Source is a text together with where each of its bytes stands in the
 // file. Bodies written as '...' or E'...' strings are decoded before they
 // run, so a statement's text and the file's bytes differ: Offsets keeps them
-// apart. A Source with nil Offsets is a plain slice of the file at Base.
+// apart. A Source with nil Offsets is a plain slice of the file at Base,
+// but for its first lead bytes, which all stand at Base (the "SELECT " put
+// before an expression), byte k after them standing at Base+k-lead.
 type Source struct {
 	Text    string
 	Base    int
 	Offsets []int // len(Text)+1 entries when set
+	// lead, with nil Offsets, is how many bytes at the start stand at
+	// Base: an offset per byte is then not needed for a text whose head
+	// was added (TestLeadIsMapped holds it to mapped).
+	lead int
 }
+
+// verbatim says the text stands verbatim in the file at Base.
+func (s Source) verbatim() bool { return s.Offsets == nil && s.lead == 0 }
 
 // Linear is text found verbatim at byte offset base of the file.
 func Linear(text string, base int) Source { return Source{Text: text, Base: base} }
@@ -32,7 +41,7 @@ func (s Source) At(i int) int {
 		i = len(s.Text)
 	}
 	if s.Offsets == nil {
-		return s.Base + i
+		return s.Base + max(i-s.lead, 0)
 	}
 	return s.Offsets[i]
 }
@@ -40,7 +49,7 @@ func (s Source) At(i int) int {
 // IsLinear says the text stands verbatim in the file.
 func (s Source) IsLinear() bool {
 	if s.Offsets == nil {
-		return true
+		return s.lead == 0 || s.Text == ""
 	}
 	for i := 1; i < len(s.Offsets); i++ {
 		if s.Offsets[i] != s.Offsets[0]+i {
@@ -57,7 +66,7 @@ func (s Source) Slice(i, j int) Source {
 		j = i
 	}
 	if s.Offsets == nil {
-		return Source{Text: s.Text[i:j], Base: s.Base + i}
+		return Source{Text: s.Text[i:j], Base: s.Base + max(i-s.lead, 0), lead: max(s.lead-i, 0)}
 	}
 	return Source{Text: s.Text[i:j], Offsets: s.Offsets[i : j+1]}
 }
@@ -74,10 +83,21 @@ func (s Source) mapped(text string, at func(k int) int) Source {
 // shifted is mapped for text whose byte k stands at Text[at+k]: a plain
 // slice of the file when s is one, without an offset per byte.
 func (s Source) shifted(text string, at int) Source {
-	if s.Offsets == nil && at >= 0 && at+len(text) <= len(s.Text) && text != "" {
+	if s.verbatim() && at >= 0 && at+len(text) <= len(s.Text) && text != "" {
 		return Source{Text: text, Base: s.Base + at}
 	}
 	return s.mapped(text, func(k int) int { return at + k })
+}
+
+// led is mapped for text whose first lead bytes stand at Text[at] and
+// byte k after them at Text[at+k-lead] (an expression after the "SELECT "
+// put before it): without an offset per byte when s stands verbatim in the
+// file and the text within it.
+func (s Source) led(text string, lead, at int) Source {
+	if s.verbatim() && at >= 0 && lead >= 0 && lead <= len(text) && at+len(text)-lead <= len(s.Text) {
+		return Source{Text: text, Base: s.Base + at, lead: lead}
+	}
+	return s.mapped(text, func(k int) int { return at + max(k-lead, 0) })
 }
 
 // pinned is text that cannot be mapped byte for byte: every byte stands at

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/encoding/unicode"
 )
@@ -48,6 +49,20 @@ type Decoded struct {
 // UTF-16 with a byte-order mark is the one exception editors produce on
 // purpose, and it is converted.
 func Decode(raw []byte, maxBytes int) (*Decoded, *DecodeError) {
+	return decode(raw, maxBytes, false)
+}
+
+// DecodeShared is Decode for bytes that nobody writes once they are read,
+// such as a layout.Migration's Content: the text of a UTF-8 file is then
+// read in raw's own bytes rather than in a copy of the whole file, which a
+// run held next to the bytes. raw must not be written while the text, or
+// anything taken from it, is in use. TestDecodeSharedIsDecode holds it to
+// Decode.
+func DecodeShared(raw []byte, maxBytes int) (*Decoded, *DecodeError) {
+	return decode(raw, maxBytes, true)
+}
+
+func decode(raw []byte, maxBytes int, shared bool) (*Decoded, *DecodeError) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
@@ -57,7 +72,7 @@ func Decode(raw []byte, maxBytes int) (*Decoded, *DecodeError) {
 	}
 	switch {
 	case bytes.HasPrefix(raw, []byte{0xEF, 0xBB, 0xBF}):
-		d, err := checkUTF8(raw[3:])
+		d, err := checkUTF8(raw[3:], shared)
 		if err != nil {
 			return nil, err
 		}
@@ -75,15 +90,18 @@ func Decode(raw []byte, maxBytes int) (*Decoded, *DecodeError) {
 		return nil, &DecodeError{Kind: "binary", Line: line, Column: col, Message: fmt.Sprintf(
 			"file holds a NUL byte at line %d: it is binary, not SQL text; it was not analyzed", line)}
 	}
-	return checkUTF8(raw)
+	return checkUTF8(raw, shared)
 }
 
-func checkUTF8(raw []byte) (*Decoded, *DecodeError) {
+func checkUTF8(raw []byte, shared bool) (*Decoded, *DecodeError) {
 	if utf8.Valid(raw) {
 		if i := bytes.IndexByte(raw, 0); i >= 0 {
 			line, col := lineColOfByte(raw, i)
 			return nil, &DecodeError{Kind: "binary", Line: line, Column: col, Message: fmt.Sprintf(
 				"file holds a NUL byte at line %d: PostgreSQL cannot receive it in a query; it was not analyzed", line)}
+		}
+		if shared {
+			return &Decoded{Text: unsafe.String(unsafe.SliceData(raw), len(raw)), Encoding: "utf-8"}, nil
 		}
 		return &Decoded{Text: string(raw), Encoding: "utf-8"}, nil
 	}
