@@ -190,10 +190,12 @@ func checkLocks(c *stmtContext) {
 	// enum, measured) is never asked for by queries on the tables that use
 	// the type: waiting for it queues nobody, so it needs no lock_timeout,
 	// and the reminder is kept for the statement that does.
-	var blocking []locks.Lock
-	for _, l := range imp.Locks {
-		if l.Existing && l.Mode >= locks.Share && !imp.Concurrently && l.Kind != "type" {
-			blocking = append(blocking, l)
+	// Only the first blocking lock is named: it is kept, not a list of
+	// them all.
+	blocking := -1
+	for i, l := range imp.Locks {
+		if blocking < 0 && l.Existing && l.Mode >= locks.Share && !imp.Concurrently && l.Kind != "type" {
+			blocking = i
 		}
 		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit && l.Kind != "type" {
 			if _, ok := ps.exclusive[l.Relation]; !ok {
@@ -203,16 +205,21 @@ func checkLocks(c *stmtContext) {
 			}
 		}
 	}
-	if len(blocking) > 0 && !ps.lockTimeout && !ps.warnedTO && !c.serverHasLockTimeout() {
+	if blocking >= 0 && !ps.lockTimeout && !ps.warnedTO && !c.serverHasLockTimeout() {
 		ps.warnedTO = true
-		l := blocking[0]
-		fd := ruleLockTimeout.finding(fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
-			l.Mode, l.Relation, l.Relation, l.Relation))
+		l := imp.Locks[blocking]
+		var msg string
 		if l.Kind == "index" {
-			// Planning a query of a table locks every index of it.
-			fd.Message = fmt.Sprintf("takes %s on index %s with no lock_timeout set before it: if any transaction holds a lock on the index, this waits, and every later query of its table queues behind it, since planning a query locks each index of the table (later statements of this part too)",
+			// Planning a query of a table locks every index of it. (The
+			// message is chosen before it is built: the table's, built
+			// and then replaced, cost an allocation for nothing.)
+			msg = fmt.Sprintf("takes %s on index %s with no lock_timeout set before it: if any transaction holds a lock on the index, this waits, and every later query of its table queues behind it, since planning a query locks each index of the table (later statements of this part too)",
 				l.Mode, l.Relation)
+		} else {
+			msg = fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
+				l.Mode, l.Relation, l.Relation, l.Relation)
 		}
+		fd := ruleLockTimeout.finding(msg)
 		fd.SafeAlternative = "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\n" + strings.TrimSpace(c.stmt.SQL)
 		c.report(fd)
 	}
