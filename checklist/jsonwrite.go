@@ -2,6 +2,7 @@ package checklist
 
 import (
 	"io"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -281,17 +282,19 @@ const (
 	jsonHighs = 0x8080808080808080
 )
 
-// jsonPlainWord reports whether none of the eight bytes of w (a string's
-// bytes, loaded little-endian) needs attention from appendJSONString: no
-// control character, quote, backslash or byte of a multi-byte sequence.
-// Each test says only whether some byte matches, which is all it needs.
-func jsonPlainWord(w uint64) bool {
-	control := (w - 0x20*jsonOnes) &^ w // some byte is below 0x20
+// jsonSpecialBytes marks, in the high bit of each of its bytes, the bytes
+// of w (a string's bytes, loaded little-endian) that need attention from
+// appendJSONString: control characters, quote, backslash and bytes of
+// multi-byte sequences. A byte's mark may be wrong only above a byte that
+// truly needs attention (a borrow runs upward from it), so the lowest mark
+// is always that of the first such byte, and none means none.
+func jsonSpecialBytes(w uint64) uint64 {
+	control := (w - 0x20*jsonOnes) &^ w // bytes below 0x20
 	quote := w ^ '"'*jsonOnes           // a zero byte where w has '"'
-	quote = (quote - jsonOnes) &^ quote // some byte is zero
+	quote = (quote - jsonOnes) &^ quote // zero bytes
 	slash := w ^ '\\'*jsonOnes
 	slash = (slash - jsonOnes) &^ slash
-	return (control|quote|slash|w)&jsonHighs == 0
+	return (control | quote | slash | w) & jsonHighs
 }
 
 // load64 reads the eight bytes of w as a little-endian word; the compiler
@@ -306,59 +309,61 @@ func load64(w string) uint64 {
 // control characters, quote and backslash escaped, invalid UTF-8 replaced
 // by U+FFFD, U+2028 and U+2029 escaped. Runs of bytes that need none of
 // that (most of a report's text: SQL, messages, paths) are skipped eight
-// bytes at a time and appended at once.
+// bytes at a time, up to the first byte that needs attention, which the
+// word's marks point at (jsonSpecialBytes), and appended at once.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = slices.Grow(dst, len(s)+2)
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && jsonPlainWord(load64(s[i:i+8])) {
-			i += 8
+		if i+8 <= len(s) {
+			m := jsonSpecialBytes(load64(s[i : i+8]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
+		b := s[i]
+		if b >= 0x20 && b < utf8.RuneSelf && b != '"' && b != '\\' {
+			// Within a string's last seven bytes, taken one at a time.
+			i++
 			continue
 		}
-		// Some byte of the next eight needs attention: they are taken
-		// one at a time (a multi-byte sequence may end past them).
-		for end := min(i+8, len(s)); i < end; {
-			b := s[i]
-			if b >= 0x20 && b < utf8.RuneSelf && b != '"' && b != '\\' {
-				i++
-				continue
+		if b < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', jsonHex[b>>4], jsonHex[b&0xF])
 			}
-			if b < utf8.RuneSelf {
-				dst = append(dst, s[start:i]...)
-				switch b {
-				case '\\', '"':
-					dst = append(dst, '\\', b)
-				case '\b':
-					dst = append(dst, '\\', 'b')
-				case '\f':
-					dst = append(dst, '\\', 'f')
-				case '\n':
-					dst = append(dst, '\\', 'n')
-				case '\r':
-					dst = append(dst, '\\', 'r')
-				case '\t':
-					dst = append(dst, '\\', 't')
-				default:
-					dst = append(dst, '\\', 'u', '0', '0', jsonHex[b>>4], jsonHex[b&0xF])
-				}
-				i++
-				start = i
-				continue
-			}
-			c, size := utf8.DecodeRuneInString(s[i:])
-			switch {
-			case c == utf8.RuneError && size == 1:
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				start = i + size
-			case c == '\u2028' || c == '\u2029':
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, '\\', 'u', '2', '0', '2', jsonHex[c&0xF])
-				start = i + size
-			}
-			i += size
+			i++
+			start = i
+			continue
 		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			start = i + size
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', jsonHex[c&0xF])
+			start = i + size
+		}
+		i += size
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
