@@ -103,14 +103,22 @@ func checkLocks(c *stmtContext) {
 	if l, ok := imp.Lock(subject); ok {
 		existing = l.Existing
 	}
-	est, size := c.estimate(subject, imp)
+	// Work done while others wait, judged by the time it may take; moot
+	// when PostgreSQL refuses the statement before doing any.
+	judged := existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID)
+	// Without statistics there is no estimate, and what is said of the
+	// size is only for the work judged below: it is not written for the
+	// statements that are not.
+	var est *Estimate
+	var size sizeNote
+	if c.stats != nil || judged {
+		est, size = c.estimate(subject, imp)
+	}
 	if est != nil {
 		c.stmt.Estimate = est
 	}
 
-	// Work done while others wait, judged by the time it may take; moot
-	// when PostgreSQL refuses the statement before doing any.
-	if existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID) {
+	if judged {
 		mode := strongestOn(imp, subject)
 		held := ""
 		if at, ok := ps.exclusive[subject]; ok && c.inTx && mode < locks.AccessExclusive {
