@@ -283,12 +283,12 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 		f.RunTransaction = s.runTx
 	}
 	index := make([]int, len(sc.Statements)) // where each statement landed in f.Statements
-	// Each statement is built, and judged through its context, in arrays
-	// made once per part, then copied into f.Statements, which grows once
-	// for the part's own statements (those procedural code runs come on
-	// top).
-	stmts := make([]Statement, len(sc.Statements))
-	ctxs := make([]stmtContext, len(sc.Statements))
+	// Each statement is built, and judged through its context, in one
+	// Statement and one stmtContext made once per part and set anew for
+	// every statement: nothing keeps either past its statement (the
+	// statement is copied into f.Statements, which grows once for the
+	// part's own statements; those procedural code runs come on top).
+	st, c := new(Statement), new(stmtContext)
 	f.Statements = slices.Grow(f.Statements, len(sc.Statements))
 	txNamed, txName := -1, ""
 	for i, raw := range sc.Statements {
@@ -301,12 +301,10 @@ func (s *session) judgePart(f *File, m layout.Migration, sc *sqlscript.Script, l
 			return false
 		}
 		index[i] = -1
-		st := &stmts[i]
 		*st = Statement{Path: partPath, Part: part, SQL: raw.SQL, InTx: states[i], Findings: []Finding{}, startByte: raw.Start, Settings: cat.Settings()}
 		st.Start.Line, st.Start.Column = lines.Position(raw.Start)
 		st.End.Line, st.End.Column = lines.Position(raw.End)
 		allInTx = allInTx && states[i]
-		c := &ctxs[i]
 		*c = stmtContext{cfg: &s.cfg, cat: cat, mig: &m, file: f, stmt: st, node: raw.Node, raw: raw, lines: lines, text: text, part: part, inTx: states[i], fileTx: mode,
 			stats: s.stats, ps: ps, ctx: s.ctx, dataProbe: s.probe, run: s.run}
 		if calls, ok := s.fileCalls[raw.Node]; ok {

@@ -262,9 +262,21 @@ type Report struct {
 
 // RequiresApproval is true when any finding requires a human's approval.
 func (r *Report) RequiresApproval() bool {
-	for _, f := range r.AllFindings() {
-		if f.Finding.RequiresApproval {
-			return true
+	// The findings are read where they are: listing them (AllFindings)
+	// allocated a slice of them all for every call.
+	for i := range r.Files {
+		f := &r.Files[i]
+		for j := range f.Findings {
+			if f.Findings[j].RequiresApproval {
+				return true
+			}
+		}
+		for j := range f.Statements {
+			for k := range f.Statements[j].Findings {
+				if f.Statements[j].Findings[k].RequiresApproval {
+					return true
+				}
+			}
 		}
 	}
 	return false
@@ -279,7 +291,19 @@ type Located struct {
 
 // AllFindings lists every finding in file and statement order.
 func (r *Report) AllFindings() []Located {
-	var out []Located
+	// Counted first so that the list is allocated once, at its size.
+	n := 0
+	for i := range r.Files {
+		f := &r.Files[i]
+		n += len(f.Findings)
+		for j := range f.Statements {
+			n += len(f.Statements[j].Findings)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Located, 0, n)
 	for i := range r.Files {
 		f := &r.Files[i]
 		for j := range f.Findings {

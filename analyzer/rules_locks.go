@@ -103,14 +103,22 @@ func checkLocks(c *stmtContext) {
 	if l, ok := imp.Lock(subject); ok {
 		existing = l.Existing
 	}
-	est, size := c.estimate(subject, imp)
+	// Work done while others wait, judged by the time it may take; moot
+	// when PostgreSQL refuses the statement before doing any.
+	judged := existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID)
+	// Without statistics there is no estimate, and what is said of the
+	// size is only for the work judged below: it is not written for the
+	// statements that are not.
+	var est *Estimate
+	var size sizeNote
+	if c.stats != nil || judged {
+		est, size = c.estimate(subject, imp)
+	}
 	if est != nil {
 		c.stmt.Estimate = est
 	}
 
-	// Work done while others wait, judged by the time it may take; moot
-	// when PostgreSQL refuses the statement before doing any.
-	if existing && !imp.Concurrently && !c.hasFinding(ruleTypeChangeFails.ID) {
+	if judged {
 		mode := strongestOn(imp, subject)
 		held := ""
 		if at, ok := ps.exclusive[subject]; ok && c.inTx && mode < locks.AccessExclusive {
@@ -190,10 +198,12 @@ func checkLocks(c *stmtContext) {
 	// enum, measured) is never asked for by queries on the tables that use
 	// the type: waiting for it queues nobody, so it needs no lock_timeout,
 	// and the reminder is kept for the statement that does.
-	var blocking []locks.Lock
-	for _, l := range imp.Locks {
-		if l.Existing && l.Mode >= locks.Share && !imp.Concurrently && l.Kind != "type" {
-			blocking = append(blocking, l)
+	// Only the first blocking lock is named: it is kept, not a list of
+	// them all.
+	blocking := -1
+	for i, l := range imp.Locks {
+		if blocking < 0 && l.Existing && l.Mode >= locks.Share && !imp.Concurrently && l.Kind != "type" {
+			blocking = i
 		}
 		if l.Existing && l.Mode == locks.AccessExclusive && c.inTx && imp.HeldUntilCommit && l.Kind != "type" {
 			if _, ok := ps.exclusive[l.Relation]; !ok {
@@ -203,16 +213,21 @@ func checkLocks(c *stmtContext) {
 			}
 		}
 	}
-	if len(blocking) > 0 && !ps.lockTimeout && !ps.warnedTO && !c.serverHasLockTimeout() {
+	if blocking >= 0 && !ps.lockTimeout && !ps.warnedTO && !c.serverHasLockTimeout() {
 		ps.warnedTO = true
-		l := blocking[0]
-		fd := ruleLockTimeout.finding(fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
-			l.Mode, l.Relation, l.Relation, l.Relation))
+		l := imp.Locks[blocking]
+		var msg string
 		if l.Kind == "index" {
-			// Planning a query of a table locks every index of it.
-			fd.Message = fmt.Sprintf("takes %s on index %s with no lock_timeout set before it: if any transaction holds a lock on the index, this waits, and every later query of its table queues behind it, since planning a query locks each index of the table (later statements of this part too)",
+			// Planning a query of a table locks every index of it. (The
+			// message is chosen before it is built: the table's, built
+			// and then replaced, cost an allocation for nothing.)
+			msg = fmt.Sprintf("takes %s on index %s with no lock_timeout set before it: if any transaction holds a lock on the index, this waits, and every later query of its table queues behind it, since planning a query locks each index of the table (later statements of this part too)",
 				l.Mode, l.Relation)
+		} else {
+			msg = fmt.Sprintf("takes %s on %s with no lock_timeout set before it: if any transaction holds a lock on %s, this waits, and every later query on %s queues behind it (later statements of this part too)",
+				l.Mode, l.Relation, l.Relation, l.Relation)
 		}
+		fd := ruleLockTimeout.finding(msg)
 		fd.SafeAlternative = "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\n" + strings.TrimSpace(c.stmt.SQL)
 		c.report(fd)
 	}

@@ -72,12 +72,30 @@ func failsAlterTable(c *stmtContext, at *pg_query.AlterTableStmt) {
 	if t == nil {
 		return
 	}
-	// The columns as the statement's earlier subcommands leave them.
-	cols := map[string]*catalog.Column{}
-	for _, col := range t.Columns {
-		cols[col.Name] = col
+	// The columns as the statement's earlier subcommands leave them: the
+	// table's, under what those subcommands added (a new column) or
+	// dropped (nil) in changed. Most statements have one subcommand:
+	// copying every column of the table into a map for each allocated
+	// more than the rest of the rule.
+	var changed map[string]*catalog.Column
+	column := func(name string) *catalog.Column {
+		if col, ok := changed[name]; ok {
+			return col
+		}
+		return lastColumn(t, name)
 	}
-	added := map[string]bool{}
+	// Only a later subcommand reads what an earlier one changed.
+	later := len(at.GetCmds()) > 1
+	set := func(name string, col *catalog.Column) {
+		if !later {
+			return
+		}
+		if changed == nil {
+			changed = map[string]*catalog.Column{}
+		}
+		changed[name] = col
+	}
+	var added map[string]bool
 	for _, cmd := range at.GetCmds() {
 		ac := cmd.GetAlterTableCmd()
 		if ac == nil {
@@ -90,31 +108,47 @@ func failsAlterTable(c *stmtContext, at *pg_query.AlterTableStmt) {
 			if cd == nil || name == "" {
 				continue
 			}
-			if _, exists := cols[name]; exists && !ac.GetMissingOk() && !added[name] {
+			if col := column(name); col != nil && !ac.GetMissingOk() && !added[name] {
 				fd := ruleFailsAgainstSchema.finding(fmt.Sprintf(
 					"PostgreSQL rejects it: column %q of relation %q already exists (SQLSTATE 42701 duplicate_column): %s%s; "+
 						"the schema was replayed from the migrations migration-guard read, so a column dropped outside them could explain it, "+
 						"but as migrated this fails. If it may already exist, write ADD COLUMN IF NOT EXISTS",
-					name, t.Name, qualified(t.Schema, t.Name, name), addedWhere(cols[name])))
+					name, t.Name, qualified(t.Schema, t.Name, name), addedWhere(col)))
 				fd.Marker = c.at(cd.GetLocation())
 				c.report(fd)
 			}
-			cols[name] = &catalog.Column{Name: name}
-			added[name] = true
+			if later {
+				set(name, &catalog.Column{Name: name})
+				if added == nil {
+					added = map[string]bool{}
+				}
+				added[name] = true
+			}
 		case pg_query.AlterTableType_AT_DropColumn:
 			name := ac.GetName()
-			if _, exists := cols[name]; !exists && !ac.GetMissingOk() && !systemColumns[name] {
+			if column(name) == nil && !ac.GetMissingOk() && !systemColumns[name] {
 				reportMissingColumn(c, t, name, "DROP COLUMN", "If it may be gone already, write DROP COLUMN IF EXISTS")
 			}
-			delete(cols, name)
+			set(name, nil)
 		case pg_query.AlterTableType_AT_AlterColumnType, pg_query.AlterTableType_AT_SetNotNull,
 			pg_query.AlterTableType_AT_DropNotNull, pg_query.AlterTableType_AT_ColumnDefault:
 			name := ac.GetName()
-			if _, exists := cols[name]; !exists && name != "" && !systemColumns[name] {
+			if column(name) == nil && name != "" && !systemColumns[name] {
 				reportMissingColumn(c, t, name, "ALTER COLUMN", "")
 			}
 		}
 	}
+}
+
+// lastColumn is the table's last column of that name: the one a map of
+// its columns by name keeps (a replayed table has each name once).
+func lastColumn(t *catalog.Table, name string) *catalog.Column {
+	for i := len(t.Columns) - 1; i >= 0; i-- {
+		if t.Columns[i].Name == name {
+			return t.Columns[i]
+		}
+	}
+	return nil
 }
 
 func failsRename(c *stmtContext, rs *pg_query.RenameStmt) {

@@ -112,17 +112,25 @@ type FindingDoc struct {
 // a constraint's scan under a blocking lock is reported once, as question
 // 3's finding, and still counts as blocking work for question 6.
 func Summarize(r *analyzer.Report) []QuestionResult {
-	out := make([]QuestionResult, 0, len(analyzer.Questions))
-	all := r.AllFindings()
-	for _, q := range analyzer.Questions {
-		res := QuestionResult{Question: int(q), Title: q.Short()}
-		for _, l := range all {
-			f := l.Finding
-			// A suppressed finding no longer counts, unless it still needs
-			// approval (a suppression never lifts that for danger).
-			if !answers(f, q) || (f.Suppressed != nil && !f.RequiresApproval) {
+	out := make([]QuestionResult, len(analyzer.Questions))
+	for i, q := range analyzer.Questions {
+		out[i] = QuestionResult{Question: int(q), Title: q.Short()}
+	}
+	// One pass over the findings where they are, each counted in every
+	// row it answers: a pass per question over a list of them all
+	// (AllFindings) allocated the list and read it six times. Counts and
+	// the worst severity do not depend on the order they are taken in.
+	count := func(f *analyzer.Finding) {
+		// A suppressed finding no longer counts, unless it still needs
+		// approval (a suppression never lifts that for danger).
+		if f.Suppressed != nil && !f.RequiresApproval {
+			return
+		}
+		for i, q := range analyzer.Questions {
+			if !answers(f, q) {
 				continue
 			}
+			res := &out[i]
 			res.Count++
 			if f.Severity.Rank() > analyzer.Severity(res.Worst).Rank() {
 				res.Worst = string(f.Severity)
@@ -131,7 +139,18 @@ func Summarize(r *analyzer.Report) []QuestionResult {
 				res.RequiresApproval++
 			}
 		}
-		out = append(out, res)
+	}
+	for i := range r.Files {
+		f := &r.Files[i]
+		for j := range f.Findings {
+			count(&f.Findings[j])
+		}
+		for j := range f.Statements {
+			s := &f.Statements[j]
+			for k := range s.Findings {
+				count(&s.Findings[k])
+			}
+		}
 	}
 	return out
 }
@@ -203,12 +222,11 @@ func findingDocs(fs []analyzer.Finding) []FindingDoc {
 	return out
 }
 
-// WriteJSON writes the report as one indented JSON document, in one pass
-// (jsonWriter).
+// WriteJSON writes the report as one indented JSON document, the one
+// NewDocument builds, in one pass (jsonWriter) from the report itself.
 func WriteJSON(w io.Writer, r *analyzer.Report, version string) error {
-	doc := NewDocument(r, version)
 	j := &jsonWriter{w: w, buf: make([]byte, 0, 2*jsonFlushAt)}
-	j.document(&doc)
+	j.report(r, version)
 	j.flush()
 	return j.err
 }

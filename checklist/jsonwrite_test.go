@@ -3,6 +3,7 @@ package checklist
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -198,5 +199,58 @@ func BenchmarkAppendJSONString(b *testing.B) {
 				buf = appendJSONString(buf[:0], tc.s)
 			}
 		})
+	}
+}
+
+// TestAppendJSONStringPairs: two bytes that need attention, or sit at the
+// edge of needing it, at every pair of places in the first words of a
+// string. The quoting jumps to the first byte a word marks; a borrow from
+// one such byte may mark the bytes above it, and the jump must still land
+// on the first, with what follows it quoted as encoding/json does.
+func TestAppendJSONStringPairs(t *testing.T) {
+	edges := []string{"\x00", "\x1f", " ", "!", "\"", "#", "\\", "]", "\x7f", "\x80", "\xff", "é", "\u2028", "日"}
+	for _, a := range edges {
+		for _, b := range edges {
+			for at := 0; at < 17; at++ {
+				for bt := at + 1; bt < 18; bt++ {
+					s := strings.Repeat("x", at) + a + strings.Repeat("y", bt-at-1) + b + "zz"
+					if got, want := appendJSONString(nil, s), encoderString(t, s); !bytes.Equal(got, want) {
+						t.Fatalf("%q: got %s, want %s", s, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestJSONSpecialBytesFirstMark: the lowest mark of a word is its first
+// byte that needs attention, whatever the bytes around it.
+func TestJSONSpecialBytesFirstMark(t *testing.T) {
+	special := func(b byte) bool { return b < 0x20 || b == '"' || b == '\\' || b >= 0x80 }
+	bytesOf := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"' - 1, '"', '"' + 1, '\\' - 1, '\\', '\\' + 1, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff}
+	for _, a := range bytesOf {
+		for _, b := range bytesOf {
+			for at := 0; at < 8; at++ {
+				for bt := 0; bt < 8; bt++ {
+					w := []byte("plainABC")
+					w[at], w[bt] = a, b
+					first := -1
+					for i, c := range w {
+						if special(c) {
+							first = i
+							break
+						}
+					}
+					m := jsonSpecialBytes(load64(string(w)))
+					got := -1
+					if m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != first {
+						t.Fatalf("%q: first marked byte %d, want %d", w, got, first)
+					}
+				}
+			}
+		}
 	}
 }
