@@ -74,28 +74,17 @@ func TestBareMatchesReadWithoutText(t *testing.T) {
 // with text against the reading without.
 func checkBare(t *testing.T, files ...string) {
 	t.Helper()
-	for _, file := range files {
-		tree, err := pg_query.Parse(file)
-		if err != nil {
-			continue
+	eachStatement(files, func(stmt *pg_query.Node, file string, start, end int) {
+		placed := Read(stmt, Linear(file[start:end], start))
+		bare := placed.Bare()
+		if bare == nil {
+			return
 		}
-		for _, raw := range tree.GetStmts() {
-			start := int(raw.GetStmtLocation())
-			end := start + int(raw.GetStmtLen())
-			if raw.GetStmtLen() == 0 {
-				end = len(file)
-			}
-			placed := Read(raw.GetStmt(), Linear(file[start:end], start))
-			bare := placed.Bare()
-			if bare == nil {
-				continue
-			}
-			want := Read(raw.GetStmt(), Source{})
-			if !reflect.DeepEqual(bare, want) {
-				t.Errorf("%q: Bare differs from a reading without text:\n%s\nwant\n%s", file, dumpBody(bare), dumpBody(want))
-			}
+		want := Read(stmt, Source{})
+		if !reflect.DeepEqual(bare, want) {
+			t.Errorf("%q: Bare differs from a reading without text:\n%s\nwant\n%s", file, dumpBody(bare), dumpBody(want))
 		}
-	}
+	})
 }
 
 func dumpBody(b *Body) string {

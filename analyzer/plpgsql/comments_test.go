@@ -101,35 +101,24 @@ func TestSpareCommentScans(t *testing.T) {
 	}
 	defer func() { spareCommentScans = true }()
 	bodies, spared := 0, 0
-	for _, file := range files {
-		tree, err := pg_query.Parse(file)
-		if err != nil {
-			continue
+	eachStatement(files, func(stmt *pg_query.Node, file string, start, end int) {
+		src := Linear(file[start:end], start)
+		spareCommentScans = false
+		want := Read(stmt, src)
+		spareCommentScans = true
+		got := Read(stmt, src)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: the reading differs with comment scans spared:\n%s\nwant\n%s", file[start:end], dumpBody(got), dumpBody(want))
 		}
-		for _, raw := range tree.GetStmts() {
-			start := int(raw.GetStmtLocation())
-			end := start + int(raw.GetStmtLen())
-			if raw.GetStmtLen() == 0 {
-				end = len(file)
-			}
-			src := Linear(file[start:end], start)
-			spareCommentScans = false
-			want := Read(raw.GetStmt(), src)
-			spareCommentScans = true
-			got := Read(raw.GetStmt(), src)
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("%q: the reading differs with comment scans spared:\n%s\nwant\n%s", file[start:end], dumpBody(got), dumpBody(want))
-			}
-			if got == nil || got.Language != "plpgsql" {
-				continue
-			}
-			bodies++
-			text := got.Source.Text
-			if (strings.Contains(text, "--") || strings.Contains(text, "/*")) && !got.commentsMayStand() {
-				spared++
-			}
+		if got == nil || got.Language != "plpgsql" {
+			return
 		}
-	}
+		bodies++
+		text := got.Source.Text
+		if (strings.Contains(text, "--") || strings.Contains(text, "/*")) && !got.commentsMayStand() {
+			spared++
+		}
+	})
 	if bodies < 20 || spared == 0 {
 		t.Errorf("%d PL/pgSQL bodies read, %d scans spared: want many, and some", bodies, spared)
 	}

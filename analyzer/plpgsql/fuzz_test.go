@@ -35,32 +35,21 @@ func FuzzRead(f *testing.F) {
 				"CREATE FUNCTION fz(a int, INOUT b text) RETURNS record LANGUAGE plpgsql AS $fz$"+s+"$fz$",
 				"CREATE FUNCTION fz() RETURNS trigger LANGUAGE plpgsql AS $fz$"+s+"$fz$")
 		}
-		for _, text := range texts {
-			tree, err := pg_query.Parse(text)
-			if err != nil {
-				continue
+		eachStatement(texts, func(stmt *pg_query.Node, text string, start, end int) {
+			b := Read(stmt, Linear(text[start:end], start))
+			if b == nil {
+				return
 			}
-			for _, raw := range tree.GetStmts() {
-				start := int(raw.GetStmtLocation())
-				end := start + int(raw.GetStmtLen())
-				if raw.GetStmtLen() == 0 {
-					end = len(text)
-				}
-				b := Read(raw.GetStmt(), Linear(text[start:end], start))
-				if b == nil {
-					continue
-				}
-				if bare := b.Bare(); bare != nil && !reflect.DeepEqual(bare, Read(raw.GetStmt(), Source{})) {
-					t.Fatalf("%q: Bare differs from a reading without text", text)
-				}
-				for _, st := range b.Stmts {
-					for _, off := range []int{st.Src.At(st.Stmt.Start), st.Src.At(st.Stmt.End), st.Src.At(st.Stmt.LocationBase)} {
-						if off < start || off > end {
-							t.Fatalf("%q: offset %d outside the statement [%d,%d]", text, off, start, end)
-						}
+			if bare := b.Bare(); bare != nil && !reflect.DeepEqual(bare, Read(stmt, Source{})) {
+				t.Fatalf("%q: Bare differs from a reading without text", text)
+			}
+			for _, st := range b.Stmts {
+				for _, off := range []int{st.Src.At(st.Stmt.Start), st.Src.At(st.Stmt.End), st.Src.At(st.Stmt.LocationBase)} {
+					if off < start || off > end {
+						t.Fatalf("%q: offset %d outside the statement [%d,%d]", text, off, start, end)
 					}
 				}
 			}
-		}
+		})
 	})
 }
