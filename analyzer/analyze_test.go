@@ -98,6 +98,19 @@ func goose(body string) string {
 	return "-- +goose Up\n" + body + "\n-- +goose Down\nSELECT 1;\n"
 }
 
+// gooseHistory is files as one goose history in their order, each file
+// not written for goose yet made the up part of one (goose).
+func gooseHistory(files []string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i, f := range files {
+		if !strings.HasPrefix(f, "-- +goose") {
+			f = goose(f)
+		}
+		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i+1)] = &fstest.MapFile{Data: []byte(f)}
+	}
+	return fsys
+}
+
 const next = "db/migrations/00002_change.sql"
 
 func TestRules(t *testing.T) {

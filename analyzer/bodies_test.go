@@ -69,14 +69,7 @@ CREATE PROCEDURE atomic_proc() LANGUAGE sql BEGIN ATOMIC DELETE FROM later; END;
 CALL atomic_proc();
 SELECT count_accounts(), purge(2);`,
 	}
-	fsys := fstest.MapFS{}
-	for i, f := range files {
-		if !strings.HasPrefix(f, "-- +goose") {
-			f = goose(f)
-		}
-		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i+1)] = &fstest.MapFile{Data: []byte(f)}
-	}
-	return fsys
+	return gooseHistory(files)
 }
 
 // TestBodiesReadOnce: a run parses each body once, whether the file is

@@ -56,11 +56,7 @@ func repeatedBodies() fstest.MapFS {
 			"CREATE FUNCTION rows_in() RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN n := 1; RETURN NEXT; END $$;\n" +
 			"SELECT same_sql(), same_pl();\n",
 	}
-	fsys := fstest.MapFS{}
-	for i, f := range files {
-		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i+1)] = &fstest.MapFile{Data: []byte(f)}
-	}
-	return fsys
+	return gooseHistory(files)
 }
 
 // TestBodyMemoSameReport: with the run's memo of the bodies read, the

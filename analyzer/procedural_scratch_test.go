@@ -3,7 +3,6 @@ package analyzer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -52,21 +51,17 @@ func tableBodies() fstest.MapFS {
 			"-- +goose Down\nCREATE FUNCTION down_fn() RETURNS void LANGUAGE sql AS $$ ALTER TABLE accounts DROP COLUMN email; $$;\n" +
 			"ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;\nDROP VIEW viewed_v;\nDROP TRIGGER made_on ON made;\n",
 	}
-	fsys := fstest.MapFS{}
-	for i, f := range files {
-		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i+1)] = &fstest.MapFile{Data: []byte(f)}
-	}
-	return fsys
+	return gooseHistory(files)
 }
 
 // repositoryHistory is every .sql file of the repository as one goose
 // history, in the order of their paths.
 func repositoryHistory(t *testing.T) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for i, text := range repotext.Texts(t) {
-		fsys[fmt.Sprintf("db/migrations/%05d_step.sql", i+1)] = &fstest.MapFile{Data: []byte(goose(text))}
+	var files []string
+	for _, text := range repotext.Texts(t) {
+		files = append(files, goose(text))
 	}
-	return fsys
+	return gooseHistory(files)
 }
 
 // scratchRequests are the runs the copies of the schema that bodies are
