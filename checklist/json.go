@@ -167,7 +167,10 @@ func answers(f *analyzer.Finding, q analyzer.Question) bool {
 	return false
 }
 
-// NewDocument builds the JSON document of a report.
+// NewDocument builds the JSON document of a report as Go values: the typed
+// form of what WriteJSON writes, for Go callers that decode the output.
+// WriteJSON does not build it; TestWriteReportMatchesDocument holds
+// WriteJSON's bytes to encoding/json's of this document.
 func NewDocument(r *analyzer.Report, version string) Document {
 	doc := Document{
 		SchemaVersion:    SchemaVersion,
